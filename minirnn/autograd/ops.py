@@ -1,0 +1,392 @@
+"""Primitive operations, each with its backward written right beside its forward.
+
+Every op computes its output with NumPy, then calls :func:`record` with a ``backward(g)`` closure
+that turns dL/d(output) into dL/d(input) for each input. Broadcasting binary ops hand their
+gradient to :func:`unbroadcast`, which sums it back to the input's own shape, so each backward is
+one line.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .tensor import Tensor, as_tensor, record
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
+def _pair(a, b, op: str):
+    """Two operands as tensors of one dtype; a clear error when dtypes or shapes disagree."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a.dtype != b.dtype:
+            raise TypeError(f"{op}: dtype mismatch, {a.dtype} and {b.dtype} "
+                            f"(convert one with .astype())")
+    elif isinstance(a, Tensor):
+        b = as_tensor(b, like=a)
+    else:
+        a = as_tensor(a, like=b)
+    return a, b
+
+
+def _broadcast_check(a: Tensor, b: Tensor, op: str):
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast") from None
+
+
+# --- arithmetic ---------------------------------------------------------------------------------
+def add(a, b) -> Tensor:
+    a, b = _pair(a, b, "add")
+    _broadcast_check(a, b, "add")
+
+    def backward(g):
+        return unbroadcast(g, a.shape), unbroadcast(g, b.shape)
+
+    return record("add", a.data + b.data, (a, b), backward)
+
+
+def sub(a, b) -> Tensor:
+    a, b = _pair(a, b, "sub")
+    _broadcast_check(a, b, "sub")
+
+    def backward(g):
+        return unbroadcast(g, a.shape), unbroadcast(-g, b.shape)
+
+    return record("sub", a.data - b.data, (a, b), backward)
+
+
+def mul(a, b) -> Tensor:
+    a, b = _pair(a, b, "mul")
+    _broadcast_check(a, b, "mul")
+
+    def backward(g):
+        return unbroadcast(g * b.data, a.shape), unbroadcast(g * a.data, b.shape)
+
+    return record("mul", a.data * b.data, (a, b), backward)
+
+
+def div(a, b) -> Tensor:
+    a, b = _pair(a, b, "div")
+    _broadcast_check(a, b, "div")
+
+    def backward(g):
+        return (unbroadcast(g / b.data, a.shape),
+                unbroadcast(-g * a.data / (b.data * b.data), b.shape))
+
+    return record("div", a.data / b.data, (a, b), backward)
+
+
+def neg(a: Tensor) -> Tensor:
+    return record("neg", -a.data, (a,), lambda g: (-g,))
+
+
+def power(a: Tensor, exponent: float) -> Tensor:
+    """a ** p for a constant scalar p; d/da = p a^(p-1)."""
+    if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+        raise TypeError("power: the exponent must be a Python or NumPy scalar "
+                        "(for a tensor exponent write exp(p * log(a)))")
+    p = float(exponent)
+    out = a.data ** a.dtype.type(p)
+
+    def backward(g):
+        return (g * a.dtype.type(p) * a.data ** a.dtype.type(p - 1),)
+
+    return record("power", out, (a,), backward)
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D operands, batches, broadcast batch axes."""
+    a, b = _pair(a, b, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: operands must have at least one dimension (use * for scalars)")
+    inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if a.shape[-1] != inner_b:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match "
+                         f"({a.shape[-1]} != {inner_b})")
+    A, B = a.data, b.data
+
+    def backward(g):
+        if A.ndim == 1 and B.ndim == 1:
+            return g * B, g * A
+        if A.ndim > 2 and B.ndim == 2:
+            # the common case x(..., I) @ W(I, H): one GEMM for W's gradient, no batch sum
+            ga = g @ B.T
+            gb = A.reshape(-1, A.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            return ga, gb
+        a2 = A if A.ndim > 1 else A[None, :]
+        b2 = B if B.ndim > 1 else B[:, None]
+        g2 = g[..., None, :] if A.ndim == 1 else g
+        g2 = g2[..., None] if B.ndim == 1 else g2
+        ga = g2 @ np.swapaxes(b2, -1, -2)
+        gb = np.swapaxes(a2, -1, -2) @ g2
+        ga = ga[..., 0, :] if A.ndim == 1 else ga
+        gb = gb[..., 0] if B.ndim == 1 else gb
+        return unbroadcast(ga, A.shape), unbroadcast(gb, B.shape)
+
+    return record("matmul", A @ B, (a, b), backward)
+
+
+# --- shape --------------------------------------------------------------------------------------
+def transpose(a: Tensor, axes=None) -> Tensor:
+    axes = tuple(reversed(range(a.ndim))) if axes is None else tuple(axes)
+    inverse = tuple(np.argsort(axes))
+    return record("transpose", np.transpose(a.data, axes), (a,),
+                  lambda g: (np.transpose(g, inverse),))
+
+
+def reshape(a: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        out = a.data.reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape {a.shape} into {shape}") from None
+    return record("reshape", out, (a,), lambda g: (g.reshape(a.shape),))
+
+
+def _is_basic_index(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis
+               for p in parts)
+
+
+def getitem(a: Tensor, index) -> Tensor:
+    """``a[index]``: slicing (``x[:, t]``) or integer-array indexing; backward scatters back."""
+    if isinstance(index, Tensor):
+        index = index.data.astype(np.int64)
+    try:
+        out = a.data[index]
+    except IndexError as error:
+        raise IndexError(f"index into tensor of shape {a.shape}: {error}") from None
+    basic = _is_basic_index(index)
+
+    def backward(g):
+        full = np.zeros_like(a.data)
+        if basic:  # a view: every element is selected once
+            full[index] = g
+        else:  # fancy indexing may select an element twice: accumulate
+            np.add.at(full, index, g)
+        return (full,)
+
+    return record("getitem", np.array(out, copy=True), (a,), backward)
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    tensors = _same_dtype(tensors, "concatenate")
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except ValueError as error:
+        raise ValueError(f"concatenate: {error}") from None
+    bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+
+    def backward(g):
+        return tuple(np.split(g, bounds, axis=axis))
+
+    return record("concatenate", out, tensors, backward)
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    tensors = _same_dtype(tensors, "stack")
+    try:
+        out = np.stack([t.data for t in tensors], axis=axis)
+    except ValueError as error:
+        raise ValueError(f"stack: {error}") from None
+
+    def backward(g):
+        return tuple(np.moveaxis(g, axis, 0))
+
+    return record("stack", out, tensors, backward)
+
+
+def _same_dtype(tensors, op):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: needs at least one tensor")
+    first = next((t for t in tensors if isinstance(t, Tensor)), None)
+    tensors = [as_tensor(t, like=first) for t in tensors]
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        raise TypeError(f"{op}: dtype mismatch, {sorted(map(str, dtypes))}")
+    return tuple(tensors)
+
+
+def astype(a: Tensor, dtype) -> Tensor:
+    out = Tensor(a.data, dtype=dtype).data
+    return record("astype", out, (a,), lambda g: (g.astype(a.dtype),))
+
+
+# --- reductions ---------------------------------------------------------------------------------
+def _expand_reduced(g, shape, axis, keepdims):
+    if axis is not None and not keepdims:
+        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        g = np.expand_dims(g, tuple(ax % len(shape) for ax in axes))
+    return np.broadcast_to(g, shape)
+
+
+def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 (tensor sum)
+    out = np.asarray(a.data.sum(axis=axis, keepdims=keepdims))
+    return record("sum", out, (a,),
+                  lambda g: (np.array(_expand_reduced(g, a.shape, axis, keepdims)),))
+
+
+def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    out = np.asarray(a.data.mean(axis=axis, keepdims=keepdims))
+    count = a.data.size // max(out.size, 1)
+
+    def backward(g):
+        return (np.array(_expand_reduced(g, a.shape, axis, keepdims)) / a.dtype.type(count),)
+
+    return record("mean", out, (a,), backward)
+
+
+# --- elementwise functions ----------------------------------------------------------------------
+def exp(a: Tensor) -> Tensor:
+    out = np.exp(a.data)
+    return record("exp", out, (a,), lambda g: (g * out,))
+
+
+def log(a: Tensor) -> Tensor:
+    return record("log", np.log(a.data), (a,), lambda g: (g / a.data,))
+
+
+def abs(a: Tensor) -> Tensor:  # noqa: A001 (tensor abs)
+    """|a|, with d|a|/da = sign(a) (0 at 0)."""
+    return record("abs", np.abs(a.data), (a,), lambda g: (g * np.sign(a.data),))
+
+
+def tanh(a: Tensor) -> Tensor:
+    out = np.tanh(a.data)
+    return record("tanh", out, (a,), lambda g: (g * (1 - out * out),))
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    out = stable_sigmoid(a.data)
+    return record("sigmoid", out, (a,), lambda g: (g * out * (1 - out),))
+
+
+def stable_sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-z) without overflow for large |z|."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
+
+
+def relu(a: Tensor) -> Tensor:
+    mask = a.data > 0
+    return record("relu", a.data * mask, (a,), lambda g: (g * mask,))
+
+
+def softmax(a: Tensor, axis: int = -1) -> Tensor:
+    """s_i = e^{a_i} / Σ_j e^{a_j};  ds = s * (g - Σ g s)."""
+    shifted = np.exp(a.data - a.data.max(axis=axis, keepdims=True))
+    s = shifted / shifted.sum(axis=axis, keepdims=True)
+    return record("softmax", s, (a,),
+                  lambda g: (s * (g - (g * s).sum(axis=axis, keepdims=True)),))
+
+
+def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
+    """a_i - log Σ_j e^{a_j};  d = g - softmax * Σ g."""
+    shifted = a.data - a.data.max(axis=axis, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return record("log_softmax", out, (a,),
+                  lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),))
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise max; at a tie the gradient goes to ``a``."""
+    a, b = _pair(a, b, "maximum")
+    _broadcast_check(a, b, "maximum")
+    take_a = a.data >= b.data
+    return record("maximum", np.maximum(a.data, b.data), (a, b),
+                  lambda g: (unbroadcast(g * take_a, a.shape), unbroadcast(g * ~take_a, b.shape)))
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise min; at a tie the gradient goes to ``a``."""
+    a, b = _pair(a, b, "minimum")
+    _broadcast_check(a, b, "minimum")
+    take_a = a.data <= b.data
+    return record("minimum", np.minimum(a.data, b.data), (a, b),
+                  lambda g: (unbroadcast(g * take_a, a.shape), unbroadcast(g * ~take_a, b.shape)))
+
+
+def where(condition, a, b) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (condition is a constant boolean array)."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition).astype(bool)
+    a, b = _pair(a, b, "where")
+    try:
+        out = np.where(cond, a.data, b.data)
+    except ValueError:
+        raise ValueError(f"where: shapes {cond.shape}, {a.shape} and {b.shape} "
+                         f"do not broadcast") from None
+    return record("where", out, (a, b),
+                  lambda g: (unbroadcast(np.where(cond, g, 0), a.shape),
+                             unbroadcast(np.where(cond, 0, g), b.shape)))
+
+
+def embedding(weight: Tensor, ids) -> Tensor:
+    """Rows of ``weight`` (V, D) gathered by integer ``ids`` (any shape) -> ids.shape + (D,).
+
+    Backward scatter-adds each row's gradient into dweight (a token seen twice gets both).
+    """
+    ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+    if ids.dtype.kind not in "iu":
+        if ids.size and not np.all(ids == np.round(ids)):
+            raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
+        ids = ids.astype(np.int64)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be (vocabulary, dim), got shape {weight.shape}")
+    if ids.size and (ids.min() < 0 or ids.max() >= weight.shape[0]):
+        raise IndexError(f"embedding: ids must lie in [0, {weight.shape[0]}), "
+                         f"got values in [{ids.min()}, {ids.max()}]")
+
+    def backward(g):
+        grad = np.zeros_like(weight.data)
+        np.add.at(grad, ids.reshape(-1), g.reshape(-1, weight.shape[1]))
+        return (grad,)
+
+    return record("embedding", weight.data[ids], (weight,), backward)
+
+
+# --- operators on Tensor ------------------------------------------------------------------------
+def _attach():
+    T = Tensor
+    T.__add__ = lambda self, other: add(self, other)
+    T.__radd__ = lambda self, other: add(other, self)
+    T.__sub__ = lambda self, other: sub(self, other)
+    T.__rsub__ = lambda self, other: sub(other, self)
+    T.__mul__ = lambda self, other: mul(self, other)
+    T.__rmul__ = lambda self, other: mul(other, self)
+    T.__truediv__ = lambda self, other: div(self, other)
+    T.__rtruediv__ = lambda self, other: div(other, self)
+    T.__neg__ = neg
+    T.__pow__ = power
+    T.__matmul__ = lambda self, other: matmul(self, other)
+    T.__rmatmul__ = lambda self, other: matmul(other, self)
+    T.__getitem__ = getitem
+    T.T = property(lambda self: transpose(self))
+    T.transpose = lambda self, *axes: transpose(self, axes[0] if len(axes) == 1 and
+                                                isinstance(axes[0], (tuple, list))
+                                                else (axes or None))
+    T.reshape = reshape
+    T.sum = sum
+    T.mean = mean
+    T.exp = exp
+    T.log = log
+    T.abs = abs
+    T.tanh = tanh
+    T.sigmoid = sigmoid
+    T.relu = relu
+    T.softmax = softmax
+    T.log_softmax = log_softmax
+
+
+_attach()

@@ -1,0 +1,83 @@
+"""``Module`` and ``Parameter``: the base of every model.
+
+A Module finds its parameters and sub-modules by looking at its own attributes (a Parameter, a
+Module, or a list/tuple of Modules), in the order they were assigned, so a model only has to
+assign them in ``__init__``. Names are the attribute paths: ``W_xh``, ``layer0.W_hh``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a model learns: ``requires_grad`` is on by default."""
+
+    def __init__(self, data, requires_grad: bool = True, dtype=None):
+        super().__init__(np.array(data, dtype=dtype, copy=True) if dtype is not None
+                         else np.array(data, copy=True), requires_grad=requires_grad)
+
+
+class Module:
+    """Base class: parameters, sub-modules, state dictionaries and a ``__call__`` → ``forward``."""
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def named_modules(self, prefix: str = ""):
+        """(name, module) for this module and every sub-module, depth first."""
+        yield prefix, self
+        for name, value in vars(self).items():
+            children = ([(name, value)] if isinstance(value, Module) else
+                        [(f"{name}{i}", m) for i, m in enumerate(value)
+                         if isinstance(m, Module)] if isinstance(value, (list, tuple)) else [])
+            for child_name, child in children:
+                yield from child.named_modules(f"{prefix}{child_name}.")
+
+    def named_parameters(self):
+        """(name, Parameter) pairs; names are dotted attribute paths (``layer0.W_hh``)."""
+        for prefix, module in self.named_modules():
+            for name, value in vars(module).items():
+                if isinstance(value, Parameter):
+                    yield prefix + name, value
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    def state_dict(self) -> dict:
+        """name -> a copy of the parameter's array."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict):
+        """Copy arrays into the parameters. Every name, shape and dtype is checked first, so a
+        bad dictionary changes nothing."""
+        own = dict(self.named_parameters())
+        unknown = sorted(set(state) - set(own))
+        missing = sorted(set(own) - set(state))
+        if unknown:
+            raise ValueError(f"load_state_dict: unknown parameter(s) {', '.join(unknown)} "
+                           f"for {type(self).__name__}")
+        if missing:
+            raise ValueError(f"load_state_dict: missing parameter(s) {', '.join(missing)} "
+                           f"for {type(self).__name__}")
+        for name, p in own.items():
+            value = np.asarray(state[name])
+            if value.shape != p.shape:
+                raise ValueError(f"load_state_dict: {name} has shape {value.shape}, "
+                                 f"expected {p.shape}")
+            if value.dtype != p.dtype:
+                raise TypeError(f"load_state_dict: {name} has dtype {value.dtype}, "
+                                f"expected {p.dtype}")
+        for name, p in own.items():
+            p.data[...] = state[name]
+
+    def num_parameters(self) -> int:
+        return int(sum(p.size for p in self.parameters()))

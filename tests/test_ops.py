@@ -1,0 +1,167 @@
+"""Every primitive op, gradient-checked against central finite differences in float64.
+
+Each case builds random float64 inputs of a given shape, applies the op, and checks
+L = Σ op(inputs) * R for a fixed random R (so every output element gets a different weight and
+a wrong gradient cannot hide behind a sum of ones).
+"""
+import numpy as np
+import pytest
+
+import minirnn as mr
+from minirnn.autograd import check_gradients, ops
+
+rng = np.random.default_rng(1234)
+
+
+def leaf(*shape, positive=False, low=None):
+    data = rng.standard_normal(shape)
+    if positive:
+        data = np.abs(data) + 0.5
+    return mr.Tensor(data, requires_grad=True)
+
+
+def assert_gradients(fn, *inputs):
+    out = fn(*inputs)
+    weights = rng.standard_normal(out.shape)
+    report = check_gradients(lambda: (fn(*inputs) * weights).sum(),
+                             {f"input{i}": t for i, t in enumerate(inputs)})
+    assert report.passed, str(report)
+
+
+BROADCAST_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((4, 1), (1, 5)), ((2, 1, 3), (4, 3)),
+                    ((1,), (2, 3)), ((5, 7), (5, 7))]
+
+
+@pytest.mark.parametrize("op", [ops.add, ops.sub, ops.mul, ops.maximum, ops.minimum])
+@pytest.mark.parametrize("shapes", BROADCAST_SHAPES)
+def test_broadcasting_binary_ops(op, shapes):
+    assert_gradients(op, leaf(*shapes[0]), leaf(*shapes[1]))
+
+
+@pytest.mark.parametrize("shapes", BROADCAST_SHAPES)
+def test_division(shapes):
+    assert_gradients(ops.div, leaf(*shapes[0]), leaf(*shapes[1], positive=True))
+
+
+def test_operators_and_python_scalars():
+    a = leaf(3, 4)
+    assert_gradients(lambda t: (2.0 - t) * 3 / (t * t + 1) + 1 - (-t), a)
+    assert_gradients(lambda t: 1.5 / (t ** 2 + 1.0) + t ** 3, a)
+
+
+@pytest.mark.parametrize("p", [2, 3, 0.5, -1.5])
+def test_power(p):
+    assert_gradients(lambda t: t ** p, leaf(2, 5, positive=True))
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4, 2)), ((1, 1), (1, 1)), ((5, 3, 4), (4, 2)),
+                                    ((2, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (6, 4, 1)),
+                                    ((4,), (4, 3)), ((3, 4), (4,)), ((4,), (4,)),
+                                    ((3, 2, 4), (4,))])
+def test_matmul(shapes):
+    assert_gradients(ops.matmul, leaf(*shapes[0]), leaf(*shapes[1]))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.T,
+    lambda t: t.transpose(1, 0, 2),
+    lambda t: t.transpose((2, 0, 1)),
+    lambda t: t.reshape(6, 5),
+    lambda t: t.reshape((3, -1)),
+    lambda t: t[:, 1],          # one time step of a (batch, time, features) tensor
+    lambda t: t[:, -2:],
+    lambda t: t[1, ::2, 3],
+    lambda t: t[:, [0, 0, 2]],  # repeated indices accumulate
+    lambda t: t[t.data > 0],
+])
+def test_shape_ops(fn):
+    assert_gradients(fn, leaf(2, 3, 5))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_concatenate_and_stack(axis):
+    a, b, c = leaf(2, 3), leaf(2, 3), leaf(2, 3)
+    assert_gradients(lambda *ts: ops.stack(ts, axis=axis), a, b, c)
+    d = leaf(2, 1) if axis != 0 else leaf(1, 3)
+    assert_gradients(lambda *ts: ops.concatenate(ts, axis=axis), a, d)
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), (-1, False),
+                                           ((0, 2), False), ((0, 2), True)])
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_reductions(axis, keepdims, reduce):
+    assert_gradients(lambda t: getattr(t, reduce)(axis=axis, keepdims=keepdims), leaf(3, 4, 5))
+
+
+@pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid", "relu", "abs"])
+@pytest.mark.parametrize("shape", [(1,), (3, 7), (2, 3, 4)])
+def test_elementwise(name, shape):
+    x = leaf(*shape)
+    x.data[np.abs(x.data) < 1e-3] = 0.5  # relu and abs have a kink at 0
+    assert_gradients(lambda t: getattr(t, name)(), x)
+
+
+def test_log():
+    assert_gradients(lambda t: t.log(), leaf(4, 3, positive=True))
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_softmax_and_log_softmax(axis):
+    assert_gradients(lambda t: t.softmax(axis=axis), leaf(3, 5))
+    assert_gradients(lambda t: t.log_softmax(axis=axis), leaf(3, 5))
+
+
+def test_softmax_is_stable_for_large_logits():
+    t = mr.Tensor([[1000.0, 1001.0, 999.0]])
+    s = t.softmax().data
+    assert np.all(np.isfinite(s)) and np.isclose(s.sum(), 1.0)
+    assert np.all(np.isfinite(t.log_softmax().data))
+
+
+def test_where():
+    cond = rng.standard_normal((3, 4)) > 0
+    assert_gradients(lambda a, b: ops.where(cond, a, b), leaf(3, 4), leaf(4))
+
+
+def test_embedding_scatter_adds_repeated_ids():
+    weight = leaf(5, 3)
+    ids = np.array([[0, 4, 4], [2, 0, 1]])
+    assert_gradients(lambda w: ops.embedding(w, ids), weight)
+    out = ops.embedding(weight, ids)
+    assert out.shape == (2, 3, 3)
+    np.testing.assert_array_equal(out.data[0, 1], weight.data[4])
+
+
+def test_sigmoid_does_not_overflow():
+    with np.errstate(over="raise"):
+        s = mr.Tensor([-1000.0, 0.0, 1000.0]).sigmoid().data
+    np.testing.assert_allclose(s, [0.0, 0.5, 1.0])
+
+
+# --- errors -------------------------------------------------------------------------------------
+def test_shape_mismatch_errors_are_clear():
+    with pytest.raises(ValueError, match=r"add: shapes \(2, 3\) and \(4,\) do not broadcast"):
+        leaf(2, 3) + leaf(4)
+    with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) do not match"):
+        leaf(2, 3) @ leaf(4, 5)
+    with pytest.raises(ValueError, match="reshape: cannot reshape"):
+        leaf(2, 3).reshape(4, 2)
+
+
+def test_dtype_mismatch_error_is_clear():
+    a = mr.Tensor(np.ones(3, dtype=np.float32))
+    b = mr.Tensor(np.ones(3, dtype=np.float64))
+    with pytest.raises(TypeError, match="dtype mismatch, float32 and float64"):
+        a + b
+    assert (a * 2.0).dtype == np.float32  # Python scalars take the tensor's dtype
+    assert a.astype("float64").dtype == np.float64
+
+
+def test_unsupported_dtype_is_rejected():
+    with pytest.raises(TypeError, match="float32 or float64"):
+        mr.Tensor([1, 2], dtype="float16")
+
+
+def test_embedding_rejects_out_of_range_ids():
+    with pytest.raises(IndexError, match=r"ids must lie in \[0, 5\)"):
+        ops.embedding(leaf(5, 2), [0, 5])
