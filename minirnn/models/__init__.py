@@ -1,4 +1,6 @@
 """Models: the memory and state-space networks of DESIGN.md, on the Module base."""
+from .base import BACKENDS, SequenceModel
+from .elman import Elman, StateSpaceRNN
 from .module import Module, Parameter
 
-__all__ = ["Module", "Parameter"]
+__all__ = ["Module", "Parameter", "SequenceModel", "BACKENDS", "Elman", "StateSpaceRNN"]

@@ -1,0 +1,76 @@
+"""What every sequence model shares: argument checks, weight initialisation, input handling."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..kernels import elman_cuda
+from .module import Module, Parameter
+
+BACKENDS = ("tape", "numpy", "cpu", "cuda")
+DTYPES = ("float32", "float64")
+
+
+def check_size(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "cuda" and not elman_cuda.cuda_available():
+        raise RuntimeError("backend 'cuda' needs an NVIDIA GPU with a working CUDA driver and "
+                           "numba-cuda (pip install 'minirnn[cuda]'); none was found")
+    return backend
+
+
+def check_dtype(dtype) -> np.dtype:
+    if str(np.dtype(dtype)) not in DTYPES:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return np.dtype(dtype)
+
+
+class SequenceModel(Module):
+    """Base of the sequence models: ``backend``, ``dtype`` and a seeded generator for weights.
+
+    Weights are drawn uniformly from ±1/√fan_in (as PyTorch's RNN does), from
+    ``numpy.random.default_rng(seed)``: the same seed gives the same model.
+    """
+
+    def __init__(self, backend: str, dtype, seed):
+        self.backend = check_backend(backend)
+        self.dtype = check_dtype(dtype)
+        self._rng = np.random.default_rng(seed)
+
+    def _uniform(self, shape, fan_in: int) -> Parameter:
+        bound = 1.0 / np.sqrt(fan_in)
+        return Parameter(self._rng.uniform(-bound, bound, shape).astype(self.dtype))
+
+    def _zeros(self, *shape) -> Parameter:
+        return Parameter(np.zeros(shape, dtype=self.dtype))
+
+    def _input(self, x, features: int, name: str = "x") -> Tensor:
+        """x as a (batch, time, features) Tensor of the model's dtype."""
+        if not isinstance(x, Tensor):
+            x = Tensor(np.asarray(x), dtype=self.dtype)
+        elif x.dtype != self.dtype:
+            raise TypeError(f"{name} is {x.dtype} but the model is {self.dtype} "
+                            f"(convert with .astype('{self.dtype}'))")
+        if x.ndim != 3 or x.shape[2] != features:
+            raise ValueError(f"{name} must have shape (batch, time, {features}), got {x.shape}")
+        if x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"{name} must have at least one batch row and one time step, "
+                             f"got shape {x.shape}")
+        return x
+
+    def _state(self, h, batch: int, size: int, default: Tensor) -> Tensor:
+        """An initial state (batch, size): the given one, or ``default`` (size,) for every row."""
+        if h is None:
+            return default.reshape(1, size) + Tensor(np.zeros((batch, size), dtype=self.dtype))
+        if not isinstance(h, Tensor):
+            h = Tensor(np.asarray(h), dtype=self.dtype)
+        if h.shape != (batch, size):
+            raise ValueError(f"initial state must have shape ({batch}, {size}), got {h.shape}")
+        return h

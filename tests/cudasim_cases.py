@@ -1,0 +1,45 @@
+"""CUDA kernels against the tape engine, on tiny sizes: run by test_cuda.py.
+
+Under Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1, set by test_cuda.py in a subprocess,
+because the simulator is chosen when numba.cuda is first imported) or on a real GPU. Not named
+test_*.py so that the main run does not collect it without the right environment.
+"""
+import numpy as np
+import pytest
+from helpers import assert_same, build, outputs_and_gradients, random_problem
+
+import minirnn as mr
+from minirnn.models import Elman, StateSpaceRNN
+
+# tiny: the simulator runs each thread as a Python thread, every block one after another
+SIM_SHAPES = [(1, 1, 1, 1, 1), (3, 4, 2, 5, 2)]
+
+
+@pytest.mark.parametrize("shape", SIM_SHAPES)
+@pytest.mark.parametrize("model_class", [Elman, StateSpaceRNN])
+def test_cuda_matches_the_tape_in_float64(shape, model_class):
+    x, target = random_problem(shape, seed=11)
+    lengths = np.array([shape[1]] + [max(1, shape[1] - 2)] * (shape[0] - 1))
+    reference = outputs_and_gradients(build(model_class, shape, "tape"), x, target,
+                                      lengths=lengths)
+    result = outputs_and_gradients(build(model_class, shape, "cuda"), x, target, lengths=lengths)
+    assert_same(result, reference, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "identity"])
+def test_cuda_activations_float32(activation):
+    shape = (2, 3, 2, 3, 1)
+    x, target = random_problem(shape, seed=12, dtype=np.float32)
+    reference = outputs_and_gradients(
+        build(StateSpaceRNN, shape, "tape", "float32", activation=activation), x, target)
+    result = outputs_and_gradients(
+        build(StateSpaceRNN, shape, "cuda", "float32", activation=activation), x, target)
+    assert_same(result, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_cuda_gradcheck():
+    shape = (2, 3, 1, 3, 1)
+    x, target = random_problem(shape, seed=13)
+    report = mr.gradcheck(build(StateSpaceRNN, shape, "cuda"), x, target, mode="fast",
+                          directions=3)
+    assert report.passed, str(report)

@@ -1,0 +1,45 @@
+"""Shared helpers of the model tests: build the same model on several engines, run it, compare."""
+import numpy as np
+
+import minirnn as mr
+
+# (batch, time, input, hidden, output): batch 1, time 1, odd sizes
+SHAPES = [(1, 1, 1, 1, 1), (2, 5, 3, 4, 2), (3, 7, 2, 5, 1), (1, 9, 1, 3, 3)]
+
+
+def random_problem(shape, seed=0, dtype=np.float64):
+    B, T, I, H, O = shape
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((B, T, I)).astype(dtype)
+    target = rng.standard_normal((B, T, O)).astype(dtype)
+    return x, target
+
+
+def build(model_class, shape, backend, dtype="float64", seed=3, **options):
+    """A model whose every parameter (h0 included) is random, the same for every backend."""
+    B, T, I, H, O = shape
+    model = model_class(I, H, O, backend=backend, dtype=dtype, seed=seed, **options)
+    rng = np.random.default_rng(seed + 100)
+    for _, p in model.named_parameters():  # non-zero biases and h0, so their gradients matter
+        p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
+    return model
+
+
+def outputs_and_gradients(model, x, target, **forward_options):
+    """y and the gradient of every parameter and of x, for L = mse(model(x), target)."""
+    x = mr.Tensor(x, requires_grad=True)
+    model.zero_grad()
+    y = model(x, **forward_options)
+    mr.losses.mse(y, target).backward()
+    grads = {name: p.grad for name, p in model.named_parameters()}
+    grads["x"] = x.grad
+    return y.data, grads
+
+
+def assert_same(result, reference, rtol, atol=0.0):
+    (y, grads), (y_ref, grads_ref) = result, reference
+    np.testing.assert_allclose(y, y_ref, rtol=rtol, atol=atol, err_msg="outputs")
+    assert grads.keys() == grads_ref.keys()
+    for name in grads:
+        np.testing.assert_allclose(grads[name], grads_ref[name], rtol=rtol, atol=atol,
+                                   err_msg=f"gradient of {name}")

@@ -1,0 +1,72 @@
+"""The CUDA engine, checked without a GPU in two ways (and on the GPU when there is one):
+
+1. its numbers, under Numba's CUDA simulator, against the tape engine (``cudasim_cases.py``, in
+   a subprocess with NUMBA_ENABLE_CUDASIM=1);
+2. that the kernels compile to real GPU code: PTX for compute capability 9.0 (H100), which
+   catches what the simulator lets through (Python-only constructs, type errors).
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+has_numba_cuda = importlib.util.find_spec("numba_cuda") is not None
+needs_numba_cuda = pytest.mark.skipif(not has_numba_cuda,
+                                      reason="numba-cuda not installed (pip install '.[cuda]')")
+
+
+def real_gpu() -> bool:
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or not has_numba_cuda:
+        return False
+    from minirnn.kernels.elman_cuda import cuda_available
+
+    return cuda_available()
+
+
+@needs_numba_cuda
+def test_cuda_kernels_in_the_simulator():
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(HERE / "cudasim_cases.py")],
+                         cwd=HERE, env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "skipped" not in run.stdout
+
+
+@pytest.mark.skipif(not real_gpu(), reason="no CUDA GPU on this machine")
+def test_cuda_kernels_on_the_gpu():
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(HERE / "cudasim_cases.py")],
+                         cwd=HERE, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+@needs_numba_cuda
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cuda_kernels_compile_to_ptx_for_cc90(dtype):
+    code = f"""
+import numba.cuda.dispatcher as dispatcher
+from numba import types
+from minirnn.kernels import elman_cuda_kernels as k
+
+class H100:  # compile_ptx asks the driver for the device when a kernel calls a device function
+    compute_capability = (9, 0)
+dispatcher.get_current_device = lambda: H100()
+
+f = types.{dtype}
+a3, a2 = types.Array(f, 3, "C"), types.Array(f, 2, "C")
+i1 = types.Array(types.int64, 1, "C")
+for kernel, sig in [(k.elman_forward_kernel, (a3, a2, a2, i1, types.int64, a3)),
+                    (k.elman_backward_kernel, (a3, a3, a2, i1, types.int64, a3, a2))]:
+    ptx, _ = k.cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
+    assert ".target sm_90" in ptx and ".entry" in ptx, ptx[:400]
+print("ok")
+"""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-3000:]
