@@ -1,0 +1,1 @@
+"""The ``minirnn`` command line (installed as ``minirnn.cli``)."""

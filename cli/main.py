@@ -1,0 +1,186 @@
+"""``minirnn``: gradient-check and benchmark recurrent networks from the command line.
+
+The commands only parse, call library code in ``minirnn`` and show the result with ``rich``.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from minirnn.models import BACKENDS
+from minirnn.models.registry import MODELS
+
+console = Console()
+
+
+def _available_backends() -> list[str]:
+    from minirnn.kernels.elman_cuda import cuda_available
+
+    return [b for b in BACKENDS if b != "cuda" or cuda_available()]
+
+
+def _progress(transient=True):
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=Console(stderr=True), transient=transient)
+
+
+def _fail(message: str):
+    """End with a one-line error and exit code 1 (never a traceback)."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _backends_option(value: str) -> list[str]:
+    if value == "all":
+        return _available_backends()
+    if value == "cuda" and "cuda" not in _available_backends():
+        _fail("backend 'cuda' needs an NVIDIA GPU with a working CUDA driver and numba-cuda "
+              "(pip install 'minirnn[cuda]'); none was found")
+    return [value]
+
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print machine-readable JSON instead of a table.")
+backend_option = click.option(
+    "--backend", type=click.Choice(["all", *BACKENDS]), default="all", show_default=True,
+    help="Engine(s) to run: every available one, or one of them.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="minirnn")
+def main():
+    """minirnn: classic recurrent networks with explicit BPTT, checked and fast."""
+
+
+@main.command()
+@click.argument("model", type=click.Choice(["all", *MODELS]), default="all")
+@backend_option
+@click.option("--mode", type=click.Choice(["full", "fast"]), default="full", show_default=True,
+              help="full: every element; fast: random directions (large models).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for sizes' values.")
+@click.option("--per-step", is_flag=True,
+              help="Also show ‖∂L/∂x_t‖ per time step for a loss at the last step.")
+@json_option
+def gradcheck(model, backend, mode, seed, per_step, as_json):
+    """Check every model's gradients against finite differences and the tape engine.
+
+    Builds each MODEL (or all) with small random sizes in float64 and compares the analytic
+    gradient of every parameter, the initial state and the input with central finite
+    differences, and each engine's outputs and gradients with the tape engine's. Exits with
+    code 1 if anything fails.
+    """
+    from minirnn.checks import check_model, per_step_gradient_norms
+
+    names = list(MODELS) if model == "all" else [model]
+    backends = _backends_option(backend)
+    rows = []
+    with _progress() as progress:
+        task = progress.add_task("gradcheck", total=len(names) * len(backends))
+        for name in names:
+            for b in backends:
+                progress.update(task, description=f"gradcheck {name} [{b}]")
+                rows.extend(check_model(name, b, mode=mode, seed=seed))
+                progress.advance(task)
+    passed = all(r.passed for r in rows)
+    steps = {n: per_step_gradient_norms(n).tolist() for n in names} if per_step else None
+    if as_json:
+        click.echo(json.dumps({"passed": passed, "rows": [r.as_dict() for r in rows],
+                               **({"per_step": steps} if steps else {})}, indent=2))
+    else:
+        table = Table(title=f"gradcheck ({mode}, float64): analytic gradient against finite "
+                            f"differences (fd) and against the tape engine")
+        for column in ("model", "backend", "tensor", "fd abs err", "fd rel err",
+                       "vs tape rel err", "result"):
+            table.add_column(column, justify="right" if "err" in column else "left")
+        fmt = lambda v: "" if v is None else f"{v:.1e}"  # noqa: E731
+        for r in rows:
+            table.add_row(r.model, r.backend, r.tensor, fmt(r.fd_abs_error),
+                          fmt(r.fd_rel_error), fmt(r.tape_rel_error),
+                          "[green]pass[/]" if r.passed else "[bold red]FAIL[/]")
+        console.print(table)
+        if steps:
+            for n, norms in steps.items():
+                step_table = Table(title=f"{n}: ‖∂L/∂x_t‖ for L at the last step")
+                step_table.add_column("t", justify="right")
+                step_table.add_column("norm", justify="right")
+                for t, v in enumerate(norms):
+                    step_table.add_row(str(t), f"{v:.3e}")
+                console.print(step_table)
+        failed = sum(not r.passed for r in rows)
+        console.print("[green]all gradients check[/]" if passed else
+                      f"[bold red]{failed} check(s) failed[/]")
+    sys.exit(0 if passed else 1)
+
+
+@main.command()
+@json_option
+def models(as_json):
+    """List every model with its equations and parameters."""
+    from minirnn.models.registry import MODELS as registry
+
+    entries = []
+    for info in registry.values():
+        params = [n for n, _ in info.cls(1, 1, 1).named_parameters()]
+        entries.append({"name": info.name, "class": info.cls.__name__,
+                        "equations": info.equations, "parameters": params,
+                        "recurrent": info.recurrent})
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    table = Table(title="minirnn models")
+    for column in ("name", "class", "equations", "parameters"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(e["name"], e["class"], e["equations"], ", ".join(e["parameters"]))
+    console.print(table)
+
+
+def _parse_size(text: str):
+    try:
+        batch, steps, hidden = (int(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not B,T,H (three integers)") from None
+    if min(batch, steps, hidden) < 1:
+        raise click.BadParameter(f"{text!r}: sizes must be positive")
+    return batch, steps, hidden
+
+
+@main.command()
+@backend_option
+@click.option("--size", "sizes", multiple=True, metavar="B,T,H",
+              help="Batch, time steps, hidden size; repeat for several (default: a few).")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+              show_default=True, help="Floating-point type.")
+@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Timed runs per case (the median is reported).")
+@json_option
+def bench(backend, sizes, dtype, repeat, as_json):
+    """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine."""
+    from minirnn.bench import DEFAULT_SIZES, run_benchmarks
+
+    cases = [_parse_size(s) for s in sizes] or DEFAULT_SIZES
+    backends = _backends_option(backend)
+    with _progress() as progress:
+        task = progress.add_task("bench", total=len(cases) * len(backends))
+        rows = run_benchmarks(backends, cases, dtype, repeat,
+                              progress=lambda: progress.advance(task))
+    if as_json:
+        click.echo(json.dumps([vars(r) for r in rows], indent=2))
+        return
+    table = Table(title=f"forward + backward, StateSpaceRNN, {dtype}, median of {repeat}")
+    for column in ("B", "T", "H", "backend", "ms", "x tape"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(str(r.batch), str(r.steps), str(r.hidden), r.backend,
+                      f"{r.median_ms:.2f}",
+                      "" if r.speedup_vs_tape is None else f"{r.speedup_vs_tape:.1f}")
+    console.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,71 @@
+"""Benchmarks, as ``minirnn bench`` runs them: forward + backward of a whole model.
+
+The case is a StateSpaceRNN with input = hidden = output = H, tanh, batch B, T steps: one call
+computes y = model(x), L = Σ y ⊙ R for a fixed random R, and L.backward() (gradients of every
+parameter and of x). The time is the median of ``repeat`` calls after one warm-up call (which
+also compiles the Numba kernels), measured side by side in one process so that the ratios
+between engines hold even on a noisy machine.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .autograd import Tensor
+from .models import StateSpaceRNN
+
+DEFAULT_SIZES = [(32, 100, 64), (64, 100, 128), (8, 1000, 32)]
+
+
+@dataclass
+class BenchRow:
+    backend: str
+    batch: int
+    steps: int
+    hidden: int
+    dtype: str
+    median_ms: float
+    speedup_vs_tape: float | None = None
+
+
+def _one_step(model, x, weights):
+    x_t = Tensor(x, requires_grad=True)
+    model.zero_grad()
+    (model(x_t) * weights).sum().backward()
+
+
+def time_model(backend: str, batch: int, steps: int, hidden: int, dtype: str = "float32",
+               repeat: int = 5, seed: int = 0) -> float:
+    """Median seconds of one forward + backward."""
+    rng = np.random.default_rng(seed)
+    model = StateSpaceRNN(hidden, hidden, hidden, backend=backend, dtype=dtype, seed=seed)
+    x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
+    weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
+    _one_step(model, x, weights)  # warm-up: compiles (or loads cached) kernels
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        _one_step(model, x, weights)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat: int = 5,
+                   progress=None) -> list[BenchRow]:
+    """One row per (size, backend); ``speedup_vs_tape`` when the tape engine ran too."""
+    rows = []
+    for batch, steps, hidden in sizes:
+        tape_ms = None
+        for backend in backends:
+            ms = 1e3 * time_model(backend, batch, steps, hidden, dtype, repeat)
+            if backend == "tape":
+                tape_ms = ms
+            rows.append(BenchRow(backend, batch, steps, hidden, dtype, ms))
+            if progress is not None:
+                progress()
+        for row in rows[-len(backends):]:
+            if tape_ms is not None:
+                row.speedup_vs_tape = tape_ms / row.median_ms
+    return rows

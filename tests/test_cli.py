@@ -1,0 +1,97 @@
+"""The command line, driven with Click's CliRunner and once as a real subprocess."""
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from minirnn.checks import CheckRow
+from minirnn.cli.main import main
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.mark.parametrize("command", [[], ["gradcheck"], ["models"], ["bench"]])
+def test_every_command_has_help(command):
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output
+    assert len(result.output.splitlines()) > 4
+
+
+def test_gradcheck_passes_and_reports_every_tensor_as_json():
+    result = invoke("gradcheck", "statespace", "--backend", "numpy", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["passed"] is True
+    tensors = {r["tensor"] for r in report["rows"]}
+    assert tensors == {"y", "W_xh", "W_hh", "b_h", "W_hy", "b_y", "h0", "x"}
+    assert all(r["tape_rel_error"] < 1e-10 for r in report["rows"])
+
+
+def test_gradcheck_table_and_per_step_view():
+    result = invoke("gradcheck", "elman", "--backend", "cpu", "--per-step")
+    assert result.exit_code == 0, result.output
+    assert "all gradients check" in result.output and "‖∂L/∂x_t‖" in result.output
+
+
+def test_gradcheck_exits_1_when_a_check_fails(monkeypatch):
+    failing = [CheckRow("elman", "cpu", "W_hh", 1.0, 1.0, None, False)]
+    monkeypatch.setattr("minirnn.checks.check_model", lambda *a, **k: failing)
+    result = invoke("gradcheck", "elman", "--backend", "cpu")
+    assert result.exit_code == 1 and "1 check(s) failed" in result.output
+
+
+def test_models_lists_equations_and_parameters():
+    result = invoke("models", "--json")
+    entries = {e["name"]: e for e in json.loads(result.output)}
+    assert entries["statespace"]["parameters"] == ["W_xh", "W_hh", "b_h", "W_hy", "b_y", "h0"]
+    assert "W_hh h_{t-1}" in entries["elman"]["equations"]
+
+
+def test_bench_times_each_engine_against_the_tape():
+    result = invoke("bench", "--size", "2,3,4", "--backend", "all", "--repeat", "1", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert {r["backend"] for r in rows} >= {"tape", "numpy", "cpu"}
+    assert all(r["median_ms"] > 0 and r["speedup_vs_tape"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["gradcheck", "lstm"], "'lstm' is not one of 'all', 'elman'"),
+    (["bench", "--size", "2,x,4"], "is not B,T,H"),
+    (["bench", "--size", "2,0,4"], "sizes must be positive"),
+    (["gradcheck", "--backend", "cuda"], "backend 'cuda' needs an NVIDIA GPU"),
+])
+def test_bad_input_gives_a_one_line_error_without_traceback(args, message):
+    from minirnn.kernels.elman_cuda import cuda_available
+
+    if "cuda" in args and cuda_available():
+        pytest.skip("this machine has a GPU")
+    result = invoke(*args)
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    error_lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1
+    assert message in error_lines[0], result.output
+
+
+def test_installed_command_runs_as_a_subprocess():
+    run = subprocess.run([sys.executable, "-m", "minirnn.cli.main", "models"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "StateSpaceRNN" in run.stdout
+
+
+def test_readme_quickstart_runs():
+    """The README's Python quickstart is real code: run it."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "PASS" in run.stdout
