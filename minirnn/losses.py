@@ -18,15 +18,40 @@ def _target(prediction: Tensor, target, name: str) -> Tensor:
     return target
 
 
-def mse(prediction: Tensor, target) -> Tensor:
-    """Mean squared error: (1/n) Σ (ŷ - y)²."""
+def length_mask(lengths, steps: int) -> np.ndarray:
+    """(B, T) mask of a padded batch: 1 for the first lengths[b] steps of row b, 0 after."""
+    return (np.arange(steps)[None, :] < np.asarray(lengths)[:, None]).astype(np.float64)
+
+
+def _masked_mean(values: Tensor, mask, name: str) -> Tensor:
+    """Mean of ``values`` over the elements where ``mask`` is 1; a (B, T) mask covers every
+    feature of its step."""
+    if mask is None:
+        return values.mean()
+    weights = np.asarray(mask, dtype=values.dtype)
+    if weights.ndim == values.ndim - 1:
+        weights = weights[..., None]
+    try:
+        weights = np.broadcast_to(weights, values.shape)
+    except ValueError:
+        raise ValueError(f"{name}: mask of shape {np.shape(mask)} does not fit values of shape "
+                         f"{values.shape}") from None
+    count = weights.sum()
+    if count == 0:
+        raise ValueError(f"{name}: the mask selects no element")
+    return (values * weights).sum() / count
+
+
+def mse(prediction: Tensor, target, mask=None) -> Tensor:
+    """Mean squared error: (1/n) Σ (ŷ - y)², over the unmasked elements (padded steps of a
+    batch of unequal lengths have mask 0; see ``length_mask``)."""
     diff = prediction - _target(prediction, target, "mse")
-    return (diff * diff).mean()
+    return _masked_mean(diff * diff, mask, "mse")
 
 
-def mae(prediction: Tensor, target) -> Tensor:
-    """Mean absolute error: (1/n) Σ |ŷ - y|."""
-    return ops.abs(prediction - _target(prediction, target, "mae")).mean()
+def mae(prediction: Tensor, target, mask=None) -> Tensor:
+    """Mean absolute error: (1/n) Σ |ŷ - y|, over the unmasked elements."""
+    return _masked_mean(ops.abs(prediction - _target(prediction, target, "mae")), mask, "mae")
 
 
 def cross_entropy(logits: Tensor, target, mask=None) -> Tensor:

@@ -71,6 +71,30 @@ def test_padded_rows_equal_their_unpadded_runs(backend):
         np.testing.assert_allclose(h_last.data[b], h_alone.data[0], rtol=1e-12)
 
 
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_padding_changes_neither_the_state_nor_the_masked_loss(backend):
+    """Whatever the padded steps hold, a masked loss and its gradients are the same."""
+    shape = (3, 6, 2, 4, 1)
+    x, target = random_problem(shape, seed=9)
+    lengths = np.array([6, 2, 4])
+    mask = mr.losses.length_mask(lengths, 6)
+    model = build(StateSpaceRNN, shape, backend)
+    results = []
+    for fill in (0.0, 1e3):
+        x_padded, target_padded = x.copy(), target.copy()
+        x_padded[mask == 0], target_padded[mask == 0] = fill, fill
+        model.zero_grad()
+        y, h_last = model(x_padded, lengths=lengths, return_state=True)
+        loss = mr.losses.mse(y, target_padded, mask=mask)
+        loss.backward()
+        results.append((loss.item(), h_last.data, [p.grad.copy() for p in model.parameters()]))
+    (loss0, h0, g0), (loss1, h1, g1) = results
+    assert loss0 == loss1
+    np.testing.assert_array_equal(h0, h1)
+    for a, b in zip(g0, g1):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])
 def test_padded_batch_gradients_match_the_tape(backend):
     shape = (3, 6, 2, 4, 2)

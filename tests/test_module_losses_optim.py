@@ -73,6 +73,14 @@ def test_losses_match_their_formulas():
         -np.log(0.5))
 
 
+def test_masked_mse_counts_only_unmasked_steps():
+    y = mr.Tensor(np.array([[[1.0], [2.0], [9.0]]]))
+    mask = mr.losses.length_mask([2], 3)
+    np.testing.assert_array_equal(mask, [[1, 1, 0]])
+    assert mr.losses.mse(y, np.zeros((1, 3, 1)), mask=mask).item() == pytest.approx(2.5)
+    assert mr.losses.mae(y, np.zeros((1, 3, 1)), mask=mask).item() == pytest.approx(1.5)
+
+
 def test_cross_entropy_gradient_with_mask():
     rng = np.random.default_rng(3)
     logits = mr.Tensor(rng.standard_normal((2, 4, 5)), requires_grad=True)

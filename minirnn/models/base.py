@@ -71,6 +71,8 @@ class SequenceModel(Module):
             return default.reshape(1, size) + Tensor(np.zeros((batch, size), dtype=self.dtype))
         if not isinstance(h, Tensor):
             h = Tensor(np.asarray(h), dtype=self.dtype)
+        elif h.dtype != self.dtype:
+            raise TypeError(f"initial state is {h.dtype} but the model is {self.dtype}")
         if h.shape != (batch, size):
             raise ValueError(f"initial state must have shape ({batch}, {size}), got {h.shape}")
         return h
