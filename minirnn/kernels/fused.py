@@ -1,0 +1,47 @@
+"""The one way a kernel becomes a tape operation.
+
+A model family provides, per engine, a function ``forward(*arrays, *static) -> (output,
+backward)`` where ``backward(dL/d output) -> tuple of gradients`` (one per array input, None
+where none). :func:`fused_op` runs the chosen engine's forward and records ONE tape entry whose
+backward is that engine's hand-written backward, the way cuDNN's RNN is one operation in PyTorch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor, record
+
+KERNEL_BACKENDS = ("numpy", "cpu", "cuda")
+
+
+def fused_op(name: str, backend: str, implementations: dict, inputs, *static) -> Tensor:
+    if backend not in implementations:
+        raise ValueError(f"{name}: unknown kernel backend {backend!r}; choose one of "
+                         f"{', '.join(implementations)}")
+    inputs = tuple(inputs)
+    output, backward = implementations[backend](*(t.data for t in inputs), *static)
+    return record(f"{name}[{backend}]", output,
+                  inputs, lambda g: backward(np.ascontiguousarray(g)))
+
+
+def check_lengths(lengths, batch: int, steps: int) -> np.ndarray:
+    """Sequence lengths as int64 (B,), each in [1, T]; None means every row has T steps."""
+    if lengths is None:
+        return np.full(batch, steps, dtype=np.int64)
+    lengths = np.asarray(lengths)
+    if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
+        raise ValueError(f"lengths must be {batch} integers (one per batch row), "
+                         f"got {lengths.dtype} array of shape {lengths.shape}")
+    if lengths.min() < 1 or lengths.max() > steps:
+        raise ValueError(f"lengths must lie in [1, {steps}], got [{lengths.min()}, {lengths.max()}]")
+    return lengths.astype(np.int64)
+
+
+def previous_states(initial: np.ndarray, states: np.ndarray) -> np.ndarray:
+    """s_{t-1} for every t: (B, T, n) from the initial state (B, n) and the states (B, T, n)."""
+    return np.concatenate([initial[:, None], states[:, :-1]], axis=1)
+
+
+def sum_outer(d: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Σ_{b,t} d[b,t] v[b,t]^T: a weight gradient over every (b, t) pair, as one matmul."""
+    return d.reshape(-1, d.shape[-1]).T @ v.reshape(-1, v.shape[-1])
