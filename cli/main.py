@@ -19,7 +19,7 @@ console = Console()
 
 
 def _available_backends() -> list[str]:
-    from minirnn.kernels.elman_cuda import cuda_available
+    from minirnn.kernels.cuda_support import cuda_available
 
     return [b for b in BACKENDS if b != "cuda" or cuda_available()]
 

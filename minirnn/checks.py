@@ -40,10 +40,12 @@ class CheckRow:
 
 def _build(name, backend, seed):
     B, T, I, H, O = CHECK_SHAPE
-    model = get_model_info(name).cls(I, H, O, backend=backend, dtype="float64", seed=seed)
+    info = get_model_info(name)
+    model = info.cls(I, H, O, backend=backend, dtype="float64", seed=seed, **info.check_options)
     rng = np.random.default_rng(seed + 1)
     for _, p in model.named_parameters():  # non-zero biases and initial states
-        p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
+        if p.requires_grad and p.ndim > 0:
+            p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
     return model
 
 
@@ -58,7 +60,8 @@ def _outputs_and_gradients(model, x, target):
     model.zero_grad()
     y = model(x)
     losses.mse(y, target).backward()
-    return y.data, dict({n: p.grad for n, p in model.named_parameters()}, x=x.grad)
+    grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+    return y.data, dict(grads, x=x.grad)
 
 
 def check_model(name: str, backend: str, mode: str = "full", seed: int = 0) -> list[CheckRow]:
@@ -85,7 +88,8 @@ def per_step_gradient_norms(name: str, backend: str = "cpu", steps: int = 30, se
     gradient reaches (it vanishes or explodes geometrically through the recurrence)."""
     B, _, I, H, O = CHECK_SHAPE
     rng = np.random.default_rng(seed)
-    model = get_model_info(name).cls(I, H, O, backend=backend, dtype="float64", seed=seed)
+    info = get_model_info(name)
+    model = info.cls(I, H, O, backend=backend, dtype="float64", seed=seed, **info.check_options)
     x = Tensor(rng.standard_normal((1, steps, I)), requires_grad=True)
     y = model(x)
     (y[:, -1] * y[:, -1]).sum().backward()

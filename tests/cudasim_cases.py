@@ -6,23 +6,24 @@ test_*.py so that the main run does not collect it without the right environment
 """
 import numpy as np
 import pytest
-from helpers import assert_same, build, outputs_and_gradients, random_problem
+from helpers import RECURRENT_MODELS, assert_same, build, outputs_and_gradients, random_problem
 
 import minirnn as mr
-from minirnn.models import Elman, StateSpaceRNN
+from minirnn.models import StateSpaceRNN
 
 # tiny: the simulator runs each thread as a Python thread, every block one after another
 SIM_SHAPES = [(1, 1, 1, 1, 1), (3, 4, 2, 5, 2)]
 
 
 @pytest.mark.parametrize("shape", SIM_SHAPES)
-@pytest.mark.parametrize("model_class", [Elman, StateSpaceRNN])
-def test_cuda_matches_the_tape_in_float64(shape, model_class):
+@pytest.mark.parametrize("model_class,options", RECURRENT_MODELS)
+def test_cuda_matches_the_tape_in_float64(shape, model_class, options):
     x, target = random_problem(shape, seed=11)
     lengths = np.array([shape[1]] + [max(1, shape[1] - 2)] * (shape[0] - 1))
-    reference = outputs_and_gradients(build(model_class, shape, "tape"), x, target,
+    reference = outputs_and_gradients(build(model_class, shape, "tape", **options), x, target,
                                       lengths=lengths)
-    result = outputs_and_gradients(build(model_class, shape, "cuda"), x, target, lengths=lengths)
+    result = outputs_and_gradients(build(model_class, shape, "cuda", **options), x, target,
+                                   lengths=lengths)
     assert_same(result, reference, rtol=1e-10, atol=1e-14)
 
 

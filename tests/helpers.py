@@ -3,6 +3,15 @@ import numpy as np
 
 import minirnn as mr
 
+# (model class, constructor options) of every recurrent model
+RECURRENT_MODELS = [
+    (mr.models.Elman, {}),
+    (mr.models.StateSpaceRNN, {}),
+    (mr.models.ExplicitMemory, {}),
+    (mr.models.ExplicitMemory, {"memory_size": 3, "memory_activation": "sigmoid"}),
+    (mr.models.Jordan, {"learn_mu": True}),
+]
+
 # (batch, time, input, hidden, output): batch 1, time 1, odd sizes
 SHAPES = [(1, 1, 1, 1, 1), (2, 5, 3, 4, 2), (3, 7, 2, 5, 1), (1, 9, 1, 3, 3)]
 
@@ -21,7 +30,10 @@ def build(model_class, shape, backend, dtype="float64", seed=3, **options):
     model = model_class(I, H, O, backend=backend, dtype=dtype, seed=seed, **options)
     rng = np.random.default_rng(seed + 100)
     for _, p in model.named_parameters():  # non-zero biases and h0, so their gradients matter
-        p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
+        if p.ndim == 0:  # a coefficient such as Jordan's mu, in [0, 1)
+            p.data[...] = rng.uniform(0.1, 0.9)
+        elif p.requires_grad:
+            p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
     return model
 
 
@@ -41,5 +53,7 @@ def assert_same(result, reference, rtol, atol=0.0):
     np.testing.assert_allclose(y, y_ref, rtol=rtol, atol=atol, err_msg="outputs")
     assert grads.keys() == grads_ref.keys()
     for name in grads:
+        if grads[name] is None and grads_ref[name] is None:  # a fixed (not learned) parameter
+            continue
         np.testing.assert_allclose(grads[name], grads_ref[name], rtol=rtol, atol=atol,
                                    err_msg=f"gradient of {name}")

@@ -66,7 +66,7 @@ def test_bench_times_each_engine_against_the_tape():
     (["gradcheck", "--backend", "cuda"], "backend 'cuda' needs an NVIDIA GPU"),
 ])
 def test_bad_input_gives_a_one_line_error_without_traceback(args, message):
-    from minirnn.kernels.elman_cuda import cuda_available
+    from minirnn.kernels.cuda_support import cuda_available
 
     if "cuda" in args and cuda_available():
         pytest.skip("this machine has a GPU")

@@ -22,7 +22,7 @@ needs_numba_cuda = pytest.mark.skipif(not has_numba_cuda,
 def real_gpu() -> bool:
     if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or not has_numba_cuda:
         return False
-    from minirnn.kernels.elman_cuda import cuda_available
+    from minirnn.kernels.cuda_support import cuda_available
 
     return cuda_available()
 
@@ -51,17 +51,24 @@ def test_cuda_kernels_compile_to_ptx_for_cc90(dtype):
     code = f"""
 import numba.cuda.dispatcher as dispatcher
 from numba import types
-from minirnn.kernels import elman_cuda_kernels as k
+from minirnn.kernels import elman_cuda_kernels as k, memory_cuda_kernels as mk
 
 class H100:  # compile_ptx asks the driver for the device when a kernel calls a device function
     compute_capability = (9, 0)
 dispatcher.get_current_device = lambda: H100()
 
-f = types.{dtype}
-a3, a2 = types.Array(f, 3, "C"), types.Array(f, 2, "C")
-i1 = types.Array(types.int64, 1, "C")
-for kernel, sig in [(k.elman_forward_kernel, (a3, a2, a2, i1, types.int64, a3)),
-                    (k.elman_backward_kernel, (a3, a3, a2, i1, types.int64, a3, a2))]:
+f, i = types.{dtype}, types.int64
+a3, a2, a1 = (types.Array(f, n, "C") for n in (3, 2, 1))
+i1 = types.Array(i, 1, "C")
+kernels = [
+    (k.elman_forward_kernel, (a3, a2, a2, i1, i, a3)),
+    (k.elman_backward_kernel, (a3, a3, a2, i1, i, a3, a2)),
+    (mk.memory_forward_kernel, (a3, a2, a2, a2, a1, a2, a2, a1, a2, a2, a2, i1, i, i, i,
+                                a3, a3, a3)),
+    (mk.memory_backward_kernel, (a3, a3, a3, a3, a3, a3, a2, a2, a2, a2, a2, i1, i, i, i,
+                                 a3, a3, a3, a2, a2, a2)),
+]
+for kernel, sig in kernels:
     ptx, _ = k.cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
     assert ".target sm_90" in ptx and ".entry" in ptx, ptx[:400]
 print("ok")

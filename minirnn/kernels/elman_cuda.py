@@ -16,41 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _cuda():
-    try:
-        from numba import cuda
-    except ImportError as error:  # pragma: no cover - depends on the installation
-        raise RuntimeError("backend='cuda' needs numba-cuda: pip install 'minirnn[cuda]'") from error
-    return cuda
-
-
-def cuda_available() -> bool:
-    """True when a CUDA GPU (or Numba's CUDA simulator) can run the kernels."""
-    try:
-        return bool(_cuda().is_available())
-    except Exception:  # noqa: BLE001 - a broken driver is "not available", never a crash
-        return False
-
-
-def kernels():
-    """The two kernels; their module (and so numba.cuda) is imported on first use only."""
-    _cuda()
-    from . import elman_cuda_kernels
-
-    return elman_cuda_kernels.elman_forward_kernel, elman_cuda_kernels.elman_backward_kernel
-
-
-def launch_shape(B: int, H: int):
-    """(blocks, threads): a block per batch row; up to 256 threads over the hidden units."""
-    return B, max(1, min(H, 256))
+from .cuda_support import cuda_module, launch_shape
 
 
 class DeviceElman:
     """Forward on the GPU, keeping hs on the device for the backward pass."""
 
     def __init__(self, W_hh, lengths, code):
-        cuda = _cuda()
+        cuda = cuda_module()
         self.code = code
         self.d_W = cuda.to_device(np.ascontiguousarray(W_hh))
         self.d_Wt = cuda.to_device(np.ascontiguousarray(W_hh.T))
@@ -58,8 +31,8 @@ class DeviceElman:
         self.d_hs = None
 
     def forward(self, a, h0):
-        cuda = _cuda()
-        forward_kernel, _ = kernels()
+        cuda = cuda_module()
+        from .elman_cuda_kernels import elman_forward_kernel as forward_kernel
         B, T, H = a.shape
         d_a = cuda.to_device(np.ascontiguousarray(a))
         self.d_hs = cuda.device_array((B, T, H), dtype=a.dtype)
@@ -69,8 +42,8 @@ class DeviceElman:
         return self.d_hs.copy_to_host()
 
     def backward(self, dhs):
-        cuda = _cuda()
-        _, backward_kernel = kernels()
+        cuda = cuda_module()
+        from .elman_cuda_kernels import elman_backward_kernel as backward_kernel
         B, T, H = dhs.shape
         d_dz = cuda.device_array((B, T, H), dtype=dhs.dtype)
         d_carry = cuda.to_device(np.zeros((B, H), dtype=dhs.dtype))

@@ -1,6 +1,7 @@
 """Models: the memory and state-space networks of DESIGN.md, on the Module base."""
 from .base import BACKENDS, SequenceModel
 from .elman import Elman, StateSpaceRNN
+from .memory import ExplicitMemory, Jordan
 from .module import Module, Parameter
 
-__all__ = ["Module", "Parameter", "SequenceModel", "BACKENDS", "Elman", "StateSpaceRNN"]
+__all__ = ["Module", "Parameter", "SequenceModel", "BACKENDS", "Elman", "StateSpaceRNN", "ExplicitMemory", "Jordan"]

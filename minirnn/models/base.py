@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor
-from ..kernels import elman_cuda
+from ..kernels.cuda_support import cuda_available
 from .module import Module, Parameter
 
 BACKENDS = ("tape", "numpy", "cpu", "cuda")
@@ -20,7 +20,7 @@ def check_size(name: str, value) -> int:
 def check_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "cuda" and not elman_cuda.cuda_available():
+    if backend == "cuda" and not cuda_available():
         raise RuntimeError("backend 'cuda' needs an NVIDIA GPU with a working CUDA driver and "
                            "numba-cuda (pip install 'minirnn[cuda]'); none was found")
     return backend

@@ -1,9 +1,10 @@
 """The models by their command-line names, with the equations that ``minirnn models`` shows."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .elman import Elman, StateSpaceRNN
+from .memory import ExplicitMemory, Jordan
 
 
 @dataclass(frozen=True)
@@ -12,6 +13,7 @@ class ModelInfo:
     cls: type
     equations: str
     recurrent: bool
+    check_options: dict = field(default_factory=dict)  # what `minirnn gradcheck` builds
 
 
 MODELS = {
@@ -22,6 +24,14 @@ MODELS = {
         "statespace", StateSpaceRNN,
         "h_t = f(W_xh x_t + W_hh h_{t-1} + b_h), h_{-1} = h0 (learned);  y_t = g(W_hy h_t + b_y)",
         True),
+    "memory": ModelInfo(
+        "memory", ExplicitMemory,
+        "m_t = r(W_ym y_{t-1} + W_hm h_{t-1} + W_mm m_{t-1} + b_m);  "
+        "h_t = f(W_xh x_t + W_mh m_t + b_h);  y_t = g(W_hy h_t + b_y)", True),
+    "jordan": ModelInfo(
+        "jordan", Jordan,
+        "m_t = mu m_{t-1} + (1-mu) y_{t-1};  h_t = f(W_xh x_t + W_mh m_t + b_h);  "
+        "y_t = g(W_hy h_t + b_y)", True, {"learn_mu": True}),
 }
 
 

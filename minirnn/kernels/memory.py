@@ -1,0 +1,82 @@
+"""The fused explicit-memory recurrence: one tape operation (equations in ``memory_numpy``).
+
+    states = memory_recurrence(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
+                               activations=(r, f, g), lengths, backend)
+
+returns the three state sequences packed side by side, (B, T, M + H + O) = [m_t | h_t | y_t],
+so that one op has one output: a model slices out y_t, and the last step is its final state.
+Gradients reaching any of the three (the loss through y_t, a next chunk through the final
+state) flow back through the hand-written BPTT. Jordan, ExplicitMemory and closed-loop NARX all
+run on this op, with structured weights built on the tape from their own parameters.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor
+from . import memory_cpu, memory_numpy
+from .activations import CODES
+from .fused import fused_op, previous_states, sum_outer
+
+
+def _with_gradients(states, initial, run_backward):
+    """The engine-independent part: split the packed gradient, run the engine's BPTT, and turn
+    (dq, dz, do) into every weight's gradient with one matmul each."""
+    ms, hs, ys = states
+    m0, h0, y0 = initial
+    sizes = np.cumsum([ms.shape[2], hs.shape[2]])
+
+    def backward(dstates):
+        gm, gh, gy = np.split(dstates, sizes, axis=2)
+        dq, dz, do, dm0, dh0, dy0 = run_backward(gm, gh, gy)
+        return (dz,                                        # a
+                sum_outer(dq, previous_states(y0, ys)),    # W_ym
+                sum_outer(dq, previous_states(h0, hs)),    # W_hm
+                sum_outer(dq, previous_states(m0, ms)),    # W_mm
+                dq.sum(axis=(0, 1)),                       # b_m
+                sum_outer(dz, ms),                         # W_mh
+                sum_outer(do, hs),                         # W_hy
+                do.sum(axis=(0, 1)),                       # b_y
+                dm0, dh0, dy0)
+
+    return np.concatenate(states, axis=2), backward
+
+
+def _numpy(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations):
+    weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
+    states = memory_numpy.memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
+                                         lengths, *activations)
+    return _with_gradients(states, (m0, h0, y0), lambda gm, gh, gy:
+                           memory_numpy.memory_backward(gm, gh, gy, *states, *weights, lengths,
+                                                        *activations))
+
+
+def _cpu(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations):
+    codes = tuple(CODES[name] for name in activations)
+    weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
+    states = memory_cpu.memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
+                                       lengths, *codes)
+    return _with_gradients(states, (m0, h0, y0), lambda gm, gh, gy:
+                           memory_cpu.memory_backward(gm, gh, gy, *states, *weights, lengths,
+                                                      *codes))
+
+
+def _cuda(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations):
+    from .memory_cuda import DeviceMemory
+
+    device = DeviceMemory(W_ym, W_hm, W_mm, W_mh, W_hy, lengths,
+                          *(CODES[name] for name in activations))
+    states = device.forward(a, b_m, b_y, m0, h0, y0)
+    return _with_gradients(states, (m0, h0, y0), device.backward)
+
+
+IMPLEMENTATIONS = {"numpy": _numpy, "cpu": _cpu, "cuda": _cuda}
+
+
+def memory_recurrence(a: Tensor, W_ym: Tensor, W_hm: Tensor, W_mm: Tensor, b_m: Tensor,
+                      W_mh: Tensor, W_hy: Tensor, b_y: Tensor, m0: Tensor, h0: Tensor,
+                      y0: Tensor, activations, lengths: np.ndarray, backend: str) -> Tensor:
+    """[m_t | h_t | y_t] (B, T, M + H + O) for every step; see the module docstring."""
+    return fused_op("memory_recurrence", backend, IMPLEMENTATIONS,
+                    (a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0), lengths,
+                    tuple(activations))

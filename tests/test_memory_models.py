@@ -1,0 +1,62 @@
+"""ExplicitMemory and Jordan: what is particular to them, as a user would recognise it."""
+import numpy as np
+import pytest
+
+import minirnn as mr
+from minirnn.models import ExplicitMemory, Jordan
+
+
+@pytest.mark.parametrize("backend", ["tape", "numpy", "cpu"])
+def test_jordan_memory_is_exactly_the_running_average_of_past_outputs(backend):
+    mu = 0.7
+    model = Jordan(2, 4, 3, mu=mu, backend=backend, seed=1)
+    x = np.random.default_rng(0).standard_normal((2, 6, 2))
+    y, _ = model(x, return_state=True)
+    states = model.run_memory(model.input_projection(mr.Tensor(x)), None,
+                              np.array([6, 6])).data
+    m = states[:, :, :3]  # the packed state is [m_t | h_t | y_t]
+    expected = np.zeros((2, 3))  # m_{-1} = 0, y_{-1} = 0
+    for t in range(6):
+        y_prev = y.data[:, t - 1] if t > 0 else np.zeros((2, 3))
+        expected = mu * expected + (1 - mu) * y_prev
+        np.testing.assert_allclose(m[:, t], expected, rtol=1e-12, atol=1e-15)
+
+
+def test_jordan_mu_is_fixed_unless_learned():
+    fixed = Jordan(1, 3, 1, mu=0.5)
+    learned = Jordan(1, 3, 1, mu=0.5, learn_mu=True)
+    x, target = np.ones((1, 4, 1)), np.zeros((1, 4, 1))
+    for model in (fixed, learned):
+        mr.losses.mse(model(x), target).backward()
+    assert fixed.mu.grad is None and learned.mu.grad is not None
+    assert "mu" in fixed.state_dict()  # saved either way, so a checkpoint restores it
+
+
+def test_jordan_rejects_mu_outside_the_unit_interval():
+    with pytest.raises(ValueError, match=r"mu must lie in \[0, 1\)"):
+        Jordan(1, 2, 1, mu=1.0)
+
+
+def test_feedback_models_refuse_a_softmax_output():
+    with pytest.raises(ValueError, match="unknown activation 'softmax'"):
+        ExplicitMemory(1, 2, 3, output_activation="softmax")
+
+
+def test_explicit_memory_learns_to_recall_the_input_from_three_steps_back():
+    """y_t = x_{t-3}: the answer is no longer in the input, only in the memory."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (32, 20, 1))
+    target = np.zeros_like(x)
+    target[:, 3:] = x[:, :-3]
+    mask = np.ones((32, 20))
+    mask[:, :3] = 0  # nothing to recall yet
+    model = ExplicitMemory(1, 12, 1, memory_size=6, backend="cpu", seed=0)
+    opt = mr.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(400):
+        opt.zero_grad()
+        loss = mr.losses.mse(model(x), target, mask=mask)
+        loss.backward()
+        mr.optim.clip_grad_norm(model.parameters(), 1.0)
+        opt.step()
+    baseline = np.mean(target[:, 3:] ** 2)  # predicting 0 everywhere
+    assert loss.item() < 0.05 * baseline

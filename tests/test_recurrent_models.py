@@ -1,0 +1,144 @@
+"""What every recurrent model must do, on every CPU engine (the CUDA engine: test_cuda.py).
+
+- its analytic gradients (every parameter, the initial state where learned, the input) match
+  central finite differences in float64;
+- the fused engines (numpy, cpu) give the tape engine's outputs and gradients (float64 to
+  1e-10 relative, float32 to about 1e-5);
+- in a padded batch, each row gives what it gives alone, and its padding changes nothing;
+- carrying the state across chunks reproduces the full forward pass, and the chunked gradient
+  is the exact gradient of the truncated graph.
+"""
+import numpy as np
+import pytest
+from helpers import RECURRENT_MODELS, SHAPES, assert_same, build, outputs_and_gradients, random_problem
+
+import minirnn as mr
+
+CPU_BACKENDS = ["tape", "numpy", "cpu"]
+model_cases = pytest.mark.parametrize("model_class,options", RECURRENT_MODELS,
+                                      ids=[f"{c.__name__}{'+' if o else ''}"
+                                           for c, o in RECURRENT_MODELS])
+
+
+@model_cases
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gradcheck_every_parameter_and_the_input(model_class, options, backend, shape):
+    x, target = random_problem(shape)
+    model = build(model_class, shape, backend, **options)
+    report = mr.gradcheck(model, x, target)
+    assert report.passed, str(report)
+    learned = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert {c.name for c in report.checks} == learned | {"x"}
+
+
+@model_cases
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_fused_engines_match_the_tape_in_float64(model_class, options, backend, shape):
+    x, target = random_problem(shape, seed=2)
+    reference = outputs_and_gradients(build(model_class, shape, "tape", **options), x, target)
+    result = outputs_and_gradients(build(model_class, shape, backend, **options), x, target)
+    assert_same(result, reference, rtol=1e-10, atol=1e-14)
+
+
+@model_cases
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_fused_engines_match_the_tape_in_float32(model_class, options, backend):
+    shape = (3, 8, 2, 6, 2)
+    x, target = random_problem(shape, seed=3, dtype=np.float32)
+    reference = outputs_and_gradients(build(model_class, shape, "tape", "float32", **options),
+                                      x, target)
+    result = outputs_and_gradients(build(model_class, shape, backend, "float32", **options),
+                                   x, target)
+    assert result[0].dtype == np.float32
+    assert_same(result, reference, rtol=1e-5, atol=1e-6)
+
+
+@model_cases
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_padded_rows_equal_their_unpadded_runs(model_class, options, backend):
+    """A row of length L in a padded batch gives the outputs and final state of running that
+    row alone for L steps."""
+    shape = (3, 6, 2, 4, 1)
+    x, _ = random_problem(shape, seed=4)
+    lengths = np.array([6, 2, 4])
+    model = build(model_class, shape, backend, **options)
+    y, h_last = model(x, lengths=lengths, return_state=True)
+    for b, L in enumerate(lengths):
+        y_alone, h_alone = model(x[b:b + 1, :L], return_state=True)
+        np.testing.assert_allclose(y.data[b, :L], y_alone.data[0], rtol=1e-12)
+        np.testing.assert_allclose(h_last.data[b], h_alone.data[0], rtol=1e-12)
+
+
+@model_cases
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_padding_changes_neither_the_state_nor_the_masked_loss(model_class, options, backend):
+    """Whatever the padded steps hold, a masked loss, the final state and the gradients are
+    the same."""
+    shape = (3, 6, 2, 4, 1)
+    x, target = random_problem(shape, seed=9)
+    lengths = np.array([6, 2, 4])
+    mask = mr.losses.length_mask(lengths, 6)
+    model = build(model_class, shape, backend, **options)
+    results = []
+    for fill in (0.0, 1e3):
+        x_padded, target_padded = x.copy(), target.copy()
+        x_padded[mask == 0], target_padded[mask == 0] = fill, fill
+        model.zero_grad()
+        y, h_last = model(x_padded, lengths=lengths, return_state=True)
+        loss = mr.losses.mse(y, target_padded, mask=mask)
+        loss.backward()
+        results.append((loss.item(), h_last.data,
+                        [p.grad.copy() for p in model.parameters() if p.requires_grad]))
+    (loss0, h0, g0), (loss1, h1, g1) = results
+    assert loss0 == loss1
+    np.testing.assert_array_equal(h0, h1)
+    for a, b in zip(g0, g1):
+        np.testing.assert_array_equal(a, b)
+
+
+@model_cases
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_padded_batch_gradients_match_the_tape(model_class, options, backend):
+    shape = (3, 6, 2, 4, 2)
+    x, target = random_problem(shape, seed=5)
+    lengths = np.array([1, 6, 3])
+    reference = outputs_and_gradients(build(model_class, shape, "tape", **options), x, target,
+                                      lengths=lengths)
+    result = outputs_and_gradients(build(model_class, shape, backend, **options), x, target,
+                                   lengths=lengths)
+    assert_same(result, reference, rtol=1e-10, atol=1e-14)
+
+
+def chunked_gradients(model, x, target, chunk):
+    """Truncated BPTT: run x in chunks, carrying the state but cutting the gradient between."""
+    model.zero_grad()
+    h, outputs = None, []
+    for start in range(0, x.shape[1], chunk):
+        part = slice(start, start + chunk)
+        y, h = model(x[:, part], h=h, return_state=True)
+        mr.losses.mse(y, target[:, part]).backward()
+        h = h.detach()
+        outputs.append(y.data)
+    return (np.concatenate(outputs, axis=1),
+            {n: p.grad for n, p in model.named_parameters() if p.requires_grad})
+
+
+@model_cases
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_truncated_bptt_equals_the_truncated_graph(model_class, options, backend):
+    shape = (2, 9, 2, 4, 1)
+    x, target = random_problem(shape, seed=8)
+    model = build(model_class, shape, backend, **options)
+    y_chunks, grads = chunked_gradients(model, x, target, chunk=4)
+    # carrying the state reproduces the full forward pass exactly
+    np.testing.assert_allclose(y_chunks, model(x).data, rtol=1e-12)
+    # and the gradient is that of the same truncated graph on the tape engine
+    tape_model = build(model_class, shape, "tape", **options)
+    _, grads_tape = chunked_gradients(tape_model, x, target, 4)
+    for name in grads:
+        np.testing.assert_allclose(grads[name], grads_tape[name], rtol=1e-10, atol=1e-14)
+    # which differs from full BPTT: the cut is real
+    _, full = outputs_and_gradients(tape_model, x, target)
+    assert any(not np.allclose(full[n], grads_tape[n]) for n in grads_tape)
