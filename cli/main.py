@@ -125,7 +125,8 @@ def models(as_json):
 
     entries = []
     for info in registry.values():
-        params = [n for n, _ in info.cls(1, 1, 1).named_parameters()]
+        params = [n for n, _ in info.cls(input_size=1, hidden_size=1, output_size=1,
+                                           **info.check_options).named_parameters()]
         entries.append({"name": info.name, "class": info.cls.__name__,
                         "equations": info.equations, "parameters": params,
                         "recurrent": info.recurrent})

@@ -41,7 +41,8 @@ class CheckRow:
 def _build(name, backend, seed):
     B, T, I, H, O = CHECK_SHAPE
     info = get_model_info(name)
-    model = info.cls(I, H, O, backend=backend, dtype="float64", seed=seed, **info.check_options)
+    model = info.cls(input_size=I, hidden_size=H, output_size=O, backend=backend,
+                     dtype="float64", seed=seed, **info.check_options)
     rng = np.random.default_rng(seed + 1)
     for _, p in model.named_parameters():  # non-zero biases and initial states
         if p.requires_grad and p.ndim > 0:
@@ -89,7 +90,8 @@ def per_step_gradient_norms(name: str, backend: str = "cpu", steps: int = 30, se
     B, _, I, H, O = CHECK_SHAPE
     rng = np.random.default_rng(seed)
     info = get_model_info(name)
-    model = info.cls(I, H, O, backend=backend, dtype="float64", seed=seed, **info.check_options)
+    model = info.cls(input_size=I, hidden_size=H, output_size=O, backend=backend,
+                     dtype="float64", seed=seed, **info.check_options)
     x = Tensor(rng.standard_normal((1, steps, I)), requires_grad=True)
     y = model(x)
     (y[:, -1] * y[:, -1]).sum().backward()

@@ -44,3 +44,31 @@ def test_cuda_gradcheck():
     report = mr.gradcheck(build(StateSpaceRNN, shape, "cuda"), x, target, mode="fast",
                           directions=3)
     assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("first,count", [(0, 3), (1, 2)])
+def test_cuda_delay_line_matches_the_tape(first, count):
+    from minirnn.kernels.delay import delay_embed
+
+    rng = np.random.default_rng(14)
+    v = mr.Tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
+    weights = rng.standard_normal((2, 4, 3 * count))
+    results = []
+    for backend in ("tape", "cuda"):
+        v.grad = None
+        e = delay_embed(v, first, count, backend)
+        (e * weights).sum().backward()
+        results.append((e.data, v.grad))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+
+
+def test_cuda_sliding_predictor_and_open_loop_narx():
+    rng = np.random.default_rng(15)
+    x, y_true = rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 4, 1))
+    sliding = [mr.models.SlidingPredictor(2, 3, 3, 1, backend=b, seed=1)(x)
+               for b in ("tape", "cuda")]
+    narx = [mr.models.NARX(2, 1, 3, input_delays=1, output_delays=2, mode="open", backend=b,
+                           seed=1)(x, y=y_true) for b in ("tape", "cuda")]
+    for tape, cuda in (sliding, narx):
+        np.testing.assert_allclose(tape.data, cuda.data, rtol=1e-12)

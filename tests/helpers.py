@@ -10,6 +10,8 @@ RECURRENT_MODELS = [
     (mr.models.ExplicitMemory, {}),
     (mr.models.ExplicitMemory, {"memory_size": 3, "memory_activation": "sigmoid"}),
     (mr.models.Jordan, {"learn_mu": True}),
+    (mr.models.NARX, {"input_delays": 2, "output_delays": 2}),
+    (mr.models.NARX, {"input_delays": 0, "output_delays": "all", "max_steps": 9}),
 ]
 
 # (batch, time, input, hidden, output): batch 1, time 1, odd sizes
@@ -27,7 +29,8 @@ def random_problem(shape, seed=0, dtype=np.float64):
 def build(model_class, shape, backend, dtype="float64", seed=3, **options):
     """A model whose every parameter (h0 included) is random, the same for every backend."""
     B, T, I, H, O = shape
-    model = model_class(I, H, O, backend=backend, dtype=dtype, seed=seed, **options)
+    model = model_class(input_size=I, hidden_size=H, output_size=O, backend=backend, dtype=dtype,
+                        seed=seed, **options)
     rng = np.random.default_rng(seed + 100)
     for _, p in model.named_parameters():  # non-zero biases and h0, so their gradients matter
         if p.ndim == 0:  # a coefficient such as Jordan's mu, in [0, 1)

@@ -2,6 +2,9 @@
 from .base import BACKENDS, SequenceModel
 from .elman import Elman, StateSpaceRNN
 from .memory import ExplicitMemory, Jordan
+from .narx import NARX
+from .sliding import SlidingPredictor
 from .module import Module, Parameter
 
-__all__ = ["Module", "Parameter", "SequenceModel", "BACKENDS", "Elman", "StateSpaceRNN", "ExplicitMemory", "Jordan"]
+__all__ = ["Module", "Parameter", "SequenceModel", "BACKENDS", "SlidingPredictor", "NARX",
+           "ExplicitMemory", "Jordan", "Elman", "StateSpaceRNN"]

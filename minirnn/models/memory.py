@@ -51,19 +51,22 @@ class MemoryRecurrence(SequenceModel):
         return (y, states[:, -1]) if return_state else y
 
     def run_memory(self, a: Tensor, h, lengths: np.ndarray) -> Tensor:
-        """[m_t | h_t | y_t] (B, T, M+H+O) from the input part a (B, T, H) of z_t."""
+        """[m_t | h_t | y_t] (B, T, M+H+O) from the input part a (B, T, H) of z_t and a packed
+        initial state h (B, M+H+O), zeros when None."""
         M, H, O = self.memory_size, self.hidden_size, self.output_size
-        B = a.shape[0]
         zeros = Tensor(np.zeros(M + H + O, dtype=self.dtype))
-        state = self._state(h, B, M + H + O, zeros)
-        m0, h0, y0 = state[:, :M], state[:, M:M + H], state[:, M + H:]
+        state = self._state(h, a.shape[0], M + H + O, zeros)
+        return self.recur(a, (state[:, :M], state[:, M:M + H], state[:, M + H:]), lengths)
+
+    def recur(self, a: Tensor, initial, lengths: np.ndarray) -> Tensor:
+        """The recurrence from the initial states (m_{-1}, h_{-1}, y_{-1}), on this engine."""
         weights = self.memory_weights()
-        activations = (self.memory_activation, self.activation, self.output_activation)
         if self.backend == "tape":
-            return self._unrolled(a, weights, (m0, h0, y0), lengths)
+            return self._unrolled(a, weights, initial, lengths)
         W_ym, W_hm, W_mm, b_m, W_mh = weights
+        activations = (self.memory_activation, self.activation, self.output_activation)
         return memory_recurrence(a, W_ym, W_hm, W_mm, b_m, W_mh, self.W_hy, self.b_y,
-                                 m0, h0, y0, activations, lengths, self.backend)
+                                 *initial, activations, lengths, self.backend)
 
     def _unrolled(self, a, weights, initial, lengths):
         """The equations step by step with primitive tape ops (the oracle)."""

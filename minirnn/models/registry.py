@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 from .elman import Elman, StateSpaceRNN
 from .memory import ExplicitMemory, Jordan
+from .narx import NARX
+from .sliding import SlidingPredictor
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,13 @@ class ModelInfo:
 
 
 MODELS = {
+    "sliding": ModelInfo(
+        "sliding", SlidingPredictor,
+        "y_t = g(W_hy f(W_xh [x_t, ..., x_{t-N+1}] + b_h) + b_y)", False, {"window": 3}),
+    "narx": ModelInfo(
+        "narx", NARX,
+        "h_t = f(W_xh [x_t..x_{t-L}] + W_yh [y_{t-1}..y_{t-K}] + b_h);  y_t = g(W_hy h_t + b_y)",
+        True, {"input_delays": 2, "output_delays": 2, "mode": "closed"}),
     "elman": ModelInfo(
         "elman", Elman,
         "h_t = f(W_xh x_t + W_hh h_{t-1} + b_h), h_{-1} = 0;  y_t = g(W_hy h_t + b_y)", True),

@@ -1,0 +1,68 @@
+"""The fused delay line: one tape operation (equations in ``delay_numpy``).
+
+    e = delay_embed(v, first, count, backend)     # (B, T, count·C) from v (B, T, C)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor
+from . import delay_cpu, delay_numpy
+from .fused import fused_op
+
+_THREADS = 128
+
+
+def _numpy(v, first, count):
+    C = v.shape[2]
+    return (delay_numpy.delay_forward(v, first, count),
+            lambda de: (delay_numpy.delay_backward(de, first, count, C),))
+
+
+def _cpu(v, first, count):
+    C = v.shape[2]
+    return (delay_cpu.delay_forward(v, first, count),
+            lambda de: (delay_cpu.delay_backward(de, first, count, C),))
+
+
+def _cuda(v, first, count):
+    from .cuda_support import cuda_module
+    from .delay_cuda_kernels import delay_backward_kernel, delay_forward_kernel
+
+    cuda = cuda_module()
+    B, T, C = v.shape
+    d_e = cuda.device_array((B, T, count * C), dtype=v.dtype)
+    blocks = max(1, min(1024, (d_e.size + _THREADS - 1) // _THREADS))
+    delay_forward_kernel[blocks, _THREADS](cuda.to_device(np.ascontiguousarray(v)), first, count,
+                                           d_e)
+
+    def backward(de):
+        d_dv = cuda.device_array((B, T, C), dtype=de.dtype)
+        delay_backward_kernel[blocks, _THREADS](cuda.to_device(de), first, count, d_dv)
+        return (d_dv.copy_to_host(),)
+
+    return d_e.copy_to_host(), backward
+
+
+IMPLEMENTATIONS = {"numpy": _numpy, "cpu": _cpu, "cuda": _cuda}
+
+
+def delay_embed(v: Tensor, first: int, count: int, backend: str) -> Tensor:
+    """e_t = [v_{t-first}, …, v_{t-first-count+1}] (zeros before t = 0) for every t."""
+    if backend == "tape":
+        return delay_embed_unrolled(v, first, count)
+    return fused_op("delay_embed", backend, IMPLEMENTATIONS, (v,), first, count)
+
+
+def delay_embed_unrolled(v: Tensor, first: int, count: int) -> Tensor:
+    """The same with primitive tape ops: each lag is the sequence shifted right by the lag,
+    zeros in front (the tape engine's version, and its oracle)."""
+    from ..autograd import ops
+
+    B, T, C = v.shape
+    blocks = []
+    for j in range(count):
+        lag = min(first + j, T)
+        zeros = Tensor(np.zeros((B, lag, C), dtype=v.dtype))
+        blocks.append(ops.concatenate([zeros, v[:, :T - lag]], axis=1))
+    return ops.concatenate(blocks, axis=2)

@@ -1,0 +1,159 @@
+"""SlidingPredictor and NARX: the delay line, open and closed loop, forecasting, "full" NARX.
+
+Closed-loop NARX is also in test_recurrent_models.py with every other recurrent model."""
+import numpy as np
+import pytest
+from helpers import SHAPES, assert_same, random_problem
+
+import minirnn as mr
+from minirnn.autograd import check_gradients
+from minirnn.kernels.delay import delay_embed
+from minirnn.models import NARX, SlidingPredictor
+
+CPU_BACKENDS = ["tape", "numpy", "cpu"]
+DELAYS = [(3, 0, 3), (1, 1, 2), (2, 1, 6), (4, 0, 1)]  # (channels, first lag, number of lags)
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+@pytest.mark.parametrize("channels,first,count", DELAYS)
+@pytest.mark.parametrize("batch,steps", [(1, 1), (2, 5), (3, 4)])
+def test_delay_line(backend, channels, first, count, batch, steps):
+    rng = np.random.default_rng(0)
+    v = mr.Tensor(rng.standard_normal((batch, steps, channels)), requires_grad=True)
+    e = delay_embed(v, first, count, backend).data
+    for t in range(steps):  # e_t = [v_{t-first}, …, v_{t-first-count+1}], zeros before t = 0
+        for j in range(count):
+            u = t - first - j
+            block = e[:, t, j * channels:(j + 1) * channels]
+            np.testing.assert_array_equal(block, v.data[:, u] if u >= 0 else 0)
+    weights = rng.standard_normal(e.shape)
+    report = check_gradients(lambda: (delay_embed(v, first, count, backend) * weights).sum(),
+                             {"v": v})
+    assert report.passed, str(report)
+
+
+def run(model, x, target, y=None):
+    x = mr.Tensor(x, requires_grad=True)
+    model.zero_grad()
+    out = model(x) if y is None else model(x, y=y)
+    mr.losses.mse(out, target).backward()
+    return out.data, dict({n: p.grad for n, p in model.named_parameters()}, x=x.grad)
+
+
+def make(kind, shape, backend, dtype="float64"):
+    B, T, I, H, O = shape
+    if kind == "sliding":
+        model = SlidingPredictor(I, 3, H, O, backend=backend, dtype=dtype, seed=2)
+    else:
+        model = NARX(I, O, H, input_delays=2, output_delays=3, mode="open", backend=backend,
+                     dtype=dtype, seed=2)
+    rng = np.random.default_rng(5)
+    for _, p in model.named_parameters():
+        p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
+    return model
+
+
+@pytest.mark.parametrize("kind", ["sliding", "narx-open"])
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_feedforward_models_gradcheck_and_agree_with_the_tape(kind, backend, shape):
+    x, target = random_problem(shape)
+    y_true = np.random.default_rng(1).standard_normal(target.shape) if kind == "narx-open" else None
+    model = make(kind, shape, backend)
+    report = mr.autograd.check_gradients(
+        lambda: mr.losses.mse(model(x_t) if y_true is None else model(x_t, y=y_true), target),
+        dict(model.named_parameters(), x=(x_t := mr.Tensor(x, requires_grad=True))))
+    assert report.passed, str(report)
+    reference = run(make(kind, shape, "tape"), x, target, y_true)
+    assert_same(run(model, x, target, y_true), reference, rtol=1e-10, atol=1e-14)
+
+
+def test_sliding_predictor_sees_exactly_its_window():
+    """Changing an input older than the window changes no output that should not see it."""
+    model = SlidingPredictor(1, 3, 5, 1, seed=0)
+    x = np.random.default_rng(0).standard_normal((1, 8, 1))
+    changed = x.copy()
+    changed[0, 2] += 1.0
+    diff = np.abs(model(changed).data - model(x).data)[0, :, 0]
+    assert np.all(diff[:2] == 0) and np.all(diff[2:5] > 0) and np.all(diff[5:] == 0)
+
+
+def test_open_and_closed_loop_agree_when_the_model_is_perfect():
+    """Fed its own predictions as "true" outputs, open loop reproduces closed loop exactly."""
+    closed = NARX(2, 1, 4, input_delays=1, output_delays=3, mode="closed", seed=3)
+    x = np.random.default_rng(0).standard_normal((2, 7, 2))
+    y_closed = closed(x).data
+    y_open = closed.open_loop()(x, y=y_closed).data
+    np.testing.assert_allclose(y_open, y_closed, rtol=1e-12)
+
+
+def test_mode_conversion_shares_parameters():
+    model = NARX(1, 1, 3, mode="open")
+    closed = model.closed_loop()
+    assert closed.mode == "closed" and model.mode == "open"
+    assert closed.W_yh is model.W_yh and closed.open_loop().W_xh is model.W_xh
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_state_carries_over_from_open_to_closed_loop(backend):
+    """Closed loop run after an open-loop chunk equals one closed-loop pass over both chunks
+    when the open loop was fed the closed loop's own outputs."""
+    model = NARX(1, 2, 4, input_delays=2, output_delays=2, mode="closed", backend=backend,
+                 seed=4)
+    x = np.random.default_rng(1).standard_normal((3, 10, 1))
+    y_full = model(x).data
+    forecast = model.forecast(x[:, :6], y_full[:, :6], x[:, 6:]).data
+    np.testing.assert_allclose(forecast, y_full[:, 6:], rtol=1e-12)
+
+
+def test_full_narx_has_a_weight_for_every_past_output():
+    model = NARX(1, 1, 4, input_delays=0, output_delays="all", max_steps=12)
+    assert model.W_yh.shape == (4, 12)
+    with pytest.raises(ValueError, match="max_steps=12 cannot run 13 steps"):
+        model(np.zeros((1, 13, 1)))
+    with pytest.raises(ValueError, match="output_delays='all' needs max_steps"):
+        NARX(1, 1, 4, output_delays="all")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(mode="parallel"), "unknown mode 'parallel'"),
+    (dict(input_delays=-1), "input_delays must be a non-negative integer"),
+    (dict(output_delays=0), "output_delays must be a positive integer"),
+])
+def test_narx_argument_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        NARX(1, 1, 3, **kwargs)
+
+
+def test_open_loop_needs_the_true_outputs():
+    with pytest.raises(ValueError, match="needs the true outputs"):
+        NARX(1, 1, 3, mode="open")(np.zeros((1, 4, 1)))
+
+
+def narendra_system(u):
+    """y_t = y_{t-1} / (1 + y_{t-1}²) + u_{t-1}³, a classic nonlinear benchmark system."""
+    y = np.zeros_like(u)
+    for t in range(1, u.shape[1]):
+        y[:, t] = y[:, t - 1] / (1 + y[:, t - 1] ** 2) + u[:, t - 1] ** 3
+    return y
+
+
+def test_closed_loop_narx_learns_a_nonlinear_system_and_free_runs_it():
+    rng = np.random.default_rng(0)
+    u = rng.uniform(-1, 1, (32, 40, 1))
+    y = narendra_system(u)
+    model = NARX(1, 1, 16, input_delays=1, output_delays=1, mode="closed", backend="cpu",
+                 seed=0)
+    opt = mr.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(1500):
+        opt.zero_grad()
+        loss = mr.losses.mse(model(u), y)  # trained through its own fed-back predictions
+        loss.backward()
+        mr.optim.clip_grad_norm(model.parameters(), 1.0)
+        opt.step()
+    u_test = rng.uniform(-1, 1, (4, 60, 1))  # new inputs, longer than training
+    y_test = narendra_system(u_test)
+    free_run = model(u_test).data
+    rmse = np.sqrt(np.mean((free_run - y_test) ** 2))
+    # a free run over unseen inputs, 60 steps of its own feedback: within 15% of the spread
+    assert rmse < 0.15 * np.std(y_test), (rmse, np.std(y_test))
