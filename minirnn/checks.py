@@ -38,11 +38,11 @@ class CheckRow:
         return asdict(self)
 
 
-def _build(name, backend, seed):
+def _build(name, backend, seed, options=None):
     B, T, I, H, O = CHECK_SHAPE
     info = get_model_info(name)
     model = info.cls(input_size=I, hidden_size=H, output_size=O, backend=backend,
-                     dtype="float64", seed=seed, **info.check_options)
+                     dtype="float64", seed=seed, **info.check_options, **(options or {}))
     rng = np.random.default_rng(seed + 1)
     for _, p in model.named_parameters():  # non-zero biases and initial states
         if p.requires_grad and p.ndim > 0:
@@ -66,16 +66,27 @@ def _outputs_and_gradients(model, x, target):
 
 
 def check_model(name: str, backend: str, mode: str = "full", seed: int = 0) -> list[CheckRow]:
-    """One row per tensor (every parameter, the input x, and the output y) for one engine."""
+    """One row per tensor (every parameter, the input x, and the output y) for one engine, for
+    each variant of the model (``multilayer``: each connectivity), labelled ``name:variant``."""
+    variants = get_model_info(name).variants or (("", {}),)
+    rows = []
+    for label, options in variants:
+        rows += _check_variant(f"{name}:{label}" if label else name, name, options, backend,
+                               mode, seed)
+    return rows
+
+
+def _check_variant(label, name, options, backend, mode, seed) -> list[CheckRow]:
     x, target = _problem(seed)
-    model = _build(name, backend, seed)
+    model = _build(name, backend, seed, options)
     report = gradcheck(model, x, target, mode=mode)
-    rows = {c.name: CheckRow(name, backend, c.name, c.max_abs_error, c.max_rel_error, None,
+    rows = {c.name: CheckRow(label, backend, c.name, c.max_abs_error, c.max_rel_error, None,
                              c.passed) for c in report.checks}
     if backend != "tape":
         y, grads = _outputs_and_gradients(model, x, target)
-        y_ref, grads_ref = _outputs_and_gradients(_build(name, "tape", seed), x, target)
-        rows = {"y": CheckRow(name, backend, "y", None, None, None, True), **rows}
+        y_ref, grads_ref = _outputs_and_gradients(_build(name, "tape", seed, options), x,
+                                                  target)
+        rows = {"y": CheckRow(label, backend, "y", None, None, None, True), **rows}
         for tensor, value, ref in [("y", y, y_ref)] + [(n, grads[n], grads_ref[n]) for n in grads]:
             diff = np.abs(value - ref)
             row = rows[tensor]

@@ -12,6 +12,10 @@ RECURRENT_MODELS = [
     (mr.models.Jordan, {"learn_mu": True}),
     (mr.models.NARX, {"input_delays": 2, "output_delays": 2}),
     (mr.models.NARX, {"input_delays": 0, "output_delays": "all", "max_steps": 9}),
+    (mr.models.MultiLayerRNN, {"connectivity": "stacked"}),
+    (mr.models.MultiLayerRNN, {"connectivity": "skip", "hidden_sizes": [3, 2, 4]}),
+    (mr.models.MultiLayerRNN, {"connectivity": "feedback", "hidden_sizes": [2, 3, 1]}),
+    (mr.models.MultiLayerRNN, {"connectivity": "output_feedback"}),
 ]
 
 # (batch, time, input, hidden, output): batch 1, time 1, odd sizes

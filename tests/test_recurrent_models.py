@@ -10,14 +10,16 @@
 """
 import numpy as np
 import pytest
-from helpers import RECURRENT_MODELS, SHAPES, assert_same, build, outputs_and_gradients, random_problem
+from helpers import (RECURRENT_MODELS, SHAPES, assert_same, build, outputs_and_gradients,
+                     random_problem)
 
 import minirnn as mr
 
 CPU_BACKENDS = ["tape", "numpy", "cpu"]
-model_cases = pytest.mark.parametrize("model_class,options", RECURRENT_MODELS,
-                                      ids=[f"{c.__name__}{'+' if o else ''}"
-                                           for c, o in RECURRENT_MODELS])
+model_cases = pytest.mark.parametrize(
+    "model_class,options", RECURRENT_MODELS,
+    ids=[c.__name__ + "".join(f"-{v}" for k, v in o.items() if isinstance(v, str))
+         for c, o in RECURRENT_MODELS])
 
 
 @model_cases

@@ -5,6 +5,7 @@ from .memory import ExplicitMemory, Jordan
 from .narx import NARX
 from .sliding import SlidingPredictor
 from .module import Module, Parameter
+from .multilayer import MultiLayerRNN
 
 __all__ = ["Module", "Parameter", "SequenceModel", "BACKENDS", "SlidingPredictor", "NARX",
-           "ExplicitMemory", "Jordan", "Elman", "StateSpaceRNN"]
+           "ExplicitMemory", "Jordan", "Elman", "StateSpaceRNN", "MultiLayerRNN"]

@@ -31,6 +31,20 @@ from ..kernels.fused import check_lengths
 from .base import SequenceModel, check_size
 
 
+def elman_states(a: Tensor, W_hh: Tensor, h: Tensor, activation: str, lengths: np.ndarray,
+                 backend: str) -> Tensor:
+    """hs (B, T, H): h_t = f(a_t + W_hh h_{t-1}) from h_{-1} = h, on the given engine: the fused
+    op, or (backend="tape") the recurrence written step by step with primitive ops, the oracle."""
+    if backend != "tape":
+        return elman_recurrence(a, W_hh, h, activation, lengths, backend)
+    states = []
+    for t in range(a.shape[1]):
+        new = activate_tensor(activation, a[:, t] + h @ W_hh.T)
+        h = ops.where((t < lengths)[:, None], new, h) if t >= lengths.min() else new
+        states.append(h)
+    return ops.stack(states, axis=1)
+
+
 class Elman(SequenceModel):
     """Elman network: h_t = f(W_xh x_t + W_hh h_{t-1} + b_h), h_{-1} = 0; y_t = g(W_hy h_t + b_y)."""
 
@@ -73,21 +87,9 @@ class Elman(SequenceModel):
         lengths = check_lengths(lengths, B, T)
         h_init = self._state(h, B, self.hidden_size, self.initial_state())
         a = x @ self.W_xh.T + self.b_h  # the input projection of every step at once
-        if self.backend == "tape":
-            hs = self._unrolled(a, h_init, lengths)
-        else:
-            hs = elman_recurrence(a, self.W_hh, h_init, self.activation, lengths, self.backend)
+        hs = elman_states(a, self.W_hh, h_init, self.activation, lengths, self.backend)
         y = activate_tensor(self.output_activation, hs @ self.W_hy.T + self.b_y)
         return (y, hs[:, -1]) if return_state else y
-
-    def _unrolled(self, a: Tensor, h: Tensor, lengths: np.ndarray) -> Tensor:
-        """The recurrence written step by step with primitive tape ops (the oracle)."""
-        states = []
-        for t in range(a.shape[1]):
-            new = activate_tensor(self.activation, a[:, t] + h @ self.W_hh.T)
-            h = ops.where((t < lengths)[:, None], new, h) if t >= lengths.min() else new
-            states.append(h)
-        return ops.stack(states, axis=1)
 
 
 class StateSpaceRNN(Elman):

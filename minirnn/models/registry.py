@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from .elman import Elman, StateSpaceRNN
 from .memory import ExplicitMemory, Jordan
+from .multilayer import CONNECTIVITIES, MultiLayerRNN
 from .narx import NARX
 from .sliding import SlidingPredictor
 
@@ -16,6 +17,7 @@ class ModelInfo:
     equations: str
     recurrent: bool
     check_options: dict = field(default_factory=dict)  # what `minirnn gradcheck` builds
+    variants: tuple = ()  # (label, options) checked separately, e.g. each connectivity
 
 
 MODELS = {
@@ -41,6 +43,12 @@ MODELS = {
         "jordan", Jordan,
         "m_t = mu m_{t-1} + (1-mu) y_{t-1};  h_t = f(W_xh x_t + W_mh m_t + b_h);  "
         "y_t = g(W_hy h_t + b_y)", True, {"learn_mu": True}),
+    "multilayer": ModelInfo(
+        "multilayer", MultiLayerRNN,
+        "h^l_t = f(W_xh^l h^{l-1}_t + W_hh^l h^l_{t-1} + b_h^l) [+ W_fb^l h^{l+1}_{t-1} | "
+        "+ W_yh y_{t-1} | skip: x_t into every layer, every layer into y];  "
+        "y_t = g(W_hy h^{L-1}_t + b_y)", True, {"num_layers": 2},
+        tuple((c, {"connectivity": c}) for c in CONNECTIVITIES)),
 }
 
 

@@ -1,0 +1,78 @@
+"""The fused layered recurrence: one tape operation (equations in ``layered_numpy``).
+
+    states = layered_recurrence(a, U, V, Y, W_hy, b_y, S0, y0, offsets, activations, lengths,
+                                backend)
+
+returns [S_t | y_t] (B, T, N + O): every layer's state side by side, then the output.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor
+from . import layered_cpu, layered_numpy
+from .activations import CODES
+from .fused import fused_op, previous_states, sum_outer
+
+
+def same_step_mask(offsets, dtype) -> np.ndarray:
+    """1 where U is read: row i of layer l, column j of a layer below (j < offsets[l])."""
+    N = offsets[-1]
+    mask = np.zeros((N, N), dtype=dtype)
+    for lo, hi in zip(offsets[:-1], offsets[1:]):
+        mask[lo:hi, :lo] = 1
+    return mask
+
+
+def _with_gradients(states, initial, offsets, run_backward):
+    S_all, ys = states
+    S0, y0 = initial
+    N = S_all.shape[2]
+    mask = same_step_mask(offsets, S_all.dtype)
+
+    def backward(dstates):
+        gS, gy = np.ascontiguousarray(dstates[:, :, :N]), dstates[:, :, N:]
+        dz, do, dS0, dy0 = run_backward(gS, gy)
+        return (dz,                                         # a
+                sum_outer(dz, S_all) * mask,                # U: only the blocks it reads
+                sum_outer(dz, previous_states(S0, S_all)),  # V
+                sum_outer(dz, previous_states(y0, ys)),     # Y
+                sum_outer(do, S_all),                       # W_hy
+                do.sum(axis=(0, 1)),                        # b_y
+                dS0, dy0)
+
+    return np.concatenate(states, axis=2), backward
+
+
+def _numpy(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations):
+    states = layered_numpy.layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths,
+                                           *activations)
+    return _with_gradients(states, (S0, y0), offsets, lambda gS, gy: layered_numpy.layered_backward(
+        gS, gy, *states, U, V, Y, W_hy, offsets, lengths, *activations))
+
+
+def _cpu(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations):
+    codes = tuple(CODES[name] for name in activations)
+    states = layered_cpu.layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, *codes)
+    return _with_gradients(states, (S0, y0), offsets, lambda gS, gy: layered_cpu.layered_backward(
+        gS, gy, *states, U, V, Y, W_hy, offsets, lengths, *codes))
+
+
+def _cuda(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations):
+    from .layered_cuda import DeviceLayered
+
+    device = DeviceLayered(U, V, Y, W_hy, offsets, lengths, *(CODES[n] for n in activations))
+    states = device.forward(a, b_y, S0, y0)
+    return _with_gradients(states, (S0, y0), offsets, device.backward)
+
+
+IMPLEMENTATIONS = {"numpy": _numpy, "cpu": _cpu, "cuda": _cuda}
+
+
+def layered_recurrence(a: Tensor, U: Tensor, V: Tensor, Y: Tensor, W_hy: Tensor, b_y: Tensor,
+                       S0: Tensor, y0: Tensor, offsets: np.ndarray, activations, lengths,
+                       backend: str) -> Tensor:
+    """[S_t | y_t] (B, T, N + O) for every step; see ``layered_numpy``."""
+    return fused_op("layered_recurrence", backend, IMPLEMENTATIONS,
+                    (a, U, V, Y, W_hy, b_y, S0, y0), np.asarray(offsets, dtype=np.int64), lengths,
+                    tuple(activations))

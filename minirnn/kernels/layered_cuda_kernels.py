@@ -1,0 +1,88 @@
+"""CUDA kernels of the layered recurrence (equations in ``layered_numpy``): one block per batch
+row, threads striding over the units of one layer at a time, a ``syncthreads`` after each layer
+(the next layer reads all of it) and after the output. Imported only when the cuda backend runs."""
+from numba import cuda
+
+from .activations import activate, derivative
+
+
+@cuda.jit(cache=True)
+def layered_forward_kernel(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g, S_all, ys):
+    B, T, N = a.shape
+    O = b_y.size
+    first, stride = cuda.threadIdx.x, cuda.blockDim.x
+    for b in range(cuda.blockIdx.x, B, cuda.gridDim.x):
+        for t in range(T):
+            active = t < lengths[b]  # the same for the whole block
+            for layer in range(offsets.size - 1):
+                lo, hi = offsets[layer], offsets[layer + 1]
+                for i in range(lo + first, hi, stride):
+                    if active:
+                        z = a[b, t, i]
+                        for j in range(lo):
+                            z += U[i, j] * S_all[b, t, j]
+                        for j in range(N):
+                            z += V[i, j] * (S_all[b, t - 1, j] if t > 0 else S0[b, j])
+                        for k in range(O):
+                            z += Y[i, k] * (ys[b, t - 1, k] if t > 0 else y0[b, k])
+                        S_all[b, t, i] = activate(f, z)
+                    else:
+                        S_all[b, t, i] = S_all[b, t - 1, i] if t > 0 else S0[b, i]
+                cuda.syncthreads()  # layer complete before the next one reads it
+            for k in range(first, O, stride):
+                if active:
+                    o = b_y[k]
+                    for j in range(N):
+                        o += W_hy[k, j] * S_all[b, t, j]
+                    ys[b, t, k] = activate(g, o)
+                else:
+                    ys[b, t, k] = ys[b, t - 1, k] if t > 0 else y0[b, k]
+            cuda.syncthreads()
+
+
+@cuda.jit(cache=True)
+def layered_backward_kernel(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g,
+                            dz, do, cS, cy):
+    """dz of a layer needs the shares of every layer above it at the same step: layers go
+    top-down, and a unit's dS sums those shares as a gather over the rows above."""
+    B, T, N = S_all.shape
+    O = ys.shape[2]
+    L = offsets.size - 1
+    first, stride = cuda.threadIdx.x, cuda.blockDim.x
+    for b in range(cuda.blockIdx.x, B, cuda.gridDim.x):
+        for t in range(T - 1, -1, -1):
+            active = t < lengths[b]
+            for k in range(first, O, stride):
+                dy = gy[b, t, k] + cy[b, k]
+                if active:
+                    do[b, t, k] = dy * derivative(g, ys[b, t, k])
+                else:
+                    do[b, t, k] = 0
+                    cy[b, k] = dy
+            cuda.syncthreads()
+            for layer in range(L - 1, -1, -1):
+                lo, hi = offsets[layer], offsets[layer + 1]
+                for i in range(lo + first, hi, stride):
+                    dS = gS[b, t, i] + cS[b, i]
+                    if active:
+                        for k in range(O):
+                            dS += W_hy[k, i] * do[b, t, k]
+                        for r in range(hi, N):  # same-step shares from the layers above
+                            dS += U[r, i] * dz[b, t, r]
+                        dz[b, t, i] = dS * derivative(f, S_all[b, t, i])
+                    else:
+                        dz[b, t, i] = 0
+                        cS[b, i] = dS
+                cuda.syncthreads()  # this layer's dz complete before the layers below read it
+            if active:
+                for j in range(first, N, stride):
+                    c = V[0, j] * dz[b, t, 0]
+                    for i in range(1, N):
+                        c += V[i, j] * dz[b, t, i]
+                    cS[b, j] = c
+                for k in range(first, O, stride):
+                    c = Y[0, k] * dz[b, t, 0]
+                    for i in range(1, N):
+                        c += Y[i, k] * dz[b, t, i]
+                    cy[b, k] = c
+            cuda.syncthreads()

@@ -1,0 +1,187 @@
+r"""Multi-layer recurrent networks, with the connectivities of the seed article's figures.
+
+Layer l has H_l units, state h^l_t and its own learned initial state h^l_{-1} = h0:
+
+    stacked          h^l_t = f(W_xh^l h^{l-1}_t + W_hh^l h^l_{t-1} + b_h^l)     (h^{-1}_t = x_t)
+                     y_t = g(W_hy h^{L-1}_t + b_y)
+    skip             as stacked, but the input also feeds every layer,
+                     h^l_t = f(W_xh^l [x_t, h^{l-1}_t] + …), and every layer feeds the output,
+                     y_t = g(W_hy [h^0_t, …, h^{L-1}_t] + b_y)
+    feedback         as stacked, plus a top-down recurrence: + W_fb^l h^{l+1}_{t-1} (l < L-1)
+    output_feedback  as stacked, plus the last output into the first layer: + W_yh y_{t-1} (l = 0)
+
+How it runs. In ``stacked`` and ``skip`` each layer's recurrence only involves itself, so each
+layer is one fused Elman op (``minirnn.kernels.elman``) over the whole sequence, and the layers
+run one after another. ``feedback`` and ``output_feedback`` tie the layers together in time, so
+the whole stack is one fused layered recurrence (``minirnn.kernels.layered``), whose block
+weight matrices are assembled on the tape from the layers' parameters.
+
+Parameter names: ``layer{l}.W_xh``, ``layer{l}.W_hh``, ``layer{l}.b_h``, ``layer{l}.h0``,
+``layer{l}.W_fb``, ``layer0.W_yh``, and the output's ``W_hy``, ``b_y``.
+The state is every layer's state then the last output, packed as (B, ΣH_l + O).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor, ops
+from ..kernels.activations import CODES, OUTPUT_ACTIVATIONS, activate_tensor, check_activation
+from ..kernels.fused import check_lengths
+from ..kernels.layered import layered_recurrence
+from .base import SequenceModel, check_size
+from .elman import elman_states
+from .module import Module
+
+CONNECTIVITIES = ("stacked", "skip", "feedback", "output_feedback")
+
+
+class RecurrentLayer(Module):
+    """The parameters of one layer (a plain container; MultiLayerRNN runs them)."""
+
+
+class MultiLayerRNN(SequenceModel):
+    """A stack of recurrent layers; ``connectivity`` is stacked, skip, feedback or
+    output_feedback (equations in the module docstring)."""
+
+    def __init__(self, input_size: int, hidden_sizes=None, output_size: int = 1,
+                 connectivity: str = "stacked", activation: str = "tanh",
+                 output_activation: str = "identity", backend: str = "cpu", dtype="float64",
+                 seed=0, hidden_size: int | None = None, num_layers: int = 2):
+        super().__init__(backend, dtype, seed)
+        if hidden_sizes is None:  # the same size for every layer
+            hidden_sizes = [check_size("hidden_size", hidden_size if hidden_size else 0)] * \
+                check_size("num_layers", num_layers)
+        if not isinstance(hidden_sizes, (list, tuple)) or not hidden_sizes:
+            raise ValueError(f"hidden_sizes must be a non-empty list, got {hidden_sizes!r}")
+        self.hidden_sizes = [check_size("hidden size", h) for h in hidden_sizes]
+        self.input_size = I = check_size("input_size", input_size)
+        self.output_size = O = check_size("output_size", output_size)
+        if connectivity not in CONNECTIVITIES:
+            raise ValueError(f"unknown connectivity {connectivity!r}; choose one of "
+                             f"{', '.join(CONNECTIVITIES)}")
+        self.connectivity = connectivity
+        self.activation = check_activation(activation)
+        fused_stack = connectivity in ("feedback", "output_feedback")
+        self.output_activation = check_activation(
+            output_activation, tuple(CODES) if fused_stack else OUTPUT_ACTIVATIONS)
+        sizes = self.hidden_sizes
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.layer = []
+        for l, H in enumerate(sizes):
+            layer = RecurrentLayer()
+            fan_in = I if l == 0 else sizes[l - 1] + (I if connectivity == "skip" else 0)
+            layer.W_xh = self._uniform((H, fan_in), H)
+            layer.W_hh = self._uniform((H, H), H)
+            if connectivity == "feedback" and l < len(sizes) - 1:
+                layer.W_fb = self._uniform((H, sizes[l + 1]), H)
+            if connectivity == "output_feedback" and l == 0:
+                layer.W_yh = self._uniform((H, O), H)
+            layer.b_h = self._uniform((H,), H)
+            layer.h0 = self._zeros(H)
+            self.layer.append(layer)
+        top = sum(sizes) if connectivity == "skip" else sizes[-1]
+        self.W_hy = self._uniform((O, top), top)
+        self.b_y = self._zeros(O)
+
+    @property
+    def state_size(self) -> int:
+        return int(self.offsets[-1]) + self.output_size
+
+    def forward(self, x, h=None, return_state: bool = False, lengths=None):
+        """y (B, T, O) from x (B, T, I); ``h``: the packed state (B, ΣH + O), by default each
+        layer's h0 and a zero output; ``return_state``: also return the final packed state."""
+        x = self._input(x, self.input_size)
+        B, T, _ = x.shape
+        lengths = check_lengths(lengths, B, T)
+        N = int(self.offsets[-1])
+        default = ops.concatenate([layer.h0 for layer in self.layer] +
+                                  [Tensor(np.zeros(self.output_size, self.dtype))], axis=0)
+        state = self._state(h, B, self.state_size, default)
+        if self.connectivity in ("stacked", "skip"):
+            S, y = self._layer_by_layer(x, state, lengths)
+        else:
+            out = self._fused_stack(x, state, lengths)
+            S, y = out[:, :, :N], out[:, :, N:]
+        if not return_state:
+            return y
+        return y, ops.concatenate([S[:, -1], y[:, -1]], axis=1)
+
+    def _layer_by_layer(self, x, state, lengths):
+        """stacked / skip: one Elman recurrence per layer, bottom to top."""
+        below, all_states = x, []
+        for l, layer in enumerate(self.layer):
+            lo, hi = self.offsets[l], self.offsets[l + 1]
+            inputs = ops.concatenate([x, below], axis=2) if (self.connectivity == "skip" and
+                                                              l > 0) else below
+            a = inputs @ layer.W_xh.T + layer.b_h
+            below = elman_states(a, layer.W_hh, state[:, lo:hi], self.activation, lengths,
+                                 self.backend)
+            all_states.append(below)
+        S = ops.concatenate(all_states, axis=2)
+        top = S if self.connectivity == "skip" else below
+        return S, activate_tensor(self.output_activation, top @ self.W_hy.T + self.b_y)
+
+    def _fused_stack(self, x, state, lengths):
+        """feedback / output_feedback: the whole stack as one layered recurrence."""
+        N, O = int(self.offsets[-1]), self.output_size
+        B, T, _ = x.shape
+        first = self.layer[0]
+        a0 = x @ first.W_xh.T + first.b_h
+        if self.backend == "tape":
+            return self._unrolled(a0, state, lengths)
+        biases = [layer.b_h.reshape(1, 1, -1) + Tensor(np.zeros((B, T, 1), self.dtype))
+                  for layer in self.layer[1:]]
+        a = ops.concatenate([a0] + biases, axis=2)
+        U, V, Y, W_hy = self._block_weights()
+        return layered_recurrence(a, U, V, Y, W_hy, self.b_y, state[:, :N], state[:, N:],
+                                  self.offsets, (self.activation, self.output_activation),
+                                  lengths, self.backend)
+
+    def _block_weights(self):
+        """U, V (N, N), Y (N, O) and the output weights (O, N) from the layers' parameters."""
+        sizes, L = self.hidden_sizes, len(self.hidden_sizes)
+        same_step, previous = {}, {}
+        for l, layer in enumerate(self.layer):
+            if l > 0:
+                same_step[l, l - 1] = layer.W_xh
+            previous[l, l] = layer.W_hh
+            if hasattr(layer, "W_fb"):
+                previous[l, l + 1] = layer.W_fb
+        Y = {(0, 0): self.layer[0].W_yh} if hasattr(self.layer[0], "W_yh") else {}
+        return (self._blocks(sizes, sizes, same_step), self._blocks(sizes, sizes, previous),
+                self._blocks(sizes, [self.output_size], Y),
+                self._blocks([self.output_size], sizes, {(0, L - 1): self.W_hy}))
+
+    def _blocks(self, row_sizes, column_sizes, blocks) -> Tensor:
+        """A block matrix on the tape: the given blocks, zeros elsewhere."""
+        rows = []
+        for i, r in enumerate(row_sizes):
+            rows.append(ops.concatenate(
+                [blocks.get((i, j), Tensor(np.zeros((r, c), self.dtype)))
+                 for j, c in enumerate(column_sizes)], axis=1))
+        return ops.concatenate(rows, axis=0)
+
+    def _unrolled(self, a0, state, lengths):
+        """feedback / output_feedback step by step with primitive ops (the oracle)."""
+        N = int(self.offsets[-1])
+        hs = [state[:, lo:hi] for lo, hi in zip(self.offsets[:-1], self.offsets[1:])]
+        y = state[:, N:]
+        steps = []
+        for t in range(a0.shape[1]):
+            new = []
+            for l, layer in enumerate(self.layer):
+                z = a0[:, t] if l == 0 else new[l - 1] @ layer.W_xh.T + layer.b_h
+                z = z + hs[l] @ layer.W_hh.T
+                if hasattr(layer, "W_fb"):
+                    z = z + hs[l + 1] @ layer.W_fb.T
+                if hasattr(layer, "W_yh"):
+                    z = z + y @ layer.W_yh.T
+                new.append(activate_tensor(self.activation, z))
+            y_new = activate_tensor(self.output_activation, new[-1] @ self.W_hy.T + self.b_y)
+            if t >= lengths.min():
+                active = (t < lengths)[:, None]
+                new = [ops.where(active, n, o) for n, o in zip(new, hs)]
+                y_new = ops.where(active, y_new, y)
+            hs, y = new, y_new
+            steps.append(ops.concatenate(hs + [y], axis=1))
+        return ops.stack(steps, axis=1)
