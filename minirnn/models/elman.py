@@ -69,6 +69,10 @@ class Elman(SequenceModel):
         else:
             self.h0_fixed = Tensor(np.zeros(H, dtype=self.dtype))  # a constant, not learned
 
+    @property
+    def state_size(self) -> int:
+        return self.hidden_size
+
     def initial_state(self) -> Tensor:
         return self.h0 if self.learn_initial_state else self.h0_fixed
 

@@ -35,6 +35,10 @@ class MemoryRecurrence(SequenceModel):
     implements ``memory_weights()`` -> (W_ym, W_hm, W_mm, b_m, W_mh) as tensors.
     """
 
+    @property
+    def state_size(self) -> int:
+        return self.memory_size + self.hidden_size + self.output_size
+
     def input_projection(self, x: Tensor) -> Tensor:
         """a_t = W_xh x_t + b_h for every step: one batched matmul outside the recurrence."""
         return x @ self.W_xh.T + self.b_h
