@@ -159,10 +159,28 @@ def _parse_size(text: str):
               show_default=True, help="Floating-point type.")
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
               help="Timed runs per case (the median is reported).")
+@click.option("--full-narx", is_flag=True,
+              help="Instead: the cost curve of the full NARX (every past output) against T.")
 @json_option
-def bench(backend, sizes, dtype, repeat, as_json):
+def bench(backend, sizes, dtype, repeat, full_narx, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine."""
-    from minirnn.bench import DEFAULT_SIZES, run_benchmarks
+    from minirnn.bench import DEFAULT_SIZES, full_narx_curve, run_benchmarks
+
+    if full_narx:
+        engine = "cpu" if backend == "all" else _backends_option(backend)[0]
+        rows = full_narx_curve(engine, repeat=repeat, dtype=dtype)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        table = Table(title=f"full NARX vs 2 output delays, {engine}, B=8, H=16, {dtype}: "
+                            f"forward + backward")
+        for column in ("T", "full ms", "K=2 ms", "full / K=2"):
+            table.add_column(column, justify="right")
+        for r in rows:
+            table.add_row(str(r["steps"]), f"{r['full_ms']:.2f}", f"{r['k2_ms']:.2f}",
+                          f"{r['full_ms'] / r['k2_ms']:.1f}")
+        console.print(table)
+        return
 
     cases = [_parse_size(s) for s in sizes] or DEFAULT_SIZES
     backends = _backends_option(backend)

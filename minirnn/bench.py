@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .autograd import Tensor
-from .models import StateSpaceRNN
+from .models import NARX, StateSpaceRNN
 
 DEFAULT_SIZES = [(32, 100, 64), (64, 100, 128), (8, 1000, 32)]
 
@@ -30,6 +30,16 @@ class BenchRow:
     speedup_vs_tape: float | None = None
 
 
+def _median_seconds(run, repeat):
+    run()  # warm-up: compiles (or loads cached) kernels
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 def _one_step(model, x, weights):
     x_t = Tensor(x, requires_grad=True)
     model.zero_grad()
@@ -43,13 +53,7 @@ def time_model(backend: str, batch: int, steps: int, hidden: int, dtype: str = "
     model = StateSpaceRNN(hidden, hidden, hidden, backend=backend, dtype=dtype, seed=seed)
     x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
-    _one_step(model, x, weights)  # warm-up: compiles (or loads cached) kernels
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        _one_step(model, x, weights)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return _median_seconds(lambda: _one_step(model, x, weights), repeat)
 
 
 def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat: int = 5,
@@ -68,4 +72,26 @@ def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat
         for row in rows[-len(backends):]:
             if tape_ms is not None:
                 row.speedup_vs_tape = tape_ms / row.median_ms
+    return rows
+
+
+FULL_NARX_STEPS = (25, 50, 100, 200)
+
+
+def full_narx_curve(backend: str = "cpu", steps=FULL_NARX_STEPS, batch: int = 8,
+                    hidden: int = 16, repeat: int = 3, dtype: str = "float32") -> list[dict]:
+    """The seed article's "full" NARX (every past output its own weight, output_delays="all")
+    against a NARX with 2 output delays: forward + backward time per sequence length T. The
+    full model's step costs O(T), so its time grows as T² while the other's grows as T."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for T in steps:
+        x = rng.standard_normal((batch, T, 1)).astype(dtype)
+        weights = rng.standard_normal((batch, T, 1)).astype(dtype)
+        row = {"steps": T}
+        for label, delays in (("full_ms", "all"), ("k2_ms", 2)):
+            model = NARX(1, 1, hidden, input_delays=1, output_delays=delays, max_steps=T,
+                         mode="closed", backend=backend, dtype=dtype)
+            row[label] = 1e3 * _median_seconds(lambda: _one_step(model, x, weights), repeat)
+        rows.append(row)
     return rows

@@ -59,6 +59,14 @@ def test_bench_times_each_engine_against_the_tape():
     assert all(r["median_ms"] > 0 and r["speedup_vs_tape"] > 0 for r in rows)
 
 
+def test_bench_full_narx_curve():
+    result = invoke("bench", "--full-narx", "--repeat", "1", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["steps"] for r in rows] == [25, 50, 100, 200]
+    assert all(r["full_ms"] > 0 and r["k2_ms"] > 0 for r in rows)
+
+
 @pytest.mark.parametrize("args,message", [
     (["gradcheck", "lstm"], "'lstm' is not one of 'all',"),
     (["bench", "--size", "2,x,4"], "is not B,T,H"),

@@ -106,6 +106,16 @@ def test_state_carries_over_from_open_to_closed_loop(backend):
     np.testing.assert_allclose(forecast, y_full[:, 6:], rtol=1e-12)
 
 
+def test_forecast_without_future_inputs_free_runs_on_zero_input():
+    model = NARX(1, 1, 3, input_delays=1, output_delays=2, seed=5)
+    x, y = np.ones((2, 5, 1)), np.ones((2, 5, 1))
+    ahead = model.forecast(x, y, steps=4)
+    assert ahead.shape == (2, 4, 1)
+    np.testing.assert_allclose(ahead.data, model.forecast(x, y, np.zeros((2, 4, 1))).data)
+    with pytest.raises(ValueError, match="needs x_future"):
+        model.forecast(x, y)
+
+
 def test_full_narx_has_a_weight_for_every_past_output():
     model = NARX(1, 1, 4, input_delays=0, output_delays="all", max_steps=12)
     assert model.W_yh.shape == (4, 12)

@@ -123,7 +123,7 @@ class MultiLayerRNN(SequenceModel):
 
     def _fused_stack(self, x, state, lengths):
         """feedback / output_feedback: the whole stack as one layered recurrence."""
-        N, O = int(self.offsets[-1]), self.output_size
+        N = int(self.offsets[-1])
         B, T, _ = x.shape
         first = self.layer[0]
         a0 = x @ first.W_xh.T + first.b_h

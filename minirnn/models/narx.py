@@ -17,8 +17,10 @@ Two ways to fill the past outputs y_{t-k}, as in system identification:
   drops the oldest, and W_mh = W_yh reads them.
 
 ``output_delays="all"`` is the seed article's "full" NARX: every past output has its own weight,
-so K grows with the sequence (set by ``max_steps``), and a step costs O(T): O(T²) in all, which
-shows why it is impractical.
+so K grows with the sequence (set by ``max_steps``): O(T) weights read per step, O(T²) work in
+all, which shows why it is impractical. (Here the delay line runs in the general memory kernel
+as a dense K·O × K·O shift matrix, so a step costs O(K²) and the full model O(T³); ``minirnn
+bench --full-narx`` measures it.)
 
 The state, in both modes, is the last L inputs and the last K outputs, in time order, packed as
 one (B, L·I + K·O) array, so ``open_loop()`` / ``closed_loop()`` switch a trained model between
@@ -151,8 +153,14 @@ class NARX(MemoryRecurrence):
         last_y = y_all[rows, lengths[:, None] + np.arange(K)[None, :]]
         return out, ops.concatenate([last_x.reshape(B, L * I), last_y.reshape(B, K * O)], axis=1)
 
-    def forecast(self, x_past, y_past, x_future) -> Tensor:
+    def forecast(self, x_past, y_past, x_future=None, steps: int | None = None) -> Tensor:
         """Multi-step forecast: read the known past in open loop (true outputs), then free-run
-        in closed loop over the future inputs (B, N, I), feeding back its own predictions."""
+        in closed loop, feeding back its own predictions, over the future inputs x_future
+        (B, N, I) if they are known, or over ``steps`` steps of zero input if not."""
         _, state = self.open_loop()(x_past, y=y_past, return_state=True)
+        if x_future is None:
+            if steps is None:
+                raise ValueError("forecast needs x_future (the future inputs) or steps")
+            x_future = np.zeros((state.shape[0], check_size("steps", steps), self.input_size),
+                                dtype=self.dtype)
         return self.closed_loop()(x_future, h=state)
