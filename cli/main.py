@@ -8,48 +8,12 @@ import json
 import sys
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from minirnn.models import BACKENDS
 from minirnn.models.registry import MODELS
 
-console = Console()
-
-
-def _available_backends() -> list[str]:
-    from minirnn.kernels.cuda_support import cuda_available
-
-    return [b for b in BACKENDS if b != "cuda" or cuda_available()]
-
-
-def _progress(transient=True):
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=Console(stderr=True), transient=transient)
-
-
-def _fail(message: str):
-    """End with a one-line error and exit code 1 (never a traceback)."""
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(1)
-
-
-def _backends_option(value: str) -> list[str]:
-    if value == "all":
-        return _available_backends()
-    if value == "cuda" and "cuda" not in _available_backends():
-        _fail("backend 'cuda' needs an NVIDIA GPU with a working CUDA driver and numba-cuda "
-              "(pip install 'minirnn[cuda]'); none was found")
-    return [value]
-
-
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print machine-readable JSON instead of a table.")
-backend_option = click.option(
-    "--backend", type=click.Choice(["all", *BACKENDS]), default="all", show_default=True,
-    help="Engine(s) to run: every available one, or one of them.")
-
+from .common import backend_option, backends_option, console, json_option, progress_bar
+from .train import predict, train
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="minirnn")
@@ -77,9 +41,9 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
     from minirnn.checks import check_model, per_step_gradient_norms
 
     names = list(MODELS) if model == "all" else [model]
-    backends = _backends_option(backend)
+    backends = backends_option(backend)
     rows = []
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("gradcheck", total=len(names) * len(backends))
         for name in names:
             for b in backends:
@@ -167,7 +131,7 @@ def bench(backend, sizes, dtype, repeat, full_narx, as_json):
     from minirnn.bench import DEFAULT_SIZES, full_narx_curve, run_benchmarks
 
     if full_narx:
-        engine = "cpu" if backend == "all" else _backends_option(backend)[0]
+        engine = "cpu" if backend == "all" else backends_option(backend)[0]
         rows = full_narx_curve(engine, repeat=repeat, dtype=dtype)
         if as_json:
             click.echo(json.dumps(rows, indent=2))
@@ -183,8 +147,8 @@ def bench(backend, sizes, dtype, repeat, full_narx, as_json):
         return
 
     cases = [_parse_size(s) for s in sizes] or DEFAULT_SIZES
-    backends = _backends_option(backend)
-    with _progress() as progress:
+    backends = backends_option(backend)
+    with progress_bar() as progress:
         task = progress.add_task("bench", total=len(cases) * len(backends))
         rows = run_benchmarks(backends, cases, dtype, repeat,
                               progress=lambda: progress.advance(task))
@@ -199,6 +163,10 @@ def bench(backend, sizes, dtype, repeat, full_narx, as_json):
                       f"{r.median_ms:.2f}",
                       "" if r.speedup_vs_tape is None else f"{r.speedup_vs_tape:.1f}")
     console.print(table)
+
+
+main.add_command(train)
+main.add_command(predict)
 
 
 if __name__ == "__main__":  # pragma: no cover

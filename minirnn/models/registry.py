@@ -56,3 +56,37 @@ def get_model_info(name: str) -> ModelInfo:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     return MODELS[name]
+
+
+#: options every model takes, with their defaults (``minirnn train`` exposes them as flags)
+COMMON_OPTIONS = {"activation": "tanh", "output_activation": "identity", "backend": "cpu",
+                  "dtype": "float32", "seed": 0}
+#: options particular to one model, with their defaults
+MODEL_OPTIONS = {
+    "sliding": {"window": 8},
+    "narx": {"input_delays": 2, "output_delays": 2, "mode": "closed"},
+    "memory": {"memory_size": None},
+    "jordan": {"mu": 0.5, "learn_mu": False},
+    "elman": {},
+    "statespace": {},
+    "multilayer": {"num_layers": 2, "connectivity": "stacked"},
+}
+
+
+def model_config(name: str, input_size: int, output_size: int, hidden_size: int,
+                 **options) -> dict:
+    """The constructor arguments of model ``name``: sizes, the options it takes (others are
+    ignored, so one set of command-line flags serves every model), defaults for the rest."""
+    get_model_info(name)
+    if name not in MODEL_OPTIONS:
+        raise ValueError(f"model {name!r} cannot be built from sizes alone")
+    config = {"input_size": input_size, "output_size": output_size, "hidden_size": hidden_size}
+    for key, default in {**COMMON_OPTIONS, **MODEL_OPTIONS[name]}.items():
+        value = options.get(key)
+        config[key] = default if value is None else value
+    return config
+
+
+def build_model(name: str, config: dict):
+    """The model ``name`` from a configuration made by ``model_config`` (or a checkpoint's)."""
+    return get_model_info(name).cls(**config)

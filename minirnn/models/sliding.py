@@ -16,8 +16,12 @@ Shapes: x (B, T, I) → y (B, T, O); W_xh (H, N·I), b_h (H,), W_hy (O, H), b_y 
 """
 from __future__ import annotations
 
+import numpy as np
+
+from ..autograd import Tensor, ops
 from ..kernels.activations import OUTPUT_ACTIVATIONS, activate_tensor, check_activation
 from ..kernels.delay import delay_embed
+from ..kernels.fused import check_lengths
 from .base import SequenceModel, check_size
 
 
@@ -39,10 +43,32 @@ class SlidingPredictor(SequenceModel):
         self.W_hy = self._uniform((self.output_size, H), H)
         self.b_y = self._zeros(self.output_size)
 
-    def forward(self, x, lengths=None):
-        """y (B, T, O) from x (B, T, I). ``lengths`` is accepted for a uniform API: a window
-        only looks back, so padding after a row's end never reaches its valid steps."""
+    @property
+    def state_size(self) -> int:
+        return (self.window - 1) * self.input_size
+
+    def forward(self, x, h=None, return_state: bool = False, lengths=None):
+        """y (B, T, O) from x (B, T, I).
+
+        Args:
+            h: the window's state: the (window - 1) inputs before x, oldest first, packed as
+                (B, (window-1)·I); zeros by default (zero padding).
+            return_state: also return the state after each row's last step, to continue a long
+                series chunk by chunk.
+            lengths: (B,) lengths of a padded batch (a window only looks back, so padding
+                after a row's end never reaches its valid steps).
+        """
         x = self._input(x, self.input_size)
-        e = delay_embed(x, 0, self.window, self.backend)
-        h = activate_tensor(self.activation, e @ self.W_xh.T + self.b_h)
-        return activate_tensor(self.output_activation, h @ self.W_hy.T + self.b_y)
+        B, T, I = x.shape
+        lengths = check_lengths(lengths, B, T)
+        past = self.window - 1
+        state = self._state(h, B, self.state_size,
+                            Tensor(np.zeros(self.state_size, dtype=self.dtype)))
+        x_all = ops.concatenate([state.reshape(B, past, I), x], axis=1)  # (B, past+T, I)
+        e = delay_embed(x_all, 0, self.window, self.backend)[:, past:]
+        hidden = activate_tensor(self.activation, e @ self.W_xh.T + self.b_h)
+        y = activate_tensor(self.output_activation, hidden @ self.W_hy.T + self.b_y)
+        if not return_state:
+            return y
+        last = x_all[np.arange(B)[:, None], lengths[:, None] + np.arange(past)[None, :]]
+        return y, last.reshape(B, past * I)

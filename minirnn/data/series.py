@@ -1,0 +1,153 @@
+"""Time series: the built-in data sets and users' CSV files, as one ``Series`` type.
+
+A ``Series`` is rows in time order: exogenous ``inputs`` (T, I) (I may be 0) and ``targets``
+(T, O), with column names. Built-in sets are generated on the fly from a seed, so every run
+can be reproduced exactly and nothing is downloaded.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """A problem with the user's data, reported as one line."""
+
+
+@dataclass
+class Series:
+    inputs: np.ndarray          # (T, I) exogenous inputs, I >= 0
+    targets: np.ndarray         # (T, O) what to predict
+    input_names: list
+    target_names: list
+    name: str
+
+    def __len__(self):
+        return len(self.targets)
+
+
+# --- built-in data sets -------------------------------------------------------------------------
+def sine(steps: int = 2000, seed: int = 0) -> Series:
+    """A family of sines: two periods, a slow amplitude drift and a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)
+    y = (np.sin(2 * np.pi * t / 50) * (1 + 0.3 * np.sin(2 * np.pi * t / 700))
+         + 0.4 * np.sin(2 * np.pi * t / 13) + 0.05 * rng.standard_normal(steps))
+    return Series(np.zeros((steps, 0)), y[:, None], [], ["y"], "sine")
+
+
+def stock(steps: int = 2000, seed: int = 0) -> Series:
+    """A synthetic stock price, the seed article's running example: a log-price random walk with
+    a trend, volatility regimes (calm and turbulent spells), and an exogenous "market" signal
+    (a slow cycle seen a day ahead) that moves the returns; volume rises with volatility."""
+    rng = np.random.default_rng(seed)
+    market = np.sin(2 * np.pi * np.arange(steps + 1) / 120) + 0.3 * rng.standard_normal(steps + 1)
+    regime = np.zeros(steps)
+    state = 0
+    for t in range(steps):  # a two-state Markov chain: calm (0) / turbulent (1)
+        if rng.random() < (0.01 if state == 0 else 0.04):
+            state = 1 - state
+        regime[t] = state
+    sigma = np.where(regime == 1, 0.025, 0.008)
+    returns = 0.0004 + 0.004 * market[:-1] + sigma * rng.standard_normal(steps)
+    close = 100 * np.exp(np.cumsum(returns))
+    volume = 1e6 * (1 + 20 * sigma) * np.exp(0.2 * rng.standard_normal(steps))
+    inputs = np.stack([market[1:], np.log(volume)], axis=1)
+    return Series(inputs, close[:, None], ["market", "log_volume"], ["close"], "stock")
+
+
+def narendra(steps: int = 2000, seed: int = 0) -> Series:
+    """A nonlinear dynamic system with an input, for NARX (Narendra & Parthasarathy, 1990):
+    y_t = y_{t-1} / (1 + y_{t-1}²) + u_{t-1}³, u uniform in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    u = rng.uniform(-1, 1, steps)
+    y = np.zeros(steps)
+    for t in range(1, steps):
+        y[t] = y[t - 1] / (1 + y[t - 1] ** 2) + u[t - 1] ** 3
+    return Series(u[:, None], y[:, None], ["u"], ["y"], "narendra")
+
+
+def memory_task(steps: int = 2000, seed: int = 0, delay: int = 5) -> Series:
+    """Long-range memory: y_t = x_{t-delay}, x uniform noise. A model must hold ``delay`` steps
+    of its input to predict better than zero; compare how far back each memory reaches."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, steps)
+    y = np.concatenate([np.zeros(delay), x[:-delay]])
+    return Series(x[:, None], y[:, None], ["x"], [f"x_minus_{delay}"], "memory")
+
+
+BUILTIN = {"sine": sine, "stock": stock, "narendra": narendra, "memory": memory_task}
+
+
+# --- CSV files ----------------------------------------------------------------------------------
+def _is_date_like(values) -> bool:
+    """A column of dates or times (2024-01-31, 2024/01/31 10:00, 10:15:00), to be skipped."""
+    import re
+
+    pattern = re.compile(r"^\d{1,4}[-/.:]\d{1,2}([-/.:]\d{1,4})?([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
+    sample = [v.strip() for v in values[:20] if v.strip()]
+    return bool(sample) and all(pattern.match(v) for v in sample)
+
+
+def load_csv(path, target: str, inputs=None) -> Series:
+    """Rows in file order. ``target``: a column name (or several, comma-separated); ``inputs``:
+    column names (list or comma-separated), or None for none. A date/time column is recognised
+    and skipped; every used value must be a finite number."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"data file not found: {path}")
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read {path}: {error}") from None
+    if not rows:
+        raise DataError(f"{path} is empty")
+    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if any(c.strip() for c in r)]
+    targets = [c.strip() for c in target.split(",")] if isinstance(target, str) else list(target)
+    if inputs is None:
+        input_names = []
+    elif isinstance(inputs, str):
+        input_names = [c.strip() for c in inputs.split(",") if c.strip()]
+    else:
+        input_names = list(inputs)
+    columns = {}
+    for name in targets + input_names:
+        if name not in header:
+            numeric = [h for j, h in enumerate(header)
+                       if not _is_date_like([r[j] for r in body if j < len(r)])]
+            raise DataError(f"column {name!r} not in {path.name}; columns: {', '.join(numeric)}")
+        j = header.index(name)
+        values = np.empty(len(body))
+        for i, row in enumerate(body):
+            cell = row[j].strip() if j < len(row) else ""
+            try:
+                values[i] = float(cell)
+            except ValueError:
+                raise DataError(f"{path.name}, row {i + 2}, column {name!r}: {cell!r} is not a "
+                                f"number") from None
+            if not np.isfinite(values[i]):
+                raise DataError(f"{path.name}, row {i + 2}, column {name!r}: {cell} "
+                                f"(NaN or infinite values cannot be used)")
+        columns[name] = values
+    if not body:
+        raise DataError(f"{path.name} has a header but no rows")
+    x = np.stack([columns[n] for n in input_names], axis=1) if input_names else \
+        np.zeros((len(body), 0))
+    y = np.stack([columns[n] for n in targets], axis=1)
+    return Series(x, y, input_names, targets, path.stem)
+
+
+def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: int = 0) -> Series:
+    """A built-in data set by name, or a CSV file (which then needs ``target``)."""
+    if source in BUILTIN:
+        return BUILTIN[source](steps=steps, seed=seed)
+    if not source.lower().endswith(".csv") and not Path(source).exists():
+        raise DataError(f"unknown data source {source!r}: a CSV file or one of "
+                        f"{', '.join(BUILTIN)}")
+    if not target:
+        raise DataError("--target is required for a CSV file (the column to predict)")
+    return load_csv(source, target, inputs)

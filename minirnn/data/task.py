@@ -1,0 +1,108 @@
+"""From a series to what a model trains on: the chronological split, the scaling, the model's
+inputs, the streams and chunks of truncated BPTT, and the metrics.
+
+The task is one-step-ahead forecasting of the targets y_t:
+- NARX reads the exogenous inputs u_t (a constant 0 column if there are none) and keeps its own
+  delay lines of past outputs (true ones in open loop, its predictions in closed loop);
+- every other model reads x_t = [u_t, y_{t-1}]: the inputs and the last known target (0 at t = 0).
+The naive baseline predicts y_t = y_{t-1}: a model is only useful if it beats it.
+
+Scaling (zero mean, unit variance per column) is fitted on the training part only, so nothing
+about the validation and test parts leaks into training.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .series import DataError, Series
+
+
+@dataclass
+class Scaler:
+    """v ↦ (v - mean) / scale, per column."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> "Scaler":
+        scale = values.std(axis=0)
+        return cls(values.mean(axis=0), np.where(scale > 0, scale, 1.0))
+
+    def transform(self, values):
+        return (values - self.mean) / self.scale
+
+    def inverse(self, values):
+        return values * self.scale + self.mean
+
+    def to_dict(self):
+        return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["scale"], np.float64))
+
+
+@dataclass
+class ForecastTask:
+    """A scaled series, split in time: rows [0, train_end) train, [train_end, val_end)
+    validation, [val_end, T) test."""
+
+    series: Series
+    u: np.ndarray               # (T, I') scaled exogenous inputs (I' >= 1 for NARX)
+    y: np.ndarray               # (T, O) scaled targets
+    input_scaler: Scaler
+    target_scaler: Scaler
+    train_end: int
+    val_end: int
+    autoregressive: bool        # x_t = [u_t, y_{t-1}] (every model but NARX)
+
+    @property
+    def model_input_size(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def x(self) -> np.ndarray:
+        """The model's input for every row (T, ·)."""
+        if not self.autoregressive:
+            return self.u
+        y_prev = np.concatenate([np.zeros((1, self.y.shape[1])), self.y[:-1]], axis=0)
+        return np.concatenate([self.u, y_prev], axis=1)
+
+    def splits(self):
+        return {"train": slice(0, self.train_end), "validation": slice(self.train_end, self.val_end),
+                "test": slice(self.val_end, len(self.y))}
+
+
+def make_task(series: Series, autoregressive: bool, split=(0.7, 0.15), min_rows: int = 8,
+              input_scaler=None, target_scaler=None) -> ForecastTask:
+    """Split in time, fit the scalers on the training rows (or reuse given ones), scale."""
+    T = len(series)
+    train_end = int(round(T * split[0]))
+    val_end = int(round(T * (split[0] + split[1])))
+    if train_end < min_rows or val_end - train_end < 1 or T - val_end < 1:
+        raise DataError(f"{series.name} has {T} rows: too few for a train / validation / test "
+                        f"split with at least {min_rows} training rows")
+    u = series.inputs
+    if not autoregressive and u.shape[1] == 0:
+        u = np.zeros((T, 1))  # NARX needs an input: a constant zero (a pure NAR model)
+    input_scaler = input_scaler or Scaler.fit(u[:train_end])
+    target_scaler = target_scaler or Scaler.fit(series.targets[:train_end])
+    return ForecastTask(series, input_scaler.transform(u), target_scaler.transform(series.targets),
+                        input_scaler, target_scaler, train_end, val_end, autoregressive)
+
+
+def streams(values: np.ndarray, batch: int) -> np.ndarray:
+    """Cut one long series (T, C) into ``batch`` contiguous streams (B, T // B, C), row b
+    continuing in time across chunks, so state can be carried (truncated BPTT)."""
+    length = len(values) // batch
+    if length < 1:
+        raise DataError(f"{len(values)} training rows cannot make {batch} streams: lower --batch")
+    return values[:batch * length].reshape(batch, length, -1)
+
+
+def metrics(prediction: np.ndarray, truth: np.ndarray) -> dict:
+    err = prediction - truth
+    return {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}

@@ -1,0 +1,44 @@
+"""Residual diagnostics, as system identification uses them to judge a model.
+
+A model that has captured the dynamics leaves residuals e_t = y_t - ŷ_t that are white: not
+correlated with their own past (autocorrelation r_ee(k) ≈ 0 for k ≥ 1) nor with the past inputs
+(cross-correlation r_ue(k) ≈ 0 for k ≥ 0). For n residuals of a white process these sample
+correlations fall within ±1.96/√n with 95% probability: the confidence band.
+
+    r_ee(k) = Σ_t (e_t - ē)(e_{t-k} - ē) / Σ_t (e_t - ē)²
+    r_ue(k) = Σ_t (u_{t-k} - ū)(e_t - ē) / √(Σ (u - ū)² Σ (e - ē)²)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def autocorrelation(e: np.ndarray, lags) -> np.ndarray:
+    e = e - e.mean()
+    denominator = float(e @ e) or 1.0
+    return np.array([float(e[k:] @ e[:len(e) - k]) / denominator for k in lags])
+
+
+def cross_correlation(u: np.ndarray, e: np.ndarray, lags) -> np.ndarray:
+    u, e = u - u.mean(), e - e.mean()
+    denominator = float(np.sqrt((u @ u) * (e @ e))) or 1.0
+    return np.array([float(u[:len(u) - k] @ e[k:]) / denominator for k in lags])
+
+
+def residual_diagnostics(series, predicted: np.ndarray, task, max_lag: int = 20) -> dict:
+    """Correlations of the first target's residuals on the test rows, with the 95% band."""
+    rows = task.splits()["test"]
+    e = series.targets[rows, 0] - predicted[rows, 0]
+    n = len(e)
+    lags = list(range(1, max(2, min(max_lag, n // 4) + 1)))
+    band = 1.96 / np.sqrt(n)
+    acf = autocorrelation(e, lags)
+    ccf = {name: cross_correlation(series.inputs[rows, j], e, lags).tolist()
+           for j, name in enumerate(series.input_names)}
+    outside = int(np.sum(np.abs(acf) > band) + sum(np.sum(np.abs(v) > band)
+                                                   for v in ccf.values()))
+    total = len(acf) + sum(len(v) for v in ccf.values())
+    verdict = (f"{outside} of {total} correlations lie outside the 95% band (about "
+               f"{0.05 * total:.1f} expected by chance for white residuals)")
+    return {"n": n, "band": float(band), "lags": lags, "autocorrelation": acf.tolist(),
+            "cross_correlation": ccf, "outside": outside, "total": total, "verdict": verdict}

@@ -1,0 +1,156 @@
+"""The training loop: truncated BPTT over a long series, early stopping, checkpoints.
+
+The training rows are cut into ``batch`` contiguous streams; each epoch walks through them in
+chunks of ``bptt`` steps, carrying every stream's state from one chunk to the next but cutting
+the gradient between chunks (truncated BPTT). After each epoch the whole series is predicted in
+one pass (state warm from the start) and scored on the validation rows; the best weights so far
+are kept (and written to the checkpoint, atomically), and training stops when validation has
+not improved for ``patience`` epochs, or at once if the loss stops being finite.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import losses
+from .autograd import no_grad
+from .data.task import ForecastTask, metrics, streams
+from .optim import OPTIMIZERS, clip_grad_norm
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch: int = 8
+    bptt: int = 50
+    lr: float = 0.01
+    optimizer: str = "adam"
+    clip: float = 1.0          # global gradient-norm limit; 0 turns clipping off
+    patience: int = 5          # epochs without validation improvement before stopping
+    weight_decay: float = 0.0
+
+    def check(self):
+        for name in ("epochs", "batch", "bptt", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.clip < 0:
+            raise ValueError(f"clip must be >= 0, got {self.clip}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of "
+                             f"{', '.join(OPTIMIZERS)}")
+
+
+@dataclass
+class TrainResult:
+    history: list = field(default_factory=list)  # per epoch: train_loss, val_rmse, grad_norm
+    best_epoch: int = -1
+    best_state: dict | None = None
+    stopped: str = "finished all epochs"
+    diverged: bool = False
+
+
+def predict(model, task: ForecastTask) -> np.ndarray:
+    """One-step predictions for every row (T, O), in the scaled units, in one pass."""
+    x = task.x[None].astype(model.dtype)
+    with no_grad():
+        if task.autoregressive:
+            out = model(x)
+        else:  # NARX: open loop reads the true past outputs, closed loop its own
+            out = model(x, y=task.y[None].astype(model.dtype)) if model.mode == "open" else model(x)
+    return out.data[0].astype(np.float64)
+
+
+def evaluate(model, task: ForecastTask) -> dict:
+    """RMSE and MAE per split, in the data's own units, for the model and the naive baseline
+    (y_t predicted as y_{t-1})."""
+    predicted = task.target_scaler.inverse(predict(model, task))
+    truth = task.series.targets
+    naive = np.concatenate([truth[:1], truth[:-1]], axis=0)
+    report = {}
+    for split, rows in task.splits().items():
+        report[split] = {"model": metrics(predicted[rows], truth[rows]),
+                         "naive": metrics(naive[rows], truth[rows])}
+    return report
+
+
+def fit(model, task: ForecastTask, config: TrainConfig, on_chunk=None, on_epoch=None,
+        on_improve=None) -> TrainResult:
+    """Train ``model`` on the task's training rows.
+
+    Callbacks: ``on_chunk(epoch, chunk, chunks, loss, grad_norm)`` after each update,
+    ``on_epoch(epoch, record)`` after each validation, ``on_improve(epoch, record)`` when the
+    validation RMSE is the best so far (write the checkpoint there).
+    """
+    config.check()
+    dtype = model.dtype
+    x_streams = streams(task.x[:task.train_end], config.batch).astype(dtype)
+    y_streams = streams(task.y[:task.train_end], config.batch).astype(dtype)
+    optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr,
+                                             weight_decay=config.weight_decay)
+    steps = x_streams.shape[1]
+    starts = list(range(0, steps, config.bptt))
+    result = TrainResult()
+    best, waited = np.inf, 0
+    for epoch in range(config.epochs):
+        state, losses_seen, norms = None, [], []
+        for chunk, start in enumerate(starts):
+            part = slice(start, start + config.bptt)
+            x, y = x_streams[:, part], y_streams[:, part]
+            optimizer.zero_grad()
+            if task.autoregressive:
+                out, state = model(x, h=state, return_state=True)
+            else:
+                out, state = model(x, y=y, h=state, return_state=True)
+            loss = losses.mse(out, y)
+            value = loss.item()
+            if not np.isfinite(value):
+                return _diverged(model, result, f"the loss became {value} at epoch {epoch + 1}")
+            loss.backward()
+            norm = clip_grad_norm(model.parameters(), config.clip or np.inf)
+            optimizer.step()
+            state = state.detach()  # carry the state, cut the gradient: truncated BPTT
+            losses_seen.append(value)
+            norms.append(norm)
+            if on_chunk is not None:
+                on_chunk(epoch, chunk, len(starts), value, norm)
+        scores = evaluate(model, task)
+        record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses_seen)),
+                  "grad_norm": float(np.mean(norms)),
+                  "val_rmse": scores["validation"]["model"]["rmse"]}
+        result.history.append(record)
+        if not np.isfinite(record["val_rmse"]):
+            return _diverged(model, result, f"the validation error became {record['val_rmse']} "
+                                            f"at epoch {epoch + 1}")
+        if record["val_rmse"] < best:
+            best, waited = record["val_rmse"], 0
+            result.best_epoch, result.best_state = epoch + 1, model.state_dict()
+            if on_improve is not None:
+                on_improve(epoch + 1, record)
+        else:
+            waited += 1
+        if on_epoch is not None:
+            on_epoch(epoch + 1, record)
+        if waited >= config.patience:
+            result.stopped = (f"early stop: validation RMSE did not improve for "
+                              f"{config.patience} epochs")
+            break
+    return _finish(model, result)
+
+
+def _diverged(model, result: TrainResult, what: str) -> TrainResult:
+    result.diverged = True
+    kept = "the best weights so far are kept" if result.best_state is not None else \
+        "no epoch finished with finite errors, so there are no weights to keep"
+    result.stopped = (f"{what}: lower the learning rate (--lr) or clip the gradients (--clip); "
+                      f"{kept}")
+    return _finish(model, result)
+
+
+def _finish(model, result: TrainResult) -> TrainResult:
+    if result.best_state is not None:
+        model.load_state_dict(result.best_state)
+    return result
+

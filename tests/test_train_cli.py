@@ -1,0 +1,207 @@
+"""minirnn train and predict: on built-in data and on users' CSV files, with their errors."""
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from minirnn import checkpoint
+from minirnn.cli.main import main
+from minirnn.data.series import load_series
+from minirnn.data.task import Scaler, make_task
+from minirnn.train import predict
+
+FAST = ["--length", "300", "--epochs", "2", "--hidden", "6", "--bptt", "20"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def train_json(*args):
+    result = invoke("train", *args, *FAST, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.mark.parametrize("model,extra", [
+    ("sliding", ["--window", "4"]), ("narx", ["--mode", "open"]), ("narx", ["--mode", "closed"]),
+    ("memory", []), ("jordan", ["--learn-mu"]), ("elman", []), ("statespace", []),
+    ("multilayer", ["--connectivity", "feedback"]),
+])
+def test_every_model_trains_and_reports_train_validation_and_test(model, extra):
+    summary = train_json(model, "--data", "narendra", *extra)
+    assert set(summary["metrics"]) == {"train", "validation", "test"}
+    for split in summary["metrics"].values():
+        assert split["model"]["rmse"] > 0 and split["naive"]["rmse"] > 0
+    assert len(summary["history"]) >= 1
+
+
+def test_closed_loop_narx_beats_the_naive_forecast():
+    result = invoke("train", "narx", "--data", "narendra", "--mode", "closed", "--length", "800",
+                    "--epochs", "15", "--json")
+    test = json.loads(result.output)["metrics"]["test"]
+    assert test["model"]["rmse"] < 0.7 * test["naive"]["rmse"]
+
+
+def test_same_seed_same_result_bit_for_bit():
+    first = train_json("statespace", "--data", "sine", "--seed", "3")
+    second = train_json("statespace", "--data", "sine", "--seed", "3")
+    assert first["metrics"] == second["metrics"] and first["history"] == second["history"]
+
+
+def test_checkpoint_round_trip_and_predict(tmp_path):
+    path = tmp_path / "model.npz"
+    summary = train_json("elman", "--data", "sine", "--out", path)
+    model, meta = checkpoint.load(path)
+    assert meta["model"] == "elman" and meta["metrics"] == summary["metrics"]
+    # the loaded model predicts what the trained one reported
+    series = load_series("sine", steps=300, seed=0)
+    task = make_task(series, True, input_scaler=Scaler.from_dict(meta["scalers"]["inputs"]),
+                     target_scaler=Scaler.from_dict(meta["scalers"]["targets"]))
+    rows = task.splits()["test"]
+    predicted = task.target_scaler.inverse(predict(model, task))[rows]
+    rmse = np.sqrt(np.mean((predicted - series.targets[rows]) ** 2))
+    assert rmse == pytest.approx(summary["metrics"]["test"]["model"]["rmse"], rel=1e-6)
+
+    out = tmp_path / "predictions.csv"
+    result = invoke("predict", path, "--steps", "5", "--out", out, "--diagnostics", "--json")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["t", "y", "y_predicted"] and len(rows) == 1 + 300 + 5
+    assert rows[-1][1] == "" and rows[-1][2] != ""  # the forecast past the end has no truth
+    report = json.loads(result.output[result.output.index("{"):])
+    assert len(report["autocorrelation"]) == len(report["lags"]) and report["band"] > 0
+
+
+def test_resume_continues_from_a_checkpoint(tmp_path):
+    path = tmp_path / "model.npz"
+    train_json("jordan", "--data", "sine", "--out", path)
+    resumed = train_json("jordan", "--data", "sine", "--resume", path, "--out", path)
+    assert resumed["config"]["input_size"] == 1
+    result = invoke("train", "elman", "--data", "sine", "--resume", path, *FAST)
+    assert result.exit_code == 1 and "holds a jordan model, not elman" in result.output
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def prices(n=120):
+    rng = np.random.default_rng(0)
+    close = 100 + np.cumsum(rng.standard_normal(n))
+    return [[f"2024-01-{1 + i % 28:02d}", f"{c:.3f}", f"{v:.1f}"]
+            for i, (c, v) in enumerate(zip(close, rng.uniform(1e5, 2e5, n)))]
+
+
+def test_train_on_a_csv_with_a_date_column(tmp_path):
+    path = write_csv(tmp_path / "prices.csv", ["date", "close", "volume"], prices())
+    summary = train_json("elman", "--data", path, "--target", "close", "--inputs", "volume")
+    assert summary["config"]["input_size"] == 2  # volume and the last close
+
+
+@pytest.mark.parametrize("rows,args,message", [
+    (None, ["--data", "missing.csv", "--target", "close"], "data file not found"),
+    ("ok", ["--target", "open"], "column 'open' not in prices.csv; columns: close, volume"),
+    ("nan", ["--target", "close"], "NaN or infinite values cannot be used"),
+    ("text", ["--target", "close"], "'abc' is not a number"),
+    ("short", ["--target", "close"], "too few for a train / validation / test split"),
+    ("ok", [], "--target is required for a CSV file"),
+])
+def test_bad_data_gives_one_line_errors(tmp_path, rows, args, message):
+    data = prices()
+    if rows == "nan":
+        data[5][1] = "nan"
+    elif rows == "text":
+        data[7][1] = "abc"
+    elif rows == "short":
+        data = data[:5]
+    path = write_csv(tmp_path / "prices.csv", ["date", "close", "volume"], data)
+    full = ["--data", path] + args if "--data" not in args else args
+    result = invoke("train", "elman", *full, *FAST)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert [line for line in result.output.splitlines() if line.startswith("Error:")] == \
+        [line for line in result.output.splitlines() if message in line]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["lstm", "--data", "sine"], "'lstm' is not one of"),
+    (["elman", "--data", "sine", "--hidden", "0"], "0 is not in the range x>=1"),
+    (["elman", "--data", "weather"], "unknown data source 'weather'"),
+    (["elman", "--data", "sine", "--lr", "-1"], "lr must be positive"),
+])
+def test_bad_options_give_one_line_errors(args, message):
+    result = invoke("train", *args)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert message in result.output
+
+
+def test_not_a_checkpoint(tmp_path):
+    bogus = tmp_path / "bogus.npz"
+    bogus.write_bytes(b"not a zip file")
+    result = invoke("predict", bogus)
+    assert result.exit_code == 1 and "is not a minirnn checkpoint" in result.output
+
+
+@pytest.mark.parametrize("lr", ["50", "1"])
+def test_diverging_training_stops_with_advice_and_keeps_only_finite_weights(tmp_path, lr):
+    path = tmp_path / "model.npz"
+    result = invoke("train", "elman", "--data", "sine", "--activation", "identity", "--lr", lr,
+                    "--clip", "0", "--length", "300", "--epochs", "5", "--out", path)
+    assert result.exit_code == 1
+    assert "lower the learning rate (--lr) or clip the gradients (--clip)" in result.output
+    if path.exists():  # an epoch finished before the blow-up: its weights were kept
+        model, _ = checkpoint.load(path)
+        assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
+    else:
+        assert "no weights to keep" in result.output
+
+
+def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    train_json("elman", "--data", "sine", "--out", path)
+    before = path.read_bytes()
+    model, meta = checkpoint.load(path)
+
+    def broken_savez(*args, **kwargs):
+        raise KeyboardInterrupt  # the user presses Ctrl-C in the middle of a write
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(path, "elman", meta["config"], model, {})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary file left
+
+
+def test_train_runs_as_a_real_command(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "minirnn.cli.main", "train", "statespace",
+                          "--data", "sine", *FAST], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "beats naive" in run.stdout
+
+
+def test_a_blow_up_after_a_good_epoch_restores_the_good_weights():
+    from minirnn.models import Elman
+    from minirnn.train import TrainConfig, fit
+
+    task = make_task(load_series("sine", steps=300), True)
+    model = Elman(task.model_input_size, 6, 1, dtype="float32")
+
+    def sabotage(epoch, record):  # after epoch 1 the weights go bad, as a huge step would do
+        if epoch == 1:
+            good.update(model.state_dict())
+            model.W_hh.data[...] = np.nan
+
+    good = {}
+    result = fit(model, task, TrainConfig(epochs=3, batch=4, bptt=20), on_epoch=sabotage)
+    assert result.diverged and result.best_epoch == 1
+    assert "the best weights so far are kept" in result.stopped
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, good[name])
