@@ -351,16 +351,21 @@ def _plot_predictions(path, series, one_step, ahead, report):
     rows = 2 if report else 1
     fig, axes = plt.subplots(rows, 1, figsize=(9, 3.5 * rows), squeeze=False)
     ax = axes[0, 0]
-    ax.plot(series.targets[:, 0], label="true")
-    ax.plot(one_step[:, 0], label="one-step prediction")
+    shown = np.arange(max(0, len(series) - 300), len(series))  # the last 300 rows, readable
+    ax.plot(shown, series.targets[shown, 0], label="true")
+    ax.plot(shown, one_step[shown, 0], label="one-step prediction")
     if ahead is not None:
-        ax.plot(np.arange(len(series), len(series) + len(ahead)), ahead[:, 0], label="forecast")
+        ax.plot(np.arange(len(series), len(series) + len(ahead)), ahead[:, 0],
+                label="free-run forecast")
+    ax.set_xlabel("t")
+    ax.set_ylabel(series.target_names[0])
     ax.legend()
     if report:
         ax = axes[1, 0]
         ax.bar(report["lags"], report["autocorrelation"], label="residual autocorrelation")
-        ax.axhline(report["band"], color="grey", ls="--")
+        ax.axhline(report["band"], color="grey", ls="--", label="95% band")
         ax.axhline(-report["band"], color="grey", ls="--")
+        ax.set_xlabel("lag")
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -205,3 +205,24 @@ def test_a_blow_up_after_a_good_epoch_restores_the_good_weights():
     assert "the best weights so far are kept" in result.stopped
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, good[name])
+
+
+def test_plots_are_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    path, fit_png, pred_png = tmp_path / "m.npz", tmp_path / "fit.png", tmp_path / "pred.png"
+    result = invoke("train", "narx", "--data", "narendra", *FAST, "--out", path, "--plot", fit_png)
+    assert result.exit_code == 0, result.output
+    result = invoke("predict", path, "--steps", "3", "--diagnostics", "--plot", pred_png,
+                    "--out", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.output
+    for png in (fit_png, pred_png):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cuda_backend_without_a_gpu_is_a_one_line_error():
+    from minirnn.kernels.cuda_support import cuda_available
+
+    if cuda_available():
+        pytest.skip("this machine has a GPU")
+    result = invoke("train", "elman", "--data", "sine", "--backend", "cuda")
+    assert result.exit_code == 1 and "backend 'cuda' needs an NVIDIA GPU" in result.output
