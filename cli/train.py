@@ -53,6 +53,8 @@ def data_options(f):
 @click.option("--data", required=True,
               help=f"A built-in data set ({', '.join(BUILTIN)}) or a CSV file.")
 @data_options
+@click.option("--difference", is_flag=True,
+              help="Model the changes y_t - y_{t-1} instead of the levels (trending series).")
 @click.option("--hidden", type=click.IntRange(min=1), default=16, show_default=True,
               help="Hidden units (per layer).")
 @click.option("--layers", type=click.IntRange(min=1), default=None, help="multilayer: layers.")
@@ -97,7 +99,7 @@ def data_options(f):
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Write learning curves and test predictions to this PNG (needs matplotlib).")
 @json_option
-def train(model, data, target, inputs, length, hidden, layers, connectivity, window,
+def train(model, data, target, inputs, length, difference, hidden, layers, connectivity, window,
           input_delays, output_delays, mode, mu, learn_mu, memory_size, activation, backend,
           dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, out, resume, plot,
           as_json):
@@ -129,12 +131,13 @@ def train(model, data, target, inputs, length, hidden, layers, connectivity, win
 
             task = make_task(series, autoregressive=model != "narx",
                              input_scaler=Scaler.from_dict(meta["scalers"]["inputs"]),
-                             target_scaler=Scaler.from_dict(meta["scalers"]["targets"]))
+                             target_scaler=Scaler.from_dict(meta["scalers"]["targets"]),
+                             difference=meta["data"].get("difference", False))
             if task.model_input_size != config["input_size"]:
                 fail(f"{resume} was trained on {config['input_size']} input column(s); this "
                      f"data gives {task.model_input_size}")
         else:
-            task = make_task(series, autoregressive=model != "narx")
+            task = make_task(series, autoregressive=model != "narx", difference=difference)
             options = dict(num_layers=layers, connectivity=connectivity, window=window,
                            input_delays=input_delays, output_delays=output_delays, mode=mode,
                            mu=mu, learn_mu=learn_mu, memory_size=memory_size,
@@ -149,7 +152,7 @@ def train(model, data, target, inputs, length, hidden, layers, connectivity, win
         fail(str(error))
 
     meta = {"data": {"source": data, "target": series.target_names, "inputs": series.input_names,
-                     "length": length, "seed": seed},
+                     "length": length, "seed": seed, "difference": task.difference},
             "scalers": {"inputs": task.input_scaler.to_dict(),
                         "targets": task.target_scaler.to_dict()},
             "train": vars(train_config)}
@@ -239,7 +242,7 @@ def _plot_training(path, history, task, net):
     ax1.set_xlabel("epoch")
     ax1.legend()
     test = task.splits()["test"]
-    predicted = task.target_scaler.inverse(predict_rows(net, task))[test]
+    predicted = task.to_levels(predict_rows(net, task))[test]
     ax2.plot(task.series.targets[test, 0], label="true")
     ax2.plot(predicted[:, 0], label="predicted")
     ax2.set_title("test rows")
@@ -286,12 +289,13 @@ def predict(checkpoint_path, data, target, inputs, length, steps, out, diagnosti
             fail("the data's target columns differ from the checkpoint's")
         task = make_task(series, autoregressive=meta["model"] != "narx",
                          input_scaler=Scaler.from_dict(meta["scalers"]["inputs"]),
-                         target_scaler=Scaler.from_dict(meta["scalers"]["targets"]))
+                         target_scaler=Scaler.from_dict(meta["scalers"]["targets"]),
+                         difference=trained_on.get("difference", False))
         if task.model_input_size != meta["config"]["input_size"]:
             fail(f"the model reads {meta['config']['input_size']} input column(s); this data "
                  f"gives {task.model_input_size}")
-        one_step = task.target_scaler.inverse(predict_rows(net, task))
-        ahead = task.target_scaler.inverse(free_run(net, task, steps)) if steps else None
+        one_step = task.to_levels(predict_rows(net, task))
+        ahead = task.forecast_levels(free_run(net, task, steps)) if steps else None
     except USER_ERRORS as error:
         fail(str(error))
 

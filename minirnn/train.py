@@ -66,7 +66,7 @@ def predict(model, task: ForecastTask) -> np.ndarray:
 def evaluate(model, task: ForecastTask) -> dict:
     """RMSE and MAE per split, in the data's own units, for the model and the naive baseline
     (y_t predicted as y_{t-1})."""
-    predicted = task.target_scaler.inverse(predict(model, task))
+    predicted = task.to_levels(predict(model, task))
     truth = task.series.targets
     naive = np.concatenate([truth[:1], truth[:-1]], axis=0)
     report = {}

@@ -226,3 +226,22 @@ def test_cuda_backend_without_a_gpu_is_a_one_line_error():
         pytest.skip("this machine has a GPU")
     result = invoke("train", "elman", "--data", "sine", "--backend", "cuda")
     assert result.exit_code == 1 and "backend 'cuda' needs an NVIDIA GPU" in result.output
+
+
+def test_difference_mode_reconstructs_levels_exactly():
+    series = load_series("stock", steps=200)
+    task = make_task(series, True, difference=True)
+    perfect = task.y  # the scaled true changes, as a perfect model would predict them
+    np.testing.assert_allclose(task.to_levels(perfect), series.targets, rtol=1e-12)
+    ahead = task.forecast_levels(np.zeros((3, 1)) - task.target_scaler.mean / task.target_scaler.scale)
+    np.testing.assert_allclose(ahead, np.repeat(series.targets[-1:], 3, axis=0))  # no change
+
+
+def test_stock_prices_as_changes_beat_the_naive_forecast(tmp_path):
+    result = invoke("train", "statespace", "--data", "stock", "--difference", "--out",
+                    tmp_path / "s.npz", "--json")
+    test = json.loads(result.output)["metrics"]["test"]
+    assert test["model"]["rmse"] < test["naive"]["rmse"]
+    result = invoke("predict", tmp_path / "s.npz", "--steps", "2")
+    last_row = result.output.strip().splitlines()[-1].split(",")
+    assert last_row[1] == "" and float(last_row[2]) > 0  # a price, not a scaled change

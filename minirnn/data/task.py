@@ -7,6 +7,10 @@ The task is one-step-ahead forecasting of the targets y_t:
 - every other model reads x_t = [u_t, y_{t-1}]: the inputs and the last known target (0 at t = 0).
 The naive baseline predicts y_t = y_{t-1}: a model is only useful if it beats it.
 
+With ``difference=True`` the model works on the changes Δy_t = y_t - y_{t-1} instead of the
+levels (reading Δy_{t-1}, predicting Δy_t), and its forecast is y_{t-1} + Δŷ_t. For trending
+series (prices) this keeps every value the model sees within the range it was trained on.
+
 Scaling (zero mean, unit variance per column) is fitted on the training part only, so nothing
 about the validation and test parts leaks into training.
 """
@@ -58,6 +62,7 @@ class ForecastTask:
     train_end: int
     val_end: int
     autoregressive: bool        # x_t = [u_t, y_{t-1}] (every model but NARX)
+    difference: bool = False    # y holds the scaled changes Δy_t, not the levels
 
     @property
     def model_input_size(self) -> int:
@@ -71,13 +76,26 @@ class ForecastTask:
         y_prev = np.concatenate([np.zeros((1, self.y.shape[1])), self.y[:-1]], axis=0)
         return np.concatenate([self.u, y_prev], axis=1)
 
+    def to_levels(self, predicted: np.ndarray) -> np.ndarray:
+        """One-step predictions (T, O) in the model's scaled units → the data's own units."""
+        values = self.target_scaler.inverse(predicted)
+        if not self.difference:
+            return values
+        truth = self.series.targets
+        return np.concatenate([truth[:1], truth[:-1]], axis=0) + values
+
+    def forecast_levels(self, ahead: np.ndarray) -> np.ndarray:
+        """A free-run forecast (N, O) past the last row → the data's own units."""
+        values = self.target_scaler.inverse(ahead)
+        return self.series.targets[-1] + np.cumsum(values, axis=0) if self.difference else values
+
     def splits(self):
         return {"train": slice(0, self.train_end), "validation": slice(self.train_end, self.val_end),
                 "test": slice(self.val_end, len(self.y))}
 
 
 def make_task(series: Series, autoregressive: bool, split=(0.7, 0.15), min_rows: int = 8,
-              input_scaler=None, target_scaler=None) -> ForecastTask:
+              input_scaler=None, target_scaler=None, difference: bool = False) -> ForecastTask:
     """Split in time, fit the scalers on the training rows (or reuse given ones), scale."""
     T = len(series)
     train_end = int(round(T * split[0]))
@@ -88,10 +106,14 @@ def make_task(series: Series, autoregressive: bool, split=(0.7, 0.15), min_rows:
     u = series.inputs
     if not autoregressive and u.shape[1] == 0:
         u = np.zeros((T, 1))  # NARX needs an input: a constant zero (a pure NAR model)
+    y = series.targets
+    if difference:
+        y = np.concatenate([np.zeros((1, y.shape[1])), np.diff(y, axis=0)], axis=0)
     input_scaler = input_scaler or Scaler.fit(u[:train_end])
-    target_scaler = target_scaler or Scaler.fit(series.targets[:train_end])
-    return ForecastTask(series, input_scaler.transform(u), target_scaler.transform(series.targets),
-                        input_scaler, target_scaler, train_end, val_end, autoregressive)
+    target_scaler = target_scaler or Scaler.fit(y[:train_end])
+    return ForecastTask(series, input_scaler.transform(u), target_scaler.transform(y),
+                        input_scaler, target_scaler, train_end, val_end, autoregressive,
+                        difference)
 
 
 def streams(values: np.ndarray, batch: int) -> np.ndarray:
