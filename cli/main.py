@@ -17,8 +17,14 @@ from .train import predict, train
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="minirnn")
-def main():
+@click.option("--blas-threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Threads for NumPy's BLAS (the matmuls); Numba's kernels use every core, so "
+                   "more BLAS threads compete with them on a small machine.")
+def main(blas_threads):
     """minirnn: classic recurrent networks with explicit BPTT, checked and fast."""
+    from minirnn.threads import set_blas_threads
+
+    set_blas_threads(blas_threads)
 
 
 @main.command()

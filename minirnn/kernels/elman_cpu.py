@@ -7,18 +7,17 @@ wrappers allocate; nothing is allocated inside the time loop. Weight gradients a
 accumulated here (that would race between threads): the wrapper computes them afterwards as one
 matmul over every (b, t).
 
-Loop order (PERF-NOTES.md): the matrix-vector product is written as an axpy over a contiguous
-row of the transposed weight (``z[i] += h[j] * Wt[j, i]``), which vectorises without
-reassociation, and the running state lives in a small local array, not in a view of the output.
-``fastmath`` allows only contraction into FMA and sign-of-zero freedom: no NaN/inf assumptions,
-so a diverging network shows its NaN.
+Loop order (PERF-NOTES.md): the matrix-vector products are axpys over contiguous rows
+(``linalg_cpu.vec_mat_acc``), which vectorise without reassociation; the activation loop is
+branch-free (``activate_into``) so it vectorises too; the running state lives in a small local
+array, not in a view of the output. ``fastmath`` allows only contraction into FMA and
+sign-of-zero freedom: no NaN/inf assumptions, so a diverging network shows its NaN.
 """
 import numba
 import numpy as np
 
-from .activations import activate, derivative
-
-FASTMATH = {"contract", "nsz"}
+from .activations import derivative
+from .linalg_cpu import FASTMATH, activate_into, vec_mat_acc
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
@@ -31,12 +30,8 @@ def _elman_forward(a, Wt, h0, lengths, code, hs):
         for t in range(T):
             if t < lengths[b]:
                 z[:] = a[b, t]
-                for j in range(H):
-                    hj = h[j]
-                    for i in range(H):
-                        z[i] += hj * Wt[j, i]
-                for i in range(H):
-                    h[i] = activate(code, z[i])
+                vec_mat_acc(z, h, Wt)  # z += W_hh h_{t-1}
+                activate_into(code, z, h)
             hs[b, t] = h
 
 
@@ -53,10 +48,7 @@ def _elman_backward(dhs, hs, W, lengths, code, dz, dh0):
                     d[i] = (dhs[b, t, i] + carry[i]) * derivative(code, hs[b, t, i])
                     dz[b, t, i] = d[i]
                 carry[:] = 0
-                for i in range(H):  # carry = W^T d, axpy over W's contiguous rows
-                    di = d[i]
-                    for j in range(H):
-                        carry[j] += di * W[i, j]
+                vec_mat_acc(carry, d, W)  # carry = W_hh^T dz_t
             else:  # padding: h_t = h_{t-1}, the gradient passes straight through
                 for i in range(H):
                     dz[b, t, i] = 0

@@ -4,8 +4,8 @@ backward; weight gradients are left to one matmul each in the wrapper."""
 import numba
 import numpy as np
 
-from .activations import activate, derivative
-from .linalg_cpu import FASTMATH
+from .activations import derivative
+from .linalg_cpu import FASTMATH, activate_into, vec_mat_acc
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
@@ -20,29 +20,18 @@ def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, 
         for t in range(T):
             if t < lengths[b]:
                 S_new[:] = a[b, t]
-                for j in range(N):  # previous step: every layer reads V S_{t-1}
-                    sj = S[j]
-                    for i in range(N):
-                        S_new[i] += sj * Vt[j, i]
-                for k in range(O):
-                    yk = y[k]
-                    for i in range(N):
-                        S_new[i] += yk * Yt[k, i]
+                vec_mat_acc(S_new, S, Vt)  # previous step: every layer reads V S_{t-1}
+                vec_mat_acc(S_new, y, Yt)  # and the output feedback Y y_{t-1}
                 for layer in range(offsets.size - 1):
                     lo, hi = offsets[layer], offsets[layer + 1]
                     for j in range(lo):  # same step: the layers below, already computed
                         sj = S_new[j]
                         for i in range(lo, hi):
                             S_new[i] += sj * Ut[j, i]
-                    for i in range(lo, hi):
-                        S_new[i] = activate(f, S_new[i])
+                    activate_into(f, S_new[lo:hi], S_new[lo:hi])
                 y_new[:] = b_y
-                for j in range(N):
-                    sj = S_new[j]
-                    for k in range(O):
-                        y_new[k] += sj * W_hyT[j, k]
-                for k in range(O):
-                    y[k] = activate(g, y_new[k])
+                vec_mat_acc(y_new, S_new, W_hyT)
+                activate_into(g, y_new, y)
                 S[:] = S_new
             S_all[b, t] = S
             ys[b, t] = y
@@ -61,10 +50,7 @@ def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, 
                     do[b, t, k] = (gy[b, t, k] + c_y[k]) * derivative(g, ys[b, t, k])
                 for i in range(N):  # dS = gS + cS + W_hy^T do, kept in c_S
                     c_S[i] += gS[b, t, i]
-                for k in range(O):
-                    dk = do[b, t, k]
-                    for i in range(N):
-                        c_S[i] += dk * W_hy[k, i]
+                vec_mat_acc(c_S, do[b, t], W_hy)
                 for layer in range(offsets.size - 2, -1, -1):
                     lo, hi = offsets[layer], offsets[layer + 1]
                     for i in range(lo, hi):
@@ -74,12 +60,8 @@ def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, 
                             c_S[j] += di * U[i, j]
                 c_S[:] = 0
                 c_y[:] = 0
-                for i in range(N):
-                    di = dz[b, t, i]
-                    for j in range(N):
-                        c_S[j] += di * V[i, j]
-                    for k in range(O):
-                        c_y[k] += di * Y[i, k]
+                vec_mat_acc(c_S, dz[b, t], V)
+                vec_mat_acc(c_y, dz[b, t], Y)
             else:
                 for k in range(O):
                     do[b, t, k] = 0

@@ -9,6 +9,8 @@ reassociating sums (PERF-NOTES.md). It serves both directions of a layer:
 """
 import numba
 
+from .activations import activate
+
 FASTMATH = {"contract", "nsz"}  # FMA and sign-of-zero freedom only: NaN and inf stay visible
 
 
@@ -18,3 +20,21 @@ def vec_mat_acc(out, v, A):
         vi = v[i]
         for j in range(A.shape[1]):
             out[j] += vi * A[i, j]
+
+
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def activate_into(code, z, out):
+    """out[i] = f(z[i]) with f chosen once outside the loop, so each loop is branch-free and
+    vectorises (a branch on ``code`` per element would stop it)."""
+    if code == 0:
+        for i in range(z.size):
+            out[i] = activate(0, z[i])
+    elif code == 1:
+        for i in range(z.size):
+            out[i] = activate(1, z[i])
+    elif code == 2:
+        for i in range(z.size):
+            out[i] = activate(2, z[i])
+    else:
+        for i in range(z.size):
+            out[i] = z[i]

@@ -7,8 +7,8 @@ gradients are left to one matmul each in the wrapper, so threads never write the
 import numba
 import numpy as np
 
-from .activations import activate, derivative
-from .linalg_cpu import FASTMATH, vec_mat_acc
+from .activations import derivative
+from .linalg_cpu import FASTMATH, activate_into, vec_mat_acc
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
@@ -28,16 +28,13 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, b_m, W_mhT, W_hyT, b_y, m0, h0, y0, 
                 vec_mat_acc(q, y, W_ymT)
                 vec_mat_acc(q, h, W_hmT)
                 vec_mat_acc(q, m, W_mmT)
-                for i in range(M):
-                    m[i] = activate(r, q[i])
+                activate_into(r, q, m)
                 z[:] = a[b, t]
                 vec_mat_acc(z, m, W_mhT)
-                for i in range(H):
-                    h[i] = activate(f, z[i])
+                activate_into(f, z, h)
                 o[:] = b_y
                 vec_mat_acc(o, h, W_hyT)
-                for i in range(O):
-                    y[i] = activate(g, o[i])
+                activate_into(g, o, y)
             ms[b, t] = m
             hs[b, t] = h
             ys[b, t] = y

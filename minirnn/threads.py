@@ -1,0 +1,82 @@
+"""Sharing the cores between Numba's threads and the BLAS library's.
+
+The ``cpu`` engine runs its recurrences on Numba's thread pool and its projections (batched
+matmuls) through NumPy's BLAS, which has a thread pool of its own. OpenBLAS's worker threads keep
+spinning for a while after each matmul, so on a small machine they compete with Numba's threads
+for the same cores: measured on 2 cores, an Elman kernel that takes 1.4 ms alone took 8.4 ms
+right after a matmul (BENCHMARKS.md). With BLAS on one thread, Numba has the cores to itself.
+
+``blas_threads(n)`` sets the BLAS thread count for a block and restores it after;
+``set_blas_threads(n)`` sets it for good (the ``minirnn`` command sets 1 unless told otherwise
+with ``--blas-threads``). It needs a BLAS that can be told (NumPy's
+bundled OpenBLAS can); with any other it does nothing, and ``blas_controllable()`` says so.
+"""
+from __future__ import annotations
+
+import ctypes
+from contextlib import contextmanager
+
+_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+            "openblas_set_num_threads64_", "openblas_set_num_threads")
+_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+            "openblas_get_num_threads64_", "openblas_get_num_threads")
+_found = None
+
+
+def _openblas():
+    """(set, get) functions of the OpenBLAS that NumPy loaded, or None."""
+    global _found
+    if _found is None:
+        import numpy  # noqa: F401 - make sure NumPy's BLAS is loaded before looking for it
+
+        _found = False
+        try:
+            with open("/proc/self/maps") as maps:
+                paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+        except OSError:  # not Linux: no way to find it here
+            paths = set()
+        for path in sorted(paths):
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            setter = next((getattr(lib, s) for s in _SETTERS if hasattr(lib, s)), None)
+            getter = next((getattr(lib, g) for g in _GETTERS if hasattr(lib, g)), None)
+            if setter is not None and getter is not None:
+                setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
+                _found = (setter, getter)
+                break
+    return _found or None
+
+
+def blas_controllable() -> bool:
+    return _openblas() is not None
+
+
+def get_blas_threads() -> int | None:
+    found = _openblas()
+    return None if found is None else int(found[1]())
+
+
+def set_blas_threads(count: int) -> bool:
+    """Set the BLAS thread count; False if the BLAS cannot be told."""
+    found = _openblas()
+    if found is not None:
+        found[0](count)
+    return found is not None
+
+
+@contextmanager
+def blas_threads(count: int):
+    """Run the block with BLAS on ``count`` threads (no effect if the BLAS cannot be told)."""
+    found = _openblas()
+    if found is None:
+        yield
+        return
+    setter, getter = found
+    previous = getter()
+    setter(count)
+    try:
+        yield
+    finally:
+        setter(previous)
