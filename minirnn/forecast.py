@@ -1,4 +1,4 @@
-"""Free-run forecasts past the end of a series, each step feeding back the model's own output."""
+"""Free-run forecasts: from an origin, each step feeding back the model's own output."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,20 +6,29 @@ import numpy as np
 from .autograd import no_grad
 
 
-def free_run(model, task, steps: int) -> np.ndarray:
-    """(steps, O) predictions in the task's scaled units, after reading the whole series.
-    Future exogenous inputs are unknown: they are held at their last value."""
-    u_last = task.u[-1]
+def free_run(model, task, steps: int, origin: int | None = None) -> np.ndarray:
+    """(steps, O) predictions, in the task's scaled units, of rows origin … origin+steps-1,
+    having read rows [0, origin) (default: all of them, forecasting past the end).
+
+    Inside the series the future exogenous inputs are known and used; past its end they are
+    not, and are held at their last value. Use ``task.forecast_levels`` for the data's units.
+    """
+    T = len(task.y)
+    origin = T if origin is None else origin
+    if not 1 <= origin <= T:
+        raise ValueError(f"forecast origin must lie in [1, {T}], got {origin}")
+    known = task.u[origin:origin + steps]
+    future_u = np.concatenate([known, np.repeat(task.u[-1:], steps - len(known), axis=0)])
     dtype = model.dtype
     with no_grad():
         if not task.autoregressive:  # NARX: open loop over the known past, then closed loop
-            future = np.repeat(u_last[None, None], steps, axis=1).astype(dtype)
-            return model.forecast(task.x[None].astype(dtype), task.y[None].astype(dtype),
-                                  future).data[0]
-        _, state = model(task.x[None].astype(dtype), return_state=True)
-        previous, outputs = task.y[-1], []
-        for _ in range(steps):
-            x = np.concatenate([u_last, previous])[None, None].astype(dtype)
+            return model.forecast(task.x[None, :origin].astype(dtype),
+                                  task.y[None, :origin].astype(dtype),
+                                  future_u[None].astype(dtype)).data[0].astype(np.float64)
+        _, state = model(task.x[None, :origin].astype(dtype), return_state=True)
+        previous, outputs = task.y[origin - 1], []
+        for u in future_u:
+            x = np.concatenate([u, previous])[None, None].astype(dtype)
             y, state = model(x, h=state, return_state=True)
             previous = y.data[0, 0]
             outputs.append(previous)

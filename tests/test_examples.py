@@ -9,9 +9,10 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
-def test_example_runs(script):
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=600, cwd=script.parent)
+def test_example_runs(script, tmp_path):
+    """Each example with --quick (tiny sizes), in a scratch folder for any picture it writes."""
+    run = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                         text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.strip()
 

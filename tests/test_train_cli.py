@@ -245,3 +245,19 @@ def test_stock_prices_as_changes_beat_the_naive_forecast(tmp_path):
     result = invoke("predict", tmp_path / "s.npz", "--steps", "2")
     last_row = result.output.strip().splitlines()[-1].split(",")
     assert last_row[1] == "" and float(last_row[2]) > 0  # a price, not a scaled change
+
+
+@pytest.mark.parametrize("model_name", ["statespace", "narx"])
+def test_a_free_run_of_one_step_is_the_one_step_prediction(model_name):
+    """From any origin, the first free-run step is exactly the one-step prediction there."""
+    from minirnn.forecast import free_run
+    from minirnn.models.registry import build_model, model_config
+
+    task = make_task(load_series("narendra", steps=200), model_name != "narx", difference=True)
+    config = model_config(model_name, task.model_input_size, 1, 5, dtype="float64",
+                          mode="open" if model_name == "narx" else None)
+    model = build_model(model_name, config)
+    one_step = task.to_levels(predict(model, task))
+    for origin in (50, 120):
+        first = task.forecast_levels(free_run(model, task, 3, origin=origin), origin=origin)[0]
+        np.testing.assert_allclose(first, one_step[origin], rtol=1e-10)

@@ -84,10 +84,14 @@ class ForecastTask:
         truth = self.series.targets
         return np.concatenate([truth[:1], truth[:-1]], axis=0) + values
 
-    def forecast_levels(self, ahead: np.ndarray) -> np.ndarray:
-        """A free-run forecast (N, O) past the last row → the data's own units."""
+    def forecast_levels(self, ahead: np.ndarray, origin: int | None = None) -> np.ndarray:
+        """A free-run forecast (N, O) of rows origin … (default: past the last row) → the
+        data's own units."""
         values = self.target_scaler.inverse(ahead)
-        return self.series.targets[-1] + np.cumsum(values, axis=0) if self.difference else values
+        if not self.difference:
+            return values
+        anchor = self.series.targets[(len(self.y) if origin is None else origin) - 1]
+        return anchor + np.cumsum(values, axis=0)
 
     def splits(self):
         return {"train": slice(0, self.train_end), "validation": slice(self.train_end, self.val_end),
