@@ -71,4 +71,5 @@ y = model(x)
 norms = np.abs(x.grad[0, :, 0])
 print("\n|∂L/∂x_t| for L = y_39², untrained Elman, t = 39 back to 0:")
 for t in range(39, -1, -4):
-    print(f"  t = {t:>2}  {norms[t]:.2e}  " + "#" * int(max(0, 40 + 4 * np.log10(norms[t] + 1e-30))))
+    bar = "#" * int(max(0, 40 + 4 * np.log10(norms[t] + 1e-30)))  # 4 marks per decade
+    print(f"  t = {t:>2}  {norms[t]:.2e}  {bar}")

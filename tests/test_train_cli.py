@@ -233,7 +233,8 @@ def test_difference_mode_reconstructs_levels_exactly():
     task = make_task(series, True, difference=True)
     perfect = task.y  # the scaled true changes, as a perfect model would predict them
     np.testing.assert_allclose(task.to_levels(perfect), series.targets, rtol=1e-12)
-    ahead = task.forecast_levels(np.zeros((3, 1)) - task.target_scaler.mean / task.target_scaler.scale)
+    no_change = -task.target_scaler.mean / task.target_scaler.scale  # a scaled change of 0
+    ahead = task.forecast_levels(np.repeat(no_change[None], 3, axis=0))
     np.testing.assert_allclose(ahead, np.repeat(series.targets[-1:], 3, axis=0))  # no change
 
 

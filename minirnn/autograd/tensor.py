@@ -153,7 +153,8 @@ class Tensor:
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
-                raise ValueError(f"gradient of shape {grad.shape} for a tensor of shape {self.shape}")
+                raise ValueError(f"gradient of shape {grad.shape} for a tensor of shape "
+                                 f"{self.shape}")
 
         if self._recorded and self._entry is None:
             raise RuntimeError(_FREED_MESSAGE)

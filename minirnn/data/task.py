@@ -94,7 +94,8 @@ class ForecastTask:
         return anchor + np.cumsum(values, axis=0)
 
     def splits(self):
-        return {"train": slice(0, self.train_end), "validation": slice(self.train_end, self.val_end),
+        return {"train": slice(0, self.train_end),
+                "validation": slice(self.train_end, self.val_end),
                 "test": slice(self.val_end, len(self.y))}
 
 

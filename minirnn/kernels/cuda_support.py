@@ -7,7 +7,8 @@ def cuda_module():
     try:
         from numba import cuda
     except ImportError as error:  # pragma: no cover - depends on the installation
-        raise RuntimeError("backend='cuda' needs numba-cuda: pip install 'minirnn[cuda]'") from error
+        raise RuntimeError("backend='cuda' needs numba-cuda: "
+                           "pip install 'minirnn[cuda]'") from error
     return cuda
 
 

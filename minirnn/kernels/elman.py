@@ -28,18 +28,13 @@ def _with_weight_gradient(hs, h0, run_backward):
     return hs, backward
 
 
-def _numpy(a, W, h0, lengths, activation):
-    hs = elman_numpy.elman_forward(a, W, h0, lengths, activation)
-    return _with_weight_gradient(
-        hs, h0, lambda g: elman_numpy.elman_backward(g, hs, W, lengths, activation))
-
-
-def _cpu(a, W, h0, lengths, activation):
-    code = CODES[activation]
-    hs = elman_cpu.elman_forward(np.ascontiguousarray(a), W, np.ascontiguousarray(h0), lengths,
-                                 code)
-    return _with_weight_gradient(
-        hs, h0, lambda g: elman_cpu.elman_backward(g, hs, W, lengths, code))
+def _host(kernels):
+    """The numpy and cpu engines: the same calls, to ``elman_numpy`` or ``elman_cpu``."""
+    def run(a, W, h0, lengths, activation):
+        hs = kernels.elman_forward(a, W, h0, lengths, activation)
+        return _with_weight_gradient(
+            hs, h0, lambda g: kernels.elman_backward(g, hs, W, lengths, activation))
+    return run
 
 
 def _cuda(a, W, h0, lengths, activation):
@@ -48,7 +43,7 @@ def _cuda(a, W, h0, lengths, activation):
     return _with_weight_gradient(hs, h0, device.backward)
 
 
-IMPLEMENTATIONS = {"numpy": _numpy, "cpu": _cpu, "cuda": _cuda}
+IMPLEMENTATIONS = {"numpy": _host(elman_numpy), "cpu": _host(elman_cpu), "cuda": _cuda}
 
 
 def elman_recurrence(a: Tensor, W_hh: Tensor, h0: Tensor, activation: str, lengths: np.ndarray,

@@ -16,7 +16,7 @@ sign-of-zero freedom: no NaN/inf assumptions, so a diverging network shows its N
 import numba
 import numpy as np
 
-from .activations import derivative
+from .activations import CODES, derivative
 from .linalg_cpu import FASTMATH, activate_into, vec_mat_acc
 
 
@@ -56,15 +56,16 @@ def _elman_backward(dhs, hs, W, lengths, code, dz, dh0):
         dh0[b] = carry
 
 
-def elman_forward(a, W_hh, h0, lengths, code):
+def elman_forward(a, W_hh, h0, lengths, activation):
     hs = np.empty_like(a)
-    _elman_forward(a, np.ascontiguousarray(W_hh.T), h0, lengths, code, hs)
+    c = np.ascontiguousarray
+    _elman_forward(c(a), c(W_hh.T), c(h0), lengths, CODES[activation], hs)
     return hs
 
 
-def elman_backward(dhs, hs, W_hh, lengths, code):
+def elman_backward(dhs, hs, W_hh, lengths, activation):
     dz = np.empty_like(hs)
     dh0 = np.empty((hs.shape[0], hs.shape[2]), dtype=hs.dtype)
-    _elman_backward(np.ascontiguousarray(dhs), hs, np.ascontiguousarray(W_hh), lengths, code,
-                    dz, dh0)
+    _elman_backward(np.ascontiguousarray(dhs), hs, np.ascontiguousarray(W_hh), lengths,
+                    CODES[activation], dz, dh0)
     return dz, dh0

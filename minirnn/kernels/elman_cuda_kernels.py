@@ -6,6 +6,7 @@ that ``cuda`` is a module global: Numba's CUDA simulator swaps that global for i
 from numba import cuda
 
 from .activations import activate, derivative
+from .cuda_device import transposed_dot
 
 
 @cuda.jit(cache=True)
@@ -44,9 +45,6 @@ def elman_backward_kernel(dhs, hs, W, lengths, code, dz, carry):
             cuda.syncthreads()  # all of dz_t written before it is summed below
             if active:
                 for j in range(cuda.threadIdx.x, H, cuda.blockDim.x):
-                    c = dz[b, t, 0] * W[0, j]
-                    for i in range(1, H):
-                        c += dz[b, t, i] * W[i, j]
-                    carry[b, j] = c
+                    carry[b, j] = transposed_dot(W, dz, b, t, j)  # W_hh^T dz_t
             # No second sync: the next step reads carry[b, i] only in the thread that wrote
             # it, and writes dz[b, t-1], which nobody is reading.

@@ -33,7 +33,8 @@ def check_lengths(lengths, batch: int, steps: int) -> np.ndarray:
         raise ValueError(f"lengths must be {batch} integers (one per batch row), "
                          f"got {lengths.dtype} array of shape {lengths.shape}")
     if lengths.min() < 1 or lengths.max() > steps:
-        raise ValueError(f"lengths must lie in [1, {steps}], got [{lengths.min()}, {lengths.max()}]")
+        raise ValueError(f"lengths must lie in [1, {steps}], "
+                         f"got [{lengths.min()}, {lengths.max()}]")
     return lengths.astype(np.int64)
 
 

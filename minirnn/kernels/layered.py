@@ -44,18 +44,14 @@ def _with_gradients(states, initial, offsets, run_backward):
     return np.concatenate(states, axis=2), backward
 
 
-def _numpy(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations):
-    states = layered_numpy.layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths,
-                                           *activations)
-    return _with_gradients(states, (S0, y0), offsets, lambda gS, gy: layered_numpy.layered_backward(
-        gS, gy, *states, U, V, Y, W_hy, offsets, lengths, *activations))
-
-
-def _cpu(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations):
-    codes = tuple(CODES[name] for name in activations)
-    states = layered_cpu.layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, *codes)
-    return _with_gradients(states, (S0, y0), offsets, lambda gS, gy: layered_cpu.layered_backward(
-        gS, gy, *states, U, V, Y, W_hy, offsets, lengths, *codes))
+def _host(kernels):
+    """The numpy and cpu engines: the same calls, to ``layered_numpy`` or ``layered_cpu``."""
+    def run(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations):
+        states = kernels.layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths,
+                                         *activations)
+        return _with_gradients(states, (S0, y0), offsets, lambda gS, gy: kernels.layered_backward(
+            gS, gy, *states, U, V, Y, W_hy, offsets, lengths, *activations))
+    return run
 
 
 def _cuda(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations):
@@ -66,7 +62,7 @@ def _cuda(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations):
     return _with_gradients(states, (S0, y0), offsets, device.backward)
 
 
-IMPLEMENTATIONS = {"numpy": _numpy, "cpu": _cpu, "cuda": _cuda}
+IMPLEMENTATIONS = {"numpy": _host(layered_numpy), "cpu": _host(layered_cpu), "cuda": _cuda}
 
 
 def layered_recurrence(a: Tensor, U: Tensor, V: Tensor, Y: Tensor, W_hy: Tensor, b_y: Tensor,

@@ -4,7 +4,7 @@ backward; weight gradients are left to one matmul each in the wrapper."""
 import numba
 import numpy as np
 
-from .activations import derivative
+from .activations import CODES, derivative
 from .linalg_cpu import FASTMATH, activate_into, vec_mat_acc
 
 
@@ -77,7 +77,7 @@ def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g):
     ys = np.empty((B, T, b_y.size), dtype=a.dtype)
     c = np.ascontiguousarray
     _layered_forward(c(a), c(U.T), c(V.T), c(Y.T), c(W_hy.T), c(b_y), c(S0), c(y0), offsets,
-                     lengths, f, g, S_all, ys)
+                     lengths, CODES[f], CODES[g], S_all, ys)
     return S_all, ys
 
 
@@ -87,6 +87,6 @@ def layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g):
     cS = np.zeros((B, N), dtype=S_all.dtype)
     cy = np.zeros((B, ys.shape[2]), dtype=ys.dtype)
     c = np.ascontiguousarray
-    _layered_backward(c(gS), c(gy), S_all, ys, c(U), c(V), c(Y), c(W_hy), offsets, lengths, f, g,
-                      dz, do, cS, cy)
+    _layered_backward(c(gS), c(gy), S_all, ys, c(U), c(V), c(Y), c(W_hy), offsets, lengths,
+                      CODES[f], CODES[g], dz, do, cS, cy)
     return dz, do, cS, cy

@@ -4,6 +4,7 @@ row, threads striding over the units of one layer at a time, a ``syncthreads`` a
 from numba import cuda
 
 from .activations import activate, derivative
+from .cuda_device import transposed_dot
 
 
 @cuda.jit(cache=True)
@@ -65,8 +66,7 @@ def layered_backward_kernel(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, 
                 for i in range(lo + first, hi, stride):
                     dS = gS[b, t, i] + cS[b, i]
                     if active:
-                        for k in range(O):
-                            dS += W_hy[k, i] * do[b, t, k]
+                        dS += transposed_dot(W_hy, do, b, t, i)
                         for r in range(hi, N):  # same-step shares from the layers above
                             dS += U[r, i] * dz[b, t, r]
                         dz[b, t, i] = dS * derivative(f, S_all[b, t, i])
@@ -76,13 +76,7 @@ def layered_backward_kernel(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, 
                 cuda.syncthreads()  # this layer's dz complete before the layers below read it
             if active:
                 for j in range(first, N, stride):
-                    c = V[0, j] * dz[b, t, 0]
-                    for i in range(1, N):
-                        c += V[i, j] * dz[b, t, i]
-                    cS[b, j] = c
+                    cS[b, j] = transposed_dot(V, dz, b, t, j)
                 for k in range(first, O, stride):
-                    c = Y[0, k] * dz[b, t, 0]
-                    for i in range(1, N):
-                        c += Y[i, k] * dz[b, t, i]
-                    cy[b, k] = c
+                    cy[b, k] = transposed_dot(Y, dz, b, t, k)
             cuda.syncthreads()

@@ -61,8 +61,8 @@ def layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g):
         dS = gS[:, t] + cS + do_t @ W_hy
         dz_t = np.zeros_like(dS)
         for lo, hi in reversed(bounds):
-            dz_t[:, lo:hi] = np.where(active, dS[:, lo:hi] * derivative_array(f, S_all[:, t, lo:hi]),
-                                      0)
+            f_prime = derivative_array(f, S_all[:, t, lo:hi])
+            dz_t[:, lo:hi] = np.where(active, dS[:, lo:hi] * f_prime, 0)
             dS[:, :lo] += dz_t[:, lo:hi] @ U[lo:hi, :lo]
         do[:, t], dz[:, t] = do_t, dz_t
         cS = np.where(active, dz_t @ V, dS)

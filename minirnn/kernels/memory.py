@@ -42,23 +42,16 @@ def _with_gradients(states, initial, run_backward):
     return np.concatenate(states, axis=2), backward
 
 
-def _numpy(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations):
-    weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
-    states = memory_numpy.memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
-                                         lengths, *activations)
-    return _with_gradients(states, (m0, h0, y0), lambda gm, gh, gy:
-                           memory_numpy.memory_backward(gm, gh, gy, *states, *weights, lengths,
-                                                        *activations))
-
-
-def _cpu(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations):
-    codes = tuple(CODES[name] for name in activations)
-    weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
-    states = memory_cpu.memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
-                                       lengths, *codes)
-    return _with_gradients(states, (m0, h0, y0), lambda gm, gh, gy:
-                           memory_cpu.memory_backward(gm, gh, gy, *states, *weights, lengths,
-                                                      *codes))
+def _host(kernels):
+    """The numpy and cpu engines: the same calls, to the reference loops or to the compiled
+    kernels (``memory_numpy`` or ``memory_cpu``)."""
+    def run(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations):
+        weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
+        states = kernels.memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
+                                        lengths, *activations)
+        return _with_gradients(states, (m0, h0, y0), lambda gm, gh, gy: kernels.memory_backward(
+            gm, gh, gy, *states, *weights, lengths, *activations))
+    return run
 
 
 def _cuda(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations):
@@ -70,7 +63,7 @@ def _cuda(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activa
     return _with_gradients(states, (m0, h0, y0), device.backward)
 
 
-IMPLEMENTATIONS = {"numpy": _numpy, "cpu": _cpu, "cuda": _cuda}
+IMPLEMENTATIONS = {"numpy": _host(memory_numpy), "cpu": _host(memory_cpu), "cuda": _cuda}
 
 
 def memory_recurrence(a: Tensor, W_ym: Tensor, W_hm: Tensor, W_mm: Tensor, b_m: Tensor,

@@ -7,7 +7,7 @@ gradients are left to one matmul each in the wrapper, so threads never write the
 import numba
 import numpy as np
 
-from .activations import derivative
+from .activations import CODES, derivative
 from .linalg_cpu import FASTMATH, activate_into, vec_mat_acc
 
 
@@ -88,7 +88,7 @@ def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, length
     ys = np.empty((B, T, b_y.size), dtype=a.dtype)
     c = np.ascontiguousarray
     _memory_forward(c(a), c(W_ym.T), c(W_hm.T), c(W_mm.T), c(b_m), c(W_mh.T), c(W_hy.T), c(b_y),
-                    c(m0), c(h0), c(y0), lengths, r, f, g, ms, hs, ys)
+                    c(m0), c(h0), c(y0), lengths, CODES[r], CODES[f], CODES[g], ms, hs, ys)
     return ms, hs, ys
 
 
@@ -100,5 +100,5 @@ def memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, length
     cy = np.zeros((B, ys.shape[2]), dtype=ys.dtype)
     c = np.ascontiguousarray
     _memory_backward(c(gm), c(gh), c(gy), ms, hs, ys, c(W_ym), c(W_hm), c(W_mm), c(W_mh),
-                     c(W_hy), lengths, r, f, g, dq, dz, do, cm, ch, cy)
+                     c(W_hy), lengths, CODES[r], CODES[f], CODES[g], dq, dz, do, cm, ch, cy)
     return dq, dz, do, cm, ch, cy

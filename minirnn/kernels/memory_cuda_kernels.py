@@ -9,6 +9,7 @@ Imported only when the cuda backend runs, so ``cuda`` is the module global the s
 from numba import cuda
 
 from .activations import activate, derivative
+from .cuda_device import transposed_dot
 
 
 @cuda.jit(device=True, inline=True)
@@ -81,8 +82,7 @@ def memory_backward_kernel(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy,
             for i in range(first, H, stride):
                 dh = gh[b, t, i] + ch[b, i]
                 if active:
-                    for j in range(O):
-                        dh += W_hy[j, i] * do[b, t, j]
+                    dh += transposed_dot(W_hy, do, b, t, i)
                     dz[b, t, i] = dh * derivative(f, hs[b, t, i])
                 else:
                     dz[b, t, i] = 0
@@ -91,8 +91,7 @@ def memory_backward_kernel(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy,
             for i in range(first, M, stride):
                 dm = gm[b, t, i] + cm[b, i]
                 if active:
-                    for j in range(H):
-                        dm += W_mh[j, i] * dz[b, t, j]
+                    dm += transposed_dot(W_mh, dz, b, t, i)
                     dq[b, t, i] = dm * derivative(r, ms[b, t, i])
                 else:
                     dq[b, t, i] = 0
@@ -100,18 +99,9 @@ def memory_backward_kernel(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy,
             cuda.syncthreads()  # dq_t complete
             if active:  # the carries for step t-1: W^T dq_t
                 for i in range(first, O, stride):
-                    c = W_ym[0, i] * dq[b, t, 0]
-                    for j in range(1, M):
-                        c += W_ym[j, i] * dq[b, t, j]
-                    cy[b, i] = c
+                    cy[b, i] = transposed_dot(W_ym, dq, b, t, i)
                 for i in range(first, H, stride):
-                    c = W_hm[0, i] * dq[b, t, 0]
-                    for j in range(1, M):
-                        c += W_hm[j, i] * dq[b, t, j]
-                    ch[b, i] = c
+                    ch[b, i] = transposed_dot(W_hm, dq, b, t, i)
                 for i in range(first, M, stride):
-                    c = W_mm[0, i] * dq[b, t, 0]
-                    for j in range(1, M):
-                        c += W_mm[j, i] * dq[b, t, j]
-                    cm[b, i] = c
+                    cm[b, i] = transposed_dot(W_mm, dq, b, t, i)
             cuda.syncthreads()

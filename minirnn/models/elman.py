@@ -18,7 +18,8 @@ that recurrence is unrolled with primitive ops and differentiated by the tape; w
 (``minirnn.kernels.elman``). Gradients:
 
     dh_t = W_hy^T dy_t + W_hh^T dz_{t+1},   dz_t = dh_t ⊙ f'(z_t),
-    ∂L/∂W_hh = Σ_t dz_t h_{t-1}^T,  ∂L/∂W_xh = Σ_t dz_t x_t^T,  ∂L/∂b_h = Σ_t dz_t,  ∂L/∂h0 = W_hh^T dz_0.
+    ∂L/∂W_hh = Σ_t dz_t h_{t-1}^T,   ∂L/∂W_xh = Σ_t dz_t x_t^T,   ∂L/∂b_h = Σ_t dz_t,
+    ∂L/∂h0 = W_hh^T dz_0.
 """
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def elman_states(a: Tensor, W_hh: Tensor, h: Tensor, activation: str, lengths: n
 
 
 class Elman(SequenceModel):
-    """Elman network: h_t = f(W_xh x_t + W_hh h_{t-1} + b_h), h_{-1} = 0; y_t = g(W_hy h_t + b_y)."""
+    """Elman network: h_t = f(W_xh x_t + W_hh h_{t-1} + b_h), h_{-1} = 0;
+    y_t = g(W_hy h_t + b_y)."""
 
     learn_initial_state = False
 
