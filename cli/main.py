@@ -134,7 +134,7 @@ def _parse_size(text: str):
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine."""
-    from minirnn.bench import DEFAULT_SIZES, full_narx_curve, run_benchmarks
+    from minirnn.bench import DEFAULT_SIZES, full_narx_curve, run_benchmarks, torch_available
 
     if full_narx:
         engine = "cpu" if backend == "all" else backends_option(backend)[0]
@@ -154,21 +154,24 @@ def bench(backend, sizes, dtype, repeat, full_narx, as_json):
 
     cases = [_parse_size(s) for s in sizes] or DEFAULT_SIZES
     backends = backends_option(backend)
+    with_torch = torch_available()
     with progress_bar() as progress:
         task = progress.add_task("bench", total=len(cases) * len(backends))
         rows = run_benchmarks(backends, cases, dtype, repeat,
-                              progress=lambda: progress.advance(task))
+                              progress=lambda: progress.advance(task), torch=with_torch)
     if as_json:
         click.echo(json.dumps([vars(r) for r in rows], indent=2))
         return
     table = Table(title=f"forward + backward, StateSpaceRNN, {dtype}, median of {repeat}")
-    for column in ("B", "T", "H", "backend", "ms", "x tape"):
+    for column in ("B", "T", "H", "engine", "ms", "x tape", "x pytorch"):
         table.add_column(column, justify="right")
+    ratio = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
     for r in rows:
         table.add_row(str(r.batch), str(r.steps), str(r.hidden), r.backend,
-                      f"{r.median_ms:.2f}",
-                      "" if r.speedup_vs_tape is None else f"{r.speedup_vs_tape:.1f}")
+                      f"{r.median_ms:.2f}", ratio(r.speedup_vs_tape), ratio(r.speedup_vs_torch))
     console.print(table)
+    if not with_torch:
+        console.print("PyTorch not installed (pip install 'minirnn[bench]'): no comparison")
 
 
 main.add_command(train)

@@ -28,6 +28,7 @@ class BenchRow:
     dtype: str
     median_ms: float
     speedup_vs_tape: float | None = None
+    speedup_vs_torch: float | None = None
 
 
 def _median_seconds(run, repeat):
@@ -56,22 +57,63 @@ def time_model(backend: str, batch: int, steps: int, hidden: int, dtype: str = "
     return _median_seconds(lambda: _one_step(model, x, weights), repeat)
 
 
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def time_torch(batch: int, steps: int, hidden: int, dtype: str = "float32", repeat: int = 5,
+               seed: int = 0) -> float:
+    """Median seconds of the same forward + backward in PyTorch on the CPU: ``nn.RNN`` (tanh,
+    one layer) and an ``nn.Linear`` output, gradients of every parameter and of x, in as many
+    threads as Numba uses."""
+    import numba
+    import torch
+
+    torch.set_num_threads(numba.get_num_threads())
+    torch.manual_seed(seed)
+    tdtype = getattr(torch, dtype)
+    rnn = torch.nn.RNN(hidden, hidden, batch_first=True).to(tdtype)
+    out = torch.nn.Linear(hidden, hidden).to(tdtype)
+    rng = np.random.default_rng(seed)
+    x = torch.tensor(rng.standard_normal((batch, steps, hidden)), dtype=tdtype,
+                     requires_grad=True)
+    weights = torch.tensor(rng.standard_normal((batch, steps, hidden)), dtype=tdtype)
+
+    def step():
+        for p in (*rnn.parameters(), *out.parameters()):
+            p.grad = None
+        x.grad = None
+        (out(rnn(x)[0]) * weights).sum().backward()
+
+    return _median_seconds(step, repeat)
+
+
 def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat: int = 5,
-                   progress=None) -> list[BenchRow]:
-    """One row per (size, backend); ``speedup_vs_tape`` when the tape engine ran too."""
+                   progress=None, torch: bool = False) -> list[BenchRow]:
+    """One row per (size, engine); ratios against the tape engine and PyTorch where they ran.
+    ``torch=True`` adds PyTorch's CPU ``nn.RNN`` as one more row per size."""
     rows = []
     for batch, steps, hidden in sizes:
-        tape_ms = None
+        case = []
         for backend in backends:
             ms = 1e3 * time_model(backend, batch, steps, hidden, dtype, repeat)
-            if backend == "tape":
-                tape_ms = ms
-            rows.append(BenchRow(backend, batch, steps, hidden, dtype, ms))
+            case.append(BenchRow(backend, batch, steps, hidden, dtype, ms))
             if progress is not None:
                 progress()
-        for row in rows[-len(backends):]:
-            if tape_ms is not None:
-                row.speedup_vs_tape = tape_ms / row.median_ms
+        if torch:
+            ms = 1e3 * time_torch(batch, steps, hidden, dtype, repeat)
+            case.append(BenchRow("pytorch", batch, steps, hidden, dtype, ms))
+        reference = {row.backend: row.median_ms for row in case}
+        for row in case:
+            if "tape" in reference:
+                row.speedup_vs_tape = reference["tape"] / row.median_ms
+            if "pytorch" in reference:
+                row.speedup_vs_torch = reference["pytorch"] / row.median_ms
+        rows += case
     return rows
 
 

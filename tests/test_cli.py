@@ -103,3 +103,11 @@ def test_readme_quickstart_runs():
                          timeout=300)
     assert run.returncode == 0, run.stderr
     assert "PASS" in run.stdout
+
+
+def test_bench_compares_with_pytorch_when_installed():
+    pytest.importorskip("torch")
+    result = invoke("bench", "--size", "2,3,4", "--backend", "cpu", "--repeat", "1", "--json")
+    rows = {r["backend"]: r for r in json.loads(result.output)}
+    assert rows["pytorch"]["median_ms"] > 0 and rows["pytorch"]["speedup_vs_torch"] == 1.0
+    assert rows["cpu"]["speedup_vs_torch"] > 0
