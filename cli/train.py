@@ -13,7 +13,7 @@ from rich.table import Table
 
 from minirnn import checkpoint
 from minirnn.data.series import BUILTIN, DataError, load_series
-from minirnn.data.task import make_task
+from minirnn.data.task import build_task, task_scalers
 from minirnn.diagnostics import residual_diagnostics
 from minirnn.models import BACKENDS
 from minirnn.models.multilayer import CONNECTIVITIES
@@ -127,22 +127,18 @@ def train(model, data, target, inputs, length, difference, hidden, layers, conne
             if meta["model"] != model:
                 fail(f"{resume} holds a {meta['model']} model, not {model}")
             config = meta["config"]
-            from minirnn.data.task import Scaler
-
-            task = make_task(series, autoregressive=model != "narx",
-                             input_scaler=Scaler.from_dict(meta["scalers"]["inputs"]),
-                             target_scaler=Scaler.from_dict(meta["scalers"]["targets"]),
-                             difference=meta["data"].get("difference", False))
+            task = build_task(series, model, meta["data"].get("difference", False),
+                              meta["scalers"])
             if task.model_input_size != config["input_size"]:
                 fail(f"{resume} was trained on {config['input_size']} input column(s); this "
                      f"data gives {task.model_input_size}")
         else:
-            task = make_task(series, autoregressive=model != "narx", difference=difference)
+            task = build_task(series, model, difference)
             options = dict(num_layers=layers, connectivity=connectivity, window=window,
                            input_delays=input_delays, output_delays=output_delays, mode=mode,
                            mu=mu, learn_mu=learn_mu, memory_size=memory_size,
                            activation=activation, backend=backend, dtype=dtype, seed=seed)
-            config = model_config(model, task.model_input_size, series.targets.shape[1], hidden,
+            config = model_config(model, task.model_input_size, task.output_size, hidden,
                                   **options)
             net = build_model(model, config)
         train_config = TrainConfig(epochs=epochs, batch=batch, bptt=bptt, lr=lr,
@@ -151,11 +147,10 @@ def train(model, data, target, inputs, length, difference, hidden, layers, conne
     except USER_ERRORS as error:
         fail(str(error))
 
-    meta = {"data": {"source": data, "target": series.target_names, "inputs": series.input_names,
-                     "length": length, "seed": seed, "difference": task.difference},
-            "scalers": {"inputs": task.input_scaler.to_dict(),
-                        "targets": task.target_scaler.to_dict()},
-            "train": vars(train_config)}
+    meta = {"data": {"source": data, "target": getattr(series, "target_names", []),
+                     "inputs": getattr(series, "input_names", []), "length": length,
+                     "seed": seed, "difference": difference},
+            "scalers": task_scalers(task), "train": vars(train_config)}
 
     def save_best(epoch, record):
         if out:
@@ -199,20 +194,28 @@ def train(model, data, target, inputs, length, difference, hidden, layers, conne
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        _show_metrics(model, series, scores, result)
+        _show_metrics(model, series, scores, result, task)
     if result.diverged:
         fail(result.stopped)
 
 
-def _show_metrics(model, series, scores, result):
-    table = Table(title=f"{model} on {series.name}: one-step forecasts of "
-                        f"{', '.join(series.target_names)}")
-    for column in ("split", "RMSE", "MAE", "naive RMSE", "naive MAE", "beats naive"):
-        table.add_column(column, justify="left" if column == "split" else "right")
+def _show_metrics(model, series, scores, result, task):
+    what = ("next-word predictions" if not hasattr(series, "target_names") else
+            f"one-step forecasts of {', '.join(series.target_names)}")
+    table = Table(title=f"{model} on {series.name}: {what}")
+    table.add_column("split")
+    metric_names = list(scores["train"]["model"])
+    naive_names = list(scores["train"]["naive"])
+    for name in metric_names:
+        table.add_column(name.replace("_", " "), justify="right")
+    for name in naive_names:
+        table.add_column(f"naive {name.replace('_', ' ')}", justify="right")
+    table.add_column("beats naive", justify="right")
     for split, s in scores.items():
-        beats = s["model"]["rmse"] < s["naive"]["rmse"]
-        table.add_row(split, f"{s['model']['rmse']:.4g}", f"{s['model']['mae']:.4g}",
-                      f"{s['naive']['rmse']:.4g}", f"{s['naive']['mae']:.4g}",
+        ours, naive = s["model"][task.metric], s["naive"][task.metric]
+        beats = ours < naive if task.lower_is_better else ours > naive
+        table.add_row(split, *(f"{s['model'][n]:.4g}" for n in metric_names),
+                      *(f"{s['naive'][n]:.4g}" for n in naive_names),
                       "[green]yes[/]" if beats else "[red]no[/]")
     console.print(table)
     losses = [h["train_loss"] for h in result.history]
@@ -238,9 +241,16 @@ def _plot_training(path, history, task, net):
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 7))
     epochs = [h["epoch"] for h in history]
     ax1.plot(epochs, [h["train_loss"] for h in history], label="training loss (scaled MSE)")
-    ax1.plot(epochs, [h["val_rmse"] for h in history], label="validation RMSE")
+    ax1.plot(epochs, [h[f"val_{task.metric}"] for h in history],
+             label=f"validation {task.metric}")
     ax1.set_xlabel("epoch")
     ax1.legend()
+    if not hasattr(task, "to_levels"):  # text: the learning curves say it all
+        ax2.set_visible(False)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return
     test = task.splits()["test"]
     predicted = task.to_levels(predict_rows(net, task))[test]
     ax2.plot(task.series.targets[test, 0], label="true")
@@ -274,7 +284,6 @@ def predict(checkpoint_path, data, target, inputs, length, steps, out, diagnosti
     free-run forecast past the end of the data and residual diagnostics."""
     if plot:
         _require_matplotlib()
-    from minirnn.data.task import Scaler
     from minirnn.forecast import free_run
 
     try:
@@ -285,15 +294,17 @@ def predict(checkpoint_path, data, target, inputs, length, steps, out, diagnosti
                              inputs if inputs is not None else ",".join(trained_on["inputs"]),
                              steps=length if data else trained_on["length"],
                              seed=trained_on["seed"])
-        if series.target_names != trained_on["target"] and not data:
-            fail("the data's target columns differ from the checkpoint's")
-        task = make_task(series, autoregressive=meta["model"] != "narx",
-                         input_scaler=Scaler.from_dict(meta["scalers"]["inputs"]),
-                         target_scaler=Scaler.from_dict(meta["scalers"]["targets"]),
-                         difference=trained_on.get("difference", False))
+        task = build_task(series, meta["model"], trained_on.get("difference", False),
+                          meta["scalers"])
         if task.model_input_size != meta["config"]["input_size"]:
             fail(f"the model reads {meta['config']['input_size']} input column(s); this data "
                  f"gives {task.model_input_size}")
+        if not hasattr(task, "to_levels"):  # text: next words, and words generated after
+            if diagnostics or plot:
+                fail("--diagnostics and --plot are for numeric series, not text")
+            _write_words(out, task, predict_rows(net, task).argmax(-1),
+                         free_run(net, task, steps) if steps else None)
+            return
         one_step = task.to_levels(predict_rows(net, task))
         ahead = task.forecast_levels(free_run(net, task, steps)) if steps else None
     except USER_ERRORS as error:
@@ -308,6 +319,23 @@ def predict(checkpoint_path, data, target, inputs, length, steps, out, diagnosti
             click.echo(json.dumps(report, indent=2), err=out is None)
         else:
             _show_diagnostics(report)
+
+
+def _write_words(out, task, predicted, generated):
+    """CSV: each word, the word that followed, the model's guess; then generated words."""
+    vocab = task.series.vocabulary
+    handle = open(out, "w", newline="") if out else sys.stdout
+    try:
+        writer = csv.writer(handle)
+        writer.writerow(["t", "word", "next", "predicted"])
+        tokens = task.series.tokens
+        for t, guess in enumerate(predicted):
+            writer.writerow([t, vocab[tokens[t]], vocab[tokens[t + 1]], vocab[guess]])
+        for k, word in enumerate([] if generated is None else generated):
+            writer.writerow([len(predicted) + k, "", "", vocab[word]])
+    finally:
+        if out:
+            handle.close()
 
 
 def _write_predictions(out, series, one_step, ahead):

@@ -15,6 +15,8 @@ def free_run(model, task, steps: int, origin: int | None = None) -> np.ndarray:
     """
     T = len(task.y)
     origin = T if origin is None else origin
+    if not hasattr(task, "u"):  # text: greedy generation after the whole stream
+        return generate_words(model, task, steps)
     if not 1 <= origin <= T:
         raise ValueError(f"forecast origin must lie in [1, {T}], got {origin}")
     known = task.u[origin:origin + steps]
@@ -33,3 +35,19 @@ def free_run(model, task, steps: int, origin: int | None = None) -> np.ndarray:
             previous = y.data[0, 0]
             outputs.append(previous)
     return np.asarray(outputs, dtype=np.float64)
+
+
+def generate_words(model, task, steps: int) -> np.ndarray:
+    """Greedy text generation: read the whole word stream, then feed back each most likely next
+    word (as a one-hot vector). Returns (steps,) word ids."""
+    V = task.vocabulary_size
+    with no_grad():
+        out, state = model(task.x[None].astype(model.dtype), return_state=True)
+        word, words = int(out.data[0, -1].argmax()), []
+        for _ in range(steps):
+            words.append(word)
+            x = np.zeros((1, 1, V), dtype=model.dtype)
+            x[0, 0, word] = 1
+            out, state = model(x, h=state, return_state=True)
+            word = int(out.data[0, 0].argmax())
+    return np.array(words, dtype=np.int64)

@@ -3,9 +3,10 @@
 The training rows are cut into ``batch`` contiguous streams; each epoch walks through them in
 chunks of ``bptt`` steps, carrying every stream's state from one chunk to the next but cutting
 the gradient between chunks (truncated BPTT). After each epoch the whole series is predicted in
-one pass (state warm from the start) and scored on the validation rows; the best weights so far
-are kept (and written to the checkpoint, atomically), and training stops when validation has
-not improved for ``patience`` epochs, or at once if the loss stops being finite.
+one pass (state warm from the start) and scored on the validation rows (the task's metric:
+RMSE for series, accuracy for text); the best weights so far are kept (and written to the
+checkpoint, atomically), and training stops when validation has not improved for ``patience``
+epochs, or at once if the loss stops being finite.
 """
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import losses
 from .autograd import no_grad
-from .data.task import ForecastTask, metrics, streams
+from .data.task import streams
 from .optim import OPTIMIZERS, clip_grad_norm
 
 
@@ -45,14 +45,14 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    history: list = field(default_factory=list)  # per epoch: train_loss, val_rmse, grad_norm
+    history: list = field(default_factory=list)  # per epoch: train_loss, val_<metric>, grad_norm
     best_epoch: int = -1
     best_state: dict | None = None
     stopped: str = "finished all epochs"
     diverged: bool = False
 
 
-def predict(model, task: ForecastTask) -> np.ndarray:
+def predict(model, task) -> np.ndarray:
     """One-step predictions for every row (T, O), in the scaled units, in one pass."""
     x = task.x[None].astype(model.dtype)
     with no_grad():
@@ -63,20 +63,13 @@ def predict(model, task: ForecastTask) -> np.ndarray:
     return out.data[0].astype(np.float64)
 
 
-def evaluate(model, task: ForecastTask) -> dict:
-    """RMSE and MAE per split, in the data's own units, for the model and the naive baseline
-    (y_t predicted as y_{t-1})."""
-    predicted = task.to_levels(predict(model, task))
-    truth = task.series.targets
-    naive = np.concatenate([truth[:1], truth[:-1]], axis=0)
-    report = {}
-    for split, rows in task.splits().items():
-        report[split] = {"model": metrics(predicted[rows], truth[rows]),
-                         "naive": metrics(naive[rows], truth[rows])}
-    return report
+def evaluate(model, task) -> dict:
+    """The task's metrics per split (train, validation, test) for the model and for the task's
+    naive baseline: {split: {"model": {metric: value}, "naive": {…}}}."""
+    return task.score(predict(model, task))
 
 
-def fit(model, task: ForecastTask, config: TrainConfig, on_chunk=None, on_epoch=None,
+def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
         on_improve=None) -> TrainResult:
     """Train ``model`` on the task's training rows.
 
@@ -87,7 +80,9 @@ def fit(model, task: ForecastTask, config: TrainConfig, on_chunk=None, on_epoch=
     config.check()
     dtype = model.dtype
     x_streams = streams(task.x[:task.train_end], config.batch).astype(dtype)
-    y_streams = streams(task.y[:task.train_end], config.batch).astype(dtype)
+    y_streams = streams(task.y[:task.train_end], config.batch)
+    if y_streams.dtype.kind == "f":  # regression targets; class ids stay integers
+        y_streams = y_streams.astype(dtype)
     optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr,
                                              weight_decay=config.weight_decay)
     steps = x_streams.shape[1]
@@ -104,7 +99,7 @@ def fit(model, task: ForecastTask, config: TrainConfig, on_chunk=None, on_epoch=
                 out, state = model(x, h=state, return_state=True)
             else:
                 out, state = model(x, y=y, h=state, return_state=True)
-            loss = losses.mse(out, y)
+            loss = task.loss(out, y)
             value = loss.item()
             if not np.isfinite(value):
                 return _diverged(model, result, f"the loss became {value} at epoch {epoch + 1}")
@@ -117,15 +112,15 @@ def fit(model, task: ForecastTask, config: TrainConfig, on_chunk=None, on_epoch=
             if on_chunk is not None:
                 on_chunk(epoch, chunk, len(starts), value, norm)
         scores = evaluate(model, task)
+        watched = scores["validation"]["model"][task.metric]
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses_seen)),
-                  "grad_norm": float(np.mean(norms)),
-                  "val_rmse": scores["validation"]["model"]["rmse"]}
+                  "grad_norm": float(np.mean(norms)), f"val_{task.metric}": watched}
         result.history.append(record)
-        if not np.isfinite(record["val_rmse"]):
-            return _diverged(model, result, f"the validation error became {record['val_rmse']} "
+        if not np.isfinite(watched):
+            return _diverged(model, result, f"the validation {task.metric} became {watched} "
                                             f"at epoch {epoch + 1}")
-        if record["val_rmse"] < best:
-            best, waited = record["val_rmse"], 0
+        if (watched if task.lower_is_better else -watched) < best:
+            best, waited = (watched if task.lower_is_better else -watched), 0
             result.best_epoch, result.best_state = epoch + 1, model.state_dict()
             if on_improve is not None:
                 on_improve(epoch + 1, record)
@@ -134,7 +129,7 @@ def fit(model, task: ForecastTask, config: TrainConfig, on_chunk=None, on_epoch=
         if on_epoch is not None:
             on_epoch(epoch + 1, record)
         if waited >= config.patience:
-            result.stopped = (f"early stop: validation RMSE did not improve for "
+            result.stopped = (f"early stop: validation {task.metric} did not improve for "
                               f"{config.patience} epochs")
             break
     return _finish(model, result)

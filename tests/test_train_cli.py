@@ -150,6 +150,7 @@ def test_not_a_checkpoint(tmp_path):
     assert result.exit_code == 1 and "is not a minirnn checkpoint" in result.output
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow is the point
 @pytest.mark.parametrize("lr", ["50", "1"])
 def test_diverging_training_stops_with_advice_and_keeps_only_finite_weights(tmp_path, lr):
     path = tmp_path / "model.npz"
@@ -262,3 +263,30 @@ def test_a_free_run_of_one_step_is_the_one_step_prediction(model_name):
     for origin in (50, 120):
         first = task.forecast_levels(free_run(model, task, 3, origin=origin), origin=origin)[0]
         np.testing.assert_allclose(first, one_step[origin], rtol=1e-10)
+
+
+def test_text_next_word_model_fills_the_blank_better_than_a_bigram(tmp_path):
+    """The built-in text corpus: "the kind of meat we need to cook steak … is beef ." A bigram
+    guess after "is" cannot know the clue; a recurrent model carries it."""
+    path = tmp_path / "text.npz"
+    result = invoke("train", "statespace", "--data", "text", "--hidden", "32", "--length",
+                    "4000", "--patience", "10", "--out", path, "--json")
+    assert result.exit_code == 0, result.output
+    test = json.loads(result.output)["metrics"]["test"]
+    assert test["model"]["blank_accuracy"] >= 0.9 > 0.5 > test["naive"]["blank_accuracy"]
+    out = tmp_path / "words.csv"
+    result = invoke("predict", path, "--steps", "12", "--out", out)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["t", "word", "next", "predicted"]
+    generated = [r[3] for r in rows[-12:]]
+    assert all(word for word in generated)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "narx", "--data", "text"], "narx models numeric series"),
+    (["train", "elman", "--data", "text", "--difference"], "--difference is for numeric series"),
+])
+def test_text_option_errors(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 1 and message in result.output

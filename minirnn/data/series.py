@@ -79,7 +79,14 @@ def memory_task(steps: int = 2000, seed: int = 0, delay: int = 5) -> Series:
     return Series(x[:, None], y[:, None], ["x"], [f"x_minus_{delay}"], "memory")
 
 
-BUILTIN = {"sine": sine, "stock": stock, "narendra": narendra, "memory": memory_task}
+def _text(steps: int = 2000, seed: int = 0):
+    from .text import meat_text
+
+    return meat_text(steps, seed)
+
+
+BUILTIN = {"sine": sine, "stock": stock, "narendra": narendra, "memory": memory_task,
+           "text": _text}
 
 
 # --- CSV files ----------------------------------------------------------------------------------

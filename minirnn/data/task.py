@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import losses
 from .series import DataError, Series
 
 
@@ -63,6 +64,27 @@ class ForecastTask:
     val_end: int
     autoregressive: bool        # x_t = [u_t, y_{t-1}] (every model but NARX)
     difference: bool = False    # y holds the scaled changes Δy_t, not the levels
+
+    #: the validation metric that early stopping watches, and whether lower is better
+    metric, lower_is_better = "rmse", True
+
+    @property
+    def output_size(self) -> int:
+        return self.y.shape[1]
+
+    def loss(self, prediction, target):
+        """The training loss: mean squared error in the scaled units."""
+        return losses.mse(prediction, target)
+
+    def score(self, predicted: np.ndarray) -> dict:
+        """RMSE and MAE per split, in the data's own units, for the model's one-step
+        predictions (scaled, (T, O)) and for the naive forecast y_t = y_{t-1}."""
+        levels = self.to_levels(predicted)
+        truth = self.series.targets
+        naive = np.concatenate([truth[:1], truth[:-1]], axis=0)
+        return {split: {"model": metrics(levels[rows], truth[rows]),
+                        "naive": metrics(naive[rows], truth[rows])}
+                for split, rows in self.splits().items()}
 
     @property
     def model_input_size(self) -> int:
@@ -133,3 +155,27 @@ def streams(values: np.ndarray, batch: int) -> np.ndarray:
 def metrics(prediction: np.ndarray, truth: np.ndarray) -> dict:
     err = prediction - truth
     return {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}
+
+
+def build_task(series, model_name: str, difference: bool = False, scalers: dict | None = None):
+    """The task for ``series`` and model: next-word prediction for a text, one-step forecasting
+    for a numeric series (with the given scalers, e.g. a checkpoint's, or fitted anew)."""
+    from .text import TextSeries, make_text_task
+
+    if isinstance(series, TextSeries):
+        if model_name == "narx":
+            raise DataError("narx models numeric series; for text choose another model")
+        if difference:
+            raise DataError("--difference is for numeric series, not text")
+        return make_text_task(series)
+    scalers = scalers or {}
+    return make_task(series, autoregressive=model_name != "narx", difference=difference,
+                     input_scaler=Scaler.from_dict(scalers["inputs"]) if scalers else None,
+                     target_scaler=Scaler.from_dict(scalers["targets"]) if scalers else None)
+
+
+def task_scalers(task) -> dict:
+    """What a checkpoint must keep to rebuild the task's scaling ({} for text)."""
+    if not isinstance(task, ForecastTask):
+        return {}
+    return {"inputs": task.input_scaler.to_dict(), "targets": task.target_scaler.to_dict()}
