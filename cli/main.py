@@ -95,7 +95,7 @@ def models(as_json):
 
     entries = []
     for info in registry.values():
-        params = [n for n, _ in info.cls(input_size=1, hidden_size=1, output_size=1,
+        params = [n for n, _ in info.build(input_size=1, hidden_size=1, output_size=1,
                                            **info.check_options).named_parameters()]
         entries.append({"name": info.name, "class": info.cls.__name__,
                         "equations": info.equations, "parameters": params,

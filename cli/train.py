@@ -53,6 +53,10 @@ def data_options(f):
 @click.option("--data", required=True,
               help=f"A built-in data set ({', '.join(BUILTIN)}) or a CSV file.")
 @data_options
+@click.option("--context", type=click.IntRange(min=1), default=20, show_default=True,
+              help="seq2seq: rows the encoder reads before each forecast.")
+@click.option("--horizon", type=click.IntRange(min=1), default=5, show_default=True,
+              help="seq2seq: values the decoder forecasts.")
 @click.option("--difference", is_flag=True,
               help="Model the changes y_t - y_{t-1} instead of the levels (trending series).")
 @click.option("--hidden", type=click.IntRange(min=1), default=16, show_default=True,
@@ -99,8 +103,9 @@ def data_options(f):
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Write learning curves and test predictions to this PNG (needs matplotlib).")
 @json_option
-def train(model, data, target, inputs, length, difference, hidden, layers, connectivity, window,
-          input_delays, output_delays, mode, mu, learn_mu, memory_size, activation, backend,
+def train(model, data, target, inputs, length, context, horizon, difference, hidden, layers,
+          connectivity, window, input_delays, output_delays, mode, mu, learn_mu, memory_size,
+          activation, backend,
           dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, out, resume, plot,
           as_json):
     """Train MODEL on a series and report train / validation / test errors.
@@ -113,6 +118,7 @@ def train(model, data, target, inputs, length, difference, hidden, layers, conne
     \b
     Examples:
       minirnn train statespace --data sine --epochs 10
+      minirnn train seq2seq --data sine --context 30 --horizon 10
       minirnn train narx --data narendra --mode closed --out narx.npz
       minirnn train elman --data prices.csv --target close --inputs volume,open
     """
@@ -128,12 +134,13 @@ def train(model, data, target, inputs, length, difference, hidden, layers, conne
                 fail(f"{resume} holds a {meta['model']} model, not {model}")
             config = meta["config"]
             task = build_task(series, model, meta["data"].get("difference", False),
-                              meta["scalers"])
+                              meta["scalers"], meta["data"].get("context", context),
+                              meta["data"].get("horizon", horizon))
             if task.model_input_size != config["input_size"]:
                 fail(f"{resume} was trained on {config['input_size']} input column(s); this "
                      f"data gives {task.model_input_size}")
         else:
-            task = build_task(series, model, difference)
+            task = build_task(series, model, difference, context=context, horizon=horizon)
             options = dict(num_layers=layers, connectivity=connectivity, window=window,
                            input_delays=input_delays, output_delays=output_delays, mode=mode,
                            mu=mu, learn_mu=learn_mu, memory_size=memory_size,
@@ -149,22 +156,22 @@ def train(model, data, target, inputs, length, difference, hidden, layers, conne
 
     meta = {"data": {"source": data, "target": getattr(series, "target_names", []),
                      "inputs": getattr(series, "input_names", []), "length": length,
-                     "seed": seed, "difference": difference},
+                     "seed": seed, "difference": difference, "context": context,
+                     "horizon": horizon},
             "scalers": task_scalers(task), "train": vars(train_config)}
 
     def save_best(epoch, record):
         if out:
             checkpoint.save(out, model, config, net, {**meta, "best": record})
 
-    rows_per_epoch = (task.train_end // batch) * batch
-    started = time.perf_counter()
+    started, seen = time.perf_counter(), [0]
     interrupted = False
     with progress_bar() as progress:
         bar = progress.add_task("training", total=None)
 
-        def on_chunk(epoch, chunk, chunks, loss, norm):
-            seen = epoch * rows_per_epoch + (chunk + 1) * rows_per_epoch / chunks
-            rate = seen / max(time.perf_counter() - started, 1e-9)
+        def on_chunk(epoch, chunk, chunks, loss, norm, steps):
+            seen[0] += steps
+            rate = seen[0] / max(time.perf_counter() - started, 1e-9)
             progress.update(bar, total=epochs * chunks, completed=epoch * chunks + chunk + 1,
                             description=f"epoch {epoch + 1}/{epochs}  loss {loss:.4f}  "
                                         f"|g| {norm:.2f}  {rate:,.0f} steps/s")
@@ -200,11 +207,14 @@ def train(model, data, target, inputs, length, difference, hidden, layers, conne
 
 
 def _show_metrics(model, series, scores, result, task):
-    what = ("next-word predictions" if not hasattr(series, "target_names") else
-            f"one-step forecasts of {', '.join(series.target_names)}")
+    if not hasattr(series, "target_names"):
+        what = "next-word predictions"
+    else:
+        ahead = f"{task.horizon}-step" if hasattr(task, "horizon") else "one-step"
+        what = f"{ahead} forecasts of {', '.join(series.target_names)}"
     table = Table(title=f"{model} on {series.name}: {what}")
     table.add_column("split")
-    metric_names = list(scores["train"]["model"])
+    metric_names = [n for n, v in scores["train"]["model"].items() if np.isscalar(v)]
     naive_names = list(scores["train"]["naive"])
     for name in metric_names:
         table.add_column(name.replace("_", " "), justify="right")
@@ -218,6 +228,9 @@ def _show_metrics(model, series, scores, result, task):
                       *(f"{s['naive'][n]:.4g}" for n in naive_names),
                       "[green]yes[/]" if beats else "[red]no[/]")
     console.print(table)
+    by_step = scores["test"]["model"].get("rmse_by_step")
+    if by_step:
+        console.print("test RMSE by step ahead  " + "  ".join(f"{v:.4g}" for v in by_step))
     losses = [h["train_loss"] for h in result.history]
     if losses:
         console.print(f"training loss by epoch  {sparkline(losses)}  "
@@ -295,10 +308,17 @@ def predict(checkpoint_path, data, target, inputs, length, steps, out, diagnosti
                              steps=length if data else trained_on["length"],
                              seed=trained_on["seed"])
         task = build_task(series, meta["model"], trained_on.get("difference", False),
-                          meta["scalers"])
+                          meta["scalers"], trained_on.get("context", 20),
+                          trained_on.get("horizon", 5))
         if task.model_input_size != meta["config"]["input_size"]:
             fail(f"the model reads {meta['config']['input_size']} input column(s); this data "
                  f"gives {task.model_input_size}")
+        if hasattr(task, "forecast_after_end"):  # seq2seq: its forecast after the last row
+            if diagnostics or plot:
+                fail("--diagnostics and --plot are for one-step models, not seq2seq")
+            ahead = task.forecast_after_end(net)
+            _write_predictions(out, series, np.full_like(series.targets, np.nan), ahead)
+            return
         if not hasattr(task, "to_levels"):  # text: next words, and words generated after
             if diagnostics or plot:
                 fail("--diagnostics and --plot are for numeric series, not text")
@@ -346,7 +366,7 @@ def _write_predictions(out, series, one_step, ahead):
         writer.writerow(["t"] + [f"{n}" for n in names] + [f"{n}_predicted" for n in names])
         for t in range(len(series)):
             writer.writerow([t] + [f"{v:.6g}" for v in series.targets[t]] +
-                            [f"{v:.6g}" for v in one_step[t]])
+                            ["" if np.isnan(v) else f"{v:.6g}" for v in one_step[t]])
         for k in range(0 if ahead is None else len(ahead)):
             writer.writerow([len(series) + k] + [""] * len(names) +
                             [f"{v:.6g}" for v in ahead[k]])

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .autograd import no_grad
-from .data.task import streams
 from .optim import OPTIMIZERS, clip_grad_norm
 
 
@@ -53,14 +51,8 @@ class TrainResult:
 
 
 def predict(model, task) -> np.ndarray:
-    """One-step predictions for every row (T, O), in the scaled units, in one pass."""
-    x = task.x[None].astype(model.dtype)
-    with no_grad():
-        if task.autoregressive:
-            out = model(x)
-        else:  # NARX: open loop reads the true past outputs, closed loop its own
-            out = model(x, y=task.y[None].astype(model.dtype)) if model.mode == "open" else model(x)
-    return out.data[0].astype(np.float64)
+    """The task's predictions by the model (in the model's units): see each task's predict."""
+    return task.predict(model)
 
 
 def evaluate(model, task) -> dict:
@@ -73,32 +65,22 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
         on_improve=None) -> TrainResult:
     """Train ``model`` on the task's training rows.
 
-    Callbacks: ``on_chunk(epoch, chunk, chunks, loss, grad_norm)`` after each update,
+    Callbacks: ``on_chunk(epoch, chunk, chunks, loss, grad_norm, steps)`` after each update
+    (``steps``: the time steps of all rows in the chunk, for throughput),
     ``on_epoch(epoch, record)`` after each validation, ``on_improve(epoch, record)`` when the
     validation RMSE is the best so far (write the checkpoint there).
     """
     config.check()
-    dtype = model.dtype
-    x_streams = streams(task.x[:task.train_end], config.batch).astype(dtype)
-    y_streams = streams(task.y[:task.train_end], config.batch)
-    if y_streams.dtype.kind == "f":  # regression targets; class ids stay integers
-        y_streams = y_streams.astype(dtype)
     optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr,
                                              weight_decay=config.weight_decay)
-    steps = x_streams.shape[1]
-    starts = list(range(0, steps, config.bptt))
     result = TrainResult()
     best, waited = np.inf, 0
     for epoch in range(config.epochs):
         state, losses_seen, norms = None, [], []
-        for chunk, start in enumerate(starts):
-            part = slice(start, start + config.bptt)
-            x, y = x_streams[:, part], y_streams[:, part]
+        chunks = task.training_chunks(config.batch, config.bptt, model.dtype, epoch)
+        for chunk, (x, y) in enumerate(chunks):
             optimizer.zero_grad()
-            if task.autoregressive:
-                out, state = model(x, h=state, return_state=True)
-            else:
-                out, state = model(x, y=y, h=state, return_state=True)
+            out, state = task.step(model, x, y, state)
             loss = task.loss(out, y)
             value = loss.item()
             if not np.isfinite(value):
@@ -106,11 +88,12 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
             loss.backward()
             norm = clip_grad_norm(model.parameters(), config.clip or np.inf)
             optimizer.step()
-            state = state.detach()  # carry the state, cut the gradient: truncated BPTT
+            if state is not None:
+                state = state.detach()  # carry the state, cut the gradient: truncated BPTT
             losses_seen.append(value)
             norms.append(norm)
             if on_chunk is not None:
-                on_chunk(epoch, chunk, len(starts), value, norm)
+                on_chunk(epoch, chunk, len(chunks), value, norm, x.shape[0] * x.shape[1])
         scores = evaluate(model, task)
         watched = scores["validation"]["model"][task.metric]
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses_seen)),

@@ -290,3 +290,22 @@ def test_text_next_word_model_fills_the_blank_better_than_a_bigram(tmp_path):
 def test_text_option_errors(args, message):
     result = invoke(*args)
     assert result.exit_code == 1 and message in result.output
+
+
+def test_seq2seq_forecasts_a_horizon_and_beats_the_flat_forecast(tmp_path):
+    """The delayed encoder-decoder reads 30 rows and emits the next 10 values at once."""
+    path = tmp_path / "s2s.npz"
+    result = invoke("train", "seq2seq", "--data", "sine", "--context", "30", "--horizon", "10",
+                    "--out", path, "--json")
+    assert result.exit_code == 0, result.output
+    test = json.loads(result.output)["metrics"]["test"]
+    assert test["model"]["rmse"] < 0.5 * test["naive"]["rmse"]
+    assert len(test["model"]["rmse_by_step"]) == 10
+    result = invoke("predict", path)
+    rows = result.output.strip().splitlines()
+    assert rows[-10].startswith("2000,,") and rows[-11].startswith("1999,")  # 10 rows ahead
+
+
+def test_seq2seq_windows_need_enough_rows():
+    result = invoke("train", "seq2seq", "--data", "sine", "--length", "40", "--context", "30")
+    assert result.exit_code == 1 and "too few for windows of 30 + 5 rows" in result.output

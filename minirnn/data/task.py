@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import losses
+from ..autograd import no_grad
 from .series import DataError, Series
 
 
@@ -50,8 +51,37 @@ class Scaler:
         return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["scale"], np.float64))
 
 
+class StreamTraining:
+    """Truncated BPTT over one long sequence cut into streams: how the series and text tasks
+    train (``minirnn.train.fit`` asks a task for its chunks and how to run one)."""
+
+    def training_chunks(self, batch: int, bptt: int, dtype, epoch: int):
+        """[(x, y)] chunks of ``bptt`` steps of ``batch`` streams, in time order."""
+        xs = streams(self.x[:self.train_end], batch).astype(dtype)
+        ys = streams(self.y[:self.train_end], batch)
+        if ys.dtype.kind == "f":  # regression targets; class ids stay integers
+            ys = ys.astype(dtype)
+        return [(xs[:, s:s + bptt], ys[:, s:s + bptt]) for s in range(0, xs.shape[1], bptt)]
+
+    def step(self, model, x, y, state):
+        """(outputs, final state) of one chunk, starting from ``state``."""
+        if self.autoregressive:
+            return model(x, h=state, return_state=True)
+        return model(x, y=y, h=state, return_state=True)  # NARX: the true outputs for open loop
+
+    def predict(self, model) -> np.ndarray:
+        """One-step predictions for every row (T, O) in the model's units, in one pass."""
+        x = self.x[None].astype(model.dtype)
+        with no_grad():
+            if self.autoregressive or model.mode == "closed":
+                out = model(x)
+            else:  # open-loop NARX reads the true past outputs
+                out = model(x, y=self.y[None].astype(model.dtype))
+        return out.data[0].astype(np.float64)
+
+
 @dataclass
-class ForecastTask:
+class ForecastTask(StreamTraining):
     """A scaled series, split in time: rows [0, train_end) train, [train_end, val_end)
     validation, [val_end, T) test."""
 
@@ -157,25 +187,118 @@ def metrics(prediction: np.ndarray, truth: np.ndarray) -> dict:
     return {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}
 
 
-def build_task(series, model_name: str, difference: bool = False, scalers: dict | None = None):
-    """The task for ``series`` and model: next-word prediction for a text, one-step forecasting
-    for a numeric series (with the given scalers, e.g. a checkpoint's, or fitted anew)."""
+@dataclass
+class WindowTask:
+    """Multi-step forecasting with an encoder-decoder (``Seq2Seq(mode="delayed")``).
+
+    Each sample is an origin o: the encoder reads the ``context`` rows before it (the model
+    inputs x_t = [u_t, y_{t-1}] of the underlying one-step task), and the decoder emits the next
+    ``horizon`` targets y_o … y_{o+N-1}, reading its previous output each step (the true one in
+    training, teacher forcing; its own at evaluation). Scored by RMSE over every step of every
+    window of a split, in the data's units, against the naive forecast that repeats the last
+    known value y_{o-1}; ``rmse_by_step`` shows how the error grows with the horizon.
+    """
+
+    base: ForecastTask
+    context: int
+    horizon: int
+    metric, lower_is_better = "rmse", True
+
+    @property
+    def model_input_size(self) -> int:
+        return self.base.model_input_size
+
+    @property
+    def output_size(self) -> int:
+        return self.base.output_size
+
+    def origins(self, split: str) -> np.ndarray:
+        """Origins whose context and targets both lie inside the split's rows."""
+        rows = self.base.splits()[split]
+        first = max(rows.start, self.context) if split == "train" else rows.start
+        last = rows.stop - self.horizon
+        return np.arange(first, last + 1)
+
+    def windows(self, origins):
+        x = np.stack([self.base.x[o - self.context:o] for o in origins])
+        y = np.stack([self.base.y[o:o + self.horizon] for o in origins])
+        return x, y
+
+    def training_chunks(self, batch: int, bptt: int, dtype, epoch: int):
+        """Batches of windows, shuffled anew each epoch (seeded by the epoch: reproducible)."""
+        origins = np.random.default_rng(epoch).permutation(self.origins("train"))
+        chunks = []
+        for start in range(0, len(origins), batch):
+            x, y = self.windows(origins[start:start + batch])
+            chunks.append((x.astype(dtype), y.astype(dtype)))
+        return chunks
+
+    def step(self, model, x, y, state):
+        return model(x, y), None  # teacher forcing; windows are independent: no state
+
+    def loss(self, prediction, target):
+        return losses.mse(prediction, target)
+
+    def predict(self, model) -> dict:
+        """Greedy multi-step forecasts per split: {split: (windows, horizon, O)}."""
+        forecasts = {}
+        for split in ("train", "validation", "test"):
+            x, _ = self.windows(self.origins(split))
+            forecasts[split] = model.generate(x.astype(model.dtype), self.horizon)
+        return forecasts
+
+    def score(self, forecasts: dict) -> dict:
+        scaler, truth_all = self.base.target_scaler, self.base.series.targets
+        report = {}
+        for split, predicted in forecasts.items():
+            origins = self.origins(split)
+            truth = np.stack([truth_all[o:o + self.horizon] for o in origins])
+            naive = np.repeat(truth_all[origins - 1][:, None], self.horizon, axis=1)
+            levels = scaler.inverse(predicted)
+            report[split] = {
+                "model": {**metrics(levels, truth),
+                          "rmse_by_step": np.sqrt(np.mean((levels - truth) ** 2,
+                                                          axis=(0, 2))).tolist()},
+                "naive": metrics(naive, truth)}
+        return report
+
+    def forecast_after_end(self, model) -> np.ndarray:
+        """The next ``horizon`` values after the last row, in the data's units (N, O)."""
+        x = self.base.x[None, -self.context:].astype(model.dtype)
+        return self.base.target_scaler.inverse(model.generate(x, self.horizon)[0])
+
+
+def build_task(series, model_name: str, difference: bool = False, scalers: dict | None = None,
+               context: int = 20, horizon: int = 5):
+    """The task for ``series`` and model: next-word prediction for a text; windows of
+    ``context`` rows → ``horizon`` values for seq2seq; one-step forecasting otherwise (with the
+    given scalers, e.g. a checkpoint's, or fitted anew)."""
     from .text import TextSeries, make_text_task
 
     if isinstance(series, TextSeries):
-        if model_name == "narx":
-            raise DataError("narx models numeric series; for text choose another model")
+        if model_name in ("narx", "seq2seq"):
+            raise DataError(f"{model_name} models numeric series; for text choose another model")
         if difference:
             raise DataError("--difference is for numeric series, not text")
         return make_text_task(series)
+    if model_name == "seq2seq" and difference:
+        raise DataError("--difference is not available for seq2seq windows")
     scalers = scalers or {}
-    return make_task(series, autoregressive=model_name != "narx", difference=difference,
+    base = make_task(series, autoregressive=model_name != "narx", difference=difference,
                      input_scaler=Scaler.from_dict(scalers["inputs"]) if scalers else None,
                      target_scaler=Scaler.from_dict(scalers["targets"]) if scalers else None)
+    if model_name != "seq2seq":
+        return base
+    task = WindowTask(base, context, horizon)
+    if min(len(task.origins(split)) for split in ("train", "validation", "test")) < 1:
+        raise DataError(f"{series.name} has {len(series)} rows: too few for windows of "
+                        f"{context} + {horizon} rows in every split")
+    return task
 
 
 def task_scalers(task) -> dict:
     """What a checkpoint must keep to rebuild the task's scaling ({} for text)."""
+    task = getattr(task, "base", task)
     if not isinstance(task, ForecastTask):
         return {}
     return {"inputs": task.input_scaler.to_dict(), "targets": task.target_scaler.to_dict()}

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import losses
 from .series import DataError
+from .task import StreamTraining
 
 CLUES = {"steak": "beef", "burger": "beef", "bacon": "pork", "ham": "pork",
          "wings": "chicken", "nuggets": "chicken", "chops": "lamb", "kebab": "lamb"}
@@ -74,7 +75,7 @@ def meat_text(steps: int = 2000, seed: int = 0) -> TextSeries:
 
 
 @dataclass
-class TextTask:
+class TextTask(StreamTraining):
     """Next-word prediction on a word stream, split in time like a series.
 
     x_t is the one-hot vector of word t, the target is word t+1 (its id); the model's outputs

@@ -7,6 +7,7 @@ from .elman import Elman, StateSpaceRNN
 from .memory import ExplicitMemory, Jordan
 from .multilayer import CONNECTIVITIES, MultiLayerRNN
 from .narx import NARX
+from .seq2seq import Seq2Seq
 from .sliding import SlidingPredictor
 
 
@@ -18,6 +19,10 @@ class ModelInfo:
     recurrent: bool
     check_options: dict = field(default_factory=dict)  # what `minirnn gradcheck` builds
     variants: tuple = ()  # (label, options) checked separately, e.g. each connectivity
+    factory: object = None  # builds the model from its configuration (default: the class)
+
+    def build(self, **config):
+        return (self.factory or self.cls)(**config)
 
 
 MODELS = {
@@ -49,7 +54,21 @@ MODELS = {
         "+ W_yh y_{t-1} | skip: x_t into every layer, every layer into y];  "
         "y_t = g(W_hy h^{L-1}_t + b_y)", True, {"num_layers": 2},
         tuple((c, {"connectivity": c}) for c in CONNECTIVITIES)),
+    "seq2seq": ModelInfo(
+        "seq2seq", Seq2Seq,
+        "encoder: state-space RNN over the context;  decoder: Elman from the encoder's final "
+        "state, y_k = g(W_hy h_k + b_y), h_k = f(W_xh y_{k-1} + W_hh h_{k-1} + b_h)", True,
+        factory=lambda **config: seq2seq_forecaster(**config)),
 }
+
+
+def seq2seq_forecaster(input_size: int, hidden_size: int, output_size: int, **options):
+    """The delayed encoder-decoder that ``minirnn train seq2seq`` fits: a state-space RNN reads
+    the context, an Elman decoder (reading its previous output) emits the forecast."""
+    encoder = StateSpaceRNN(input_size, hidden_size, output_size, **options)
+    decoder = Elman(output_size, hidden_size, output_size,
+                    **{**options, "seed": options.get("seed", 0) + 1})
+    return Seq2Seq(encoder, decoder, mode="delayed", feedback="value")
 
 
 def get_model_info(name: str) -> ModelInfo:
@@ -70,6 +89,7 @@ MODEL_OPTIONS = {
     "elman": {},
     "statespace": {},
     "multilayer": {"num_layers": 2, "connectivity": "stacked"},
+    "seq2seq": {},
 }
 
 
@@ -89,4 +109,4 @@ def model_config(name: str, input_size: int, output_size: int, hidden_size: int,
 
 def build_model(name: str, config: dict):
     """The model ``name`` from a configuration made by ``model_config`` (or a checkpoint's)."""
-    return get_model_info(name).cls(**config)
+    return get_model_info(name).build(**config)

@@ -64,6 +64,10 @@ class Seq2Seq(Module):
             raise ValueError("a synchronous Seq2Seq has no decoder: the encoder's outputs are "
                              "the outputs")
 
+    @property
+    def dtype(self):
+        return self.encoder.dtype
+
     def encode(self, x, lengths=None) -> Tensor:
         """The encoder's final state (B, state_size), each row's own."""
         return self.encoder(x, lengths=lengths, return_state=True)[1]
