@@ -18,18 +18,26 @@ def _delay_forward(v, first, count, e):
                     e[b, t, j * C + c] = v[b, t - lag, c] if t >= lag else 0
 
 
+@numba.njit(cache=True)
+def fold(de, first, count, b, u, c):
+    """∂L/∂v[b, u, c] = Σ_j ∂L/∂e[b, u+first+j, j·C + c]: every copy of v_u sends its gradient
+    back (a gather, so parallel rows never write the same element)."""
+    T, C = de.shape[1], de.shape[2] // count
+    total = de[b, u, 0] * 0
+    for j in range(count):
+        t = u + first + j
+        if t < T:
+            total += de[b, t, j * C + c]
+    return total
+
+
 @numba.njit(parallel=True, cache=True)
 def _delay_backward(de, first, count, dv):
     B, T, C = dv.shape
     for b in numba.prange(B):
         for u in range(T):
             for c in range(C):
-                total = de[b, u, 0] * 0
-                for j in range(count):
-                    t = u + first + j
-                    if t < T:
-                        total += de[b, t, j * C + c]
-                dv[b, u, c] = total
+                dv[b, u, c] = fold(de, first, count, b, u, c)
 
 
 def delay_forward(v, first, count):

@@ -21,6 +21,8 @@ def delay_backward_kernel(de, first, count, dv):
     for k in range(cuda.grid(1), B * T * C, cuda.gridsize(1)):
         b, rest = k // (T * C), k % (T * C)
         u, c = rest // C, rest % C
+        # the gather of delay_cpu.fold, written out: Numba's CUDA simulator cannot pass its
+        # arrays to a CPU-compiled function (scalar ones, like activate, are fine)
         total = de[b, u, 0] * 0
         for j in range(count):
             t = u + first + j
