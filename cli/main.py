@@ -131,10 +131,31 @@ def _parse_size(text: str):
               help="Timed runs per case (the median is reported).")
 @click.option("--full-narx", is_flag=True,
               help="Instead: the cost curve of the full NARX (every past output) against T.")
+@click.option("--families", is_flag=True,
+              help="Instead: every recurrent family on the cpu engine, against Elman.")
+@click.option("--scaling", is_flag=True,
+              help="Instead: cpu time as T, B and H grow, and with 1 and all threads.")
 @json_option
-def bench(backend, sizes, dtype, repeat, full_narx, as_json):
-    """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine."""
-    from minirnn.bench import DEFAULT_SIZES, full_narx_curve, run_benchmarks, torch_available
+def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, as_json):
+    """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
+    (and PyTorch's CPU nn.RNN when it is installed)."""
+    from minirnn.bench import (DEFAULT_SIZES, family_times, full_narx_curve, run_benchmarks,
+                               scaling_table, torch_available)
+
+    if families or scaling:
+        rows = family_times(dtype=dtype, repeat=repeat) if families else \
+            scaling_table(dtype=dtype, repeat=repeat)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        table = Table(title=("recurrent families, cpu, B=32, T=100, H=64" if families else
+                             "cpu engine scaling") + f", {dtype}, forward + backward")
+        for column in rows[0]:
+            table.add_column(column, justify="left" if column in ("family", "vary") else "right")
+        for r in rows:
+            table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in r.values()))
+        console.print(table)
+        return
 
     if full_narx:
         engine = "cpu" if backend == "all" else backends_option(backend)[0]

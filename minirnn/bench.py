@@ -137,3 +137,61 @@ def full_narx_curve(backend: str = "cpu", steps=FULL_NARX_STEPS, batch: int = 8,
             row[label] = 1e3 * _median_seconds(lambda: _one_step(model, x, weights), repeat)
         rows.append(row)
     return rows
+
+
+def _family_models(hidden: int, dtype: str):
+    """One model per recurrent family, input = hidden = output = H, for ``family_times``."""
+    from .models import NARX, Elman, ExplicitMemory, Jordan, MultiLayerRNN
+
+    H = hidden
+    return {
+        "elman": Elman(H, H, H, dtype=dtype),
+        "narx (closed, L=2, K=2)": NARX(H, H, H, input_delays=2, output_delays=2, dtype=dtype),
+        "jordan": Jordan(H, H, H, dtype=dtype),
+        "explicit memory (M=H)": ExplicitMemory(H, H, H, dtype=dtype),
+        "multilayer stacked (2)": MultiLayerRNN(H, [H, H], H, connectivity="stacked",
+                                                dtype=dtype),
+        "multilayer feedback (2)": MultiLayerRNN(H, [H, H], H, connectivity="feedback",
+                                                 dtype=dtype),
+    }
+
+
+def family_times(batch: int = 32, steps: int = 100, hidden: int = 64, dtype: str = "float32",
+                 repeat: int = 5) -> list[dict]:
+    """Forward + backward of every recurrent family on the cpu engine, against Elman."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
+    weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
+    rows = []
+    for name, model in _family_models(hidden, dtype).items():
+        ms = 1e3 * _median_seconds(lambda: _one_step(model, x, weights), repeat)
+        rows.append({"family": name, "ms": ms})
+    for row in rows:
+        row["x_elman"] = row["ms"] / rows[0]["ms"]
+    return rows
+
+
+def scaling_table(base=(32, 100, 64), factors=(1, 2, 4), dtype: str = "float32",
+                  repeat: int = 5) -> list[dict]:
+    """cpu-engine time as T, B and H each grow from ``base`` (the others fixed), and with 1 and
+    all of Numba's threads: the recurrence should be linear in T and B."""
+    import numba
+
+    rows = []
+    B, T, H = base
+    for axis in ("T", "B", "H"):
+        for f in factors:
+            b, t, h = (B * f if axis == "B" else B, T * f if axis == "T" else T,
+                       H * f if axis == "H" else H)
+            ms = 1e3 * time_model("cpu", b, t, h, dtype, repeat)
+            rows.append({"vary": axis, "B": b, "T": t, "H": h, "threads": numba.get_num_threads(),
+                         "ms": ms})
+    most = numba.get_num_threads()
+    for threads in sorted({1, most}):
+        numba.set_num_threads(threads)
+        try:
+            ms = 1e3 * time_model("cpu", B, T, H, dtype, repeat)
+        finally:
+            numba.set_num_threads(most)
+        rows.append({"vary": "threads", "B": B, "T": T, "H": H, "threads": threads, "ms": ms})
+    return rows

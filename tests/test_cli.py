@@ -111,3 +111,11 @@ def test_bench_compares_with_pytorch_when_installed():
     rows = {r["backend"]: r for r in json.loads(result.output)}
     assert rows["pytorch"]["median_ms"] > 0 and rows["pytorch"]["speedup_vs_torch"] == 1.0
     assert rows["cpu"]["speedup_vs_torch"] > 0
+
+
+@pytest.mark.parametrize("flag,key", [("--families", "x_elman"), ("--scaling", "vary")])
+def test_bench_families_and_scaling(flag, key):
+    result = invoke("bench", flag, "--repeat", "1", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows and all(key in r and r["ms"] > 0 for r in rows)
