@@ -60,3 +60,18 @@ def test_explicit_memory_learns_to_recall_the_input_from_three_steps_back():
         opt.step()
     baseline = np.mean(target[:, 3:] ** 2)  # predicting 0 everywhere
     assert loss.item() < 0.05 * baseline
+
+
+def test_structured_weights_are_recognised():
+    """Jordan's and NARX's fixed matrices are applied by their structure in the CPU kernel; the
+    numbers are the dense products' (the engine-agreement tests check them end to end)."""
+    from minirnn.kernels.linalg_cpu import DENSE, DIAGONAL, SHIFT, ZERO, structure_of
+
+    assert structure_of(np.zeros((4, 3)))[0] == ZERO
+    code, diagonal, _ = structure_of(0.7 * np.eye(3))
+    assert code == DIAGONAL and np.allclose(diagonal, 0.7)
+    assert structure_of(np.eye(6, 2))[0] == DIAGONAL  # NARX's [I; 0]
+    code, _, shift = structure_of(np.eye(6, k=-2))   # NARX's delay line, K=3, O=2
+    assert code == SHIFT and shift == 2
+    assert structure_of(2 * np.eye(6, k=-2))[0] == DENSE  # not a pure shift: dense
+    assert structure_of(np.random.default_rng(0).standard_normal((3, 3)))[0] == DENSE
