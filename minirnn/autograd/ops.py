@@ -118,9 +118,11 @@ def matmul(a, b) -> Tensor:
         if A.ndim == 1 and B.ndim == 1:
             return g * B, g * A
         if A.ndim > 2 and B.ndim == 2:
-            # the common case x(..., I) @ W(I, H): one GEMM for W's gradient, no batch sum
-            ga = g @ B.T
-            gb = A.reshape(-1, A.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            # the common case x(..., I) @ W(I, H): one GEMM for W's gradient, no batch sum, and
+            # none at all for an input that needs no gradient (the data, in training)
+            ga = g @ B.T if a.requires_grad else None
+            gb = (A.reshape(-1, A.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+                  if b.requires_grad else None)
             return ga, gb
         a2 = A if A.ndim > 1 else A[None, :]
         b2 = B if B.ndim > 1 else B[:, None]
