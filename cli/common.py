@@ -1,6 +1,7 @@
 """What the commands share: the console, one-line errors, the progress bar, option bundles."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -28,6 +29,14 @@ def fail(message: str):
     """End with a one-line error and exit code 1 (never a traceback)."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
+
+
+def fail_with(error: Exception):
+    """A library error as a one-line message; with MINIRNN_DEBUG=1 set, the full traceback
+    instead (for finding a bug rather than a bad input)."""
+    if os.environ.get("MINIRNN_DEBUG"):
+        raise error
+    fail(str(error))
 
 
 def backends_option(value: str) -> list[str]:

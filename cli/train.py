@@ -21,7 +21,8 @@ from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
 from minirnn.train import TrainConfig, evaluate, fit, predict as predict_rows
 
-from .common import backends_option, console, err_console, fail, json_option, progress_bar
+from .common import (backends_option, console, err_console, fail, fail_with, json_option,
+                     progress_bar)
 
 USER_ERRORS = (DataError, checkpoint.CheckpointError, ValueError, TypeError, RuntimeError)
 SPARK = "▁▂▃▄▅▆▇█"
@@ -105,15 +106,15 @@ def data_options(f):
 @json_option
 def train(model, data, target, inputs, length, context, horizon, difference, hidden, layers,
           connectivity, window, input_delays, output_delays, mode, mu, learn_mu, memory_size,
-          activation, backend,
-          dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, out, resume, plot,
-          as_json):
+          activation, backend, dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed,
+          out, resume, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors.
 
-    The task is one-step-ahead forecasting of the target column(s), split in time into 70%
-    training, 15% validation and 15% test rows, scaled on the training rows only. The table
-    compares the model with the naive forecast (the last value): a model is only useful where it
-    beats it.
+    The data are split in time into 70% training, 15% validation and 15% test rows, scaled on
+    the training rows only. The task is one-step-ahead forecasting of the target column(s)
+    (seq2seq: the next --horizon values from --context rows; the text corpus: the next word).
+    The table compares the model with a naive forecast (the last value; for text the most
+    frequent next word): a model is only useful where it beats it.
 
     \b
     Examples:
@@ -133,9 +134,10 @@ def train(model, data, target, inputs, length, context, horizon, difference, hid
             if meta["model"] != model:
                 fail(f"{resume} holds a {meta['model']} model, not {model}")
             config = meta["config"]
-            task = build_task(series, model, meta["data"].get("difference", False),
-                              meta["scalers"], meta["data"].get("context", context),
-                              meta["data"].get("horizon", horizon))
+            difference = meta["data"].get("difference", False)  # the task is the checkpoint's
+            context = meta["data"].get("context", context)
+            horizon = meta["data"].get("horizon", horizon)
+            task = build_task(series, model, difference, meta["scalers"], context, horizon)
             if task.model_input_size != config["input_size"]:
                 fail(f"{resume} was trained on {config['input_size']} input column(s); this "
                      f"data gives {task.model_input_size}")
@@ -152,7 +154,7 @@ def train(model, data, target, inputs, length, context, horizon, difference, hid
                                    optimizer=optimizer, clip=clip, patience=patience)
         train_config.check()
     except USER_ERRORS as error:
-        fail(str(error))
+        fail_with(error)
 
     meta = {"data": {"source": data, "target": getattr(series, "target_names", []),
                      "inputs": getattr(series, "input_names", []), "length": length,
@@ -182,7 +184,7 @@ def train(model, data, target, inputs, length, context, horizon, difference, hid
             interrupted = True
             result = None
         except USER_ERRORS as error:
-            fail(str(error))
+            fail_with(error)
     if interrupted:
         kept = f"; the best checkpoint so far is in {out}" if out and Path(out).exists() else ""
         fail(f"interrupted{kept}")
@@ -328,7 +330,7 @@ def predict(checkpoint_path, data, target, inputs, length, steps, out, diagnosti
         one_step = task.to_levels(predict_rows(net, task))
         ahead = task.forecast_levels(free_run(net, task, steps)) if steps else None
     except USER_ERRORS as error:
-        fail(str(error))
+        fail_with(error)
 
     report = residual_diagnostics(series, one_step, task) if diagnostics else None
     _write_predictions(out, series, one_step, ahead)
