@@ -55,6 +55,12 @@ class StreamTraining:
     """Truncated BPTT over one long sequence cut into streams: how the series and text tasks
     train (``minirnn.train.fit`` asks a task for its chunks and how to run one)."""
 
+    def splits(self):
+        """Rows [0, train_end) train, [train_end, val_end) validation, the rest test."""
+        return {"train": slice(0, self.train_end),
+                "validation": slice(self.train_end, self.val_end),
+                "test": slice(self.val_end, len(self.y))}
+
     def training_chunks(self, batch: int, bptt: int, dtype, epoch: int):
         """[(x, y)] chunks of ``bptt`` steps of ``batch`` streams, in time order."""
         xs = streams(self.x[:self.train_end], batch).astype(dtype)
@@ -144,11 +150,6 @@ class ForecastTask(StreamTraining):
             return values
         anchor = self.series.targets[(len(self.y) if origin is None else origin) - 1]
         return anchor + np.cumsum(values, axis=0)
-
-    def splits(self):
-        return {"train": slice(0, self.train_end),
-                "validation": slice(self.train_end, self.val_end),
-                "test": slice(self.val_end, len(self.y))}
 
 
 def make_task(series: Series, autoregressive: bool, split=(0.7, 0.15), min_rows: int = 8,

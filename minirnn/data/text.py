@@ -115,11 +115,6 @@ class TextTask(StreamTraining):
     def y(self) -> np.ndarray:
         return self.series.tokens[1:, None].astype(np.int64)
 
-    def splits(self):
-        return {"train": slice(0, self.train_end),
-                "validation": slice(self.train_end, self.val_end),
-                "test": slice(self.val_end, len(self.y))}
-
     def loss(self, logits, target):
         return losses.cross_entropy(logits, np.asarray(target)[..., 0])
 
