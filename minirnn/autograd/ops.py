@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import threads
 from .tensor import Tensor, as_tensor, record
 
 
@@ -120,9 +121,9 @@ def matmul(a, b) -> Tensor:
         if A.ndim > 2 and B.ndim == 2:
             # the common case x(..., I) @ W(I, H): one GEMM for W's gradient, no batch sum, and
             # none at all for an input that needs no gradient (the data, in training)
-            ga = g @ B.T if a.requires_grad else None
-            gb = (A.reshape(-1, A.shape[-1]).T @ g.reshape(-1, g.shape[-1])
-                  if b.requires_grad else None)
+            g2 = g.reshape(-1, g.shape[-1])
+            ga = threads.matmul(g2, B.T).reshape(A.shape) if a.requires_grad else None
+            gb = threads.matmul(A.reshape(-1, A.shape[-1]).T, g2) if b.requires_grad else None
             return ga, gb
         a2 = A if A.ndim > 1 else A[None, :]
         b2 = B if B.ndim > 1 else B[:, None]
@@ -134,7 +135,11 @@ def matmul(a, b) -> Tensor:
         gb = gb[..., 0] if B.ndim == 1 else gb
         return unbroadcast(ga, A.shape), unbroadcast(gb, B.shape)
 
-    return record("matmul", A @ B, (a, b), backward)
+    if A.ndim > 2 and B.ndim == 2:  # (…, I) @ (I, H) as one 2-D product, on every core
+        out = threads.matmul(A.reshape(-1, A.shape[-1]), B).reshape(A.shape[:-1] + B.shape[1:])
+    else:
+        out = A @ B
+    return record("matmul", out, (a, b), backward)
 
 
 # --- shape --------------------------------------------------------------------------------------
