@@ -10,19 +10,16 @@ from ..autograd import Tensor
 from . import delay_cpu, delay_numpy
 from .fused import fused_op
 
-_THREADS = 128
+_THREADS = 128  # per block of the CUDA kernels (one thread per element, grid-stride)
 
 
-def _numpy(v, first, count):
-    C = v.shape[2]
-    return (delay_numpy.delay_forward(v, first, count),
-            lambda de: (delay_numpy.delay_backward(de, first, count, C),))
-
-
-def _cpu(v, first, count):
-    C = v.shape[2]
-    return (delay_cpu.delay_forward(v, first, count),
-            lambda de: (delay_cpu.delay_backward(de, first, count, C),))
+def _host(kernels):
+    """The numpy and cpu engines: the same calls, to ``delay_numpy`` or ``delay_cpu``."""
+    def run(v, first, count):
+        C = v.shape[2]
+        return (kernels.delay_forward(v, first, count),
+                lambda de: (kernels.delay_backward(de, first, count, C),))
+    return run
 
 
 def _cuda(v, first, count):
@@ -44,7 +41,7 @@ def _cuda(v, first, count):
     return d_e.copy_to_host(), backward
 
 
-IMPLEMENTATIONS = {"numpy": _numpy, "cpu": _cpu, "cuda": _cuda}
+IMPLEMENTATIONS = {"numpy": _host(delay_numpy), "cpu": _host(delay_cpu), "cuda": _cuda}
 
 
 def delay_embed(v: Tensor, first: int, count: int, backend: str) -> Tensor:
