@@ -209,10 +209,10 @@ def train(model, data, target, inputs, length, context, horizon, difference, hid
 
 
 def _show_metrics(model, series, scores, result, task):
-    if not hasattr(series, "target_names"):
+    if task.kind == "text":
         what = "next-word predictions"
     else:
-        ahead = f"{task.horizon}-step" if hasattr(task, "horizon") else "one-step"
+        ahead = f"{task.horizon}-step" if task.kind == "windows" else "one-step"
         what = f"{ahead} forecasts of {', '.join(series.target_names)}"
     table = Table(title=f"{model} on {series.name}: {what}")
     table.add_column("split")
@@ -260,7 +260,7 @@ def _plot_training(path, history, task, net):
              label=f"validation {task.metric}")
     ax1.set_xlabel("epoch")
     ax1.legend()
-    if not hasattr(task, "to_levels"):  # text: the learning curves say it all
+    if task.kind != "series":  # text, windows: the learning curves say it all
         ax2.set_visible(False)
         fig.tight_layout()
         fig.savefig(path, dpi=100)
@@ -315,13 +315,13 @@ def predict(checkpoint_path, data, target, inputs, length, steps, out, diagnosti
         if task.model_input_size != meta["config"]["input_size"]:
             fail(f"the model reads {meta['config']['input_size']} input column(s); this data "
                  f"gives {task.model_input_size}")
-        if hasattr(task, "forecast_after_end"):  # seq2seq: its forecast after the last row
+        if task.kind == "windows":  # seq2seq: its forecast after the last row
             if diagnostics or plot:
                 fail("--diagnostics and --plot are for one-step models, not seq2seq")
             ahead = task.forecast_after_end(net)
             _write_predictions(out, series, np.full_like(series.targets, np.nan), ahead)
             return
-        if not hasattr(task, "to_levels"):  # text: next words, and words generated after
+        if task.kind == "text":  # next words, and words generated after
             if diagnostics or plot:
                 fail("--diagnostics and --plot are for numeric series, not text")
             _write_words(out, task, predict_rows(net, task).argmax(-1),

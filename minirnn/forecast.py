@@ -15,7 +15,7 @@ def free_run(model, task, steps: int, origin: int | None = None) -> np.ndarray:
     """
     T = len(task.y)
     origin = T if origin is None else origin
-    if not hasattr(task, "u"):  # text: greedy generation after the whole stream
+    if task.kind == "text":  # greedy generation after the whole stream
         return generate_words(model, task, steps)
     if not 1 <= origin <= T:
         raise ValueError(f"forecast origin must lie in [1, {T}], got {origin}")

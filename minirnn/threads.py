@@ -8,8 +8,8 @@ right after a matmul (BENCHMARKS.md). With BLAS on one thread, Numba has the cor
 
 ``blas_threads(n)`` sets the BLAS thread count for a block and restores it after;
 ``set_blas_threads(n)`` sets it for good (the ``minirnn`` command sets 1 unless told otherwise
-with ``--blas-threads``). It needs a BLAS that can be told (NumPy's
-bundled OpenBLAS can); with any other it does nothing, and ``blas_controllable()`` says so.
+with ``--blas-threads``). It needs a BLAS that can be told (NumPy's bundled OpenBLAS can);
+with any other it does nothing, and ``get_blas_threads()`` returns None.
 """
 from __future__ import annotations
 
@@ -49,10 +49,6 @@ def _openblas():
                 _found = (setter, getter)
                 break
     return _found or None
-
-
-def blas_controllable() -> bool:
-    return _openblas() is not None
 
 
 def get_blas_threads() -> int | None:

@@ -101,8 +101,8 @@ class ForecastTask(StreamTraining):
     autoregressive: bool        # x_t = [u_t, y_{t-1}] (every model but NARX)
     difference: bool = False    # y holds the scaled changes Δy_t, not the levels
 
-    #: the validation metric that early stopping watches, and whether lower is better
-    metric, lower_is_better = "rmse", True
+    #: what the task is; the validation metric that early stopping watches, and its direction
+    kind, metric, lower_is_better = "series", "rmse", True
 
     @property
     def output_size(self) -> int:
@@ -203,7 +203,7 @@ class WindowTask:
     base: ForecastTask
     context: int
     horizon: int
-    metric, lower_is_better = "rmse", True
+    kind, metric, lower_is_better = "windows", "rmse", True
 
     @property
     def model_input_size(self) -> int:

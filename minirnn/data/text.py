@@ -90,7 +90,7 @@ class TextTask(StreamTraining):
     train_end: int
     val_end: int
     autoregressive: bool = True  # the model reads word t; NARX is not offered for text
-    metric, lower_is_better = "accuracy", False
+    kind, metric, lower_is_better = "text", "accuracy", False
 
     @property
     def vocabulary_size(self) -> int:

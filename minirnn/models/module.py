@@ -78,6 +78,3 @@ class Module:
                                 f"expected {p.dtype}")
         for name, p in own.items():
             p.data[...] = state[name]
-
-    def num_parameters(self) -> int:
-        return int(sum(p.size for p in self.parameters()))
