@@ -22,7 +22,7 @@ from .train import predict, train
                    "more BLAS threads compete with them on a small machine.")
 def main(blas_threads):
     """minirnn: classic recurrent networks with explicit BPTT, checked and fast."""
-    from minirnn.threads import set_blas_threads
+    from minirnn.blas import set_blas_threads
 
     set_blas_threads(blas_threads)
 

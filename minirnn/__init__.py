@@ -5,7 +5,7 @@
     W = mr.Tensor(np.random.randn(3, 2), requires_grad=True)
     y = (x @ W).tanh().sum(); y.backward()          # x.grad, W.grad
 """
-from . import autograd, losses, models, optim, threads
+from . import autograd, losses, models, optim, blas
 from .autograd import Tensor, gradcheck, no_grad
 
 __version__ = "0.1.0"

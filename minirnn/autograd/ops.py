@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import threads
+from .. import blas
 from .tensor import Tensor, as_tensor, record
 
 
@@ -122,8 +122,8 @@ def matmul(a, b) -> Tensor:
             # the common case x(..., I) @ W(I, H): one GEMM for W's gradient, no batch sum, and
             # none at all for an input that needs no gradient (the data, in training)
             g2 = g.reshape(-1, g.shape[-1])
-            ga = threads.matmul(g2, B.T).reshape(A.shape) if a.requires_grad else None
-            gb = threads.matmul(A.reshape(-1, A.shape[-1]).T, g2) if b.requires_grad else None
+            ga = blas.matmul(g2, B.T).reshape(A.shape) if a.requires_grad else None
+            gb = blas.matmul(A.reshape(-1, A.shape[-1]).T, g2) if b.requires_grad else None
             return ga, gb
         a2 = A if A.ndim > 1 else A[None, :]
         b2 = B if B.ndim > 1 else B[:, None]
@@ -136,7 +136,7 @@ def matmul(a, b) -> Tensor:
         return unbroadcast(ga, A.shape), unbroadcast(gb, B.shape)
 
     if A.ndim > 2 and B.ndim == 2:  # (…, I) @ (I, H) as one 2-D product, on every core
-        out = threads.matmul(A.reshape(-1, A.shape[-1]), B).reshape(A.shape[:-1] + B.shape[1:])
+        out = blas.matmul(A.reshape(-1, A.shape[-1]), B).reshape(A.shape[:-1] + B.shape[1:])
     else:
         out = A @ B
     return record("matmul", out, (a, b), backward)

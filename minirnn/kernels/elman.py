@@ -4,7 +4,7 @@
 
 computes h_t = f(a_t + W_hh h_{t-1}) for every step (see ``elman_numpy`` for the equations and
 the BPTT derivation) with the engine's forward kernel; its backward runs the engine's BPTT
-kernel for ∂L/∂a and ∂L/∂h0 and one matmul for ∂L/∂W_hh.
+kernel for ∂L/∂a and ∂L/∂h0, and ∂L/∂W_hh as one matmul (the cpu kernel sums it itself).
 
 Engines: ``numpy`` (reference loops), ``cpu`` (Numba, parallel over the batch), ``cuda`` (Numba
 CUDA; hs stays on the GPU for backward). The ``tape`` engine is not here: it is the model's own
@@ -21,20 +21,24 @@ from .fused import fused_op, previous_states, sum_outer
 
 
 def _with_weight_gradient(hs, h0, run_backward):
-    """The engine-independent part of the backward: ∂L/∂W_hh = Σ_{b,t} dz_t h_{t-1}^T."""
+    """∂L/∂W_hh = Σ_{b,t} dz_t h_{t-1}^T as one matmul, for engines whose BPTT kernel returns
+    only (dz, dh0)."""
     def backward(dhs):
         dz, dh0 = run_backward(dhs)
         return dz, sum_outer(dz, previous_states(h0, hs)), dh0
     return hs, backward
 
 
-def _host(kernels):
-    """The numpy and cpu engines: the same calls, to ``elman_numpy`` or ``elman_cpu``."""
-    def run(a, W, h0, lengths, activation):
-        hs = kernels.elman_forward(a, W, h0, lengths, activation)
-        return _with_weight_gradient(
-            hs, h0, lambda g: kernels.elman_backward(g, hs, W, lengths, activation))
-    return run
+def _numpy(a, W, h0, lengths, activation):
+    hs = elman_numpy.elman_forward(a, W, h0, lengths, activation)
+    return _with_weight_gradient(
+        hs, h0, lambda g: elman_numpy.elman_backward(g, hs, W, lengths, activation))
+
+
+def _cpu(a, W, h0, lengths, activation):
+    """The cpu BPTT kernel sums ∂L/∂W_hh itself: it returns (dz, dW_hh, dh0)."""
+    hs = elman_cpu.elman_forward(a, W, h0, lengths, activation)
+    return hs, lambda g: elman_cpu.elman_backward(g, hs, W, h0, lengths, activation)
 
 
 def _cuda(a, W, h0, lengths, activation):
@@ -43,7 +47,7 @@ def _cuda(a, W, h0, lengths, activation):
     return _with_weight_gradient(hs, h0, device.backward)
 
 
-IMPLEMENTATIONS = {"numpy": _host(elman_numpy), "cpu": _host(elman_cpu), "cuda": _cuda}
+IMPLEMENTATIONS = {"numpy": _numpy, "cpu": _cpu, "cuda": _cuda}
 
 
 def elman_recurrence(a: Tensor, W_hh: Tensor, h0: Tensor, activation: str, lengths: np.ndarray,

@@ -1,61 +1,58 @@
 """The Elman / state-space recurrence as Numba CPU kernels, parallel over the batch.
 
 Same function as ``elman_numpy`` (see its docstring for the equations and the BPTT derivation);
-here each batch row is an independent recurrence, so ``prange`` runs tiles of a few rows on
-separate threads, and time stays a sequential loop inside each thread. Kernels write into
-arrays that their wrappers allocate; nothing is allocated inside the time loop. Weight
-gradients are not accumulated here (that would race between threads): the wrapper computes
-them afterwards as one matmul over every (b, t).
+each batch row is an independent recurrence, so the batch is cut into one block of rows per
+thread (``row_blocks``) and time stays a sequential loop inside each thread. Each step is then
+a small matrix product over the block's rows, done by NumPy's BLAS called from the compiled
+code (``minirnn.blas.gemm``), followed by the activation (branch-free, so it vectorises). Kernels write
+into arrays that their wrappers allocate; nothing is allocated inside the time loop; the
+running state lives in a small local array, not in a view of the output (PERF-NOTES.md).
 
-Loop order (PERF-NOTES.md): the matrix products are axpys over contiguous rows, each row of the
-weight serving every batch row of the tile (``linalg_cpu.rows_vec_mat_acc``), which vectorise
-without reassociation; the activation loop is
-branch-free (``activate_into``) so it vectorises too; the running state lives in a small local
-array, not in a view of the output. ``fastmath`` allows only contraction into FMA and
-sign-of-zero freedom: no NaN/inf assumptions, so a diverging network shows its NaN.
+The weight gradient is summed inside the backward kernel too: each block computes its share
+Σ_{b in block, t} dz_t h_{t-1}^T as ONE product over the block's (b, t) rows, reading h_{t-1}
+as the row before h_t in memory (and correcting the t = 0 rows, whose h_{-1} is h0), so no
+shifted copy of hs is made; the wrapper adds the blocks' shares.
+``fastmath`` allows only contraction into FMA and sign-of-zero freedom: no NaN/inf assumptions,
+so a diverging network shows its NaN.
 """
 import numba
 import numpy as np
 
+from ..blas import FASTMATH, blas_threads, block_bounds, gemm, gemm_address
 from .activations import CODES, derivative
-from .linalg_cpu import FASTMATH, activate_into, rows_vec_mat_acc
+from .linalg_cpu import activate_into
 
 
-ROWS = 4  # at most this many batch rows per tile, sharing each row of W_hh
-
-
-def tile_rows(batch: int) -> int:
-    """Rows per tile: up to ROWS, but never so many that a thread would be left idle."""
-    return max(1, min(ROWS, batch // numba.get_num_threads()))
+def row_blocks(batch: int) -> int:
+    """One block of batch rows per thread (fewer when the batch is smaller)."""
+    return max(1, min(batch, numba.get_num_threads()))
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
-def _elman_forward(a, Wt, h0, lengths, code, rows, hs):
-    """Fill hs (B, T, H): h_t = f(a_t + W h_{t-1}); Wt = W_hh^T, contiguous. Each thread runs
-    a tile of ``rows`` batch rows through time."""
+def _elman_forward(a, Wt, h0, lengths, code, blocks, address, hs):
+    """Fill hs (B, T, H): h_t = f(a_t + W h_{t-1}); Wt = W_hh^T, contiguous."""
     B, T, H = a.shape
-    for tile in numba.prange((B + rows - 1) // rows):
-        b0 = tile * rows
-        n = min(rows, B - b0)
-        h = h0[b0:b0 + n].copy()
-        z = np.empty((n, H), dtype=a.dtype)
+    for block in numba.prange(blocks):
+        b0, b1 = block_bounds(block, blocks, B)
+        h = h0[b0:b1].copy()
+        z = np.empty((b1 - b0, H), dtype=a.dtype)
         for t in range(T):
-            z[:] = a[b0:b0 + n, t]
-            rows_vec_mat_acc(z, h, Wt)  # z += W_hh h_{t-1}, for every row of the tile
-            for r in range(n):
+            z[:] = a[b0:b1, t]
+            gemm(address, h, Wt, z, False, 1.0)  # z += h_{t-1} W_hh^T, every row of the block
+            for r in range(b1 - b0):
                 if t < lengths[b0 + r]:  # after its end a row keeps its state
                     activate_into(code, z[r], h[r])
-                hs[b0 + r, t] = h[r]
+            hs[b0:b1, t] = h
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
-def _elman_backward(dhs, hs, W, lengths, code, rows, dz, dh0):
-    """Fill dz (B, T, H) and dh0 (B, H): dh_t = g_t + W^T dz_{t+1}, dz_t = dh_t f'(z_t).
-    Tiles of ``rows`` batch rows per thread, as in the forward."""
+def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, dz, dh0, dW_blocks):
+    """Fill dz (B, T, H), dh0 (B, H) and each block's share of ∂L/∂W_hh:
+    dh_t = g_t + W^T dz_{t+1}, dz_t = dh_t f'(z_t), ∂L/∂W_hh = Σ dz_t h_{t-1}^T."""
     B, T, H = hs.shape
-    for tile in numba.prange((B + rows - 1) // rows):
-        b0 = tile * rows
-        n = min(rows, B - b0)
+    for block in numba.prange(blocks):
+        b0, b1 = block_bounds(block, blocks, B)
+        n = b1 - b0
         carry = np.zeros((n, H), dtype=hs.dtype)  # W^T dz_{t+1}: what h_t owes the future
         d = np.empty((n, H), dtype=hs.dtype)
         back = np.empty((n, H), dtype=hs.dtype)
@@ -71,24 +68,48 @@ def _elman_backward(dhs, hs, W, lengths, code, rows, dz, dh0):
                         d[r, i] = 0
                         dz[b, t, i] = 0
                         carry[r, i] += dhs[b, t, i]
-            back[:] = 0
-            rows_vec_mat_acc(back, d, W)  # W_hh^T dz_t, for every row of the tile
+            gemm(address, d, W, back, False, 0.0)  # W_hh^T dz_t, for every row of the block
             for r in range(n):
                 if t < lengths[b0 + r]:
                     carry[r] = back[r]
-        dh0[b0:b0 + n] = carry
+        dh0[b0:b1] = carry
+        # Σ dz_t h_{t-1}^T over the block's rows laid end to end: row (b, t) of dz pairs with
+        # the row before it in hs, which is h_{t-1} except at t = 0 (there it is the previous
+        # batch row's last state, or nothing for the first row): one product, then correct
+        # those n rows to pair with h0 instead.
+        dz_rows = dz[b0:b1].reshape(n * T, H)
+        hs_rows = hs[b0:b1].reshape(n * T, H)
+        dW = dW_blocks[block]
+        gemm(address, dz_rows[1:], hs_rows[:-1], dW, True, 0.0)
+        for r in range(n):
+            b = b0 + r
+            for i in range(H):
+                g = dz[b, 0, i]
+                for j in range(H):
+                    dW[i, j] += g * h0[b, j]
+                if r > 0:
+                    for j in range(H):
+                        dW[i, j] -= g * hs[b - 1, T - 1, j]
 
 
 def elman_forward(a, W_hh, h0, lengths, activation):
     hs = np.empty_like(a)
     c = np.ascontiguousarray
-    _elman_forward(c(a), c(W_hh.T), c(h0), lengths, CODES[activation], tile_rows(len(a)), hs)
+    with blas_threads(1):  # each thread calls BLAS on its own block
+        _elman_forward(c(a), c(W_hh.T), c(h0), lengths, CODES[activation], row_blocks(len(a)),
+                       gemm_address(a.dtype), hs)
     return hs
 
 
-def elman_backward(dhs, hs, W_hh, lengths, activation):
+def elman_backward(dhs, hs, W_hh, h0, lengths, activation):
+    """(dz, ∂L/∂W_hh, dh0)."""
+    B, T, H = hs.shape
+    blocks = row_blocks(B)
     dz = np.empty_like(hs)
-    dh0 = np.empty((hs.shape[0], hs.shape[2]), dtype=hs.dtype)
-    _elman_backward(np.ascontiguousarray(dhs), hs, np.ascontiguousarray(W_hh), lengths,
-                    CODES[activation], tile_rows(len(hs)), dz, dh0)
-    return dz, dh0
+    dh0 = np.empty((B, H), dtype=hs.dtype)
+    dW_blocks = np.empty((blocks, H, H), dtype=hs.dtype)
+    with blas_threads(1):
+        _elman_backward(np.ascontiguousarray(dhs), hs, np.ascontiguousarray(W_hh),
+                        np.ascontiguousarray(h0), lengths, CODES[activation], blocks,
+                        gemm_address(hs.dtype), dz, dh0, dW_blocks)
+    return dz, dW_blocks.sum(axis=0), dh0

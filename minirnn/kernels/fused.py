@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import threads
+from .. import blas
 from ..autograd import Tensor, record
 
 KERNEL_BACKENDS = ("numpy", "cpu", "cuda")
@@ -46,4 +46,4 @@ def previous_states(initial: np.ndarray, states: np.ndarray) -> np.ndarray:
 
 def sum_outer(d: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Σ_{b,t} d[b,t] v[b,t]^T: a weight gradient over every (b, t) pair, as one matmul."""
-    return threads.matmul(d.reshape(-1, d.shape[-1]).T, v.reshape(-1, v.shape[-1]))
+    return blas.matmul(d.reshape(-1, d.shape[-1]).T, v.reshape(-1, v.shape[-1]))

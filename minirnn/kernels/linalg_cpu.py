@@ -10,9 +10,8 @@ reassociating sums (PERF-NOTES.md). It serves both directions of a layer:
 import numba
 import numpy as np
 
+from ..blas import FASTMATH
 from .activations import activate
-
-FASTMATH = {"contract", "nsz"}  # FMA and sign-of-zero freedom only: NaN and inf stay visible
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")

@@ -1,0 +1,257 @@
+r"""NumPy's BLAS, shared between Python and the compiled kernels of the ``cpu`` engine.
+
+Matrix products. A recurrence step is a small product over a block of batch rows, and a
+projection is a large one over every (b, t); both have the form
+
+    C = β C + op(A) B            op(A) = A or A^T.
+
+A hand-written Numba loop reaches about a third of what the BLAS reaches on the same product
+(BENCHMARKS.md). Numba's own ``np.dot`` calls BLAS only through SciPy, which minirnn does not
+depend on; but NumPy ships OpenBLAS, and its CBLAS ``gemm`` can be called directly from compiled
+code (``gemm``). Its address is looked up once (``gemm_address``) and handed to the kernels as
+a plain integer argument, so the compiled kernels stay cacheable (an address baked into the code
+would not be) and a kernel run with address 0 uses its own loop instead: on a NumPy whose BLAS
+cannot be found (not Linux, not OpenBLAS), and inside ``loops_only()``, which the tests use to
+check that both paths give the same numbers.
+
+Threads. The kernels run on Numba's thread pool, each thread calling ``gemm`` on its own block
+of rows, so BLAS must not start threads of its own (``blas_threads(1)`` around every kernel).
+Large products outside the recurrences (``matmul``: the projections and weight gradients) are
+cut the same way over Numba's threads, so ONE pool does all the work of a training step: two
+pools on the same cores (Numba's and OpenBLAS's, whose idle threads keep spinning for a while
+after each call) slowed each other 3-5x on this project's 2-core machine (BENCHMARKS.md).
+``set_blas_threads(n)`` sets the BLAS thread count for NumPy's own products (the ``minirnn``
+command sets 1 unless told otherwise with ``--blas-threads``). All of this needs NumPy's
+OpenBLAS; with any other BLAS the thread functions do nothing, ``get_blas_threads()`` returns
+None, and ``matmul`` is NumPy's.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+# Compiler freedom the cpu kernels allow: contraction into FMA and sign-of-zero freedom only,
+# no NaN/inf assumptions, so a diverging network shows its NaN.
+FASTMATH = {"contract", "nsz"}
+
+
+# --- finding NumPy's OpenBLAS -------------------------------------------------------------------
+@functools.cache
+def openblas():
+    """The OpenBLAS library NumPy loaded, as a ``ctypes.CDLL``, or None (another BLAS, or not
+    Linux)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:  # not Linux: no way to find it here
+        paths = set()
+    for path in sorted(paths, key=lambda p: ("numpy" not in p, p)):  # NumPy's own first
+        try:
+            return ctypes.CDLL(path)
+        except OSError:
+            continue
+    return None
+
+
+def _function(names, argtypes, restype):
+    lib = openblas()
+    for name in names:
+        if lib is not None and hasattr(lib, name):
+            function = getattr(lib, name)
+            function.argtypes, function.restype = argtypes, restype
+            return function
+    return None
+
+
+# --- the BLAS thread count ----------------------------------------------------------------------
+@functools.cache
+def _thread_functions():
+    setter = _function(("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                        "openblas_set_num_threads64_", "openblas_set_num_threads"),
+                       [ctypes.c_int], None)
+    getter = _function(("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                        "openblas_get_num_threads64_", "openblas_get_num_threads"),
+                       [], ctypes.c_int)
+    return (setter, getter) if setter is not None and getter is not None else None
+
+
+def get_blas_threads() -> int | None:
+    found = _thread_functions()
+    return None if found is None else int(found[1]())
+
+
+def set_blas_threads(count: int) -> bool:
+    """Set the BLAS thread count; False if the BLAS cannot be told."""
+    found = _thread_functions()
+    if found is not None:
+        found[0](count)
+    return found is not None
+
+
+@contextmanager
+def blas_threads(count: int):
+    """Run the block with BLAS on ``count`` threads (no effect if the BLAS cannot be told)."""
+    found = _thread_functions()
+    if found is None:
+        yield
+        return
+    setter, getter = found
+    previous = getter()
+    if previous != count:
+        setter(count)
+    try:
+        yield
+    finally:
+        if previous != count:
+            setter(previous)
+
+
+# --- gemm from compiled code --------------------------------------------------------------------
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+# NumPy's wheels bundle OpenBLAS with 64-bit integers and prefixed names; a system OpenBLAS
+# built the same way has the plain ones.
+_GEMM_SYMBOLS = {np.dtype(np.float32): ("scipy_cblas_sgemm64_", "cblas_sgemm64_"),
+                 np.dtype(np.float64): ("scipy_cblas_dgemm64_", "cblas_dgemm64_")}
+_enabled = True
+
+
+@contextmanager
+def loops_only():
+    """Run the block with the kernels' own loops instead of BLAS (to compare the two)."""
+    global _enabled
+    _enabled = False
+    try:
+        yield
+    finally:
+        _enabled = True
+
+
+def gemm_address(dtype) -> int:
+    """The address of the 64-bit-integer CBLAS ``?gemm`` for this dtype in NumPy's OpenBLAS,
+    or 0 when there is none or inside ``loops_only()`` (the kernels then use their own loop)."""
+    return _find_gemm(np.dtype(dtype)) if _enabled else 0
+
+
+@functools.cache
+def _find_gemm(dtype) -> int:
+    function = _function(_GEMM_SYMBOLS.get(dtype, ()), None, None)
+    return 0 if function is None else ctypes.cast(function, ctypes.c_void_p).value or 0
+
+
+@intrinsic
+def _cblas_gemm(typingctx, address, trans_a, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
+    """cblas_?gemm(RowMajor, trans_a, NoTrans, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+    through a function pointer given at run time."""
+    float_type = C.dtype
+    signature = types.void(types.intp, types.int64, types.int64, types.int64, types.int64,
+                           types.float64, A, types.int64, B, types.int64, types.float64, C,
+                           types.int64)
+
+    def codegen(context, builder, sig, args):
+        (address, trans_a, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc) = args
+        real = context.get_value_type(float_type)
+        i32, i64, ptr = ir.IntType(32), ir.IntType(64), ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(),
+                               [i32, i32, i32, i64, i64, i64, real, ptr, i64, ptr, i64, real,
+                                ptr, i64])
+        function = builder.inttoptr(address, fnty.as_pointer())
+
+        def data(array_type, value):
+            array = context.make_array(array_type)(context, builder, value)
+            return builder.bitcast(array.data, ptr)
+
+        def scalar(value):
+            return value if real == ir.DoubleType() else builder.fptrunc(value, real)
+
+        builder.call(function, [
+            ir.Constant(i32, _ROW_MAJOR), builder.trunc(trans_a, i32), ir.Constant(i32, _NO_TRANS),
+            m, n, k, scalar(alpha), data(sig.args[6], A), lda, data(sig.args[8], B), ldb,
+            scalar(beta), data(sig.args[11], C), ldc])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def gemm(address, A, B, C, transpose_a, beta):
+    """C = beta C + op(A) B, with op(A) = A^T if transpose_a else A. A, B, C are 2-D with
+    contiguous rows (row strides may be anything, e.g. one time step of a (B, T, H) array).
+    BLAS when ``address`` is not 0, otherwise the loop below."""
+    m, n = C.shape
+    k = A.shape[0] if transpose_a else A.shape[1]
+    if address != 0 and m > 0 and n > 0:
+        size = C.itemsize
+        _cblas_gemm(address, _TRANS if transpose_a else _NO_TRANS, m, n, k, 1.0,
+                    A, max(A.strides[0] // size, A.shape[1], 1),
+                    B, max(B.strides[0] // size, n, 1), beta, C,
+                    max(C.strides[0] // size, n, 1))
+        return
+    # axpy order (PERF-NOTES.md): each row of B, once loaded, serves every row of C, and the
+    # inner loop runs over contiguous memory, so it vectorises without reassociating sums.
+    if beta == 0:
+        C[:] = 0
+    elif beta != 1:
+        for i in range(m):
+            for j in range(n):
+                C[i, j] *= beta
+    for kk in range(k):
+        for i in range(m):
+            a = A[kk, i] if transpose_a else A[i, kk]
+            for j in range(n):
+                C[i, j] += a * B[kk, j]
+
+
+# --- large products on Numba's threads ----------------------------------------------------------
+_SPLIT_FLOPS = 4e6  # below this a product is too small to be worth splitting
+
+
+@numba.njit(cache=True, inline="always")
+def block_bounds(block, blocks, size):
+    """[lo, hi) of ``block`` when ``size`` items are cut into ``blocks`` near-equal blocks."""
+    return block * size // blocks, (block + 1) * size // blocks
+
+
+@numba.njit(parallel=True, cache=True)
+def _rows_matmul(address, A, B, C, blocks):
+    """C = A B, each thread computing a block of C's rows."""
+    for block in numba.prange(blocks):
+        lo, hi = block_bounds(block, blocks, C.shape[0])
+        gemm(address, A[lo:hi], B, C[lo:hi], False, 0.0)
+
+
+@numba.njit(parallel=True, cache=True)
+def _transposed_matmul(address, A, B, partial, blocks):
+    """partial[block] = A[rows]^T B[rows], each thread over a block of the shared rows (a
+    weight gradient Σ_rows a b^T: the caller adds the blocks' shares)."""
+    for block in numba.prange(blocks):
+        lo, hi = block_bounds(block, blocks, A.shape[0])
+        gemm(address, A[lo:hi], B[lo:hi], partial[block], True, 0.0)
+
+
+def matmul(A, B):
+    """A @ B for 2-D arrays, cut over Numba's threads with one-threaded BLAS in each when it is
+    large; ``A`` may be the transpose of a row-major array (``X.T @ Y``: a weight gradient).
+    NumPy's ``A @ B`` when small, or when NumPy's BLAS cannot be called."""
+    threads = numba.get_num_threads()
+    address = gemm_address(np.result_type(A, B)) if A.dtype == B.dtype else 0
+    if (threads < 2 or address == 0 or 2.0 * A.shape[0] * A.shape[1] * B.shape[1] < _SPLIT_FLOPS):
+        return A @ B
+    B = np.ascontiguousarray(B)
+    with blas_threads(1):
+        if A.T.flags.c_contiguous and not A.flags.c_contiguous:  # A = X^T: share X's rows
+            X = A.T
+            blocks = max(1, min(threads, X.shape[0]))
+            partial = np.empty((blocks, A.shape[0], B.shape[1]), dtype=A.dtype)
+            _transposed_matmul(address, X, B, partial, blocks)
+            return partial.sum(axis=0)
+        A = np.ascontiguousarray(A)
+        out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
+        _rows_matmul(address, A, B, out, max(1, min(threads, A.shape[0])))
+        return out

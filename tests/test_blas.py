@@ -1,0 +1,91 @@
+"""minirnn.blas: NumPy's BLAS from the compiled kernels, and its threads.
+
+``gemm(address, A, B, C, transpose_a, beta)`` computes C = beta C + op(A) B with NumPy's own
+BLAS when ``address`` is its ``?gemm`` and with a plain loop when it is 0; both must equal
+NumPy, on the strided row blocks the kernels pass (one time step of a (B, T, H) array)."""
+import numpy as np
+import pytest
+
+from minirnn import blas
+from minirnn.blas import gemm, gemm_address
+from minirnn.kernels import elman_cpu
+
+
+def paths(dtype):
+    return [0] + ([gemm_address(dtype)] if gemm_address(dtype) else [])
+
+
+def test_numpys_blas_is_found_on_linux():
+    import sys
+
+    if sys.platform.startswith("linux"):  # NumPy's Linux wheels bundle OpenBLAS
+        assert gemm_address(np.float32) != 0 and gemm_address(np.float64) != 0
+    with blas.loops_only():
+        assert gemm_address(np.float32) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
+@pytest.mark.parametrize("m,k,n", [(5, 6, 4), (1, 3, 1), (7, 1, 9), (3, 0, 2)])
+def test_gemm_equals_numpy(dtype, beta, m, k, n):
+    rng = np.random.default_rng(0)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    steps = rng.standard_normal((m, 3, k)).astype(dtype)  # steps[:, 1]: rows 3 k apart
+    B = rng.standard_normal((k, n)).astype(dtype)
+    At = rng.standard_normal((k, 2, m)).astype(dtype)[:, 0]  # A^T given, rows 2 m apart
+    C0 = rng.standard_normal((m, n)).astype(dtype)
+    for address in paths(dtype):
+        C = C0.copy()
+        gemm(address, steps[:, 1], B, C, False, beta)
+        np.testing.assert_allclose(C, beta * C0 + steps[:, 1] @ B, rtol=tol, atol=tol)
+        C = C0.copy()
+        gemm(address, At, B, C, True, beta)
+        np.testing.assert_allclose(C, beta * C0 + At.T @ B, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("B,T,H", [(1, 1, 1), (1, 7, 3), (5, 1, 4), (3, 6, 5), (8, 4, 2)])
+def test_elman_kernels_with_blas_equal_their_loops(B, T, H):
+    """Same numbers from the BLAS path and the loop path (float64), padded rows included."""
+    rng = np.random.default_rng(B * 100 + T * 10 + H)
+    a = rng.standard_normal((B, T, H))
+    W = rng.standard_normal((H, H)) / np.sqrt(H)
+    h0 = rng.standard_normal((B, H))
+    g = rng.standard_normal((B, T, H))
+    lengths = rng.integers(1, T + 1, size=B)
+
+    def run():
+        hs = elman_cpu.elman_forward(a, W, h0, lengths, "tanh")
+        return (hs, *elman_cpu.elman_backward(g, hs, W, h0, lengths, "tanh"))
+
+    with_blas = run()
+    with blas.loops_only():
+        with_loops = run()
+    for x, y in zip(with_blas, with_loops):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+
+
+def test_blas_threads_is_restored_after_the_block():
+    before = blas.get_blas_threads()
+    with blas.blas_threads(1):
+        assert blas.get_blas_threads() in (None, 1)
+    assert blas.get_blas_threads() == before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_matmul_equals_numpy(dtype):
+    """Large products are cut over Numba's threads: by rows of A, or, for a weight gradient
+    X^T Y, by the rows X and Y share (each thread's share summed after)."""
+    rng = np.random.default_rng(0)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    A = rng.standard_normal((1001, 130)).astype(dtype)  # odd rows: uneven blocks
+    B = rng.standard_normal((130, 70)).astype(dtype)
+    Y = rng.standard_normal((1001, 70)).astype(dtype)
+    out = blas.matmul(A, B)
+    assert out.shape == (1001, 70) and out.dtype == dtype
+    np.testing.assert_allclose(out, A @ B, rtol=tol, atol=tol)
+    gradient = blas.matmul(A.T, Y)
+    np.testing.assert_allclose(gradient, A.T @ Y, rtol=tol, atol=tol)
+    W = B.T.copy()  # B given as a transposed view, as in x W^T
+    np.testing.assert_allclose(blas.matmul(A, W.T), A @ B, rtol=tol, atol=tol)
+    small = blas.matmul(A[:3], B)  # too small to split: plain A @ B
+    np.testing.assert_array_equal(small, A[:3] @ B)
