@@ -4,9 +4,9 @@ Same function as ``elman_numpy`` (see its docstring for the equations and the BP
 each batch row is an independent recurrence, so the batch is cut into one block of rows per
 thread (``row_blocks``) and time stays a sequential loop inside each thread. Each step is then
 a small matrix product over the block's rows, done by NumPy's BLAS called from the compiled
-code (``minirnn.blas.gemm``), followed by the activation (branch-free, so it vectorises). Kernels write
-into arrays that their wrappers allocate; nothing is allocated inside the time loop; the
-running state lives in a small local array, not in a view of the output (PERF-NOTES.md).
+code (``minirnn.blas.gemm``), followed by the activation (branch-free, so it vectorises).
+Kernels write into arrays that their wrappers allocate; nothing is allocated inside the time
+loop; the running state lives in a small local array, not in a view of the output.
 
 The weight gradient is summed inside the backward kernel too: each block computes its share
 Σ_{b in block, t} dz_t h_{t-1}^T as ONE product over the block's (b, t) rows, reading h_{t-1}
