@@ -8,7 +8,6 @@ import pytest
 
 from minirnn import blas
 from minirnn.blas import gemm, gemm_address
-from minirnn.kernels import elman_cpu
 
 
 def paths(dtype):
@@ -41,27 +40,6 @@ def test_gemm_equals_numpy(dtype, beta, m, k, n):
         C = C0.copy()
         gemm(address, At, B, C, True, beta)
         np.testing.assert_allclose(C, beta * C0 + At.T @ B, rtol=tol, atol=tol)
-
-
-@pytest.mark.parametrize("B,T,H", [(1, 1, 1), (1, 7, 3), (5, 1, 4), (3, 6, 5), (8, 4, 2)])
-def test_elman_kernels_with_blas_equal_their_loops(B, T, H):
-    """Same numbers from the BLAS path and the loop path (float64), padded rows included."""
-    rng = np.random.default_rng(B * 100 + T * 10 + H)
-    a = rng.standard_normal((B, T, H))
-    W = rng.standard_normal((H, H)) / np.sqrt(H)
-    h0 = rng.standard_normal((B, H))
-    g = rng.standard_normal((B, T, H))
-    lengths = rng.integers(1, T + 1, size=B)
-
-    def run():
-        hs = elman_cpu.elman_forward(a, W, h0, lengths, "tanh")
-        return (hs, *elman_cpu.elman_backward(g, hs, W, h0, lengths, "tanh"))
-
-    with_blas = run()
-    with blas.loops_only():
-        with_loops = run()
-    for x, y in zip(with_blas, with_loops):
-        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
 
 
 def test_blas_threads_is_restored_after_the_block():

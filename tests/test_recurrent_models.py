@@ -3,7 +3,7 @@
 - its analytic gradients (every parameter, the initial state where learned, the input) match
   central finite differences in float64;
 - the fused engines (numpy, cpu) give the tape engine's outputs and gradients (float64 to
-  1e-10 relative, float32 to about 1e-5);
+  1e-10 relative, float32 to about 1e-5), the cpu engine with NumPy's BLAS and without;
 - in a padded batch, each row gives what it gives alone, and its padding changes nothing;
 - carrying the state across chunks reproduces the full forward pass, and the chunked gradient
   is the exact gradient of the truncated graph.
@@ -110,6 +110,22 @@ def test_padded_batch_gradients_match_the_tape(model_class, options, backend):
                                       lengths=lengths)
     result = outputs_and_gradients(build(model_class, shape, backend, **options), x, target,
                                    lengths=lengths)
+    assert_same(result, reference, rtol=1e-10, atol=1e-14)
+
+
+@model_cases
+@pytest.mark.parametrize("shape,lengths", [((1, 1, 1, 1, 1), None),
+                                           ((5, 6, 2, 4, 3), [1, 6, 3, 6, 2])])
+def test_cpu_engine_without_blas_matches_the_tape(model_class, options, shape, lengths):
+    """The cpu kernels call NumPy's BLAS for their products; where it cannot be found they run
+    loops of their own. Both paths give the tape's numbers (the BLAS one is every other test)."""
+    x, target = random_problem(shape, seed=8)
+    lengths = None if lengths is None else np.array(lengths)
+    reference = outputs_and_gradients(build(model_class, shape, "tape", **options), x, target,
+                                      lengths=lengths)
+    with mr.blas.loops_only():
+        result = outputs_and_gradients(build(model_class, shape, "cpu", **options), x, target,
+                                       lengths=lengths)
     assert_same(result, reference, rtol=1e-10, atol=1e-14)
 
 

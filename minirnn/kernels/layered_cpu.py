@@ -1,74 +1,88 @@
 """The layered recurrence as Numba CPU kernels, parallel over the batch (equations and BPTT in
-``layered_numpy``). Per row: local state vectors, layers in order forward and in reverse order
-backward; weight gradients are left to one matmul each in the wrapper."""
+``layered_numpy``). Each thread runs one block of batch rows (as ``elman_cpu`` does), every
+product of a step over the whole block with NumPy's BLAS (``minirnn.blas.gemm``); layers in
+order forward and in reverse order backward; weight gradients are left to one matmul each in
+the wrapper."""
 import numba
 import numpy as np
 
+from ..blas import FASTMATH, blas_threads, block_bounds, gemm, gemm_address
 from .activations import CODES, derivative
-from .linalg_cpu import FASTMATH, activate_into, vec_mat_acc
+from .elman_cpu import row_blocks
+from .linalg_cpu import activate_into
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
-def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, S_all, ys):
-    """Weights come transposed (contiguous) so each product is an axpy over rows."""
+def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, blocks, address,
+                     S_all, ys):
+    """Weights come transposed (contiguous): each product is then state rows times a matrix."""
     B, T, N = a.shape
     O = b_y.size
-    for b in numba.prange(B):
-        S, y = S0[b].copy(), y0[b].copy()
-        S_new = np.empty(N, dtype=a.dtype)
-        y_new = np.empty(O, dtype=a.dtype)
+    for block in numba.prange(blocks):
+        b0, b1 = block_bounds(block, blocks, B)
+        n = b1 - b0
+        S, y = S0[b0:b1].copy(), y0[b0:b1].copy()
+        S_new = np.empty((n, N), dtype=a.dtype)
+        y_new = np.empty((n, O), dtype=a.dtype)
         for t in range(T):
-            if t < lengths[b]:
-                S_new[:] = a[b, t]
-                vec_mat_acc(S_new, S, Vt)  # previous step: every layer reads V S_{t-1}
-                vec_mat_acc(S_new, y, Yt)  # and the output feedback Y y_{t-1}
-                for layer in range(offsets.size - 1):
-                    lo, hi = offsets[layer], offsets[layer + 1]
-                    for j in range(lo):  # same step: the layers below, already computed
-                        sj = S_new[j]
-                        for i in range(lo, hi):
-                            S_new[i] += sj * Ut[j, i]
-                    activate_into(f, S_new[lo:hi], S_new[lo:hi])
-                y_new[:] = b_y
-                vec_mat_acc(y_new, S_new, W_hyT)
-                activate_into(g, y_new, y)
-                S[:] = S_new
-            S_all[b, t] = S
-            ys[b, t] = y
+            S_new[:] = a[b0:b1, t]
+            gemm(address, S, Vt, S_new, False, 1.0)  # previous step: every layer reads V S_{t-1}
+            gemm(address, y, Yt, S_new, False, 1.0)  # and the output feedback Y y_{t-1}
+            for layer in range(offsets.size - 1):
+                lo, hi = offsets[layer], offsets[layer + 1]
+                if lo > 0:  # same step: the layers below, already computed
+                    gemm(address, S_new[:, :lo], Ut[:lo, lo:hi], S_new[:, lo:hi], False, 1.0)
+                for i in range(n):
+                    activate_into(f, S_new[i, lo:hi], S_new[i, lo:hi])
+            for i in range(n):
+                y_new[i] = b_y
+            gemm(address, S_new, W_hyT, y_new, False, 1.0)
+            for i in range(n):
+                activate_into(g, y_new[i], y_new[i])
+                if t < lengths[b0 + i]:  # after its end a row keeps its states
+                    S[i], y[i] = S_new[i], y_new[i]
+            S_all[b0:b1, t] = S
+            ys[b0:b1, t] = y
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
-def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, dz, do, cS, cy):
-    """Fill dz, do (B, T, ·); cS, cy (B, ·), zero on entry, end as the initial gradients."""
+def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, blocks, address,
+                      dz, do, cS, cy):
+    """Fill dz, do (B, T, ·); cS, cy (B, ·), zero on entry, end as the initial gradients. A
+    padded step's d's are 0, so the products add nothing to that row's carries."""
     B, T, N = S_all.shape
     O = ys.shape[2]
-    for b in numba.prange(B):
-        c_S, c_y = cS[b], cy[b]
+    for block in numba.prange(blocks):
+        b0, b1 = block_bounds(block, blocks, B)
+        n = b1 - b0
+        c_S, c_y = cS[b0:b1], cy[b0:b1]
         for t in range(T - 1, -1, -1):
-            if t < lengths[b]:
+            d_o, d_z = do[b0:b1, t], dz[b0:b1, t]
+            for i in range(n):
+                b = b0 + i
+                active = t < lengths[b]
                 for k in range(O):
-                    do[b, t, k] = (gy[b, t, k] + c_y[k]) * derivative(g, ys[b, t, k])
-                for i in range(N):  # dS = gS + cS + W_hy^T do, kept in c_S
-                    c_S[i] += gS[b, t, i]
-                vec_mat_acc(c_S, do[b, t], W_hy)
-                for layer in range(offsets.size - 2, -1, -1):
-                    lo, hi = offsets[layer], offsets[layer + 1]
-                    for i in range(lo, hi):
-                        dz[b, t, i] = c_S[i] * derivative(f, S_all[b, t, i])
-                        di = dz[b, t, i]
-                        for j in range(lo):
-                            c_S[j] += di * U[i, j]
-                c_S[:] = 0
-                c_y[:] = 0
-                vec_mat_acc(c_S, dz[b, t], V)
-                vec_mat_acc(c_y, dz[b, t], Y)
-            else:
-                for k in range(O):
-                    do[b, t, k] = 0
-                    c_y[k] += gy[b, t, k]
-                for i in range(N):
-                    dz[b, t, i] = 0
-                    c_S[i] += gS[b, t, i]
+                    if active:
+                        d_o[i, k] = (gy[b, t, k] + c_y[i, k]) * derivative(g, ys[b, t, k])
+                    else:
+                        d_o[i, k] = 0
+                        c_y[i, k] += gy[b, t, k]
+                for k in range(N):
+                    c_S[i, k] += gS[b, t, k]
+            gemm(address, d_o, W_hy, c_S, False, 1.0)  # dS = gS + carry + W_hy^T do
+            for layer in range(offsets.size - 2, -1, -1):
+                lo, hi = offsets[layer], offsets[layer + 1]
+                for i in range(n):
+                    active = t < lengths[b0 + i]
+                    for k in range(lo, hi):
+                        d_z[i, k] = c_S[i, k] * derivative(f, S_all[b0 + i, t, k]) if active else 0
+                if lo > 0:  # the layers below read this one's dz through U
+                    gemm(address, d_z[:, lo:hi], U[lo:hi, :lo], c_S[:, :lo], False, 1.0)
+            for i in range(n):
+                if t < lengths[b0 + i]:  # the carries to step t-1 start afresh from dz_t
+                    c_S[i], c_y[i] = 0, 0
+            gemm(address, d_z, V, c_S, False, 1.0)
+            gemm(address, d_z, Y, c_y, False, 1.0)
 
 
 def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g):
@@ -76,8 +90,10 @@ def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g):
     S_all = np.empty_like(a)
     ys = np.empty((B, T, b_y.size), dtype=a.dtype)
     c = np.ascontiguousarray
-    _layered_forward(c(a), c(U.T), c(V.T), c(Y.T), c(W_hy.T), c(b_y), c(S0), c(y0), offsets,
-                     lengths, CODES[f], CODES[g], S_all, ys)
+    with blas_threads(1):  # each thread calls BLAS on its own block
+        _layered_forward(c(a), c(U.T), c(V.T), c(Y.T), c(W_hy.T), c(b_y), c(S0), c(y0), offsets,
+                         lengths, CODES[f], CODES[g], row_blocks(B), gemm_address(a.dtype),
+                         S_all, ys)
     return S_all, ys
 
 
@@ -87,6 +103,8 @@ def layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g):
     cS = np.zeros((B, N), dtype=S_all.dtype)
     cy = np.zeros((B, ys.shape[2]), dtype=ys.dtype)
     c = np.ascontiguousarray
-    _layered_backward(c(gS), c(gy), S_all, ys, c(U), c(V), c(Y), c(W_hy), offsets, lengths,
-                      CODES[f], CODES[g], dz, do, cS, cy)
+    with blas_threads(1):
+        _layered_backward(c(gS), c(gy), S_all, ys, c(U), c(V), c(Y), c(W_hy), offsets, lengths,
+                          CODES[f], CODES[g], row_blocks(B), gemm_address(S_all.dtype), dz, do,
+                          cS, cy)
     return dz, do, cS, cy

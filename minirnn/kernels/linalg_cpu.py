@@ -1,37 +1,11 @@
-"""Small jitted building blocks shared by the CPU kernels.
-
-``vec_mat_acc(out, v, A)`` adds the row vector v times A to out: out[j] += Σ_i v[i] A[i, j].
-Written in axpy order (for each i, a contiguous row of A scaled by v[i]), it vectorises without
-reassociating sums (PERF-NOTES.md). It serves both directions of a layer:
-
-    forward   z += W v      is  vec_mat_acc(z, v, W.T)   (pass W transposed, contiguous)
-    backward  c += W^T d    is  vec_mat_acc(c, d, W)
+"""Small jitted building blocks shared by the CPU kernels: the activation over a vector, and
+the products with matrices of a known structure (dense products go to ``minirnn.blas.gemm``).
 """
 import numba
 import numpy as np
 
-from ..blas import FASTMATH
+from ..blas import FASTMATH, gemm
 from .activations import activate
-
-
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
-def vec_mat_acc(out, v, A):
-    for i in range(A.shape[0]):
-        vi = v[i]
-        for j in range(A.shape[1]):
-            out[j] += vi * A[i, j]
-
-
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
-def rows_vec_mat_acc(out, v, A):
-    """out[r] += v[r] A for a few rows r at once: each row of A, once loaded, serves every r,
-    so a thread handling several batch rows reads W from memory once per step instead of once
-    per row (at H = 512, where W_hh no longer fits the core's cache, 1.4x on the forward)."""
-    for k in range(A.shape[0]):
-        for r in range(v.shape[0]):
-            vk = v[r, k]
-            for j in range(A.shape[1]):
-                out[r, j] += vk * A[k, j]
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
@@ -82,11 +56,9 @@ def structure_of(W: np.ndarray):
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
-def structured_acc(out, v, Wt, code, diagonal, shift):
-    """out += W v, with W given transposed (dense) or by its structure."""
-    if code == DENSE:
-        vec_mat_acc(out, v, Wt)
-    elif code == DIAGONAL:
+def structured_acc(out, v, code, diagonal, shift):
+    """out += W v for a structured (not dense) W."""
+    if code == DIAGONAL:
         for i in range(diagonal.size):
             out[i] += diagonal[i] * v[i]
     elif code == SHIFT:
@@ -95,13 +67,33 @@ def structured_acc(out, v, Wt, code, diagonal, shift):
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
-def structured_acc_transposed(out, v, W, code, diagonal, shift):
-    """out += W^T v, with W given as it is (dense) or by its structure."""
-    if code == DENSE:
-        vec_mat_acc(out, v, W)
-    elif code == DIAGONAL:
+def structured_acc_transposed(out, v, code, diagonal, shift):
+    """out += W^T v for a structured (not dense) W."""
+    if code == DIAGONAL:
         for i in range(diagonal.size):
             out[i] += diagonal[i] * v[i]
     elif code == SHIFT:
         for j in range(out.size - shift):
             out[j] += v[j + shift]
+
+
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def rows_structured_acc(address, out, v, Wt, code, diagonal, shift):
+    """out[r] += W v[r] for every row r of a block: one BLAS product when W is dense (given
+    transposed), the O(n) loops of its structure otherwise."""
+    if code == DENSE:
+        gemm(address, v, Wt, out, False, 1.0)
+    else:
+        for r in range(out.shape[0]):
+            structured_acc(out[r], v[r], code, diagonal, shift)
+
+
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def rows_structured_acc_transposed(address, out, v, W, code, diagonal, shift):
+    """out[r] += W^T v[r] for every row r of a block, W given as it is (dense) or by its
+    structure."""
+    if code == DENSE:
+        gemm(address, v, W, out, False, 1.0)
+    else:
+        for r in range(out.shape[0]):
+            structured_acc_transposed(out[r], v[r], code, diagonal, shift)

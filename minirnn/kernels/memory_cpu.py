@@ -1,89 +1,104 @@
 """The explicit-memory recurrence as Numba CPU kernels, parallel over the batch.
 
 Same function as ``memory_numpy`` (its docstring has the equations and the BPTT derivation).
-Each batch row runs on its own thread; the running states live in small local arrays; weight
-gradients are left to one matmul each in the wrapper, so threads never write the same memory.
+Each thread runs one block of batch rows (as ``elman_cpu`` does), every product of a step over
+the whole block with NumPy's BLAS (``minirnn.blas.gemm``); the running states live in small
+local arrays; weight gradients are left to one matmul each in the wrapper.
 W_ym, W_hm and W_mm are applied by their structure when they have one (zero, diagonal, shift:
 ``linalg_cpu.structure_of``), as Jordan's and NARX's do.
 """
 import numba
 import numpy as np
 
+from ..blas import FASTMATH, blas_threads, block_bounds, gemm, gemm_address
 from .activations import CODES, derivative
-from .linalg_cpu import (FASTMATH, activate_into, structure_of, structured_acc,
-                         structured_acc_transposed, vec_mat_acc)
+from .elman_cpu import row_blocks
+from .linalg_cpu import (activate_into, rows_structured_acc, rows_structured_acc_transposed,
+                         structure_of)
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
 def _memory_forward(a, W_ymT, W_hmT, W_mmT, b_m, W_mhT, W_hyT, b_y, m0, h0, y0, lengths,
-                    r, f, g, ms, hs, ys, s_ym, d_ym, k_ym, s_hm, d_hm, k_hm, s_mm, d_mm, k_mm):
-    """Fill ms, hs, ys. Weights come transposed (contiguous) for the axpy loop order; W_ym,
-    W_hm, W_mm also come with their structure (code, diagonal, shift: ``structure_of``)."""
+                    r, f, g, blocks, address, ms, hs, ys, s_ym, d_ym, k_ym, s_hm, d_hm, k_hm,
+                    s_mm, d_mm, k_mm):
+    """Fill ms, hs, ys. Weights come transposed (contiguous); W_ym, W_hm, W_mm also come with
+    their structure (code, diagonal, shift: ``structure_of``). Each thread runs one block of
+    batch rows; each product is over the whole block."""
     B, T, H = a.shape
     M, O = b_m.size, b_y.size
-    for b in numba.prange(B):
-        m, h, y = m0[b].copy(), h0[b].copy(), y0[b].copy()
-        q = np.empty(M, dtype=a.dtype)
-        z = np.empty(H, dtype=a.dtype)
-        o = np.empty(O, dtype=a.dtype)
+    for block in numba.prange(blocks):
+        b0, b1 = block_bounds(block, blocks, B)
+        n = b1 - b0
+        m, h, y = m0[b0:b1].copy(), h0[b0:b1].copy(), y0[b0:b1].copy()
+        q = np.empty((n, M), dtype=a.dtype)
+        z = np.empty((n, H), dtype=a.dtype)
+        o = np.empty((n, O), dtype=a.dtype)
         for t in range(T):
-            if t < lengths[b]:
-                q[:] = b_m
-                structured_acc(q, y, W_ymT, s_ym, d_ym, k_ym)
-                structured_acc(q, h, W_hmT, s_hm, d_hm, k_hm)
-                structured_acc(q, m, W_mmT, s_mm, d_mm, k_mm)
-                activate_into(r, q, m)
-                z[:] = a[b, t]
-                vec_mat_acc(z, m, W_mhT)
-                activate_into(f, z, h)
-                o[:] = b_y
-                vec_mat_acc(o, h, W_hyT)
-                activate_into(g, o, y)
-            ms[b, t] = m
-            hs[b, t] = h
-            ys[b, t] = y
+            for i in range(n):
+                q[i] = b_m
+            rows_structured_acc(address, q, y, W_ymT, s_ym, d_ym, k_ym)
+            rows_structured_acc(address, q, h, W_hmT, s_hm, d_hm, k_hm)
+            rows_structured_acc(address, q, m, W_mmT, s_mm, d_mm, k_mm)
+            for i in range(n):
+                activate_into(r, q[i], q[i])  # q now holds m_t
+            z[:] = a[b0:b1, t]
+            gemm(address, q, W_mhT, z, False, 1.0)
+            for i in range(n):
+                activate_into(f, z[i], z[i])  # z now holds h_t
+                o[i] = b_y
+            gemm(address, z, W_hyT, o, False, 1.0)
+            for i in range(n):
+                activate_into(g, o[i], o[i])  # o now holds y_t
+                if t < lengths[b0 + i]:  # after its end a row keeps its states
+                    m[i], h[i], y[i] = q[i], z[i], o[i]
+            ms[b0:b1, t] = m
+            hs[b0:b1, t] = h
+            ys[b0:b1, t] = y
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
 def _memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g,
-                     dq, dz, do, cm, ch, cy, s_ym, d_ym, k_ym, s_hm, d_hm, k_hm, s_mm, d_mm,
-                     k_mm):
-    """Fill dq, dz, do (B, T, ·) and the carries cm, ch, cy (B, ·), which end as the
-    gradients of the initial states."""
+                     blocks, address, dq, dz, do, cm, ch, cy, s_ym, d_ym, k_ym, s_hm, d_hm,
+                     k_hm, s_mm, d_mm, k_mm):
+    """Fill dq, dz, do (B, T, ·) and the carries cm, ch, cy (B, ·), zero on entry, which end
+    as the gradients of the initial states. A padded step's d's are 0, so the products add
+    nothing to that row's carries, which only collect its direct gradients."""
     B, T, H = hs.shape
     M, O = ms.shape[2], ys.shape[2]
-    for b in numba.prange(B):
-        c_m, c_h, c_y = cm[b], ch[b], cy[b]  # views: this row's carries, zero on entry
+    for block in numba.prange(blocks):
+        b0, b1 = block_bounds(block, blocks, B)
+        n = b1 - b0
+        c_m, c_h, c_y = cm[b0:b1], ch[b0:b1], cy[b0:b1]  # this block's carries
         for t in range(T - 1, -1, -1):
-            if t < lengths[b]:
-                for i in range(O):
-                    do[b, t, i] = (gy[b, t, i] + c_y[i]) * derivative(g, ys[b, t, i])
-                for i in range(H):
-                    c_h[i] += gh[b, t, i]
-                vec_mat_acc(c_h, do[b, t], W_hy)
-                for i in range(H):
-                    dz[b, t, i] = c_h[i] * derivative(f, hs[b, t, i])
-                for i in range(M):
-                    c_m[i] += gm[b, t, i]
-                vec_mat_acc(c_m, dz[b, t], W_mh)
-                for i in range(M):
-                    dq[b, t, i] = c_m[i] * derivative(r, ms[b, t, i])
-                c_y[:] = 0
-                c_h[:] = 0
-                c_m[:] = 0
-                structured_acc_transposed(c_y, dq[b, t], W_ym, s_ym, d_ym, k_ym)
-                structured_acc_transposed(c_h, dq[b, t], W_hm, s_hm, d_hm, k_hm)
-                structured_acc_transposed(c_m, dq[b, t], W_mm, s_mm, d_mm, k_mm)
-            else:  # padding: the states were copied forward, so their gradients pass back
-                for i in range(O):
-                    do[b, t, i] = 0
-                    c_y[i] += gy[b, t, i]
-                for i in range(H):
-                    dz[b, t, i] = 0
-                    c_h[i] += gh[b, t, i]
-                for i in range(M):
-                    dq[b, t, i] = 0
-                    c_m[i] += gm[b, t, i]
+            d_o, d_z, d_q = do[b0:b1, t], dz[b0:b1, t], dq[b0:b1, t]
+            for i in range(n):
+                b = b0 + i
+                active = t < lengths[b]
+                for k in range(O):
+                    if active:
+                        d_o[i, k] = (gy[b, t, k] + c_y[i, k]) * derivative(g, ys[b, t, k])
+                    else:
+                        d_o[i, k] = 0
+                        c_y[i, k] += gy[b, t, k]
+                for k in range(H):
+                    c_h[i, k] += gh[b, t, k]
+                for k in range(M):
+                    c_m[i, k] += gm[b, t, k]
+            gemm(address, d_o, W_hy, c_h, False, 1.0)  # dh_t = gh + W_hm^T dq + W_hy^T do
+            for i in range(n):
+                active = t < lengths[b0 + i]
+                for k in range(H):
+                    d_z[i, k] = c_h[i, k] * derivative(f, hs[b0 + i, t, k]) if active else 0
+            gemm(address, d_z, W_mh, c_m, False, 1.0)  # dm_t = gm + W_mm^T dq + W_mh^T dz
+            for i in range(n):
+                active = t < lengths[b0 + i]
+                for k in range(M):
+                    d_q[i, k] = c_m[i, k] * derivative(r, ms[b0 + i, t, k]) if active else 0
+                if active:  # the carries to step t-1 start afresh from dq_t
+                    c_y[i], c_h[i], c_m[i] = 0, 0, 0
+            rows_structured_acc_transposed(address, c_y, d_q, W_ym, s_ym, d_ym, k_ym)
+            rows_structured_acc_transposed(address, c_h, d_q, W_hm, s_hm, d_hm, k_hm)
+            rows_structured_acc_transposed(address, c_m, d_q, W_mm, s_mm, d_mm, k_mm)
 
 
 def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, r, f, g):
@@ -92,9 +107,11 @@ def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, length
     hs = np.empty_like(a)
     ys = np.empty((B, T, b_y.size), dtype=a.dtype)
     c = np.ascontiguousarray
-    _memory_forward(c(a), c(W_ym.T), c(W_hm.T), c(W_mm.T), c(b_m), c(W_mh.T), c(W_hy.T), c(b_y),
-                    c(m0), c(h0), c(y0), lengths, CODES[r], CODES[f], CODES[g], ms, hs, ys,
-                    *structure_of(W_ym), *structure_of(W_hm), *structure_of(W_mm))
+    with blas_threads(1):  # each thread calls BLAS on its own block
+        _memory_forward(c(a), c(W_ym.T), c(W_hm.T), c(W_mm.T), c(b_m), c(W_mh.T), c(W_hy.T),
+                        c(b_y), c(m0), c(h0), c(y0), lengths, CODES[r], CODES[f], CODES[g],
+                        row_blocks(B), gemm_address(a.dtype), ms, hs, ys, *structure_of(W_ym),
+                        *structure_of(W_hm), *structure_of(W_mm))
     return ms, hs, ys
 
 
@@ -105,7 +122,9 @@ def memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, length
     ch = np.zeros((B, hs.shape[2]), dtype=hs.dtype)
     cy = np.zeros((B, ys.shape[2]), dtype=ys.dtype)
     c = np.ascontiguousarray
-    _memory_backward(c(gm), c(gh), c(gy), ms, hs, ys, c(W_ym), c(W_hm), c(W_mm), c(W_mh),
-                     c(W_hy), lengths, CODES[r], CODES[f], CODES[g], dq, dz, do, cm, ch, cy,
-                     *structure_of(W_ym), *structure_of(W_hm), *structure_of(W_mm))
+    with blas_threads(1):
+        _memory_backward(c(gm), c(gh), c(gy), ms, hs, ys, c(W_ym), c(W_hm), c(W_mm), c(W_mh),
+                         c(W_hy), lengths, CODES[r], CODES[f], CODES[g], row_blocks(B),
+                         gemm_address(hs.dtype), dq, dz, do, cm, ch, cy, *structure_of(W_ym),
+                         *structure_of(W_hm), *structure_of(W_mm))
     return dq, dz, do, cm, ch, cy
