@@ -177,7 +177,8 @@ def getitem(a: Tensor, index) -> Tensor:
     basic = _is_basic_index(index)
 
     def backward(g):
-        full = np.zeros_like(a.data)
+        # np.zeros, not zeros_like: its pages cost nothing until written, and most never are
+        full = np.zeros(a.shape, dtype=a.dtype)
         if basic:  # a view: every element is selected once
             full[index] = g
         else:  # fancy indexing may select an element twice: accumulate

@@ -18,7 +18,7 @@ def _host(kernels):
     def run(v, first, count):
         C = v.shape[2]
         return (kernels.delay_forward(v, first, count),
-                lambda de: (kernels.delay_backward(de, first, count, C),))
+                lambda de, needs: (kernels.delay_backward(de, first, count, C),))
     return run
 
 
@@ -33,7 +33,7 @@ def _cuda(v, first, count):
     delay_forward_kernel[blocks, _THREADS](cuda.to_device(np.ascontiguousarray(v)), first, count,
                                            d_e)
 
-    def backward(de):
+    def backward(de, needs):
         d_dv = cuda.device_array((B, T, C), dtype=de.dtype)
         delay_backward_kernel[blocks, _THREADS](cuda.to_device(de), first, count, d_dv)
         return (d_dv.copy_to_host(),)

@@ -17,15 +17,15 @@ import numpy as np
 from ..autograd import Tensor
 from . import elman_cpu, elman_cuda, elman_numpy
 from .activations import CODES
-from .fused import fused_op, previous_states, sum_outer
+from .fused import fused_op, if_needed, previous_states, sum_outer
 
 
 def _with_weight_gradient(hs, h0, run_backward):
     """∂L/∂W_hh = Σ_{b,t} dz_t h_{t-1}^T as one matmul, for engines whose BPTT kernel returns
     only (dz, dh0)."""
-    def backward(dhs):
+    def backward(dhs, needs):
         dz, dh0 = run_backward(dhs)
-        return dz, sum_outer(dz, previous_states(h0, hs)), dh0
+        return dz, if_needed(needs[1], lambda: sum_outer(dz, previous_states(h0, hs))), dh0
     return hs, backward
 
 
@@ -38,7 +38,7 @@ def _numpy(a, W, h0, lengths, activation):
 def _cpu(a, W, h0, lengths, activation):
     """The cpu BPTT kernel sums ∂L/∂W_hh itself: it returns (dz, dW_hh, dh0)."""
     hs = elman_cpu.elman_forward(a, W, h0, lengths, activation)
-    return hs, lambda g: elman_cpu.elman_backward(g, hs, W, h0, lengths, activation)
+    return hs, lambda g, needs: elman_cpu.elman_backward(g, hs, W, h0, lengths, activation)
 
 
 def _cuda(a, W, h0, lengths, activation):

@@ -1,9 +1,11 @@
 """The one way a kernel becomes a tape operation.
 
 A model family provides, per engine, a function ``forward(*arrays, *static) -> (output,
-backward)`` where ``backward(dL/d output) -> tuple of gradients`` (one per array input, None
-where none). :func:`fused_op` runs the chosen engine's forward and records ONE tape entry whose
-backward is that engine's hand-written backward, the way cuDNN's RNN is one operation in PyTorch.
+backward)`` where ``backward(dL/d output, needs) -> tuple of gradients``: one per array input,
+None where none; ``needs[i]`` says whether input i wants one, so that the gradient of a
+constant (NARX's delay-line matrices, say) is not computed only to be thrown away.
+:func:`fused_op` runs the chosen engine's forward and records ONE tape entry whose backward
+is that engine's hand-written backward, the way cuDNN's RNN is one operation in PyTorch.
 """
 from __future__ import annotations
 
@@ -20,9 +22,15 @@ def fused_op(name: str, backend: str, implementations: dict, inputs, *static) ->
         raise ValueError(f"{name}: unknown kernel backend {backend!r}; choose one of "
                          f"{', '.join(implementations)}")
     inputs = tuple(inputs)
+    needs = tuple(t.requires_grad for t in inputs)
     output, backward = implementations[backend](*(t.data for t in inputs), *static)
     return record(f"{name}[{backend}]", output,
-                  inputs, lambda g: backward(np.ascontiguousarray(g)))
+                  inputs, lambda g: backward(np.ascontiguousarray(g), needs))
+
+
+def if_needed(need: bool, gradient):
+    """``gradient()`` if it is needed, else None (without computing it)."""
+    return gradient() if need else None
 
 
 def check_lengths(lengths, batch: int, steps: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd import Tensor
 from . import layered_cpu, layered_numpy
 from .activations import CODES
-from .fused import fused_op, previous_states, sum_outer
+from .fused import fused_op, if_needed, previous_states, sum_outer
 
 
 def same_step_mask(offsets, dtype) -> np.ndarray:
@@ -30,15 +30,15 @@ def _with_gradients(states, initial, offsets, run_backward):
     N = S_all.shape[2]
     mask = same_step_mask(offsets, S_all.dtype)
 
-    def backward(dstates):
+    def backward(dstates, needs):
         gS, gy = np.ascontiguousarray(dstates[:, :, :N]), dstates[:, :, N:]
         dz, do, dS0, dy0 = run_backward(gS, gy)
-        return (dz,                                         # a
-                sum_outer(dz, S_all) * mask,                # U: only the blocks it reads
-                sum_outer(dz, previous_states(S0, S_all)),  # V
-                sum_outer(dz, previous_states(y0, ys)),     # Y
-                sum_outer(do, S_all),                       # W_hy
-                do.sum(axis=(0, 1)),                        # b_y
+        return (dz,                                                                # a
+                if_needed(needs[1], lambda: sum_outer(dz, S_all) * mask),  # U: the blocks read
+                if_needed(needs[2], lambda: sum_outer(dz, previous_states(S0, S_all))),  # V
+                if_needed(needs[3], lambda: sum_outer(dz, previous_states(y0, ys))),     # Y
+                sum_outer(do, S_all),                                              # W_hy
+                do.sum(axis=(0, 1)),                                               # b_y
                 dS0, dy0)
 
     return np.concatenate(states, axis=2), backward

@@ -16,7 +16,7 @@ import numpy as np
 from ..autograd import Tensor
 from . import memory_cpu, memory_numpy
 from .activations import CODES
-from .fused import fused_op, previous_states, sum_outer
+from .fused import fused_op, if_needed, previous_states, sum_outer
 
 
 def _with_gradients(states, initial, run_backward):
@@ -26,17 +26,17 @@ def _with_gradients(states, initial, run_backward):
     m0, h0, y0 = initial
     sizes = np.cumsum([ms.shape[2], hs.shape[2]])
 
-    def backward(dstates):
+    def backward(dstates, needs):
         gm, gh, gy = np.split(dstates, sizes, axis=2)
         dq, dz, do, dm0, dh0, dy0 = run_backward(gm, gh, gy)
-        return (dz,                                        # a
-                sum_outer(dq, previous_states(y0, ys)),    # W_ym
-                sum_outer(dq, previous_states(h0, hs)),    # W_hm
-                sum_outer(dq, previous_states(m0, ms)),    # W_mm
-                dq.sum(axis=(0, 1)),                       # b_m
-                sum_outer(dz, ms),                         # W_mh
-                sum_outer(do, hs),                         # W_hy
-                do.sum(axis=(0, 1)),                       # b_y
+        return (dz,                                                             # a
+                if_needed(needs[1], lambda: sum_outer(dq, previous_states(y0, ys))),  # W_ym
+                if_needed(needs[2], lambda: sum_outer(dq, previous_states(h0, hs))),  # W_hm
+                if_needed(needs[3], lambda: sum_outer(dq, previous_states(m0, ms))),  # W_mm
+                dq.sum(axis=(0, 1)),                                            # b_m
+                if_needed(needs[5], lambda: sum_outer(dz, ms)),                 # W_mh
+                sum_outer(do, hs),                                              # W_hy
+                do.sum(axis=(0, 1)),                                            # b_y
                 dm0, dh0, dy0)
 
     return np.concatenate(states, axis=2), backward

@@ -122,8 +122,8 @@ def memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, length
     ch = np.zeros((B, hs.shape[2]), dtype=hs.dtype)
     cy = np.zeros((B, ys.shape[2]), dtype=ys.dtype)
     c = np.ascontiguousarray
-    with blas_threads(1):
-        _memory_backward(c(gm), c(gh), c(gy), ms, hs, ys, c(W_ym), c(W_hm), c(W_mm), c(W_mh),
+    with blas_threads(1):  # gm, gh, gy: slices of one array, read in place (no copies)
+        _memory_backward(gm, gh, gy, ms, hs, ys, c(W_ym), c(W_hm), c(W_mm), c(W_mh),
                          c(W_hy), lengths, CODES[r], CODES[f], CODES[g], row_blocks(B),
                          gemm_address(hs.dtype), dq, dz, do, cm, ch, cy, *structure_of(W_ym),
                          *structure_of(W_hm), *structure_of(W_mm))
