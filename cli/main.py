@@ -139,8 +139,8 @@ def _parse_size(text: str):
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
     (and PyTorch's CPU nn.RNN when it is installed)."""
-    from minirnn.bench import (DEFAULT_SIZES, family_times, full_narx_curve, run_benchmarks,
-                               scaling_table, torch_available)
+    from minirnn.bench import (DEFAULT_SIZES, family_times, full_narx_curve, matmul_gflops,
+                               run_benchmarks, scaling_table, torch_available)
 
     if families or scaling:
         rows = family_times(dtype=dtype, repeat=repeat) if families else \
@@ -178,19 +178,26 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, as_json):
     with_torch = torch_available()
     with progress_bar() as progress:
         task = progress.add_task("bench", total=len(cases) * len(backends))
+        reference = matmul_gflops(dtype=dtype)
         rows = run_benchmarks(backends, cases, dtype, repeat,
                               progress=lambda: progress.advance(task), torch=with_torch)
     if as_json:
-        click.echo(json.dumps([vars(r) for r in rows], indent=2))
+        click.echo(json.dumps({"matmul_gflops": reference, "rows": [vars(r) for r in rows]},
+                              indent=2))
         return
     table = Table(title=f"forward + backward, StateSpaceRNN, {dtype}, median of {repeat}")
-    for column in ("B", "T", "H", "engine", "ms", "x tape", "x pytorch"):
+    for column in ("B", "T", "H", "engine", "ms", "x tape", "x pytorch", "GFLOP/s",
+                   "% matmul"):
         table.add_column(column, justify="right")
     ratio = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
     for r in rows:
         table.add_row(str(r.batch), str(r.steps), str(r.hidden), r.backend,
-                      f"{r.median_ms:.2f}", ratio(r.speedup_vs_tape), ratio(r.speedup_vs_torch))
+                      f"{r.median_ms:.2f}", ratio(r.speedup_vs_tape), ratio(r.speedup_vs_torch),
+                      f"{r.gflops:.1f}", f"{100 * r.gflops / reference:.0f}")
     console.print(table)
+    console.print(f"GFLOP/s count 18·B·T·H² per forward + backward (three H x H products: "
+                  f"input, recurrence, output; the recurrence alone is 6·B·T·H²). One "
+                  f"2048 x 2048 {dtype} numpy.matmul in this run: {reference:.1f} GFLOP/s.")
     if not with_torch:
         console.print("PyTorch not installed (pip install 'minirnn[bench]'): no comparison")
 

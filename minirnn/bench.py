@@ -5,6 +5,13 @@ computes y = model(x), L = Σ y ⊙ R for a fixed random R, and L.backward() (gr
 parameter and of x). The time is the median of ``repeat`` calls after one warm-up call (which
 also compiles the Numba kernels), measured side by side in one process so that the ratios
 between engines hold even on a noisy machine.
+
+Arithmetic. The case does three H x H products per (b, t): the input projection W_xh x_t, the
+recurrence W_hh h_{t-1} and the output layer W_hy h_t, each 2·H² FLOPs forward and 4·H²
+backward (the gradient of its input and of its weight), so ``model_flops`` = 18·B·T·H²; the
+recurrence alone is a third of it, 6·B·T·H². GFLOP/s are reported against what one large
+float32 ``numpy.matmul`` reaches on all of Numba's threads in the same run
+(``matmul_gflops``).
 """
 from __future__ import annotations
 
@@ -29,6 +36,27 @@ class BenchRow:
     median_ms: float
     speedup_vs_tape: float | None = None
     speedup_vs_torch: float | None = None
+    gflops: float | None = None
+
+
+def model_flops(batch: int, steps: int, hidden: int) -> float:
+    """FLOPs of one forward + backward of the benchmark case (see the module docstring)."""
+    return 18.0 * batch * steps * hidden * hidden
+
+
+def matmul_gflops(n: int = 2048, dtype: str = "float32", repeat: int = 5) -> float:
+    """GFLOP/s of one n x n ``numpy.matmul`` with BLAS on all of Numba's threads: the
+    machine's reference for the same run."""
+    import numba
+
+    from .blas import blas_threads
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((n, n)).astype(dtype)
+    B = rng.standard_normal((n, n)).astype(dtype)
+    with blas_threads(numba.get_num_threads()):
+        seconds = _median_seconds(lambda: A @ B, repeat)
+    return 2.0 * n ** 3 / seconds / 1e9
 
 
 def _median_seconds(run, repeat):
@@ -101,12 +129,14 @@ def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat
         case = []
         for backend in backends:
             ms = 1e3 * time_model(backend, batch, steps, hidden, dtype, repeat)
-            case.append(BenchRow(backend, batch, steps, hidden, dtype, ms))
+            case.append(BenchRow(backend, batch, steps, hidden, dtype, ms,
+                                 gflops=model_flops(batch, steps, hidden) / ms / 1e6))
             if progress is not None:
                 progress()
         if torch:
             ms = 1e3 * time_torch(batch, steps, hidden, dtype, repeat)
-            case.append(BenchRow("pytorch", batch, steps, hidden, dtype, ms))
+            case.append(BenchRow("pytorch", batch, steps, hidden, dtype, ms,
+                                 gflops=model_flops(batch, steps, hidden) / ms / 1e6))
         reference = {row.backend: row.median_ms for row in case}
         for row in case:
             if "tape" in reference:
@@ -158,16 +188,21 @@ def _family_models(hidden: int, dtype: str):
 
 def family_times(batch: int = 32, steps: int = 100, hidden: int = 64, dtype: str = "float32",
                  repeat: int = 5) -> list[dict]:
-    """Forward + backward of every recurrent family on the cpu engine, against Elman."""
+    """Forward + backward of every recurrent family on the cpu engine, against Elman; with the
+    number of weights each reads per step (its weight matrices' entries), against Elman's: the
+    arithmetic per step is proportional to it, so x_elman / weights_x_elman is the time per
+    unit of work against Elman's."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     rows = []
     for name, model in _family_models(hidden, dtype).items():
         ms = 1e3 * _median_seconds(lambda: _one_step(model, x, weights), repeat)
-        rows.append({"family": name, "ms": ms})
+        weights_read = sum(p.size for p in model.parameters() if p.ndim == 2)
+        rows.append({"family": name, "ms": ms, "weights": weights_read})
     for row in rows:
         row["x_elman"] = row["ms"] / rows[0]["ms"]
+        row["weights_x_elman"] = row["weights"] / rows[0]["weights"]
     return rows
 
 

@@ -54,9 +54,14 @@ def test_models_lists_equations_and_parameters():
 def test_bench_times_each_engine_against_the_tape():
     result = invoke("bench", "--size", "2,3,4", "--backend", "all", "--repeat", "1", "--json")
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    report = json.loads(result.output)
+    rows = report["rows"]
     assert {r["backend"] for r in rows} >= {"tape", "numpy", "cpu"}
     assert all(r["median_ms"] > 0 and r["speedup_vs_tape"] > 0 for r in rows)
+    # FLOP/s of the case (18·B·T·H²) and of the machine's reference matmul, same run
+    assert all(r["gflops"] == pytest.approx(18 * 2 * 3 * 4 ** 2 / r["median_ms"] / 1e6)
+               for r in rows)
+    assert report["matmul_gflops"] > 0
 
 
 def test_bench_full_narx_curve():
@@ -108,7 +113,7 @@ def test_readme_quickstart_runs():
 def test_bench_compares_with_pytorch_when_installed():
     pytest.importorskip("torch")
     result = invoke("bench", "--size", "2,3,4", "--backend", "cpu", "--repeat", "1", "--json")
-    rows = {r["backend"]: r for r in json.loads(result.output)}
+    rows = {r["backend"]: r for r in json.loads(result.output)["rows"]}
     assert rows["pytorch"]["median_ms"] > 0 and rows["pytorch"]["speedup_vs_torch"] == 1.0
     assert rows["cpu"]["speedup_vs_torch"] > 0
 
@@ -119,6 +124,9 @@ def test_bench_families():
     rows = json.loads(result.output)
     assert rows[0]["family"] == "elman" and rows[0]["x_elman"] == 1.0
     assert all(r["ms"] > 0 for r in rows)
+    work = {r["family"]: r["weights_x_elman"] for r in rows}
+    # NARX with L=2, K=2 reads W_xh (H x 3H), W_yh (H x 2H), W_hy: twice Elman's 3 H x H
+    assert work["elman"] == 1.0 and work["narx (closed, L=2, K=2)"] == 2.0
 
 
 def test_scaling_table_varies_one_axis_at_a_time():
