@@ -73,3 +73,26 @@ def test_forward_errors():
         model(np.zeros((2, 5, 2)), h=np.zeros((2, 4)))
     with pytest.raises(TypeError, match="x is float32 but the model is float64"):
         model(mr.Tensor(np.zeros((2, 5, 2), dtype=np.float32)))
+
+
+def test_a_long_sequence_trains_in_a_few_arrays_of_its_length():
+    """Forward + backward of one long sequence keeps at most five (T, H) arrays alive at once:
+    the projection a, the states hs (what BPTT needs), the output y and y ⊙ w of the loss, and
+    one gradient in flight. The tape hands every array back as soon as BPTT is past it, and a
+    constant (w here) gets no gradient array."""
+    import tracemalloc
+
+    T, H = 20_000, 16
+    rng = np.random.default_rng(0)
+    model = StateSpaceRNN(H, H, H, backend="cpu", dtype="float32")
+    x = rng.standard_normal((1, T, H)).astype(np.float32)
+    w = rng.standard_normal((1, T, H)).astype(np.float32)
+    (model(x[:, :5]) * w[:, :5]).sum().backward()  # compile first
+    tracemalloc.start()
+    try:
+        (model(x) * w).sum().backward()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    one_array = T * H * 4
+    assert peak < 5.5 * one_array, f"peak {peak / one_array:.2f} (T, H) arrays"

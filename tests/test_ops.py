@@ -62,6 +62,31 @@ def test_matmul(shapes):
     assert_gradients(ops.matmul, leaf(*shapes[0]), leaf(*shapes[1]))
 
 
+@pytest.mark.parametrize("x_shape,out", [((3, 4), 2), ((1, 1), 1), ((2, 5, 3), 4), ((4,), 3)])
+def test_linear(x_shape, out):
+    """linear(x, W, b) = x W^T + b, one op: gradients of x, W and b (and without a bias)."""
+    x, W, b = leaf(*x_shape), leaf(out, x_shape[-1]), leaf(out)
+    assert_gradients(ops.linear, x, W, b)
+    assert_gradients(ops.linear, x, W)
+    np.testing.assert_allclose(ops.linear(x, W, b).data, x.data @ W.data.T + b.data)
+
+
+def test_linear_on_many_rows_equals_numpy():
+    """A long (batch, time) input takes the path that cuts the product over threads."""
+    data = np.random.default_rng(1)
+    x = mr.Tensor(data.standard_normal((64, 100, 128)).astype(np.float32), requires_grad=True)
+    W = mr.Tensor(data.standard_normal((96, 128)).astype(np.float32), requires_grad=True)
+    b = mr.Tensor(data.standard_normal(96).astype(np.float32), requires_grad=True)
+    g = data.standard_normal((64, 100, 96)).astype(np.float32)
+    y = ops.linear(x, W, b)
+    (y * g).sum().backward()
+    rows, g2 = x.data.reshape(-1, 128), g.reshape(-1, 96)
+    np.testing.assert_allclose(y.data, x.data @ W.data.T + b.data, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(x.grad, (g2 @ W.data).reshape(x.shape), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(W.grad, g2.T @ rows, rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(b.grad, g2.sum(axis=0), rtol=1e-4, atol=1e-3)
+
+
 @pytest.mark.parametrize("fn", [
     lambda t: t.T,
     lambda t: t.transpose(1, 0, 2),
@@ -146,6 +171,11 @@ def test_shape_mismatch_errors_are_clear():
         leaf(2, 3) @ leaf(4, 5)
     with pytest.raises(ValueError, match="reshape: cannot reshape"):
         leaf(2, 3).reshape(4, 2)
+    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) and weight of shape "
+                                         r"\(4, 5\) do not match"):
+        ops.linear(leaf(2, 3), leaf(4, 5))
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\), expected \(4,\)"):
+        ops.linear(leaf(2, 5), leaf(4, 5), leaf(3))
 
 
 def test_dtype_mismatch_error_is_clear():

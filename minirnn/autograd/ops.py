@@ -69,8 +69,9 @@ def mul(a, b) -> Tensor:
     a, b = _pair(a, b, "mul")
     _broadcast_check(a, b, "mul")
 
-    def backward(g):
-        return unbroadcast(g * b.data, a.shape), unbroadcast(g * a.data, b.shape)
+    def backward(g):  # (no product for a constant factor: on a long sequence it is a big array)
+        return (unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
+                unbroadcast(g * a.data, b.shape) if b.requires_grad else None)
 
     return record("mul", a.data * b.data, (a, b), backward)
 
@@ -80,8 +81,9 @@ def div(a, b) -> Tensor:
     _broadcast_check(a, b, "div")
 
     def backward(g):
-        return (unbroadcast(g / b.data, a.shape),
-                unbroadcast(-g * a.data / (b.data * b.data), b.shape))
+        return (unbroadcast(g / b.data, a.shape) if a.requires_grad else None,
+                unbroadcast(-g * a.data / (b.data * b.data), b.shape) if b.requires_grad
+                else None)
 
     return record("div", a.data / b.data, (a, b), backward)
 
@@ -140,6 +142,36 @@ def matmul(a, b) -> Tensor:
     else:
         out = A @ B
     return record("matmul", out, (a, b), backward)
+
+
+def linear(x, W: Tensor, b: Tensor | None = None) -> Tensor:
+    """y = x W^T + b over the last axis of x (..., I), W (O, I), b (O,): a layer applied to
+    every (batch, time) row at once, as ONE op. The same as ``x @ W.T + b``, but it keeps one
+    output array instead of three (x W^T, the transpose, the sum) and adds the bias in place;
+    a model's projections of a long sequence are its largest arrays (BENCHMARKS.md, memory).
+
+    Backward: ∂L/∂x = g W, ∂L/∂W = Σ_rows g^T x, ∂L/∂b = Σ_rows g (one matmul each)."""
+    x, W = _pair(x, W, "linear")
+    if W.ndim != 2 or x.ndim < 1 or x.shape[-1] != W.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} and weight of shape {W.shape} do "
+                         f"not match (the weight must be (outputs, {x.shape[-1]}))")
+    if b is not None and b.shape != (W.shape[0],):
+        raise ValueError(f"linear: bias of shape {b.shape}, expected ({W.shape[0]},)")
+    rows = x.data.reshape(-1, x.shape[-1])
+    out = blas.matmul(rows, W.data.T)
+    if b is not None:
+        out += b.data
+    inputs = (x, W) if b is None else (x, W, b)
+
+    def backward(g):
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = blas.matmul(g2, W.data).reshape(x.shape) if x.requires_grad else None
+        gW = blas.matmul(g2.T, rows) if W.requires_grad else None
+        if b is None:
+            return gx, gW
+        return gx, gW, g2.sum(axis=0) if b.requires_grad else None
+
+    return record("linear", out.reshape(x.shape[:-1] + (W.shape[0],)), inputs, backward)
 
 
 # --- shape --------------------------------------------------------------------------------------
@@ -242,8 +274,8 @@ def _expand_reduced(g, shape, axis, keepdims):
 
 def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 (tensor sum)
     out = np.asarray(a.data.sum(axis=axis, keepdims=keepdims))
-    return record("sum", out, (a,),
-                  lambda g: (np.array(_expand_reduced(g, a.shape, axis, keepdims)),))
+    # the gradient is g repeated: a read-only broadcast view, no array of a's size
+    return record("sum", out, (a,), lambda g: (_expand_reduced(g, a.shape, axis, keepdims),))
 
 
 def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:

@@ -159,8 +159,12 @@ class Tensor:
         if self._recorded and self._entry is None:
             raise RuntimeError(_FREED_MESSAGE)
         tape = _collect_tape(self)
+        tape.reverse()
         grads = {id(self): grad}
-        for tensor in tape:  # newest entry first: every consumer runs before its producer
+        while tape:  # newest entry first: every consumer runs before its producer
+            # popped, not iterated: once its entry has run, nothing here keeps a tensor (and
+            # its array) alive, so the memory of a long sequence is given back as BPTT goes
+            tensor = tape.pop()
             g = grads.pop(id(tensor), None)
             entry = tensor._entry
             if not retain_graph:

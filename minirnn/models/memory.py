@@ -41,7 +41,7 @@ class MemoryRecurrence(SequenceModel):
 
     def input_projection(self, x: Tensor) -> Tensor:
         """a_t = W_xh x_t + b_h for every step: one batched matmul outside the recurrence."""
-        return x @ self.W_xh.T + self.b_h
+        return ops.linear(x, self.W_xh, self.b_h)
 
     def forward(self, x, h=None, return_state: bool = False, lengths=None):
         """y (B, T, O) from x (B, T, I); ``h``: a packed initial state [m | h | y] (B, M+H+O),

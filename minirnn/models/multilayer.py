@@ -113,20 +113,20 @@ class MultiLayerRNN(SequenceModel):
             lo, hi = self.offsets[l], self.offsets[l + 1]
             inputs = ops.concatenate([x, below], axis=2) if (self.connectivity == "skip" and
                                                               l > 0) else below
-            a = inputs @ layer.W_xh.T + layer.b_h
+            a = ops.linear(inputs, layer.W_xh, layer.b_h)
             below = elman_states(a, layer.W_hh, state[:, lo:hi], self.activation, lengths,
                                  self.backend)
             all_states.append(below)
         S = ops.concatenate(all_states, axis=2)
         top = S if self.connectivity == "skip" else below
-        return S, activate_tensor(self.output_activation, top @ self.W_hy.T + self.b_y)
+        return S, activate_tensor(self.output_activation, ops.linear(top, self.W_hy, self.b_y))
 
     def _fused_stack(self, x, state, lengths):
         """feedback / output_feedback: the whole stack as one layered recurrence."""
         N = int(self.offsets[-1])
         B, T, _ = x.shape
         first = self.layer[0]
-        a0 = x @ first.W_xh.T + first.b_h
+        a0 = ops.linear(x, first.W_xh, first.b_h)
         if self.backend == "tape":
             return self._unrolled(a0, state, lengths)
         biases = [layer.b_h.reshape(1, 1, -1) + Tensor(np.zeros((B, T, 1), self.dtype))

@@ -126,7 +126,7 @@ class NARX(MemoryRecurrence):
 
         x_all = ops.concatenate([x_past, x], axis=1)  # (B, L+T, I)
         regressors = delay_embed(x_all, 0, L + 1, self.backend)[:, L:]
-        a = regressors @ self.W_xh.T + self.b_h
+        a = ops.linear(regressors, self.W_xh, self.b_h)
         if self.mode == "open":
             if y is None:
                 raise ValueError("an open-loop NARX needs the true outputs: model(x, y=y_true)")
@@ -135,8 +135,8 @@ class NARX(MemoryRecurrence):
                 raise ValueError(f"y must have shape ({B}, {T}, {O}), got {y_true.shape}")
             y_all = ops.concatenate([y_past, y_true], axis=1)  # (B, K+T, O)
             y_regressors = delay_embed(y_all, 1, K, self.backend)[:, K:]
-            hidden = activate_tensor(self.activation, a + y_regressors @ self.W_yh.T)
-            out = activate_tensor(self.output_activation, hidden @ self.W_hy.T + self.b_y)
+            hidden = activate_tensor(self.activation, a + ops.linear(y_regressors, self.W_yh))
+            out = activate_tensor(self.output_activation, ops.linear(hidden, self.W_hy, self.b_y))
         else:
             # memory m_{-1} = [y_{-2}, …, y_{-K}, (dropped)], newest first; y_{-1} apart
             newest_first = y_past[:, ::-1].reshape(B, K * O)

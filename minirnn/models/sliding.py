@@ -66,8 +66,8 @@ class SlidingPredictor(SequenceModel):
                             Tensor(np.zeros(self.state_size, dtype=self.dtype)))
         x_all = ops.concatenate([state.reshape(B, past, I), x], axis=1)  # (B, past+T, I)
         e = delay_embed(x_all, 0, self.window, self.backend)[:, past:]
-        hidden = activate_tensor(self.activation, e @ self.W_xh.T + self.b_h)
-        y = activate_tensor(self.output_activation, hidden @ self.W_hy.T + self.b_y)
+        hidden = activate_tensor(self.activation, ops.linear(e, self.W_xh, self.b_h))
+        y = activate_tensor(self.output_activation, ops.linear(hidden, self.W_hy, self.b_y))
         if not return_state:
             return y
         last = x_all[np.arange(B)[:, None], lengths[:, None] + np.arange(past)[None, :]]
