@@ -135,12 +135,25 @@ def _parse_size(text: str):
               help="Instead: every recurrent family on the cpu engine, against Elman.")
 @click.option("--scaling", is_flag=True,
               help="Instead: cpu time as T, B and H grow, and with 1 and all threads.")
+@click.option("--memory", "long_sequence", is_flag=True,
+              help="Instead: time and peak memory of one 100,000-step sequence (B=1, H=64).")
 @json_option
-def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, as_json):
+def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
     (and PyTorch's CPU nn.RNN when it is installed)."""
-    from minirnn.bench import (DEFAULT_SIZES, family_times, full_narx_curve, matmul_gflops,
-                               run_benchmarks, scaling_table, torch_available)
+    from minirnn.bench import (DEFAULT_SIZES, family_times, full_narx_curve, long_sequence_memory,
+                               matmul_gflops, run_benchmarks, scaling_table, torch_available)
+
+    if long_sequence:
+        row = long_sequence_memory(dtype=dtype)
+        if as_json:
+            click.echo(json.dumps(row, indent=2))
+            return
+        console.print(f"T = {row['steps']:,}, B = 1, H = {row['hidden']}, {dtype}, cpu engine, "
+                      f"one forward + backward: {row['ms']:.0f} ms; peak memory grew by "
+                      f"{row['peak_growth_mib']:.0f} MiB = {row['arrays']:.1f} arrays of (T, H) "
+                      f"({row['one_T_by_H_array_mib']:.1f} MiB each)")
+        return
 
     if families or scaling:
         rows = family_times(dtype=dtype, repeat=repeat) if families else \

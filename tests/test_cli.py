@@ -137,3 +137,12 @@ def test_scaling_table_varies_one_axis_at_a_time():
         ("T", 2, 5, 4), ("T", 2, 10, 4), ("B", 2, 5, 4), ("B", 4, 5, 4),
         ("H", 2, 5, 4), ("H", 2, 5, 8)]
     assert {r["threads"] for r in rows if r["vary"] == "threads"} >= {1}
+
+
+def test_bench_memory_of_a_long_sequence():
+    result = invoke("bench", "--memory", "--json")
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output)
+    assert row["steps"] == 100_000 and row["ms"] > 0
+    assert row["one_T_by_H_array_mib"] == pytest.approx(100_000 * 64 * 4 / 2 ** 20)
+    assert 1 <= row["arrays"] < 8  # hs at least; the exact bound is test_elman's (tracemalloc)
