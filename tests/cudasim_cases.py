@@ -72,3 +72,24 @@ def test_cuda_sliding_predictor_and_open_loop_narx():
                            seed=1)(x, y=y_true) for b in ("tape", "cuda")]
     for tape, cuda in (sliding, narx):
         np.testing.assert_allclose(tape.data, cuda.data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("weights_on_chip", [True, False])
+@pytest.mark.parametrize("threads", [2, 64])
+def test_cuda_elman_with_and_without_the_weights_on_chip(monkeypatch, weights_on_chip, threads):
+    """W_hh in shared memory (when it fits) or read from device memory; a block with fewer
+    threads than units (each thread then strides over several): the tape's numbers each time."""
+    from minirnn.kernels import elman_cuda
+
+    shape = (3, 4, 2, 5, 2)
+    assert elman_cuda.shared_bytes(5, 8) == (2 * 5 + 25) * 8  # small W_hh: on chip by default
+    if not weights_on_chip:
+        monkeypatch.setattr(elman_cuda, "ON_CHIP_BYTES", 0)
+    monkeypatch.setattr(elman_cuda, "launch_shape", lambda B, H: (B, min(H, threads)))
+    x, target = random_problem(shape, seed=16)
+    lengths = np.array([4, 2, 3])
+    reference = outputs_and_gradients(build(StateSpaceRNN, shape, "tape"), x, target,
+                                      lengths=lengths)
+    result = outputs_and_gradients(build(StateSpaceRNN, shape, "cuda"), x, target,
+                                   lengths=lengths)
+    assert_same(result, reference, rtol=1e-10, atol=1e-14)

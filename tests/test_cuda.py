@@ -62,8 +62,8 @@ f, i = types.{dtype}, types.int64
 a3, a2, a1 = (types.Array(f, n, "C") for n in (3, 2, 1))
 i1 = types.Array(i, 1, "C")
 kernels = [
-    (k.elman_forward_kernel, (a3, a2, a2, i1, i, a3)),
-    (k.elman_backward_kernel, (a3, a3, a2, i1, i, a3, a2)),
+    (k.KERNELS["{dtype}"][0], (a3, a2, a2, i1, i, a3)),
+    (k.KERNELS["{dtype}"][1], (a3, a3, a2, i1, i, a3, a2)),
     (mk.memory_forward_kernel, (a3, a2, a2, a2, a1, a2, a2, a1, a2, a2, a2, i1, i, i, i,
                                 a3, a3, a3)),
     (mk.memory_backward_kernel, (a3, a3, a3, a3, a3, a3, a2, a2, a2, a2, a2, i1, i, i, i,
@@ -74,9 +74,11 @@ kernels = [
     (lk.layered_backward_kernel, (a3, a3, a3, a3, a2, a2, a2, a2, i1, i1, i, i,
                                   a3, a3, a2, a2)),
 ]
-for kernel, sig in kernels:
+for n, (kernel, sig) in enumerate(kernels):
     ptx, _ = k.cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
     assert ".target sm_90" in ptx and ".entry" in ptx, ptx[:400]
+    if n < 2:  # the Elman kernels keep their state (and W_hh when it fits) on chip
+        assert ".extern .shared" in ptx and "ld.shared" in ptx, kernel
 print("ok")
 """
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}

@@ -2,13 +2,21 @@
 
 Same function as ``elman_numpy`` (its docstring has the equations and the BPTT derivation).
 
-Design: one thread block per batch row (a grid-stride loop over rows, so any grid size is
-correct), the block's threads striding over the H hidden units. The whole sequence runs in ONE
-launch: each block walks through time on its own, and ``cuda.syncthreads()`` between steps makes
-step t's state, written by all of the block's threads, visible before step t+1 reads it. Rows
-never exchange data, so no grid-wide synchronisation is needed (which Numba's simulator could not
-check anyway). The state is read back from the output array ``hs`` that the block itself wrote;
-keeping W_hh on chip is the performance work that comes next.
+Design, persistent-RNN style: one thread block per batch row (a grid-stride loop over rows, so
+any grid size is correct), the block's threads striding over the H hidden units, and the whole
+sequence in ONE launch: each block walks through time on its own, and ``cuda.syncthreads()``
+between steps makes step t's state, written by all of the block's threads, visible before step
+t+1 reads it. Rows never exchange data, so no grid-wide synchronisation is needed (which
+Numba's simulator could not check anyway).
+
+What stays on chip, in the block's shared memory: the running state (h_{t-1} and h_t, swapped
+each step; the carry and dz_t backward), and the recurrent weight W_hh itself when it fits
+(``shared_bytes``: H·H + 2·H values within 48 KiB, so H <= 109 in float32 and H <= 77 in
+float64). Then W_hh is read from device memory once per launch instead of once per step, and
+every step's product reads only shared memory, laid out so that neighbouring threads read
+neighbouring words. A larger W_hh is read from device memory (in practice the L2 cache) each
+step; keeping it on chip would need it spread over several blocks and a grid-wide barrier each
+step.
 
 The saved activations stay on the device between forward and backward (``DeviceElman``).
 """
@@ -17,6 +25,14 @@ from __future__ import annotations
 import numpy as np
 
 from .cuda_support import cuda_module, launch_shape
+
+ON_CHIP_BYTES = 48 * 1024  # the dynamic shared memory a block gets without an opt-in
+
+
+def shared_bytes(H: int, itemsize: int) -> int:
+    """Shared memory per block: two state vectors, plus W_hh when it fits."""
+    with_weights = (2 * H + H * H) * itemsize
+    return with_weights if with_weights <= ON_CHIP_BYTES else 2 * H * itemsize
 
 
 class DeviceElman:
@@ -30,24 +46,30 @@ class DeviceElman:
         self.d_lengths = cuda.to_device(lengths)
         self.d_hs = None
 
+    def _launch(self, kernel, B, H, dtype):
+        blocks, threads = launch_shape(B, H)
+        return kernel[blocks, threads, 0, shared_bytes(H, np.dtype(dtype).itemsize)]
+
     def forward(self, a, h0):
         cuda = cuda_module()
-        from .elman_cuda_kernels import elman_forward_kernel as forward_kernel
+        from .elman_cuda_kernels import KERNELS
         B, T, H = a.shape
         d_a = cuda.to_device(np.ascontiguousarray(a))
         self.d_hs = cuda.device_array((B, T, H), dtype=a.dtype)
-        blocks, threads = launch_shape(B, H)
-        forward_kernel[blocks, threads](d_a, self.d_Wt, cuda.to_device(np.ascontiguousarray(h0)),
-                                        self.d_lengths, self.code, self.d_hs)
+        forward_kernel = KERNELS[a.dtype.name][0]
+        self._launch(forward_kernel, B, H, a.dtype)(
+            d_a, self.d_Wt, cuda.to_device(np.ascontiguousarray(h0)), self.d_lengths, self.code,
+            self.d_hs)
         return self.d_hs.copy_to_host()
 
     def backward(self, dhs):
         cuda = cuda_module()
-        from .elman_cuda_kernels import elman_backward_kernel as backward_kernel
+        from .elman_cuda_kernels import KERNELS
         B, T, H = dhs.shape
         d_dz = cuda.device_array((B, T, H), dtype=dhs.dtype)
-        d_carry = cuda.to_device(np.zeros((B, H), dtype=dhs.dtype))
-        blocks, threads = launch_shape(B, H)
-        backward_kernel[blocks, threads](cuda.to_device(np.ascontiguousarray(dhs)), self.d_hs,
-                                         self.d_W, self.d_lengths, self.code, d_dz, d_carry)
-        return d_dz.copy_to_host(), d_carry.copy_to_host()
+        d_dh0 = cuda.device_array((B, H), dtype=dhs.dtype)
+        backward_kernel = KERNELS[dhs.dtype.name][1]
+        self._launch(backward_kernel, B, H, dhs.dtype)(
+            cuda.to_device(np.ascontiguousarray(dhs)), self.d_hs, self.d_W, self.d_lengths,
+            self.code, d_dz, d_dh0)
+        return d_dz.copy_to_host(), d_dh0.copy_to_host()
