@@ -150,9 +150,9 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
             click.echo(json.dumps(row, indent=2))
             return
         console.print(f"T = {row['steps']:,}, B = 1, H = {row['hidden']}, {dtype}, cpu engine, "
-                      f"one forward + backward: {row['ms']:.0f} ms; peak memory grew by "
-                      f"{row['peak_growth_mib']:.0f} MiB = {row['arrays']:.1f} arrays of (T, H) "
-                      f"({row['one_T_by_H_array_mib']:.1f} MiB each)")
+                      f"one forward + backward: {row['ms']:.0f} ms; peak memory allocated "
+                      f"during it {row['peak_mib']:.0f} MiB = {row['arrays']:.1f} arrays of "
+                      f"(T, H) ({row['one_T_by_H_array_mib']:.1f} MiB each)")
         return
 
     if families or scaling:

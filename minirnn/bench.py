@@ -232,38 +232,27 @@ def scaling_table(base=(32, 100, 64), factors=(1, 2, 4), dtype: str = "float32",
     return rows
 
 
-def _long_sequence_child(steps, hidden, dtype, queue):
-    import resource
+def long_sequence_memory(steps: int = 100_000, hidden: int = 64, dtype: str = "float32") -> dict:
+    """One forward + backward of a StateSpaceRNN on ONE sequence of ``steps`` steps (cpu
+    engine): its time, and the peak of the memory allocated during it (``tracemalloc``, which
+    sees every NumPy array; a second, untimed run), against the size of one (T, H) array: the
+    states hs are the one such array BPTT must keep."""
+    import tracemalloc
 
-    from . import blas
-
-    blas.set_blas_threads(1)
     rng = np.random.default_rng(0)
     model = StateSpaceRNN(hidden, hidden, hidden, backend="cpu", dtype=dtype)
     x = rng.standard_normal((1, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((1, steps, hidden)).astype(dtype)
     _one_step(model, x[:, :10], weights[:, :10])  # compile / load the kernels first
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     _one_step(model, x, weights)
     seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((seconds, (after - before) / 1024))  # ru_maxrss is in KiB on Linux
-
-
-def long_sequence_memory(steps: int = 100_000, hidden: int = 64, dtype: str = "float32") -> dict:
-    """One forward + backward of a StateSpaceRNN on ONE sequence of ``steps`` steps (cpu
-    engine), in a fresh process so that its peak memory is its own: time, growth of the peak
-    resident memory (MiB, Linux), and the size of one (T, H) array for scale (the states hs,
-    the one array BPTT must keep; the input, the outputs and their gradients are (T, H) too)."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    child = context.Process(target=_long_sequence_child, args=(steps, hidden, dtype, queue))
-    child.start()
-    seconds, peak_mib = queue.get()
-    child.join()
+    tracemalloc.start()
+    try:
+        _one_step(model, x, weights)
+        peak = tracemalloc.get_traced_memory()[1] / 2 ** 20
+    finally:
+        tracemalloc.stop()
     one_array = steps * hidden * np.dtype(dtype).itemsize / 2 ** 20
-    return {"steps": steps, "hidden": hidden, "ms": 1e3 * seconds, "peak_growth_mib": peak_mib,
-            "one_T_by_H_array_mib": one_array, "arrays": peak_mib / one_array}
+    return {"steps": steps, "hidden": hidden, "ms": 1e3 * seconds, "peak_mib": peak,
+            "one_T_by_H_array_mib": one_array, "arrays": peak / one_array}

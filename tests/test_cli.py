@@ -145,4 +145,4 @@ def test_bench_memory_of_a_long_sequence():
     row = json.loads(result.output)
     assert row["steps"] == 100_000 and row["ms"] > 0
     assert row["one_T_by_H_array_mib"] == pytest.approx(100_000 * 64 * 4 / 2 ** 20)
-    assert 1 <= row["arrays"] < 8  # hs at least; the exact bound is test_elman's (tracemalloc)
+    assert 1 <= row["arrays"] < 5.5  # hs at least; what the rest is: test_elman.py
