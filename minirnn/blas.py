@@ -235,6 +235,13 @@ def _transposed_matmul(address, A, B, partial, blocks):
         gemm(address, A[lo:hi], B[lo:hi], partial[block], True, 0.0)
 
 
+def _rows(X):
+    """X itself when each of its rows is contiguous (gemm takes any row stride, e.g. a slice of
+    packed states), else a contiguous copy."""
+    ok = X.strides[1] == X.itemsize and X.strides[0] >= X.shape[1] * X.itemsize
+    return X if ok else np.ascontiguousarray(X)
+
+
 def matmul(A, B):
     """A @ B for 2-D arrays, cut over Numba's threads with one-threaded BLAS in each when it is
     large; ``A`` may be the transpose of a row-major array (``X.T @ Y``: a weight gradient).
@@ -243,15 +250,15 @@ def matmul(A, B):
     address = gemm_address(np.result_type(A, B)) if A.dtype == B.dtype else 0
     if (threads < 2 or address == 0 or 2.0 * A.shape[0] * A.shape[1] * B.shape[1] < _SPLIT_FLOPS):
         return A @ B
-    B = np.ascontiguousarray(B)
+    B = _rows(B)
     with blas_threads(1):
-        if A.T.flags.c_contiguous and not A.flags.c_contiguous:  # A = X^T: share X's rows
-            X = A.T
+        if A.strides[0] == A.itemsize and A.strides[1] >= A.shape[0] * A.itemsize:
+            X = A.T  # A = X^T with X's rows contiguous (a weight gradient): share X's rows
             blocks = max(1, min(threads, X.shape[0]))
             partial = np.empty((blocks, A.shape[0], B.shape[1]), dtype=A.dtype)
             _transposed_matmul(address, X, B, partial, blocks)
             return partial.sum(axis=0)
-        A = np.ascontiguousarray(A)
+        A = _rows(A)
         out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
         _rows_matmul(address, A, B, out, max(1, min(threads, A.shape[0])))
         return out

@@ -46,17 +46,17 @@ def test_cuda_gradcheck():
     assert report.passed, str(report)
 
 
-@pytest.mark.parametrize("first,count", [(0, 3), (1, 2)])
-def test_cuda_delay_line_matches_the_tape(first, count):
+@pytest.mark.parametrize("first,count,start", [(0, 3, 0), (1, 2, 0), (0, 3, 2), (1, 2, 1)])
+def test_cuda_delay_line_matches_the_tape(first, count, start):
     from minirnn.kernels.delay import delay_embed
 
     rng = np.random.default_rng(14)
     v = mr.Tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
-    weights = rng.standard_normal((2, 4, 3 * count))
+    weights = rng.standard_normal((2, 4 - start, 3 * count))
     results = []
     for backend in ("tape", "cuda"):
         v.grad = None
-        e = delay_embed(v, first, count, backend)
+        e = delay_embed(v, first, count, backend, start=start)
         (e * weights).sum().backward()
         results.append((e.data, v.grad))
     np.testing.assert_array_equal(results[0][0], results[1][0])

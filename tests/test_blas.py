@@ -65,5 +65,9 @@ def test_split_matmul_equals_numpy(dtype):
     np.testing.assert_allclose(gradient, A.T @ Y, rtol=tol, atol=tol)
     W = B.T.copy()  # B given as a transposed view, as in x W^T
     np.testing.assert_allclose(blas.matmul(A, W.T), A @ B, rtol=tol, atol=tol)
+    packed = np.concatenate([A, Y], axis=1)  # rows of A and Y side by side, as in packed states
+    np.testing.assert_allclose(blas.matmul(packed[:, 130:].T, packed[:, :130]), Y.T @ A,
+                               rtol=tol, atol=tol)
+    np.testing.assert_allclose(blas.matmul(packed[:, :130], B), A @ B, rtol=tol, atol=tol)
     small = blas.matmul(A[:3], B)  # too small to split: plain A @ B
     np.testing.assert_array_equal(small, A[:3] @ B)

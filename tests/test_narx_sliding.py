@@ -16,20 +16,27 @@ DELAYS = [(3, 0, 3), (1, 1, 2), (2, 1, 6), (4, 0, 1)]  # (channels, first lag, n
 
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
 @pytest.mark.parametrize("channels,first,count", DELAYS)
-@pytest.mark.parametrize("batch,steps", [(1, 1), (2, 5), (3, 4)])
-def test_delay_line(backend, channels, first, count, batch, steps):
+@pytest.mark.parametrize("batch,steps,start", [(1, 1, 0), (2, 5, 0), (3, 4, 0), (2, 5, 2),
+                                               (1, 6, 5), (3, 4, 1)])
+def test_delay_line(backend, channels, first, count, batch, steps, start):
     rng = np.random.default_rng(0)
     v = mr.Tensor(rng.standard_normal((batch, steps, channels)), requires_grad=True)
-    e = delay_embed(v, first, count, backend).data
-    for t in range(steps):  # e_t = [v_{t-first}, …, v_{t-first-count+1}], zeros before t = 0
+    e = delay_embed(v, first, count, backend, start=start).data
+    assert e.shape == (batch, steps - start, count * channels)
+    for t in range(start, steps):  # e_t = [v_{t-first}, …, v_{t-first-count+1}], 0 before 0
         for j in range(count):
             u = t - first - j
-            block = e[:, t, j * channels:(j + 1) * channels]
+            block = e[:, t - start, j * channels:(j + 1) * channels]
             np.testing.assert_array_equal(block, v.data[:, u] if u >= 0 else 0)
     weights = rng.standard_normal(e.shape)
-    report = check_gradients(lambda: (delay_embed(v, first, count, backend) * weights).sum(),
-                             {"v": v})
+    report = check_gradients(
+        lambda: (delay_embed(v, first, count, backend, start=start) * weights).sum(), {"v": v})
     assert report.passed, str(report)
+
+
+def test_delay_line_start_must_lie_in_the_sequence():
+    with pytest.raises(ValueError, match=r"start must lie in \[0, 3\), got 3"):
+        delay_embed(mr.Tensor(np.zeros((1, 3, 2))), 0, 2, "cpu", start=3)
 
 
 def run(model, x, target, y=None):

@@ -1,6 +1,6 @@
 """The fused delay line: one tape operation (equations in ``delay_numpy``).
 
-    e = delay_embed(v, first, count, backend)     # (B, T, count·C) from v (B, T, C)
+    e = delay_embed(v, first, count, backend, start)  # (B, T - start, count·C) from v (B, T, C)
 """
 from __future__ import annotations
 
@@ -15,27 +15,27 @@ _THREADS = 128  # per block of the CUDA kernels (one thread per element, grid-st
 
 def _host(kernels):
     """The numpy and cpu engines: the same calls, to ``delay_numpy`` or ``delay_cpu``."""
-    def run(v, first, count):
+    def run(v, first, count, start):
         C = v.shape[2]
-        return (kernels.delay_forward(v, first, count),
-                lambda de, needs: (kernels.delay_backward(de, first, count, C),))
+        return (kernels.delay_forward(v, first, count, start),
+                lambda de, needs: (kernels.delay_backward(de, first, count, start, C),))
     return run
 
 
-def _cuda(v, first, count):
+def _cuda(v, first, count, start):
     from .cuda_support import cuda_module
     from .delay_cuda_kernels import delay_backward_kernel, delay_forward_kernel
 
     cuda = cuda_module()
     B, T, C = v.shape
-    d_e = cuda.device_array((B, T, count * C), dtype=v.dtype)
-    blocks = max(1, min(1024, (d_e.size + _THREADS - 1) // _THREADS))
+    d_e = cuda.device_array((B, T - start, count * C), dtype=v.dtype)
+    blocks = max(1, min(1024, (max(d_e.size, B * T * C) + _THREADS - 1) // _THREADS))
     delay_forward_kernel[blocks, _THREADS](cuda.to_device(np.ascontiguousarray(v)), first, count,
-                                           d_e)
+                                           start, d_e)
 
     def backward(de, needs):
         d_dv = cuda.device_array((B, T, C), dtype=de.dtype)
-        delay_backward_kernel[blocks, _THREADS](cuda.to_device(de), first, count, d_dv)
+        delay_backward_kernel[blocks, _THREADS](cuda.to_device(de), first, count, start, d_dv)
         return (d_dv.copy_to_host(),)
 
     return d_e.copy_to_host(), backward
@@ -44,16 +44,19 @@ def _cuda(v, first, count):
 IMPLEMENTATIONS = {"numpy": _host(delay_numpy), "cpu": _host(delay_cpu), "cuda": _cuda}
 
 
-def delay_embed(v: Tensor, first: int, count: int, backend: str) -> Tensor:
-    """e_t = [v_{t-first}, …, v_{t-first-count+1}] (zeros before t = 0) for every t."""
+def delay_embed(v: Tensor, first: int, count: int, backend: str, start: int = 0) -> Tensor:
+    """e_t = [v_{t-first}, …, v_{t-first-count+1}] (zeros before t = 0) for t = start … T-1:
+    a model puts the known past in front of v and starts after it."""
+    if not 0 <= start < v.shape[1]:
+        raise ValueError(f"delay_embed: start must lie in [0, {v.shape[1]}), got {start}")
     if backend == "tape":
-        return delay_embed_unrolled(v, first, count)
-    return fused_op("delay_embed", backend, IMPLEMENTATIONS, (v,), first, count)
+        return delay_embed_unrolled(v, first, count, start)
+    return fused_op("delay_embed", backend, IMPLEMENTATIONS, (v,), first, count, start)
 
 
-def delay_embed_unrolled(v: Tensor, first: int, count: int) -> Tensor:
+def delay_embed_unrolled(v: Tensor, first: int, count: int, start: int = 0) -> Tensor:
     """The same with primitive tape ops: each lag is the sequence shifted right by the lag,
-    zeros in front (the tape engine's version, and its oracle)."""
+    zeros in front, from step ``start`` on (the tape engine's version, and its oracle)."""
     from ..autograd import ops
 
     B, T, C = v.shape
@@ -62,4 +65,5 @@ def delay_embed_unrolled(v: Tensor, first: int, count: int) -> Tensor:
         lag = min(first + j, T)
         zeros = Tensor(np.zeros((B, lag, C), dtype=v.dtype))
         blocks.append(ops.concatenate([zeros, v[:, :T - lag]], axis=1))
-    return ops.concatenate(blocks, axis=2)
+    embedded = ops.concatenate(blocks, axis=2)
+    return embedded[:, start:] if start else embedded

@@ -16,18 +16,19 @@ import numpy as np
 from ..autograd import Tensor
 from . import memory_cpu, memory_numpy
 from .activations import CODES
+from .memory_numpy import unpack
 from .fused import fused_op, if_needed, previous_states, sum_outer
 
 
-def _with_gradients(states, initial, run_backward):
+def _with_gradients(packed, initial, run_backward):
     """The engine-independent part: split the packed gradient, run the engine's BPTT, and turn
     (dq, dz, do) into every weight's gradient with one matmul each."""
-    ms, hs, ys = states
     m0, h0, y0 = initial
-    sizes = np.cumsum([ms.shape[2], hs.shape[2]])
+    M, H = m0.shape[1], h0.shape[1]
+    ms, hs, ys = unpack(packed, M, H)
 
     def backward(dstates, needs):
-        gm, gh, gy = np.split(dstates, sizes, axis=2)
+        gm, gh, gy = unpack(dstates, M, H)
         dq, dz, do, dm0, dh0, dy0 = run_backward(gm, gh, gy)
         return (dz,                                                             # a
                 if_needed(needs[1], lambda: sum_outer(dq, previous_states(y0, ys))),  # W_ym
@@ -39,7 +40,7 @@ def _with_gradients(states, initial, run_backward):
                 do.sum(axis=(0, 1)),                                            # b_y
                 dm0, dh0, dy0)
 
-    return np.concatenate(states, axis=2), backward
+    return packed, backward
 
 
 def _host(kernels):
@@ -47,9 +48,10 @@ def _host(kernels):
     kernels (``memory_numpy`` or ``memory_cpu``)."""
     def run(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations):
         weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
-        states = kernels.memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
+        packed = kernels.memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
                                         lengths, *activations)
-        return _with_gradients(states, (m0, h0, y0), lambda gm, gh, gy: kernels.memory_backward(
+        states = unpack(packed, m0.shape[1], h0.shape[1])
+        return _with_gradients(packed, (m0, h0, y0), lambda gm, gh, gy: kernels.memory_backward(
             gm, gh, gy, *states, *weights, lengths, *activations))
     return run
 
@@ -60,7 +62,7 @@ def _cuda(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activa
     device = DeviceMemory(W_ym, W_hm, W_mm, W_mh, W_hy, lengths,
                           *(CODES[name] for name in activations))
     states = device.forward(a, b_m, b_y, m0, h0, y0)
-    return _with_gradients(states, (m0, h0, y0), device.backward)
+    return _with_gradients(np.concatenate(states, axis=2), (m0, h0, y0), device.backward)
 
 
 IMPLEMENTATIONS = {"numpy": _host(memory_numpy), "cpu": _host(memory_cpu), "cuda": _cuda}

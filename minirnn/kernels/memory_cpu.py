@@ -13,6 +13,7 @@ import numpy as np
 from ..blas import FASTMATH, blas_threads, block_bounds, gemm, gemm_address
 from .activations import CODES, derivative
 from .elman_cpu import row_blocks
+from .memory_numpy import unpack
 from .linalg_cpu import (activate_into, rows_structured_acc, rows_structured_acc_transposed,
                          structure_of)
 
@@ -102,22 +103,21 @@ def _memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengt
 
 
 def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, r, f, g):
-    B, T, _ = a.shape
-    ms = np.empty((B, T, b_m.size), dtype=a.dtype)
-    hs = np.empty_like(a)
-    ys = np.empty((B, T, b_y.size), dtype=a.dtype)
+    B, T, H = a.shape
+    states = np.empty((B, T, b_m.size + H + b_y.size), dtype=a.dtype)
+    ms, hs, ys = unpack(states, b_m.size, H)  # the kernel writes into views of one array
     c = np.ascontiguousarray
     with blas_threads(1):  # each thread calls BLAS on its own block
         _memory_forward(c(a), c(W_ym.T), c(W_hm.T), c(W_mm.T), c(b_m), c(W_mh.T), c(W_hy.T),
                         c(b_y), c(m0), c(h0), c(y0), lengths, CODES[r], CODES[f], CODES[g],
                         row_blocks(B), gemm_address(a.dtype), ms, hs, ys, *structure_of(W_ym),
                         *structure_of(W_hm), *structure_of(W_mm))
-    return ms, hs, ys
+    return states
 
 
 def memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g):
     B = hs.shape[0]
-    dq, dz, do = np.empty_like(ms), np.empty_like(hs), np.empty_like(ys)
+    dq, dz, do = (np.empty(s.shape, dtype=s.dtype) for s in (ms, hs, ys))
     cm = np.zeros((B, ms.shape[2]), dtype=ms.dtype)
     ch = np.zeros((B, hs.shape[2]), dtype=hs.dtype)
     cy = np.zeros((B, ys.shape[2]), dtype=ys.dtype)

@@ -38,11 +38,11 @@ from .activations import activate_array, derivative_array
 
 
 def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, r, f, g):
-    """(ms (B,T,M), hs (B,T,H), ys (B,T,O)) from a (B,T,H), the weights and initial states."""
-    B, T, _ = a.shape
-    ms = np.empty((B, T, b_m.size), dtype=a.dtype)
-    hs = np.empty_like(a)
-    ys = np.empty((B, T, b_y.size), dtype=a.dtype)
+    """[m_t | h_t | y_t] packed side by side (B, T, M+H+O), from a (B, T, H), the weights and
+    the initial states."""
+    B, T, H = a.shape
+    states = np.empty((B, T, b_m.size + H + b_y.size), dtype=a.dtype)
+    ms, hs, ys = unpack(states, b_m.size, H)
     m, h, y = m0, h0, y0
     for t in range(T):
         m_new = activate_array(r, y @ W_ym.T + h @ W_hm.T + m @ W_mm.T + b_m)
@@ -51,7 +51,12 @@ def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, length
         active = (t < lengths)[:, None]
         m, h, y = (np.where(active, new, old) for new, old in ((m_new, m), (h_new, h), (y_new, y)))
         ms[:, t], hs[:, t], ys[:, t] = m, h, y
-    return ms, hs, ys
+    return states
+
+
+def unpack(states, M, H):
+    """Views (ms, hs, ys) of the packed states (no copies)."""
+    return states[:, :, :M], states[:, :, M:M + H], states[:, :, M + H:]
 
 
 def memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g):

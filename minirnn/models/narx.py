@@ -125,7 +125,7 @@ class NARX(MemoryRecurrence):
         y_past = state[:, L * I:].reshape(B, K, O)
 
         x_all = ops.concatenate([x_past, x], axis=1)  # (B, L+T, I)
-        regressors = delay_embed(x_all, 0, L + 1, self.backend)[:, L:]
+        regressors = delay_embed(x_all, 0, L + 1, self.backend, start=L)
         a = ops.linear(regressors, self.W_xh, self.b_h)
         if self.mode == "open":
             if y is None:
@@ -134,7 +134,7 @@ class NARX(MemoryRecurrence):
             if y_true.shape[:2] != (B, T):
                 raise ValueError(f"y must have shape ({B}, {T}, {O}), got {y_true.shape}")
             y_all = ops.concatenate([y_past, y_true], axis=1)  # (B, K+T, O)
-            y_regressors = delay_embed(y_all, 1, K, self.backend)[:, K:]
+            y_regressors = delay_embed(y_all, 1, K, self.backend, start=K)
             hidden = activate_tensor(self.activation, a + ops.linear(y_regressors, self.W_yh))
             out = activate_tensor(self.output_activation, ops.linear(hidden, self.W_hy, self.b_y))
         else:

@@ -65,7 +65,7 @@ class SlidingPredictor(SequenceModel):
         state = self._state(h, B, self.state_size,
                             Tensor(np.zeros(self.state_size, dtype=self.dtype)))
         x_all = ops.concatenate([state.reshape(B, past, I), x], axis=1)  # (B, past+T, I)
-        e = delay_embed(x_all, 0, self.window, self.backend)[:, past:]
+        e = delay_embed(x_all, 0, self.window, self.backend, start=past)
         hidden = activate_tensor(self.activation, ops.linear(e, self.W_xh, self.b_h))
         y = activate_tensor(self.output_activation, ops.linear(hidden, self.W_hy, self.b_y))
         if not return_state:
