@@ -22,9 +22,9 @@ from .train import predict, train
                    "more BLAS threads compete with them on a small machine.")
 def main(blas_threads):
     """minirnn: classic recurrent networks with explicit BPTT, checked and fast."""
-    from minirnn.blas import set_blas_threads
+    from minirnn.process import prepare_cpu
 
-    set_blas_threads(blas_threads)
+    prepare_cpu(blas_threads)
 
 
 @main.command()

@@ -5,9 +5,9 @@
     W = mr.Tensor(np.random.randn(3, 2), requires_grad=True)
     y = (x @ W).tanh().sum(); y.backward()          # x.grad, W.grad
 """
-from . import autograd, blas, losses, models, optim
+from . import autograd, blas, losses, models, optim, process
 from .autograd import Tensor, gradcheck, no_grad
 
 __version__ = "0.1.0"
 __all__ = ["Tensor", "no_grad", "gradcheck", "autograd", "losses", "models", "optim",
-           "blas"]
+           "blas", "process"]

@@ -58,13 +58,14 @@ def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, 
         c_S, c_y = cS[b0:b1], cy[b0:b1]
         for t in range(T - 1, -1, -1):
             d_o, d_z = do[b0:b1, t], dz[b0:b1, t]
+            # (each branch on ``active`` is outside its loop, so the loops vectorise)
             for i in range(n):
                 b = b0 + i
-                active = t < lengths[b]
-                for k in range(O):
-                    if active:
+                if t < lengths[b]:
+                    for k in range(O):
                         d_o[i, k] = (gy[b, t, k] + c_y[i, k]) * derivative(g, ys[b, t, k])
-                    else:
+                else:
+                    for k in range(O):
                         d_o[i, k] = 0
                         c_y[i, k] += gy[b, t, k]
                 for k in range(N):
@@ -73,9 +74,11 @@ def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, 
             for layer in range(offsets.size - 2, -1, -1):
                 lo, hi = offsets[layer], offsets[layer + 1]
                 for i in range(n):
-                    active = t < lengths[b0 + i]
-                    for k in range(lo, hi):
-                        d_z[i, k] = c_S[i, k] * derivative(f, S_all[b0 + i, t, k]) if active else 0
+                    if t < lengths[b0 + i]:
+                        for k in range(lo, hi):
+                            d_z[i, k] = c_S[i, k] * derivative(f, S_all[b0 + i, t, k])
+                    else:
+                        d_z[i, lo:hi] = 0
                 if lo > 0:  # the layers below read this one's dz through U
                     gemm(address, d_z[:, lo:hi], U[lo:hi, :lo], c_S[:, :lo], False, 1.0)
             for i in range(n):

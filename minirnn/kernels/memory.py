@@ -34,7 +34,7 @@ def _with_gradients(packed, initial, run_backward):
                 if_needed(needs[1], lambda: sum_outer(dq, previous_states(y0, ys))),  # W_ym
                 if_needed(needs[2], lambda: sum_outer(dq, previous_states(h0, hs))),  # W_hm
                 if_needed(needs[3], lambda: sum_outer(dq, previous_states(m0, ms))),  # W_mm
-                dq.sum(axis=(0, 1)),                                            # b_m
+                if_needed(needs[4], lambda: dq.sum(axis=(0, 1))),               # b_m
                 if_needed(needs[5], lambda: sum_outer(dz, ms)),                 # W_mh
                 sum_outer(do, hs),                                              # W_hy
                 do.sum(axis=(0, 1)),                                            # b_y

@@ -72,13 +72,14 @@ def _memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengt
         c_m, c_h, c_y = cm[b0:b1], ch[b0:b1], cy[b0:b1]  # this block's carries
         for t in range(T - 1, -1, -1):
             d_o, d_z, d_q = do[b0:b1, t], dz[b0:b1, t], dq[b0:b1, t]
+            # (each branch on ``active`` is outside its loop, so the loops vectorise)
             for i in range(n):
                 b = b0 + i
-                active = t < lengths[b]
-                for k in range(O):
-                    if active:
+                if t < lengths[b]:
+                    for k in range(O):
                         d_o[i, k] = (gy[b, t, k] + c_y[i, k]) * derivative(g, ys[b, t, k])
-                    else:
+                else:
+                    for k in range(O):
                         d_o[i, k] = 0
                         c_y[i, k] += gy[b, t, k]
                 for k in range(H):
@@ -87,16 +88,19 @@ def _memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengt
                     c_m[i, k] += gm[b, t, k]
             gemm(address, d_o, W_hy, c_h, False, 1.0)  # dh_t = gh + W_hm^T dq + W_hy^T do
             for i in range(n):
-                active = t < lengths[b0 + i]
-                for k in range(H):
-                    d_z[i, k] = c_h[i, k] * derivative(f, hs[b0 + i, t, k]) if active else 0
+                if t < lengths[b0 + i]:
+                    for k in range(H):
+                        d_z[i, k] = c_h[i, k] * derivative(f, hs[b0 + i, t, k])
+                else:
+                    d_z[i] = 0
             gemm(address, d_z, W_mh, c_m, False, 1.0)  # dm_t = gm + W_mm^T dq + W_mh^T dz
             for i in range(n):
-                active = t < lengths[b0 + i]
-                for k in range(M):
-                    d_q[i, k] = c_m[i, k] * derivative(r, ms[b0 + i, t, k]) if active else 0
-                if active:  # the carries to step t-1 start afresh from dq_t
-                    c_y[i], c_h[i], c_m[i] = 0, 0, 0
+                if t < lengths[b0 + i]:
+                    for k in range(M):
+                        d_q[i, k] = c_m[i, k] * derivative(r, ms[b0 + i, t, k])
+                    c_y[i], c_h[i], c_m[i] = 0, 0, 0  # the carries to t-1 start from dq_t
+                else:
+                    d_q[i] = 0
             rows_structured_acc_transposed(address, c_y, d_q, W_ym, s_ym, d_ym, k_ym)
             rows_structured_acc_transposed(address, c_h, d_q, W_hm, s_hm, d_hm, k_hm)
             rows_structured_acc_transposed(address, c_m, d_q, W_mm, s_mm, d_mm, k_mm)
