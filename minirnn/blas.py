@@ -212,7 +212,7 @@ def gemm(address, A, B, C, transpose_a, beta):
 _SPLIT_FLOPS = 4e6  # below this a product is too small to be worth splitting
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def block_bounds(block, blocks, size):
     """[lo, hi) of ``block`` when ``size`` items are cut into ``blocks`` near-equal blocks."""
     return block * size // blocks, (block + 1) * size // blocks

@@ -8,7 +8,7 @@ from ..blas import FASTMATH, gemm
 from .activations import activate
 
 
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH)
 def activate_into(code, z, out):
     """out[i] = f(z[i]) with f chosen once outside the loop, so each loop is branch-free and
     vectorises (a branch on ``code`` per element would stop it)."""
@@ -55,7 +55,7 @@ def structure_of(W: np.ndarray):
     return DENSE, empty, 0
 
 
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH)
 def structured_acc(out, v, code, diagonal, shift):
     """out += W v for a structured (not dense) W."""
     if code == DIAGONAL:
@@ -66,7 +66,7 @@ def structured_acc(out, v, code, diagonal, shift):
             out[i] += v[i - shift]
 
 
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH)
 def structured_acc_transposed(out, v, code, diagonal, shift):
     """out += W^T v for a structured (not dense) W."""
     if code == DIAGONAL:
@@ -77,7 +77,7 @@ def structured_acc_transposed(out, v, code, diagonal, shift):
             out[j] += v[j + shift]
 
 
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH)
 def rows_structured_acc(address, out, v, Wt, code, diagonal, shift):
     """out[r] += W v[r] for every row r of a block: one BLAS product when W is dense (given
     transposed), the O(n) loops of its structure otherwise."""
@@ -88,7 +88,7 @@ def rows_structured_acc(address, out, v, Wt, code, diagonal, shift):
             structured_acc(out[r], v[r], code, diagonal, shift)
 
 
-@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH)
 def rows_structured_acc_transposed(address, out, v, W, code, diagonal, shift):
     """out[r] += W^T v[r] for every row r of a block, W given as it is (dense) or by its
     structure."""
