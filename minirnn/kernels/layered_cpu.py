@@ -9,7 +9,7 @@ import numpy as np
 from ..blas import FASTMATH, blas_threads, block_bounds, gemm, gemm_address
 from .activations import CODES, derivative
 from .elman_cpu import row_blocks
-from .linalg_cpu import activate_into
+from .linalg_cpu import activate_into, output_delta
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
@@ -51,25 +51,16 @@ def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, 
     """Fill dz, do (B, T, ·); cS, cy (B, ·), zero on entry, end as the initial gradients. A
     padded step's d's are 0, so the products add nothing to that row's carries."""
     B, T, N = S_all.shape
-    O = ys.shape[2]
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
         c_S, c_y = cS[b0:b1], cy[b0:b1]
         for t in range(T - 1, -1, -1):
             d_o, d_z = do[b0:b1, t], dz[b0:b1, t]
-            # (each branch on ``active`` is outside its loop, so the loops vectorise)
+            output_delta(g, gy, ys, lengths, b0, t, c_y, d_o)
             for i in range(n):
-                b = b0 + i
-                if t < lengths[b]:
-                    for k in range(O):
-                        d_o[i, k] = (gy[b, t, k] + c_y[i, k]) * derivative(g, ys[b, t, k])
-                else:
-                    for k in range(O):
-                        d_o[i, k] = 0
-                        c_y[i, k] += gy[b, t, k]
                 for k in range(N):
-                    c_S[i, k] += gS[b, t, k]
+                    c_S[i, k] += gS[b0 + i, t, k]
             gemm(address, d_o, W_hy, c_S, False, 1.0)  # dS = gS + carry + W_hy^T do
             for layer in range(offsets.size - 2, -1, -1):
                 lo, hi = offsets[layer], offsets[layer + 1]

@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 from ..blas import FASTMATH, gemm
-from .activations import activate
+from .activations import activate, derivative
 
 
 @numba.njit(cache=True, fastmath=FASTMATH)
@@ -24,6 +24,22 @@ def activate_into(code, z, out):
     else:
         for i in range(z.size):
             out[i] = z[i]
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def output_delta(g, gy, ys, lengths, b0, t, c_y, d_o):
+    """do_t = (gy_t + c_y) g'(o_t) for each row of a block of rows starting at b0. A padded
+    row's do_t is 0 and its carry c_y collects gy_t: its output was copied forward, so the
+    gradient passes straight back. (Each branch is outside its loop, so the loops vectorise.)"""
+    for i in range(d_o.shape[0]):
+        b = b0 + i
+        if t < lengths[b]:
+            for k in range(d_o.shape[1]):
+                d_o[i, k] = (gy[b, t, k] + c_y[i, k]) * derivative(g, ys[b, t, k])
+        else:
+            for k in range(d_o.shape[1]):
+                d_o[i, k] = 0
+                c_y[i, k] += gy[b, t, k]
 
 
 # --- structured matrices ------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from ..blas import FASTMATH, blas_threads, block_bounds, gemm, gemm_address
 from .activations import CODES, derivative
 from .elman_cpu import row_blocks
 from .memory_numpy import unpack
-from .linalg_cpu import (activate_into, rows_structured_acc, rows_structured_acc_transposed,
-                         structure_of)
+from .linalg_cpu import (activate_into, output_delta, rows_structured_acc,
+                         rows_structured_acc_transposed, structure_of)
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
@@ -65,7 +65,7 @@ def _memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengt
     as the gradients of the initial states. A padded step's d's are 0, so the products add
     nothing to that row's carries, which only collect its direct gradients."""
     B, T, H = hs.shape
-    M, O = ms.shape[2], ys.shape[2]
+    M = ms.shape[2]
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
@@ -73,19 +73,12 @@ def _memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengt
         for t in range(T - 1, -1, -1):
             d_o, d_z, d_q = do[b0:b1, t], dz[b0:b1, t], dq[b0:b1, t]
             # (each branch on ``active`` is outside its loop, so the loops vectorise)
+            output_delta(g, gy, ys, lengths, b0, t, c_y, d_o)
             for i in range(n):
-                b = b0 + i
-                if t < lengths[b]:
-                    for k in range(O):
-                        d_o[i, k] = (gy[b, t, k] + c_y[i, k]) * derivative(g, ys[b, t, k])
-                else:
-                    for k in range(O):
-                        d_o[i, k] = 0
-                        c_y[i, k] += gy[b, t, k]
                 for k in range(H):
-                    c_h[i, k] += gh[b, t, k]
+                    c_h[i, k] += gh[b0 + i, t, k]
                 for k in range(M):
-                    c_m[i, k] += gm[b, t, k]
+                    c_m[i, k] += gm[b0 + i, t, k]
             gemm(address, d_o, W_hy, c_h, False, 1.0)  # dh_t = gh + W_hm^T dq + W_hy^T do
             for i in range(n):
                 if t < lengths[b0 + i]:
