@@ -93,29 +93,41 @@ def torch_available() -> bool:
     return True
 
 
+def torch_cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 def time_torch(batch: int, steps: int, hidden: int, dtype: str = "float32", repeat: int = 5,
-               seed: int = 0) -> float:
-    """Median seconds of the same forward + backward in PyTorch on the CPU: ``nn.RNN`` (tanh,
-    one layer) and an ``nn.Linear`` output, gradients of every parameter and of x, in as many
-    threads as Numba uses."""
+               seed: int = 0, device: str = "cpu") -> float:
+    """Median seconds of the same forward + backward in PyTorch: ``nn.RNN`` (tanh, one layer)
+    and an ``nn.Linear`` output, gradients of every parameter and of x; on the CPU in as many
+    threads as Numba uses, or with ``device="cuda"`` on the GPU (cuDNN's RNN), waiting for the
+    GPU to finish each call."""
     import numba
     import torch
 
     torch.set_num_threads(numba.get_num_threads())
     torch.manual_seed(seed)
     tdtype = getattr(torch, dtype)
-    rnn = torch.nn.RNN(hidden, hidden, batch_first=True).to(tdtype)
-    out = torch.nn.Linear(hidden, hidden).to(tdtype)
+    rnn = torch.nn.RNN(hidden, hidden, batch_first=True).to(device=device, dtype=tdtype)
+    out = torch.nn.Linear(hidden, hidden).to(device=device, dtype=tdtype)
     rng = np.random.default_rng(seed)
-    x = torch.tensor(rng.standard_normal((batch, steps, hidden)), dtype=tdtype,
+    x = torch.tensor(rng.standard_normal((batch, steps, hidden)), dtype=tdtype, device=device,
                      requires_grad=True)
-    weights = torch.tensor(rng.standard_normal((batch, steps, hidden)), dtype=tdtype)
+    weights = torch.tensor(rng.standard_normal((batch, steps, hidden)), dtype=tdtype,
+                           device=device)
+    finish = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
     def step():
         for p in (*rnn.parameters(), *out.parameters()):
             p.grad = None
         x.grad = None
         (out(rnn(x)[0]) * weights).sum().backward()
+        finish()
 
     return _median_seconds(step, repeat)
 
@@ -123,7 +135,9 @@ def time_torch(batch: int, steps: int, hidden: int, dtype: str = "float32", repe
 def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat: int = 5,
                    progress=None, torch: bool = False) -> list[BenchRow]:
     """One row per (size, engine); ratios against the tape engine and PyTorch where they ran.
-    ``torch=True`` adds PyTorch's CPU ``nn.RNN`` as one more row per size."""
+    ``torch=True`` adds PyTorch's CPU ``nn.RNN`` as one more row per size, and, when the cuda
+    engine runs and PyTorch sees a GPU, its cuDNN ``nn.RNN`` ("pytorch-cuda"), the reference
+    of the cuda engine's ratio."""
     rows = []
     for batch, steps, hidden in sizes:
         case = []
@@ -133,16 +147,20 @@ def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat
                                  gflops=model_flops(batch, steps, hidden) / ms / 1e6))
             if progress is not None:
                 progress()
-        if torch:
-            ms = 1e3 * time_torch(batch, steps, hidden, dtype, repeat)
-            case.append(BenchRow("pytorch", batch, steps, hidden, dtype, ms,
+        devices = (["cpu"] if torch else []) + \
+            (["cuda"] if torch and "cuda" in backends and torch_cuda_available() else [])
+        for device in devices:
+            ms = 1e3 * time_torch(batch, steps, hidden, dtype, repeat, device=device)
+            case.append(BenchRow("pytorch" if device == "cpu" else "pytorch-cuda", batch, steps,
+                                 hidden, dtype, ms,
                                  gflops=model_flops(batch, steps, hidden) / ms / 1e6))
         reference = {row.backend: row.median_ms for row in case}
         for row in case:
             if "tape" in reference:
                 row.speedup_vs_tape = reference["tape"] / row.median_ms
-            if "pytorch" in reference:
-                row.speedup_vs_torch = reference["pytorch"] / row.median_ms
+            torch_row = "pytorch-cuda" if row.backend.endswith("cuda") else "pytorch"
+            if torch_row in reference:
+                row.speedup_vs_torch = reference[torch_row] / row.median_ms
         rows += case
     return rows
 
