@@ -71,3 +71,11 @@ def test_split_matmul_equals_numpy(dtype):
     np.testing.assert_allclose(blas.matmul(packed[:, :130], B), A @ B, rtol=tol, atol=tol)
     small = blas.matmul(A[:3], B)  # too small to split: plain A @ B
     np.testing.assert_array_equal(small, A[:3] @ B)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_column_sums_equal_numpy(dtype):
+    X = np.random.default_rng(2).standard_normal((3201, 7)).astype(dtype)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(blas.column_sums(X), X.sum(axis=0), rtol=tol, atol=tol)
+    assert blas.column_sums(X[:1]).shape == (7,)

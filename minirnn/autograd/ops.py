@@ -169,7 +169,7 @@ def linear(x, W: Tensor, b: Tensor | None = None) -> Tensor:
         gW = blas.matmul(g2.T, rows) if W.requires_grad else None
         if b is None:
             return gx, gW
-        return gx, gW, g2.sum(axis=0) if b.requires_grad else None
+        return gx, gW, blas.column_sums(g2) if b.requires_grad else None
 
     return record("linear", out.reshape(x.shape[:-1] + (W.shape[0],)), inputs, backward)
 

@@ -52,6 +52,11 @@ def previous_states(initial: np.ndarray, states: np.ndarray) -> np.ndarray:
     return np.concatenate([initial[:, None], states[:, :-1]], axis=1)
 
 
+def sum_rows(d: np.ndarray) -> np.ndarray:
+    """Σ_{b,t} d[b,t]: a bias gradient over every (b, t) pair."""
+    return blas.column_sums(d.reshape(-1, d.shape[-1]))
+
+
 def sum_outer(d: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Σ_{b,t} d[b,t] v[b,t]^T: a weight gradient over every (b, t) pair, as one matmul."""
     return blas.matmul(d.reshape(-1, d.shape[-1]).T, v.reshape(-1, v.shape[-1]))

@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd import Tensor
 from . import layered_cpu, layered_numpy
 from .activations import CODES
-from .fused import fused_op, if_needed, previous_states, sum_outer
+from .fused import fused_op, if_needed, previous_states, sum_outer, sum_rows
 
 
 def same_step_mask(offsets, dtype) -> np.ndarray:
@@ -38,7 +38,7 @@ def _with_gradients(states, initial, offsets, run_backward):
                 if_needed(needs[2], lambda: sum_outer(dz, previous_states(S0, S_all))),  # V
                 if_needed(needs[3], lambda: sum_outer(dz, previous_states(y0, ys))),     # Y
                 sum_outer(do, S_all),                                              # W_hy
-                do.sum(axis=(0, 1)),                                               # b_y
+                sum_rows(do),                                                      # b_y
                 dS0, dy0)
 
     return np.concatenate(states, axis=2), backward

@@ -17,7 +17,7 @@ from ..autograd import Tensor
 from . import memory_cpu, memory_numpy
 from .activations import CODES
 from .memory_numpy import unpack
-from .fused import fused_op, if_needed, previous_states, sum_outer
+from .fused import fused_op, if_needed, previous_states, sum_outer, sum_rows
 
 
 def _with_gradients(packed, initial, run_backward):
@@ -34,10 +34,10 @@ def _with_gradients(packed, initial, run_backward):
                 if_needed(needs[1], lambda: sum_outer(dq, previous_states(y0, ys))),  # W_ym
                 if_needed(needs[2], lambda: sum_outer(dq, previous_states(h0, hs))),  # W_hm
                 if_needed(needs[3], lambda: sum_outer(dq, previous_states(m0, ms))),  # W_mm
-                if_needed(needs[4], lambda: dq.sum(axis=(0, 1))),               # b_m
+                if_needed(needs[4], lambda: sum_rows(dq)),                      # b_m
                 if_needed(needs[5], lambda: sum_outer(dz, ms)),                 # W_mh
                 sum_outer(do, hs),                                              # W_hy
-                do.sum(axis=(0, 1)),                                            # b_y
+                sum_rows(do),                                                   # b_y
                 dm0, dh0, dy0)
 
     return packed, backward
