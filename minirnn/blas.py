@@ -42,6 +42,15 @@ from numba.extending import intrinsic
 FASTMATH = {"contract", "nsz"}
 
 
+def cpu_jit(parallel: bool = False):
+    """How every CPU kernel and building block is compiled: cached on disk, ``FASTMATH``, and
+    NumPy's error model, under which x / 0 gives inf or NaN (IEEE) instead of raising
+    ZeroDivisionError. The check that Python's model needs is a branch in every loop that
+    divides, and it stopped the float32 tanh loop from vectorising: 2.1 ns an element
+    against 0.23 ns without it."""
+    return numba.njit(parallel=parallel, cache=True, fastmath=FASTMATH, error_model="numpy")
+
+
 # --- finding NumPy's OpenBLAS -------------------------------------------------------------------
 @functools.cache
 def openblas():
@@ -179,7 +188,7 @@ def _cblas_gemm(typingctx, address, trans_a, m, n, k, alpha, A, lda, B, ldb, bet
     return signature, codegen
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
+@cpu_jit()
 def gemm(address, A, B, C, transpose_a, beta):
     """C = beta C + op(A) B, with op(A) = A^T if transpose_a else A. A, B, C are 2-D with
     contiguous rows (row strides may be anything, e.g. one time step of a (B, T, H) array).
@@ -212,13 +221,13 @@ def gemm(address, A, B, C, transpose_a, beta):
 _SPLIT_FLOPS = 4e6  # below this a product is too small to be worth splitting
 
 
-@numba.njit(cache=True)
+@cpu_jit()
 def block_bounds(block, blocks, size):
     """[lo, hi) of ``block`` when ``size`` items are cut into ``blocks`` near-equal blocks."""
     return block * size // blocks, (block + 1) * size // blocks
 
 
-@numba.njit(parallel=True, cache=True)
+@cpu_jit(parallel=True)
 def _rows_matmul(address, A, B, C, blocks):
     """C = A B, each thread computing a block of C's rows."""
     for block in numba.prange(blocks):
@@ -226,7 +235,7 @@ def _rows_matmul(address, A, B, C, blocks):
         gemm(address, A[lo:hi], B, C[lo:hi], False, 0.0)
 
 
-@numba.njit(parallel=True, cache=True)
+@cpu_jit(parallel=True)
 def _transposed_matmul(address, A, B, partial, blocks):
     """partial[block] = A[rows]^T B[rows], each thread over a block of the shared rows (a
     weight gradient Σ_rows a b^T: the caller adds the blocks' shares)."""

@@ -1,10 +1,37 @@
 """The autograd engine: Tensor, the tape, primitive ops and the gradient checker."""
 from . import ops
 from .gradcheck import GradcheckReport, TensorCheck, check_gradients, gradcheck
-from .ops import (abs, add, astype, concatenate, div, embedding, exp, linear, log, log_softmax,
-                  matmul, maximum, mean, minimum, mul, neg, power, relu, reshape, sigmoid,
-                  softmax, stack, sub, sum, tanh, transpose, unbroadcast, where)
-from .tensor import Tensor, TapeEntry, as_tensor, is_grad_enabled, no_grad, record
+from .ops import (
+                  abs,
+                  add,
+                  astype,
+                  concatenate,
+                  div,
+                  embedding,
+                  exp,
+                  linear,
+                  log,
+                  log_softmax,
+                  matmul,
+                  maximum,
+                  mean,
+                  minimum,
+                  mul,
+                  neg,
+                  power,
+                  relu,
+                  reshape,
+                  sigmoid,
+                  softmax,
+                  stack,
+                  sub,
+                  sum,
+                  tanh,
+                  transpose,
+                  unbroadcast,
+                  where,
+)
+from .tensor import TapeEntry, Tensor, as_tensor, is_grad_enabled, no_grad, record
 
 __all__ = [
     "Tensor", "TapeEntry", "as_tensor", "record", "no_grad", "is_grad_enabled", "ops",

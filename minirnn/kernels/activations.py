@@ -14,13 +14,13 @@ code (``CODES``) because a compiled kernel cannot take a Python function as an a
 """
 import math
 
-import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
 
 from ..autograd import ops
 from ..autograd.ops import stable_sigmoid
+from ..blas import cpu_jit
 
 CODES = {"tanh": 0, "sigmoid": 1, "relu": 2, "identity": 3}
 OUTPUT_ACTIVATIONS = ("identity", "tanh", "sigmoid", "relu", "softmax")
@@ -69,7 +69,7 @@ def _tanh_fast32(z):
     return impl
 
 
-@numba.njit(cache=True)
+@cpu_jit()
 def activate(code, z):
     if code == 0:
         return tanh_fast32(z)
@@ -83,7 +83,7 @@ def activate(code, z):
     return z
 
 
-@numba.njit(cache=True)
+@cpu_jit()
 def derivative(code, h):
     """f'(z) written with h = f(z)."""
     if code == 0:

@@ -5,8 +5,10 @@ Both run in parallel over the batch rows, which never share memory.
 import numba
 import numpy as np
 
+from ..blas import cpu_jit
 
-@numba.njit(parallel=True, cache=True)
+
+@cpu_jit(parallel=True)
 def _delay_forward(v, first, count, start, e):
     B, steps, _ = e.shape
     C = v.shape[2]
@@ -19,7 +21,7 @@ def _delay_forward(v, first, count, start, e):
                     e[b, s, j * C + c] = v[b, t - lag, c] if t >= lag else 0
 
 
-@numba.njit(parallel=True, cache=True)
+@cpu_jit(parallel=True)
 def _delay_backward(de, first, count, start, dv):
     """∂L/∂v_u = Σ_j ∂L/∂e_{u+first+j}[block j]: each row's copies are sent back by the one
     thread that owns the row (so no two threads add into the same element), a contiguous

@@ -18,7 +18,7 @@ so a diverging network shows its NaN.
 import numba
 import numpy as np
 
-from ..blas import FASTMATH, blas_threads, block_bounds, gemm, gemm_address
+from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
 from .activations import CODES, derivative
 from .linalg_cpu import activate_into
 
@@ -28,7 +28,7 @@ def row_blocks(batch: int) -> int:
     return max(1, min(batch, numba.get_num_threads()))
 
 
-@numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
+@cpu_jit(parallel=True)
 def _elman_forward(a, Wt, h0, lengths, code, blocks, address, hs):
     """Fill hs (B, T, H): h_t = f(a_t + W h_{t-1}); Wt = W_hh^T, contiguous."""
     B, T, H = a.shape
@@ -45,7 +45,7 @@ def _elman_forward(a, Wt, h0, lengths, code, blocks, address, hs):
             hs[b0:b1, t] = h
 
 
-@numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
+@cpu_jit(parallel=True)
 def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, dz, dh0, dW_blocks):
     """Fill dz (B, T, H), dh0 (B, H) and each block's share of ∂L/∂W_hh:
     dh_t = g_t + W^T dz_{t+1}, dz_t = dh_t f'(z_t), ∂L/∂W_hh = Σ dz_t h_{t-1}^T."""

@@ -6,13 +6,13 @@ the wrapper."""
 import numba
 import numpy as np
 
-from ..blas import FASTMATH, blas_threads, block_bounds, gemm, gemm_address
+from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
 from .activations import CODES, derivative
 from .elman_cpu import row_blocks
 from .linalg_cpu import activate_into, output_delta
 
 
-@numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
+@cpu_jit(parallel=True)
 def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, blocks, address,
                      S_all, ys):
     """Weights come transposed (contiguous): each product is then state rows times a matrix."""
@@ -45,7 +45,7 @@ def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, 
             ys[b0:b1, t] = y
 
 
-@numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
+@cpu_jit(parallel=True)
 def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, blocks, address,
                       dz, do, cS, cy):
     """Fill dz, do (B, T, ·); cS, cy (B, ·), zero on entry, end as the initial gradients. A

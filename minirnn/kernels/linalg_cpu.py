@@ -1,14 +1,13 @@
 """Small jitted building blocks shared by the CPU kernels: the activation over a vector, and
 the products with matrices of a known structure (dense products go to ``minirnn.blas.gemm``).
 """
-import numba
 import numpy as np
 
-from ..blas import FASTMATH, gemm
+from ..blas import cpu_jit, gemm
 from .activations import activate, derivative
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
+@cpu_jit()
 def activate_into(code, z, out):
     """out[i] = f(z[i]) with f chosen once outside the loop, so each loop is branch-free and
     vectorises (a branch on ``code`` per element would stop it)."""
@@ -26,7 +25,7 @@ def activate_into(code, z, out):
             out[i] = z[i]
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
+@cpu_jit()
 def output_delta(g, gy, ys, lengths, b0, t, c_y, d_o):
     """do_t = (gy_t + c_y) g'(o_t) for each row of a block of rows starting at b0. A padded
     row's do_t is 0 and its carry c_y collects gy_t: its output was copied forward, so the
@@ -71,7 +70,7 @@ def structure_of(W: np.ndarray):
     return DENSE, empty, 0
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
+@cpu_jit()
 def structured_acc(out, v, code, diagonal, shift):
     """out += W v for a structured (not dense) W."""
     if code == DIAGONAL:
@@ -82,7 +81,7 @@ def structured_acc(out, v, code, diagonal, shift):
             out[i] += v[i - shift]
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
+@cpu_jit()
 def structured_acc_transposed(out, v, code, diagonal, shift):
     """out += W^T v for a structured (not dense) W."""
     if code == DIAGONAL:
@@ -93,7 +92,7 @@ def structured_acc_transposed(out, v, code, diagonal, shift):
             out[j] += v[j + shift]
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
+@cpu_jit()
 def rows_structured_acc(address, out, v, Wt, code, diagonal, shift):
     """out[r] += W v[r] for every row r of a block: one BLAS product when W is dense (given
     transposed), the O(n) loops of its structure otherwise."""
@@ -104,7 +103,7 @@ def rows_structured_acc(address, out, v, Wt, code, diagonal, shift):
             structured_acc(out[r], v[r], code, diagonal, shift)
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
+@cpu_jit()
 def rows_structured_acc_transposed(address, out, v, W, code, diagonal, shift):
     """out[r] += W^T v[r] for every row r of a block, W given as it is (dense) or by its
     structure."""

@@ -16,8 +16,8 @@ import numpy as np
 from ..autograd import Tensor
 from . import memory_cpu, memory_numpy
 from .activations import CODES
-from .memory_numpy import unpack
 from .fused import fused_op, if_needed, previous_states, sum_outer, sum_rows
+from .memory_numpy import unpack
 
 
 def _with_gradients(packed, initial, run_backward):

@@ -10,15 +10,20 @@ W_ym, W_hm and W_mm are applied by their structure when they have one (zero, dia
 import numba
 import numpy as np
 
-from ..blas import FASTMATH, blas_threads, block_bounds, gemm, gemm_address
+from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
 from .activations import CODES, derivative
 from .elman_cpu import row_blocks
+from .linalg_cpu import (
+    activate_into,
+    output_delta,
+    rows_structured_acc,
+    rows_structured_acc_transposed,
+    structure_of,
+)
 from .memory_numpy import unpack
-from .linalg_cpu import (activate_into, output_delta, rows_structured_acc,
-                         rows_structured_acc_transposed, structure_of)
 
 
-@numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
+@cpu_jit(parallel=True)
 def _memory_forward(a, W_ymT, W_hmT, W_mmT, b_m, W_mhT, W_hyT, b_y, m0, h0, y0, lengths,
                     r, f, g, blocks, address, ms, hs, ys, s_ym, d_ym, k_ym, s_hm, d_hm, k_hm,
                     s_mm, d_mm, k_mm):
@@ -57,7 +62,7 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, b_m, W_mhT, W_hyT, b_y, m0, h0, y0, 
             ys[b0:b1, t] = y
 
 
-@numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
+@cpu_jit(parallel=True)
 def _memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g,
                      blocks, address, dq, dz, do, cm, ch, cy, s_ym, d_ym, k_ym, s_hm, d_hm,
                      k_hm, s_mm, d_mm, k_mm):

@@ -2,11 +2,11 @@
 from .base import BACKENDS, SequenceModel
 from .elman import Elman, StateSpaceRNN
 from .memory import ExplicitMemory, Jordan
+from .module import Module, Parameter
+from .multilayer import MultiLayerRNN
 from .narx import NARX
 from .seq2seq import Seq2Seq
 from .sliding import SlidingPredictor
-from .module import Module, Parameter
-from .multilayer import MultiLayerRNN
 
 __all__ = ["Module", "Parameter", "SequenceModel", "BACKENDS", "SlidingPredictor", "NARX",
            "ExplicitMemory", "Jordan", "Elman", "StateSpaceRNN", "MultiLayerRNN",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, ops
-from ..kernels.activations import (OUTPUT_ACTIVATIONS, activate_tensor, check_activation)
+from ..kernels.activations import OUTPUT_ACTIVATIONS, activate_tensor, check_activation
 from ..kernels.elman import elman_recurrence
 from ..kernels.fused import check_lengths
 from .base import SequenceModel, check_size
