@@ -19,8 +19,8 @@ import numba
 import numpy as np
 
 from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
-from .activations import CODES, derivative
-from .linalg_cpu import activate_into
+from .activations import CODES
+from .linalg_cpu import activate_into, copy_into, delta_into
 
 
 def row_blocks(batch: int) -> int:
@@ -37,12 +37,13 @@ def _elman_forward(a, Wt, h0, lengths, code, blocks, address, hs):
         h = h0[b0:b1].copy()
         z = np.empty((b1 - b0, H), dtype=a.dtype)
         for t in range(T):
-            z[:] = a[b0:b1, t]
+            for r in range(b1 - b0):
+                copy_into(a[b0 + r, t], z[r])
             gemm(address, h, Wt, z, False, 1.0)  # z += h_{t-1} W_hh^T, every row of the block
             for r in range(b1 - b0):
                 if t < lengths[b0 + r]:  # after its end a row keeps its state
                     activate_into(code, z[r], h[r])
-            hs[b0:b1, t] = h
+                copy_into(h[r], hs[b0 + r, t])
 
 
 @cpu_jit(parallel=True)
@@ -54,24 +55,20 @@ def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, dz, dh0, dW_
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
         carry = np.zeros((n, H), dtype=hs.dtype)  # W^T dz_{t+1}: what h_t owes the future
-        d = np.empty((n, H), dtype=hs.dtype)
         back = np.empty((n, H), dtype=hs.dtype)
         for t in range(T - 1, -1, -1):
             for r in range(n):
                 b = b0 + r
-                if t < lengths[b]:
-                    for i in range(H):
-                        d[r, i] = (dhs[b, t, i] + carry[r, i]) * derivative(code, hs[b, t, i])
-                        dz[b, t, i] = d[r, i]
+                if t < lengths[b]:  # dz_t = (g_t + carry) f'(z_t), straight into dz
+                    delta_into(code, dhs[b, t], carry[r], hs[b, t], dz[b, t])
                 else:  # padding: h_t = h_{t-1}, the gradient passes straight through
+                    dz[b, t] = 0
                     for i in range(H):
-                        d[r, i] = 0
-                        dz[b, t, i] = 0
                         carry[r, i] += dhs[b, t, i]
-            gemm(address, d, W, back, False, 0.0)  # W_hh^T dz_t, for every row of the block
+            gemm(address, dz[b0:b1, t], W, back, False, 0.0)  # W_hh^T dz_t, every row
             for r in range(n):
                 if t < lengths[b0 + r]:
-                    carry[r] = back[r]
+                    copy_into(back[r], carry[r])
         dh0[b0:b1] = carry
         # Σ dz_t h_{t-1}^T over the block's rows laid end to end: row (b, t) of dz pairs with
         # the row before it in hs, which is h_{t-1} except at t = 0 (there it is the previous

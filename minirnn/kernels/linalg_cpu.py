@@ -26,6 +26,34 @@ def activate_into(code, z, out):
 
 
 @cpu_jit()
+def delta_into(code, g, carry, h, out):
+    """out[i] = (g[i] + carry[i]) f'(z_i), f' written with h = f(z): the BPTT step from the
+    gradient reaching a state to the gradient of its pre-activation. Branch-free loops, as in
+    ``activate_into``."""
+    if code == 0:
+        for i in range(out.size):
+            out[i] = (g[i] + carry[i]) * derivative(0, h[i])
+    elif code == 1:
+        for i in range(out.size):
+            out[i] = (g[i] + carry[i]) * derivative(1, h[i])
+    elif code == 2:
+        for i in range(out.size):
+            out[i] = (g[i] + carry[i]) * derivative(2, h[i])
+    else:
+        for i in range(out.size):
+            out[i] = g[i] + carry[i]
+
+
+@cpu_jit()
+def copy_into(source, out):
+    """out[i] = source[i] for two 1-D arrays (a plain loop, which vectorises: a slice
+    assignment between views goes through Numba's general strided copy, several times
+    slower at these sizes)."""
+    for i in range(out.size):
+        out[i] = source[i]
+
+
+@cpu_jit()
 def output_delta(g, gy, ys, lengths, b0, t, c_y, d_o):
     """do_t = (gy_t + c_y) g'(o_t) for each row of a block of rows starting at b0. A padded
     row's do_t is 0 and its carry c_y collects gy_t: its output was copied forward, so the
