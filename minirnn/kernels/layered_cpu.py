@@ -9,7 +9,7 @@ import numpy as np
 from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
 from .activations import CODES, derivative
 from .elman_cpu import row_blocks
-from .linalg_cpu import activate_into, output_delta
+from .linalg_cpu import activate_into, copy_into, output_delta
 
 
 @cpu_jit(parallel=True)
@@ -25,7 +25,8 @@ def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, 
         S_new = np.empty((n, N), dtype=a.dtype)
         y_new = np.empty((n, O), dtype=a.dtype)
         for t in range(T):
-            S_new[:] = a[b0:b1, t]
+            for i in range(n):
+                copy_into(a[b0 + i, t], S_new[i])
             gemm(address, S, Vt, S_new, False, 1.0)  # previous step: every layer reads V S_{t-1}
             gemm(address, y, Yt, S_new, False, 1.0)  # and the output feedback Y y_{t-1}
             for layer in range(offsets.size - 1):
@@ -35,14 +36,15 @@ def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, 
                 for i in range(n):
                     activate_into(f, S_new[i, lo:hi], S_new[i, lo:hi])
             for i in range(n):
-                y_new[i] = b_y
+                copy_into(b_y, y_new[i])
             gemm(address, S_new, W_hyT, y_new, False, 1.0)
             for i in range(n):
                 activate_into(g, y_new[i], y_new[i])
                 if t < lengths[b0 + i]:  # after its end a row keeps its states
-                    S[i], y[i] = S_new[i], y_new[i]
-            S_all[b0:b1, t] = S
-            ys[b0:b1, t] = y
+                    copy_into(S_new[i], S[i])
+                    copy_into(y_new[i], y[i])
+                copy_into(S[i], S_all[b0 + i, t])
+                copy_into(y[i], ys[b0 + i, t])
 
 
 @cpu_jit(parallel=True)

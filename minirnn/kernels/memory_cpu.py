@@ -13,13 +13,8 @@ import numpy as np
 from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
 from .activations import CODES, derivative
 from .elman_cpu import row_blocks
-from .linalg_cpu import (
-    activate_into,
-    output_delta,
-    rows_structured_acc,
-    rows_structured_acc_transposed,
-    structure_of,
-)
+from .linalg_cpu import (activate_into, copy_into, output_delta, rows_structured_acc,
+                         rows_structured_acc_transposed, structure_of)
 from .memory_numpy import unpack
 
 
@@ -41,25 +36,28 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, b_m, W_mhT, W_hyT, b_y, m0, h0, y0, 
         o = np.empty((n, O), dtype=a.dtype)
         for t in range(T):
             for i in range(n):
-                q[i] = b_m
+                copy_into(b_m, q[i])
             rows_structured_acc(address, q, y, W_ymT, s_ym, d_ym, k_ym)
             rows_structured_acc(address, q, h, W_hmT, s_hm, d_hm, k_hm)
             rows_structured_acc(address, q, m, W_mmT, s_mm, d_mm, k_mm)
             for i in range(n):
                 activate_into(r, q[i], q[i])  # q now holds m_t
-            z[:] = a[b0:b1, t]
+            for i in range(n):
+                copy_into(a[b0 + i, t], z[i])
             gemm(address, q, W_mhT, z, False, 1.0)
             for i in range(n):
                 activate_into(f, z[i], z[i])  # z now holds h_t
-                o[i] = b_y
+                copy_into(b_y, o[i])
             gemm(address, z, W_hyT, o, False, 1.0)
             for i in range(n):
                 activate_into(g, o[i], o[i])  # o now holds y_t
                 if t < lengths[b0 + i]:  # after its end a row keeps its states
-                    m[i], h[i], y[i] = q[i], z[i], o[i]
-            ms[b0:b1, t] = m
-            hs[b0:b1, t] = h
-            ys[b0:b1, t] = y
+                    copy_into(q[i], m[i])
+                    copy_into(z[i], h[i])
+                    copy_into(o[i], y[i])
+                copy_into(m[i], ms[b0 + i, t])
+                copy_into(h[i], hs[b0 + i, t])
+                copy_into(y[i], ys[b0 + i, t])
 
 
 @cpu_jit(parallel=True)
