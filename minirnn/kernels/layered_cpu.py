@@ -7,15 +7,16 @@ import numba
 import numpy as np
 
 from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
-from .activations import CODES, derivative
+from .activations import CODES
 from .elman_cpu import row_blocks
-from .linalg_cpu import activate_into, copy_into, output_delta
+from .linalg_cpu import activate_into, copy_into, delta_into, output_delta
 
 
 @cpu_jit(parallel=True)
 def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, blocks, address,
-                     S_all, ys):
-    """Weights come transposed (contiguous): each product is then state rows times a matrix."""
+                     output_feedback, S_all, ys):
+    """Weights come transposed (contiguous): each product is then state rows times a matrix.
+    Y y_{t-1} is skipped when there is no output feedback (Y = 0)."""
     B, T, N = a.shape
     O = b_y.size
     for block in numba.prange(blocks):
@@ -28,7 +29,8 @@ def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, 
             for i in range(n):
                 copy_into(a[b0 + i, t], S_new[i])
             gemm(address, S, Vt, S_new, False, 1.0)  # previous step: every layer reads V S_{t-1}
-            gemm(address, y, Yt, S_new, False, 1.0)  # and the output feedback Y y_{t-1}
+            if output_feedback:
+                gemm(address, y, Yt, S_new, False, 1.0)  # and the output feedback Y y_{t-1}
             for layer in range(offsets.size - 1):
                 lo, hi = offsets[layer], offsets[layer + 1]
                 if lo > 0:  # same step: the layers below, already computed
@@ -49,7 +51,7 @@ def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, 
 
 @cpu_jit(parallel=True)
 def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, blocks, address,
-                      dz, do, cS, cy):
+                      output_feedback, dz, do, cS, cy):
     """Fill dz, do (B, T, ·); cS, cy (B, ·), zero on entry, end as the initial gradients. A
     padded step's d's are 0, so the products add nothing to that row's carries."""
     B, T, N = S_all.shape
@@ -61,15 +63,17 @@ def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, 
             d_o, d_z = do[b0:b1, t], dz[b0:b1, t]
             output_delta(g, gy, ys, lengths, b0, t, c_y, d_o)
             for i in range(n):
-                for k in range(N):
-                    c_S[i, k] += gS[b0 + i, t, k]
-            gemm(address, d_o, W_hy, c_S, False, 1.0)  # dS = gS + carry + W_hy^T do
+                if t >= lengths[b0 + i]:  # padding: the direct gradient passes straight back
+                    for k in range(N):
+                        c_S[i, k] += gS[b0 + i, t, k]
+            gemm(address, d_o, W_hy, c_S, False, 1.0)  # carry + W_hy^T do
             for layer in range(offsets.size - 2, -1, -1):
                 lo, hi = offsets[layer], offsets[layer + 1]
                 for i in range(n):
-                    if t < lengths[b0 + i]:
-                        for k in range(lo, hi):
-                            d_z[i, k] = c_S[i, k] * derivative(f, S_all[b0 + i, t, k])
+                    b = b0 + i
+                    if t < lengths[b]:  # dz = (gS + carry + W_hy^T do + U^T dz_above) f'
+                        delta_into(f, gS[b, t, lo:hi], c_S[i, lo:hi], S_all[b, t, lo:hi],
+                                   d_z[i, lo:hi])
                     else:
                         d_z[i, lo:hi] = 0
                 if lo > 0:  # the layers below read this one's dz through U
@@ -78,7 +82,8 @@ def _layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g, 
                 if t < lengths[b0 + i]:  # the carries to step t-1 start afresh from dz_t
                     c_S[i], c_y[i] = 0, 0
             gemm(address, d_z, V, c_S, False, 1.0)
-            gemm(address, d_z, Y, c_y, False, 1.0)
+            if output_feedback:
+                gemm(address, d_z, Y, c_y, False, 1.0)
 
 
 def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g):
@@ -89,7 +94,7 @@ def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g):
     with blas_threads(1):  # each thread calls BLAS on its own block
         _layered_forward(c(a), c(U.T), c(V.T), c(Y.T), c(W_hy.T), c(b_y), c(S0), c(y0), offsets,
                          lengths, CODES[f], CODES[g], row_blocks(B), gemm_address(a.dtype),
-                         S_all, ys)
+                         bool(Y.any()), S_all, ys)
     return S_all, ys
 
 
@@ -101,6 +106,6 @@ def layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g):
     c = np.ascontiguousarray
     with blas_threads(1):
         _layered_backward(c(gS), c(gy), S_all, ys, c(U), c(V), c(Y), c(W_hy), offsets, lengths,
-                          CODES[f], CODES[g], row_blocks(B), gemm_address(S_all.dtype), dz, do,
-                          cS, cy)
+                          CODES[f], CODES[g], row_blocks(B), gemm_address(S_all.dtype),
+                          bool(Y.any()), dz, do, cS, cy)
     return dz, do, cS, cy

@@ -57,12 +57,11 @@ def copy_into(source, out):
 def output_delta(g, gy, ys, lengths, b0, t, c_y, d_o):
     """do_t = (gy_t + c_y) g'(o_t) for each row of a block of rows starting at b0. A padded
     row's do_t is 0 and its carry c_y collects gy_t: its output was copied forward, so the
-    gradient passes straight back. (Each branch is outside its loop, so the loops vectorise.)"""
+    gradient passes straight back."""
     for i in range(d_o.shape[0]):
         b = b0 + i
         if t < lengths[b]:
-            for k in range(d_o.shape[1]):
-                d_o[i, k] = (gy[b, t, k] + c_y[i, k]) * derivative(g, ys[b, t, k])
+            delta_into(g, gy[b, t], c_y[i], ys[b, t], d_o[i])
         else:
             for k in range(d_o.shape[1]):
                 d_o[i, k] = 0

@@ -11,9 +11,9 @@ import numba
 import numpy as np
 
 from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
-from .activations import CODES, derivative
+from .activations import CODES
 from .elman_cpu import row_blocks
-from .linalg_cpu import (activate_into, copy_into, output_delta, rows_structured_acc,
+from .linalg_cpu import (activate_into, copy_into, delta_into, output_delta, rows_structured_acc,
                          rows_structured_acc_transposed, structure_of)
 from .memory_numpy import unpack
 
@@ -66,7 +66,7 @@ def _memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengt
                      k_hm, s_mm, d_mm, k_mm):
     """Fill dq, dz, do (B, T, ·) and the carries cm, ch, cy (B, ·), zero on entry, which end
     as the gradients of the initial states. A padded step's d's are 0, so the products add
-    nothing to that row's carries, which only collect its direct gradients."""
+    nothing to that row's carries, which only collect its direct gradients (gm, gh, gy)."""
     B, T, H = hs.shape
     M = ms.shape[2]
     for block in numba.prange(blocks):
@@ -75,25 +75,25 @@ def _memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengt
         c_m, c_h, c_y = cm[b0:b1], ch[b0:b1], cy[b0:b1]  # this block's carries
         for t in range(T - 1, -1, -1):
             d_o, d_z, d_q = do[b0:b1, t], dz[b0:b1, t], dq[b0:b1, t]
-            # (each branch on ``active`` is outside its loop, so the loops vectorise)
             output_delta(g, gy, ys, lengths, b0, t, c_y, d_o)
             for i in range(n):
-                for k in range(H):
-                    c_h[i, k] += gh[b0 + i, t, k]
-                for k in range(M):
-                    c_m[i, k] += gm[b0 + i, t, k]
-            gemm(address, d_o, W_hy, c_h, False, 1.0)  # dh_t = gh + W_hm^T dq + W_hy^T do
-            for i in range(n):
-                if t < lengths[b0 + i]:
+                if t >= lengths[b0 + i]:  # padding: the direct gradients pass straight back
                     for k in range(H):
-                        d_z[i, k] = c_h[i, k] * derivative(f, hs[b0 + i, t, k])
+                        c_h[i, k] += gh[b0 + i, t, k]
+                    for k in range(M):
+                        c_m[i, k] += gm[b0 + i, t, k]
+            gemm(address, d_o, W_hy, c_h, False, 1.0)  # carry + W_hy^T do
+            for i in range(n):
+                b = b0 + i
+                if t < lengths[b]:  # dz_t = (gh + W_hm^T dq_{t+1} + W_hy^T do_t) f'
+                    delta_into(f, gh[b, t], c_h[i], hs[b, t], d_z[i])
                 else:
                     d_z[i] = 0
-            gemm(address, d_z, W_mh, c_m, False, 1.0)  # dm_t = gm + W_mm^T dq + W_mh^T dz
+            gemm(address, d_z, W_mh, c_m, False, 1.0)  # carry + W_mh^T dz
             for i in range(n):
-                if t < lengths[b0 + i]:
-                    for k in range(M):
-                        d_q[i, k] = c_m[i, k] * derivative(r, ms[b0 + i, t, k])
+                b = b0 + i
+                if t < lengths[b]:  # dq_t = (gm + W_mm^T dq_{t+1} + W_mh^T dz_t) r'
+                    delta_into(r, gm[b, t], c_m[i], ms[b, t], d_q[i])
                     c_y[i], c_h[i], c_m[i] = 0, 0, 0  # the carries to t-1 start from dq_t
                 else:
                     d_q[i] = 0
