@@ -15,30 +15,47 @@ from .activations import CODES
 from .fused import fused_op, if_needed, previous_states, sum_outer, sum_rows
 
 
-def same_step_mask(offsets, dtype) -> np.ndarray:
-    """1 where U is read: row i of layer l, column j of a layer below (j < offsets[l])."""
-    N = offsets[-1]
-    mask = np.zeros((N, N), dtype=dtype)
-    for lo, hi in zip(offsets[:-1], offsets[1:]):
-        mask[lo:hi, :lo] = 1
-    return mask
+def dense_reads(offsets):
+    """What a layered recurrence may read when nothing more is known: layer l's rows of U over
+    every layer below it, of V over every layer, and the output over every layer."""
+    N = int(offsets[-1])
+    u_cols = np.array([[0, lo] for lo in offsets[:-1]], dtype=np.int64)
+    v_cols = np.array([[0, N]] * (len(offsets) - 1), dtype=np.int64)
+    return u_cols, v_cols, np.array([0, N], dtype=np.int64)
 
 
-def _with_gradients(states, initial, offsets, run_backward):
+def block_gradient(d, v, offsets, columns) -> np.ndarray:
+    """Σ_{b,t} d v^T on the blocks a layered weight reads, zeros elsewhere: layer l's rows
+    (offsets[l] … offsets[l+1]) times its columns[l] = [first, end) of v. A stack's U and V
+    are mostly zero blocks, and their gradients there go nowhere."""
+    G = np.zeros((d.shape[-1], v.shape[-1]), dtype=d.dtype)
+    for (lo, hi), (c0, c1) in zip(zip(offsets[:-1], offsets[1:]), columns):
+        if c1 > c0:
+            G[lo:hi, c0:c1] = sum_outer(d[..., lo:hi], v[..., c0:c1])
+    return G
+
+
+def _with_gradients(states, initial, offsets, reads, run_backward):
     S_all, ys = states
     S0, y0 = initial
     N = S_all.shape[2]
-    mask = same_step_mask(offsets, S_all.dtype)
+    u_cols, v_cols, (y_first, y_end) = reads
+
+    def output_gradient(do):
+        G = np.zeros((do.shape[-1], N), dtype=do.dtype)
+        G[:, y_first:y_end] = sum_outer(do, S_all[..., y_first:y_end])
+        return G
 
     def backward(dstates, needs):
         gS, gy = np.ascontiguousarray(dstates[:, :, :N]), dstates[:, :, N:]
         dz, do, dS0, dy0 = run_backward(gS, gy)
-        return (dz,                                                                # a
-                if_needed(needs[1], lambda: sum_outer(dz, S_all) * mask),  # U: the blocks read
-                if_needed(needs[2], lambda: sum_outer(dz, previous_states(S0, S_all))),  # V
+        S_previous = previous_states(S0, S_all) if needs[2] else None
+        return (dz,                                                                  # a
+                if_needed(needs[1], lambda: block_gradient(dz, S_all, offsets, u_cols)),  # U
+                if_needed(needs[2], lambda: block_gradient(dz, S_previous, offsets, v_cols)),
                 if_needed(needs[3], lambda: sum_outer(dz, previous_states(y0, ys))),     # Y
-                sum_outer(do, S_all),                                              # W_hy
-                sum_rows(do),                                                      # b_y
+                if_needed(needs[4], lambda: output_gradient(do)),                  # W_hy
+                sum_rows(do),                                                        # b_y
                 dS0, dy0)
 
     return np.concatenate(states, axis=2), backward
@@ -46,20 +63,22 @@ def _with_gradients(states, initial, offsets, run_backward):
 
 def _host(kernels):
     """The numpy and cpu engines: the same calls, to ``layered_numpy`` or ``layered_cpu``."""
-    def run(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations):
-        states = kernels.layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths,
+    def run(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads):
+        states = kernels.layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths,
                                          *activations)
-        return _with_gradients(states, (S0, y0), offsets, lambda gS, gy: kernels.layered_backward(
-            gS, gy, *states, U, V, Y, W_hy, offsets, lengths, *activations))
+        return _with_gradients(states, (S0, y0), offsets, reads,
+                               lambda gS, gy: kernels.layered_backward(
+                                   gS, gy, *states, U, V, Y, W_hy, offsets, reads, lengths,
+                                   *activations))
     return run
 
 
-def _cuda(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations):
+def _cuda(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads):
     from .layered_cuda import DeviceLayered
 
     device = DeviceLayered(U, V, Y, W_hy, offsets, lengths, *(CODES[n] for n in activations))
     states = device.forward(a, b_y, S0, y0)
-    return _with_gradients(states, (S0, y0), offsets, device.backward)
+    return _with_gradients(states, (S0, y0), offsets, reads, device.backward)
 
 
 IMPLEMENTATIONS = {"numpy": _host(layered_numpy), "cpu": _host(layered_cpu), "cuda": _cuda}
@@ -67,8 +86,15 @@ IMPLEMENTATIONS = {"numpy": _host(layered_numpy), "cpu": _host(layered_cpu), "cu
 
 def layered_recurrence(a: Tensor, U: Tensor, V: Tensor, Y: Tensor, W_hy: Tensor, b_y: Tensor,
                        S0: Tensor, y0: Tensor, offsets: np.ndarray, activations, lengths,
-                       backend: str) -> Tensor:
-    """[S_t | y_t] (B, T, N + O) for every step; see ``layered_numpy``."""
+                       backend: str, reads=None) -> Tensor:
+    """[S_t | y_t] (B, T, N + O) for every step; see ``layered_numpy``.
+
+    ``reads`` = (u_cols, v_cols, y_cols): the columns [first, end) that layer l's rows of U and
+    V read (L x 2 each) and that the output reads (2,), from the stack's connectivity (every
+    other block is zero by construction); by default everything a stack may read
+    (``dense_reads``). The cpu kernel and the weight gradients skip the rest."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    reads = dense_reads(offsets) if reads is None else reads
     return fused_op("layered_recurrence", backend, IMPLEMENTATIONS,
-                    (a, U, V, Y, W_hy, b_y, S0, y0), np.asarray(offsets, dtype=np.int64), lengths,
-                    tuple(activations))
+                    (a, U, V, Y, W_hy, b_y, S0, y0), offsets, lengths, tuple(activations),
+                    reads)

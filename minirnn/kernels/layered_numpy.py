@@ -29,8 +29,9 @@ import numpy as np
 from .activations import activate_array, derivative_array
 
 
-def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g):
-    """(S (B, T, N), ys (B, T, O))."""
+def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g):
+    """(S (B, T, N), ys (B, T, O)). ``reads`` (the blocks the weights really have, which the
+    cpu kernel restricts its products to) is not needed here: every block is multiplied."""
     B, T, N = a.shape
     S_all = np.empty_like(a)
     ys = np.empty((B, T, b_y.size), dtype=a.dtype)
@@ -47,7 +48,7 @@ def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g):
     return S_all, ys
 
 
-def layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, lengths, f, g):
+def layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, reads, lengths, f, g):
     """(dz (B, T, N), do (B, T, O), dS0 (B, N), dy0 (B, O))."""
     B, T, N = S_all.shape
     dz, do = np.zeros_like(S_all), np.zeros_like(ys)

@@ -132,13 +132,15 @@ class MultiLayerRNN(SequenceModel):
         biases = [layer.b_h.reshape(1, 1, -1) + Tensor(np.zeros((B, T, 1), self.dtype))
                   for layer in self.layer[1:]]
         a = ops.concatenate([a0] + biases, axis=2)
-        U, V, Y, W_hy = self._block_weights()
+        U, V, Y, W_hy, reads = self._block_weights()
         return layered_recurrence(a, U, V, Y, W_hy, self.b_y, state[:, :N], state[:, N:],
                                   self.offsets, (self.activation, self.output_activation),
-                                  lengths, self.backend)
+                                  lengths, self.backend, reads)
 
     def _block_weights(self):
-        """U, V (N, N), Y (N, O) and the output weights (O, N) from the layers' parameters."""
+        """U, V (N, N), Y (N, O) and the output weights (O, N) from the layers' parameters,
+        and which columns each layer's rows of U and V, and the output, read (the blocks the
+        connectivity has: ``layered_recurrence``'s ``reads``)."""
         sizes, L = self.hidden_sizes, len(self.hidden_sizes)
         same_step, previous = {}, {}
         for l, layer in enumerate(self.layer):
@@ -148,9 +150,21 @@ class MultiLayerRNN(SequenceModel):
             if hasattr(layer, "W_fb"):
                 previous[l, l + 1] = layer.W_fb
         Y = {(0, 0): self.layer[0].W_yh} if hasattr(self.layer[0], "W_yh") else {}
+        output = {(0, L - 1): self.W_hy}
+        reads = (self._columns_read(L, same_step), self._columns_read(L, previous),
+                 self._columns_read(1, output)[0])
         return (self._blocks(sizes, sizes, same_step), self._blocks(sizes, sizes, previous),
                 self._blocks(sizes, [self.output_size], Y),
-                self._blocks([self.output_size], sizes, {(0, L - 1): self.W_hy}))
+                self._blocks([self.output_size], sizes, output), reads)
+
+    def _columns_read(self, rows, blocks) -> np.ndarray:
+        """[first, end) of the state columns that block row i reads, for each i."""
+        columns = np.zeros((rows, 2), dtype=np.int64)
+        for i in range(rows):
+            read = [j for (r, j) in blocks if r == i]
+            if read:
+                columns[i] = self.offsets[min(read)], self.offsets[max(read) + 1]
+        return columns
 
     def _blocks(self, row_sizes, column_sizes, blocks) -> Tensor:
         """A block matrix on the tape: the given blocks, zeros elsewhere."""
