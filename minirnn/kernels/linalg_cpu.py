@@ -1,5 +1,7 @@
-"""Small jitted building blocks shared by the CPU kernels: the activation over a vector, and
-the products with matrices of a known structure (dense products go to ``minirnn.blas.gemm``).
+"""Small jitted building blocks shared by the CPU kernels: the activation of a vector and the
+BPTT delta (each with the activation chosen outside its loop, so the loop vectorises), row
+copies, and the products with matrices of a known structure (dense products go to
+``minirnn.blas.gemm``).
 """
 import numpy as np
 
