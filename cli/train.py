@@ -169,7 +169,8 @@ def train(model, data, target, inputs, length, context, horizon, difference, hid
     started, seen = time.perf_counter(), [0]
     interrupted = False
     with progress_bar() as progress:
-        bar = progress.add_task("training", total=None)
+        # the first chunk also compiles the kernels when Numba's cache is empty (about 10 s)
+        bar = progress.add_task("first chunk (a first run compiles the kernels)", total=None)
 
         def on_chunk(epoch, chunk, chunks, loss, norm, steps):
             seen[0] += steps
