@@ -24,7 +24,6 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="tiny sizes, for the test suite")
 args = parser.parse_args()
 steps = 30 if args.quick else 600
-mr.process.prepare_cpu()  # BLAS on one thread, freed memory kept: as the minirnn command
 
 SOURCE, TARGET = "_abcdef", "_ZYXWVU"  # index 0 is padding
 V, MAX_LEN = len(SOURCE), 5

@@ -17,7 +17,6 @@ import minirnn as mr
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="tiny sizes, for the test suite")
 args = parser.parse_args()
-mr.process.prepare_cpu()  # BLAS on one thread, freed memory kept: as the minirnn command
 steps, delays, T = (20, [1, 3], 12) if args.quick else (400, [1, 2, 4, 8], 30)
 H = 16
 

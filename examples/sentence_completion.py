@@ -22,7 +22,6 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="tiny sizes, for the test suite")
 args = parser.parse_args()
 steps, sentences = (40, 64) if args.quick else (400, 256)
-mr.process.prepare_cpu()  # BLAS on one thread, freed memory kept: as the minirnn command
 
 ids, answers, vocab = meat_sentences(sentences, seed=0, filler_words=4)
 test_ids, test_answers, _ = meat_sentences(200, seed=1, filler_words=4)

@@ -19,7 +19,6 @@ import argparse
 
 import numpy as np
 
-import minirnn as mr
 from minirnn.data.series import stock
 from minirnn.data.task import make_task
 from minirnn.forecast import free_run
@@ -29,7 +28,6 @@ from minirnn.train import TrainConfig, evaluate, fit
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="tiny sizes, for the test suite")
 args = parser.parse_args()
-mr.process.prepare_cpu()  # BLAS on one thread, freed memory kept: as the minirnn command
 rows, epochs, horizon = (400, 2, 5) if args.quick else (2000, 30, 10)
 
 series = stock(steps=rows, seed=0)

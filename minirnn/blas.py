@@ -15,12 +15,15 @@ cannot be found (not Linux, not OpenBLAS), and inside ``loops_only()``, which th
 check that both paths give the same numbers.
 
 Threads. The kernels run on Numba's thread pool, each thread calling ``gemm`` on its own block
-of rows, so BLAS must not start threads of its own (``blas_threads(1)`` around every kernel).
+of rows, so BLAS must not start threads of its own (``kernel_threads()`` around every kernel).
 Large products outside the recurrences (``matmul``: the projections and weight gradients) are
 cut the same way over Numba's threads, so ONE pool does all the work of a training step: two
 pools on the same cores (Numba's and OpenBLAS's, whose idle threads keep spinning for a while
 after each call) slowed each other 3-5x on this project's 2-core machine (BENCHMARKS.md).
-``set_blas_threads(n)`` sets the BLAS thread count for NumPy's own products (the ``minirnn``
+For the same reason the cpu engine leaves NumPy's BLAS on one thread from its first kernel
+on (``minirnn.process.prepare_cpu``): switching it back to two between kernels still made a
+step 2-3x slower, the workers spinning after every small product in between.
+``set_blas_threads(n)`` sets the count for NumPy's own products, for good (the ``minirnn``
 command sets 1 unless told otherwise with ``--blas-threads``). All of this needs NumPy's
 OpenBLAS; with any other BLAS the thread functions do nothing, ``get_blas_threads()`` returns
 None, and ``matmul`` is NumPy's.
@@ -120,6 +123,18 @@ def blas_threads(count: int):
     finally:
         if previous != count:
             setter(previous)
+
+
+@contextmanager
+def kernel_threads():
+    """BLAS on one thread while the cpu kernels call it from each of Numba's threads; before
+    the first kernel, the process settings of ``minirnn.process.prepare_cpu`` (BLAS left on
+    one thread afterwards too, freed memory kept), unless the program made them itself."""
+    from .process import prepare_cpu_once
+
+    prepare_cpu_once()
+    with blas_threads(1):
+        yield
 
 
 # --- gemm from compiled code --------------------------------------------------------------------
@@ -266,7 +281,7 @@ def matmul(A, B):
     if (threads < 2 or address == 0 or 2.0 * A.shape[0] * A.shape[1] * B.shape[1] < _SPLIT_FLOPS):
         return A @ B
     B = _rows(B)
-    with blas_threads(1):
+    with kernel_threads():
         if A.strides[0] == A.itemsize and A.strides[1] >= A.shape[0] * A.itemsize:
             X = A.T  # A = X^T with X's rows contiguous (a weight gradient): share X's rows
             blocks = max(1, min(threads, X.shape[0]))

@@ -79,3 +79,27 @@ def test_column_sums_equal_numpy(dtype):
     tol = 1e-4 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(blas.column_sums(X), X.sum(axis=0), rtol=tol, atol=tol)
     assert blas.column_sums(X[:1]).shape == (7,)
+
+
+@pytest.mark.parametrize("program_sets,after", [("blas.set_blas_threads(2)", "1"),
+                                                ("mr.process.prepare_cpu(2)", "2")])
+def test_the_cpu_engine_prepares_the_process_unless_the_program_did(program_sets, after):
+    """Before its first kernel the cpu engine puts NumPy's BLAS on one thread for good (its
+    own threads do the parallel work), unless the program called prepare_cpu itself. A fresh
+    process each, since other tests have run kernels."""
+    import subprocess
+    import sys
+
+    code = f"""
+from minirnn import blas
+import minirnn as mr, numpy as np
+if blas.get_blas_threads() is None:
+    print("no OpenBLAS"); raise SystemExit
+{program_sets}
+mr.models.Elman(2, 3, 1, backend="cpu")(np.zeros((2, 4, 2)))
+print(blas.get_blas_threads())
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() in (after, "no OpenBLAS")

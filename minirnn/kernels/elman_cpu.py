@@ -18,7 +18,7 @@ so a diverging network shows its NaN.
 import numba
 import numpy as np
 
-from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
+from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads
 from .activations import CODES
 from .linalg_cpu import activate_into, copy_into, delta_into
 
@@ -92,7 +92,7 @@ def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, dz, dh0, dW_
 def elman_forward(a, W_hh, h0, lengths, activation):
     hs = np.empty_like(a)
     c = np.ascontiguousarray
-    with blas_threads(1):  # each thread calls BLAS on its own block
+    with kernel_threads():  # each thread calls BLAS on its own block
         _elman_forward(c(a), c(W_hh.T), c(h0), lengths, CODES[activation], row_blocks(len(a)),
                        gemm_address(a.dtype), hs)
     return hs
@@ -105,7 +105,7 @@ def elman_backward(dhs, hs, W_hh, h0, lengths, activation):
     dz = np.empty_like(hs)
     dh0 = np.empty((B, H), dtype=hs.dtype)
     dW_blocks = np.empty((blocks, H, H), dtype=hs.dtype)
-    with blas_threads(1):
+    with kernel_threads():
         _elman_backward(np.ascontiguousarray(dhs), hs, np.ascontiguousarray(W_hh),
                         np.ascontiguousarray(h0), lengths, CODES[activation], blocks,
                         gemm_address(hs.dtype), dz, dh0, dW_blocks)

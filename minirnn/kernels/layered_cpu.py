@@ -6,7 +6,7 @@ the wrapper."""
 import numba
 import numpy as np
 
-from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
+from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads
 from .activations import CODES
 from .elman_cpu import row_blocks
 from .linalg_cpu import activate_into, copy_into, delta_into, output_delta
@@ -105,7 +105,7 @@ def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g
     S_all = np.empty_like(a)
     ys = np.empty((B, T, b_y.size), dtype=a.dtype)
     c = np.ascontiguousarray
-    with blas_threads(1):  # each thread calls BLAS on its own block
+    with kernel_threads():  # each thread calls BLAS on its own block
         _layered_forward(c(a), c(U.T), c(V.T), c(Y.T), c(W_hy.T), c(b_y), c(S0), c(y0), offsets,
                          lengths, CODES[f], CODES[g], row_blocks(B), gemm_address(a.dtype),
                          *reads, bool(Y.any()), S_all, ys)
@@ -118,7 +118,7 @@ def layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, reads, lengths, 
     cS = np.zeros((B, N), dtype=S_all.dtype)
     cy = np.zeros((B, ys.shape[2]), dtype=ys.dtype)
     c = np.ascontiguousarray
-    with blas_threads(1):
+    with kernel_threads():
         _layered_backward(c(gS), c(gy), S_all, ys, c(U), c(V), c(Y), c(W_hy), offsets, lengths,
                           CODES[f], CODES[g], row_blocks(B), gemm_address(S_all.dtype),
                           *reads, bool(Y.any()), dz, do, cS, cy)

@@ -12,7 +12,7 @@ since the running states sit side by side in one buffer (and so do their carries
 import numba
 import numpy as np
 
-from ..blas import blas_threads, block_bounds, cpu_jit, gemm, gemm_address
+from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads
 from .activations import CODES
 from .elman_cpu import row_blocks
 from .linalg_cpu import (DENSE, activate_into, copy_into, delta_into, output_delta,
@@ -124,7 +124,7 @@ def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, length
     ms, hs, ys = unpack(states, b_m.size, H)  # the kernel writes into views of one array
     c = np.ascontiguousarray
     W_q = _stacked(W_ym, W_hm, W_mm)
-    with blas_threads(1):  # each thread calls BLAS on its own block
+    with kernel_threads():  # each thread calls BLAS on its own block
         _memory_forward(c(a), c(W_ym.T), c(W_hm.T), c(W_mm.T), c(W_q.T), c(b_m), c(W_mh.T),
                         c(W_hy.T), c(b_y), c(m0), c(h0), c(y0), lengths, CODES[r], CODES[f],
                         CODES[g],
@@ -139,7 +139,7 @@ def memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, length
     dq, dz, do = (np.empty(s.shape, dtype=s.dtype) for s in (ms, hs, ys))
     carry = np.zeros((B, M + H + ys.shape[2]), dtype=hs.dtype)
     c = np.ascontiguousarray
-    with blas_threads(1):  # gm, gh, gy: slices of one array, read in place (no copies)
+    with kernel_threads():  # gm, gh, gy: slices of one array, read in place (no copies)
         _memory_backward(gm, gh, gy, ms, hs, ys, c(W_ym), c(W_hm), c(W_mm),
                          _stacked(W_ym, W_hm, W_mm), c(W_mh), c(W_hy), lengths, CODES[r],
                          CODES[f], CODES[g], row_blocks(B), gemm_address(hs.dtype), dq, dz, do,
