@@ -47,7 +47,7 @@ def _with_gradients(states, initial, offsets, reads, run_backward):
         return G
 
     def backward(dstates, needs):
-        gS, gy = np.ascontiguousarray(dstates[:, :, :N]), dstates[:, :, N:]
+        gS, gy = dstates[:, :, :N], dstates[:, :, N:]  # views: the kernels read them in place
         dz, do, dS0, dy0 = run_backward(gS, gy)
         S_previous = previous_states(S0, S_all) if needs[2] else None
         return (dz,                                                                  # a

@@ -119,7 +119,7 @@ def layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, reads, lengths, 
     cy = np.zeros((B, ys.shape[2]), dtype=ys.dtype)
     c = np.ascontiguousarray
     with kernel_threads():
-        _layered_backward(c(gS), c(gy), S_all, ys, c(U), c(V), c(Y), c(W_hy), offsets, lengths,
+        _layered_backward(gS, gy, S_all, ys, c(U), c(V), c(Y), c(W_hy), offsets, lengths,
                           CODES[f], CODES[g], row_blocks(B), gemm_address(S_all.dtype),
                           *reads, bool(Y.any()), dz, do, cS, cy)
     return dz, do, cS, cy

@@ -38,7 +38,7 @@ class DeviceLayered:
 
         B, T, N = gS.shape
         O = gy.shape[2]
-        d_gS, d_gy = cuda.to_device(gS), cuda.to_device(np.ascontiguousarray(gy))
+        d_gS, d_gy = (cuda.to_device(np.ascontiguousarray(v)) for v in (gS, gy))
         d_dz, d_do = cuda.device_array_like(self.saved[0]), cuda.device_array_like(self.saved[1])
         d_cS = cuda.to_device(np.zeros((B, N), dtype=gS.dtype))
         d_cy = cuda.to_device(np.zeros((B, O), dtype=gS.dtype))
