@@ -96,3 +96,18 @@ def test_a_long_sequence_trains_in_a_few_arrays_of_its_length():
         tracemalloc.stop()
     one_array = T * H * 4
     assert peak < 5.5 * one_array, f"peak {peak / one_array:.2f} (T, H) arrays"
+
+
+def test_a_broadcast_gradient_through_the_threaded_products():
+    """L = Σ y hands back a broadcast (read-only, zero-stride) gradient; at this size the
+    projections' products are cut over threads with BLAS, which must copy such an array rather
+    than read its rows as if they were laid out one after another."""
+    x = np.random.default_rng(0).standard_normal((64, 100, 64))
+    grads = {}
+    for backend in ("tape", "cpu"):
+        model = StateSpaceRNN(64, 64, 64, backend=backend, dtype="float64", seed=1)
+        xt = mr.Tensor(x, requires_grad=True)
+        model(xt).sum().backward()
+        grads[backend] = [p.grad for p in model.parameters()] + [xt.grad]
+    for tape, cpu in zip(grads["tape"], grads["cpu"]):
+        np.testing.assert_allclose(cpu, tape, rtol=1e-10, atol=1e-12)
