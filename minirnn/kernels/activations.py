@@ -34,8 +34,10 @@ def check_activation(name: str, allowed=tuple(CODES)) -> str:
 
 # tanh(z) ≈ z p(z²) / q(z²) on |z| <= 7.9053 (±1 beyond, where float32 tanh is 1): the rational
 # approximation of Eigen's float tanh, within a few float32 ulps. A libm call per element does
-# not vectorise; this does, and the scalar tanh took most of the float32 forward kernel's time
-# (BENCHMARKS.md). float64 keeps the exact math.tanh, so gradient checks see the true function.
+# not vectorise; this does (in code compiled with NumPy's error model, ``blas.cpu_jit``: the
+# division's zero check of Python's model would keep it scalar), and the scalar tanh took most
+# of the float32 forward kernel's time (BENCHMARKS.md). float64 keeps the exact math.tanh, so
+# gradient checks see the true function.
 _TANH_CLAMP = 7.90531110763549805
 _TANH_P = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05,
            5.12229709037114e-08, -8.60467152213735e-11, 2.00018790482477e-13,
