@@ -69,7 +69,10 @@ def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, dz, dh0, dW_
             for r in range(n):
                 if t < lengths[b0 + r]:
                     copy_into(back[r], carry[r])
-        dh0[b0:b1] = carry
+        # a row loop, not dh0[b0:b1] = carry: an array-to-array slice assignment makes Numba
+        # compile its shape-error messages, 3 s of a cold start
+        for r in range(n):
+            copy_into(carry[r], dh0[b0 + r])
         # Σ dz_t h_{t-1}^T over the block's rows laid end to end: row (b, t) of dz pairs with
         # the row before it in hs, which is h_{t-1} except at t = 0 (there it is the previous
         # batch row's last state, or nothing for the first row): one product, then correct
