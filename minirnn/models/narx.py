@@ -18,9 +18,9 @@ Two ways to fill the past outputs y_{t-k}, as in system identification:
 
 ``output_delays="all"`` is the seed article's "full" NARX: every past output has its own weight,
 so K grows with the sequence (set by ``max_steps``): O(T) weights read per step, O(T²) work in
-all, which shows why it is impractical. (Here the delay line runs in the general memory kernel
-as a dense K·O × K·O shift matrix, so a step costs O(K²) and the full model O(T³); ``minirnn
-bench --full-narx`` measures it.)
+all, which shows why it is impractical. (The delay line runs in the general memory kernel as
+a K·O × K·O shift matrix, which the cpu kernel recognises and applies in O(K) per step;
+``minirnn bench --full-narx`` measures the cost curve.)
 
 The state, in both modes, is the last L inputs and the last K outputs, in time order, packed as
 one (B, L·I + K·O) array, so ``open_loop()`` / ``closed_loop()`` switch a trained model between
