@@ -238,6 +238,12 @@ def gemm(address, A, B, C, transpose_a, beta):
 _SPLIT_FLOPS = 4e6  # below this a product is too small to be worth splitting
 
 
+def row_blocks(batch: int) -> int:
+    """How many blocks the kernels cut a batch into: one per thread, fewer when the batch is
+    smaller."""
+    return max(1, min(batch, numba.get_num_threads()))
+
+
 @cpu_jit()
 def block_bounds(block, blocks, size):
     """[lo, hi) of ``block`` when ``size`` items are cut into ``blocks`` near-equal blocks."""
@@ -286,11 +292,11 @@ def matmul(A, B):
     with kernel_threads():
         if A.strides[0] == A.itemsize and A.strides[1] >= A.shape[0] * A.itemsize:
             X = A.T  # A = X^T with X's rows contiguous (a weight gradient): share X's rows
-            blocks = max(1, min(threads, X.shape[0]))
+            blocks = row_blocks(X.shape[0])
             partial = np.empty((blocks, A.shape[0], B.shape[1]), dtype=A.dtype)
             _transposed_matmul(address, X, B, partial, blocks)
             return partial.sum(axis=0)
         A = _rows(A)
         out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
-        _rows_matmul(address, A, B, out, max(1, min(threads, A.shape[0])))
+        _rows_matmul(address, A, B, out, row_blocks(A.shape[0]))
         return out

@@ -18,14 +18,9 @@ so a diverging network shows its NaN.
 import numba
 import numpy as np
 
-from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads
+from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
 from .activations import CODES
 from .linalg_cpu import activate_into, copy_into, delta_into
-
-
-def row_blocks(batch: int) -> int:
-    """One block of batch rows per thread (fewer when the batch is smaller)."""
-    return max(1, min(batch, numba.get_num_threads()))
 
 
 @cpu_jit(parallel=True)

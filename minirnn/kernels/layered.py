@@ -49,10 +49,10 @@ def _with_gradients(states, initial, offsets, reads, run_backward):
     def backward(dstates, needs):
         gS, gy = dstates[:, :, :N], dstates[:, :, N:]  # views: the kernels read them in place
         dz, do, dS0, dy0 = run_backward(gS, gy)
-        S_previous = previous_states(S0, S_all) if needs[2] else None
         return (dz,                                                                  # a
                 if_needed(needs[1], lambda: block_gradient(dz, S_all, offsets, u_cols)),  # U
-                if_needed(needs[2], lambda: block_gradient(dz, S_previous, offsets, v_cols)),
+                if_needed(needs[2], lambda: block_gradient(                              # V
+                    dz, previous_states(S0, S_all), offsets, v_cols)),
                 if_needed(needs[3], lambda: sum_outer(dz, previous_states(y0, ys))),     # Y
                 if_needed(needs[4], lambda: output_gradient(do)),                  # W_hy
                 sum_rows(do),                                                        # b_y

@@ -6,9 +6,8 @@ the wrapper."""
 import numba
 import numpy as np
 
-from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads
+from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
 from .activations import CODES
-from .elman_cpu import row_blocks
 from .linalg_cpu import activate_into, copy_into, delta_into, output_delta
 
 

@@ -12,9 +12,8 @@ since the running states sit side by side in one buffer (and so do their carries
 import numba
 import numpy as np
 
-from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads
+from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
 from .activations import CODES
-from .elman_cpu import row_blocks
 from .linalg_cpu import (DENSE, activate_into, copy_into, delta_into, output_delta,
                          rows_structured_acc, rows_structured_acc_transposed, structure_of)
 from .memory_numpy import unpack
