@@ -74,4 +74,13 @@ def test_structured_weights_are_recognised():
     code, _, shift = structure_of(np.eye(6, k=-2))   # NARX's delay line, K=3, O=2
     assert code == SHIFT and shift == 2
     assert structure_of(2 * np.eye(6, k=-2))[0] == DENSE  # not a pure shift: dense
+    holed = np.eye(6, k=-2)
+    holed[4, 2] = 0
+    assert structure_of(holed)[0] == DENSE  # a shift with a one missing
+    assert structure_of(np.eye(4, k=1))[0] == DENSE  # an up-shift is not NARX's delay line
+    corner = np.zeros((3, 3))
+    corner[0, 2] = 1
+    assert structure_of(corner)[0] == DENSE
+    code, diagonal, _ = structure_of(np.diag([1.0, 0.0, 2.0]))  # a zero on the diagonal
+    assert code == DIAGONAL and np.array_equal(diagonal, [1.0, 0.0, 2.0])
     assert structure_of(np.random.default_rng(0).standard_normal((3, 3)))[0] == DENSE

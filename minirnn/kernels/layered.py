@@ -36,9 +36,11 @@ def block_gradient(d, v, offsets, columns) -> np.ndarray:
 
 
 def _with_gradients(states, initial, offsets, reads, run_backward):
-    S_all, ys = states
+    """The engine-independent part: the engine's BPTT on the packed gradient [gS | gy], then
+    every weight's gradient with one matmul per block it has."""
     S0, y0 = initial
-    N = S_all.shape[2]
+    N = S0.shape[1]
+    S_all, ys = states[:, :, :N], states[:, :, N:]
     u_cols, v_cols, (y_first, y_end) = reads
 
     def output_gradient(do):
@@ -47,8 +49,7 @@ def _with_gradients(states, initial, offsets, reads, run_backward):
         return G
 
     def backward(dstates, needs):
-        gS, gy = dstates[:, :, :N], dstates[:, :, N:]  # views: the kernels read them in place
-        dz, do, dS0, dy0 = run_backward(gS, gy)
+        dz, do, dS0, dy0 = run_backward(dstates)
         return (dz,                                                                  # a
                 if_needed(needs[1], lambda: block_gradient(dz, S_all, offsets, u_cols)),  # U
                 if_needed(needs[2], lambda: block_gradient(                              # V
@@ -58,7 +59,7 @@ def _with_gradients(states, initial, offsets, reads, run_backward):
                 sum_rows(do),                                                        # b_y
                 dS0, dy0)
 
-    return np.concatenate(states, axis=2), backward
+    return states, backward
 
 
 def _host(kernels):
@@ -67,8 +68,8 @@ def _host(kernels):
         states = kernels.layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths,
                                          *activations)
         return _with_gradients(states, (S0, y0), offsets, reads,
-                               lambda gS, gy: kernels.layered_backward(
-                                   gS, gy, *states, U, V, Y, W_hy, offsets, reads, lengths,
+                               lambda dstates: kernels.layered_backward(
+                                   dstates, states, U, V, Y, W_hy, offsets, reads, lengths,
                                    *activations))
     return run
 
@@ -77,8 +78,10 @@ def _cuda(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads):
     from .layered_cuda import DeviceLayered
 
     device = DeviceLayered(U, V, Y, W_hy, offsets, lengths, *(CODES[n] for n in activations))
-    states = device.forward(a, b_y, S0, y0)
-    return _with_gradients(states, (S0, y0), offsets, reads, device.backward)
+    states = np.concatenate(device.forward(a, b_y, S0, y0), axis=2)
+    N = S0.shape[1]
+    return _with_gradients(states, (S0, y0), offsets, reads, lambda dstates: device.backward(
+        dstates[:, :, :N], dstates[:, :, N:]))
 
 
 IMPLEMENTATIONS = {"numpy": _host(layered_numpy), "cpu": _host(layered_cpu), "cuda": _cuda}

@@ -30,11 +30,12 @@ from .activations import activate_array, derivative_array
 
 
 def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g):
-    """(S (B, T, N), ys (B, T, O)). ``reads`` (the blocks the weights really have, which the
-    cpu kernel restricts its products to) is not needed here: every block is multiplied."""
+    """[S_t | y_t] packed side by side (B, T, N+O). ``reads`` (the blocks the weights really
+    have, which the cpu kernel restricts its products to) is not needed here: every block is
+    multiplied."""
     B, T, N = a.shape
-    S_all = np.empty_like(a)
-    ys = np.empty((B, T, b_y.size), dtype=a.dtype)
+    states = np.empty((B, T, N + b_y.size), dtype=a.dtype)
+    S_all, ys = states[:, :, :N], states[:, :, N:]
     S, y = S0, y0
     for t in range(T):
         S_new = np.empty_like(S)
@@ -45,12 +46,16 @@ def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g
         active = (t < lengths)[:, None]
         S, y = np.where(active, S_new, S), np.where(active, y_new, y)
         S_all[:, t], ys[:, t] = S, y
-    return S_all, ys
+    return states
 
 
-def layered_backward(gS, gy, S_all, ys, U, V, Y, W_hy, offsets, reads, lengths, f, g):
-    """(dz (B, T, N), do (B, T, O), dS0 (B, N), dy0 (B, O))."""
-    B, T, N = S_all.shape
+def layered_backward(grads, states, U, V, Y, W_hy, offsets, reads, lengths, f, g):
+    """(dz (B, T, N), do (B, T, O), dS0 (B, N), dy0 (B, O)) from the direct gradients
+    [gS | gy] of the states [S | y], both packed (B, T, N+O)."""
+    N = U.shape[0]
+    gS, gy = grads[:, :, :N], grads[:, :, N:]
+    S_all, ys = states[:, :, :N], states[:, :, N:]
+    B, T, _ = S_all.shape
     dz, do = np.zeros_like(S_all), np.zeros_like(ys)
     cS = np.zeros((B, N), dtype=S_all.dtype)
     cy = np.zeros((B, ys.shape[2]), dtype=ys.dtype)

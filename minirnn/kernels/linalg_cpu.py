@@ -56,18 +56,21 @@ def copy_into(source, out):
 
 
 @cpu_jit()
-def output_delta(g, gy, ys, lengths, b0, t, c_y, d_o):
-    """do_t = (gy_t + c_y) g'(o_t) for each row of a block of rows starting at b0. A padded
-    row's do_t is 0 and its carry c_y collects gy_t: its output was copied forward, so the
-    gradient passes straight back."""
-    for i in range(d_o.shape[0]):
+def output_delta(g, grads, states, lo, lengths, b0, t, carry, do):
+    """do_t = (gy_t + c_y) g'(o_t) for each row i of a block starting at batch row b0, where
+    gy_t, y_t and c_y are the columns lo: of the packed gradients and states at (b0 + i, t)
+    and of the block's carry row i. A padded row's do_t is 0 and its carry c_y collects gy_t:
+    its output was copied forward, so the gradient passes straight back."""
+    O = do.shape[2]
+    for i in range(carry.shape[0]):
         b = b0 + i
         if t < lengths[b]:
-            delta_into(g, gy[b, t], c_y[i], ys[b, t], d_o[i])
+            delta_into(g, grads[b, t, lo:lo + O], carry[i, lo:lo + O], states[b, t, lo:lo + O],
+                       do[b, t])
         else:
-            for k in range(d_o.shape[1]):
-                d_o[i, k] = 0
-                c_y[i, k] += gy[b, t, k]
+            for k in range(O):
+                do[b, t, k] = 0
+                carry[i, lo + k] += grads[b, t, lo + k]
 
 
 # --- structured matrices ------------------------------------------------------------------------
@@ -83,61 +86,48 @@ def structure_of(W: np.ndarray):
     ones of a down-shift W[i, i-s] = 1 (square); or dense."""
     rows, cols = W.shape
     empty = np.zeros(0, dtype=W.dtype)
-    if not W.any():
+    count = np.count_nonzero(W)
+    if count == 0:
         return ZERO, empty, 0
-    k = min(rows, cols)
-    diagonal = np.ascontiguousarray(W[np.arange(k), np.arange(k)])
-    off = W.copy()
-    off[np.arange(k), np.arange(k)] = 0
-    if not off.any():
-        return DIAGONAL, diagonal, 0
-    i, j = np.nonzero(W)
-    s = int(i[0] - j[0])
-    if rows == cols and s > 0 and np.all(i - j == s) and len(i) == rows - s \
-            and np.all(W[i, j] == 1):
+    if count > min(rows, cols):  # more than a diagonal or a shift can hold: the usual case
+        return DENSE, empty, 0
+    diagonal = W.diagonal()
+    if np.count_nonzero(diagonal) == count:
+        return DIAGONAL, np.ascontiguousarray(diagonal), 0
+    s = rows - count  # a shift by s has its rows - s ones on the s-th subdiagonal, nothing else
+    if rows == cols and 0 < s < rows and np.all(W.diagonal(-s) == 1):
         return SHIFT, empty, s
     return DENSE, empty, 0
 
 
 @cpu_jit()
-def structured_acc(out, v, code, diagonal, shift):
-    """out += W v for a structured (not dense) W."""
-    if code == DIAGONAL:
-        for i in range(diagonal.size):
-            out[i] += diagonal[i] * v[i]
-    elif code == SHIFT:
-        for i in range(shift, out.size):
-            out[i] += v[i - shift]
-
-
-@cpu_jit()
-def structured_acc_transposed(out, v, code, diagonal, shift):
-    """out += W^T v for a structured (not dense) W."""
-    if code == DIAGONAL:
-        for i in range(diagonal.size):
-            out[i] += diagonal[i] * v[i]
-    elif code == SHIFT:
-        for j in range(out.size - shift):
-            out[j] += v[j + shift]
-
-
-@cpu_jit()
-def rows_structured_acc(address, out, v, Wt, code, diagonal, shift):
-    """out[r] += W v[r] for every row r of a block: one BLAS product when W is dense (given
-    transposed), the O(n) loops of its structure otherwise."""
+def rows_structured_acc(address, out, state, lo, Wt, code, diagonal, shift):
+    """out[r] += W state[r, lo:lo + W's columns] for every row r of a block: one BLAS product
+    when W is dense (given transposed), the O(n) loops of its structure otherwise (over the
+    2-D arrays directly: a call per row, with its views, cost more than the loop itself)."""
     if code == DENSE:
-        gemm(address, v, Wt, out, False, 1.0)
-    else:
+        gemm(address, state[:, lo:lo + Wt.shape[0]], Wt, out, False, 1.0)
+    elif code == DIAGONAL:
         for r in range(out.shape[0]):
-            structured_acc(out[r], v[r], code, diagonal, shift)
+            for i in range(diagonal.size):
+                out[r, i] += diagonal[i] * state[r, lo + i]
+    elif code == SHIFT:
+        for r in range(out.shape[0]):
+            for i in range(shift, out.shape[1]):
+                out[r, i] += state[r, lo + i - shift]
 
 
 @cpu_jit()
-def rows_structured_acc_transposed(address, out, v, W, code, diagonal, shift):
-    """out[r] += W^T v[r] for every row r of a block, W given as it is (dense) or by its
-    structure."""
+def rows_structured_acc_transposed(address, carry, lo, v, W, code, diagonal, shift):
+    """carry[r, lo:lo + W's columns] += W^T v[r] for every row r of a block, W given as it is
+    (dense) or by its structure."""
     if code == DENSE:
-        gemm(address, v, W, out, False, 1.0)
-    else:
-        for r in range(out.shape[0]):
-            structured_acc_transposed(out[r], v[r], code, diagonal, shift)
+        gemm(address, v, W, carry[:, lo:lo + W.shape[1]], False, 1.0)
+    elif code == DIAGONAL:
+        for r in range(v.shape[0]):
+            for i in range(diagonal.size):
+                carry[r, lo + i] += diagonal[i] * v[r, i]
+    elif code == SHIFT:
+        for r in range(v.shape[0]):
+            for j in range(W.shape[1] - shift):
+                carry[r, lo + j] += v[r, j + shift]

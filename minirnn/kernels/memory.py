@@ -21,15 +21,14 @@ from .memory_numpy import unpack
 
 
 def _with_gradients(packed, initial, run_backward):
-    """The engine-independent part: split the packed gradient, run the engine's BPTT, and turn
-    (dq, dz, do) into every weight's gradient with one matmul each."""
+    """The engine-independent part: run the engine's BPTT on the packed gradient [gm | gh |
+    gy], and turn (dq, dz, do) into every weight's gradient with one matmul each."""
     m0, h0, y0 = initial
     M, H = m0.shape[1], h0.shape[1]
     ms, hs, ys = unpack(packed, M, H)
 
     def backward(dstates, needs):
-        gm, gh, gy = unpack(dstates, M, H)
-        dq, dz, do, dm0, dh0, dy0 = run_backward(gm, gh, gy)
+        dq, dz, do, dm0, dh0, dy0 = run_backward(dstates)
         return (dz,                                                             # a
                 if_needed(needs[1], lambda: sum_outer(dq, previous_states(y0, ys))),  # W_ym
                 if_needed(needs[2], lambda: sum_outer(dq, previous_states(h0, hs))),  # W_hm
@@ -50,9 +49,8 @@ def _host(kernels):
         weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
         packed = kernels.memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
                                         lengths, *activations)
-        states = unpack(packed, m0.shape[1], h0.shape[1])
-        return _with_gradients(packed, (m0, h0, y0), lambda gm, gh, gy: kernels.memory_backward(
-            gm, gh, gy, *states, *weights, lengths, *activations))
+        return _with_gradients(packed, (m0, h0, y0), lambda dstates: kernels.memory_backward(
+            dstates, packed, *weights, lengths, *activations))
     return run
 
 
@@ -62,7 +60,8 @@ def _cuda(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activa
     device = DeviceMemory(W_ym, W_hm, W_mm, W_mh, W_hy, lengths,
                           *(CODES[name] for name in activations))
     states = device.forward(a, b_m, b_y, m0, h0, y0)
-    return _with_gradients(np.concatenate(states, axis=2), (m0, h0, y0), device.backward)
+    return _with_gradients(np.concatenate(states, axis=2), (m0, h0, y0), lambda dstates:
+                           device.backward(*unpack(dstates, b_m.size, h0.shape[1])))
 
 
 IMPLEMENTATIONS = {"numpy": _host(memory_numpy), "cpu": _host(memory_cpu), "cuda": _cuda}

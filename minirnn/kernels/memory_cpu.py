@@ -8,6 +8,14 @@ W_ym, W_hm and W_mm are applied by their structure when they have one (zero, dia
 ``linalg_cpu.structure_of``), as Jordan's and NARX's do; when all three are dense (an
 ExplicitMemory) they are one product instead, q_t += [m | h | y]_{t-1} [W_mm; W_hm; W_ym]^T,
 since the running states sit side by side in one buffer (and so do their carries backward).
+
+The kernels read and write the packed arrays [m | h | y] (B, T, M+H+O) of states and of their
+gradients, and index a row before its columns (``states[b, t, M:M + H]``): Numba then knows
+each vector is contiguous and vectorises the loops over it. Through views of the packed array
+(``states[:, :, M:M + H][b, t]``) it would not know, and the loops ran scalar: NARX's kernels
+took twice the time. Activations are never computed in place (out[i] = f(z[i]) with out = z):
+LLVM vectorises such a loop behind a run-time check that its two arrays do not overlap, which
+an in-place call fails, and it then runs the scalar loop, 7x slower for tanh.
 """
 import numba
 import numpy as np
@@ -16,29 +24,28 @@ from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, ro
 from .activations import CODES
 from .linalg_cpu import (DENSE, activate_into, copy_into, delta_into, output_delta,
                          rows_structured_acc, rows_structured_acc_transposed, structure_of)
-from .memory_numpy import unpack
 
 
 @cpu_jit(parallel=True)
 def _memory_forward(a, W_ymT, W_hmT, W_mmT, W_qT, b_m, W_mhT, W_hyT, b_y, m0, h0, y0, lengths,
-                    r, f, g, blocks, address, ms, hs, ys, s_ym, d_ym, k_ym, s_hm, d_hm, k_hm,
+                    r, f, g, blocks, address, states, s_ym, d_ym, k_ym, s_hm, d_hm, k_hm,
                     s_mm, d_mm, k_mm):
-    """Fill ms, hs, ys. Weights come transposed (contiguous); W_ym, W_hm, W_mm also come with
-    their structure (code, diagonal, shift: ``structure_of``); W_qT = [W_mm | W_hm | W_ym]^T
-    when all three are dense (else it has no columns). Each thread runs one block of batch
-    rows; each product is over the whole block."""
+    """Fill states (B, T, M+H+O). Weights come transposed (contiguous); W_ym, W_hm, W_mm also
+    come with their structure (code, diagonal, shift: ``structure_of``); W_qT = [W_mm | W_hm |
+    W_ym]^T when all three are dense (else it has no columns). Each thread runs one block of
+    batch rows; each product is over the whole block."""
     B, T, H = a.shape
     M, O = b_m.size, b_y.size
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
         state = np.empty((n, M + H + O), dtype=a.dtype)  # [m | h | y]_{t-1}, side by side
-        m, h, y = state[:, :M], state[:, M:M + H], state[:, M + H:]
         for i in range(n):
-            copy_into(m0[b0 + i], m[i])
-            copy_into(h0[b0 + i], h[i])
-            copy_into(y0[b0 + i], y[i])
-        q = np.empty((n, M), dtype=a.dtype)
+            copy_into(m0[b0 + i], state[i, :M])
+            copy_into(h0[b0 + i], state[i, M:M + H])
+            copy_into(y0[b0 + i], state[i, M + H:])
+        new = np.empty((n, M + H + O), dtype=a.dtype)  # [m | h | y]_t
+        q = np.empty((n, M), dtype=a.dtype)  # the pre-activations of m_t, h_t, y_t
         z = np.empty((n, H), dtype=a.dtype)
         o = np.empty((n, O), dtype=a.dtype)
         for t in range(T):
@@ -47,102 +54,97 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, W_qT, b_m, W_mhT, W_hyT, b_y, m0, h0
             if W_qT.shape[1] > 0:  # all dense: one product over the three states
                 gemm(address, state, W_qT, q, False, 1.0)
             else:
-                rows_structured_acc(address, q, y, W_ymT, s_ym, d_ym, k_ym)
-                rows_structured_acc(address, q, h, W_hmT, s_hm, d_hm, k_hm)
-                rows_structured_acc(address, q, m, W_mmT, s_mm, d_mm, k_mm)
+                rows_structured_acc(address, q, state, M + H, W_ymT, s_ym, d_ym, k_ym)
+                rows_structured_acc(address, q, state, M, W_hmT, s_hm, d_hm, k_hm)
+                rows_structured_acc(address, q, state, 0, W_mmT, s_mm, d_mm, k_mm)
             for i in range(n):
-                activate_into(r, q[i], q[i])  # q now holds m_t
-            for i in range(n):
+                activate_into(r, q[i], new[i, :M])
                 copy_into(a[b0 + i, t], z[i])
-            gemm(address, q, W_mhT, z, False, 1.0)
+            gemm(address, new[:, :M], W_mhT, z, False, 1.0)
             for i in range(n):
-                activate_into(f, z[i], z[i])  # z now holds h_t
+                activate_into(f, z[i], new[i, M:M + H])
                 copy_into(b_y, o[i])
-            gemm(address, z, W_hyT, o, False, 1.0)
+            gemm(address, new[:, M:M + H], W_hyT, o, False, 1.0)
             for i in range(n):
-                activate_into(g, o[i], o[i])  # o now holds y_t
+                activate_into(g, o[i], new[i, M + H:])
                 if t < lengths[b0 + i]:  # after its end a row keeps its states
-                    copy_into(q[i], m[i])
-                    copy_into(z[i], h[i])
-                    copy_into(o[i], y[i])
-                copy_into(m[i], ms[b0 + i, t])
-                copy_into(h[i], hs[b0 + i, t])
-                copy_into(y[i], ys[b0 + i, t])
+                    copy_into(new[i], state[i])
+                copy_into(state[i], states[b0 + i, t])
 
 
 @cpu_jit(parallel=True)
-def _memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_q, W_mh, W_hy, lengths, r, f,
-                     g, blocks, address, dq, dz, do, carry, s_ym, d_ym, k_ym, s_hm, d_hm, k_hm,
+def _memory_backward(grads, states, W_ym, W_hm, W_mm, W_q, W_mh, W_hy, lengths, r, f, g,
+                     blocks, address, dq, dz, do, carry, s_ym, d_ym, k_ym, s_hm, d_hm, k_hm,
                      s_mm, d_mm, k_mm):
     """Fill dq, dz, do (B, T, ·) and the carries [cm | ch | cy] (B, M+H+O), zero on entry,
-    which end as the gradients of the initial states. A padded step's d's are 0, so the
-    products add nothing to that row's carries, which only collect its direct gradients
-    (gm, gh, gy). W_q = [W_mm | W_hm | W_ym] when all three are dense (else empty)."""
-    B, T, H = hs.shape
-    M = ms.shape[2]
+    which end as the gradients of the initial states. grads = [gm | gh | gy], the gradients
+    reaching the packed states directly. A padded step's d's are 0, so the products add
+    nothing to that row's carries, which only collect its direct gradients. W_q = [W_mm |
+    W_hm | W_ym] when all three are dense (else empty)."""
+    B, T, _ = states.shape
+    M, H = dq.shape[2], dz.shape[2]
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
-        c = carry[b0:b1]  # this block's carries, side by side
-        c_m, c_h, c_y = c[:, :M], c[:, M:M + H], c[:, M + H:]
+        c = carry[b0:b1]  # this block's carries [cm | ch | cy], side by side
+        d_q = np.empty((n, M), dtype=dq.dtype)  # dq_t of the block, read by the products
         for t in range(T - 1, -1, -1):
-            d_o, d_z, d_q = do[b0:b1, t], dz[b0:b1, t], dq[b0:b1, t]
-            output_delta(g, gy, ys, lengths, b0, t, c_y, d_o)
+            output_delta(g, grads, states, M + H, lengths, b0, t, c, do)
             for i in range(n):
-                if t >= lengths[b0 + i]:  # padding: the direct gradients pass straight back
-                    for k in range(H):
-                        c_h[i, k] += gh[b0 + i, t, k]
-                    for k in range(M):
-                        c_m[i, k] += gm[b0 + i, t, k]
-            gemm(address, d_o, W_hy, c_h, False, 1.0)  # carry + W_hy^T do
+                b = b0 + i
+                if t >= lengths[b]:  # padding: the direct gradients pass straight back
+                    for k in range(M + H):
+                        c[i, k] += grads[b, t, k]
+            gemm(address, do[b0:b1, t], W_hy, c[:, M:M + H], False, 1.0)  # ch + W_hy^T do
             for i in range(n):
                 b = b0 + i
                 if t < lengths[b]:  # dz_t = (gh + W_hm^T dq_{t+1} + W_hy^T do_t) f'
-                    delta_into(f, gh[b, t], c_h[i], hs[b, t], d_z[i])
+                    delta_into(f, grads[b, t, M:M + H], c[i, M:M + H], states[b, t, M:M + H],
+                               dz[b, t])
                 else:
-                    d_z[i] = 0
-            gemm(address, d_z, W_mh, c_m, False, 1.0)  # carry + W_mh^T dz
+                    dz[b, t] = 0
+            gemm(address, dz[b0:b1, t], W_mh, c[:, :M], False, 1.0)  # cm + W_mh^T dz
             for i in range(n):
                 b = b0 + i
                 if t < lengths[b]:  # dq_t = (gm + W_mm^T dq_{t+1} + W_mh^T dz_t) r'
-                    delta_into(r, gm[b, t], c_m[i], ms[b, t], d_q[i])
-                    c_y[i], c_h[i], c_m[i] = 0, 0, 0  # the carries to t-1 start from dq_t
+                    delta_into(r, grads[b, t, :M], c[i, :M], states[b, t, :M], d_q[i])
+                    c[i] = 0  # the carries to t-1 start from dq_t
                 else:
                     d_q[i] = 0
+                copy_into(d_q[i], dq[b, t])
             if W_q.shape[0] > 0:  # all dense: one product sends dq_t to the three states
                 gemm(address, d_q, W_q, c, False, 1.0)
             else:
-                rows_structured_acc_transposed(address, c_y, d_q, W_ym, s_ym, d_ym, k_ym)
-                rows_structured_acc_transposed(address, c_h, d_q, W_hm, s_hm, d_hm, k_hm)
-                rows_structured_acc_transposed(address, c_m, d_q, W_mm, s_mm, d_mm, k_mm)
+                rows_structured_acc_transposed(address, c, M + H, d_q, W_ym, s_ym, d_ym, k_ym)
+                rows_structured_acc_transposed(address, c, M, d_q, W_hm, s_hm, d_hm, k_hm)
+                rows_structured_acc_transposed(address, c, 0, d_q, W_mm, s_mm, d_mm, k_mm)
 
 
 def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, r, f, g):
     B, T, H = a.shape
     states = np.empty((B, T, b_m.size + H + b_y.size), dtype=a.dtype)
-    ms, hs, ys = unpack(states, b_m.size, H)  # the kernel writes into views of one array
     c = np.ascontiguousarray
     W_q = _stacked(W_ym, W_hm, W_mm)
     with kernel_threads():  # each thread calls BLAS on its own block
         _memory_forward(c(a), c(W_ym.T), c(W_hm.T), c(W_mm.T), c(W_q.T), c(b_m), c(W_mh.T),
                         c(W_hy.T), c(b_y), c(m0), c(h0), c(y0), lengths, CODES[r], CODES[f],
-                        CODES[g],
-                        row_blocks(B), gemm_address(a.dtype), ms, hs, ys, *structure_of(W_ym),
-                        *structure_of(W_hm), *structure_of(W_mm))
+                        CODES[g], row_blocks(B), gemm_address(a.dtype), states,
+                        *structure_of(W_ym), *structure_of(W_hm), *structure_of(W_mm))
     return states
 
 
-def memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g):
-    B, _, H = hs.shape
-    M = ms.shape[2]
-    dq, dz, do = (np.empty(s.shape, dtype=s.dtype) for s in (ms, hs, ys))
-    carry = np.zeros((B, M + H + ys.shape[2]), dtype=hs.dtype)
+def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g):
+    B, T, S = states.shape
+    M, H = W_mm.shape[0], W_mh.shape[0]
+    dq, dz, do = (np.empty((B, T, n), dtype=states.dtype) for n in (M, H, S - M - H))
+    carry = np.zeros((B, S), dtype=states.dtype)
     c = np.ascontiguousarray
-    with kernel_threads():  # gm, gh, gy: slices of one array, read in place (no copies)
-        _memory_backward(gm, gh, gy, ms, hs, ys, c(W_ym), c(W_hm), c(W_mm),
+    with kernel_threads():
+        _memory_backward(c(grads), c(states), c(W_ym), c(W_hm), c(W_mm),
                          _stacked(W_ym, W_hm, W_mm), c(W_mh), c(W_hy), lengths, CODES[r],
-                         CODES[f], CODES[g], row_blocks(B), gemm_address(hs.dtype), dq, dz, do,
-                         carry, *structure_of(W_ym), *structure_of(W_hm), *structure_of(W_mm))
+                         CODES[f], CODES[g], row_blocks(B), gemm_address(states.dtype), dq, dz,
+                         do, carry, *structure_of(W_ym), *structure_of(W_hm),
+                         *structure_of(W_mm))
     return dq, dz, do, carry[:, :M], carry[:, M:M + H], carry[:, M + H:]
 
 

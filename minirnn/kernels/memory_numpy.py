@@ -59,8 +59,12 @@ def unpack(states, M, H):
     return states[:, :, :M], states[:, :, M:M + H], states[:, :, M + H:]
 
 
-def memory_backward(gm, gh, gy, ms, hs, ys, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g):
-    """(dq, dz, do, dm0, dh0, dy0) from the direct gradients gm, gh, gy of the saved states."""
+def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g):
+    """(dq, dz, do, dm0, dh0, dy0) from the direct gradients [gm | gh | gy] of the saved
+    states [m | h | y], both packed (B, T, M+H+O)."""
+    M, H = W_mm.shape[0], W_mh.shape[0]
+    gm, gh, gy = unpack(grads, M, H)
+    ms, hs, ys = unpack(states, M, H)
     B, T, _ = hs.shape
     dq, dz, do = np.zeros_like(ms), np.zeros_like(hs), np.zeros_like(ys)
     cm = np.zeros((B, ms.shape[2]), dtype=ms.dtype)  # W_mm^T dq_{t+1}: what m_t owes the future
