@@ -103,3 +103,22 @@ print(blas.get_blas_threads())
                          timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() in (after, "no OpenBLAS")
+
+
+@pytest.mark.parametrize("B,T", [(1, 1), (1, 5), (4, 1), (3, 7), (40, 60)])
+def test_recurrent_weight_gradient_without_the_shifted_copy(B, T):
+    """sum_outer_previous(d, s0, s) = Σ_{b,t} d_t s_{t-1}^T with s_{-1} = s0, computed from the
+    states as they lie (no concatenated copy), also on column slices of packed states; the
+    largest case is cut over threads."""
+    from minirnn.kernels.fused import sum_outer_previous
+
+    rng = np.random.default_rng(B * 100 + T)
+    d = rng.standard_normal((B, T, 5))
+    packed = rng.standard_normal((B, T, 9))
+    initial = rng.standard_normal((B, 9))
+    for cols in (slice(0, 9), slice(2, 6)):  # all of it, and a block of columns
+        states, s0 = packed[:, :, cols], initial[:, cols]
+        previous = np.concatenate([s0[:, None], states[:, :-1]], axis=1)
+        expected = np.einsum("bti,btj->ij", d, previous)
+        np.testing.assert_allclose(sum_outer_previous(d, s0, states), expected, rtol=1e-12,
+                                   atol=1e-12)

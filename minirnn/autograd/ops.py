@@ -49,8 +49,9 @@ def add(a, b) -> Tensor:
     a, b = _pair(a, b, "add")
     _broadcast_check(a, b, "add")
 
-    def backward(g):
-        return unbroadcast(g, a.shape), unbroadcast(g, b.shape)
+    def backward(g):  # (nothing summed for a constant: see mul)
+        return (unbroadcast(g, a.shape) if a.requires_grad else None,
+                unbroadcast(g, b.shape) if b.requires_grad else None)
 
     return record("add", a.data + b.data, (a, b), backward)
 
@@ -60,7 +61,8 @@ def sub(a, b) -> Tensor:
     _broadcast_check(a, b, "sub")
 
     def backward(g):
-        return unbroadcast(g, a.shape), unbroadcast(-g, b.shape)
+        return (unbroadcast(g, a.shape) if a.requires_grad else None,
+                unbroadcast(-g, b.shape) if b.requires_grad else None)
 
     return record("sub", a.data - b.data, (a, b), backward)
 

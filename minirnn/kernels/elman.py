@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd import Tensor
 from . import elman_cpu, elman_cuda, elman_numpy
 from .activations import CODES
-from .fused import fused_op, if_needed, previous_states, sum_outer
+from .fused import fused_op, if_needed, sum_outer_previous
 
 
 def _with_weight_gradient(hs, h0, run_backward):
@@ -25,7 +25,7 @@ def _with_weight_gradient(hs, h0, run_backward):
     only (dz, dh0)."""
     def backward(dhs, needs):
         dz, dh0 = run_backward(dhs)
-        return dz, if_needed(needs[1], lambda: sum_outer(dz, previous_states(h0, hs))), dh0
+        return dz, if_needed(needs[1], lambda: sum_outer_previous(dz, h0, hs)), dh0
     return hs, backward
 
 

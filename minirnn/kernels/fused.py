@@ -47,9 +47,22 @@ def check_lengths(lengths, batch: int, steps: int) -> np.ndarray:
     return lengths.astype(np.int64)
 
 
-def previous_states(initial: np.ndarray, states: np.ndarray) -> np.ndarray:
-    """s_{t-1} for every t: (B, T, n) from the initial state (B, n) and the states (B, T, n)."""
-    return np.concatenate([initial[:, None], states[:, :-1]], axis=1)
+def sum_outer_previous(d: np.ndarray, initial: np.ndarray, states: np.ndarray) -> np.ndarray:
+    """Σ_{b,t} d[b,t] s[b,t-1]^T with s[b,-1] = initial[b]: a recurrent weight's gradient,
+    without building the shifted copy of the states (B, T, n) it would otherwise need.
+
+    With the (b, t) rows laid end to end, row r of d pairs with row r-1 of the states, which
+    is s[b,t-1] except at t = 0, where it is the previous batch row's last state (or nothing,
+    for the very first row): one product over the shifted rows, then those B pairs swapped
+    for d[b,0] initial[b]^T."""
+    B, T = d.shape[:2]
+    d_rows = d.reshape(B * T, d.shape[2])
+    s_rows = states.reshape(B * T, states.shape[2])
+    first = d[:, 0]
+    G = blas.matmul(d_rows[1:].T, s_rows[:-1])
+    G += first.T @ initial
+    G -= first[1:].T @ states[:-1, -1]
+    return G
 
 
 def sum_rows(d: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd import Tensor
 from . import layered_cpu, layered_numpy
 from .activations import CODES
-from .fused import fused_op, if_needed, previous_states, sum_outer, sum_rows
+from .fused import fused_op, if_needed, sum_outer, sum_outer_previous, sum_rows
 
 
 def dense_reads(offsets):
@@ -24,14 +24,17 @@ def dense_reads(offsets):
     return u_cols, v_cols, np.array([0, N], dtype=np.int64)
 
 
-def block_gradient(d, v, offsets, columns) -> np.ndarray:
-    """Σ_{b,t} d v^T on the blocks a layered weight reads, zeros elsewhere: layer l's rows
+def block_gradient(d, v, offsets, columns, initial=None) -> np.ndarray:
+    """Σ_{b,t} d_t v_t^T on the blocks a layered weight reads, zeros elsewhere: layer l's rows
     (offsets[l] … offsets[l+1]) times its columns[l] = [first, end) of v. A stack's U and V
-    are mostly zero blocks, and their gradients there go nowhere."""
+    are mostly zero blocks, and their gradients there go nowhere. With ``initial`` (the
+    states before t = 0), Σ d_t v_{t-1}^T instead."""
     G = np.zeros((d.shape[-1], v.shape[-1]), dtype=d.dtype)
     for (lo, hi), (c0, c1) in zip(zip(offsets[:-1], offsets[1:]), columns):
         if c1 > c0:
-            G[lo:hi, c0:c1] = sum_outer(d[..., lo:hi], v[..., c0:c1])
+            G[lo:hi, c0:c1] = (sum_outer(d[..., lo:hi], v[..., c0:c1]) if initial is None else
+                               sum_outer_previous(d[..., lo:hi], initial[:, c0:c1],
+                                                  v[..., c0:c1]))
     return G
 
 
@@ -53,8 +56,8 @@ def _with_gradients(states, initial, offsets, reads, run_backward):
         return (dz,                                                                  # a
                 if_needed(needs[1], lambda: block_gradient(dz, S_all, offsets, u_cols)),  # U
                 if_needed(needs[2], lambda: block_gradient(                              # V
-                    dz, previous_states(S0, S_all), offsets, v_cols)),
-                if_needed(needs[3], lambda: sum_outer(dz, previous_states(y0, ys))),     # Y
+                    dz, S_all, offsets, v_cols, initial=S0)),
+                if_needed(needs[3], lambda: sum_outer_previous(dz, y0, ys)),             # Y
                 if_needed(needs[4], lambda: output_gradient(do)),                  # W_hy
                 sum_rows(do),                                                        # b_y
                 dS0, dy0)

@@ -16,7 +16,7 @@ import numpy as np
 from ..autograd import Tensor
 from . import memory_cpu, memory_numpy
 from .activations import CODES
-from .fused import fused_op, if_needed, previous_states, sum_outer, sum_rows
+from .fused import fused_op, if_needed, sum_outer, sum_outer_previous, sum_rows
 from .memory_numpy import unpack
 
 
@@ -29,14 +29,18 @@ def _with_gradients(packed, initial, run_backward):
 
     def backward(dstates, needs):
         dq, dz, do, dm0, dh0, dy0 = run_backward(dstates)
-        return (dz,                                                             # a
-                if_needed(needs[1], lambda: sum_outer(dq, previous_states(y0, ys))),  # W_ym
-                if_needed(needs[2], lambda: sum_outer(dq, previous_states(h0, hs))),  # W_hm
-                if_needed(needs[3], lambda: sum_outer(dq, previous_states(m0, ms))),  # W_mm
-                if_needed(needs[4], lambda: sum_rows(dq)),                      # b_m
-                if_needed(needs[5], lambda: sum_outer(dz, ms)),                 # W_mh
-                sum_outer(do, hs),                                              # W_hy
-                sum_rows(do),                                                   # b_y
+        if all(needs[1:4]):  # Σ dq_t [m | h | y]_{t-1}^T, one product for the three
+            G = sum_outer_previous(dq, np.concatenate(initial, axis=1), packed)
+            recurrent = G[:, M + H:], G[:, M:M + H], G[:, :M]
+        else:
+            recurrent = [if_needed(need, lambda s0=s0, s=s: sum_outer_previous(dq, s0, s))
+                         for need, s0, s in zip(needs[1:4], (y0, h0, m0), (ys, hs, ms))]
+        return (dz,                                                           # a
+                *recurrent,                                                   # W_ym, W_hm, W_mm
+                if_needed(needs[4], lambda: sum_rows(dq)),                    # b_m
+                if_needed(needs[5], lambda: sum_outer(dz, ms)),               # W_mh
+                sum_outer(do, hs),                                            # W_hy
+                sum_rows(do),                                                 # b_y
                 dm0, dh0, dy0)
 
     return packed, backward
