@@ -118,6 +118,21 @@ def test_concatenate_and_stack(axis):
     assert_gradients(lambda *ts: ops.concatenate(ts, axis=axis), a, d)
 
 
+def test_broadcast_to_sums_the_copies_back():
+    assert_gradients(lambda t: ops.broadcast_to(t, (4, 2, 3)), leaf(2, 1))
+    assert_gradients(lambda t: ops.broadcast_to(t.reshape(1, 1, 3), (2, 5, 3)), leaf(3))
+
+
+def test_block_matrix_places_blocks_among_zeros():
+    """[[A, 0], [B, C]] from three blocks; each gets its own slice of the gradient."""
+    a, b, c = leaf(2, 3), leaf(1, 3), leaf(1, 4)
+    out = ops.block_matrix({(0, 0): a, (1, 0): b, (1, 1): c}, [2, 1], [3, 4])
+    expected = np.block([[a.data, np.zeros((2, 4))], [b.data, c.data]])
+    np.testing.assert_array_equal(out.data, expected)
+    assert_gradients(lambda *t: ops.block_matrix({(0, 0): t[0], (1, 0): t[1], (1, 1): t[2]},
+                                                 [2, 1], [3, 4]), a, b, c)
+
+
 @pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), (-1, False),
                                            ((0, 2), False), ((0, 2), True)])
 @pytest.mark.parametrize("reduce", ["sum", "mean"])
@@ -183,6 +198,12 @@ def test_shape_mismatch_errors_are_clear():
         ops.linear(leaf(2, 3), leaf(4, 5))
     with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\), expected \(4,\)"):
         ops.linear(leaf(2, 5), leaf(4, 5), leaf(3))
+    with pytest.raises(ValueError, match=r"broadcast_to: cannot broadcast \(2, 3\) to "
+                                         r"\(4, 3, 2\)"):
+        ops.broadcast_to(leaf(2, 3), (4, 3, 2))
+    with pytest.raises(ValueError, match=r"block_matrix: block \(0, 1\) has shape \(2, 2\), "
+                                         r"expected \(2, 3\)"):
+        ops.block_matrix({(0, 1): leaf(2, 2)}, [2], [1, 3])
 
 
 def test_dtype_mismatch_error_is_clear():

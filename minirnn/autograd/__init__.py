@@ -5,6 +5,8 @@ from .ops import (
                   abs,
                   add,
                   astype,
+                  block_matrix,
+                  broadcast_to,
                   concatenate,
                   div,
                   embedding,
@@ -36,7 +38,8 @@ from .tensor import TapeEntry, Tensor, as_tensor, is_grad_enabled, no_grad, reco
 __all__ = [
     "Tensor", "TapeEntry", "as_tensor", "record", "no_grad", "is_grad_enabled", "ops",
     "gradcheck", "check_gradients", "GradcheckReport", "TensorCheck", "unbroadcast",
-    "abs", "add", "astype", "concatenate", "div", "embedding", "exp", "linear", "log",
-    "log_softmax", "matmul", "maximum", "mean", "minimum", "mul", "neg", "power", "relu",
-    "reshape", "sigmoid", "softmax", "stack", "sub", "sum", "tanh", "transpose", "where",
+    "abs", "add", "astype", "block_matrix", "broadcast_to", "concatenate", "div", "embedding",
+    "exp", "linear", "log", "log_softmax", "matmul", "maximum", "mean", "minimum", "mul", "neg",
+    "power", "relu", "reshape", "sigmoid", "softmax", "stack", "sub", "sum", "tanh", "transpose",
+    "where",
 ]

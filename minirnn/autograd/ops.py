@@ -194,6 +194,36 @@ def reshape(a: Tensor, *shape) -> Tensor:
     return record("reshape", out, (a,), lambda g: (g.reshape(a.shape),))
 
 
+def broadcast_to(a: Tensor, shape) -> Tensor:
+    """``a`` repeated along broadcast axes (NumPy's rules); backward sums the copies back."""
+    shape = tuple(shape)
+    try:
+        out = np.broadcast_to(a.data, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast {a.shape} to {shape}") from None
+    return record("broadcast_to", out, (a,), lambda g: (unbroadcast(g, a.shape),))
+
+
+def block_matrix(blocks: dict, row_sizes, column_sizes) -> Tensor:
+    """A 2-D matrix of blocks: ``blocks[i, j]`` (row_sizes[i] x column_sizes[j]) in block row
+    i, block column j, zeros everywhere else; each block's gradient is its slice of g. (A
+    multi-layer stack's weights, mostly zero blocks, in one op.)"""
+    rows = [0, *np.cumsum(row_sizes).tolist()]
+    cols = [0, *np.cumsum(column_sizes).tolist()]
+    keys = list(blocks)
+    parts = _same_dtype([blocks[k] for k in keys], "block_matrix")
+    out = np.zeros((rows[-1], cols[-1]), dtype=parts[0].dtype)
+    where = []
+    for (i, j), part in zip(keys, parts):
+        place = slice(rows[i], rows[i + 1]), slice(cols[j], cols[j + 1])
+        if part.shape != (rows[i + 1] - rows[i], cols[j + 1] - cols[j]):
+            raise ValueError(f"block_matrix: block {(i, j)} has shape {part.shape}, expected "
+                             f"{(rows[i + 1] - rows[i], cols[j + 1] - cols[j])}")
+        out[place] = part.data
+        where.append(place)
+    return record("block_matrix", out, parts, lambda g: tuple(g[place] for place in where))
+
+
 def _is_basic_index(index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis

@@ -99,12 +99,11 @@ class MultiLayerRNN(SequenceModel):
         state = self._state(h, B, self.state_size, default)
         if self.connectivity in ("stacked", "skip"):
             S, y = self._layer_by_layer(x, state, lengths)
+            last = ops.concatenate([S[:, -1], y[:, -1]], axis=1) if return_state else None
         else:
-            out = self._fused_stack(x, state, lengths)
-            S, y = out[:, :, :N], out[:, :, N:]
-        if not return_state:
-            return y
-        return y, ops.concatenate([S[:, -1], y[:, -1]], axis=1)
+            out = self._fused_stack(x, state, lengths)  # [S | y] packed
+            y, last = out[:, :, N:], out[:, -1] if return_state else None
+        return (y, last) if return_state else y
 
     def _layer_by_layer(self, x, state, lengths):
         """stacked / skip: one Elman recurrence per layer, bottom to top."""
@@ -129,7 +128,7 @@ class MultiLayerRNN(SequenceModel):
         a0 = ops.linear(x, first.W_xh, first.b_h)
         if self.backend == "tape":
             return self._unrolled(a0, state, lengths)
-        biases = [layer.b_h.reshape(1, 1, -1) + Tensor(np.zeros((B, T, 1), self.dtype))
+        biases = [ops.broadcast_to(layer.b_h, (B, T, layer.b_h.shape[0]))
                   for layer in self.layer[1:]]
         a = ops.concatenate([a0] + biases, axis=2)
         U, V, Y, W_hy, reads = self._block_weights()
@@ -168,12 +167,9 @@ class MultiLayerRNN(SequenceModel):
 
     def _blocks(self, row_sizes, column_sizes, blocks) -> Tensor:
         """A block matrix on the tape: the given blocks, zeros elsewhere."""
-        rows = []
-        for i, r in enumerate(row_sizes):
-            rows.append(ops.concatenate(
-                [blocks.get((i, j), Tensor(np.zeros((r, c), self.dtype)))
-                 for j, c in enumerate(column_sizes)], axis=1))
-        return ops.concatenate(rows, axis=0)
+        if not blocks:  # a constant: no output feedback
+            return Tensor(np.zeros((sum(row_sizes), sum(column_sizes)), self.dtype))
+        return ops.block_matrix(blocks, row_sizes, column_sizes)
 
     def _unrolled(self, a0, state, lengths):
         """feedback / output_feedback step by step with primitive ops (the oracle)."""

@@ -145,9 +145,10 @@ class NARX(MemoryRecurrence):
             h0 = Tensor(np.zeros((B, self.hidden_size), self.dtype))
             states = self.recur(a, (m0, h0, newest_first[:, :O]), lengths)
             out = states[:, :, self.memory_size + self.hidden_size:]
-            y_all = ops.concatenate([y_past, out], axis=1)
         if not return_state:
             return out
+        if self.mode == "closed":  # the outputs' delay line, only for the final state
+            y_all = ops.concatenate([y_past, out], axis=1)
         rows = np.arange(B)[:, None]
         last_x = x_all[rows, lengths[:, None] + np.arange(L)[None, :]]  # x_{len-L} … x_{len-1}
         last_y = y_all[rows, lengths[:, None] + np.arange(K)[None, :]]
