@@ -12,7 +12,10 @@ from .activations import activate, derivative
 @cpu_jit()
 def activate_into(code, z, out):
     """out[i] = f(z[i]) with f chosen once outside the loop, so each loop is branch-free and
-    vectorises (a branch on ``code`` per element would stop it)."""
+    vectorises (a branch on ``code`` per element would stop it). ``out`` must not be ``z``:
+    LLVM vectorises the loop behind a run-time check that the two arrays do not overlap, and
+    an in-place call fails it and runs the scalar loop (tanh 2.05 against 0.30 ns an
+    element)."""
     if code == 0:
         for i in range(z.size):
             out[i] = activate(0, z[i])
@@ -103,8 +106,7 @@ def structure_of(W: np.ndarray):
 @cpu_jit()
 def rows_structured_acc(address, out, state, lo, Wt, code, diagonal, shift):
     """out[r] += W state[r, lo:lo + W's columns] for every row r of a block: one BLAS product
-    when W is dense (given transposed), the O(n) loops of its structure otherwise (over the
-    2-D arrays directly: a call per row, with its views, cost more than the loop itself)."""
+    when W is dense (given transposed), the O(n) loops of its structure otherwise."""
     if code == DENSE:
         gemm(address, state[:, lo:lo + Wt.shape[0]], Wt, out, False, 1.0)
     elif code == DIAGONAL:

@@ -12,10 +12,9 @@ since the running states sit side by side in one buffer (and so do their carries
 The kernels read and write the packed arrays [m | h | y] (B, T, M+H+O) of states and of their
 gradients, and index a row before its columns (``states[b, t, M:M + H]``): Numba then knows
 each vector is contiguous and vectorises the loops over it. Through views of the packed array
-(``states[:, :, M:M + H][b, t]``) it would not know, and the loops ran scalar: NARX's kernels
-took twice the time. Activations are never computed in place (out[i] = f(z[i]) with out = z):
-LLVM vectorises such a loop behind a run-time check that its two arrays do not overlap, which
-an in-place call fails, and it then runs the scalar loop, 7x slower for tanh.
+(``states[:, :, M:M + H][b, t]``) it would not know, and the loops ran scalar. Activations go
+from a pre-activation buffer into the new state, never in place (``linalg_cpu.activate_into``
+says why).
 """
 import numba
 import numpy as np
