@@ -190,7 +190,7 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
     backends = backends_option(backend)
     with_torch = torch_available()
     with progress_bar() as progress:
-        task = progress.add_task("bench", total=len(cases) * len(backends))
+        task = progress.add_task("bench", total=len(cases))  # one advance per size
         reference = matmul_gflops(dtype=dtype)
         rows = run_benchmarks(backends, cases, dtype, repeat,
                               progress=lambda: progress.advance(task), torch=with_torch)

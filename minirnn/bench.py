@@ -3,8 +3,9 @@
 The case is a StateSpaceRNN with input = hidden = output = H, tanh, batch B, T steps: one call
 computes y = model(x), L = Σ y ⊙ R for a fixed random R, and L.backward() (gradients of every
 parameter and of x). The time is the median of ``repeat`` calls after one warm-up call (which
-also compiles the Numba kernels), measured side by side in one process so that the ratios
-between engines hold even on a noisy machine.
+also compiles the Numba kernels). Whatever is compared (the engines and PyTorch at one size,
+the model families) is timed in turns in one process, so that the ratios hold even on a noisy
+machine: a slow spell hits all of them alike (``_interleaved_medians``).
 
 Arithmetic. The case does three H x H products per (b, t): the input projection W_xh x_t, the
 recurrence W_hh h_{t-1} and the output layer W_hy h_t, each 2·H² FLOPs forward and 4·H²
@@ -60,13 +61,26 @@ def matmul_gflops(n: int = 2048, dtype: str = "float32", repeat: int = 5) -> flo
 
 
 def _median_seconds(run, repeat):
-    run()  # warm-up: compiles (or loads cached) kernels
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+    return _interleaved_medians({"run": run}, repeat)["run"]
+
+
+def _interleaved_medians(runs: dict, repeat: int) -> dict:
+    """Median seconds of each of ``runs`` (name -> callable), after one warm-up call each
+    (which compiles or loads the kernels), timed in turns, ``repeat`` times over, so that a
+    noisy spell on a shared machine slows all of them alike instead of whichever happened to
+    be running. Each turn makes one untimed call before the timed one: the call right after
+    another library's would otherwise pay for the threads that library leaves spinning (at
+    (32, 100, 64) minirnn right after PyTorch took 2.4 ms instead of 2.0)."""
+    for run in runs.values():
         run()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    times = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            run()
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def _one_step(model, x, weights):
@@ -75,14 +89,20 @@ def _one_step(model, x, weights):
     (model(x_t) * weights).sum().backward()
 
 
-def time_model(backend: str, batch: int, steps: int, hidden: int, dtype: str = "float32",
-               repeat: int = 5, seed: int = 0) -> float:
-    """Median seconds of one forward + backward."""
+def model_step(backend: str, batch: int, steps: int, hidden: int, dtype: str = "float32",
+               seed: int = 0):
+    """A callable doing one forward + backward of the benchmark case on ``backend``."""
     rng = np.random.default_rng(seed)
     model = StateSpaceRNN(hidden, hidden, hidden, backend=backend, dtype=dtype, seed=seed)
     x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
-    return _median_seconds(lambda: _one_step(model, x, weights), repeat)
+    return lambda: _one_step(model, x, weights)
+
+
+def time_model(backend: str, batch: int, steps: int, hidden: int, dtype: str = "float32",
+               repeat: int = 5, seed: int = 0) -> float:
+    """Median seconds of one forward + backward."""
+    return _median_seconds(model_step(backend, batch, steps, hidden, dtype, seed), repeat)
 
 
 def torch_available() -> bool:
@@ -101,9 +121,9 @@ def torch_cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def time_torch(batch: int, steps: int, hidden: int, dtype: str = "float32", repeat: int = 5,
-               seed: int = 0, device: str = "cpu") -> float:
-    """Median seconds of the same forward + backward in PyTorch: ``nn.RNN`` (tanh, one layer)
+def torch_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed: int = 0,
+               device: str = "cpu"):
+    """A callable doing the same forward + backward in PyTorch: ``nn.RNN`` (tanh, one layer)
     and an ``nn.Linear`` output, gradients of every parameter and of x; on the CPU in as many
     threads as Numba uses, or with ``device="cuda"`` on the GPU (cuDNN's RNN), waiting for the
     GPU to finish each call."""
@@ -129,31 +149,37 @@ def time_torch(batch: int, steps: int, hidden: int, dtype: str = "float32", repe
         (out(rnn(x)[0]) * weights).sum().backward()
         finish()
 
-    return _median_seconds(step, repeat)
+    return step
+
+
+def time_torch(batch: int, steps: int, hidden: int, dtype: str = "float32", repeat: int = 5,
+               seed: int = 0, device: str = "cpu") -> float:
+    """Median seconds of ``torch_step``."""
+    return _median_seconds(torch_step(batch, steps, hidden, dtype, seed, device), repeat)
 
 
 def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat: int = 5,
                    progress=None, torch: bool = False) -> list[BenchRow]:
-    """One row per (size, engine); ratios against the tape engine and PyTorch where they ran.
+    """One row per (size, engine), the engines of one size timed in turns; ratios against the
+    tape engine and PyTorch where they ran.
     ``torch=True`` adds PyTorch's CPU ``nn.RNN`` as one more row per size, and, when the cuda
     engine runs and PyTorch sees a GPU, its cuDNN ``nn.RNN`` ("pytorch-cuda"), the reference
     of the cuda engine's ratio."""
     rows = []
     for batch, steps, hidden in sizes:
-        case = []
-        for backend in backends:
-            ms = 1e3 * time_model(backend, batch, steps, hidden, dtype, repeat)
-            case.append(BenchRow(backend, batch, steps, hidden, dtype, ms,
-                                 gflops=model_flops(batch, steps, hidden) / ms / 1e6))
-            if progress is not None:
-                progress()
+        runs = {backend: model_step(backend, batch, steps, hidden, dtype)
+                for backend in backends}
         devices = (["cpu"] if torch else []) + \
             (["cuda"] if torch and "cuda" in backends and torch_cuda_available() else [])
         for device in devices:
-            ms = 1e3 * time_torch(batch, steps, hidden, dtype, repeat, device=device)
-            case.append(BenchRow("pytorch" if device == "cpu" else "pytorch-cuda", batch, steps,
-                                 hidden, dtype, ms,
-                                 gflops=model_flops(batch, steps, hidden) / ms / 1e6))
+            name = "pytorch" if device == "cpu" else "pytorch-cuda"
+            runs[name] = torch_step(batch, steps, hidden, dtype, device=device)
+        seconds = _interleaved_medians(runs, repeat)
+        case = [BenchRow(name, batch, steps, hidden, dtype, 1e3 * s,
+                         gflops=model_flops(batch, steps, hidden) / s / 1e9)
+                for name, s in seconds.items()]
+        if progress is not None:
+            progress()
         reference = {row.backend: row.median_ms for row in case}
         for row in case:
             if "tape" in reference:
@@ -213,11 +239,13 @@ def family_times(batch: int = 32, steps: int = 100, hidden: int = 64, dtype: str
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
-    rows = []
-    for name, model in _family_models(hidden, dtype).items():
-        ms = 1e3 * _median_seconds(lambda: _one_step(model, x, weights), repeat)
-        weights_read = sum(p.size for p in model.parameters() if p.ndim == 2)
-        rows.append({"family": name, "ms": ms, "weights": weights_read})
+    models = _family_models(hidden, dtype)
+    seconds = _interleaved_medians(
+        {name: (lambda m=model: _one_step(m, x, weights)) for name, model in models.items()},
+        repeat)
+    rows = [{"family": name, "ms": 1e3 * seconds[name],
+             "weights": sum(p.size for p in model.parameters() if p.ndim == 2)}
+            for name, model in models.items()]
     for row in rows:
         row["x_elman"] = row["ms"] / rows[0]["ms"]
         row["weights_x_elman"] = row["weights"] / rows[0]["weights"]
