@@ -5,8 +5,8 @@ order forward and in reverse order backward; weight gradients are left to one ma
 the wrapper.
 
 As in ``memory_cpu``: the kernels work on the packed [S | y] (B, T, N+O) arrays of states and
-of their gradients, indexed row first so that Numba sees contiguous vectors, and never
-activate in place (both would keep the loops scalar).
+of their gradients, indexed row first so that Numba sees contiguous vectors; the forward
+activates straight into the output, never in place.
 """
 import numba
 import numpy as np
@@ -33,10 +33,10 @@ def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, 
         for i in range(n):
             copy_into(S0[b0 + i], state[i, :N])
             copy_into(y0[b0 + i], state[i, N:])
-        new = np.empty((n, N + O), dtype=a.dtype)  # [S | y]_t
         z = np.empty((n, N), dtype=a.dtype)  # pre-activations
         o = np.empty((n, O), dtype=a.dtype)
         for t in range(T):
+            new = states[b0:b1, t]  # [S | y]_t, activated straight into the output
             for i in range(n):
                 copy_into(a[b0 + i, t], z[i])
             if output_feedback:
@@ -50,16 +50,17 @@ def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, 
                 if c1 > c0:  # same step: U S_t over the layers below, already computed
                     gemm(address, new[:, c0:c1], Ut[c0:c1, lo:hi], z[:, lo:hi], False, 1.0)
                 for i in range(n):
-                    activate_into(f, z[i, lo:hi], new[i, lo:hi])
+                    activate_into(f, z[i, lo:hi], states[b0 + i, t, lo:hi])
             for i in range(n):
                 copy_into(b_y, o[i])
             c0, c1 = y_cols[0], y_cols[1]
             gemm(address, new[:, c0:c1], W_hyT[c0:c1], o, False, 1.0)
             for i in range(n):
-                activate_into(g, o[i], new[i, N:])
-                if t < lengths[b0 + i]:  # after its end a row keeps its states
-                    copy_into(new[i], state[i])
-                copy_into(state[i], states[b0 + i, t])
+                activate_into(g, o[i], states[b0 + i, t, N:])
+                if t < lengths[b0 + i]:
+                    copy_into(states[b0 + i, t], state[i])
+                else:  # after its end a row keeps its states
+                    copy_into(state[i], states[b0 + i, t])
 
 
 @cpu_jit(parallel=True)

@@ -22,13 +22,14 @@ from .memory_numpy import unpack
 
 def _with_gradients(packed, initial, run_backward):
     """The engine-independent part: run the engine's BPTT on the packed gradient [gm | gh |
-    gy], and turn (dq, dz, do) into every weight's gradient with one matmul each."""
+    gy] (telling it whether dq is wanted: only the memory's own weights need it), and turn
+    (dq, dz, do) into every weight's gradient with one matmul each."""
     m0, h0, y0 = initial
     M, H = m0.shape[1], h0.shape[1]
     ms, hs, ys = unpack(packed, M, H)
 
     def backward(dstates, needs):
-        dq, dz, do, dm0, dh0, dy0 = run_backward(dstates)
+        dq, dz, do, dm0, dh0, dy0 = run_backward(dstates, any(needs[1:5]))
         if all(needs[1:4]):  # Σ dq_t [m | h | y]_{t-1}^T, one product for the three
             G = sum_outer_previous(dq, np.concatenate(initial, axis=1), packed)
             recurrent = G[:, M + H:], G[:, M:M + H], G[:, :M]
@@ -53,8 +54,9 @@ def _host(kernels):
         weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
         packed = kernels.memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
                                         lengths, *activations)
-        return _with_gradients(packed, (m0, h0, y0), lambda dstates: kernels.memory_backward(
-            dstates, packed, *weights, lengths, *activations))
+        return _with_gradients(packed, (m0, h0, y0), lambda dstates, keep_dq:
+                               kernels.memory_backward(dstates, packed, *weights, lengths,
+                                                       *activations, keep_dq))
     return run
 
 
@@ -64,7 +66,7 @@ def _cuda(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activa
     device = DeviceMemory(W_ym, W_hm, W_mm, W_mh, W_hy, lengths,
                           *(CODES[name] for name in activations))
     states = device.forward(a, b_m, b_y, m0, h0, y0)
-    return _with_gradients(np.concatenate(states, axis=2), (m0, h0, y0), lambda dstates:
+    return _with_gradients(np.concatenate(states, axis=2), (m0, h0, y0), lambda dstates, _:
                            device.backward(*unpack(dstates, b_m.size, h0.shape[1])))
 
 

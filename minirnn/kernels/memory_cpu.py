@@ -12,9 +12,10 @@ since the running states sit side by side in one buffer (and so do their carries
 The kernels read and write the packed arrays [m | h | y] (B, T, M+H+O) of states and of their
 gradients, and index a row before its columns (``states[b, t, M:M + H]``): Numba then knows
 each vector is contiguous and vectorises the loops over it. Through views of the packed array
-(``states[:, :, M:M + H][b, t]``) it would not know, and the loops ran scalar. Activations go
-from a pre-activation buffer into the new state, never in place (``linalg_cpu.activate_into``
-says why).
+(``states[:, :, M:M + H][b, t]``) it would not know, and the loops ran scalar. The forward
+activates from pre-activation buffers straight into the output, never in place
+(``linalg_cpu.activate_into`` says why), and keeps a copy of the last states for the next step
+(a row past its end copies them forward instead).
 """
 import numba
 import numpy as np
@@ -43,11 +44,11 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, W_qT, b_m, W_mhT, W_hyT, b_y, m0, h0
             copy_into(m0[b0 + i], state[i, :M])
             copy_into(h0[b0 + i], state[i, M:M + H])
             copy_into(y0[b0 + i], state[i, M + H:])
-        new = np.empty((n, M + H + O), dtype=a.dtype)  # [m | h | y]_t
         q = np.empty((n, M), dtype=a.dtype)  # the pre-activations of m_t, h_t, y_t
         z = np.empty((n, H), dtype=a.dtype)
         o = np.empty((n, O), dtype=a.dtype)
         for t in range(T):
+            new = states[b0:b1, t]  # [m | h | y]_t, activated straight into the output
             for i in range(n):
                 copy_into(b_m, q[i])
             if W_qT.shape[1] > 0:  # all dense: one product over the three states
@@ -57,18 +58,19 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, W_qT, b_m, W_mhT, W_hyT, b_y, m0, h0
                 rows_structured_acc(address, q, state, M, W_hmT, s_hm, d_hm, k_hm)
                 rows_structured_acc(address, q, state, 0, W_mmT, s_mm, d_mm, k_mm)
             for i in range(n):
-                activate_into(r, q[i], new[i, :M])
+                activate_into(r, q[i], states[b0 + i, t, :M])
                 copy_into(a[b0 + i, t], z[i])
             gemm(address, new[:, :M], W_mhT, z, False, 1.0)
             for i in range(n):
-                activate_into(f, z[i], new[i, M:M + H])
+                activate_into(f, z[i], states[b0 + i, t, M:M + H])
                 copy_into(b_y, o[i])
             gemm(address, new[:, M:M + H], W_hyT, o, False, 1.0)
             for i in range(n):
-                activate_into(g, o[i], new[i, M + H:])
-                if t < lengths[b0 + i]:  # after its end a row keeps its states
-                    copy_into(new[i], state[i])
-                copy_into(state[i], states[b0 + i, t])
+                activate_into(g, o[i], states[b0 + i, t, M + H:])
+                if t < lengths[b0 + i]:
+                    copy_into(states[b0 + i, t], state[i])
+                else:  # after its end a row keeps its states
+                    copy_into(state[i], states[b0 + i, t])
 
 
 @cpu_jit(parallel=True)
@@ -76,12 +78,14 @@ def _memory_backward(grads, states, W_ym, W_hm, W_mm, W_q, W_mh, W_hy, lengths, 
                      blocks, address, dq, dz, do, carry, s_ym, d_ym, k_ym, s_hm, d_hm, k_hm,
                      s_mm, d_mm, k_mm):
     """Fill dq, dz, do (B, T, ·) and the carries [cm | ch | cy] (B, M+H+O), zero on entry,
-    which end as the gradients of the initial states. grads = [gm | gh | gy], the gradients
+    which end as the gradients of the initial states; dq may be (B, T, 0) when no gradient
+    needs it (NARX's and Jordan's fixed memory weights). grads = [gm | gh | gy], the gradients
     reaching the packed states directly. A padded step's d's are 0, so the products add
     nothing to that row's carries, which only collect its direct gradients. W_q = [W_mm |
     W_hm | W_ym] when all three are dense (else empty)."""
     B, T, _ = states.shape
-    M, H = dq.shape[2], dz.shape[2]
+    M, H = W_mm.shape[0], dz.shape[2]
+    keep_dq = dq.shape[2] > 0
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
@@ -110,7 +114,8 @@ def _memory_backward(grads, states, W_ym, W_hm, W_mm, W_q, W_mh, W_hy, lengths, 
                     c[i] = 0  # the carries to t-1 start from dq_t
                 else:
                     d_q[i] = 0
-                copy_into(d_q[i], dq[b, t])
+                if keep_dq:
+                    copy_into(d_q[i], dq[b, t])
             if W_q.shape[0] > 0:  # all dense: one product sends dq_t to the three states
                 gemm(address, d_q, W_q, c, False, 1.0)
             else:
@@ -132,10 +137,12 @@ def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, length
     return states
 
 
-def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g):
+def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g,
+                    keep_dq=True):
     B, T, S = states.shape
     M, H = W_mm.shape[0], W_mh.shape[0]
-    dq, dz, do = (np.empty((B, T, n), dtype=states.dtype) for n in (M, H, S - M - H))
+    dq, dz, do = (np.empty((B, T, n), dtype=states.dtype)
+                  for n in (M if keep_dq else 0, H, S - M - H))
     carry = np.zeros((B, S), dtype=states.dtype)
     c = np.ascontiguousarray
     with kernel_threads():
@@ -144,7 +151,7 @@ def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, 
                          CODES[f], CODES[g], row_blocks(B), gemm_address(states.dtype), dq, dz,
                          do, carry, *structure_of(W_ym), *structure_of(W_hm),
                          *structure_of(W_mm))
-    return dq, dz, do, carry[:, :M], carry[:, M:M + H], carry[:, M + H:]
+    return dq if keep_dq else None, dz, do, carry[:, :M], carry[:, M:M + H], carry[:, M + H:]
 
 
 def _stacked(W_ym, W_hm, W_mm):

@@ -59,9 +59,11 @@ def unpack(states, M, H):
     return states[:, :, :M], states[:, :, M:M + H], states[:, :, M + H:]
 
 
-def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g):
+def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g,
+                    keep_dq=True):
     """(dq, dz, do, dm0, dh0, dy0) from the direct gradients [gm | gh | gy] of the saved
-    states [m | h | y], both packed (B, T, M+H+O)."""
+    states [m | h | y], both packed (B, T, M+H+O); dq is None unless ``keep_dq`` (no weight
+    gradient needs it when the memory's weights are fixed)."""
     M, H = W_mm.shape[0], W_mh.shape[0]
     gm, gh, gy = unpack(grads, M, H)
     ms, hs, ys = unpack(states, M, H)
@@ -82,4 +84,4 @@ def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, 
         cy = np.where(active, dq_t @ W_ym, dy)
         ch = np.where(active, dq_t @ W_hm, dh)
         cm = np.where(active, dq_t @ W_mm, dm)
-    return dq, dz, do, cm, ch, cy
+    return dq if keep_dq else None, dz, do, cm, ch, cy
