@@ -10,7 +10,10 @@ from .cuda_support import cuda_module, launch_shape
 class DeviceLayered:
     def __init__(self, U, V, Y, W_hy, offsets, lengths, f, g):
         cuda = cuda_module()
-        self.weights = [cuda.to_device(np.ascontiguousarray(w)) for w in (U, V, Y, W_hy)]
+        c = np.ascontiguousarray
+        weights = (U, V, Y, W_hy)
+        self.weights = [cuda.to_device(c(w)) for w in weights]  # the backward's W[j, i]
+        self.transposed = [cuda.to_device(c(w.T)) for w in weights]  # the forward's W^T[j, i]
         self.d_offsets = cuda.to_device(offsets)
         self.d_lengths = cuda.to_device(lengths)
         self.codes = (f, g)
@@ -26,8 +29,8 @@ class DeviceLayered:
                       cuda.device_array((B, T, b_y.size), dtype=a.dtype)]
         d_a, d_b_y, d_S0, d_y0 = [cuda.to_device(np.ascontiguousarray(v)) for v in (a, b_y, S0, y0)]
         blocks, threads = launch_shape(B, max(self.widest, b_y.size))
-        U, V, Y, W_hy = self.weights
-        layered_forward_kernel[blocks, threads](d_a, U, V, Y, W_hy, d_b_y, d_S0, d_y0,
+        Ut, Vt, Yt, W_hyT = self.transposed
+        layered_forward_kernel[blocks, threads](d_a, Ut, Vt, Yt, W_hyT, d_b_y, d_S0, d_y0,
                                                 self.d_offsets, self.d_lengths, *self.codes,
                                                 *self.saved)
         return tuple(s.copy_to_host() for s in self.saved)

@@ -1,6 +1,8 @@
 """CUDA kernels of the layered recurrence (equations in ``layered_numpy``): one block per batch
 row, threads striding over the units of one layer at a time, a ``syncthreads`` after each layer
-(the next layer reads all of it) and after the output. Imported only when the cuda backend runs."""
+(the next layer reads all of it) and after the output. Imported only when the cuda backend runs.
+The forward takes its weights transposed, so that thread i's reads Wt[j, i] coalesce across a
+warp (as in ``memory_cuda_kernels``)."""
 from numba import cuda
 
 from .activations import activate, derivative
@@ -8,7 +10,8 @@ from .cuda_device import transposed_dot
 
 
 @cuda.jit(cache=True)
-def layered_forward_kernel(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g, S_all, ys):
+def layered_forward_kernel(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, S_all,
+                           ys):
     B, T, N = a.shape
     O = b_y.size
     first, stride = cuda.threadIdx.x, cuda.blockDim.x
@@ -21,11 +24,11 @@ def layered_forward_kernel(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g
                     if active:
                         z = a[b, t, i]
                         for j in range(lo):
-                            z += U[i, j] * S_all[b, t, j]
+                            z += Ut[j, i] * S_all[b, t, j]
                         for j in range(N):
-                            z += V[i, j] * (S_all[b, t - 1, j] if t > 0 else S0[b, j])
+                            z += Vt[j, i] * (S_all[b, t - 1, j] if t > 0 else S0[b, j])
                         for k in range(O):
-                            z += Y[i, k] * (ys[b, t - 1, k] if t > 0 else y0[b, k])
+                            z += Yt[k, i] * (ys[b, t - 1, k] if t > 0 else y0[b, k])
                         S_all[b, t, i] = activate(f, z)
                     else:
                         S_all[b, t, i] = S_all[b, t - 1, i] if t > 0 else S0[b, i]
@@ -34,7 +37,7 @@ def layered_forward_kernel(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, f, g
                 if active:
                     o = b_y[k]
                     for j in range(N):
-                        o += W_hy[k, j] * S_all[b, t, j]
+                        o += W_hyT[j, k] * S_all[b, t, j]
                     ys[b, t, k] = activate(g, o)
                 else:
                     ys[b, t, k] = ys[b, t - 1, k] if t > 0 else y0[b, k]

@@ -13,7 +13,9 @@ class DeviceMemory:
     def __init__(self, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g):
         cuda = cuda_module()
         c = np.ascontiguousarray
-        self.weights = [cuda.to_device(c(w)) for w in (W_ym, W_hm, W_mm, W_mh, W_hy)]
+        weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
+        self.weights = [cuda.to_device(c(w)) for w in weights]  # the backward's W[j, i]
+        self.transposed = [cuda.to_device(c(w.T)) for w in weights]  # the forward's W^T[j, i]
         self.d_lengths = cuda.to_device(lengths)
         self.codes = (r, f, g)
         self.saved = None
@@ -27,10 +29,11 @@ class DeviceMemory:
         self.saved = [cuda.device_array((B, T, n), dtype=a.dtype) for n in (M, H, O)]
         d_a, d_b_m, d_b_y, *d_init = [cuda.to_device(np.ascontiguousarray(v))
                                       for v in (a, b_m, b_y, m0, h0, y0)]
-        W_ym, W_hm, W_mm, W_mh, W_hy = self.weights
+        W_ymT, W_hmT, W_mmT, W_mhT, W_hyT = self.transposed
         blocks, threads = launch_shape(B, max(M, H, O))
-        memory_forward_kernel[blocks, threads](d_a, W_ym, W_hm, W_mm, d_b_m, W_mh, W_hy, d_b_y,
-                                               *d_init, self.d_lengths, *self.codes, *self.saved)
+        memory_forward_kernel[blocks, threads](d_a, W_ymT, W_hmT, W_mmT, d_b_m, W_mhT, W_hyT,
+                                               d_b_y, *d_init, self.d_lengths, *self.codes,
+                                               *self.saved)
         return tuple(s.copy_to_host() for s in self.saved)
 
     def backward(self, gm, gh, gy):

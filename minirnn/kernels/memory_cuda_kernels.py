@@ -4,6 +4,9 @@ Same design as the Elman kernels (``elman_cuda``): one block per batch row, the 
 striding over units, the whole sequence in one launch. Each step has three dependent phases
 (memory, hidden, output), each reading ALL of the previous phase's units, so a
 ``cuda.syncthreads()`` separates them. States of step t-1 are read back from the output arrays.
+The forward takes its weights transposed (W^T, row-major), as the backward's ``transposed_dot``
+reads them: thread i then reads Wt[j, i], neighbouring threads neighbouring words, so a warp's
+reads coalesce into one transaction (with W[i, j] each thread would read its own row).
 Imported only when the cuda backend runs, so ``cuda`` is the module global the simulator swaps.
 """
 from numba import cuda
@@ -19,7 +22,7 @@ def _prev(states, init, b, t, i):
 
 
 @cuda.jit(cache=True)
-def memory_forward_kernel(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths,
+def memory_forward_kernel(a, W_ymT, W_hmT, W_mmT, b_m, W_mhT, W_hyT, b_y, m0, h0, y0, lengths,
                           r, f, g, ms, hs, ys):
     B, T, H = a.shape
     M, O = b_m.size, b_y.size
@@ -31,11 +34,11 @@ def memory_forward_kernel(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
                 if active:
                     q = b_m[i]
                     for j in range(O):
-                        q += W_ym[i, j] * _prev(ys, y0, b, t, j)
+                        q += W_ymT[j, i] * _prev(ys, y0, b, t, j)
                     for j in range(H):
-                        q += W_hm[i, j] * _prev(hs, h0, b, t, j)
+                        q += W_hmT[j, i] * _prev(hs, h0, b, t, j)
                     for j in range(M):
-                        q += W_mm[i, j] * _prev(ms, m0, b, t, j)
+                        q += W_mmT[j, i] * _prev(ms, m0, b, t, j)
                     ms[b, t, i] = activate(r, q)
                 else:
                     ms[b, t, i] = _prev(ms, m0, b, t, i)
@@ -44,7 +47,7 @@ def memory_forward_kernel(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
                 if active:
                     z = a[b, t, i]
                     for j in range(M):
-                        z += W_mh[i, j] * ms[b, t, j]
+                        z += W_mhT[j, i] * ms[b, t, j]
                     hs[b, t, i] = activate(f, z)
                 else:
                     hs[b, t, i] = _prev(hs, h0, b, t, i)
@@ -53,7 +56,7 @@ def memory_forward_kernel(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
                 if active:
                     o = b_y[i]
                     for j in range(H):
-                        o += W_hy[i, j] * hs[b, t, j]
+                        o += W_hyT[j, i] * hs[b, t, j]
                     ys[b, t, i] = activate(g, o)
                 else:
                     ys[b, t, i] = _prev(ys, y0, b, t, i)
