@@ -9,6 +9,7 @@ RECURRENT_MODELS = [
     (mr.models.StateSpaceRNN, {}),
     (mr.models.ExplicitMemory, {}),
     (mr.models.ExplicitMemory, {"memory_size": 3, "memory_activation": "sigmoid"}),
+    (mr.models.Jordan, {}),  # fixed mu: constant memory weights, the BPTT skips dq
     (mr.models.Jordan, {"learn_mu": True}),
     (mr.models.NARX, {"input_delays": 2, "output_delays": 2}),
     (mr.models.NARX, {"input_delays": 0, "output_delays": "all", "max_steps": 9}),
