@@ -234,8 +234,8 @@ def family_times(batch: int = 32, steps: int = 100, hidden: int = 64, dtype: str
                  repeat: int = 5) -> list[dict]:
     """Forward + backward of every recurrent family on the cpu engine, against Elman; with the
     number of weights each reads per step (its weight matrices' entries), against Elman's: the
-    arithmetic per step is proportional to it, so x_elman / weights_x_elman is the time per
-    unit of work against Elman's."""
+    arithmetic per step is proportional to it, so x_elman_per_weight = x_elman /
+    weights_x_elman is the time per unit of work against Elman's."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
@@ -249,6 +249,7 @@ def family_times(batch: int = 32, steps: int = 100, hidden: int = 64, dtype: str
     for row in rows:
         row["x_elman"] = row["ms"] / rows[0]["ms"]
         row["weights_x_elman"] = row["weights"] / rows[0]["weights"]
+        row["x_elman_per_weight"] = row["x_elman"] / row["weights_x_elman"]
     return rows
 
 

@@ -127,6 +127,8 @@ def test_bench_families():
     work = {r["family"]: r["weights_x_elman"] for r in rows}
     # NARX with L=2, K=2 reads W_xh (H x 3H), W_yh (H x 2H), W_hy: twice Elman's 3 H x H
     assert work["elman"] == 1.0 and work["narx (closed, L=2, K=2)"] == 2.0
+    for r in rows:  # the time per unit of work, against Elman's
+        assert r["x_elman_per_weight"] == r["x_elman"] / r["weights_x_elman"]
 
 
 def test_scaling_table_varies_one_axis_at_a_time():
