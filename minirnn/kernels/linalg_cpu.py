@@ -95,8 +95,8 @@ def structure_of(W: np.ndarray):
     if count > min(rows, cols):  # more than a diagonal or a shift can hold: the usual case
         return DENSE, empty, 0
     diagonal = W.diagonal()
-    if np.count_nonzero(diagonal) == count:
-        return DIAGONAL, np.ascontiguousarray(diagonal), 0
+    if np.count_nonzero(diagonal) == count:  # (a copy: the view is read-only, a type of its own)
+        return DIAGONAL, diagonal.copy(), 0
     s = rows - count  # a shift by s has its rows - s ones on the s-th subdiagonal, nothing else
     if rows == cols and 0 < s < rows and np.all(W.diagonal(-s) == 1):
         return SHIFT, empty, s
