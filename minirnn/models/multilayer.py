@@ -98,15 +98,17 @@ class MultiLayerRNN(SequenceModel):
                                   [Tensor(np.zeros(self.output_size, self.dtype))], axis=0)
         state = self._state(h, B, self.state_size, default)
         if self.connectivity in ("stacked", "skip"):
-            S, y = self._layer_by_layer(x, state, lengths)
-            last = ops.concatenate([S[:, -1], y[:, -1]], axis=1) if return_state else None
+            layers, y = self._layer_by_layer(x, state, lengths)
+            last = (ops.concatenate([h[:, -1] for h in layers] + [y[:, -1]], axis=1)
+                    if return_state else None)
         else:
             out = self._fused_stack(x, state, lengths)  # [S | y] packed
             y, last = out[:, :, N:], out[:, -1] if return_state else None
         return (y, last) if return_state else y
 
     def _layer_by_layer(self, x, state, lengths):
-        """stacked / skip: one Elman recurrence per layer, bottom to top."""
+        """stacked / skip: one Elman recurrence per layer, bottom to top; returns every layer's
+        states (a list) and y."""
         below, all_states = x, []
         for l, layer in enumerate(self.layer):
             lo, hi = self.offsets[l], self.offsets[l + 1]
@@ -116,9 +118,9 @@ class MultiLayerRNN(SequenceModel):
             below = elman_states(a, layer.W_hh, state[:, lo:hi], self.activation, lengths,
                                  self.backend)
             all_states.append(below)
-        S = ops.concatenate(all_states, axis=2)
-        top = S if self.connectivity == "skip" else below
-        return S, activate_tensor(self.output_activation, ops.linear(top, self.W_hy, self.b_y))
+        top = ops.concatenate(all_states, axis=2) if self.connectivity == "skip" else below
+        return all_states, activate_tensor(self.output_activation,
+                                           ops.linear(top, self.W_hy, self.b_y))
 
     def _fused_stack(self, x, state, lengths):
         """feedback / output_feedback: the whole stack as one layered recurrence."""
