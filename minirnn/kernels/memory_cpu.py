@@ -8,8 +8,6 @@ W_ym, W_hm and W_mm are applied by their structure when they have one (zero, dia
 ``linalg_cpu.structure_of``), as Jordan's and NARX's do; when all three are dense (an
 ExplicitMemory) they are one product instead, q_t += [m | h | y]_{t-1} [W_mm; W_hm; W_ym]^T,
 since the running states sit side by side in one buffer (and so do their carries backward).
-(The memory's columns start at ``np.int64(0)``, not ``0``: Numba types a literal 0 as a type
-of its own and compiles the helper a second time for it, a second of a cold start.)
 
 The kernels read and write the packed arrays [m | h | y] (B, T, M+H+O) of states and of their
 gradients, and index a row before its columns (``states[b, t, M:M + H]``): Numba then knows
@@ -58,6 +56,8 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, W_qT, b_m, W_mhT, W_hyT, b_y, m0, h0
             else:
                 rows_structured_acc(address, q, state, M + H, W_ymT, s_ym, d_ym, k_ym)
                 rows_structured_acc(address, q, state, M, W_hmT, s_hm, d_hm, k_hm)
+                # np.int64(0), not 0: a literal is a Numba type of its own, and the helper
+                # would be compiled once more for it (a second of a cold start)
                 rows_structured_acc(address, q, state, np.int64(0), W_mmT, s_mm, d_mm, k_mm)
             for i in range(n):
                 activate_into(r, q[i], states[b0 + i, t, :M])
@@ -124,7 +124,7 @@ def _memory_backward(grads, states, W_ym, W_hm, W_mm, W_q, W_mh, W_hy, lengths, 
                 rows_structured_acc_transposed(address, c, M + H, d_q, W_ym, s_ym, d_ym, k_ym)
                 rows_structured_acc_transposed(address, c, M, d_q, W_hm, s_hm, d_hm, k_hm)
                 rows_structured_acc_transposed(address, c, np.int64(0), d_q, W_mm, s_mm, d_mm,
-                                               k_mm)
+                                               k_mm)  # np.int64(0): see the forward
 
 
 def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, r, f, g):
