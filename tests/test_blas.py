@@ -122,3 +122,22 @@ def test_recurrent_weight_gradient_without_the_shifted_copy(B, T):
         expected = np.einsum("bti,btj->ij", d, previous)
         np.testing.assert_allclose(sum_outer_previous(d, s0, states), expected, rtol=1e-12,
                                    atol=1e-12)
+
+
+def test_cached_kernels_are_cleared_when_a_source_changes(tmp_path):
+    """Numba would keep a kernel whose callee in another file changed; minirnn deletes its
+    cache when the hash of its compiled sources changes, and only then."""
+    from minirnn.kernel_cache import clear_stale_kernels
+
+    (tmp_path / "kernels" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "blas.py").write_text("x = 1\n")
+    (tmp_path / "kernels" / "activations.py").write_text("y = 1\n")
+    cached = tmp_path / "kernels" / "__pycache__" / "elman_cpu._elman_forward-26.py311.nbi"
+    cached.write_bytes(b"index")
+    assert clear_stale_kernels(tmp_path)  # no stamp yet
+    assert not cached.exists()
+    cached.write_bytes(b"index")
+    (tmp_path / "train.py").write_text("z = 1\n")  # not compiled code: no effect
+    assert not clear_stale_kernels(tmp_path) and cached.exists()
+    (tmp_path / "kernels" / "activations.py").write_text("y = 2\n")
+    assert clear_stale_kernels(tmp_path) and not cached.exists()

@@ -1,0 +1,48 @@
+"""Numba's on-disk cache of compiled kernels, kept in step with minirnn's sources.
+
+Every kernel is compiled with ``cache=True``, and Numba checks a cached kernel against its own
+file's modification time only, not against the functions it calls from other files: edit
+``kernels/activations.py`` and every kernel defined elsewhere keeps running the old activation
+from the cache. So on import minirnn hashes the sources of its compiled code (``SOURCES``:
+every file that defines a kernel or a function kernels call) and, when the hash differs from
+the one stored beside the cache, deletes its cached kernels, which are compiled again on first
+use. (A cache put elsewhere with ``NUMBA_CACHE_DIR`` is left alone.)
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+SOURCES = ("blas.py", "kernels/*.py")  # all the compiled code, and all it calls
+STAMP = "numba-sources.sha256"
+
+
+def sources_digest(package: Path = PACKAGE) -> str:
+    """SHA-256 over the names and contents of the package's ``SOURCES``."""
+    digest = hashlib.sha256()
+    for path in sorted(p for pattern in SOURCES for p in package.glob(pattern)):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def clear_stale_kernels(package: Path = PACKAGE) -> bool:
+    """Delete the package's cached kernels (``__pycache__/*.nbi``, ``*.nbc``) if its sources
+    changed since they were cached; True when it did. A read-only install is left as it is
+    (Numba then caches in the user's cache directory)."""
+    digest = sources_digest(package)
+    stamp = package / "__pycache__" / STAMP
+    try:
+        if stamp.read_text() == digest:
+            return False
+    except OSError:
+        pass  # no stamp yet: the first import, or an older cache without one
+    try:
+        for cached in (*package.rglob("__pycache__/*.nbi"), *package.rglob("__pycache__/*.nbc")):
+            cached.unlink(missing_ok=True)
+        stamp.parent.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        return False
+    return True
