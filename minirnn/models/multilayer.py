@@ -103,7 +103,7 @@ class MultiLayerRNN(SequenceModel):
                     if return_state else None)
         else:
             out = self._fused_stack(x, state, lengths)  # [S | y] packed
-            y, last = out[:, :, N:], out[:, -1] if return_state else None
+            y, last = out[:, :, N:], (out[:, -1] if return_state else None)
         return (y, last) if return_state else y
 
     def _layer_by_layer(self, x, state, lengths):
