@@ -132,7 +132,8 @@ def _parse_size(text: str):
 @click.option("--full-narx", is_flag=True,
               help="Instead: the cost curve of the full NARX (every past output) against T.")
 @click.option("--families", is_flag=True,
-              help="Instead: every recurrent family on the cpu engine, against Elman.")
+              help="Instead: every recurrent family against Elman, on the cpu engine or the "
+                   "one --backend names.")
 @click.option("--scaling", is_flag=True,
               help="Instead: cpu time as T, B and H grow, and with 1 and all threads.")
 @click.option("--memory", "long_sequence", is_flag=True,
@@ -156,12 +157,13 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
         return
 
     if families or scaling:
-        rows = family_times(dtype=dtype, repeat=repeat) if families else \
+        engine = "cpu" if backend == "all" else backends_option(backend)[0]
+        rows = family_times(dtype=dtype, repeat=repeat, backend=engine) if families else \
             scaling_table(dtype=dtype, repeat=repeat)
         if as_json:
             click.echo(json.dumps(rows, indent=2))
             return
-        table = Table(title=("recurrent families, cpu, B=32, T=100, H=64" if families else
+        table = Table(title=(f"recurrent families, {engine}, B=32, T=100, H=64" if families else
                              "cpu engine scaling") + f", {dtype}, forward + backward")
         for column in rows[0]:
             table.add_column(column, justify="left" if column in ("family", "vary") else "right")

@@ -213,33 +213,33 @@ def full_narx_curve(backend: str = "cpu", steps=FULL_NARX_STEPS, batch: int = 8,
     return rows
 
 
-def _family_models(hidden: int, dtype: str):
+def _family_models(hidden: int, dtype: str, backend: str = "cpu"):
     """One model per recurrent family, input = hidden = output = H, for ``family_times``."""
     from .models import NARX, Elman, ExplicitMemory, Jordan, MultiLayerRNN
 
     H = hidden
+    common = {"dtype": dtype, "backend": backend}
     return {
-        "elman": Elman(H, H, H, dtype=dtype),
-        "narx (closed, L=2, K=2)": NARX(H, H, H, input_delays=2, output_delays=2, dtype=dtype),
-        "jordan": Jordan(H, H, H, dtype=dtype),
-        "explicit memory (M=H)": ExplicitMemory(H, H, H, dtype=dtype),
-        "multilayer stacked (2)": MultiLayerRNN(H, [H, H], H, connectivity="stacked",
-                                                dtype=dtype),
+        "elman": Elman(H, H, H, **common),
+        "narx (closed, L=2, K=2)": NARX(H, H, H, input_delays=2, output_delays=2, **common),
+        "jordan": Jordan(H, H, H, **common),
+        "explicit memory (M=H)": ExplicitMemory(H, H, H, **common),
+        "multilayer stacked (2)": MultiLayerRNN(H, [H, H], H, connectivity="stacked", **common),
         "multilayer feedback (2)": MultiLayerRNN(H, [H, H], H, connectivity="feedback",
-                                                 dtype=dtype),
+                                                 **common),
     }
 
 
 def family_times(batch: int = 32, steps: int = 100, hidden: int = 64, dtype: str = "float32",
-                 repeat: int = 5) -> list[dict]:
-    """Forward + backward of every recurrent family on the cpu engine, against Elman; with the
+                 repeat: int = 5, backend: str = "cpu") -> list[dict]:
+    """Forward + backward of every recurrent family on one engine, against Elman; with the
     number of weights each reads per step (its weight matrices' entries), against Elman's: the
     arithmetic per step is proportional to it, so x_elman_per_weight = x_elman /
     weights_x_elman is the time per unit of work against Elman's."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
-    models = _family_models(hidden, dtype)
+    models = _family_models(hidden, dtype, backend)
     seconds = _interleaved_medians(
         {name: (lambda m=model: _one_step(m, x, weights)) for name, model in models.items()},
         repeat)

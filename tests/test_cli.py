@@ -129,6 +129,8 @@ def test_bench_families():
     assert work["elman"] == 1.0 and work["narx (closed, L=2, K=2)"] == 2.0
     for r in rows:  # the time per unit of work, against Elman's
         assert r["x_elman_per_weight"] == r["x_elman"] / r["weights_x_elman"]
+    other = invoke("bench", "--families", "--backend", "numpy", "--repeat", "1")
+    assert other.exit_code == 0 and "recurrent families, numpy" in other.output
 
 
 def test_scaling_table_varies_one_axis_at_a_time():
