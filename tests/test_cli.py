@@ -64,6 +64,19 @@ def test_bench_times_each_engine_against_the_tape():
     assert report["matmul_gflops"] > 0
 
 
+def test_bench_times_the_contestants_in_turns():
+    """One warm-up call each, then `repeat` turns; in each turn every contestant makes an
+    untimed call and a timed one, so a noisy spell, or threads another library left spinning,
+    hit all of them alike."""
+    from minirnn.bench import _interleaved_medians
+
+    calls = []
+    medians = _interleaved_medians({name: (lambda n=name: calls.append(n)) for name in "ab"},
+                                   repeat=2)
+    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 2
+    assert set(medians) == {"a", "b"} and all(m >= 0 for m in medians.values())
+
+
 def test_bench_full_narx_curve():
     result = invoke("bench", "--full-narx", "--repeat", "1", "--json")
     assert result.exit_code == 0, result.output
