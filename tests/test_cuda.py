@@ -70,7 +70,7 @@ kernels = [
                                  a3, a3, a3, a2, a2, a2)),
     (dk.delay_forward_kernel, (a3, i, i, i, a3)),
     (dk.delay_backward_kernel, (a3, i, i, i, a3)),
-    (lk.layered_forward_kernel, (a3, a2, a2, a2, a2, a1, a2, a2, i1, i1, i, i, a3, a3)),
+    (lk.layered_forward_kernel, (a3, a1, a2, a2, a2, a2, a1, a2, a2, i1, i1, i, i, a3, a3)),
     (lk.layered_backward_kernel, (a3, a3, a3, a3, a2, a2, a2, a2, i1, i1, i, i,
                                   a3, a3, a2, a2)),
 ]

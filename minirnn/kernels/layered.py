@@ -1,9 +1,10 @@
 """The fused layered recurrence: one tape operation (equations in ``layered_numpy``).
 
-    states = layered_recurrence(a, U, V, Y, W_hy, b_y, S0, y0, offsets, activations, lengths,
-                                backend)
+    states = layered_recurrence(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, activations,
+                                lengths, backend)
 
-returns [S_t | y_t] (B, T, N + O): every layer's state side by side, then the output.
+returns [S_t | y_t] (B, T, N + O): every layer's state side by side, then the output. a
+(B, T, A) is the input of the first A units (layer 0's W_xh x_t), b (N,) every unit's bias.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def block_gradient(d, v, offsets, columns, initial=None) -> np.ndarray:
     return G
 
 
-def _with_gradients(states, initial, offsets, reads, run_backward):
+def _with_gradients(states, initial, A, offsets, reads, run_backward):
     """The engine-independent part: the engine's BPTT on the packed gradient [gS | gy], then
     every weight's gradient with one matmul per block it has."""
     S0, y0 = initial
@@ -53,12 +54,13 @@ def _with_gradients(states, initial, offsets, reads, run_backward):
 
     def backward(dstates, needs):
         dz, do, dS0, dy0 = run_backward(dstates)
-        return (dz,                                                                  # a
-                if_needed(needs[1], lambda: block_gradient(dz, S_all, offsets, u_cols)),  # U
-                if_needed(needs[2], lambda: block_gradient(                              # V
+        return (dz[..., :A],                                                          # a
+                if_needed(needs[1], lambda: sum_rows(dz)),                           # b
+                if_needed(needs[2], lambda: block_gradient(dz, S_all, offsets, u_cols)),  # U
+                if_needed(needs[3], lambda: block_gradient(                              # V
                     dz, S_all, offsets, v_cols, initial=S0)),
-                if_needed(needs[3], lambda: sum_outer_previous(dz, y0, ys)),             # Y
-                if_needed(needs[4], lambda: output_gradient(do)),                  # W_hy
+                if_needed(needs[4], lambda: sum_outer_previous(dz, y0, ys)),             # Y
+                if_needed(needs[5], lambda: output_gradient(do)),                  # W_hy
                 sum_rows(do),                                                        # b_y
                 dS0, dy0)
 
@@ -67,32 +69,32 @@ def _with_gradients(states, initial, offsets, reads, run_backward):
 
 def _host(kernels):
     """The numpy and cpu engines: the same calls, to ``layered_numpy`` or ``layered_cpu``."""
-    def run(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads):
-        states = kernels.layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths,
-                                         *activations)
-        return _with_gradients(states, (S0, y0), offsets, reads,
+    def run(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads):
+        states = kernels.layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads,
+                                         lengths, *activations)
+        return _with_gradients(states, (S0, y0), a.shape[2], offsets, reads,
                                lambda dstates: kernels.layered_backward(
                                    dstates, states, U, V, Y, W_hy, offsets, reads, lengths,
                                    *activations))
     return run
 
 
-def _cuda(a, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads):
+def _cuda(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads):
     from .layered_cuda import DeviceLayered
 
     device = DeviceLayered(U, V, Y, W_hy, offsets, lengths, *(CODES[n] for n in activations))
-    states = np.concatenate(device.forward(a, b_y, S0, y0), axis=2)
+    states = np.concatenate(device.forward(a, b, b_y, S0, y0), axis=2)
     N = S0.shape[1]
-    return _with_gradients(states, (S0, y0), offsets, reads, lambda dstates: device.backward(
-        dstates[:, :, :N], dstates[:, :, N:]))
+    return _with_gradients(states, (S0, y0), a.shape[2], offsets, reads,
+                           lambda dstates: device.backward(dstates[:, :, :N], dstates[:, :, N:]))
 
 
 IMPLEMENTATIONS = {"numpy": _host(layered_numpy), "cpu": _host(layered_cpu), "cuda": _cuda}
 
 
-def layered_recurrence(a: Tensor, U: Tensor, V: Tensor, Y: Tensor, W_hy: Tensor, b_y: Tensor,
-                       S0: Tensor, y0: Tensor, offsets: np.ndarray, activations, lengths,
-                       backend: str, reads=None) -> Tensor:
+def layered_recurrence(a: Tensor, b: Tensor, U: Tensor, V: Tensor, Y: Tensor, W_hy: Tensor,
+                       b_y: Tensor, S0: Tensor, y0: Tensor, offsets: np.ndarray, activations,
+                       lengths, backend: str, reads=None) -> Tensor:
     """[S_t | y_t] (B, T, N + O) for every step; see ``layered_numpy``.
 
     ``reads`` = (u_cols, v_cols, y_cols): the columns [first, end) that layer l's rows of U and
@@ -102,5 +104,5 @@ def layered_recurrence(a: Tensor, U: Tensor, V: Tensor, Y: Tensor, W_hy: Tensor,
     offsets = np.asarray(offsets, dtype=np.int64)
     reads = dense_reads(offsets) if reads is None else reads
     return fused_op("layered_recurrence", backend, IMPLEMENTATIONS,
-                    (a, U, V, Y, W_hy, b_y, S0, y0), offsets, lengths, tuple(activations),
+                    (a, b, U, V, Y, W_hy, b_y, S0, y0), offsets, lengths, tuple(activations),
                     reads)

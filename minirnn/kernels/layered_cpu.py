@@ -17,15 +17,16 @@ from .linalg_cpu import activate_into, copy_into, delta_into, output_delta
 
 
 @cpu_jit(parallel=True)
-def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, blocks, address,
-                     u_cols, v_cols, y_cols, output_feedback, states):
-    """Fill states (B, T, N+O) = [S_t | y_t]. Weights come transposed (contiguous): each
+def _layered_forward(a, b, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, blocks,
+                     address, u_cols, v_cols, y_cols, output_feedback, states):
+    """Fill states (B, T, N+O) = [S_t | y_t]; a (B, T, A) is the input of the first A units, b
+    (N,) every unit's bias. Weights come transposed (contiguous): each
     product is then state rows times a matrix. Layer l's rows of U and V are read only over
     the columns the stack connects (u_cols[l], v_cols[l]: [first, end),
     ``layered.layered_recurrence``), W_hy over y_cols, and Y not at all without output
     feedback (Y = 0)."""
-    B, T, N = a.shape
-    O = b_y.size
+    B, T, A = a.shape
+    N, O = b.size, b_y.size
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
@@ -38,7 +39,9 @@ def _layered_forward(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, 
         for t in range(T):
             new = states[b0:b1, t]  # [S | y]_t, activated straight into the output
             for i in range(n):
-                copy_into(a[b0 + i, t], z[i])
+                copy_into(b, z[i])
+                for k in range(A):
+                    z[i, k] += a[b0 + i, t, k]
             if output_feedback:
                 gemm(address, state[:, N:], Yt, z, False, 1.0)  # the output feedback Y y_{t-1}
             for layer in range(offsets.size - 1):
@@ -110,14 +113,14 @@ def _layered_backward(grads, states, U, V, Y, W_hy, offsets, lengths, f, g, bloc
                 gemm(address, dz[b0:b1, t], Y, c[:, N:], False, 1.0)
 
 
-def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g):
-    B, T, N = a.shape
-    states = np.empty((B, T, N + b_y.size), dtype=a.dtype)
+def layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g):
+    B, T, _ = a.shape
+    states = np.empty((B, T, b.size + b_y.size), dtype=a.dtype)
     c = np.ascontiguousarray
     with kernel_threads():  # each thread calls BLAS on its own block
-        _layered_forward(c(a), c(U.T), c(V.T), c(Y.T), c(W_hy.T), c(b_y), c(S0), c(y0), offsets,
-                         lengths, CODES[f], CODES[g], row_blocks(B), gemm_address(a.dtype),
-                         *reads, bool(Y.any()), states)
+        _layered_forward(c(a), c(b), c(U.T), c(V.T), c(Y.T), c(W_hy.T), c(b_y), c(S0), c(y0),
+                         offsets, lengths, CODES[f], CODES[g], row_blocks(B),
+                         gemm_address(a.dtype), *reads, bool(Y.any()), states)
     return states
 
 

@@ -20,17 +20,19 @@ class DeviceLayered:
         self.widest = int(np.diff(offsets).max())
         self.saved = None
 
-    def forward(self, a, b_y, S0, y0):
+    def forward(self, a, b, b_y, S0, y0):
         cuda = cuda_module()
         from .layered_cuda_kernels import layered_forward_kernel
 
-        B, T, N = a.shape
+        B, T, _ = a.shape
+        N = b.size
         self.saved = [cuda.device_array((B, T, N), dtype=a.dtype),
                       cuda.device_array((B, T, b_y.size), dtype=a.dtype)]
-        d_a, d_b_y, d_S0, d_y0 = [cuda.to_device(np.ascontiguousarray(v)) for v in (a, b_y, S0, y0)]
+        d_a, d_b, d_b_y, d_S0, d_y0 = [cuda.to_device(np.ascontiguousarray(v))
+                                       for v in (a, b, b_y, S0, y0)]
         blocks, threads = launch_shape(B, max(self.widest, b_y.size))
         Ut, Vt, Yt, W_hyT = self.transposed
-        layered_forward_kernel[blocks, threads](d_a, Ut, Vt, Yt, W_hyT, d_b_y, d_S0, d_y0,
+        layered_forward_kernel[blocks, threads](d_a, d_b, Ut, Vt, Yt, W_hyT, d_b_y, d_S0, d_y0,
                                                 self.d_offsets, self.d_lengths, *self.codes,
                                                 *self.saved)
         return tuple(s.copy_to_host() for s in self.saved)

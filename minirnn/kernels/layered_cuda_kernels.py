@@ -10,10 +10,10 @@ from .cuda_device import transposed_dot
 
 
 @cuda.jit(cache=True)
-def layered_forward_kernel(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g, S_all,
-                           ys):
-    B, T, N = a.shape
-    O = b_y.size
+def layered_forward_kernel(a, bias, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, g,
+                           S_all, ys):
+    B, T, A = a.shape
+    N, O = bias.size, b_y.size
     first, stride = cuda.threadIdx.x, cuda.blockDim.x
     for b in range(cuda.blockIdx.x, B, cuda.gridDim.x):
         for t in range(T):
@@ -22,7 +22,7 @@ def layered_forward_kernel(a, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, 
                 lo, hi = offsets[layer], offsets[layer + 1]
                 for i in range(lo + first, hi, stride):
                     if active:
-                        z = a[b, t, i]
+                        z = bias[i] + (a[b, t, i] if i < A else 0)
                         for j in range(lo):
                             z += Ut[j, i] * S_all[b, t, j]
                         for j in range(N):

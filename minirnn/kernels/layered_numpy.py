@@ -4,14 +4,16 @@ Layers l = 0 … L-1 with their states side by side in one vector S_t = [h^0_t, 
 (N = Σ H_l units; layer l holds units off[l] … off[l+1]-1). One step computes the layers in
 order, each reading the layers below at the SAME step:
 
-    z^l_t = a^l_t + U^l S_t[: off[l]] + V^l S_{t-1} + Y^l y_{t-1},    h^l_t = f(z^l_t)
+    z^l_t = a^l_t + b^l + U^l S_t[: off[l]] + V^l S_{t-1} + Y^l y_{t-1},    h^l_t = f(z^l_t)
     y_t   = g(W_hy S_t + b_y)
 
 U (N, N) holds the same-step weights (only the blocks left of a layer's own are read), V (N, N)
 the previous-step ones (own recurrence W_hh on the diagonal blocks, top-down feedback W_fb
-right of them), Y (N, O) the output feedback. a_t is the per-unit input part (W_xh x_t + b_h for
-layer 0, b_h above), computed for all t outside the loop. MultiLayerRNN builds U, V, Y from its
-per-layer parameters on the tape, so their gradients reach those parameters.
+right of them), Y (N, O) the output feedback. a_t (B, T, A) is the input of the first A units
+(W_xh x_t for layer 0: A = H_0), computed for all t outside the loop, and 0 for the units above;
+b (N,) every unit's bias. (The layers above read the input only through U, so their share of
+a_t would be a (B, T, N - A) array of copies of their biases.) MultiLayerRNN builds U, V, Y
+from its per-layer parameters on the tape, so their gradients reach those parameters.
 
 Backward through time, from t = T-1 down to 0, with cS = V^T dz_{t+1} and cy = Y^T dz_{t+1}:
 
@@ -22,25 +24,29 @@ Backward through time, from t = T-1 down to 0, with cS = V^T dz_{t+1} and cy = Y
 
 (top-down within the step: a layer's dz is known once every layer above it has sent its share),
 then ∂L/∂U = Σ dz_t S_t^T (left-of-diagonal blocks), ∂L/∂V = Σ dz_t S_{t-1}^T,
-∂L/∂Y = Σ dz_t y_{t-1}^T, ∂L/∂a_t = dz_t, ∂L/∂W_hy = Σ do_t S_t^T, ∂L/∂b_y = Σ do_t.
+∂L/∂Y = Σ dz_t y_{t-1}^T, ∂L/∂a_t = dz_t[: A], ∂L/∂b = Σ dz_t, ∂L/∂W_hy = Σ do_t S_t^T,
+∂L/∂b_y = Σ do_t.
 """
 import numpy as np
 
 from .activations import activate_array, derivative_array
 
 
-def layered_forward(a, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g):
+def layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g):
     """[S_t | y_t] packed side by side (B, T, N+O). ``reads`` (the blocks the weights really
     have, which the cpu kernel restricts its products to) is not needed here: every block is
     multiplied."""
-    B, T, N = a.shape
+    B, T, A = a.shape
+    N = b.size
     states = np.empty((B, T, N + b_y.size), dtype=a.dtype)
     S_all, ys = states[:, :, :N], states[:, :, N:]
     S, y = S0, y0
     for t in range(T):
         S_new = np.empty_like(S)
+        inputs = np.concatenate([a[:, t], np.zeros((B, N - A), dtype=a.dtype)], axis=1) + b
         for lo, hi in zip(offsets[:-1], offsets[1:]):
-            z = a[:, t, lo:hi] + S_new[:, :lo] @ U[lo:hi, :lo].T + S @ V[lo:hi].T + y @ Y[lo:hi].T
+            z = (inputs[:, lo:hi] + S_new[:, :lo] @ U[lo:hi, :lo].T + S @ V[lo:hi].T
+                 + y @ Y[lo:hi].T)
             S_new[:, lo:hi] = activate_array(f, z)
         y_new = activate_array(g, S_new @ W_hy.T + b_y)
         active = (t < lengths)[:, None]

@@ -125,18 +125,15 @@ class MultiLayerRNN(SequenceModel):
     def _fused_stack(self, x, state, lengths):
         """feedback / output_feedback: the whole stack as one layered recurrence."""
         N = int(self.offsets[-1])
-        B, T, _ = x.shape
         first = self.layer[0]
-        a0 = ops.linear(x, first.W_xh, first.b_h)
         if self.backend == "tape":
-            return self._unrolled(a0, state, lengths)
-        biases = [ops.broadcast_to(layer.b_h, (B, T, layer.b_h.shape[0]))
-                  for layer in self.layer[1:]]
-        a = ops.concatenate([a0] + biases, axis=2)
+            return self._unrolled(ops.linear(x, first.W_xh, first.b_h), state, lengths)
+        biases = ops.concatenate([layer.b_h for layer in self.layer], axis=0)  # (N,)
         U, V, Y, W_hy, reads = self._block_weights()
-        return layered_recurrence(a, U, V, Y, W_hy, self.b_y, state[:, :N], state[:, N:],
-                                  self.offsets, (self.activation, self.output_activation),
-                                  lengths, self.backend, reads)
+        return layered_recurrence(ops.linear(x, first.W_xh), biases, U, V, Y, W_hy, self.b_y,
+                                  state[:, :N], state[:, N:], self.offsets,
+                                  (self.activation, self.output_activation), lengths,
+                                  self.backend, reads)
 
     def _block_weights(self):
         """U, V (N, N), Y (N, O) and the output weights (O, N) from the layers' parameters,
