@@ -13,7 +13,7 @@ import numpy as np
 
 from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
 from .activations import CODES
-from .linalg_cpu import activate_into, copy_into, delta_into, output_delta
+from .linalg_cpu import activate_into, copy_into, delta_into, output_and_carry, output_delta
 
 
 @cpu_jit(parallel=True)
@@ -58,12 +58,7 @@ def _layered_forward(a, b, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, 
                 copy_into(b_y, o[i])
             c0, c1 = y_cols[0], y_cols[1]
             gemm(address, new[:, c0:c1], W_hyT[c0:c1], o, False, 1.0)
-            for i in range(n):
-                activate_into(g, o[i], states[b0 + i, t, N:])
-                if t < lengths[b0 + i]:
-                    copy_into(states[b0 + i, t], state[i])
-                else:  # after its end a row keeps its states
-                    copy_into(state[i], states[b0 + i, t])
+            output_and_carry(g, o, states, N, lengths, b0, t, state)
 
 
 @cpu_jit(parallel=True)

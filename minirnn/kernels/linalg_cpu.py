@@ -59,6 +59,21 @@ def copy_into(source, out):
 
 
 @cpu_jit()
+def output_and_carry(g, o, states, lo, lengths, b0, t, state):
+    """The end of a packed forward step, for each row i of a block starting at batch row b0:
+    y_t = g(o_i) into columns lo: of the packed states at (b0 + i, t); then the whole packed
+    row is kept in ``state`` for the next step or, past the row's end, the kept one is copied
+    over it (a padded step keeps its states)."""
+    for i in range(state.shape[0]):
+        b = b0 + i
+        activate_into(g, o[i], states[b, t, lo:])
+        if t < lengths[b]:
+            copy_into(states[b, t], state[i])
+        else:
+            copy_into(state[i], states[b, t])
+
+
+@cpu_jit()
 def output_delta(g, grads, states, lo, lengths, b0, t, carry, do):
     """do_t = (gy_t + c_y) g'(o_t) for each row i of a block starting at batch row b0, where
     gy_t, y_t and c_y are the columns lo: of the packed gradients and states at (b0 + i, t)

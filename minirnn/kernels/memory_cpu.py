@@ -22,8 +22,9 @@ import numpy as np
 
 from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
 from .activations import CODES
-from .linalg_cpu import (DENSE, activate_into, copy_into, delta_into, output_delta,
-                         rows_structured_acc, rows_structured_acc_transposed, structure_of)
+from .linalg_cpu import (DENSE, activate_into, copy_into, delta_into, output_and_carry,
+                         output_delta, rows_structured_acc, rows_structured_acc_transposed,
+                         structure_of)
 
 
 @cpu_jit(parallel=True)
@@ -67,12 +68,7 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, W_qT, b_m, W_mhT, W_hyT, b_y, m0, h0
                 activate_into(f, z[i], states[b0 + i, t, M:M + H])
                 copy_into(b_y, o[i])
             gemm(address, new[:, M:M + H], W_hyT, o, False, 1.0)
-            for i in range(n):
-                activate_into(g, o[i], states[b0 + i, t, M + H:])
-                if t < lengths[b0 + i]:
-                    copy_into(states[b0 + i, t], state[i])
-                else:  # after its end a row keeps its states
-                    copy_into(state[i], states[b0 + i, t])
+            output_and_carry(g, o, states, M + H, lengths, b0, t, state)
 
 
 @cpu_jit(parallel=True)
