@@ -119,19 +119,37 @@ def structure_of(W: np.ndarray):
 
 
 @cpu_jit()
+def add_into(source, out):
+    """out[i] += source[i] for two 1-D arrays (vectorises, as ``copy_into``)."""
+    for i in range(out.size):
+        out[i] += source[i]
+
+
+@cpu_jit()
+def scaled_add_into(scale, source, out):
+    """out[i] += scale[i] source[i] for three 1-D arrays (vectorises, as ``copy_into``)."""
+    for i in range(out.size):
+        out[i] += scale[i] * source[i]
+
+
+# The structured products below go through row slices and the two helpers above rather than
+# indexing the 2-D arrays with shifted columns (out[r, i] += state[r, lo + i - s]): Numba
+# allows a negative index to wrap around, so an index it cannot prove non-negative gets a
+# select per element, and the loop ran scalar (NARX's delay line: 0.66 ns an element).
+@cpu_jit()
 def rows_structured_acc(address, out, state, lo, Wt, code, diagonal, shift):
     """out[r] += W state[r, lo:lo + W's columns] for every row r of a block: one BLAS product
     when W is dense (given transposed), the O(n) loops of its structure otherwise."""
     if code == DENSE:
         gemm(address, state[:, lo:lo + Wt.shape[0]], Wt, out, False, 1.0)
     elif code == DIAGONAL:
+        k = diagonal.size
         for r in range(out.shape[0]):
-            for i in range(diagonal.size):
-                out[r, i] += diagonal[i] * state[r, lo + i]
-    elif code == SHIFT:
+            scaled_add_into(diagonal, state[r, lo:lo + k], out[r, :k])
+    elif code == SHIFT:  # out[r, i] += state[r, lo + i - shift] for i >= shift
+        kept = out.shape[1] - shift
         for r in range(out.shape[0]):
-            for i in range(shift, out.shape[1]):
-                out[r, i] += state[r, lo + i - shift]
+            add_into(state[r, lo:lo + kept], out[r, shift:])
 
 
 @cpu_jit()
@@ -141,10 +159,10 @@ def rows_structured_acc_transposed(address, carry, lo, v, W, code, diagonal, shi
     if code == DENSE:
         gemm(address, v, W, carry[:, lo:lo + W.shape[1]], False, 1.0)
     elif code == DIAGONAL:
+        k = diagonal.size
         for r in range(v.shape[0]):
-            for i in range(diagonal.size):
-                carry[r, lo + i] += diagonal[i] * v[r, i]
-    elif code == SHIFT:
+            scaled_add_into(diagonal, v[r, :k], carry[r, lo:lo + k])
+    elif code == SHIFT:  # carry[r, lo + j] += v[r, j + shift] for j < W's columns - shift
+        kept = W.shape[1] - shift
         for r in range(v.shape[0]):
-            for j in range(W.shape[1] - shift):
-                carry[r, lo + j] += v[r, j + shift]
+            add_into(v[r, shift:], carry[r, lo:lo + kept])
