@@ -11,8 +11,13 @@ needs no second array of pre-activations:
 ``activate`` and ``derivative`` are scalar ``numba.njit`` functions: the CPU kernels and the CUDA
 kernels call the same two, so the engines cannot drift apart. The kernels receive an integer
 code (``CODES``) because a compiled kernel cannot take a Python function as an argument.
+Their constants are written ``cast_like(1, h)``: a bare literal is an int64 or a float64 to
+Numba, and float32 arithmetic with it is done in float64 (``1 - h * h`` made every float32
+delta a float64 one, converted back on the store: 0.25 against 0.11 ns an element).
 """
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from ..autograd import ops
 from ..autograd.ops import stable_sigmoid
@@ -29,27 +34,44 @@ def check_activation(name: str, allowed=tuple(CODES)) -> str:
     return name
 
 
+def cast_like(value, x):
+    """``value`` in the float type of ``x`` (compiled code; the interpreter and the CUDA
+    simulator, which run this, see NumPy scalars or Python floats)."""
+    return type(x)(value)
+
+
+@overload(cast_like, target="generic")
+def _cast_like(value, x):
+    if x == types.float32:
+        return lambda value, x: np.float32(value)
+    if x == types.float64:
+        return lambda value, x: np.float64(value)
+    return None  # the kernels run on floats only
+
+
 @cpu_jit()
 def activate(code, z):
     if code == 0:
         return tanh_fast(z)  # vectorisable (vector_math)
     if code == 1:
         return sigmoid_fast(z)
-    if code == 2:
-        return z if z > 0 else z * 0
+    if code == 2:  # z * 0 rather than 0: NaN stays NaN
+        return z if z > 0 else z * cast_like(0, z)
     return z
 
 
 @cpu_jit()
 def derivative(code, h):
     """f'(z) written with h = f(z)."""
+    one = cast_like(1, h)
     if code == 0:
-        return 1 - h * h
+        return one - h * h
     if code == 1:
-        return h * (1 - h)
-    if code == 2:
-        return h * 0 + 1 if h > 0 else h * 0
-    return h * 0 + 1
+        return h * (one - h)
+    if code == 2:  # h * 0 + 1 rather than 1: NaN stays NaN
+        zero = cast_like(0, h)
+        return h * zero + one if h > 0 else h * zero
+    return h * cast_like(0, h) + one
 
 
 # --- the same functions on whole NumPy arrays (the reference kernels) ---------------------------
