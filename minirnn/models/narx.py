@@ -124,8 +124,12 @@ class NARX(MemoryRecurrence):
         x_past = state[:, :L * I].reshape(B, L, I)
         y_past = state[:, L * I:].reshape(B, K, O)
 
-        x_all = ops.concatenate([x_past, x], axis=1)  # (B, L+T, I)
-        regressors = delay_embed(x_all, 0, L + 1, self.backend, start=L)
+        # The past goes in front of the sequence and the delay line starts after it. A zero
+        # past (no h) is the delay line's own zeros before t = 0: no copy of the sequence.
+        fresh = h is None
+        regressors = (delay_embed(x, 0, L + 1, self.backend) if fresh else
+                      delay_embed(ops.concatenate([x_past, x], axis=1), 0, L + 1, self.backend,
+                                  start=L))
         a = ops.linear(regressors, self.W_xh, self.b_h)
         if self.mode == "open":
             if y is None:
@@ -133,8 +137,9 @@ class NARX(MemoryRecurrence):
             y_true = self._input(y, O, name="y")
             if y_true.shape[:2] != (B, T):
                 raise ValueError(f"y must have shape ({B}, {T}, {O}), got {y_true.shape}")
-            y_all = ops.concatenate([y_past, y_true], axis=1)  # (B, K+T, O)
-            y_regressors = delay_embed(y_all, 1, K, self.backend, start=K)
+            y_regressors = (delay_embed(y_true, 1, K, self.backend) if fresh else
+                            delay_embed(ops.concatenate([y_past, y_true], axis=1), 1, K,
+                                        self.backend, start=K))
             hidden = activate_tensor(self.activation, a + ops.linear(y_regressors, self.W_yh))
             out = activate_tensor(self.output_activation, ops.linear(hidden, self.W_hy, self.b_y))
         else:
@@ -147,8 +152,9 @@ class NARX(MemoryRecurrence):
             out = states[:, :, self.memory_size + self.hidden_size:]
         if not return_state:
             return out
-        if self.mode == "closed":  # the outputs' delay line, only for the final state
-            y_all = ops.concatenate([y_past, out], axis=1)
+        # the last L inputs and K outputs, read from the past and the sequence laid end to end
+        x_all = ops.concatenate([x_past, x], axis=1)  # (B, L+T, I)
+        y_all = ops.concatenate([y_past, y_true if self.mode == "open" else out], axis=1)
         rows = np.arange(B)[:, None]
         last_x = x_all[rows, lengths[:, None] + np.arange(L)[None, :]]  # x_{len-L} … x_{len-1}
         last_y = y_all[rows, lengths[:, None] + np.arange(K)[None, :]]
