@@ -84,3 +84,35 @@ def test_structured_weights_are_recognised():
     code, diagonal, _ = structure_of(np.diag([1.0, 0.0, 2.0]))  # a zero on the diagonal
     assert code == DIAGONAL and np.array_equal(diagonal, [1.0, 0.0, 2.0])
     assert structure_of(np.random.default_rng(0).standard_normal((3, 3)))[0] == DENSE
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_y_only_is_the_packed_outputs_forward_and_backward(backend):
+    """memory_recurrence(y_only=True) returns the y columns of the packed [m | h | y] states,
+    and its BPTT, started from ∂L/∂y alone, gives the gradients the packed op gives when only
+    y is read (padded rows included)."""
+    from minirnn.kernels.memory import memory_recurrence
+
+    B, T, M, H, O = 3, 5, 2, 4, 3
+    rng = np.random.default_rng(0)
+
+    def tensor(*shape):
+        return mr.Tensor(rng.uniform(-0.8, 0.8, shape), requires_grad=True)
+
+    inputs = (tensor(B, T, H), tensor(M, O), tensor(M, H), tensor(M, M), tensor(M),
+              tensor(H, M), tensor(O, H), tensor(O), tensor(B, M), tensor(B, H), tensor(B, O))
+    weights = rng.standard_normal((B, T, O))
+    lengths = np.array([5, 2, 4])
+    runs = []
+    for y_only in (False, True):
+        for t in inputs:
+            t.grad = None
+        out = memory_recurrence(*inputs, ("tanh", "sigmoid", "tanh"), lengths, backend, y_only)
+        y = out if y_only else out[:, :, M + H:]
+        (y * weights).sum().backward()
+        runs.append((y.data, [t.grad for t in inputs]))
+    (y_packed, grads_packed), (y_alone, grads_alone) = runs
+    assert y_alone.shape == (B, T, O)
+    np.testing.assert_allclose(y_alone, y_packed, rtol=1e-12)
+    for alone, packed in zip(grads_alone, grads_packed):
+        np.testing.assert_allclose(alone, packed, rtol=1e-10, atol=1e-14)

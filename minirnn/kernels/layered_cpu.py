@@ -74,7 +74,7 @@ def _layered_backward(grads, states, U, V, Y, W_hy, offsets, lengths, f, g, bloc
         n = b1 - b0
         c = carry[b0:b1]
         for t in range(T - 1, -1, -1):
-            output_delta(g, grads, states, N, lengths, b0, t, c, do)
+            output_delta(g, grads, N, states, N, lengths, b0, t, c, do)
             for i in range(n):
                 b = b0 + i
                 if t >= lengths[b]:  # padding: the direct gradient passes straight back

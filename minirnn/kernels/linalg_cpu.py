@@ -74,21 +74,22 @@ def output_and_carry(g, o, states, lo, lengths, b0, t, state):
 
 
 @cpu_jit()
-def output_delta(g, grads, states, lo, lengths, b0, t, carry, do):
+def output_delta(g, grads, glo, states, lo, lengths, b0, t, carry, do):
     """do_t = (gy_t + c_y) g'(o_t) for each row i of a block starting at batch row b0, where
-    gy_t, y_t and c_y are the columns lo: of the packed gradients and states at (b0 + i, t)
-    and of the block's carry row i. A padded row's do_t is 0 and its carry c_y collects gy_t:
-    its output was copied forward, so the gradient passes straight back."""
+    gy_t is the columns glo: of the gradients at (b0 + i, t), and y_t and c_y the columns
+    lo: of the packed states at (b0 + i, t) and of the block's carry row i. A padded row's
+    do_t is 0 and its carry c_y collects gy_t: its output was copied forward, so the gradient
+    passes straight back."""
     O = do.shape[2]
     for i in range(carry.shape[0]):
         b = b0 + i
         if t < lengths[b]:
-            delta_into(g, grads[b, t, lo:lo + O], carry[i, lo:lo + O], states[b, t, lo:lo + O],
-                       do[b, t])
+            delta_into(g, grads[b, t, glo:glo + O], carry[i, lo:lo + O],
+                       states[b, t, lo:lo + O], do[b, t])
         else:
             for k in range(O):
                 do[b, t, k] = 0
-                carry[i, lo + k] += grads[b, t, lo + k]
+                carry[i, lo + k] += grads[b, t, glo + k]
 
 
 # --- structured matrices ------------------------------------------------------------------------

@@ -6,7 +6,10 @@
 returns the three state sequences packed side by side, (B, T, M + H + O) = [m_t | h_t | y_t],
 so that one op has one output: a model slices out y_t, and the last step is its final state.
 Gradients reaching any of the three (the loss through y_t, a next chunk through the final
-state) flow back through the hand-written BPTT. Jordan, ExplicitMemory and closed-loop NARX all
+state) flow back through the hand-written BPTT. With ``y_only=True`` the op returns y_t alone
+(B, T, O), for a model that needs no final state: its backward then starts from ∂L/∂y_t
+instead of a packed gradient that is zero in all the other columns (on the cpu engine, the
+BPTT kernel reads gy alone). Jordan, ExplicitMemory and closed-loop NARX all
 run on this op, with structured weights built on the tape from their own parameters.
 """
 from __future__ import annotations
@@ -17,16 +20,18 @@ from ..autograd import Tensor
 from . import memory_cpu, memory_numpy
 from .activations import CODES
 from .fused import fused_op, if_needed, sum_outer, sum_outer_previous, sum_rows
-from .memory_numpy import unpack
+from .memory_numpy import packed_gradients, unpack
 
 
-def _with_gradients(packed, initial, run_backward):
-    """The engine-independent part: run the engine's BPTT on the packed gradient [gm | gh |
-    gy] (telling it whether dq is wanted: only the memory's own weights need it), and turn
-    (dq, dz, do) into every weight's gradient with one matmul each."""
+def _with_gradients(packed, initial, run_backward, y_only):
+    """The engine-independent part: run the engine's BPTT on the gradient of the output (the
+    packed [gm | gh | gy], or gy alone), telling it whether dq is wanted (only the memory's own
+    weights need it), and turn (dq, dz, do) into every weight's gradient with one matmul
+    each."""
     m0, h0, y0 = initial
     M, H = m0.shape[1], h0.shape[1]
     ms, hs, ys = unpack(packed, M, H)
+    output = np.ascontiguousarray(ys) if y_only else packed
 
     def backward(dstates, needs):
         dq, dz, do, dm0, dh0, dy0 = run_backward(dstates, any(needs[1:5]))
@@ -44,30 +49,31 @@ def _with_gradients(packed, initial, run_backward):
                 sum_rows(do),                                                 # b_y
                 dm0, dh0, dy0)
 
-    return packed, backward
+    return output, backward
 
 
 def _host(kernels):
     """The numpy and cpu engines: the same calls, to the reference loops or to the compiled
     kernels (``memory_numpy`` or ``memory_cpu``)."""
-    def run(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations):
+    def run(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations,
+            y_only):
         weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
         packed = kernels.memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
                                         lengths, *activations)
-        return _with_gradients(packed, (m0, h0, y0), lambda dstates, keep_dq:
-                               kernels.memory_backward(dstates, packed, *weights, lengths,
-                                                       *activations, keep_dq))
+        return _with_gradients(packed, (m0, h0, y0), lambda doutput, keep_dq:
+                               kernels.memory_backward(doutput, packed, *weights, lengths,
+                                                       *activations, keep_dq), y_only)
     return run
 
 
-def _cuda(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations):
+def _cuda(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations, y_only):
     from .memory_cuda import DeviceMemory
 
     device = DeviceMemory(W_ym, W_hm, W_mm, W_mh, W_hy, lengths,
                           *(CODES[name] for name in activations))
-    states = device.forward(a, b_m, b_y, m0, h0, y0)
-    return _with_gradients(np.concatenate(states, axis=2), (m0, h0, y0), lambda dstates, _:
-                           device.backward(*unpack(dstates, b_m.size, h0.shape[1])))
+    packed = np.concatenate(device.forward(a, b_m, b_y, m0, h0, y0), axis=2)
+    return _with_gradients(packed, (m0, h0, y0), lambda doutput, _: device.backward(
+        *unpack(packed_gradients(doutput, packed.shape[2]), b_m.size, h0.shape[1])), y_only)
 
 
 IMPLEMENTATIONS = {"numpy": _host(memory_numpy), "cpu": _host(memory_cpu), "cuda": _cuda}
@@ -75,8 +81,10 @@ IMPLEMENTATIONS = {"numpy": _host(memory_numpy), "cpu": _host(memory_cpu), "cuda
 
 def memory_recurrence(a: Tensor, W_ym: Tensor, W_hm: Tensor, W_mm: Tensor, b_m: Tensor,
                       W_mh: Tensor, W_hy: Tensor, b_y: Tensor, m0: Tensor, h0: Tensor,
-                      y0: Tensor, activations, lengths: np.ndarray, backend: str) -> Tensor:
-    """[m_t | h_t | y_t] (B, T, M + H + O) for every step; see the module docstring."""
+                      y0: Tensor, activations, lengths: np.ndarray, backend: str,
+                      y_only: bool = False) -> Tensor:
+    """[m_t | h_t | y_t] (B, T, M + H + O) for every step, or y_t alone (B, T, O) with
+    ``y_only``; see the module docstring."""
     return fused_op("memory_recurrence", backend, IMPLEMENTATIONS,
                     (a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0), lengths,
-                    tuple(activations))
+                    tuple(activations), y_only)

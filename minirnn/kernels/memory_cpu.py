@@ -78,37 +78,42 @@ def _memory_backward(grads, states, W_ym, W_hm, W_mm, W_q, W_mh, W_hy, lengths, 
     """Fill dq, dz, do (B, T, ·) and the carries [cm | ch | cy] (B, M+H+O), zero on entry,
     which end as the gradients of the initial states; dq may be (B, T, 0) when no gradient
     needs it (NARX's and Jordan's fixed memory weights). grads = [gm | gh | gy], the gradients
-    reaching the packed states directly. A padded step's d's are 0, so the products add
-    nothing to that row's carries, which only collect its direct gradients. W_q = [W_mm |
-    W_hm | W_ym] when all three are dense (else empty)."""
+    reaching the packed states directly, or gy alone (B, T, O) when nothing else reads m_t
+    and h_t. A padded step's d's are 0, so the products add nothing to that row's carries,
+    which only collect its direct gradients. W_q = [W_mm | W_hm | W_ym] when all three are
+    dense (else empty)."""
     B, T, _ = states.shape
-    M, H = W_mm.shape[0], dz.shape[2]
+    M, H, O = W_mm.shape[0], dz.shape[2], do.shape[2]
     keep_dq = dq.shape[2] > 0
+    gy = grads.shape[2] - O  # the column of gy in grads: M + H, or 0 for gy alone
+    direct = gy > 0  # gradients reach m_t and h_t directly
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
         c = carry[b0:b1]  # this block's carries [cm | ch | cy], side by side
         d_q = np.empty((n, M), dtype=dq.dtype)  # dq_t of the block, read by the products
+        none = np.zeros(max(M, H), dtype=dq.dtype)  # gm_t, gh_t when grads is gy alone
         for t in range(T - 1, -1, -1):
-            output_delta(g, grads, states, M + H, lengths, b0, t, c, do)
+            output_delta(g, grads, gy, states, M + H, lengths, b0, t, c, do)
             for i in range(n):
                 b = b0 + i
-                if t >= lengths[b]:  # padding: the direct gradients pass straight back
+                if direct and t >= lengths[b]:  # padding: the direct gradients pass back
                     for k in range(M + H):
                         c[i, k] += grads[b, t, k]
             gemm(address, do[b0:b1, t], W_hy, c[:, M:M + H], False, 1.0)  # ch + W_hy^T do
             for i in range(n):
                 b = b0 + i
                 if t < lengths[b]:  # dz_t = (gh + W_hm^T dq_{t+1} + W_hy^T do_t) f'
-                    delta_into(f, grads[b, t, M:M + H], c[i, M:M + H], states[b, t, M:M + H],
-                               dz[b, t])
+                    delta_into(f, grads[b, t, M:M + H] if direct else none[:H], c[i, M:M + H],
+                               states[b, t, M:M + H], dz[b, t])
                 else:
                     dz[b, t] = 0
             gemm(address, dz[b0:b1, t], W_mh, c[:, :M], False, 1.0)  # cm + W_mh^T dz
             for i in range(n):
                 b = b0 + i
                 if t < lengths[b]:  # dq_t = (gm + W_mm^T dq_{t+1} + W_mh^T dz_t) r'
-                    delta_into(r, grads[b, t, :M], c[i, :M], states[b, t, :M], d_q[i])
+                    delta_into(r, grads[b, t, :M] if direct else none[:M], c[i, :M],
+                               states[b, t, :M], d_q[i])
                     c[i] = 0  # the carries to t-1 start from dq_t
                 else:
                     d_q[i] = 0

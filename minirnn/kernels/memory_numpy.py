@@ -59,13 +59,23 @@ def unpack(states, M, H):
     return states[:, :, :M], states[:, :, M:M + H], states[:, :, M + H:]
 
 
+def packed_gradients(grads, size):
+    """The packed direct gradients (B, T, size) from either themselves or their last columns
+    alone (gy; the others are then zero)."""
+    if grads.shape[2] == size:
+        return grads
+    B, T, n = grads.shape
+    return np.concatenate([np.zeros((B, T, size - n), dtype=grads.dtype), grads], axis=2)
+
+
 def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g,
                     keep_dq=True):
     """(dq, dz, do, dm0, dh0, dy0) from the direct gradients [gm | gh | gy] of the saved
-    states [m | h | y], both packed (B, T, M+H+O); dq is None unless ``keep_dq`` (no weight
-    gradient needs it when the memory's weights are fixed)."""
+    states [m | h | y], both packed (B, T, M+H+O), or from gy alone (B, T, O) when nothing
+    else reads m_t and h_t; dq is None unless ``keep_dq`` (no weight gradient needs it when
+    the memory's weights are fixed)."""
     M, H = W_mm.shape[0], W_mh.shape[0]
-    gm, gh, gy = unpack(grads, M, H)
+    gm, gh, gy = unpack(packed_gradients(grads, states.shape[2]), M, H)
     ms, hs, ys = unpack(states, M, H)
     B, T, _ = hs.shape
     dq, dz, do = np.zeros_like(ms), np.zeros_like(hs), np.zeros_like(ys)

@@ -50,27 +50,32 @@ class MemoryRecurrence(SequenceModel):
         B, T, _ = x.shape
         lengths = check_lengths(lengths, B, T)
         a = self.input_projection(x)
+        if not return_state:
+            return self.run_memory(a, h, lengths, y_only=True)
         states = self.run_memory(a, h, lengths)
-        y = states[:, :, self.memory_size + self.hidden_size:]
-        return (y, states[:, -1]) if return_state else y
+        return states[:, :, self.memory_size + self.hidden_size:], states[:, -1]
 
-    def run_memory(self, a: Tensor, h, lengths: np.ndarray) -> Tensor:
-        """[m_t | h_t | y_t] (B, T, M+H+O) from the input part a (B, T, H) of z_t and a packed
-        initial state h (B, M+H+O), zeros when None."""
+    def run_memory(self, a: Tensor, h, lengths: np.ndarray, y_only: bool = False) -> Tensor:
+        """[m_t | h_t | y_t] (B, T, M+H+O), or y_t alone (B, T, O) with ``y_only``, from the
+        input part a (B, T, H) of z_t and a packed initial state h (B, M+H+O), zeros when
+        None."""
         M, H, O = self.memory_size, self.hidden_size, self.output_size
         zeros = Tensor(np.zeros(M + H + O, dtype=self.dtype))
         state = self._state(h, a.shape[0], M + H + O, zeros)
-        return self.recur(a, (state[:, :M], state[:, M:M + H], state[:, M + H:]), lengths)
+        return self.recur(a, (state[:, :M], state[:, M:M + H], state[:, M + H:]), lengths,
+                          y_only)
 
-    def recur(self, a: Tensor, initial, lengths: np.ndarray) -> Tensor:
-        """The recurrence from the initial states (m_{-1}, h_{-1}, y_{-1}), on this engine."""
+    def recur(self, a: Tensor, initial, lengths: np.ndarray, y_only: bool = False) -> Tensor:
+        """The recurrence from the initial states (m_{-1}, h_{-1}, y_{-1}), on this engine:
+        the packed states, or the outputs alone with ``y_only`` (``memory_recurrence``)."""
         weights = self.memory_weights()
         if self.backend == "tape":
-            return self._unrolled(a, weights, initial, lengths)
+            states = self._unrolled(a, weights, initial, lengths)
+            return states[:, :, self.memory_size + self.hidden_size:] if y_only else states
         W_ym, W_hm, W_mm, b_m, W_mh = weights
         activations = (self.memory_activation, self.activation, self.output_activation)
         return memory_recurrence(a, W_ym, W_hm, W_mm, b_m, W_mh, self.W_hy, self.b_y,
-                                 *initial, activations, lengths, self.backend)
+                                 *initial, activations, lengths, self.backend, y_only)
 
     def _unrolled(self, a, weights, initial, lengths):
         """The equations step by step with primitive tape ops (the oracle)."""

@@ -148,8 +148,8 @@ class NARX(MemoryRecurrence):
             m0 = ops.concatenate([newest_first[:, O:], Tensor(np.zeros((B, O), self.dtype))],
                                  axis=1)
             h0 = Tensor(np.zeros((B, self.hidden_size), self.dtype))
-            states = self.recur(a, (m0, h0, newest_first[:, :O]), lengths)
-            out = states[:, :, self.memory_size + self.hidden_size:]
+            # the final state is read from the outputs (below): y_t alone is enough
+            out = self.recur(a, (m0, h0, newest_first[:, :O]), lengths, y_only=True)
         if not return_state:
             return out
         # the last L inputs and K outputs, read from the past and the sequence laid end to end
