@@ -58,6 +58,28 @@ def test_fused_engines_match_the_tape_in_float32(model_class, options, backend):
 
 
 @model_cases
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_asking_for_the_final_state_changes_no_output_or_gradient(model_class, options, backend):
+    """Without return_state a fused model returns its outputs alone and its BPTT starts from
+    ∂L/∂y (``y_only``); with it, the op returns every state too. Same numbers either way."""
+    shape = (3, 6, 2, 4, 3)
+    x, target = random_problem(shape, seed=5)
+    lengths = np.array([6, 2, 4])
+    model = build(model_class, shape, backend, **options)
+    runs = []
+    for return_state in (False, True):
+        x_t = mr.Tensor(x, requires_grad=True)
+        model.zero_grad()
+        y = model(x_t, lengths=lengths, return_state=return_state)
+        y = y[0] if return_state else y
+        mr.losses.mse(y, target).backward()
+        grads = {name: p.grad for name, p in model.named_parameters()}
+        grads["x"] = x_t.grad
+        runs.append((y.data, grads))
+    assert_same(runs[0], runs[1], rtol=1e-12, atol=1e-15)
+
+
+@model_cases
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
 def test_padded_rows_equal_their_unpadded_runs(model_class, options, backend):
     """A row of length L in a padded batch gives the outputs and final state of running that

@@ -47,6 +47,15 @@ def check_lengths(lengths, batch: int, steps: int) -> np.ndarray:
     return lengths.astype(np.int64)
 
 
+def packed_gradients(grads, size):
+    """The packed direct gradients (B, T, size) from either themselves or their last columns
+    alone (gy; the others are then zero)."""
+    if grads.shape[2] == size:
+        return grads
+    B, T, n = grads.shape
+    return np.concatenate([np.zeros((B, T, size - n), dtype=grads.dtype), grads], axis=2)
+
+
 def sum_outer_previous(d: np.ndarray, initial: np.ndarray, states: np.ndarray) -> np.ndarray:
     """Σ_{b,t} d[b,t] s[b,t-1]^T with s[b,-1] = initial[b]: a recurrent weight's gradient,
     without building the shifted copy of the states (B, T, n) it would otherwise need.

@@ -5,6 +5,8 @@
 
 returns [S_t | y_t] (B, T, N + O): every layer's state side by side, then the output. a
 (B, T, A) is the input of the first A units (layer 0's W_xh x_t), b (N,) every unit's bias.
+With ``y_only=True`` it returns y_t alone (B, T, O) and its BPTT starts from ∂L/∂y_t, as
+``memory_recurrence``'s does.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import numpy as np
 from ..autograd import Tensor
 from . import layered_cpu, layered_numpy
 from .activations import CODES
-from .fused import fused_op, if_needed, sum_outer, sum_outer_previous, sum_rows
+from .fused import (fused_op, if_needed, packed_gradients, sum_outer, sum_outer_previous,
+                    sum_rows)
 
 
 def dense_reads(offsets):
@@ -39,12 +42,14 @@ def block_gradient(d, v, offsets, columns, initial=None) -> np.ndarray:
     return G
 
 
-def _with_gradients(states, initial, A, offsets, reads, run_backward):
-    """The engine-independent part: the engine's BPTT on the packed gradient [gS | gy], then
-    every weight's gradient with one matmul per block it has."""
+def _with_gradients(states, initial, A, offsets, reads, run_backward, y_only):
+    """The engine-independent part: the engine's BPTT on the gradient of the output (the
+    packed [gS | gy], or gy alone), then every weight's gradient with one matmul per block it
+    has."""
     S0, y0 = initial
     N = S0.shape[1]
     S_all, ys = states[:, :, :N], states[:, :, N:]
+    output = np.ascontiguousarray(ys) if y_only else states
     u_cols, v_cols, (y_first, y_end) = reads
 
     def output_gradient(do):
@@ -64,29 +69,33 @@ def _with_gradients(states, initial, A, offsets, reads, run_backward):
                 sum_rows(do),                                                        # b_y
                 dS0, dy0)
 
-    return states, backward
+    return output, backward
 
 
 def _host(kernels):
     """The numpy and cpu engines: the same calls, to ``layered_numpy`` or ``layered_cpu``."""
-    def run(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads):
+    def run(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads, y_only):
         states = kernels.layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads,
                                          lengths, *activations)
         return _with_gradients(states, (S0, y0), a.shape[2], offsets, reads,
-                               lambda dstates: kernels.layered_backward(
-                                   dstates, states, U, V, Y, W_hy, offsets, reads, lengths,
-                                   *activations))
+                               lambda doutput: kernels.layered_backward(
+                                   doutput, states, U, V, Y, W_hy, offsets, reads, lengths,
+                                   *activations), y_only)
     return run
 
 
-def _cuda(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads):
+def _cuda(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads, y_only):
     from .layered_cuda import DeviceLayered
 
     device = DeviceLayered(U, V, Y, W_hy, offsets, lengths, *(CODES[n] for n in activations))
     states = np.concatenate(device.forward(a, b, b_y, S0, y0), axis=2)
     N = S0.shape[1]
-    return _with_gradients(states, (S0, y0), a.shape[2], offsets, reads,
-                           lambda dstates: device.backward(dstates[:, :, :N], dstates[:, :, N:]))
+
+    def run_backward(doutput):
+        dstates = packed_gradients(doutput, states.shape[2])
+        return device.backward(dstates[:, :, :N], dstates[:, :, N:])
+
+    return _with_gradients(states, (S0, y0), a.shape[2], offsets, reads, run_backward, y_only)
 
 
 IMPLEMENTATIONS = {"numpy": _host(layered_numpy), "cpu": _host(layered_cpu), "cuda": _cuda}
@@ -94,8 +103,9 @@ IMPLEMENTATIONS = {"numpy": _host(layered_numpy), "cpu": _host(layered_cpu), "cu
 
 def layered_recurrence(a: Tensor, b: Tensor, U: Tensor, V: Tensor, Y: Tensor, W_hy: Tensor,
                        b_y: Tensor, S0: Tensor, y0: Tensor, offsets: np.ndarray, activations,
-                       lengths, backend: str, reads=None) -> Tensor:
-    """[S_t | y_t] (B, T, N + O) for every step; see ``layered_numpy``.
+                       lengths, backend: str, reads=None, y_only: bool = False) -> Tensor:
+    """[S_t | y_t] (B, T, N + O) for every step, or y_t alone (B, T, O) with ``y_only``; see
+    ``layered_numpy``.
 
     ``reads`` = (u_cols, v_cols, y_cols): the columns [first, end) that layer l's rows of U and
     V read (L x 2 each) and that the output reads (2,), from the stack's connectivity (every
@@ -105,4 +115,4 @@ def layered_recurrence(a: Tensor, b: Tensor, U: Tensor, V: Tensor, Y: Tensor, W_
     reads = dense_reads(offsets) if reads is None else reads
     return fused_op("layered_recurrence", backend, IMPLEMENTATIONS,
                     (a, b, U, V, Y, W_hy, b_y, S0, y0), offsets, lengths, tuple(activations),
-                    reads)
+                    reads, y_only)

@@ -65,19 +65,22 @@ def _layered_forward(a, b, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, 
 def _layered_backward(grads, states, U, V, Y, W_hy, offsets, lengths, f, g, blocks, address,
                       u_cols, v_cols, y_cols, output_feedback, dz, do, carry):
     """Fill dz, do (B, T, ·) and the carries [cS | cy] (B, N+O), zero on entry, which end as
-    the initial states' gradients, from grads = [gS | gy] (B, T, N+O). A padded step's d's are
-    0, so the products add nothing to that row's carries. The same column ranges as the
-    forward."""
+    the initial states' gradients, from grads = [gS | gy] (B, T, N+O), or gy alone (B, T, O)
+    when nothing else reads S_t. A padded step's d's are 0, so the products add nothing to
+    that row's carries. The same column ranges as the forward."""
     B, T, N = dz.shape
+    gy = grads.shape[2] - do.shape[2]  # the column of gy in grads: N, or 0 for gy alone
+    direct = gy > 0  # gradients reach S_t directly
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
         c = carry[b0:b1]
+        none = np.zeros(N, dtype=dz.dtype)  # gS_t when grads is gy alone
         for t in range(T - 1, -1, -1):
-            output_delta(g, grads, N, states, N, lengths, b0, t, c, do)
+            output_delta(g, grads, gy, states, N, lengths, b0, t, c, do)
             for i in range(n):
                 b = b0 + i
-                if t >= lengths[b]:  # padding: the direct gradient passes straight back
+                if direct and t >= lengths[b]:  # padding: the direct gradient passes back
                     for k in range(N):
                         c[i, k] += grads[b, t, k]
             c0, c1 = y_cols[0], y_cols[1]
@@ -87,8 +90,8 @@ def _layered_backward(grads, states, U, V, Y, W_hy, offsets, lengths, f, g, bloc
                 for i in range(n):
                     b = b0 + i
                     if t < lengths[b]:  # dz = (gS + carry + W_hy^T do + U^T dz_above) f'
-                        delta_into(f, grads[b, t, lo:hi], c[i, lo:hi], states[b, t, lo:hi],
-                                   dz[b, t, lo:hi])
+                        delta_into(f, grads[b, t, lo:hi] if direct else none[lo:hi],
+                                   c[i, lo:hi], states[b, t, lo:hi], dz[b, t, lo:hi])
                     else:
                         dz[b, t, lo:hi] = 0
                 c0, c1 = u_cols[layer, 0], u_cols[layer, 1]

@@ -30,6 +30,7 @@ then ∂L/∂U = Σ dz_t S_t^T (left-of-diagonal blocks), ∂L/∂V = Σ dz_t S_
 import numpy as np
 
 from .activations import activate_array, derivative_array
+from .fused import packed_gradients
 
 
 def layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g):
@@ -57,8 +58,10 @@ def layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f
 
 def layered_backward(grads, states, U, V, Y, W_hy, offsets, reads, lengths, f, g):
     """(dz (B, T, N), do (B, T, O), dS0 (B, N), dy0 (B, O)) from the direct gradients
-    [gS | gy] of the states [S | y], both packed (B, T, N+O)."""
+    [gS | gy] of the states [S | y], both packed (B, T, N+O), or from gy alone (B, T, O)
+    when nothing else reads S_t."""
     N = U.shape[0]
+    grads = packed_gradients(grads, states.shape[2])
     gS, gy = grads[:, :, :N], grads[:, :, N:]
     S_all, ys = states[:, :, :N], states[:, :, N:]
     B, T, _ = S_all.shape

@@ -19,8 +19,9 @@ import numpy as np
 from ..autograd import Tensor
 from . import memory_cpu, memory_numpy
 from .activations import CODES
-from .fused import fused_op, if_needed, sum_outer, sum_outer_previous, sum_rows
-from .memory_numpy import packed_gradients, unpack
+from .fused import (fused_op, if_needed, packed_gradients, sum_outer, sum_outer_previous,
+                    sum_rows)
+from .memory_numpy import unpack
 
 
 def _with_gradients(packed, initial, run_backward, y_only):

@@ -35,6 +35,7 @@ through to step t-1.
 import numpy as np
 
 from .activations import activate_array, derivative_array
+from .fused import packed_gradients
 
 
 def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, r, f, g):
@@ -57,15 +58,6 @@ def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, length
 def unpack(states, M, H):
     """Views (ms, hs, ys) of the packed states (no copies)."""
     return states[:, :, :M], states[:, :, M:M + H], states[:, :, M + H:]
-
-
-def packed_gradients(grads, size):
-    """The packed direct gradients (B, T, size) from either themselves or their last columns
-    alone (gy; the others are then zero)."""
-    if grads.shape[2] == size:
-        return grads
-    B, T, n = grads.shape
-    return np.concatenate([np.zeros((B, T, size - n), dtype=grads.dtype), grads], axis=2)
 
 
 def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, g,

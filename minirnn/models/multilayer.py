@@ -101,9 +101,11 @@ class MultiLayerRNN(SequenceModel):
             layers, y = self._layer_by_layer(x, state, lengths)
             last = (ops.concatenate([h[:, -1] for h in layers] + [y[:, -1]], axis=1)
                     if return_state else None)
+        elif not return_state:
+            y = self._fused_stack(x, state, lengths, y_only=True)
         else:
             out = self._fused_stack(x, state, lengths)  # [S | y] packed
-            y, last = out[:, :, N:], (out[:, -1] if return_state else None)
+            y, last = out[:, :, N:], out[:, -1]
         return (y, last) if return_state else y
 
     def _layer_by_layer(self, x, state, lengths):
@@ -122,18 +124,20 @@ class MultiLayerRNN(SequenceModel):
         return all_states, activate_tensor(self.output_activation,
                                            ops.linear(top, self.W_hy, self.b_y))
 
-    def _fused_stack(self, x, state, lengths):
-        """feedback / output_feedback: the whole stack as one layered recurrence."""
+    def _fused_stack(self, x, state, lengths, y_only: bool = False):
+        """feedback / output_feedback: the whole stack as one layered recurrence, [S | y]
+        packed or, with ``y_only``, y alone."""
         N = int(self.offsets[-1])
         first = self.layer[0]
         if self.backend == "tape":
-            return self._unrolled(ops.linear(x, first.W_xh, first.b_h), state, lengths)
+            states = self._unrolled(ops.linear(x, first.W_xh, first.b_h), state, lengths)
+            return states[:, :, N:] if y_only else states
         biases = ops.concatenate([layer.b_h for layer in self.layer], axis=0)  # (N,)
         U, V, Y, W_hy, reads = self._block_weights()
         return layered_recurrence(ops.linear(x, first.W_xh), biases, U, V, Y, W_hy, self.b_y,
                                   state[:, :N], state[:, N:], self.offsets,
                                   (self.activation, self.output_activation), lengths,
-                                  self.backend, reads)
+                                  self.backend, reads, y_only)
 
     def _block_weights(self):
         """U, V (N, N), Y (N, O) and the output weights (O, N) from the layers' parameters,
