@@ -251,11 +251,17 @@ def block_bounds(block, blocks, size):
 
 
 @cpu_jit(parallel=True)
-def _rows_matmul(address, A, B, C, blocks):
-    """C = A B, each thread computing a block of C's rows."""
+def _rows_matmul(address, A, B, bias, C, blocks):
+    """C = A B (+ bias on every row, if it has any entries), each thread computing a block of
+    C's rows and adding the bias to them while they are in its cache."""
     for block in numba.prange(blocks):
         lo, hi = block_bounds(block, blocks, C.shape[0])
         gemm(address, A[lo:hi], B, C[lo:hi], False, 0.0)
+        if bias.size > 0:
+            for r in range(lo, hi):
+                row = C[r]
+                for j in range(bias.size):
+                    row[j] += bias[j]
 
 
 @cpu_jit(parallel=True)
@@ -280,14 +286,20 @@ def _rows(X):
     return X if ok else np.ascontiguousarray(X)
 
 
-def matmul(A, B):
-    """A @ B for 2-D arrays, cut over Numba's threads with one-threaded BLAS in each when it is
-    large; ``A`` may be the transpose of a row-major array (``X.T @ Y``: a weight gradient).
-    NumPy's ``A @ B`` when small, or when NumPy's BLAS cannot be called."""
+def matmul(A, B, bias=None):
+    """A @ B (+ bias, broadcast over the rows) for 2-D arrays, cut over Numba's threads with
+    one-threaded BLAS in each when it is large; ``A`` may be the transpose of a row-major array
+    (``X.T @ Y``: a weight gradient). NumPy's ``A @ B`` when small, or when NumPy's BLAS
+    cannot be called. Each thread adds the bias to its own rows right after their product:
+    added afterwards by NumPy, in one more pass over the output, it cost 40% of a (3200, 64)
+    x (64, 64) product (65 of 165 us)."""
     threads = numba.get_num_threads()
     address = gemm_address(np.result_type(A, B)) if A.dtype == B.dtype else 0
     if (threads < 2 or address == 0 or 2.0 * A.shape[0] * A.shape[1] * B.shape[1] < _SPLIT_FLOPS):
-        return A @ B
+        out = A @ B
+        if bias is not None:
+            out += bias
+        return out
     B = _rows(B)
     with kernel_threads():
         if A.strides[0] == A.itemsize and A.strides[1] >= A.shape[0] * A.itemsize:
@@ -295,8 +307,13 @@ def matmul(A, B):
             blocks = row_blocks(X.shape[0])
             partial = np.empty((blocks, A.shape[0], B.shape[1]), dtype=A.dtype)
             _transposed_matmul(address, X, B, partial, blocks)
-            return partial.sum(axis=0)
+            out = partial.sum(axis=0)
+            if bias is not None:
+                out += bias
+            return out
         A = _rows(A)
         out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
-        _rows_matmul(address, A, B, out, row_blocks(A.shape[0]))
+        no_bias = np.zeros(0, dtype=A.dtype)
+        _rows_matmul(address, A, B, no_bias if bias is None else np.ascontiguousarray(bias),
+                     out, row_blocks(A.shape[0]))
         return out

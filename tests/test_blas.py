@@ -71,6 +71,10 @@ def test_split_matmul_equals_numpy(dtype):
     np.testing.assert_allclose(blas.matmul(packed[:, :130], B), A @ B, rtol=tol, atol=tol)
     small = blas.matmul(A[:3], B)  # too small to split: plain A @ B
     np.testing.assert_array_equal(small, A[:3] @ B)
+    bias = rng.standard_normal(70).astype(dtype)  # added by each thread to its rows
+    np.testing.assert_allclose(blas.matmul(A, B, bias), A @ B + bias, rtol=tol, atol=tol)
+    np.testing.assert_allclose(blas.matmul(A[:3], B, bias), A[:3] @ B + bias, rtol=tol,
+                               atol=tol)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -149,8 +149,9 @@ def matmul(a, b) -> Tensor:
 def linear(x, W: Tensor, b: Tensor | None = None) -> Tensor:
     """y = x W^T + b over the last axis of x (..., I), W (O, I), b (O,): a layer applied to
     every (batch, time) row at once, as ONE op. The same as ``x @ W.T + b``, but it keeps one
-    output array instead of three (x W^T, the transpose, the sum) and adds the bias in place;
-    a model's projections of a long sequence are its largest arrays (BENCHMARKS.md, memory).
+    output array instead of three (x W^T, the transpose, the sum), each thread adding the bias
+    to its rows as they come out of the product (``blas.matmul``); a model's projections of a
+    long sequence are its largest arrays (BENCHMARKS.md, memory).
 
     Backward: ∂L/∂x = g W, ∂L/∂W = Σ_rows g^T x, ∂L/∂b = Σ_rows g (one matmul each)."""
     x, W = _pair(x, W, "linear")
@@ -160,9 +161,7 @@ def linear(x, W: Tensor, b: Tensor | None = None) -> Tensor:
     if b is not None and b.shape != (W.shape[0],):
         raise ValueError(f"linear: bias of shape {b.shape}, expected ({W.shape[0]},)")
     rows = x.data.reshape(-1, x.shape[-1])
-    out = blas.matmul(rows, W.data.T)
-    if b is not None:
-        out += b.data
+    out = blas.matmul(rows, W.data.T, None if b is None else b.data)
     inputs = (x, W) if b is None else (x, W, b)
 
     def backward(g):
