@@ -121,6 +121,11 @@ def _parse_size(text: str):
     return batch, steps, hidden
 
 
+# the table headers of --families (the JSON keeps the keys)
+_LABELS = {"x_elman": "x Elman", "weights_x_elman": "weights x Elman",
+           "x_elman_per_weight": "x Elman per weight"}
+
+
 @main.command()
 @backend_option
 @click.option("--size", "sizes", multiple=True, metavar="B,T,H",
@@ -166,7 +171,8 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
         table = Table(title=(f"recurrent families, {engine}, B=32, T=100, H=64" if families else
                              "cpu engine scaling") + f", {dtype}, forward + backward")
         for column in rows[0]:
-            table.add_column(column, justify="left" if column in ("family", "vary") else "right")
+            table.add_column(_LABELS.get(column, column),
+                             justify="left" if column in ("family", "vary") else "right")
         for r in rows:
             table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in r.values()))
         console.print(table)
