@@ -87,7 +87,7 @@ def test_a_long_sequence_trains_in_a_few_arrays_of_its_length():
     model = StateSpaceRNN(H, H, H, backend="cpu", dtype="float32")
     x = rng.standard_normal((1, T, H)).astype(np.float32)
     w = rng.standard_normal((1, T, H)).astype(np.float32)
-    (model(x[:, :5]) * w[:, :5]).sum().backward()  # compile first
+    (model(x) * w).sum().backward()  # compile first: every kernel the traced run calls
     tracemalloc.start()
     try:
         (model(x) * w).sum().backward()

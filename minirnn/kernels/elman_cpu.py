@@ -20,13 +20,14 @@ import numpy as np
 
 from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
 from .activations import CODES
-from .linalg_cpu import activate_into, copy_into, delta_into
+from .linalg_cpu import activate_rows, copy_into, delta_rows
 
 
 @cpu_jit(parallel=True)
 def _elman_forward(a, Wt, h0, lengths, code, blocks, address, hs):
     """Fill hs (B, T, H): h_t = f(a_t + W h_{t-1}); Wt = W_hh^T, contiguous."""
     B, T, H = a.shape
+    zero = np.int64(0)  # not a literal 0 (linalg_cpu: a type of its own)
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         h = h0[b0:b1].copy()
@@ -35,10 +36,12 @@ def _elman_forward(a, Wt, h0, lengths, code, blocks, address, hs):
             for r in range(b1 - b0):
                 copy_into(a[b0 + r, t], z[r])
             gemm(address, h, Wt, z, False, 1.0)  # z += h_{t-1} W_hh^T, every row of the block
+            activate_rows(code, z, hs, b0, t, zero, H, zero)  # h_t = f(z_t), into the output
             for r in range(b1 - b0):
-                if t < lengths[b0 + r]:  # after its end a row keeps its state
-                    activate_into(code, z[r], h[r])
-                copy_into(h[r], hs[b0 + r, t])
+                if t < lengths[b0 + r]:
+                    copy_into(hs[b0 + r, t], h[r])
+                else:  # after its end a row keeps its state
+                    copy_into(h[r], hs[b0 + r, t])
 
 
 @cpu_jit(parallel=True)
@@ -46,21 +49,24 @@ def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, dz, dh0, dW_
     """Fill dz (B, T, H), dh0 (B, H) and each block's share of ∂L/∂W_hh:
     dh_t = g_t + W^T dz_{t+1}, dz_t = dh_t f'(z_t), ∂L/∂W_hh = Σ dz_t h_{t-1}^T."""
     B, T, H = hs.shape
+    zero = np.int64(0)  # not a literal 0 (linalg_cpu: a type of its own)
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
         carry = np.zeros((n, H), dtype=hs.dtype)  # W^T dz_{t+1}: what h_t owes the future
+        d = np.empty((n, H), dtype=hs.dtype)  # dz_t of the block
         back = np.empty((n, H), dtype=hs.dtype)
         for t in range(T - 1, -1, -1):
+            # dz_t = (g_t + carry) f'(z_t); 0 on padding
+            delta_rows(code, dhs, zero, np.bool_(True), d[0, :0], carry, hs, zero, H, lengths, b0,
+                       t, d)
             for r in range(n):
                 b = b0 + r
-                if t < lengths[b]:  # dz_t = (g_t + carry) f'(z_t), straight into dz
-                    delta_into(code, dhs[b, t], carry[r], hs[b, t], dz[b, t])
-                else:  # padding: h_t = h_{t-1}, the gradient passes straight through
-                    dz[b, t] = 0
+                copy_into(d[r], dz[b, t])
+                if t >= lengths[b]:  # padding: h_t = h_{t-1}, the gradient passes through
                     for i in range(H):
                         carry[r, i] += dhs[b, t, i]
-            gemm(address, dz[b0:b1, t], W, back, False, 0.0)  # W_hh^T dz_t, every row
+            gemm(address, d, W, back, False, 0.0)  # W_hh^T dz_t, every row
             for r in range(n):
                 if t < lengths[b0 + r]:
                     copy_into(back[r], carry[r])

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
 from .activations import CODES
-from .linalg_cpu import activate_into, copy_into, delta_into, output_and_carry, output_delta
+from .linalg_cpu import activate_rows, copy_into, delta_rows, output_and_carry, output_delta
 
 
 @cpu_jit(parallel=True)
@@ -27,6 +27,7 @@ def _layered_forward(a, b, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, 
     feedback (Y = 0)."""
     B, T, A = a.shape
     N, O = b.size, b_y.size
+    zero = np.int64(0)  # not a literal 0 (linalg_cpu: a type of its own)
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
@@ -52,8 +53,7 @@ def _layered_forward(a, b, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, 
                 c0, c1 = u_cols[layer, 0], u_cols[layer, 1]
                 if c1 > c0:  # same step: U S_t over the layers below, already computed
                     gemm(address, new[:, c0:c1], Ut[c0:c1, lo:hi], z[:, lo:hi], False, 1.0)
-                for i in range(n):
-                    activate_into(f, z[i, lo:hi], states[b0 + i, t, lo:hi])
+                activate_rows(f, z, states, b0, t, lo, hi, zero)
             for i in range(n):
                 copy_into(b_y, o[i])
             c0, c1 = y_cols[0], y_cols[1]
@@ -71,44 +71,41 @@ def _layered_backward(grads, states, U, V, Y, W_hy, offsets, lengths, f, g, bloc
     B, T, N = dz.shape
     gy = grads.shape[2] - do.shape[2]  # the column of gy in grads: N, or 0 for gy alone
     direct = gy > 0  # gradients reach S_t directly
+    zero = np.int64(0)  # not a literal 0 (linalg_cpu: a type of its own)
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
         c = carry[b0:b1]
+        d = np.empty((n, N + do.shape[2]), dtype=dz.dtype)  # [dz_t | do_t], the carries' columns
         none = np.zeros(N, dtype=dz.dtype)  # gS_t when grads is gy alone
         for t in range(T - 1, -1, -1):
-            output_delta(g, grads, gy, states, N, lengths, b0, t, c, do)
+            output_delta(g, grads, gy, states, N, lengths, b0, t, c, d)  # do_t
             for i in range(n):
                 b = b0 + i
+                copy_into(d[i, N:], do[b, t])
                 if direct and t >= lengths[b]:  # padding: the direct gradient passes back
                     for k in range(N):
                         c[i, k] += grads[b, t, k]
             c0, c1 = y_cols[0], y_cols[1]
-            gemm(address, do[b0:b1, t], W_hy[:, c0:c1], c[:, c0:c1], False, 1.0)  # + W_hy^T do
+            gemm(address, d[:, N:], W_hy[:, c0:c1], c[:, c0:c1], False, 1.0)  # + W_hy^T do
             for layer in range(offsets.size - 2, -1, -1):
                 lo, hi = offsets[layer], offsets[layer + 1]
-                for i in range(n):
-                    b = b0 + i
-                    if t < lengths[b]:  # dz = (gS + carry + W_hy^T do + U^T dz_above) f'
-                        delta_into(f, grads[b, t, lo:hi] if direct else none[lo:hi],
-                                   c[i, lo:hi], states[b, t, lo:hi], dz[b, t, lo:hi])
-                    else:
-                        dz[b, t, lo:hi] = 0
+                # dz = (gS + carry + W_hy^T do + U^T dz_above) f'
+                delta_rows(f, grads, zero, direct, none, c, states, lo, hi, lengths, b0, t, d)
                 c0, c1 = u_cols[layer, 0], u_cols[layer, 1]
                 if c1 > c0:  # the layers below read this one's dz through U
-                    gemm(address, dz[b0:b1, t, lo:hi], U[lo:hi, c0:c1], c[:, c0:c1], False,
-                         1.0)
+                    gemm(address, d[:, lo:hi], U[lo:hi, c0:c1], c[:, c0:c1], False, 1.0)
             for i in range(n):
+                copy_into(d[i, :N], dz[b0 + i, t])
                 if t < lengths[b0 + i]:  # the carries to step t-1 start afresh from dz_t
                     c[i] = 0
             for layer in range(offsets.size - 1):
                 lo, hi = offsets[layer], offsets[layer + 1]
                 c0, c1 = v_cols[layer, 0], v_cols[layer, 1]
                 if c1 > c0:
-                    gemm(address, dz[b0:b1, t, lo:hi], V[lo:hi, c0:c1], c[:, c0:c1], False,
-                         1.0)
+                    gemm(address, d[:, lo:hi], V[lo:hi, c0:c1], c[:, c0:c1], False, 1.0)
             if output_feedback:
-                gemm(address, dz[b0:b1, t], Y, c[:, N:], False, 1.0)
+                gemm(address, d[:, :N], Y, c[:, N:], False, 1.0)
 
 
 def layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g):

@@ -14,7 +14,7 @@ gradients, and index a row before its columns (``states[b, t, M:M + H]``): Numba
 each vector is contiguous and vectorises the loops over it. Through views of the packed array
 (``states[:, :, M:M + H][b, t]``) it would not know, and the loops ran scalar. The forward
 activates from pre-activation buffers straight into the output, never in place
-(``linalg_cpu.activate_into`` says why), and keeps a copy of the last states for the next step
+(``linalg_cpu.activate_rows`` says why), and keeps a copy of the last states for the next step
 (a row past its end copies them forward instead).
 """
 import numba
@@ -22,7 +22,7 @@ import numpy as np
 
 from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
 from .activations import CODES
-from .linalg_cpu import (DENSE, activate_into, copy_into, delta_into, output_and_carry,
+from .linalg_cpu import (DENSE, activate_rows, copy_into, delta_rows, output_and_carry,
                          output_delta, rows_structured_acc, rows_structured_acc_transposed,
                          structure_of)
 
@@ -37,6 +37,7 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, W_qT, b_m, W_mhT, W_hyT, b_y, m0, h0
     batch rows; each product is over the whole block."""
     B, T, H = a.shape
     M, O = b_m.size, b_y.size
+    zero = np.int64(0)  # not a literal 0 (linalg_cpu: a type of its own)
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
@@ -57,15 +58,13 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, W_qT, b_m, W_mhT, W_hyT, b_y, m0, h0
             else:
                 rows_structured_acc(address, q, state, M + H, W_ymT, s_ym, d_ym, k_ym)
                 rows_structured_acc(address, q, state, M, W_hmT, s_hm, d_hm, k_hm)
-                # np.int64(0), not 0: a literal is a Numba type of its own, and the helper
-                # would be compiled once more for it (a second of a cold start)
-                rows_structured_acc(address, q, state, np.int64(0), W_mmT, s_mm, d_mm, k_mm)
+                rows_structured_acc(address, q, state, zero, W_mmT, s_mm, d_mm, k_mm)
+            activate_rows(r, q, states, b0, t, zero, M, zero)  # m_t
             for i in range(n):
-                activate_into(r, q[i], states[b0 + i, t, :M])
                 copy_into(a[b0 + i, t], z[i])
             gemm(address, new[:, :M], W_mhT, z, False, 1.0)
+            activate_rows(f, z, states, b0, t, zero, H, M)  # h_t
             for i in range(n):
-                activate_into(f, z[i], states[b0 + i, t, M:M + H])
                 copy_into(b_y, o[i])
             gemm(address, new[:, M:M + H], W_hyT, o, False, 1.0)
             output_and_carry(g, o, states, M + H, lengths, b0, t, state)
@@ -87,36 +86,34 @@ def _memory_backward(grads, states, W_ym, W_hm, W_mm, W_q, W_mh, W_hy, lengths, 
     keep_dq = dq.shape[2] > 0
     gy = grads.shape[2] - O  # the column of gy in grads: M + H, or 0 for gy alone
     direct = gy > 0  # gradients reach m_t and h_t directly
+    zero = np.int64(0)  # not a literal 0 (linalg_cpu: a type of its own)
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
         c = carry[b0:b1]  # this block's carries [cm | ch | cy], side by side
-        d_q = np.empty((n, M), dtype=dq.dtype)  # dq_t of the block, read by the products
-        none = np.zeros(max(M, H), dtype=dq.dtype)  # gm_t, gh_t when grads is gy alone
+        d = np.empty((n, M + H + O), dtype=dz.dtype)  # [· | dz_t | do_t], the carries' columns
+        d_q = np.empty((n, M), dtype=dz.dtype)  # dq_t, read by the products
+        none = np.zeros(max(M, H), dtype=dz.dtype)  # gm_t, gh_t when grads is gy alone
         for t in range(T - 1, -1, -1):
-            output_delta(g, grads, gy, states, M + H, lengths, b0, t, c, do)
+            output_delta(g, grads, gy, states, M + H, lengths, b0, t, c, d)  # do_t
             for i in range(n):
                 b = b0 + i
+                copy_into(d[i, M + H:], do[b, t])
                 if direct and t >= lengths[b]:  # padding: the direct gradients pass back
                     for k in range(M + H):
                         c[i, k] += grads[b, t, k]
-            gemm(address, do[b0:b1, t], W_hy, c[:, M:M + H], False, 1.0)  # ch + W_hy^T do
+            gemm(address, d[:, M + H:], W_hy, c[:, M:M + H], False, 1.0)  # ch + W_hy^T do
+            # dz_t = (gh + W_hm^T dq_{t+1} + W_hy^T do_t) f'
+            delta_rows(f, grads, zero, direct, none, c, states, M, M + H, lengths, b0, t, d)
+            for i in range(n):
+                copy_into(d[i, M:M + H], dz[b0 + i, t])
+            gemm(address, d[:, M:M + H], W_mh, c[:, :M], False, 1.0)  # cm + W_mh^T dz
+            # dq_t = (gm + W_mm^T dq_{t+1} + W_mh^T dz_t) r'
+            delta_rows(r, grads, zero, direct, none, c, states, zero, M, lengths, b0, t, d_q)
             for i in range(n):
                 b = b0 + i
-                if t < lengths[b]:  # dz_t = (gh + W_hm^T dq_{t+1} + W_hy^T do_t) f'
-                    delta_into(f, grads[b, t, M:M + H] if direct else none[:H], c[i, M:M + H],
-                               states[b, t, M:M + H], dz[b, t])
-                else:
-                    dz[b, t] = 0
-            gemm(address, dz[b0:b1, t], W_mh, c[:, :M], False, 1.0)  # cm + W_mh^T dz
-            for i in range(n):
-                b = b0 + i
-                if t < lengths[b]:  # dq_t = (gm + W_mm^T dq_{t+1} + W_mh^T dz_t) r'
-                    delta_into(r, grads[b, t, :M] if direct else none[:M], c[i, :M],
-                               states[b, t, :M], d_q[i])
+                if t < lengths[b]:
                     c[i] = 0  # the carries to t-1 start from dq_t
-                else:
-                    d_q[i] = 0
                 if keep_dq:
                     copy_into(d_q[i], dq[b, t])
             if W_q.shape[0] > 0:  # all dense: one product sends dq_t to the three states
@@ -124,8 +121,7 @@ def _memory_backward(grads, states, W_ym, W_hm, W_mm, W_q, W_mh, W_hy, lengths, 
             else:
                 rows_structured_acc_transposed(address, c, M + H, d_q, W_ym, s_ym, d_ym, k_ym)
                 rows_structured_acc_transposed(address, c, M, d_q, W_hm, s_hm, d_hm, k_hm)
-                rows_structured_acc_transposed(address, c, np.int64(0), d_q, W_mm, s_mm, d_mm,
-                                               k_mm)  # np.int64(0): see the forward
+                rows_structured_acc_transposed(address, c, zero, d_q, W_mm, s_mm, d_mm, k_mm)
 
 
 def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, r, f, g):
