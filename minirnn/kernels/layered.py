@@ -57,8 +57,8 @@ def _with_gradients(states, initial, A, offsets, reads, run_backward, y_only):
         G[:, y_first:y_end] = sum_outer(do, S_all[..., y_first:y_end])
         return G
 
-    def backward(dstates, needs):
-        dz, do, dS0, dy0 = run_backward(dstates)
+    def backward(doutput, needs):
+        dz, do, dS0, dy0 = run_backward(doutput)
         return (dz[..., :A],                                                          # a
                 if_needed(needs[1], lambda: sum_rows(dz)),                           # b
                 if_needed(needs[2], lambda: block_gradient(dz, S_all, offsets, u_cols)),  # U

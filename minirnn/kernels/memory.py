@@ -9,8 +9,8 @@ Gradients reaching any of the three (the loss through y_t, a next chunk through 
 state) flow back through the hand-written BPTT. With ``y_only=True`` the op returns y_t alone
 (B, T, O), for a model that needs no final state: its backward then starts from ∂L/∂y_t
 instead of a packed gradient that is zero in all the other columns (on the cpu engine, the
-BPTT kernel reads gy alone). Jordan, ExplicitMemory and closed-loop NARX all
-run on this op, with structured weights built on the tape from their own parameters.
+BPTT kernel reads gy alone). Jordan, ExplicitMemory and closed-loop NARX all run on this op,
+with structured weights built on the tape from their own parameters.
 """
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ def _with_gradients(packed, initial, run_backward, y_only):
     ms, hs, ys = unpack(packed, M, H)
     output = np.ascontiguousarray(ys) if y_only else packed
 
-    def backward(dstates, needs):
-        dq, dz, do, dm0, dh0, dy0 = run_backward(dstates, any(needs[1:5]))
+    def backward(doutput, needs):
+        dq, dz, do, dm0, dh0, dy0 = run_backward(doutput, any(needs[1:5]))
         if all(needs[1:4]):  # Σ dq_t [m | h | y]_{t-1}^T, one product for the three
             G = sum_outer_previous(dq, np.concatenate(initial, axis=1), packed)
             recurrent = G[:, M + H:], G[:, M:M + H], G[:, :M]
