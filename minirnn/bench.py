@@ -152,12 +152,6 @@ def torch_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed
     return step
 
 
-def time_torch(batch: int, steps: int, hidden: int, dtype: str = "float32", repeat: int = 5,
-               seed: int = 0, device: str = "cpu") -> float:
-    """Median seconds of ``torch_step``."""
-    return _median_seconds(torch_step(batch, steps, hidden, dtype, seed, device), repeat)
-
-
 def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat: int = 5,
                    progress=None, torch: bool = False) -> list[BenchRow]:
     """One row per (size, engine), the engines of one size timed in turns; ratios against the

@@ -9,14 +9,15 @@ from ..blas import cpu_jit, gemm
 from .activations import activate, derivative
 
 
-# The activation and the BPTT delta of a block's rows take one call per step, not one per row:
-# a call per row (each array argument passed as seven values, the loop's set-up) cost more than
-# a 64-wide loop itself (a (16, 64) delta: 0.35 ns an element called per row, 0.11 in one
-# loop over the rows). Inside, the activation is chosen once, outside the loops, so each loop
-# is branch-free and vectorises, and each row is reached row first (``out[b, t, lo:hi]``),
-# which Numba knows to be contiguous. Callers pass them np.int64(0) and np.bool_(True), not
-# the literals 0 and True: Numba types a literal as a type of its own and compiled the helpers
-# once more for every combination (a cold `minirnn train narx` took 19.8 s instead of 15.3).
+# The activation and the BPTT delta of a block's rows take one call per step, not one per row: a
+# call per row (each array argument passed as seven values, the loop's set-up) cost more than a
+# 64-wide loop itself (a (16, 64) delta: 0.35 ns an element called per row, 0.11 in one loop over
+# the rows). Inside, the activation is chosen once, outside the loops, so each loop is branch-free
+# and vectorises (one loop choosing inside: NARX's BPTT kernel 0.73 ms, not 0.64), and each row is
+# reached row first (``out[b, t, lo:hi]``), which Numba knows to be contiguous. Callers pass them
+# np.int64(0) and np.bool_(True), not the literals 0 and True: Numba types a literal as a type of
+# its own and compiled the helpers once more for every combination (a cold `minirnn train narx`
+# took 19.8 s instead of 15.3).
 
 
 @cpu_jit()
