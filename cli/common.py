@@ -1,8 +1,11 @@
 """What the commands share: the console, one-line errors, the progress bar, option bundles."""
 from __future__ import annotations
 
+import math
 import os
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -53,3 +56,65 @@ json_option = click.option("--json", "as_json", is_flag=True,
 backend_option = click.option(
     "--backend", type=click.Choice(["all", *BACKENDS]), default="all", show_default=True,
     help="Engine(s) to run: every available one, or one of them.")
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number within bounds (Click's FloatRange lets NaN through)."""
+
+    name = "number"
+
+    def __init__(self, min=None, max=None, min_open=False, max_open=False):
+        self.min, self.max, self.min_open, self.max_open = min, max, min_open, max_open
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        low = self.min is not None and (number <= self.min if self.min_open else
+                                        number < self.min)
+        high = self.max is not None and (number >= self.max if self.max_open else
+                                         number > self.max)
+        if low or high:
+            if self.max is None:
+                bound = f"x {'>' if self.min_open else '>='} {self.min}"
+            else:
+                low = "" if self.min is None else f"{self.min} {'<' if self.min_open else '<='} "
+                bound = f"{low}x {'<' if self.max_open else '<='} {self.max}"
+            self.fail(f"{value} is not in the range {bound}", param, ctx)
+        return number
+
+
+def check_writable(path, option: str):
+    """Fail now, before any work, if ``path`` cannot be written: a directory, a missing or
+    read-only folder. Nothing is left behind by the check."""
+    target = Path(path)
+    if target.is_dir():
+        fail(f"{option} {path} is a directory, not a file")
+    folder = target.parent
+    if not folder.exists():
+        fail(f"{option} {path}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        fail(f"{option} {path}: {folder} is not a folder")
+    probe = folder / f".{target.name}.{os.getpid()}.probe"
+    try:
+        probe.open("x").close()
+        probe.unlink()
+    except OSError as error:
+        fail(f"{option} {path}: cannot write in {folder} ({error.strerror or error})")
+
+
+@contextmanager
+def atomic_text(path):
+    """A text file written whole or not at all: into a temporary file beside it, renamed over
+    ``path`` when the block ends without an error."""
+    target = Path(path)
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", newline="") as handle:
+            yield handle
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

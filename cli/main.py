@@ -5,6 +5,7 @@ The commands only parse, call library code in ``minirnn`` and show the result wi
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -12,10 +13,33 @@ from rich.table import Table
 
 from minirnn.models.registry import MODELS
 
-from .common import backend_option, backends_option, console, json_option, progress_bar
+from .common import backend_option, backends_option, console, fail, json_option, progress_bar
 from .train import predict, train
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class GuardedGroup(click.Group):
+    """Every failure of every command is one ``Error:`` line and a non-zero exit: the commands
+    report the errors they expect themselves; this catches what they did not (an interrupt,
+    memory running out, a bug), so that a user never sees a traceback. MINIRNN_DEBUG=1 shows
+    the traceback of an unexpected error instead."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted")
+        except MemoryError as error:
+            fail(f"out of memory{': ' + str(error) if str(error) else ''}")
+        except Exception as error:  # noqa: BLE001 - the last line of defence, see above
+            if os.environ.get("MINIRNN_DEBUG"):
+                raise
+            fail(f"{type(error).__name__}: {error} (an unexpected error; run again with "
+                 f"MINIRNN_DEBUG=1 to see where, and please report it)")
+
+
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="minirnn")
 @click.option("--blas-threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads for NumPy's BLAS (the matmuls); Numba's kernels use every core, so "
@@ -91,10 +115,8 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
 @json_option
 def models(as_json):
     """List every model with its equations and parameters."""
-    from minirnn.models.registry import MODELS as registry
-
     entries = []
-    for info in registry.values():
+    for info in MODELS.values():
         params = [n for n, _ in info.build(input_size=1, hidden_size=1, output_size=1,
                                            **info.check_options).named_parameters()]
         entries.append({"name": info.name, "class": info.cls.__name__,

@@ -1,41 +1,56 @@
-"""``minirnn train`` and ``minirnn predict``: fit a model to a series, and use it."""
+"""``minirnn train`` and ``minirnn predict``: fit a model to a series, and use it.
+
+The experiment itself (what a checkpoint holds, how a run continues, how data are checked
+against a model) lives in ``minirnn.experiment``; this module parses options, checks paths
+before any work, shows progress and results.
+"""
 from __future__ import annotations
 
 import csv
 import json
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 import numpy as np
+from click.core import ParameterSource
 from rich.table import Table
 
-from minirnn import checkpoint
-from minirnn.data.series import BUILTIN, DataError, load_series
-from minirnn.data.task import build_task, task_scalers
+from minirnn.checkpoint import CheckpointError, WriterLock
+from minirnn.data.series import BUILTIN, DataError
 from minirnn.diagnostics import residual_diagnostics
+from minirnn.experiment import (DataSpec, Experiment, build_task, check_memory, gib,
+                                load_data, task_scalers)
 from minirnn.models import BACKENDS
+from minirnn.models.base import DTYPES
 from minirnn.models.multilayer import CONNECTIVITIES
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
 from minirnn.train import TrainConfig, evaluate, fit, predict as predict_rows
 
-from .common import (backends_option, console, err_console, fail, fail_with, json_option,
-                     progress_bar)
+from .common import (FiniteFloat, atomic_text, backends_option, check_writable, console,
+                     err_console, fail, fail_with, json_option, progress_bar)
 
-USER_ERRORS = (DataError, checkpoint.CheckpointError, ValueError, TypeError, RuntimeError)
+USER_ERRORS = (DataError, CheckpointError, ValueError, TypeError, RuntimeError, MemoryError)
 SPARK = "▁▂▃▄▅▆▇█"
+PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
 
-
-def sparkline(values) -> str:
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        return ""
-    lo, hi = values.min(), values.max()
-    scaled = np.zeros(values.size, int) if hi == lo else \
-        np.round((values - lo) / (hi - lo) * (len(SPARK) - 1)).astype(int)
-    return "".join(SPARK[i] for i in scaled)
+#: train's options that say what the experiment is, and where a checkpoint keeps each: given
+#: with --resume, they must agree with it (--epochs, --lr, --patience, --backend may change)
+FIXED_ON_RESUME = {
+    "hidden": ("config", "hidden_size"), "layers": ("config", "num_layers"),
+    "connectivity": ("config", "connectivity"), "window": ("config", "window"),
+    "input_delays": ("config", "input_delays"), "output_delays": ("config", "output_delays"),
+    "mode": ("config", "mode"), "mu": ("config", "mu"), "learn_mu": ("config", "learn_mu"),
+    "memory_size": ("config", "memory_size"), "activation": ("config", "activation"),
+    "dtype": ("config", "dtype"), "seed": ("config", "seed"),
+    "difference": ("data", "difference"), "context": ("data", "context"),
+    "horizon": ("data", "horizon"), "length": ("data", "length"),
+    "batch": ("train", "batch"), "bptt": ("train", "bptt"),
+    "optimizer": ("train", "optimizer"), "clip": ("train", "clip"),
+}
 
 
 def data_options(f):
@@ -49,10 +64,65 @@ def data_options(f):
     return f
 
 
+def check_plot_path(plot):
+    """--plot: a known image format in a writable folder, and matplotlib installed."""
+    if not plot:
+        return
+    suffix = Path(plot).suffix.lower().lstrip(".")
+    if suffix not in PLOT_FORMATS:
+        fail(f"--plot {plot}: unknown image format {suffix or '(no extension)'!r}; use one of "
+             f"{', '.join('.' + f for f in PLOT_FORMATS)}")
+    check_writable(plot, "--plot")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        fail("--plot needs matplotlib: pip install 'minirnn[plot]'")
+
+
+def engine(backend, trained_on=None) -> str:
+    """The engine to run on: the one asked for, else the checkpoint's when this machine has it
+    (a model trained on a GPU runs on the cpu engine elsewhere), else cpu."""
+    from .common import available_backends
+
+    if backend is not None:
+        return backends_option(backend)[0]
+    if trained_on in available_backends():
+        return trained_on
+    if trained_on is not None:
+        err_console.print(f"note: the model was trained on the {trained_on} engine, which this "
+                          f"machine lacks; running it on the cpu engine")
+    return "cpu"
+
+
+def load_experiment(path) -> Experiment:
+    try:
+        return Experiment.load(path)
+    except (CheckpointError, MemoryError) as error:
+        fail_with(error)
+
+
+def stored_data(spec: DataSpec, where: str):
+    """The data a checkpoint was trained on, read again: a built-in set from its length and
+    seed; a CSV file only if it still holds exactly the rows it held (the checkpoint's path is
+    never trusted further: nothing of another file is read into a message)."""
+    if spec.builtin:
+        return load_data(spec.source, None, None, spec.length or 2000, spec.seed or 0)
+    if not spec.source.lower().endswith(".csv"):
+        fail(f"{where} names training data {spec.source!r}, not a CSV file: give --data")
+    try:
+        series = load_data(spec.source, ",".join(spec.target), ",".join(spec.inputs))
+        spec.check_same_data(series, where)
+    except (DataError, OSError, ValueError):
+        fail(f"{where} was trained on {spec.source}, which no longer holds that data (or is "
+             f"gone): give --data")
+    return series
+
+
 @click.command()
 @click.argument("model", type=click.Choice(list(MODEL_OPTIONS)))
-@click.option("--data", required=True,
-              help=f"A built-in data set ({', '.join(BUILTIN)}) or a CSV file.")
+@click.option("--data", default=None,
+              help=f"A built-in data set ({', '.join(BUILTIN)}) or a CSV file (with --resume: "
+                   f"the checkpoint's data by default).")
 @data_options
 @click.option("--context", type=click.IntRange(min=1), default=20, show_default=True,
               help="seq2seq: rows the encoder reads before each forecast.")
@@ -72,42 +142,51 @@ def data_options(f):
               help="narx: output delays K.")
 @click.option("--mode", type=click.Choice(["open", "closed"]), default=None,
               help="narx: open (true past outputs) or closed loop (own predictions).")
-@click.option("--mu", type=float, default=None, help="jordan: memory decay μ in [0, 1).")
+@click.option("--mu", type=FiniteFloat(0, 1, max_open=True), default=None,
+              help="jordan: memory decay μ in [0, 1).")
 @click.option("--learn-mu", is_flag=True, default=None, help="jordan: learn μ too.")
 @click.option("--memory-size", type=click.IntRange(min=1), default=None,
               help="memory: memory units.")
 @click.option("--activation", type=click.Choice(["tanh", "sigmoid", "relu", "identity"]),
               default="tanh", show_default=True, help="Hidden activation f.")
-@click.option("--backend", type=click.Choice(BACKENDS), default="cpu", show_default=True,
-              help="Engine.")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
-              show_default=True, help="Floating-point type.")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None,
+              help="Engine [default: cpu; with --resume the checkpoint's, or cpu where this "
+                   "machine lacks it].")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+              help="Floating-point type.")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Passes over the training rows (at most).")
+              help="Epochs in all, counted from the run's first (with --resume: the total, "
+                   "not more epochs).")
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True,
               help="Parallel streams the training rows are cut into.")
 @click.option("--bptt", type=click.IntRange(min=1), default=50, show_default=True,
               help="Chunk length of truncated BPTT.")
-@click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate.")
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=0.01, show_default=True,
+              help="Learning rate.")
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default="adam",
               show_default=True, help="Optimiser.")
-@click.option("--clip", type=float, default=1.0, show_default=True,
+@click.option("--clip", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Global gradient-norm clipping (0: off).")
 @click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True,
               help="Epochs without validation improvement before stopping.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the weights and of built-in data.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Checkpoint to write (.npz), the best weights so far.")
+              help="Checkpoint to write (.npz) after every epoch: the best weights so far and "
+                   "the state to continue from (default with --resume: the resumed file).")
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
-              help="Continue from this checkpoint (its model and scalers).")
+              help="Continue the run in this checkpoint at its next epoch.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing --out that holds another run.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="Write learning curves and test predictions to this PNG (needs matplotlib).")
+              help="Write learning curves and test predictions to this image (.png, .pdf, .svg; "
+                   "needs matplotlib).")
 @json_option
-def train(model, data, target, inputs, length, context, horizon, difference, hidden, layers,
+@click.pass_context
+def train(ctx, model, data, target, inputs, length, context, horizon, difference, hidden, layers,
           connectivity, window, input_delays, output_delays, mode, mu, learn_mu, memory_size,
           activation, backend, dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed,
-          out, resume, plot, as_json):
+          out, resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors.
 
     The data are split in time into 70% training, 15% validation and 15% test rows, scaled on
@@ -116,61 +195,146 @@ def train(model, data, target, inputs, length, context, horizon, difference, hid
     The table compares the model with a naive forecast (the last value; for text the most
     frequent next word): a model is only useful where it beats it.
 
+    With --out, the checkpoint is written after every epoch; --resume continues it at its next
+    epoch (weights, optimiser state, best score, history) exactly as the uninterrupted run
+    would have gone on. The best weights in --out are only ever replaced by better ones.
+
     \b
     Examples:
       minirnn train statespace --data sine --epochs 10
       minirnn train seq2seq --data sine --context 30 --horizon 10
       minirnn train narx --data narendra --mode closed --out narx.npz
+      minirnn train narx --resume narx.npz --epochs 60
       minirnn train elman --data prices.csv --target close --inputs volume,open
     """
-    if backend == "cuda":
-        backends_option("cuda")
-    if plot:
-        _require_matplotlib()
+    given = {name for name in ctx.params
+             if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
+    check_plot_path(plot)
+    if resume is not None and out is None:
+        out = resume  # continue the checkpoint where it is
+    if out is not None:
+        if Path(out).suffix != ".npz":
+            fail(f"--out {out}: a checkpoint file must end in .npz")
+        check_writable(out, "--out")
+    options = dict(ctx.params)
     try:
-        series = load_series(data, target, inputs, steps=length, seed=seed)
-        if resume:
-            net, meta = checkpoint.load(resume)
-            if meta["model"] != model:
-                fail(f"{resume} holds a {meta['model']} model, not {model}")
-            config = meta["config"]
-            difference = meta["data"].get("difference", False)  # the task is the checkpoint's
-            context = meta["data"].get("context", context)
-            horizon = meta["data"].get("horizon", horizon)
-            task = build_task(series, model, difference, meta["scalers"], context, horizon)
-            if task.model_input_size != config["input_size"]:
-                fail(f"{resume} was trained on {config['input_size']} input column(s); this "
-                     f"data gives {task.model_input_size}")
-        else:
-            task = build_task(series, model, difference, context=context, horizon=horizon)
-            options = dict(num_layers=layers, connectivity=connectivity, window=window,
-                           input_delays=input_delays, output_delays=output_delays, mode=mode,
-                           mu=mu, learn_mu=learn_mu, memory_size=memory_size,
-                           activation=activation, backend=backend, dtype=dtype, seed=seed)
-            config = model_config(model, task.model_input_size, task.output_size, hidden,
-                                  **options)
-            net = build_model(model, config)
-        train_config = TrainConfig(epochs=epochs, batch=batch, bptt=bptt, lr=lr,
-                                   optimizer=optimizer, clip=clip, patience=patience)
-        train_config.check()
+        with WriterLock(out) if out else nullcontext():
+            if out and Path(out).exists() and not overwrite and not (
+                    resume and Path(out).resolve() == Path(resume).resolve()):
+                fail(f"--out {out} already exists: continue it with --resume {out}, choose "
+                     f"another --out, or give --overwrite to replace it")
+            if resume:
+                exp, series, task, net = _resumed(resume, options, given)
+            else:
+                exp, series, task, net = _new(options)
+            _run(exp, series, task, net, out, plot, as_json)
     except USER_ERRORS as error:
         fail_with(error)
 
-    meta = {"data": {"source": data, "target": getattr(series, "target_names", []),
-                     "inputs": getattr(series, "input_names", []), "length": length,
-                     "seed": seed, "difference": difference, "context": context,
-                     "horizon": horizon},
-            "scalers": task_scalers(task), "train": vars(train_config)}
 
-    def save_best(epoch, record):
-        if out:
-            checkpoint.save(out, model, config, net, {**meta, "best": record})
+def _new(o):
+    """A new experiment from the command line's options."""
+    if o["data"] is None:
+        raise click.UsageError("Missing option '--data' (a data set or CSV file), or --resume "
+                               "a checkpoint.")
+    from minirnn.experiment import check_rows_memory
 
+    if o["data"] in BUILTIN:
+        check_rows_memory(o["length"])
+    series = load_data(o["data"], o["target"], o["inputs"], o["length"], o["seed"])
+    task = build_task(series, o["model"], o["difference"], None, o["context"], o["horizon"])
+    chosen = engine(o["backend"])
+    settings = dict(num_layers=o["layers"], connectivity=o["connectivity"], window=o["window"],
+                    input_delays=o["input_delays"], output_delays=o["output_delays"],
+                    mode=o["mode"], mu=o["mu"], learn_mu=o["learn_mu"],
+                    memory_size=o["memory_size"], activation=o["activation"], backend=chosen,
+                    dtype=o["dtype"], seed=o["seed"])
+    config = model_config(o["model"], task.model_input_size, task.output_size, o["hidden"],
+                          **settings)
+    train_config = TrainConfig(epochs=o["epochs"], batch=o["batch"], bptt=o["bptt"], lr=o["lr"],
+                               optimizer=o["optimizer"], clip=o["clip"], patience=o["patience"])
+    train_config.check()
+    check_memory(o["model"], config, len(series), o["batch"], o["bptt"])
+    net = build_model(o["model"], config)
+    spec = DataSpec.describe(o["data"], series, task, o["length"], o["seed"], o["difference"],
+                             o["context"], o["horizon"])
+    exp = Experiment(o["model"], config, spec, task_scalers(task), train_config,
+                     trained_with=_engine_facts(chosen))
+    return exp, series, task, net
+
+
+def _resumed(path, o, given):
+    """The experiment in checkpoint ``path``, checked against the options given with it."""
+    from dataclasses import asdict, replace
+
+    exp = load_experiment(path)
+    if exp.model != o["model"]:
+        fail(f"{path} holds a {exp.model} model, not {o['model']}")
+    stored = {"config": exp.config, "data": asdict(exp.data), "train": asdict(exp.train)}
+    conflicts = []
+    for name in sorted(given & FIXED_ON_RESUME.keys()):
+        section, key = FIXED_ON_RESUME[name]
+        flag = "--" + name.replace("_", "-")
+        if key not in stored[section] or (key == "length" and not exp.data.builtin):
+            conflicts.append(f"{flag} does not apply to it")
+        elif o[name] != stored[section][key]:
+            conflicts.append(f"{flag} {o[name]} (it has {stored[section][key]})")
+    if conflicts:
+        fail(f"{path} cannot continue with {'; '.join(conflicts)}: only --epochs, --lr, "
+             f"--patience and --backend may change when resuming")
+    exp.data.check_columns(o["target"], o["inputs"])
+    if o["data"] is None:
+        series = stored_data(exp.data, path)
+    else:
+        series = load_data(o["data"], ",".join(exp.data.target) or None,
+                           ",".join(exp.data.inputs) or None, exp.data.length or 2000,
+                           exp.data.seed or 0)
+        exp.data.check_same_data(series, path)
+    task = build_task(series, exp.model, exp.data.difference, exp.scalers, exp.data.context,
+                      exp.data.horizon)
+    run = exp.run
+    if run.last_state is None or run.optimizer_state is None:
+        fail(f"{path} holds no training state to continue (no last weights or optimiser state)")
+    exp.train = replace(exp.train, **{k: o[k] for k in ("epochs", "lr", "patience")
+                                     if k in given})
+    exp.train.check()
+    if run.epoch >= exp.train.epochs:
+        fail(f"{path} has trained {run.epoch} epoch(s) of --epochs {exp.train.epochs}: give a "
+             f"larger --epochs to train further")
+    if run.waited >= exp.train.patience:
+        fail(f"{path} stopped early at epoch {run.epoch} (no improvement for {run.waited} "
+             f"epochs): give a larger --patience to train further")
+    chosen = engine(o["backend"] if "backend" in given else None, exp.config["backend"])
+    exp.config = {**exp.config, "backend": chosen}
+    exp.trained_with = _engine_facts(chosen)
+    return exp, series, task, exp.build_model(chosen)
+
+
+def _engine_facts(backend: str) -> dict:
+    """What a bit-for-bit resume needs to be the same: the engine and its thread count."""
+    import numba
+
+    from minirnn import __version__
+
+    return {"backend": backend, "threads": numba.get_num_threads(), "minirnn": __version__}
+
+
+def _run(exp, series, task, net, out, plot, as_json):
+    """Train, writing the checkpoint after every epoch; then report."""
     started, seen = time.perf_counter(), [0]
+    first_epoch, epochs = exp.run.epoch, exp.train.epochs
+
+    def save(epoch, record, run):
+        exp.run = run
+        if out:
+            exp.save(out)
+
     interrupted = False
     with progress_bar() as progress:
         # the first chunk also compiles the kernels when Numba's cache is empty (about 10 s)
-        bar = progress.add_task("first chunk (a first run compiles the kernels)", total=None)
+        label = "first chunk (a first run compiles the kernels)" if not first_epoch else \
+            f"resuming at epoch {first_epoch + 1}"
+        bar = progress.add_task(label, total=None)
 
         def on_chunk(epoch, chunk, chunks, loss, norm, steps):
             seen[0] += steps
@@ -180,33 +344,43 @@ def train(model, data, target, inputs, length, context, horizon, difference, hid
                                         f"|g| {norm:.2f}  {rate:,.0f} steps/s")
 
         try:
-            result = fit(net, task, train_config, on_chunk=on_chunk, on_improve=save_best)
+            result = fit(net, task, exp.train, on_chunk=on_chunk, on_epoch=save,
+                         start=exp.run if first_epoch else None)
         except KeyboardInterrupt:
             interrupted = True
-            result = None
-        except USER_ERRORS as error:
-            fail_with(error)
     if interrupted:
-        kept = f"; the best checkpoint so far is in {out}" if out and Path(out).exists() else ""
+        kept = (f"; {out} holds epoch {exp.run.epoch}: continue with --resume {out}"
+                if out and Path(out).exists() else "")
         fail(f"interrupted{kept}")
 
     if result.best_state is None:  # diverged before any epoch was scored: nothing worth keeping
         fail(result.stopped)
     scores = evaluate(net, task)
+    exp.run, exp.metrics = result, scores
     if out:
-        checkpoint.save(out, model, config, net, {**meta, "metrics": scores,
-                                                  "history": result.history})
+        exp.save(out)
     if plot:
         _plot_training(plot, result.history, task, net)
-    summary = {"model": model, "config": config, "stopped": result.stopped,
+    summary = {"model": exp.model, "config": exp.config, "stopped": result.stopped,
+               "resumed_from_epoch": first_epoch or None, "epochs_done": result.epoch,
                "best_epoch": result.best_epoch, "history": result.history, "metrics": scores,
                "checkpoint": out}
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        _show_metrics(model, series, scores, result, task)
+        _show_metrics(exp.model, series, scores, result, task)
     if result.diverged:
         fail(result.stopped)
+
+
+def sparkline(values) -> str:
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return ""
+    lo, hi = values.min(), values.max()
+    scaled = np.zeros(values.size, int) if hi == lo else \
+        np.round((values - lo) / (hi - lo) * (len(SPARK) - 1)).astype(int)
+    return "".join(SPARK[i] for i in scaled)
 
 
 def _show_metrics(model, series, scores, result, task):
@@ -241,13 +415,6 @@ def _show_metrics(model, series, scores, result, task):
                       f"{result.stopped}")
 
 
-def _require_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        fail("--plot needs matplotlib: pip install 'minirnn[plot]'")
-
-
 def _plot_training(path, history, task, net):
     import matplotlib
 
@@ -278,77 +445,10 @@ def _plot_training(path, history, task, net):
     plt.close(fig)
 
 
-@click.command()
-@click.argument("checkpoint_path", metavar="CHECKPOINT", type=click.Path(dir_okay=False))
-@click.option("--data", default=None,
-              help="Data to predict (default: the data the model was trained on).")
-@data_options
-@click.option("--steps", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Also forecast this many steps past the end, feeding back predictions "
-                   "(exogenous inputs held at their last value).")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="CSV file for the predictions (default: standard output).")
-@click.option("--diagnostics", is_flag=True,
-              help="Residual checks: autocorrelation of the errors and their cross-correlation "
-                   "with the inputs, with 95% bands (white residuals = a good model).")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="Write predictions (and diagnostics) to this PNG (needs matplotlib).")
-@json_option
-def predict(checkpoint_path, data, target, inputs, length, steps, out, diagnostics, plot,
-            as_json):
-    """One-step predictions of a trained model (CHECKPOINT), as CSV, and optionally a
-    free-run forecast past the end of the data and residual diagnostics."""
-    if plot:
-        _require_matplotlib()
-    from minirnn.forecast import free_run
-
-    try:
-        net, meta = checkpoint.load(checkpoint_path)
-        trained_on = meta["data"]
-        series = load_series(data or trained_on["source"],
-                             target or ",".join(trained_on["target"]),
-                             inputs if inputs is not None else ",".join(trained_on["inputs"]),
-                             steps=length if data else trained_on["length"],
-                             seed=trained_on["seed"])
-        task = build_task(series, meta["model"], trained_on.get("difference", False),
-                          meta["scalers"], trained_on.get("context", 20),
-                          trained_on.get("horizon", 5))
-        if task.model_input_size != meta["config"]["input_size"]:
-            fail(f"the model reads {meta['config']['input_size']} input column(s); this data "
-                 f"gives {task.model_input_size}")
-        if task.kind == "windows":  # seq2seq: its forecast after the last row
-            if diagnostics or plot:
-                fail("--diagnostics and --plot are for one-step models, not seq2seq")
-            ahead = task.forecast_after_end(net)
-            _write_predictions(out, series, np.full_like(series.targets, np.nan), ahead)
-            return
-        if task.kind == "text":  # next words, and words generated after
-            if diagnostics or plot:
-                fail("--diagnostics and --plot are for numeric series, not text")
-            _write_words(out, task, predict_rows(net, task).argmax(-1),
-                         free_run(net, task, steps) if steps else None)
-            return
-        one_step = task.to_levels(predict_rows(net, task))
-        ahead = task.forecast_levels(free_run(net, task, steps)) if steps else None
-    except USER_ERRORS as error:
-        fail_with(error)
-
-    report = residual_diagnostics(series, one_step, task) if diagnostics else None
-    _write_predictions(out, series, one_step, ahead)
-    if plot:
-        _plot_predictions(plot, series, one_step, ahead, report)
-    if report is not None:
-        if as_json:
-            click.echo(json.dumps(report, indent=2), err=out is None)
-        else:
-            _show_diagnostics(report)
-
-
 def _write_words(out, task, predicted, generated):
     """CSV: each word, the word that followed, the model's guess; then generated words."""
     vocab = task.series.vocabulary
-    handle = open(out, "w", newline="") if out else sys.stdout
-    try:
+    with atomic_text(out) if out else nullcontext(sys.stdout) as handle:
         writer = csv.writer(handle)
         writer.writerow(["t", "word", "next", "predicted"])
         tokens = task.series.tokens
@@ -356,15 +456,11 @@ def _write_words(out, task, predicted, generated):
             writer.writerow([t, vocab[tokens[t]], vocab[tokens[t + 1]], vocab[guess]])
         for k, word in enumerate([] if generated is None else generated):
             writer.writerow([len(predicted) + k, "", "", vocab[word]])
-    finally:
-        if out:
-            handle.close()
 
 
 def _write_predictions(out, series, one_step, ahead):
     names = series.target_names
-    handle = open(out, "w", newline="") if out else sys.stdout
-    try:
+    with atomic_text(out) if out else nullcontext(sys.stdout) as handle:
         writer = csv.writer(handle)
         writer.writerow(["t"] + [f"{n}" for n in names] + [f"{n}_predicted" for n in names])
         for t in range(len(series)):
@@ -373,9 +469,6 @@ def _write_predictions(out, series, one_step, ahead):
         for k in range(0 if ahead is None else len(ahead)):
             writer.writerow([len(series) + k] + [""] * len(names) +
                             [f"{v:.6g}" for v in ahead[k]])
-    finally:
-        if out:
-            handle.close()
 
 
 def _show_diagnostics(report):
@@ -425,3 +518,101 @@ def _plot_predictions(path, series, one_step, ahead, report):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+@click.command()
+@click.argument("checkpoint_path", metavar="CHECKPOINT", type=click.Path(dir_okay=False))
+@click.option("--data", default=None,
+              help="Data to predict (default: the data the model was trained on); its columns "
+                   "must be the ones the model was trained on, by name.")
+@data_options
+@click.option("--steps", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also forecast this many steps past the end, feeding back predictions "
+                   "(exogenous inputs held at their last value).")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None,
+              help="Engine [default: the checkpoint's, or cpu where this machine lacks it].")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="CSV file for the predictions (default: standard output).")
+@click.option("--diagnostics", is_flag=True,
+              help="Residual checks: autocorrelation of the errors and their cross-correlation "
+                   "with the inputs, with 95% bands (white residuals = a good model).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write predictions (and diagnostics) to this image (.png, .pdf, .svg; needs "
+                   "matplotlib).")
+@json_option
+def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, diagnostics,
+            plot, as_json):
+    """One-step predictions of a trained model (CHECKPOINT), as CSV, and optionally a
+    free-run forecast past the end of the data and residual diagnostics.
+
+    The data are read by the column names the model was trained on (another order, a missing
+    column or other --target / --inputs is an error) and scaled with the training rows' scalers.
+    """
+    check_plot_path(plot)
+    if out:
+        check_writable(out, "--out")
+    from minirnn.forecast import free_run
+
+    exp = load_experiment(checkpoint_path)
+    spec = exp.data
+    try:
+        spec.check_columns(target, inputs)
+        if data is None:
+            series = stored_data(spec, checkpoint_path)
+        else:
+            series = _new_data(spec, data, length)
+        check_memory(exp.model, exp.config, len(series))
+        task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
+                          spec.horizon)
+        net = exp.build_model(engine(backend, exp.config["backend"]))
+        if task.kind == "windows":  # seq2seq: its forecast after the last row
+            if diagnostics or plot:
+                fail("--diagnostics and --plot are for one-step models, not seq2seq")
+            ahead = task.forecast_after_end(net)
+            _write_predictions(out, series, np.full_like(series.targets, np.nan), ahead)
+            return
+        if task.kind == "text":  # next words, and words generated after
+            if diagnostics or plot:
+                fail("--diagnostics and --plot are for numeric series, not text")
+            _write_words(out, task, predict_rows(net, task).argmax(-1),
+                         free_run(net, task, steps) if steps else None)
+            return
+        one_step = task.to_levels(predict_rows(net, task))
+        ahead = task.forecast_levels(free_run(net, task, steps)) if steps else None
+    except USER_ERRORS as error:
+        fail_with(error)
+
+    report = residual_diagnostics(series, one_step, task) if diagnostics else None
+    _write_predictions(out, series, one_step, ahead)
+    if plot:
+        _plot_predictions(plot, series, one_step, ahead, report)
+    if report is not None:
+        if as_json:
+            click.echo(json.dumps(report, indent=2), err=out is None)
+        else:
+            _show_diagnostics(report)
+
+
+def _new_data(spec: DataSpec, data: str, length: int):
+    """Other rows for a trained model: read by its column names."""
+    from minirnn.data.text import TextSeries
+
+    if data in BUILTIN:
+        series = load_data(data, None, None, length, spec.seed or 0)
+        text = isinstance(series, TextSeries)
+        if text != (spec.source == "text") or (not text and (
+                list(series.target_names) != spec.target or
+                list(series.input_names) != spec.inputs)):
+            found = "words" if text else (f"target {', '.join(series.target_names)}; inputs "
+                                          f"{', '.join(series.input_names) or 'none'}")
+            needed = "words" if spec.source == "text" else spec.columns()
+            raise DataError(f"the model was trained on {needed}; {data} has {found}")
+        return series
+    if spec.source == "text":
+        raise DataError("the model was trained on the text corpus; a CSV file has no words")
+    try:
+        return load_data(data, ",".join(spec.target), ",".join(spec.inputs) or None)
+    except DataError as error:
+        if " not in " in str(error):
+            raise DataError(f"{error} (the model was trained on {spec.columns()})") from None
+        raise

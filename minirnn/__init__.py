@@ -4,14 +4,30 @@
     x = mr.Tensor(np.random.randn(4, 3), requires_grad=True)
     W = mr.Tensor(np.random.randn(3, 2), requires_grad=True)
     y = (x @ W).tanh().sum(); y.backward()          # x.grad, W.grad
+
+The submodules load on first use (``mr.models``, ``mr.Tensor``): importing the package itself
+is quick, so the ``minirnn`` command can guard the slow part (NumPy, Numba) against Ctrl-C.
 """
+import importlib
+
 from .kernel_cache import clear_stale_kernels
 
 clear_stale_kernels()  # before any kernel is loaded from Numba's cache (kernel_cache says why)
 
-from . import autograd, blas, losses, models, optim, process  # noqa: E402
-from .autograd import Tensor, gradcheck, no_grad  # noqa: E402
-
 __version__ = "0.1.0"
 __all__ = ["Tensor", "no_grad", "gradcheck", "autograd", "losses", "models", "optim",
            "blas", "process"]
+_SUBMODULES = {"autograd", "blas", "losses", "models", "optim", "process"}
+_FROM_AUTOGRAD = {"Tensor", "gradcheck", "no_grad"}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _FROM_AUTOGRAD:
+        return getattr(importlib.import_module(".autograd", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,67 +1,130 @@
-"""Checkpoints: a model's weights, configuration, scalers and metrics in one ``.npz`` file.
+"""The checkpoint file: named arrays and one JSON document in a ``.npz`` archive.
 
-Weights are plain arrays (``param/<name>``); everything else is one JSON document stored as a
-string array (``meta``), so a checkpoint loads with ``allow_pickle=False``: opening one runs no
-code. Writing is atomic: a temporary file in the same folder, flushed to disk, then renamed over
-the target, so an interrupted run never leaves a half-written checkpoint.
+This module knows files, not experiments (``minirnn.experiment`` says what a checkpoint holds
+and checks it). The document is stored as a string array (``meta``), so a checkpoint loads with
+``allow_pickle=False``: opening one runs no code.
+
+Writing is atomic: the archive goes to a temporary file in the same folder, is flushed to disk
+and renamed over the target, so an interrupted run never leaves a half-written checkpoint. The
+temporary file is named after the target and the writing process (``.model.npz.1234.tmp``):
+one left behind by a killed process is removed by the next write to that target. The file gets
+the mode the umask gives new files (``mkstemp`` alone would make it private).
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
-
-from .models.registry import build_model
-
-FORMAT = "minirnn-checkpoint-1"
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used, reported as one line."""
 
 
-def save(path, model_name: str, config: dict, model, meta: dict) -> None:
+def write_archive(path, document: dict, arrays: dict) -> None:
+    """Write ``arrays`` (name → array) and ``document`` (JSON) to ``path`` atomically."""
     path = Path(path)
     if path.suffix != ".npz":
         raise CheckpointError(f"checkpoint file must end in .npz: {path}")
-    document = {"format": FORMAT, "model": model_name, "config": config, **meta}
-    arrays = {f"param/{name}": value for name, value in model.state_dict().items()}
-    arrays["meta"] = np.array(json.dumps(document))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    contents = {**arrays, "meta": np.array(json.dumps(document, allow_nan=False))}
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # the umask applies
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **contents)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
-def load(path):
-    """(model, meta) from a checkpoint; meta holds "model", "config" and what train saved."""
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete temporary files of ``path`` left by processes that no longer run."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:-len(".tmp")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def read_archive(path) -> tuple[dict, dict]:
+    """(document, arrays) of a checkpoint file; any defect of the file itself is one
+    ``CheckpointError`` naming it (missing, empty, truncated, not an archive, no document)."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty (0 bytes): not a checkpoint")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is not a minirnn checkpoint: not an .npz archive, or a "
+                              f"truncated one")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            document = json.loads(str(archive["meta"]))
-            state = {key[len("param/"):]: archive[key] for key in archive.files
-                     if key.startswith("param/")}
-    except (OSError, ValueError, KeyError) as error:
-        raise CheckpointError(f"{path} is not a minirnn checkpoint ({error})") from None
-    if document.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a minirnn checkpoint (format "
-                              f"{document.get('format')!r})")
-    config = dict(document["config"])
-    model = build_model(document["model"], config)
+            if "meta" not in archive.files:
+                raise CheckpointError(f"{path} is not a minirnn checkpoint: it has no 'meta' "
+                                      f"document")
+            text = archive["meta"]
+            arrays = {key: archive[key] for key in archive.files if key != "meta"}
+    except CheckpointError:
+        raise
+    except Exception as error:  # a damaged member: zipfile, zlib and numpy each have their own
+        raise CheckpointError(f"{path} is damaged: {type(error).__name__}: {error}") from None
     try:
-        model.load_state_dict(state)
-    except (ValueError, TypeError) as error:
-        raise CheckpointError(f"{path}: {error}") from None
-    return model, document
+        document = json.loads(str(text))
+    except (ValueError, TypeError):
+        raise CheckpointError(f"{path}: its 'meta' document is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise CheckpointError(f"{path}: its 'meta' document is not a JSON object")
+    return document, arrays
+
+
+class WriterLock:
+    """One writer per checkpoint: ``with WriterLock(path):`` holds ``.model.npz.lock`` (the
+    holder's process id) for a whole training run, so a second run writing the same file
+    stops at once with an error instead of overwriting the first one's checkpoints. A lock
+    whose process no longer runs (killed) is taken over."""
+
+    def __init__(self, path):
+        path = Path(path)
+        self.path = path.parent / f".{path.name}.lock"
+        self.target = path
+
+    def __enter__(self):
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                try:
+                    holder = int(self.path.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    holder = 0
+                if holder and holder != os.getpid() and _running(holder):
+                    raise CheckpointError(f"another minirnn run (process {holder}) is writing "
+                                          f"{self.target}; wait for it or choose another --out")
+                self.path.unlink(missing_ok=True)  # left by a run that was killed
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return self
+        raise CheckpointError(f"cannot lock {self.target} ({self.path} keeps reappearing)")
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)
+        return False

@@ -29,9 +29,40 @@ class Optimizer:
     def _update(self, i, p):
         raise NotImplementedError
 
+    #: the per-parameter arrays the optimiser carries from step to step (e.g. Adam's m and v)
+    slots: tuple = ()
+
+    def state_dict(self) -> dict:
+        """What the optimiser has learnt, to continue exactly where it stopped:
+        {"step": t, "slots": {slot: [one array per parameter, copied]}}."""
+        return {"step": int(getattr(self, "t", 0)),
+                "slots": {s: [a.copy() for a in getattr(self, s)] for s in self.slots}}
+
+    def load_state_dict(self, state: dict):
+        """Restore ``state_dict()``'s result; every slot's count and shapes are checked first,
+        so a bad state changes nothing."""
+        slots = state.get("slots", {})
+        if set(slots) != set(self.slots):
+            raise ValueError(f"{type(self).__name__} state needs slot(s) "
+                             f"{', '.join(self.slots) or 'none'}, got {', '.join(slots) or 'none'}")
+        for name, arrays in slots.items():
+            if len(arrays) != len(self.params):
+                raise ValueError(f"optimiser slot {name!r} has {len(arrays)} arrays for "
+                                 f"{len(self.params)} parameters")
+            for a, p in zip(arrays, self.params):
+                if np.shape(a) != p.shape:
+                    raise ValueError(f"optimiser slot {name!r}: shape {np.shape(a)}, parameter "
+                                     f"shape {p.shape}")
+        for name, arrays in slots.items():
+            setattr(self, name, [np.array(a, dtype=p.dtype) for a, p in zip(arrays, self.params)])
+        if hasattr(self, "t"):
+            self.t = int(state.get("step", 0))
+
 
 class SGD(Optimizer):
     """v ← μ v + g;  θ ← θ - lr · v   (plain SGD when momentum μ = 0)."""
+
+    slots = ("velocity",)
 
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.0,
                  weight_decay: float = 0.0):
@@ -55,6 +86,7 @@ class Adam(Optimizer):
     """
 
     decoupled = False
+    slots = ("m", "v")
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):

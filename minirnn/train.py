@@ -30,12 +30,20 @@ class TrainConfig:
 
     def check(self):
         for name in ("epochs", "batch", "bptt", "patience"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("lr", "clip", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+                    or not np.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.clip < 0:
             raise ValueError(f"clip must be >= 0, got {self.clip}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of "
                              f"{', '.join(OPTIMIZERS)}")
@@ -43,11 +51,19 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
+    """Where a run stands: after it ends, and after each epoch (what a checkpoint keeps so
+    that ``fit(..., start=result)`` continues exactly where it stopped)."""
+
     history: list = field(default_factory=list)  # per epoch: train_loss, val_<metric>, grad_norm
     best_epoch: int = -1
-    best_state: dict | None = None
+    best_state: dict | None = None     # the weights of the best epoch
     stopped: str = "finished all epochs"
     diverged: bool = False
+    epoch: int = 0                     # epochs completed
+    best_score: float | None = None    # the best epoch's validation value of the task's metric
+    waited: int = 0                    # epochs since the best one (early stopping's count)
+    last_state: dict | None = None     # the weights after the last completed epoch
+    optimizer_state: dict | None = None  # the optimiser's state then (Optimizer.state_dict)
 
 
 def predict(model, task) -> np.ndarray:
@@ -62,20 +78,38 @@ def evaluate(model, task) -> dict:
 
 
 def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
-        on_improve=None) -> TrainResult:
+        on_improve=None, start: TrainResult | None = None) -> TrainResult:
     """Train ``model`` on the task's training rows.
 
     Callbacks: ``on_chunk(epoch, chunk, chunks, loss, grad_norm, steps)`` after each update
     (``steps``: the time steps of all rows in the chunk, for throughput),
-    ``on_epoch(epoch, record)`` after each validation, ``on_improve(epoch, record)`` when the
-    validation RMSE is the best so far (write the checkpoint there).
+    ``on_epoch(epoch, record, result)`` after each validation (``result``: the run so far,
+    with the weights and the optimiser's state after this epoch: write the checkpoint there),
+    ``on_improve(epoch, record)`` when the validation score is the best so far.
+
+    ``start``: a run to continue (a checkpoint's): training goes on at its next epoch from its
+    last weights, its optimiser's state, its best score and its early-stopping count, and does
+    bit for bit what the uninterrupted run would have done (the chunks of epoch e depend on e
+    alone). ``config.epochs`` counts from the run's first epoch.
     """
     config.check()
     optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr,
                                              weight_decay=config.weight_decay)
     result = TrainResult()
-    best, waited = np.inf, 0
-    for epoch in range(config.epochs):
+    if start is not None:
+        result = TrainResult(history=[dict(h) for h in start.history],
+                             best_epoch=start.best_epoch, best_state=start.best_state,
+                             epoch=start.epoch, best_score=start.best_score,
+                             waited=start.waited)
+        if start.last_state is not None:
+            model.load_state_dict(start.last_state)
+        if start.optimizer_state is not None:
+            optimizer.load_state_dict(start.optimizer_state)
+    sign = 1.0 if task.lower_is_better else -1.0  # compare scores as "lower is better"
+    best = np.inf if result.best_score is None else sign * result.best_score
+    for epoch in range(result.epoch, config.epochs):
+        if result.waited >= config.patience:
+            break
         state, losses_seen, norms = None, [], []
         chunks = task.training_chunks(config.batch, config.bptt, model.dtype, epoch)
         for chunk, (x, y) in enumerate(chunks):
@@ -98,23 +132,26 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
         watched = scores["validation"]["model"][task.metric]
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses_seen)),
                   "grad_norm": float(np.mean(norms)), f"val_{task.metric}": watched}
-        result.history.append(record)
         if not np.isfinite(watched):
+            result.history.append(record)
             return _diverged(model, result, f"the validation {task.metric} became {watched} "
                                             f"at epoch {epoch + 1}")
-        if (watched if task.lower_is_better else -watched) < best:
-            best, waited = (watched if task.lower_is_better else -watched), 0
+        result.history.append(record)
+        result.epoch = epoch + 1
+        if sign * watched < best:
+            best, result.waited = sign * watched, 0
             result.best_epoch, result.best_state = epoch + 1, model.state_dict()
+            result.best_score = float(watched)
             if on_improve is not None:
                 on_improve(epoch + 1, record)
         else:
-            waited += 1
+            result.waited += 1
+        result.last_state, result.optimizer_state = model.state_dict(), optimizer.state_dict()
         if on_epoch is not None:
-            on_epoch(epoch + 1, record)
-        if waited >= config.patience:
-            result.stopped = (f"early stop: validation {task.metric} did not improve for "
-                              f"{config.patience} epochs")
-            break
+            on_epoch(epoch + 1, record, result)
+    if result.waited >= config.patience:
+        result.stopped = (f"early stop: validation {task.metric} did not improve for "
+                          f"{config.patience} epochs")
     return _finish(model, result)
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from minirnn import checkpoint
 from minirnn.cli.main import main
 from minirnn.data.series import load_series
 from minirnn.data.task import Scaler, make_task
+from minirnn.experiment import Experiment
 from minirnn.train import predict
 
 FAST = ["--length", "300", "--epochs", "2", "--hidden", "6", "--bptt", "20"]
@@ -56,12 +56,13 @@ def test_same_seed_same_result_bit_for_bit():
 def test_checkpoint_round_trip_and_predict(tmp_path):
     path = tmp_path / "model.npz"
     summary = train_json("elman", "--data", "sine", "--out", path)
-    model, meta = checkpoint.load(path)
-    assert meta["model"] == "elman" and meta["metrics"] == summary["metrics"]
+    exp = Experiment.load(path)
+    assert exp.model == "elman" and exp.metrics == summary["metrics"]
+    model = exp.build_model()
     # the loaded model predicts what the trained one reported
     series = load_series("sine", steps=300, seed=0)
-    task = make_task(series, True, input_scaler=Scaler.from_dict(meta["scalers"]["inputs"]),
-                     target_scaler=Scaler.from_dict(meta["scalers"]["targets"]))
+    task = make_task(series, True, input_scaler=Scaler.from_dict(exp.scalers["inputs"]),
+                     target_scaler=Scaler.from_dict(exp.scalers["targets"]))
     rows = task.splits()["test"]
     predicted = task.target_scaler.inverse(predict(model, task))[rows]
     rmse = np.sqrt(np.mean((predicted - series.targets[rows]) ** 2))
@@ -77,12 +78,15 @@ def test_checkpoint_round_trip_and_predict(tmp_path):
     assert len(report["autocorrelation"]) == len(report["lags"]) and report["band"] > 0
 
 
-def test_resume_continues_from_a_checkpoint(tmp_path):
+def test_resume_continues_at_the_next_epoch(tmp_path):
     path = tmp_path / "model.npz"
-    train_json("jordan", "--data", "sine", "--out", path)
-    resumed = train_json("jordan", "--data", "sine", "--resume", path, "--out", path)
-    assert resumed["config"]["input_size"] == 1
-    result = invoke("train", "elman", "--data", "sine", "--resume", path, *FAST)
+    train_json("jordan", "--data", "sine", "--out", path)  # FAST: 2 epochs
+    result = invoke("train", "jordan", "--resume", path, "--epochs", "4", "--json")
+    assert result.exit_code == 0, result.output
+    resumed = json.loads(result.output)
+    assert resumed["resumed_from_epoch"] == 2 and resumed["epochs_done"] == 4
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3, 4]
+    result = invoke("train", "elman", "--resume", path)
     assert result.exit_code == 1 and "holds a jordan model, not elman" in result.output
 
 
@@ -135,7 +139,7 @@ def test_bad_data_gives_one_line_errors(tmp_path, rows, args, message):
     (["lstm", "--data", "sine"], "'lstm' is not one of"),
     (["elman", "--data", "sine", "--hidden", "0"], "0 is not in the range x>=1"),
     (["elman", "--data", "weather"], "unknown data source 'weather'"),
-    (["elman", "--data", "sine", "--lr", "-1"], "lr must be positive"),
+    (["elman", "--data", "sine", "--lr", "-1"], "'--lr': -1 is not in the range x > 0"),
 ])
 def test_bad_options_give_one_line_errors(args, message):
     result = invoke("train", *args)
@@ -159,7 +163,7 @@ def test_diverging_training_stops_with_advice_and_keeps_only_finite_weights(tmp_
     assert result.exit_code == 1
     assert "lower the learning rate (--lr) or clip the gradients (--clip)" in result.output
     if path.exists():  # an epoch finished before the blow-up: its weights were kept
-        model, _ = checkpoint.load(path)
+        model = Experiment.load(path).build_model()
         assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
     else:
         assert "no weights to keep" in result.output
@@ -169,14 +173,14 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
     path = tmp_path / "model.npz"
     train_json("elman", "--data", "sine", "--out", path)
     before = path.read_bytes()
-    model, meta = checkpoint.load(path)
+    exp = Experiment.load(path)
 
     def broken_savez(*args, **kwargs):
         raise KeyboardInterrupt  # the user presses Ctrl-C in the middle of a write
 
     monkeypatch.setattr(np, "savez", broken_savez)
     with pytest.raises(KeyboardInterrupt):
-        checkpoint.save(path, "elman", meta["config"], model, {})
+        exp.save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary file left
 
@@ -195,7 +199,7 @@ def test_a_blow_up_after_a_good_epoch_restores_the_good_weights():
     task = make_task(load_series("sine", steps=300), True)
     model = Elman(task.model_input_size, 6, 1, dtype="float32")
 
-    def sabotage(epoch, record):  # after epoch 1 the weights go bad, as a huge step would do
+    def sabotage(epoch, record, run):  # after epoch 1 the weights go bad, as a huge step would do
         if epoch == 1:
             good.update(model.state_dict())
             model.W_hh.data[...] = np.nan

@@ -24,6 +24,7 @@ class Series:
     input_names: list
     target_names: list
     name: str
+    date_column: str | None = None  # a CSV's column of dates, if it has one (not used as data)
 
     def __len__(self):
         return len(self.targets)
@@ -90,43 +91,95 @@ BUILTIN = {"sine": sine, "stock": stock, "narendra": narendra, "memory": memory_
 
 
 # --- CSV files ----------------------------------------------------------------------------------
-def _is_date_like(values) -> bool:
-    """A column of dates or times (2024-01-31, 2024/01/31 10:00, 10:15:00), to be skipped."""
-    import re
+#: the date and time layouts a column may use to be taken for a date column (ISO 8601 too)
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y-%m", "%Y/%m",
+                "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S",
+                "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%H:%M", "%H:%M:%S")
 
-    pattern = re.compile(r"^\d{1,4}[-/.:]\d{1,2}([-/.:]\d{1,4})?([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
+
+def _is_date(text: str) -> bool:
+    """A date or time that is not also a number: "2024-01-31", "31.01.2024", "10:15", but not
+    "5.0", "1707.4" or "1999" (a year alone is a number, and a column of them is data)."""
+    from datetime import datetime
+
+    try:
+        float(text)
+        return False
+    except ValueError:
+        pass
+    try:
+        datetime.fromisoformat(text)
+        return True
+    except ValueError:
+        pass
+    for layout in DATE_FORMATS:
+        try:
+            datetime.strptime(text, layout)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def _is_date_column(values) -> bool:
+    """Every one of the first 20 non-empty values is a date or time."""
     sample = [v.strip() for v in values[:20] if v.strip()]
-    return bool(sample) and all(pattern.match(v) for v in sample)
+    return bool(sample) and all(_is_date(v) for v in sample)
 
 
-def load_csv(path, target: str, inputs=None) -> Series:
+def _names(text_or_list, what: str) -> list:
+    """Column names from "a,b" or a list; a name given twice is an error."""
+    if text_or_list is None:
+        return []
+    names = [c.strip() for c in text_or_list.split(",") if c.strip()] \
+        if isinstance(text_or_list, str) else [str(c) for c in text_or_list]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataError(f"{what} names column(s) {', '.join(map(repr, twice))} more than once")
+    return names
+
+
+def load_csv(path, target, inputs=None) -> Series:
     """Rows in file order. ``target``: a column name (or several, comma-separated); ``inputs``:
-    column names (list or comma-separated), or None for none. A date/time column is recognised
-    and skipped; every used value must be a finite number."""
+    column names (list or comma-separated), or None for none. A UTF-8 byte-order mark is
+    ignored; a column of dates or times is recognised (``Series.date_column``) and not offered
+    as data; every used value must be a finite number. Errors name the file's line number."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
+    targets, input_names = _names(target, "--target"), _names(inputs, "--inputs")
+    if not targets:
+        raise DataError("--target names no column")
+    both = [n for n in targets if n in input_names]
+    if both:
+        raise DataError(f"column(s) {', '.join(map(repr, both))} given as both the target and "
+                        f"an input: the last target value is already an input of every model")
     try:
-        with path.open(newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError) as error:
+        with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: a BOM is not a name
+            reader = csv.reader(f)
+            rows, lines = [], []
+            for row in reader:
+                if rows and not any(c.strip() for c in row):
+                    continue  # blank lines between rows
+                rows.append(row)
+                lines.append(reader.line_num)
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"cannot read {path}: {error}") from None
-    if not rows:
-        raise DataError(f"{path} is empty")
-    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if any(c.strip() for c in r)]
-    targets = [c.strip() for c in target.split(",")] if isinstance(target, str) else list(target)
-    if inputs is None:
-        input_names = []
-    elif isinstance(inputs, str):
-        input_names = [c.strip() for c in inputs.split(",") if c.strip()]
-    else:
-        input_names = list(inputs)
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise DataError(f"{path} is empty: no header row")
+    header, body, lines = [h.strip() for h in rows[0]], rows[1:], lines[1:]
+    for name in set(header):
+        if header.count(name) > 1:
+            where = [str(j + 1) for j, h in enumerate(header) if h == name]
+            raise DataError(f"{path.name} has {len(where)} columns named {name!r} (columns "
+                            f"{', '.join(where)}): rename them so each name is one column")
+    dates = [h for j, h in enumerate(header)
+             if _is_date_column([r[j] for r in body if j < len(r)])]
     columns = {}
     for name in targets + input_names:
         if name not in header:
-            numeric = [h for j, h in enumerate(header)
-                       if not _is_date_like([r[j] for r in body if j < len(r)])]
-            raise DataError(f"column {name!r} not in {path.name}; columns: {', '.join(numeric)}")
+            data = [h for h in header if h not in dates]
+            raise DataError(f"column {name!r} not in {path.name}; columns: {', '.join(data)}")
         j = header.index(name)
         values = np.empty(len(body))
         for i, row in enumerate(body):
@@ -134,10 +187,10 @@ def load_csv(path, target: str, inputs=None) -> Series:
             try:
                 values[i] = float(cell)
             except ValueError:
-                raise DataError(f"{path.name}, row {i + 2}, column {name!r}: {cell!r} is not a "
-                                f"number") from None
+                raise DataError(f"{path.name}, line {lines[i]}, column {name!r}: {cell!r} is "
+                                f"not a number") from None
             if not np.isfinite(values[i]):
-                raise DataError(f"{path.name}, row {i + 2}, column {name!r}: {cell} "
+                raise DataError(f"{path.name}, line {lines[i]}, column {name!r}: {cell} "
                                 f"(NaN or infinite values cannot be used)")
         columns[name] = values
     if not body:
@@ -145,7 +198,7 @@ def load_csv(path, target: str, inputs=None) -> Series:
     x = np.stack([columns[n] for n in input_names], axis=1) if input_names else \
         np.zeros((len(body), 0))
     y = np.stack([columns[n] for n in targets], axis=1)
-    return Series(x, y, input_names, targets, path.stem)
+    return Series(x, y, input_names, targets, path.stem, dates[0] if dates else None)
 
 
 def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: int = 0) -> Series:

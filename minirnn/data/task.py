@@ -267,39 +267,3 @@ class WindowTask:
         """The next ``horizon`` values after the last row, in the data's units (N, O)."""
         x = self.base.x[None, -self.context:].astype(model.dtype)
         return self.base.target_scaler.inverse(model.generate(x, self.horizon)[0])
-
-
-def build_task(series, model_name: str, difference: bool = False, scalers: dict | None = None,
-               context: int = 20, horizon: int = 5):
-    """The task for ``series`` and model: next-word prediction for a text; windows of
-    ``context`` rows → ``horizon`` values for seq2seq; one-step forecasting otherwise (with the
-    given scalers, e.g. a checkpoint's, or fitted anew)."""
-    from .text import TextSeries, make_text_task
-
-    if isinstance(series, TextSeries):
-        if model_name in ("narx", "seq2seq"):
-            raise DataError(f"{model_name} models numeric series; for text choose another model")
-        if difference:
-            raise DataError("--difference is for numeric series, not text")
-        return make_text_task(series)
-    if model_name == "seq2seq" and difference:
-        raise DataError("--difference is not available for seq2seq windows")
-    scalers = scalers or {}
-    base = make_task(series, autoregressive=model_name != "narx", difference=difference,
-                     input_scaler=Scaler.from_dict(scalers["inputs"]) if scalers else None,
-                     target_scaler=Scaler.from_dict(scalers["targets"]) if scalers else None)
-    if model_name != "seq2seq":
-        return base
-    task = WindowTask(base, context, horizon)
-    if min(len(task.origins(split)) for split in ("train", "validation", "test")) < 1:
-        raise DataError(f"{series.name} has {len(series)} rows: too few for windows of "
-                        f"{context} + {horizon} rows in every split")
-    return task
-
-
-def task_scalers(task) -> dict:
-    """What a checkpoint must keep to rebuild the task's scaling ({} for text)."""
-    task = getattr(task, "base", task)
-    if not isinstance(task, ForecastTask):
-        return {}
-    return {"inputs": task.input_scaler.to_dict(), "targets": task.target_scaler.to_dict()}

@@ -122,6 +122,7 @@ class TextTask(StreamTraining):
         current, target = self.series.tokens[:-1], self.y[:, 0]
         shifted = logits - logits.max(axis=-1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        log_p_target = log_p[np.arange(len(target)), target]  # log p(word t+1 | words ≤ t)
         predicted = logits.argmax(-1)
         bigram = self._bigram_table()[current]
         blank = (current == self.series.vocabulary.index(self.series.blank)
@@ -129,7 +130,7 @@ class TextTask(StreamTraining):
         report = {}
         for split, rows in self.splits().items():
             model = {"accuracy": float(np.mean(predicted[rows] == target[rows])),
-                     "perplexity": float(np.exp(-np.mean(log_p[rows, target[rows]])))}
+                     "perplexity": float(np.exp(-np.mean(log_p_target[rows])))}
             naive = {"accuracy": float(np.mean(bigram[rows] == target[rows]))}
             if blank is not None and blank[rows].any():
                 at = blank[rows]
