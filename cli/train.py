@@ -286,9 +286,9 @@ def _resumed(path, o, given):
     if o["data"] is None:
         series = stored_data(exp.data, path)
     else:
-        series = load_data(o["data"], ",".join(exp.data.target) or None,
-                           ",".join(exp.data.inputs) or None, exp.data.length or 2000,
-                           exp.data.seed or 0)
+        columns = (None, None) if o["data"] in BUILTIN else \
+            (",".join(exp.data.target), ",".join(exp.data.inputs) or None)
+        series = load_data(o["data"], *columns, exp.data.length or 2000, exp.data.seed or 0)
         exp.data.check_same_data(series, path)
     task = build_task(series, exp.model, exp.data.difference, exp.scalers, exp.data.context,
                       exp.data.horizon)

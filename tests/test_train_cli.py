@@ -313,3 +313,98 @@ def test_seq2seq_forecasts_a_horizon_and_beats_the_flat_forecast(tmp_path):
 def test_seq2seq_windows_need_enough_rows():
     result = invoke("train", "seq2seq", "--data", "sine", "--length", "40", "--context", "30")
     assert result.exit_code == 1 and "too few for windows of 30 + 5 rows" in result.output
+
+
+def test_predict_reads_another_file_by_column_name(tmp_path):
+    """A model trained on (a; b, c) predicts a file whose columns come in another order, with
+    an extra column: by name, the same numbers as the file in the training order."""
+    rng = np.random.default_rng(1)
+    values = rng.standard_normal((80, 3))
+    write_csv(tmp_path / "train.csv", ["date", "a", "b", "c"],
+              [[f"2024-01-{1 + i % 28:02d}", *v] for i, v in enumerate(values)])
+    path = tmp_path / "m.npz"
+    result = invoke("train", "elman", "--data", tmp_path / "train.csv", "--target", "a",
+                    "--inputs", "b,c", *FAST, "--out", path)
+    assert result.exit_code == 0, result.output
+    new = rng.standard_normal((50, 3))
+    write_csv(tmp_path / "same.csv", ["a", "b", "c"], new)
+    write_csv(tmp_path / "shuffled.csv", ["c", "extra", "a", "b"],
+              [[c, 0, a, b] for a, b, c in new])
+    outputs = []
+    for name in ("same.csv", "shuffled.csv"):
+        result = invoke("predict", path, "--data", tmp_path / name)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert outputs[0] == outputs[1] and len(outputs[0].splitlines()) == 51
+    # without --data: the training file, found again and unchanged
+    result = invoke("predict", path)
+    assert result.exit_code == 0 and len(result.output.splitlines()) == 81
+
+
+def test_a_csv_with_a_byte_order_mark_trains(tmp_path):
+    path = tmp_path / "bom.csv"
+    rows = "".join(f"{i},{np.sin(i / 5):.4f}\n" for i in range(100))
+    path.write_text("\ufeffstep,level\n" + rows, encoding="utf-8")
+    summary = train_json("elman", "--data", path, "--target", "level", "--inputs", "step")
+    assert summary["config"]["input_size"] == 2
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "minirnn.cli.main", *map(str, args)]
+
+
+def test_a_killed_run_resumes_where_it_stopped_and_ends_as_the_uninterrupted_one(tmp_path):
+    """SIGKILL in the middle of training, then --resume: training goes on at the epoch after the
+    last one written and ends with the same history and scores, bit for bit, as a run that was
+    never stopped. Nothing else is left in the folder."""
+    import signal
+    import time
+
+    from minirnn.experiment import Experiment
+
+    args = ["train", "statespace", "--data", "sine", "--length", "1500", "--hidden", "24",
+            "--epochs", "20", "--patience", "50", "--json"]
+    whole = subprocess.run(_cli(*args, "--out", tmp_path / "whole.npz"), capture_output=True,
+                           text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    path = tmp_path / "k.npz"
+    run = subprocess.Popen(_cli(*args, "--out", path), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and run.poll() is None:
+        if path.exists() and Experiment.load(path).run.epoch >= 3:
+            break
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    killed_at = Experiment.load(path).run.epoch
+    assert 3 <= killed_at < 20, "the run ended before it could be killed mid-way"
+    resumed = subprocess.run(_cli("train", "statespace", "--resume", path, "--json"),
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = json.loads(whole.stdout), json.loads(resumed.stdout)
+    assert b["resumed_from_epoch"] == killed_at and b["epochs_done"] == 20
+    assert a["history"] == b["history"] and a["metrics"] == b["metrics"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.npz", "whole.npz"]
+
+
+def test_two_runs_cannot_write_one_checkpoint(tmp_path):
+    import time
+
+    path = tmp_path / "m.npz"
+    first = subprocess.Popen(_cli("train", "elman", "--data", "sine", "--epochs", "200",
+                                  "--patience", "200", "--out", path),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lock = tmp_path / ".m.npz.lock"
+        deadline = time.monotonic() + 120
+        while not lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = subprocess.run(_cli("train", "elman", "--data", "sine", "--out", path),
+                                capture_output=True, text=True, timeout=300)
+        assert second.returncode == 1
+        assert f"another minirnn run (process {first.pid}) is writing" in second.stderr
+        assert second.stderr.count("Error:") == 1
+    finally:
+        first.kill()
+        first.wait()

@@ -1,0 +1,366 @@
+"""Bad input, case by case: every mistake a user can make with a file, an option or a checkpoint
+ends with exactly one ``Error:`` line naming the problem, a non-zero exit (1; 2 for Click's own
+usage errors), no traceback, and no file written, changed or left behind.
+
+Each case runs in an empty folder holding only the files its setup makes: ``good.csv`` (a date
+column, target ``a``, inputs ``b`` and ``c``), ``m.npz`` (an Elman model trained on the built-in
+sine for 2 epochs) and ``c.npz`` (an Elman model trained on good.csv with inputs b, c).
+"""
+import json
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from minirnn.checkpoint import read_archive
+from minirnn.cli.main import main
+
+SMALL = ["--length", "300", "--epochs", "2", "--hidden", "6", "--bptt", "20"]
+
+
+def good_rows(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    return [[f"2024-{1 + i // 28:02d}-{1 + i % 28:02d}", f"{v:.4f}", f"{w:.4f}", f"{z:.4f}"]
+            for i, (v, w, z) in enumerate(rng.standard_normal((n, 3)))]
+
+
+def csv_text(header=("date", "a", "b", "c"), rows=None):
+    rows = good_rows() if rows is None else rows
+    return "\n".join([",".join(header)] + [",".join(r) for r in rows]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The checkpoints the cases start from, trained once."""
+    folder = tmp_path_factory.mktemp("trained")
+    (folder / "good.csv").write_text(csv_text())
+    runner = CliRunner()
+    for args in (["train", "elman", "--data", "sine", *SMALL, "--out", folder / "m.npz"],
+                 ["train", "elman", "--data", folder / "good.csv", "--target", "a", "--inputs",
+                  "b,c", *SMALL, "--out", folder / "c.npz"]):
+        result = runner.invoke(main, [str(a) for a in args])
+        assert result.exit_code == 0, result.output
+    return folder
+
+
+# --- setups: each writes the files a case starts from --------------------------------------
+def good(d, t):
+    shutil.copy(t / "good.csv", d / "good.csv")
+
+
+def model(d, t):
+    shutil.copy(t / "m.npz", d / "m.npz")
+
+
+def csv_model(d, t):
+    good(d, t)
+    shutil.copy(t / "c.npz", d / "c.npz")
+
+
+def text(name, content):
+    def setup(d, t):
+        (d / name).write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return setup
+
+
+def cell(line, column, value):
+    """good.csv with one cell replaced (line: the file's line number, 1 = the header)."""
+    rows = good_rows()
+    rows[line - 2][column] = value
+    return text("bad.csv", csv_text(rows=rows))
+
+
+def edited(change_document=None, change_arrays=None):
+    """m.npz with its JSON document or arrays edited."""
+    def setup(d, t):
+        document, arrays = read_archive(t / "m.npz")
+        if change_document:
+            change_document(document)
+        if change_arrays:
+            change_arrays(arrays)
+        np.savez(d / "m.npz", meta=np.array(json.dumps(document)), **arrays)
+    return setup
+
+
+def both(*setups):
+    def setup(d, t):
+        for s in setups:
+            s(d, t)
+    return setup
+
+
+def nan_weight(arrays):
+    arrays["best/W_hh"][...] = np.nan
+
+
+def hidden(size):
+    def change(document):
+        document["config"]["hidden_size"] = size
+    return change
+
+
+def source(path):
+    def change(document):
+        document["data"]["source"] = path
+    return change
+
+
+def source_changed(d, t):
+    """c.npz trained on ./good.csv, whose rows have changed since."""
+    document, arrays = read_archive(t / "c.npz")
+    document["data"]["source"] = str(d / "good.csv")
+    np.savez(d / "c.npz", meta=np.array(json.dumps(document)), **arrays)
+    (d / "good.csv").write_text(csv_text(rows=good_rows(seed=5)))
+
+
+def no_meta(d, t):
+    np.savez(d / "m.npz", weights=np.zeros(3))
+
+
+def not_json(d, t):
+    np.savez(d / "m.npz", meta=np.array("{not json"))
+
+
+def a_folder(name):
+    def setup(d, t):
+        (d / name).mkdir()
+    return setup
+
+
+def not_a_folder(d, t):
+    (d / "file").write_text("x")
+
+
+TRAIN = ["train", "elman"]
+CSV = ["--data", "bad.csv", "--target", "a", "--inputs", "b"]
+PREDICT = ["predict", "m.npz"]
+
+# (case id, setup or None, arguments, exit code, what the Error: line says)
+CASES = [
+    # CSV files
+    ("csv-missing", None, TRAIN + CSV, 1, "data file not found: bad.csv"),
+    ("csv-empty", text("bad.csv", ""), TRAIN + CSV, 1, "bad.csv is empty: no header row"),
+    ("csv-blank-header", text("bad.csv", "\n\n"), TRAIN + CSV, 1, "is empty: no header row"),
+    ("csv-header-only", text("bad.csv", "date,a,b\n"), TRAIN + CSV, 1,
+     "has a header but no rows"),
+    ("csv-duplicate-header", text("bad.csv", csv_text(("date", "a", "b", "a"))), TRAIN + CSV, 1,
+     "bad.csv has 2 columns named 'a' (columns 2, 4)"),
+    ("csv-target-as-input", text("bad.csv", csv_text()),
+     TRAIN + ["--data", "bad.csv", "--target", "a", "--inputs", "b,a"], 1,
+     "'a' given as both the target and an input"),
+    ("csv-input-twice", text("bad.csv", csv_text()),
+     TRAIN + ["--data", "bad.csv", "--target", "a", "--inputs", "b,b"], 1,
+     "--inputs names column(s) 'b' more than once"),
+    ("csv-target-twice", text("bad.csv", csv_text()),
+     TRAIN + ["--data", "bad.csv", "--target", "a,a"], 1,
+     "--target names column(s) 'a' more than once"),
+    ("csv-empty-target", text("bad.csv", csv_text()),
+     TRAIN + ["--data", "bad.csv", "--target", ","], 1, "--target names no column"),
+    ("csv-no-target", text("bad.csv", csv_text()), TRAIN + ["--data", "bad.csv"], 1,
+     "--target is required for a CSV file"),
+    ("csv-text-cell", cell(5, 1, "abc"), TRAIN + CSV, 1,
+     "bad.csv, line 5, column 'a': 'abc' is not a number"),
+    ("csv-nan-cell", cell(7, 2, "nan"), TRAIN + CSV, 1,
+     "line 7, column 'b': nan (NaN or infinite values cannot be used)"),
+    ("csv-inf-cell", cell(3, 1, "inf"), TRAIN + CSV, 1, "line 3, column 'a': inf (NaN"),
+    ("csv-empty-cell", cell(9, 1, ""), TRAIN + CSV, 1, "line 9, column 'a': '' is not a number"),
+    ("csv-line-after-blank-lines", text("bad.csv", "a,b\n1,2\n\n\n3,x\n"), TRAIN + CSV, 1,
+     "bad.csv, line 5, column 'b': 'x' is not a number"),
+    ("csv-short-row", text("bad.csv", "date,a,b\n2024-01-01,1,2\n2024-01-02,3\n"), TRAIN + CSV,
+     1, "line 3, column 'b': '' is not a number"),
+    ("csv-unknown-target", text("bad.csv", csv_text()),
+     TRAIN + ["--data", "bad.csv", "--target", "zz"], 1,
+     "column 'zz' not in bad.csv; columns: a, b, c"),
+    ("csv-unknown-input", text("bad.csv", csv_text()),
+     TRAIN + ["--data", "bad.csv", "--target", "a", "--inputs", "q"], 1,
+     "column 'q' not in bad.csv"),
+    ("csv-bom-header-listed-clean", text("bad.csv", "\ufeff" + csv_text()),
+     TRAIN + ["--data", "bad.csv", "--target", "zz"], 1, "columns: a, b, c"),
+    ("csv-decimals-are-not-dates", text("bad.csv", "YEAR,SUN\n1700,5.0\n1701,1707.4\n"),
+     TRAIN + ["--data", "bad.csv", "--target", "sun"], 1, "columns: YEAR, SUN"),
+    ("csv-too-few-rows", text("bad.csv", csv_text(rows=good_rows(6))), TRAIN + CSV, 1,
+     "too few for a train / validation / test split"),
+    ("csv-not-utf8", text("bad.csv", b"a,b\n1,\xff\xfe\n"), TRAIN + CSV, 1, "cannot read bad.csv"),
+    ("data-unknown-name", None, TRAIN + ["--data", "weather"], 1,
+     "unknown data source 'weather'"),
+    ("data-builtin-other-target", None, TRAIN + ["--data", "sine", "--target", "x"], 1,
+     "the built-in data set 'sine' has target y"),
+    ("data-text-for-narx", None, ["train", "narx", "--data", "text"], 1,
+     "narx models numeric series"),
+    ("data-text-difference", None, TRAIN + ["--data", "text", "--difference"], 1,
+     "--difference is for numeric series"),
+    ("data-seq2seq-difference", None, ["train", "seq2seq", "--data", "sine", "--difference"], 1,
+     "--difference is not available for seq2seq"),
+    ("data-seq2seq-context", None,
+     ["train", "seq2seq", "--data", "sine", "--length", "40", "--context", "30"], 1,
+     "too few for windows of 30 + 5 rows"),
+    ("data-batch-too-large", None, TRAIN + ["--data", "sine", "--length", "100", "--batch",
+                                            "500"], 1, "cannot make 500 streams: lower --batch"),
+    ("data-missing", None, TRAIN, 2, "Missing option '--data'"),
+    # option values
+    ("opt-lr-nan", None, TRAIN + ["--data", "sine", "--lr", "nan"], 2,
+     "'--lr': 'nan' is not a finite number"),
+    ("opt-lr-inf", None, TRAIN + ["--data", "sine", "--lr", "inf"], 2,
+     "'--lr': 'inf' is not a finite number"),
+    ("opt-lr-zero", None, TRAIN + ["--data", "sine", "--lr", "0"], 2,
+     "'--lr': 0 is not in the range x > 0"),
+    ("opt-lr-text", None, TRAIN + ["--data", "sine", "--lr", "fast"], 2,
+     "'--lr': 'fast' is not a number"),
+    ("opt-clip-nan", None, TRAIN + ["--data", "sine", "--clip", "nan"], 2,
+     "'--clip': 'nan' is not a finite number"),
+    ("opt-clip-negative", None, TRAIN + ["--data", "sine", "--clip", "-1"], 2,
+     "'--clip': -1 is not in the range x >= 0"),
+    ("opt-seed-negative", None, TRAIN + ["--data", "sine", "--seed", "-1"], 2,
+     "'--seed': -1 is not in the range x>=0"),
+    ("opt-hidden-zero", None, TRAIN + ["--data", "sine", "--hidden", "0"], 2,
+     "'--hidden': 0 is not in the range x>=1"),
+    ("opt-epochs-zero", None, TRAIN + ["--data", "sine", "--epochs", "0"], 2,
+     "'--epochs': 0 is not in the range x>=1"),
+    ("opt-mu-one", None, ["train", "jordan", "--data", "sine", "--mu", "1"], 2,
+     "'--mu': 1 is not in the range 0 <= x < 1"),
+    ("opt-mu-nan", None, ["train", "jordan", "--data", "sine", "--mu", "nan"], 2,
+     "'--mu': 'nan' is not a finite number"),
+    ("opt-length-short", None, TRAIN + ["--data", "sine", "--length", "5"], 2,
+     "'--length': 5 is not in the range x>=10"),
+    ("opt-dtype", None, TRAIN + ["--data", "sine", "--dtype", "float16"], 2,
+     "'--dtype': 'float16' is not one of"),
+    ("opt-backend", None, TRAIN + ["--data", "sine", "--backend", "tpu"], 2,
+     "'--backend': 'tpu' is not one of"),
+    ("opt-model", None, ["train", "lstm", "--data", "sine"], 2, "'lstm' is not one of"),
+    ("size-hidden-absurd", None, TRAIN + ["--data", "sine", "--hidden", "100000000"], 1,
+     "elman with hidden size 100,000,000 on 2,000 rows needs ~"),
+    ("size-length-absurd", None, TRAIN + ["--data", "sine", "--length", "10000000000000"], 1,
+     "--length 10,000,000,000,000 rows need ~"),
+    ("size-window-absurd", None, ["train", "sliding", "--data", "sine", "--window",
+                                  "1000000000000"], 1, "needs ~"),
+    ("size-delays-absurd", None, ["train", "narx", "--data", "narendra", "--input-delays",
+                                  "1000000000000"], 1, "needs ~"),
+    ("size-batch-absurd", None, TRAIN + ["--data", "sine", "--batch", "100000000000"], 1,
+     "needs ~"),
+    # paths
+    ("out-missing-folder", None, TRAIN + ["--data", "sine", "--out", "no/such/m.npz"], 1,
+     "--out no/such/m.npz: the folder no/such does not exist"),
+    ("out-is-folder", a_folder("m.npz"), TRAIN + ["--data", "sine", "--out", "m.npz"], 2,
+     "is a directory"),
+    ("out-not-npz", None, TRAIN + ["--data", "sine", "--out", "m.pt"], 1,
+     "--out m.pt: a checkpoint file must end in .npz"),
+    ("out-unwritable", None, TRAIN + ["--data", "sine", "--out", "/proc/m.npz"], 1,
+     "--out /proc/m.npz: cannot write in /proc"),
+    ("out-under-a-file", not_a_folder, TRAIN + ["--data", "sine", "--out", "file/m.npz"], 1,
+     "file is not a folder"),
+    ("out-holds-another-run", model, TRAIN + ["--data", "sine", "--out", "m.npz"], 1,
+     "--out m.npz already exists: continue it with --resume m.npz"),
+    ("plot-unknown-format", None, TRAIN + ["--data", "sine", "--plot", "fit.xyz"], 1,
+     "--plot fit.xyz: unknown image format 'xyz'"),
+    ("plot-no-extension", None, TRAIN + ["--data", "sine", "--plot", "fit"], 1,
+     "unknown image format '(no extension)'"),
+    ("plot-missing-folder", None, TRAIN + ["--data", "sine", "--plot", "no/fit.png"], 1,
+     "--plot no/fit.png: the folder no does not exist"),
+    ("predict-out-missing-folder", model, PREDICT + ["--out", "no/p.csv"], 1,
+     "--out no/p.csv: the folder no does not exist"),
+    # checkpoints
+    ("ckpt-missing", None, PREDICT, 1, "checkpoint not found: m.npz"),
+    ("ckpt-empty", text("m.npz", b""), PREDICT, 1, "m.npz is empty (0 bytes)"),
+    ("ckpt-truncated", lambda d, t: (d / "m.npz").write_bytes((t / "m.npz").read_bytes()[:900]),
+     PREDICT, 1, "not an .npz archive, or a truncated one"),
+    ("ckpt-text-file", text("m.npz", "weights: 1 2 3\n"), PREDICT, 1,
+     "m.npz is not a minirnn checkpoint: not an .npz archive"),
+    ("ckpt-no-meta", no_meta, PREDICT, 1, "it has no 'meta' document"),
+    ("ckpt-meta-not-json", not_json, PREDICT, 1, "its 'meta' document is not valid JSON"),
+    ("ckpt-no-config", edited(lambda d: d.pop("config")), PREDICT, 1,
+     "the checkpoint has no 'config' section"),
+    ("ckpt-absurd-hidden", edited(hidden(10 ** 9)), PREDICT, 1,
+     "elman with hidden size 1,000,000,000 on 300 rows needs ~"),
+    ("ckpt-nan-weight", edited(change_arrays=nan_weight), PREDICT, 1,
+     "best weights: W_hh holds NaN or infinite values"),
+    ("ckpt-old-schema", edited(lambda d: d.update(schema=1)), PREDICT, 1,
+     "an older minirnn wrote it"),
+    ("ckpt-source-not-csv", edited(source("/etc/passwd")), PREDICT, 1,
+     "names training data '/etc/passwd', not a CSV file: give --data"),
+    ("ckpt-source-changed", source_changed, ["predict", "c.npz"], 1,
+     "which no longer holds that data (or is gone): give --data"),
+    ("ckpt-wrong-model-on-resume", model, ["train", "jordan", "--resume", "m.npz"], 1,
+     "m.npz holds a elman model, not jordan"),
+    # data and options against a checkpoint
+    ("predict-missing-column", both(csv_model, text("other.csv", csv_text(("date", "a", "b")))),
+     ["predict", "c.npz", "--data", "other.csv"], 1,
+     "column 'c' not in other.csv; columns: a, b (the model was trained on target a; "
+     "inputs b, c)"),
+    ("predict-fewer-inputs", csv_model, ["predict", "c.npz", "--inputs", "b"], 1,
+     "the model was trained on target a; inputs b, c; --inputs gives b"),
+    ("predict-inputs-reordered", csv_model, ["predict", "c.npz", "--inputs", "c,b"], 1,
+     "--inputs gives c, b (expected b, c, in that order)"),
+    ("predict-inputs-for-a-model-without", both(model, good),
+     PREDICT + ["--data", "good.csv", "--target", "a", "--inputs", "b"], 1,
+     "the model was trained on target y; inputs none; --target gives a"),
+    ("predict-other-builtin", model, PREDICT + ["--data", "narendra"], 1,
+     "the model was trained on target y; inputs none; narendra has target y; inputs u"),
+    ("resume-other-hidden", model, ["train", "elman", "--resume", "m.npz", "--hidden", "32"], 1,
+     "m.npz cannot continue with --hidden 32 (it has 6)"),
+    ("resume-other-dtype", model, ["train", "elman", "--resume", "m.npz", "--dtype", "float64"],
+     1, "--dtype float64 (it has float32)"),
+    ("resume-other-optimizer", model, ["train", "elman", "--resume", "m.npz", "--optimizer",
+                                       "sgd"], 1, "--optimizer sgd (it has adam)"),
+    ("resume-option-not-applicable", model, ["train", "elman", "--resume", "m.npz", "--window",
+                                             "3"], 1, "--window does not apply to it"),
+    ("resume-other-builtin", model, ["train", "elman", "--resume", "m.npz", "--data", "memory",
+                                     "--epochs", "4"], 1, "m.npz was trained on other data"),
+    ("resume-other-csv", both(csv_model, text("other.csv", csv_text(rows=good_rows(seed=3)))),
+     ["train", "elman", "--resume", "c.npz", "--data", "other.csv", "--epochs", "4"], 1,
+     "c.npz was trained on other data"),
+    ("resume-other-target", csv_model, ["train", "elman", "--resume", "c.npz", "--target", "b",
+                                        "--epochs", "4"], 1, "--target gives b (expected a"),
+    ("resume-nothing-left", model, ["train", "elman", "--resume", "m.npz"], 1,
+     "m.npz has trained 2 epoch(s) of --epochs 2: give a larger --epochs"),
+    ("resume-out-holds-another", both(model, csv_model),
+     ["train", "elman", "--resume", "m.npz", "--out", "c.npz", "--epochs", "4"], 1,
+     "--out c.npz already exists"),
+    # the other commands
+    ("gradcheck-model", None, ["gradcheck", "lstm"], 2, "'lstm' is not one of 'all',"),
+    ("bench-size-text", None, ["bench", "--size", "2,x,4"], 2, "is not B,T,H"),
+    ("bench-size-zero", None, ["bench", "--size", "2,0,4"], 2, "sizes must be positive"),
+    ("models-extra-argument", None, ["models", "extra"], 2, "unexpected extra argument"),
+]
+
+
+def test_the_table_is_large_and_every_case_distinct():
+    assert len(CASES) >= 60
+    assert len({c[0] for c in CASES}) == len(CASES)
+    setups = {c[0]: (c[1], tuple(c[2])) for c in CASES}
+    assert len(set(setups.values())) == len(CASES)  # no two cases are the same run
+
+
+def snapshot(folder):
+    return {p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("case,setup,args,code,message", CASES, ids=[c[0] for c in CASES])
+def test_bad_input(tmp_path, monkeypatch, trained, case, setup, args, code, message):
+    monkeypatch.chdir(tmp_path)
+    if setup is not None:
+        setup(tmp_path, trained)
+    before = snapshot(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    assert message in errors[0], result.output
+    assert snapshot(tmp_path) == before  # nothing written, changed or left behind
+
+
+def test_cuda_engine_without_a_gpu_is_one_error(tmp_path, monkeypatch, trained):
+    from minirnn.kernels.cuda_support import cuda_available
+
+    if cuda_available():
+        pytest.skip("this machine has a GPU")
+    monkeypatch.chdir(tmp_path)
+    model(tmp_path, trained)
+    for args in (["train", "elman", "--data", "sine", "--backend", "cuda"],
+                 ["predict", "m.npz", "--backend", "cuda"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and result.output.count("Error:") == 1
+        assert "backend 'cuda' needs an NVIDIA GPU" in result.output

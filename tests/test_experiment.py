@@ -1,0 +1,368 @@
+"""The experiment layer on its own (minirnn.experiment): what a checkpoint holds, how it is
+checked on load, how a run continues exactly, and how data are checked against a model."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from minirnn.checkpoint import CheckpointError, WriterLock, read_archive, write_archive
+from minirnn.data.series import DataError, load_csv, load_series
+from minirnn.data.text import make_text_task, meat_text
+from minirnn.experiment import (SCHEMA, DataSpec, Experiment, build_task, fingerprint,
+                                memory_estimate, parameter_count, task_scalers)
+from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
+from minirnn.optim import OPTIMIZERS
+from minirnn.train import TrainConfig, evaluate, fit
+
+
+def new_experiment(model="elman", data="sine", backend="numpy", epochs=3, length=240,
+                   hidden=5, **options):
+    """An experiment as ``minirnn train`` makes one: data, task, model, configuration."""
+    series = load_series(data, steps=length, seed=0)
+    task = build_task(series, model, context=12, horizon=3)
+    config = model_config(model, task.model_input_size, task.output_size, hidden,
+                          backend=backend, dtype="float64", seed=1, **options)
+    spec = DataSpec.describe(data, series, task, length, 0, False, 12, 3)
+    train = TrainConfig(epochs=epochs, batch=4, bptt=15, lr=0.02, patience=50)
+    return Experiment(model, config, spec, task_scalers(task), train), task
+
+
+def train(exp, task, start=None, on_epoch=None):
+    net = exp.build_model()
+    result = fit(net, task, exp.train, start=start, on_epoch=on_epoch)
+    exp.run = result
+    return net, result
+
+
+# --- the schema ---------------------------------------------------------------------------
+def test_a_checkpoint_round_trips_every_part(tmp_path):
+    exp, task = new_experiment("narx", "narendra", mode="open")
+    train(exp, task)
+    exp.metrics = evaluate(exp.build_model(), task)
+    exp.save(tmp_path / "n.npz")
+    back = Experiment.load(tmp_path / "n.npz")
+    assert (back.model, back.config, back.data, back.scalers, back.train) == \
+        (exp.model, exp.config, exp.data, exp.scalers, exp.train)
+    assert back.metrics == exp.metrics
+    for name in ("epoch", "best_epoch", "best_score", "waited", "history", "stopped"):
+        assert getattr(back.run, name) == getattr(exp.run, name), name
+    for state in ("best_state", "last_state"):
+        for key, value in getattr(exp.run, state).items():
+            np.testing.assert_array_equal(getattr(back.run, state)[key], value)
+    assert back.run.optimizer_state["step"] == exp.run.optimizer_state["step"] > 0
+    for slot in ("m", "v"):
+        for a, b in zip(back.run.optimizer_state["slots"][slot],
+                        exp.run.optimizer_state["slots"][slot]):
+            np.testing.assert_array_equal(a, b)
+    # the data section names the columns, in order, and fingerprints the rows
+    assert back.data.target == ["y"] and back.data.inputs == ["u"]
+    assert back.data.fingerprint == fingerprint(load_series("narendra", steps=240))
+    assert back.scalers["inputs"]["columns"] == ["u"]
+
+
+def test_the_file_gets_the_umask_mode_and_no_temporary_survives(tmp_path):
+    exp, task = new_experiment(epochs=1)
+    train(exp, task)
+    stale = tmp_path / ".m.npz.999999999.tmp"  # left by a killed process (no such pid)
+    stale.write_bytes(b"half")
+    old = os.umask(0o022)
+    try:
+        exp.save(tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o644
+
+
+def test_one_writer_per_checkpoint(tmp_path):
+    path = tmp_path / "m.npz"
+    with WriterLock(path):
+        lock = tmp_path / ".m.npz.lock"
+        assert lock.read_text() == str(os.getpid())
+        lock.write_text("1")  # pretend that process 1 (always running) holds it
+        with pytest.raises(CheckpointError, match="another minirnn run"):
+            WriterLock(path).__enter__()
+        lock.write_text(str(os.getpid()))
+    assert not lock.exists()
+    lock.write_text("999999999")  # a killed run's lock is taken over
+    with WriterLock(path):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def damaged(path, tmp_path, change_document=None, change_arrays=None, name="bad.npz"):
+    """A copy of checkpoint ``path`` with its document or arrays edited."""
+    document, arrays = read_archive(path)
+    if change_document:
+        change_document(document)
+    if change_arrays:
+        change_arrays(arrays)
+    out = tmp_path / name
+    np.savez(out, meta=np.array(json.dumps(document)), **arrays)
+    return out
+
+
+def _set(section, key, value):
+    def change(document):
+        document[section][key] = value
+    return change
+
+
+def _drop(section, key=None):
+    def change(document):
+        if key is None:
+            del document[section]
+        else:
+            del document[section][key]
+    return change
+
+
+def _nan_weight(arrays):
+    arrays["best/W_hh"] = np.full_like(arrays["best/W_hh"], np.nan)
+
+
+LOAD_DEFECTS = [
+    (_drop("config"), None, "has no 'config' section"),
+    (_drop("data"), None, "has no 'data' section"),
+    (_drop("run"), None, "has no 'run' section"),
+    (_drop("data", "fingerprint"), None, "data.fingerprint is missing"),
+    (_set("data", "rows", "many"), None, "data.rows must be int"),
+    (_set("data", "target", ["y", "y"]), None, "data.target must be distinct column names"),
+    (_set("config", "hidden_size", 10 ** 9), None, "needs ~"),
+    (_set("config", "hidden_size", 0), None, "config.hidden_size must be a positive integer"),
+    (_set("config", "dtype", "float16"), None, "config.dtype 'float16' is not one of"),
+    (_set("config", "backend", "tpu"), None, "config.backend 'tpu' is not one of"),
+    (_set("config", "colour", "red"), None, "config has unknown key(s) colour"),
+    (_drop("config", "activation"), None, "config lacks activation"),
+    (_set("scalers", "targets", {"columns": ["y"], "mean": [0.0], "scale": [-1.0]}), None,
+     "scalers.targets.scale must be positive"),
+    (_set("scalers", "inputs", {"columns": ["q"], "mean": [0.0], "scale": [1.0]}), None,
+     "scalers.inputs is for columns ['q']"),
+    (_set("train", "lr", -1), None, "train: lr must be positive"),
+    (_set("train", "speed", 3), None, "train has unknown key(s) speed"),
+    (_set("run", "epoch", 1.5), None, "run.epoch must be int"),
+    (lambda d: d.update(schema=1), None, "an older minirnn wrote it"),
+    (lambda d: d.update(schema=99), None, "a newer minirnn wrote it"),
+    (lambda d: d.update(format="other"), None, "not a minirnn checkpoint"),
+    (lambda d: d.update(model="lstm"), None, "unknown model 'lstm'"),
+    (None, _nan_weight, "best weights: W_hh holds NaN or infinite values"),
+    (None, lambda a: a.pop("best/W_hh"), "best weights: missing parameter(s) W_hh"),
+    (None, lambda a: a.update({"best/W_hh": np.zeros((2, 2))}), "W_hh has shape (2, 2)"),
+    (None, lambda a: a.pop("optimizer/m/b_y"), "optimizer slot 'm' lacks b_y"),
+    (None, lambda a: a.update({"junk": np.zeros(1)}), "unknown array(s) junk"),
+]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    exp, task = new_experiment("elman", epochs=1)
+    train(exp, task)
+    path = tmp_path_factory.mktemp("saved") / "elman.npz"
+    exp.save(path)
+    return path
+
+
+@pytest.mark.parametrize("change_document,change_arrays,message", LOAD_DEFECTS)
+def test_every_defect_of_a_checkpoint_is_one_clear_error(saved, tmp_path, change_document,
+                                                         change_arrays, message):
+    bad = damaged(saved, tmp_path, change_document, change_arrays)
+    with pytest.raises((CheckpointError, MemoryError)) as error:
+        Experiment.load(bad)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "is empty (0 bytes)"),
+    (b"hello, not a zip", "not an .npz archive"),
+    (None, "not an .npz archive, or a truncated one"),  # the first kilobyte of a good one
+])
+def test_files_that_are_not_checkpoints(saved, tmp_path, content, message):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(saved.read_bytes()[:1000] if content is None else content)
+    with pytest.raises(CheckpointError, match="bad.npz") as error:
+        Experiment.load(bad)
+    assert message in str(error.value) and "allow_pickle" not in str(error.value)
+
+
+def test_parameter_count_matches_the_built_models():
+    """The memory estimate counts weights without building the model: the count is exact."""
+    cases = [("sliding", {"window": 3}), ("narx", {"input_delays": 3, "output_delays": 2}),
+             ("elman", {}), ("statespace", {}), ("memory", {"memory_size": 4}), ("memory", {}),
+             ("jordan", {}), ("seq2seq", {})]
+    cases += [("multilayer", {"num_layers": 3, "connectivity": c})
+              for c in ("stacked", "skip", "feedback", "output_feedback")]
+    for name, options in cases:
+        for sizes in ((1, 1, 1), (3, 2, 5)):
+            config = model_config(name, sizes[0], sizes[1], sizes[2], backend="numpy",
+                                  **options)
+            built = sum(p.data.size for p in build_model(name, config).parameters())
+            assert parameter_count(name, config) == built, (name, options, sizes)
+    assert set(name for name, _ in cases) == set(MODEL_OPTIONS)
+
+
+def test_memory_estimate_grows_with_the_sizes():
+    small = model_config("elman", 1, 1, 16)
+    large = model_config("elman", 1, 1, 1600)
+    assert memory_estimate("elman", large, 1000) > 100 * memory_estimate("elman", small, 1000)
+    assert memory_estimate("elman", small, 10 ** 6) > memory_estimate("elman", small, 1000)
+
+
+# --- a true resume ------------------------------------------------------------------------
+@pytest.mark.parametrize("model,data,backend,options", [
+    ("elman", "sine", "numpy", {}),
+    ("statespace", "sine", "cpu", {}),
+    ("narx", "narendra", "cpu", {"mode": "open"}),
+    ("jordan", "sine", "numpy", {"learn_mu": True}),
+    ("seq2seq", "sine", "numpy", {}),  # windows shuffled anew each epoch
+])
+def test_resume_equals_the_uninterrupted_run_bit_for_bit(tmp_path, model, data, backend,
+                                                         options):
+    """Train 4 epochs in one go; train 2, save, load and continue to 4: every weight, the
+    optimiser's state, the history and the best score are identical."""
+    whole, task = new_experiment(model, data, backend, epochs=4, **options)
+    net_whole, _ = train(whole, task)
+
+    first, task = new_experiment(model, data, backend, epochs=4, **options)
+    first.train.epochs = 2
+    train(first, task)
+    first.save(tmp_path / "half.npz")
+    resumed = Experiment.load(tmp_path / "half.npz")
+    resumed.train.epochs = 4
+    net_resumed, _ = train(resumed, task, start=resumed.run)
+
+    assert resumed.run.history == whole.run.history
+    assert (resumed.run.best_epoch, resumed.run.best_score) == \
+        (whole.run.best_epoch, whole.run.best_score)
+    for key, value in whole.run.last_state.items():
+        np.testing.assert_array_equal(resumed.run.last_state[key], value)
+    for key, value in net_whole.state_dict().items():
+        np.testing.assert_array_equal(net_resumed.state_dict()[key], value)
+    assert resumed.run.optimizer_state["step"] == whole.run.optimizer_state["step"]
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_optimizer_state_round_trip(name):
+    exp, task = new_experiment(epochs=1)
+    exp.train.optimizer = name
+    _, result = train(exp, task)
+    state = result.optimizer_state
+    net = exp.build_model()
+    other = OPTIMIZERS[name](net.parameters(), lr=0.1)
+    other.load_state_dict(state)
+    again = other.state_dict()
+    assert again["step"] == state["step"]
+    for slot, arrays in state["slots"].items():
+        for a, b in zip(arrays, again["slots"][slot]):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="slot"):
+        other.load_state_dict({"step": 1, "slots": {"nonsense": []}})
+
+
+def test_the_best_weights_are_only_replaced_by_better_ones(tmp_path):
+    """A run continued with a learning rate that ruins it: every epoch is saved, and the best
+    weights and score in the file never get worse."""
+    exp, task = new_experiment(epochs=3)
+    train(exp, task)
+    path = tmp_path / "m.npz"
+    exp.save(path)
+    best_before = Experiment.load(path)
+    resumed = Experiment.load(path)
+    resumed.train.epochs, resumed.train.lr = 7, 5.0
+    scores = []
+
+    def save(epoch, record, run):
+        resumed.run = run
+        resumed.save(path)
+        stored = Experiment.load(path)
+        scores.append((record["val_rmse"], stored.run.best_score))
+        assert stored.run.best_score <= best_before.run.best_score
+
+    train(resumed, task, start=resumed.run, on_epoch=save)
+    assert len(scores) == 4
+    assert any(val > best for val, best in scores)  # the run got worse, the file did not
+    final = Experiment.load(path)
+    if final.run.best_epoch == best_before.run.best_epoch:
+        for key, value in best_before.run.best_state.items():
+            np.testing.assert_array_equal(final.run.best_state[key], value)
+
+
+# --- data checked against the model --------------------------------------------------------
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_columns_are_checked_by_name_and_order():
+    spec = DataSpec("x.csv", ["a"], ["b", "c"], 10, "f", 7, "g")
+    spec.check_columns(None, None)
+    spec.check_columns("a", "b,c")
+    for target, inputs in (("a", "b"), ("a", "c,b"), ("a", "b,b"), ("b", "b,c"), (None, "")):
+        with pytest.raises(DataError, match="trained on target a; inputs b, c"):
+            spec.check_columns(target, inputs)
+
+
+def test_other_rows_are_other_data():
+    series = load_series("sine", steps=200)
+    spec = DataSpec.describe("sine", series, build_task(series, "elman"), 200, 0, False, 20, 5)
+    spec.check_same_data(series, "m.npz")
+    for other in (load_series("sine", steps=201), load_series("sine", steps=200, seed=1)):
+        with pytest.raises(DataError, match="m.npz was trained on other data"):
+            spec.check_same_data(other, "m.npz")
+
+
+def test_stored_scalers_must_name_the_columns_of_the_data(tmp_path):
+    exp, _ = new_experiment("narx", "narendra", mode="open")
+    wrong = load_series("stock", steps=240)  # other column names
+    with pytest.raises(DataError, match="scaler is for columns u; this data has market"):
+        build_task(wrong, "narx", scalers=exp.scalers)
+
+
+# --- reading people's CSV files ------------------------------------------------------------
+def test_csv_with_a_byte_order_mark_and_a_date_column(tmp_path):
+    rows = "".join(f"2024-01-{d:02d},{d * 1.5},{d % 3}\n" for d in range(1, 29))
+    path = write(tmp_path / "bom.csv", "\ufeffdate,sales,promo\n" + rows)
+    series = load_csv(path, "sales", "promo")
+    assert series.date_column == "date" and series.targets[0, 0] == 1.5
+
+
+@pytest.mark.parametrize("values,is_date", [
+    (["5.0", "1707.4", "3.25"], False), (["1999", "2000", "2001"], False),
+    (["2024-01-31", "2024-02-29"], True), (["31.01.2024", "29.02.2024"], True),
+    (["2024/01/31 10:00", "2024/01/31 11:00"], True), (["10:15", "10:30:00"], True),
+    (["1.2.3", "4.5.6"], False), (["2024-13-45"], False),
+])
+def test_only_real_dates_make_a_date_column(values, is_date):
+    from minirnn.data.series import _is_date_column
+
+    assert _is_date_column(values) is is_date
+
+
+def test_a_column_of_decimals_is_data_not_dates(tmp_path):
+    """Sunspot numbers such as 5.0 and 1707.4 once looked like dates and were hidden."""
+    path = write(tmp_path / "sun.csv", "YEAR,SUN\n1700,5.0\n1701,11.0\n1707,1707.4\n")
+    with pytest.raises(DataError, match="column 'sun' not in sun.csv; columns: YEAR, SUN"):
+        load_csv(path, "sun")
+    assert load_csv(path, "SUN", "YEAR").date_column is None
+
+
+def test_errors_name_the_line_of_the_file(tmp_path):
+    path = write(tmp_path / "gaps.csv", "a,b\n1,2\n\n\n3,4\n5,oops\n")
+    with pytest.raises(DataError, match=r"gaps.csv, line 6, column 'b': 'oops' is not a number"):
+        load_csv(path, "a", "b")
+
+
+# --- the text task's perplexity -------------------------------------------------------------
+def test_perplexity_is_e_to_the_mean_cross_entropy_of_the_next_word():
+    """Hand-computed: with logits that give the true next word probability p_t, perplexity
+    over a split is exp(-mean(log p_t)); uniform logits give the vocabulary size."""
+    task = make_text_task(meat_text(300, seed=0))
+    V, T = task.vocabulary_size, len(task.y)
+    uniform = task.score(np.zeros((T, V)))
+    for split in uniform.values():
+        assert split["model"]["perplexity"] == pytest.approx(V, rel=1e-12)
+    # the true next word gets logit log(3), every other word 0: p = 3 / (V + 2)
+    logits = np.zeros((T, V))
+    logits[np.arange(T), task.y[:, 0]] = np.log(3.0)
+    for split in task.score(logits).values():
+        assert split["model"]["perplexity"] == pytest.approx((V + 2) / 3, rel=1e-12)
