@@ -97,7 +97,9 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
                                              weight_decay=config.weight_decay)
     result = TrainResult()
     if start is not None:
-        result = TrainResult(history=[dict(h) for h in start.history],
+        # a diverged epoch's record is kept in the history but was never completed
+        result = TrainResult(history=[dict(h) for h in start.history
+                                      if h.get("epoch", 0) <= start.epoch],
                              best_epoch=start.best_epoch, best_state=start.best_state,
                              epoch=start.epoch, best_score=start.best_score,
                              waited=start.waited)

@@ -364,3 +364,30 @@ def test_cuda_engine_without_a_gpu_is_one_error(tmp_path, monkeypatch, trained):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 1 and result.output.count("Error:") == 1
         assert "backend 'cuda' needs an NVIDIA GPU" in result.output
+
+
+def test_bench_refuses_a_size_beyond_memory():
+    result = CliRunner().invoke(main, ["bench", "--size", "1,10,10000000", "--backend", "cpu"])
+    assert result.exit_code == 1 and result.output.count("Error:") == 1
+    assert "--size 1,10,10000000: statespace with hidden size 10,000,000" in result.output
+    assert "needs ~" in result.output
+
+
+def test_an_interrupt_at_any_moment_is_one_line(tmp_path):
+    """Ctrl-C while the command imports NumPy and Numba, or while it runs: never a traceback
+    (the moment the signal lands varies; each outcome must be clean)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = "import sys; from minirnn.cli import run; sys.argv = ['minirnn', 'models']; run()"
+    for delay in (0.2, 0.6, 1.2):
+        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+        assert "Traceback" not in stderr, stderr
+        if process.returncode != 0:
+            assert stderr.strip().splitlines() == ["Error: interrupted"], stderr

@@ -408,3 +408,23 @@ def test_two_runs_cannot_write_one_checkpoint(tmp_path):
     finally:
         first.kill()
         first.wait()
+
+
+def test_a_model_trained_on_a_gpu_predicts_on_a_machine_without_one(tmp_path):
+    """The engine is a choice of where to run, not part of the model: a checkpoint whose
+    config says cuda runs on the cpu engine where there is no GPU (and says so)."""
+    from minirnn.checkpoint import read_archive
+    from minirnn.kernels.cuda_support import cuda_available
+
+    if cuda_available():
+        pytest.skip("this machine has a GPU")
+    path = tmp_path / "m.npz"
+    train_json("elman", "--data", "sine", "--out", path)
+    reference = invoke("predict", path).output
+    document, arrays = read_archive(path)
+    document["config"]["backend"] = "cuda"
+    np.savez(tmp_path / "gpu.npz", meta=np.array(json.dumps(document)), **arrays)
+    result = CliRunner().invoke(main, ["predict", str(tmp_path / "gpu.npz")])
+    assert result.exit_code == 0, result.output
+    assert "trained on the cuda engine, which this machine lacks" in result.output
+    assert result.output.endswith(reference)
