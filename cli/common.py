@@ -24,8 +24,10 @@ def available_backends() -> list[str]:
 
 
 def progress_bar(transient=True):
+    """A progress line on a terminal; nothing at all when stderr is a file or a pipe."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err_console, transient=transient)
+                    TimeElapsedColumn(), console=err_console, transient=transient,
+                    disable=not err_console.is_terminal)
 
 
 def fail(message: str):
@@ -104,6 +106,20 @@ def check_writable(path, option: str):
         probe.unlink()
     except OSError as error:
         fail(f"{option} {path}: cannot write in {folder} ({error.strerror or error})")
+
+
+def check_not_inputs(outputs: dict, inputs: dict):
+    """Fail if an output path (option → path) is one of the command's input files (label →
+    path), or another output: writing it would destroy what is being read."""
+    seen = {os.path.realpath(path): label for label, path in inputs.items() if path}
+    for option, path in outputs.items():
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            fail(f"{option} {path} is {seen[real]}: writing there would destroy it; choose "
+                 f"another file")
+        seen[real] = option
 
 
 @contextmanager

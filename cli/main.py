@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 
 import click
 from rich.table import Table
@@ -24,6 +26,9 @@ class GuardedGroup(click.Group):
     the traceback of an unexpected error instead."""
 
     def invoke(self, ctx):
+        # a polite kill (SIGTERM) ends like Ctrl-C: the checkpoint lock released, one line
+        previous = signal.signal(signal.SIGTERM, _interrupt) \
+            if threading.current_thread() is threading.main_thread() else None
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -37,6 +42,13 @@ class GuardedGroup(click.Group):
                 raise
             fail(f"{type(error).__name__}: {error} (an unexpected error; run again with "
                  f"MINIRNN_DEBUG=1 to see where, and please report it)")
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 @click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -21,8 +21,9 @@ from rich.table import Table
 from minirnn.checkpoint import CheckpointError, WriterLock
 from minirnn.data.series import BUILTIN, DataError
 from minirnn.diagnostics import residual_diagnostics
-from minirnn.experiment import (DataSpec, Experiment, build_task, check_memory, gib,
-                                load_data, task_scalers)
+from minirnn.experiment import (BYTES_PER_BUILTIN_ROW, BYTES_PER_FORECAST_STEP, DataSpec,
+                                Experiment, build_task, check_bytes, check_memory, load_data,
+                                task_scalers)
 from minirnn.models import BACKENDS
 from minirnn.models.base import DTYPES
 from minirnn.models.multilayer import CONNECTIVITIES
@@ -30,8 +31,9 @@ from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
 from minirnn.train import TrainConfig, evaluate, fit, predict as predict_rows
 
-from .common import (FiniteFloat, atomic_text, backends_option, check_writable, console,
-                     err_console, fail, fail_with, json_option, progress_bar)
+from .common import (FiniteFloat, atomic_text, backends_option, check_not_inputs,
+                     check_writable, console, err_console, fail, fail_with, json_option,
+                     progress_bar)
 
 USER_ERRORS = (DataError, CheckpointError, ValueError, TypeError, RuntimeError, MemoryError)
 SPARK = "▁▂▃▄▅▆▇█"
@@ -119,7 +121,7 @@ def stored_data(spec: DataSpec, where: str):
 
 
 @click.command()
-@click.argument("model", type=click.Choice(list(MODEL_OPTIONS)))
+@click.argument("model", type=click.Choice(list(MODEL_OPTIONS)), required=False)
 @click.option("--data", default=None,
               help=f"A built-in data set ({', '.join(BUILTIN)}) or a CSV file (with --resume: "
                    f"the checkpoint's data by default).")
@@ -179,15 +181,16 @@ def stored_data(spec: DataSpec, where: str):
 @click.option("--overwrite", is_flag=True,
               help="Replace an existing --out that holds another run.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="Write learning curves and test predictions to this image (.png, .pdf, .svg; "
-                   "needs matplotlib).")
+              help=f"Write learning curves and test predictions to this image "
+                   f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
 @click.pass_context
 def train(ctx, model, data, target, inputs, length, context, horizon, difference, hidden, layers,
           connectivity, window, input_delays, output_delays, mode, mu, learn_mu, memory_size,
           activation, backend, dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed,
           out, resume, overwrite, plot, as_json):
-    """Train MODEL on a series and report train / validation / test errors.
+    """Train MODEL on a series and report train / validation / test errors (with --resume,
+    MODEL may be left out: the checkpoint names it).
 
     The data are split in time into 70% training, 15% validation and 15% test rows, scaled on
     the training rows only. The task is one-step-ahead forecasting of the target column(s)
@@ -209,6 +212,8 @@ def train(ctx, model, data, target, inputs, length, context, horizon, difference
     """
     given = {name for name in ctx.params
              if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
+    if model is None and resume is None:
+        raise click.UsageError("Missing argument 'MODEL' (or --resume a checkpoint).")
     check_plot_path(plot)
     if resume is not None and out is None:
         out = resume  # continue the checkpoint where it is
@@ -216,13 +221,14 @@ def train(ctx, model, data, target, inputs, length, context, horizon, difference
         if Path(out).suffix != ".npz":
             fail(f"--out {out}: a checkpoint file must end in .npz")
         check_writable(out, "--out")
+    check_not_inputs({"--out": out, "--plot": plot},
+                     {"the --data file": data if data not in BUILTIN else None})
     options = dict(ctx.params)
     try:
         with WriterLock(out) if out else nullcontext():
             if out and Path(out).exists() and not overwrite and not (
                     resume and Path(out).resolve() == Path(resume).resolve()):
-                fail(f"--out {out} already exists: continue it with --resume {out}, choose "
-                     f"another --out, or give --overwrite to replace it")
+                _refuse_existing(out)
             if resume:
                 exp, series, task, net = _resumed(resume, options, given)
             else:
@@ -232,15 +238,25 @@ def train(ctx, model, data, target, inputs, length, context, horizon, difference
         fail_with(error)
 
 
+def _refuse_existing(out):
+    """--out holds a file already: say what it is and what can be done."""
+    try:
+        held = Experiment.load(out)
+    except (CheckpointError, MemoryError):
+        fail(f"--out {out} already exists and is not a minirnn checkpoint: choose another "
+             f"--out, or give --overwrite to replace it")
+    fail(f"--out {out} already exists (the model {held.model!r}, {held.run.epoch} epoch(s)): "
+         f"continue it with --resume {out}, choose another --out, or give --overwrite to "
+         f"replace it")
+
+
 def _new(o):
     """A new experiment from the command line's options."""
     if o["data"] is None:
         raise click.UsageError("Missing option '--data' (a data set or CSV file), or --resume "
                                "a checkpoint.")
-    from minirnn.experiment import check_rows_memory
-
     if o["data"] in BUILTIN:
-        check_rows_memory(o["length"])
+        check_bytes(BYTES_PER_BUILTIN_ROW * o["length"], f"--length {o['length']:,}")
     series = load_data(o["data"], o["target"], o["inputs"], o["length"], o["seed"])
     task = build_task(series, o["model"], o["difference"], None, o["context"], o["horizon"])
     chosen = engine(o["backend"])
@@ -268,20 +284,20 @@ def _resumed(path, o, given):
     from dataclasses import asdict, replace
 
     exp = load_experiment(path)
-    if exp.model != o["model"]:
-        fail(f"{path} holds a {exp.model} model, not {o['model']}")
+    if o["model"] is not None and exp.model != o["model"]:
+        fail(f"{path} holds the model {exp.model!r}, not {o['model']!r}")
     stored = {"config": exp.config, "data": asdict(exp.data), "train": asdict(exp.train)}
     conflicts = []
     for name in sorted(given & FIXED_ON_RESUME.keys()):
         section, key = FIXED_ON_RESUME[name]
         flag = "--" + name.replace("_", "-")
         if key not in stored[section] or (key == "length" and not exp.data.builtin):
-            conflicts.append(f"{flag} does not apply to it")
+            conflicts.append(f"{flag} (it does not apply to this {exp.model} model)")
         elif o[name] != stored[section][key]:
-            conflicts.append(f"{flag} {o[name]} (it has {stored[section][key]})")
+            conflicts.append(f"{flag} {o[name]} (it was trained with {stored[section][key]})")
     if conflicts:
-        fail(f"{path} cannot continue with {'; '.join(conflicts)}: only --epochs, --lr, "
-             f"--patience and --backend may change when resuming")
+        fail(f"{path} cannot continue with other options: {'; '.join(conflicts)}; only "
+             f"--epochs, --lr, --patience and --backend may change when resuming")
     exp.data.check_columns(o["target"], o["inputs"])
     if o["data"] is None:
         series = stored_data(exp.data, path)
@@ -299,8 +315,9 @@ def _resumed(path, o, given):
                                      if k in given})
     exp.train.check()
     if run.epoch >= exp.train.epochs:
-        fail(f"{path} has trained {run.epoch} epoch(s) of --epochs {exp.train.epochs}: give a "
-             f"larger --epochs to train further")
+        fail(f"{path} has already trained {run.epoch} epoch(s), and --epochs "
+             f"{exp.train.epochs} counts from the run's first: give --epochs above {run.epoch} "
+             f"to train further")
     if run.waited >= exp.train.patience:
         fail(f"{path} stopped early at epoch {run.epoch} (no improvement for {run.waited} "
              f"epochs): give a larger --patience to train further")
@@ -349,8 +366,10 @@ def _run(exp, series, task, net, out, plot, as_json):
         except KeyboardInterrupt:
             interrupted = True
     if interrupted:
-        kept = (f"; {out} holds epoch {exp.run.epoch}: continue with --resume {out}"
-                if out and Path(out).exists() else "")
+        kept = ""
+        if out and Path(out).exists():  # what the file holds (the signal may have cut a write)
+            kept = (f"; {out} holds epoch {Experiment.load(out).run.epoch}: continue with "
+                    f"--resume {out}")
         fail(f"interrupted{kept}")
 
     if result.best_state is None:  # diverged before any epoch was scored: nothing worth keeping
@@ -537,8 +556,8 @@ def _plot_predictions(path, series, one_step, ahead, report):
               help="Residual checks: autocorrelation of the errors and their cross-correlation "
                    "with the inputs, with 95% bands (white residuals = a good model).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="Write predictions (and diagnostics) to this image (.png, .pdf, .svg; needs "
-                   "matplotlib).")
+              help=f"Write predictions (and diagnostics) to this image "
+                   f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
 def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, diagnostics,
             plot, as_json):
@@ -555,6 +574,10 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
 
     exp = load_experiment(checkpoint_path)
     spec = exp.data
+    check_not_inputs({"--out": out, "--plot": plot},
+                     {"the checkpoint": checkpoint_path,
+                      "the --data file": data if data not in BUILTIN else None,
+                      "the model's training data": None if data or spec.builtin else spec.source})
     try:
         spec.check_columns(target, inputs)
         if data is None:
@@ -562,6 +585,7 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
         else:
             series = _new_data(spec, data, length)
         check_memory(exp.model, exp.config, len(series))
+        check_bytes(BYTES_PER_FORECAST_STEP * steps, f"--steps {steps:,}")
         task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
                           spec.horizon)
         net = exp.build_model(engine(backend, exp.config["backend"]))

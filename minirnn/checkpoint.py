@@ -96,35 +96,52 @@ def read_archive(path) -> tuple[dict, dict]:
 
 
 class WriterLock:
-    """One writer per checkpoint: ``with WriterLock(path):`` holds ``.model.npz.lock`` (the
-    holder's process id) for a whole training run, so a second run writing the same file
-    stops at once with an error instead of overwriting the first one's checkpoints. A lock
-    whose process no longer runs (killed) is taken over."""
+    """One writer per checkpoint: ``with WriterLock(path):`` holds an exclusive lock on
+    ``.model.npz.lock`` for a whole training run, so a second run writing the same file stops
+    at once with an error instead of overwriting the first one's checkpoints.
+
+    The lock is the operating system's (``flock``): it dies with its process however that
+    ends (a kill included), so a killed run never blocks the file. The lock file holds the
+    holder's process id, for the message, and is removed when the run ends; one left by a
+    killed run is taken over by the next.
+    """
 
     def __init__(self, path):
         path = Path(path)
         self.path = path.parent / f".{path.name}.lock"
         self.target = path
+        self.fd = None
 
     def __enter__(self):
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            except FileExistsError:
-                try:
-                    holder = int(self.path.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    holder = 0
-                if holder and holder != os.getpid() and _running(holder):
-                    raise CheckpointError(f"another minirnn run (process {holder}) is writing "
-                                          f"{self.target}; wait for it or choose another --out")
-                self.path.unlink(missing_ok=True)  # left by a run that was killed
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(str(os.getpid()))
+        try:
+            import fcntl
+        except ImportError:  # not a POSIX system: no locking
             return self
-        raise CheckpointError(f"cannot lock {self.target} ({self.path} keeps reappearing)")
+        for _ in range(10):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                raise CheckpointError(f"another minirnn run (process {holder}) is writing "
+                                      f"{self.target}; wait for it or choose another --out") \
+                    from None
+            try:  # the file may have been removed by the last holder as we opened it
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
+                self.fd = fd
+                return self
+            os.close(fd)
+        raise CheckpointError(f"cannot lock {self.target}: {self.path} keeps changing")
 
     def __exit__(self, *exc):
-        self.path.unlink(missing_ok=True)
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)  # before closing: no one takes a dying lock
+            os.close(self.fd)
+            self.fd = None
         return False

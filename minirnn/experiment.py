@@ -290,18 +290,21 @@ def gib(n: float) -> str:
 
 def check_memory(name: str, config: dict, rows: int, batch: int = 8, bptt: int = 50):
     """A clear error before allocating, when the estimate exceeds the memory available."""
-    needed, available = memory_estimate(name, config, rows, batch, bptt), available_memory()
-    if available is not None and needed > available:
-        raise MemoryError(f"{name} with hidden size {config['hidden_size']:,} on {rows:,} rows "
-                          f"needs ~{gib(needed)}; this machine has {gib(available)} available")
+    check_bytes(memory_estimate(name, config, rows, batch, bptt),
+                f"{name} with hidden size {config['hidden_size']:,} on {rows:,} rows")
 
 
-def check_rows_memory(rows: int):
-    """Before generating ``rows`` rows of a built-in set (a dozen float64 arrays a row)."""
-    needed, available = 12 * 8 * rows, available_memory()
+def check_bytes(needed: int, what: str):
+    """MemoryError("<what> needs ~X GiB; this machine has Y GiB available") if it does not."""
+    available = available_memory()
     if available is not None and needed > available:
-        raise MemoryError(f"--length {rows:,} rows need ~{gib(needed)}; this machine has "
-                          f"{gib(available)} available")
+        raise MemoryError(f"{what} needs ~{gib(needed)}; this machine has {gib(available)} "
+                          f"available")
+
+
+#: bytes per row of a built-in set while it is generated (a dozen float64 arrays), and per
+#: step of a free-run forecast (each step's arrays and tensors; measured ~500 bytes)
+BYTES_PER_BUILTIN_ROW, BYTES_PER_FORECAST_STEP = 12 * 8, 1000
 
 
 def check_config(name: str, config) -> dict:
@@ -506,6 +509,10 @@ def _from_document(document: dict, arrays: dict) -> Experiment:
             if missing:
                 raise CheckpointError(f"optimizer slot {slot!r} lacks {', '.join(missing)}")
             optimizer_state["slots"][slot] = [arrays[f"optimizer/{slot}/{n}"] for n in names]
+            for n in names:
+                if not np.all(np.isfinite(arrays[f"optimizer/{slot}/{n}"])):
+                    raise CheckpointError(f"optimizer slot {slot!r}: {n} holds NaN or infinite "
+                                          f"values")
     stray = sorted(k for k in arrays if k.split("/")[0] not in ("best", "last", "optimizer"))
     if stray:
         raise CheckpointError(f"unknown array(s) {', '.join(stray)}")

@@ -102,7 +102,8 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
                                       if h.get("epoch", 0) <= start.epoch],
                              best_epoch=start.best_epoch, best_state=start.best_state,
                              epoch=start.epoch, best_score=start.best_score,
-                             waited=start.waited)
+                             waited=start.waited, last_state=start.last_state,
+                             optimizer_state=start.optimizer_state)
         if start.last_state is not None:
             model.load_state_dict(start.last_state)
         if start.optimizer_state is not None:

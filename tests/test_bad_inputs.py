@@ -114,6 +114,14 @@ def source_changed(d, t):
     (d / "good.csv").write_text(csv_text(rows=good_rows(seed=5)))
 
 
+def csv_model_here(d, t):
+    """c.npz trained on ./good.csv."""
+    document, arrays = read_archive(t / "c.npz")
+    document["data"]["source"] = str(d / "good.csv")
+    np.savez(d / "c.npz", meta=np.array(json.dumps(document)), **arrays)
+    good(d, t)
+
+
 def no_meta(d, t):
     np.savez(d / "m.npz", weights=np.zeros(3))
 
@@ -168,7 +176,9 @@ CASES = [
     ("csv-line-after-blank-lines", text("bad.csv", "a,b\n1,2\n\n\n3,x\n"), TRAIN + CSV, 1,
      "bad.csv, line 5, column 'b': 'x' is not a number"),
     ("csv-short-row", text("bad.csv", "date,a,b\n2024-01-01,1,2\n2024-01-02,3\n"), TRAIN + CSV,
-     1, "line 3, column 'b': '' is not a number"),
+     1, "bad.csv, line 3: 2 fields, the header has 3"),
+    ("csv-long-row", text("bad.csv", "a,b\n1,2\n1,234.5,6\n"), TRAIN + CSV, 1,
+     "line 3: 3 fields, the header has 2 (a thousands separator"),
     ("csv-unknown-target", text("bad.csv", csv_text()),
      TRAIN + ["--data", "bad.csv", "--target", "zz"], 1,
      "column 'zz' not in bad.csv; columns: a, b, c"),
@@ -198,6 +208,7 @@ CASES = [
     ("data-batch-too-large", None, TRAIN + ["--data", "sine", "--length", "100", "--batch",
                                             "500"], 1, "cannot make 500 streams: lower --batch"),
     ("data-missing", None, TRAIN, 2, "Missing option '--data'"),
+    ("model-missing", None, ["train", "--data", "sine"], 2, "Missing argument 'MODEL'"),
     # option values
     ("opt-lr-nan", None, TRAIN + ["--data", "sine", "--lr", "nan"], 2,
      "'--lr': 'nan' is not a finite number"),
@@ -231,7 +242,7 @@ CASES = [
     ("size-hidden-absurd", None, TRAIN + ["--data", "sine", "--hidden", "100000000"], 1,
      "elman with hidden size 100,000,000 on 2,000 rows needs ~"),
     ("size-length-absurd", None, TRAIN + ["--data", "sine", "--length", "10000000000000"], 1,
-     "--length 10,000,000,000,000 rows need ~"),
+     "--length 10,000,000,000,000 needs ~"),
     ("size-window-absurd", None, ["train", "sliding", "--data", "sine", "--window",
                                   "1000000000000"], 1, "needs ~"),
     ("size-delays-absurd", None, ["train", "narx", "--data", "narendra", "--input-delays",
@@ -250,16 +261,31 @@ CASES = [
     ("out-under-a-file", not_a_folder, TRAIN + ["--data", "sine", "--out", "file/m.npz"], 1,
      "file is not a folder"),
     ("out-holds-another-run", model, TRAIN + ["--data", "sine", "--out", "m.npz"], 1,
-     "--out m.npz already exists: continue it with --resume m.npz"),
+     "--out m.npz already exists (the model 'elman', 2 epoch(s)): continue it with --resume m.npz"),
+    ("out-holds-a-plain-archive", text("m.npz", b""), TRAIN + ["--data", "sine", "--out",
+                                                               "m.npz"], 1,
+     "--out m.npz already exists and is not a minirnn checkpoint"),
     ("plot-unknown-format", None, TRAIN + ["--data", "sine", "--plot", "fit.xyz"], 1,
      "--plot fit.xyz: unknown image format 'xyz'"),
     ("plot-no-extension", None, TRAIN + ["--data", "sine", "--plot", "fit"], 1,
      "unknown image format '(no extension)'"),
     ("plot-missing-folder", None, TRAIN + ["--data", "sine", "--plot", "no/fit.png"], 1,
      "--plot no/fit.png: the folder no does not exist"),
+    ("predict-out-is-the-checkpoint", model, PREDICT + ["--out", "m.npz"], 1,
+     "--out m.npz is the checkpoint: writing there would destroy it"),
+    ("predict-out-is-the-data", both(model, good), PREDICT + ["--data", "good.csv", "--out",
+                                                             "good.csv"], 1,
+     "--out good.csv is the --data file: writing there would destroy it"),
+    ("predict-out-is-the-training-data", csv_model_here, ["predict", "c.npz", "--out",
+                                                          "good.csv"], 1,
+     "--out good.csv is the model's training data"),
+    ("predict-out-is-the-plot", model, PREDICT + ["--out", "p.png", "--plot", "p.png"], 1,
+     "--plot p.png is --out"),
     ("predict-out-missing-folder", model, PREDICT + ["--out", "no/p.csv"], 1,
      "--out no/p.csv: the folder no does not exist"),
     # checkpoints
+    ("predict-steps-absurd", model, PREDICT + ["--steps", "100000000000"], 1,
+     "--steps 100,000,000,000 needs ~"),
     ("ckpt-missing", None, PREDICT, 1, "checkpoint not found: m.npz"),
     ("ckpt-empty", text("m.npz", b""), PREDICT, 1, "m.npz is empty (0 bytes)"),
     ("ckpt-truncated", lambda d, t: (d / "m.npz").write_bytes((t / "m.npz").read_bytes()[:900]),
@@ -281,9 +307,10 @@ CASES = [
     ("ckpt-source-changed", source_changed, ["predict", "c.npz"], 1,
      "which no longer holds that data (or is gone): give --data"),
     ("ckpt-wrong-model-on-resume", model, ["train", "jordan", "--resume", "m.npz"], 1,
-     "m.npz holds a elman model, not jordan"),
+     "m.npz holds the model 'elman', not 'jordan'"),
     # data and options against a checkpoint
-    ("predict-missing-column", both(csv_model, text("other.csv", csv_text(("date", "a", "b")))),
+    ("predict-missing-column", both(csv_model, text("other.csv", csv_text(
+        ("date", "a", "b"), [r[:3] for r in good_rows()]))),
      ["predict", "c.npz", "--data", "other.csv"], 1,
      "column 'c' not in other.csv; columns: a, b (the model was trained on target a; "
      "inputs b, c)"),
@@ -297,13 +324,13 @@ CASES = [
     ("predict-other-builtin", model, PREDICT + ["--data", "narendra"], 1,
      "the model was trained on target y; inputs none; narendra has target y; inputs u"),
     ("resume-other-hidden", model, ["train", "elman", "--resume", "m.npz", "--hidden", "32"], 1,
-     "m.npz cannot continue with --hidden 32 (it has 6)"),
+     "m.npz cannot continue with other options: --hidden 32 (it was trained with 6)"),
     ("resume-other-dtype", model, ["train", "elman", "--resume", "m.npz", "--dtype", "float64"],
-     1, "--dtype float64 (it has float32)"),
+     1, "--dtype float64 (it was trained with float32)"),
     ("resume-other-optimizer", model, ["train", "elman", "--resume", "m.npz", "--optimizer",
-                                       "sgd"], 1, "--optimizer sgd (it has adam)"),
+                                       "sgd"], 1, "--optimizer sgd (it was trained with adam)"),
     ("resume-option-not-applicable", model, ["train", "elman", "--resume", "m.npz", "--window",
-                                             "3"], 1, "--window does not apply to it"),
+                                             "3"], 1, "--window (it does not apply to this elman model)"),
     ("resume-other-builtin", model, ["train", "elman", "--resume", "m.npz", "--data", "memory",
                                      "--epochs", "4"], 1, "m.npz was trained on other data"),
     ("resume-other-csv", both(csv_model, text("other.csv", csv_text(rows=good_rows(seed=3)))),
@@ -312,7 +339,7 @@ CASES = [
     ("resume-other-target", csv_model, ["train", "elman", "--resume", "c.npz", "--target", "b",
                                         "--epochs", "4"], 1, "--target gives b (expected a"),
     ("resume-nothing-left", model, ["train", "elman", "--resume", "m.npz"], 1,
-     "m.npz has trained 2 epoch(s) of --epochs 2: give a larger --epochs"),
+     "m.npz has already trained 2 epoch(s), and --epochs 2 counts from the run's first: give --epochs above 2"),
     ("resume-out-holds-another", both(model, csv_model),
      ["train", "elman", "--resume", "m.npz", "--out", "c.npz", "--epochs", "4"], 1,
      "--out c.npz already exists"),

@@ -76,16 +76,22 @@ def test_the_file_gets_the_umask_mode_and_no_temporary_survives(tmp_path):
 
 
 def test_one_writer_per_checkpoint(tmp_path):
+    """The lock is the operating system's: held while a run writes, gone with its process."""
+    import subprocess
+    import sys
+
     path = tmp_path / "m.npz"
     with WriterLock(path):
-        lock = tmp_path / ".m.npz.lock"
-        assert lock.read_text() == str(os.getpid())
-        lock.write_text("1")  # pretend that process 1 (always running) holds it
-        with pytest.raises(CheckpointError, match="another minirnn run"):
-            WriterLock(path).__enter__()
-        lock.write_text(str(os.getpid()))
-    assert not lock.exists()
-    lock.write_text("999999999")  # a killed run's lock is taken over
+        assert (tmp_path / ".m.npz.lock").read_text() == str(os.getpid())
+        other = subprocess.run([sys.executable, "-c",
+                                "import sys; from minirnn.checkpoint import WriterLock\n"
+                                "try:\n    WriterLock(sys.argv[1]).__enter__()\n"
+                                "except Exception as e:\n    print(e)", str(path)],
+                               capture_output=True, text=True, timeout=60)
+        assert f"another minirnn run (process {os.getpid()}) is writing" in other.stdout
+    assert list(tmp_path.iterdir()) == []
+    # a lock file left by a killed run (its process gone, its lock with it) is taken over
+    (tmp_path / ".m.npz.lock").write_text("1")
     with WriterLock(path):
         pass
     assert list(tmp_path.iterdir()) == []
@@ -151,6 +157,9 @@ LOAD_DEFECTS = [
     (None, lambda a: a.update({"best/W_hh": np.zeros((2, 2))}), "W_hh has shape (2, 2)"),
     (None, lambda a: a.pop("optimizer/m/b_y"), "optimizer slot 'm' lacks b_y"),
     (None, lambda a: a.update({"junk": np.zeros(1)}), "unknown array(s) junk"),
+    (None, lambda a: a["optimizer/v/W_hh"].fill(np.nan),
+     "optimizer slot 'v': W_hh holds NaN or infinite values"),
+    (None, lambda a: a["last/b_h"].fill(np.inf), "last weights: b_h holds NaN or infinite"),
 ]
 
 
@@ -352,6 +361,19 @@ def test_errors_name_the_line_of_the_file(tmp_path):
         load_csv(path, "a", "b")
 
 
+def test_semicolon_and_tab_separated_files(tmp_path):
+    for sep in (";", "\t"):
+        body = "".join(f"2024-01-{d:02d}{sep}{d}{sep}{d % 2}\n" for d in range(1, 11))
+        path = write(tmp_path / "s.csv", f"date{sep}y{sep}u\n" + body)
+        series = load_csv(path, "y", "u")
+        assert series.targets[-1, 0] == 10 and series.date_column == "date"
+
+
+def test_trailing_empty_fields_are_not_extra_values(tmp_path):
+    path = write(tmp_path / "t.csv", "a,b\n1,2,\n3,4,,\n")
+    np.testing.assert_array_equal(load_csv(path, "a", "b").targets[:, 0], [1, 3])
+
+
 # --- the text task's perplexity -------------------------------------------------------------
 def test_perplexity_is_e_to_the_mean_cross_entropy_of_the_next_word():
     """Hand-computed: with logits that give the true next word probability p_t, perplexity
@@ -366,3 +388,22 @@ def test_perplexity_is_e_to_the_mean_cross_entropy_of_the_next_word():
     logits[np.arange(T), task.y[:, 0]] = np.log(3.0)
     for split in task.score(logits).values():
         assert split["model"]["perplexity"] == pytest.approx((V + 2) / 3, rel=1e-12)
+
+
+def test_a_run_that_diverges_when_resumed_keeps_its_state_to_resume_from(tmp_path):
+    """Continued with a learning rate that blows up at once, the run still hands back the
+    state it started from: the checkpoint written after it can be resumed again."""
+    exp, task = new_experiment(epochs=2, activation="identity")
+    train(exp, task)
+    start = exp.run
+    exp.train.epochs, exp.train.lr, exp.train.clip = 4, 1e8, 0.0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the overflow is the point
+        _, result = train(exp, task, start=start)
+    assert result.diverged and result.epoch == 2
+    assert result.last_state is start.last_state
+    assert result.optimizer_state is start.optimizer_state
+    exp.save(tmp_path / "d.npz")
+    assert Experiment.load(tmp_path / "d.npz").run.last_state is not None

@@ -87,7 +87,10 @@ def test_resume_continues_at_the_next_epoch(tmp_path):
     assert resumed["resumed_from_epoch"] == 2 and resumed["epochs_done"] == 4
     assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3, 4]
     result = invoke("train", "elman", "--resume", path)
-    assert result.exit_code == 1 and "holds a jordan model, not elman" in result.output
+    assert result.exit_code == 1 and "holds the model 'jordan', not 'elman'" in result.output
+    result = invoke("train", "--resume", path, "--epochs", "5", "--json")  # MODEL: jordan
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["epochs_done"] == 5
 
 
 def write_csv(path, header, rows):
@@ -428,3 +431,27 @@ def test_a_model_trained_on_a_gpu_predicts_on_a_machine_without_one(tmp_path):
     assert result.exit_code == 0, result.output
     assert "trained on the cuda engine, which this machine lacks" in result.output
     assert result.output.endswith(reference)
+
+
+def test_a_polite_kill_ends_with_one_line_and_a_resumable_checkpoint(tmp_path):
+    """SIGTERM (what a scheduler or `kill` sends) ends the run like Ctrl-C: one Error: line
+    that says how to continue, the lock released, nothing else left behind."""
+    import signal
+    import time
+
+    from minirnn.experiment import Experiment
+
+    path = tmp_path / "t.npz"
+    run = subprocess.Popen(_cli("train", "elman", "--data", "sine", "--epochs", "500",
+                                "--patience", "500", "--out", path),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=120)
+    epoch = Experiment.load(path).run.epoch
+    assert run.returncode == 1 and "Traceback" not in stderr
+    assert stderr.strip().splitlines() == [
+        f"Error: interrupted; {path} holds epoch {epoch}: continue with --resume {path}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]

@@ -156,7 +156,11 @@ def load_csv(path, target, inputs=None) -> Series:
                         f"an input: the last target value is already an input of every model")
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: a BOM is not a name
-            reader = csv.reader(f)
+            first = f.readline()
+            f.seek(0)
+            # comma-separated, or semicolons / tabs where the header has more of them
+            delimiter = max(",;\t", key=lambda d: (first.count(d), d == ","))
+            reader = csv.reader(f, delimiter=delimiter)
             rows, lines = [], []
             for row in reader:
                 if rows and not any(c.strip() for c in row):
@@ -173,6 +177,13 @@ def load_csv(path, target, inputs=None) -> Series:
             where = [str(j + 1) for j, h in enumerate(header) if h == name]
             raise DataError(f"{path.name} has {len(where)} columns named {name!r} (columns "
                             f"{', '.join(where)}): rename them so each name is one column")
+    for row, line in zip(body, lines):
+        extra = [c for c in row[len(header):] if c.strip()]
+        if len(row) < len(header) or extra:
+            hint = " (a thousands separator, or a comma inside an unquoted value?)" if extra \
+                else ""
+            raise DataError(f"{path.name}, line {line}: {len(row)} fields, the header has "
+                            f"{len(header)}{hint}")
     dates = [h for j, h in enumerate(header)
              if _is_date_column([r[j] for r in body if j < len(r)])]
     columns = {}
@@ -183,7 +194,7 @@ def load_csv(path, target, inputs=None) -> Series:
         j = header.index(name)
         values = np.empty(len(body))
         for i, row in enumerate(body):
-            cell = row[j].strip() if j < len(row) else ""
+            cell = row[j].strip()
             try:
                 values[i] = float(cell)
             except ValueError:
