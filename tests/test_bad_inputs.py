@@ -241,6 +241,9 @@ CASES = [
     ("opt-model", None, ["train", "lstm", "--data", "sine"], 2, "'lstm' is not one of"),
     ("size-hidden-absurd", None, TRAIN + ["--data", "sine", "--hidden", "100000000"], 1,
      "elman with hidden size 100,000,000 on 2,000 rows needs ~"),
+    ("size-hidden-large", None, TRAIN + ["--data", "sine", "--hidden", "40000"], 1,
+     "elman with hidden size 40,000 on 2,000 rows needs ~47.4 GiB; this machine has 16.0 GiB "
+     "available"),
     ("size-length-absurd", None, TRAIN + ["--data", "sine", "--length", "10000000000000"], 1,
      "--length 10,000,000,000,000 needs ~"),
     ("size-window-absurd", None, ["train", "sliding", "--data", "sine", "--window",
@@ -366,6 +369,8 @@ def snapshot(folder):
 @pytest.mark.parametrize("case,setup,args,code,message", CASES, ids=[c[0] for c in CASES])
 def test_bad_input(tmp_path, monkeypatch, trained, case, setup, args, code, message):
     monkeypatch.chdir(tmp_path)
+    # every case sees a machine with 16 GiB available (this project's machines have 24)
+    monkeypatch.setattr("minirnn.experiment.available_memory", lambda: 16 * 2 ** 30)
     if setup is not None:
         setup(tmp_path, trained)
     before = snapshot(tmp_path)
