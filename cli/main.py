@@ -185,12 +185,38 @@ _LABELS = {"x_elman": "x Elman", "weights_x_elman": "weights x Elman",
               help="Instead: cpu time as T, B and H grow, and with 1 and all threads.")
 @click.option("--memory", "long_sequence", is_flag=True,
               help="Instead: time and peak memory of one 100,000-step sequence (B=1, H=64).")
+@click.option("--load", "under_load", is_flag=True,
+              help="Instead: a whole training step of several models and sizes, alone, beside "
+                   "a second process doing the same, and beside a busy Python loop (cpu and "
+                   "numpy engines).")
 @json_option
-def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence, as_json):
+def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
+          under_load, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
     (and PyTorch's CPU nn.RNN when it is installed)."""
-    from minirnn.bench import (DEFAULT_SIZES, family_times, full_narx_curve, long_sequence_memory,
-                               matmul_gflops, run_benchmarks, scaling_table, torch_available)
+    from minirnn.bench import (DEFAULT_SIZES, family_times, full_narx_curve, load_table,
+                               long_sequence_memory, matmul_gflops, run_benchmarks,
+                               scaling_table, torch_available)
+
+    if under_load:
+        engines = ("cpu", "numpy") if backend == "all" else tuple(backends_option(backend))
+        rows = load_table(backends=engines, dtype=dtype)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        table = Table(title=f"a whole training step (fwd, MSE, BPTT, Adam), {dtype}, median ms: "
+                            f"alone, beside a second minirnn process, beside a busy loop")
+        for column in ("model", "B,T,H", "engine", "alone", "beside minirnn", "x alone",
+                       "beside busy loop", "x numpy (both loaded)"):
+            table.add_column(column, justify="left" if column in ("model", "engine") else
+                             "right")
+        for r in rows:
+            table.add_row(r["model"], f"{r['B']},{r['T']},{r['H']}", r["engine"],
+                          f"{r['alone_ms']:.3f}", f"{r['minirnn_ms']:.3f}",
+                          f"{r['x_alone']:.2f}", f"{r['busy_ms']:.3f}",
+                          "" if r["x_numpy_loaded"] is None else f"{r['x_numpy_loaded']:.2f}")
+        console.print(table)
+        return
 
     if long_sequence:
         row = long_sequence_memory(dtype=dtype)

@@ -9,8 +9,16 @@ The submodules load on first use (``mr.models``, ``mr.Tensor``): importing the p
 is quick, so the ``minirnn`` command can guard the slow part (NumPy, Numba) against Ctrl-C.
 """
 import importlib
+import os
 
-from .kernel_cache import clear_stale_kernels
+# Numba's threads wait asleep between kernels instead of spinning (OpenMP's passive wait
+# policy; read once, when the OpenMP library loads, so it is set before any kernel runs). A
+# spinning wait made each of two runs sharing a 2-core machine 10-70x slower than alone, their
+# idle threads burning the cores the other's working threads needed (BENCHMARKS.md, "under
+# load"). Set OMP_WAIT_POLICY=ACTIVE to spin anyway.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .kernel_cache import clear_stale_kernels  # noqa: E402
 
 clear_stale_kernels()  # before any kernel is loaded from Numba's cache (kernel_cache says why)
 

@@ -297,3 +297,115 @@ def long_sequence_memory(steps: int = 100_000, hidden: int = 64, dtype: str = "f
     one_array = steps * hidden * np.dtype(dtype).itemsize / 2 ** 20
     return {"steps": steps, "hidden": hidden, "ms": 1e3 * seconds, "peak_mib": peak,
             "one_T_by_H_array_mib": one_array, "arrays": peak / one_array}
+
+
+# --- under load: a second process on the same machine -------------------------------------------
+#: the cells ``minirnn bench --load`` times: (model, B, T, H), a whole training step each
+LOAD_CELLS = [("elman", 1, 100, 8), ("elman", 8, 50, 16), ("elman", 32, 100, 64),
+              ("elman", 64, 100, 128), ("narx", 1, 1000, 20), ("memory", 32, 100, 64)]
+
+
+def training_step(model_name: str, batch: int, steps: int, hidden: int, backend: str,
+                  dtype: str = "float32", seed: int = 0):
+    """A callable doing one whole training step, as ``minirnn train`` does: forward, MSE loss,
+    backward, gradient clipping and Adam's update (one input and one output column; NARX in
+    open loop, reading the true past outputs)."""
+    from . import losses
+    from .models.registry import build_model, model_config
+    from .optim import Adam, clip_grad_norm
+
+    options = {"mode": "open"} if model_name == "narx" else {}
+    model = build_model(model_name, model_config(model_name, 1, 1, hidden, backend=backend,
+                                                 dtype=dtype, seed=seed, **options))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, steps, 1)).astype(dtype)
+    y = np.roll(x, 1, axis=1)
+    optimizer = Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        optimizer.zero_grad()
+        out = model(x, y=y) if model_name == "narx" else model(x)
+        losses.mse(out, y).backward()
+        clip_grad_norm(model.parameters(), 1.0)
+        optimizer.step()
+
+    return step
+
+
+def _steps_for(run, seconds: float) -> list:
+    """Seconds of each call of ``run``, called again and again for ``seconds``."""
+    times, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _second_process(kind: str, cell, backend: str, dtype: str, seconds: float):
+    """Start the other process ("minirnn": the same training step in a loop; "busy": a plain
+    Python loop) and return it once it is running warm. It stops by itself after ``seconds``."""
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "minirnn.bench", kind, *map(str, cell), backend, dtype,
+            str(seconds)]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    if process.stdout.readline().strip() != "ready":  # warm: kernels compiled, steps running
+        process.kill()
+        raise RuntimeError(f"the second process ({kind}) did not start")
+    return process
+
+
+def load_table(cells=LOAD_CELLS, backends=("cpu", "numpy"), dtype: str = "float32",
+               seconds: float = 1.5) -> list[dict]:
+    """Median time of a whole training step of each cell on each engine: alone, beside a
+    second process doing the same (what two runs, or a search's trials side by side, do), and
+    beside a plain busy Python loop. Each other process is started warm and stops by itself."""
+    rows = []
+    for cell in cells:
+        for backend in backends:
+            run = training_step(*cell, backend, dtype)
+            for _ in range(3):
+                run()  # warm: kernels compiled, memory reused
+            row = {"model": cell[0], "B": cell[1], "T": cell[2], "H": cell[3],
+                   "engine": backend}
+            row["alone_ms"] = 1e3 * float(np.median(_steps_for(run, seconds)))
+            for kind in ("minirnn", "busy"):
+                other = _second_process(kind, cell, backend, dtype, seconds + 30)
+                try:
+                    row[f"{kind}_ms"] = 1e3 * float(np.median(_steps_for(run, seconds)))
+                finally:
+                    other.kill()
+                    other.wait()
+            row["x_alone"] = row["minirnn_ms"] / row["alone_ms"]
+            rows.append(row)
+    for row in rows:  # the cpu engine against the numpy engine, both loaded
+        numpy_row = next((r for r in rows if r["engine"] == "numpy" and
+                          (r["model"], r["B"], r["T"], r["H"]) ==
+                          (row["model"], row["B"], row["T"], row["H"])), None)
+        row["x_numpy_loaded"] = row["minirnn_ms"] / numpy_row["minirnn_ms"] if numpy_row else None
+    return rows
+
+
+def _run_second_process(argv):
+    """``python -m minirnn.bench minirnn|busy MODEL B T H BACKEND DTYPE SECONDS``."""
+    kind, model_name, B, T, H, backend, dtype, seconds = argv
+    end = time.perf_counter() + float(seconds)
+    if kind == "busy":
+        print("ready", flush=True)
+        while time.perf_counter() < end:
+            sum(i * i for i in range(1000))
+        return
+    run = training_step(model_name, int(B), int(T), int(H), backend, dtype)
+    run()
+    print("ready", flush=True)
+    while time.perf_counter() < end:
+        run()
+
+
+if __name__ == "__main__":
+    import sys
+
+    _run_second_process(sys.argv[1:])

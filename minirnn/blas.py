@@ -128,15 +128,25 @@ def blas_threads(count: int):
 
 
 @contextmanager
-def kernel_threads():
-    """BLAS on one thread while the cpu kernels call it from each of Numba's threads; before
-    the first kernel, the process settings of ``minirnn.process.prepare_cpu`` (BLAS left on
-    one thread afterwards too, freed memory kept), unless the program made them itself."""
+def kernel_threads(blocks: int | None = None):
+    """BLAS on one thread while the cpu kernels call it from each of Numba's threads, and
+    Numba's pool cut to ``blocks`` threads for the call when the kernel has fewer blocks than
+    threads (one block: the calling thread alone, no thread woken); before the first kernel,
+    the process settings of ``minirnn.process.prepare_cpu`` (BLAS left on one thread
+    afterwards too, freed memory kept), unless the program made them itself."""
     from .process import prepare_cpu_once
 
     prepare_cpu_once()
-    with blas_threads(1):
-        yield
+    threads = numba.get_num_threads()
+    fewer = blocks is not None and blocks < threads
+    if fewer:
+        numba.set_num_threads(blocks)
+    try:
+        with blas_threads(1):
+            yield
+    finally:
+        if fewer:
+            numba.set_num_threads(threads)
 
 
 # --- gemm from compiled code --------------------------------------------------------------------
@@ -238,9 +248,20 @@ def gemm(address, A, B, C, transpose_a, beta):
 _SPLIT_FLOPS = 4e6  # below this a product is too small to be worth splitting
 
 
-def row_blocks(batch: int) -> int:
+#: multiply-adds (or copied elements) below which a kernel runs on the calling thread alone.
+#: Numba's OpenMP threads wait asleep (``minirnn/__init__.py``: a spinning wait made two runs
+#: on one machine 10-70x slower), and waking one costs more than it saves on small work. A
+#: whole Elman training step, 2 threads against 1: (16, 100, 64), B·T·H² = 6.6e6, 0.84-1.19
+#: against 0.88 ms; (8, 1000, 32), 8.2e6, 1.91 against 1.82; (32, 100, 64), 1.3e7, 1.29-1.34
+#: against 1.57 (BENCHMARKS.md, "under load"). Tests set it to 0 to split every kernel.
+SPLIT_WORK = 1e7
+
+
+def row_blocks(batch: int, work: float = float("inf")) -> int:
     """How many blocks the kernels cut a batch into: one per thread, fewer when the batch is
-    smaller."""
+    smaller, and one when the kernel's ``work`` is below ``SPLIT_WORK``."""
+    if work < SPLIT_WORK:
+        return 1
     return max(1, min(batch, numba.get_num_threads()))
 
 
@@ -301,19 +322,21 @@ def matmul(A, B, bias=None):
             out += bias
         return out
     B = _rows(B)
-    with kernel_threads():
-        if A.strides[0] == A.itemsize and A.strides[1] >= A.shape[0] * A.itemsize:
-            X = A.T  # A = X^T with X's rows contiguous (a weight gradient): share X's rows
-            blocks = row_blocks(X.shape[0])
-            partial = np.empty((blocks, A.shape[0], B.shape[1]), dtype=A.dtype)
+    if A.strides[0] == A.itemsize and A.strides[1] >= A.shape[0] * A.itemsize:
+        X = A.T  # A = X^T with X's rows contiguous (a weight gradient): share X's rows
+        blocks = row_blocks(X.shape[0])
+        partial = np.empty((blocks, A.shape[0], B.shape[1]), dtype=A.dtype)
+        with kernel_threads(blocks):
             _transposed_matmul(address, X, B, partial, blocks)
-            out = partial.sum(axis=0)
-            if bias is not None:
-                out += bias
-            return out
-        A = _rows(A)
-        out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
-        no_bias = np.zeros(0, dtype=A.dtype)
-        _rows_matmul(address, A, B, no_bias if bias is None else np.ascontiguousarray(bias),
-                     out, row_blocks(A.shape[0]))
+        out = partial.sum(axis=0)
+        if bias is not None:
+            out += bias
         return out
+    A = _rows(A)
+    out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
+    no_bias = np.zeros(0, dtype=A.dtype)
+    blocks = row_blocks(A.shape[0])
+    with kernel_threads(blocks):
+        _rows_matmul(address, A, B, no_bias if bias is None else np.ascontiguousarray(bias),
+                     out, blocks)
+    return out

@@ -145,3 +145,32 @@ def test_cached_kernels_are_cleared_when_a_source_changes(tmp_path):
     assert not clear_stale_kernels(tmp_path) and cached.exists()
     (tmp_path / "kernels" / "activations.py").write_text("y = 2\n")
     assert clear_stale_kernels(tmp_path) and not cached.exists()
+
+
+@pytest.mark.parametrize("model", ["elman", "memory", "multilayer", "narx"])
+def test_small_work_on_one_thread_gives_the_numbers_of_the_split_kernels(monkeypatch, model):
+    """Below ``SPLIT_WORK`` a kernel runs as one block on the calling thread (no thread is
+    woken); the outputs and gradients equal the split kernels' to rounding (BLAS may sum a
+    product of 6 rows in another order than two of 3, and the weight gradient's blocks are
+    added in another order)."""
+    import numba
+
+    from minirnn import blas
+    from minirnn.models.registry import build_model, model_config
+
+    config = model_config(model, 2, 1, 5, backend="cpu", dtype="float64",
+                          **({"mode": "closed"} if model == "narx" else {}))
+    x = np.random.default_rng(0).standard_normal((6, 7, 2))
+    results = []
+    for split_work in (0, float("inf")):
+        monkeypatch.setattr(blas, "SPLIT_WORK", split_work)
+        assert blas.row_blocks(6, 6 * 7 * 25) == (1 if split_work else
+                                                  min(6, numba.get_num_threads()))
+        net = build_model(model, config)
+        out = net(x)
+        out.sum().backward()
+        results.append((out.data, [p.grad for p in net.parameters()]))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12, atol=1e-15)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS  # restored after each

@@ -163,3 +163,18 @@ def test_bench_memory_of_a_long_sequence():
     assert row["steps"] == 100_000 and row["ms"] > 0
     assert row["one_T_by_H_array_mib"] == pytest.approx(100_000 * 64 * 4 / 2 ** 20)
     assert 1 <= row["arrays"] < 5.5  # hs at least; what the rest is: test_elman.py
+
+
+def test_bench_under_load_times_a_step_alone_and_beside_other_processes():
+    """Each cell: a whole training step alone, beside a second process doing the same, beside
+    a busy loop; the other processes are started warm and gone afterwards."""
+    from minirnn.bench import load_table, training_step
+
+    step = training_step("narx", 2, 6, 3, "numpy")
+    step()  # one whole step: forward, loss, backward, Adam
+    rows = load_table(cells=[("elman", 1, 5, 2)], backends=("cpu", "numpy"), seconds=0.1)
+    assert [r["engine"] for r in rows] == ["cpu", "numpy"]
+    for r in rows:
+        assert r["alone_ms"] > 0 and r["minirnn_ms"] > 0 and r["busy_ms"] > 0
+        assert r["x_alone"] == r["minirnn_ms"] / r["alone_ms"]
+    assert rows[1]["x_numpy_loaded"] == 1.0

@@ -5,7 +5,7 @@ Both run in parallel over the batch rows, which never share memory.
 import numba
 import numpy as np
 
-from ..blas import cpu_jit
+from ..blas import cpu_jit, kernel_threads, row_blocks
 
 
 @cpu_jit(parallel=True)
@@ -42,12 +42,14 @@ def _delay_backward(de, first, count, start, dv):
 def delay_forward(v, first, count, start):
     B, T, C = v.shape
     e = np.empty((B, T - start, count * C), dtype=v.dtype)
-    _delay_forward(np.ascontiguousarray(v), first, count, start, e)
+    with kernel_threads(row_blocks(B, e.size)):  # small copies: the calling thread alone
+        _delay_forward(np.ascontiguousarray(v), first, count, start, e)
     return e
 
 
 def delay_backward(de, first, count, start, C):
     B, steps, _ = de.shape
     dv = np.empty((B, steps + start, C), dtype=de.dtype)
-    _delay_backward(np.ascontiguousarray(de), first, count, start, dv)
+    with kernel_threads(row_blocks(B, de.size)):
+        _delay_backward(np.ascontiguousarray(de), first, count, start, dv)
     return dv

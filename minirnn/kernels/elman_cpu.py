@@ -94,10 +94,12 @@ def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, dz, dh0, dW_
 
 
 def elman_forward(a, W_hh, h0, lengths, activation):
+    B, T, H = a.shape
     hs = np.empty_like(a)
     c = np.ascontiguousarray
-    with kernel_threads():  # each thread calls BLAS on its own block
-        _elman_forward(c(a), c(W_hh.T), c(h0), lengths, CODES[activation], row_blocks(len(a)),
+    blocks = row_blocks(B, B * T * H * H)
+    with kernel_threads(blocks):  # each thread calls BLAS on its own block
+        _elman_forward(c(a), c(W_hh.T), c(h0), lengths, CODES[activation], blocks,
                        gemm_address(a.dtype), hs)
     return hs
 
@@ -105,11 +107,11 @@ def elman_forward(a, W_hh, h0, lengths, activation):
 def elman_backward(dhs, hs, W_hh, h0, lengths, activation):
     """(dz, ∂L/∂W_hh, dh0)."""
     B, T, H = hs.shape
-    blocks = row_blocks(B)
+    blocks = row_blocks(B, B * T * H * H)
     dz = np.empty_like(hs)
     dh0 = np.empty((B, H), dtype=hs.dtype)
     dW_blocks = np.empty((blocks, H, H), dtype=hs.dtype)
-    with kernel_threads():
+    with kernel_threads(blocks):
         _elman_backward(np.ascontiguousarray(dhs), hs, np.ascontiguousarray(W_hh),
                         np.ascontiguousarray(h0), lengths, CODES[activation], blocks,
                         gemm_address(hs.dtype), dz, dh0, dW_blocks)

@@ -112,9 +112,10 @@ def layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f
     B, T, _ = a.shape
     states = np.empty((B, T, b.size + b_y.size), dtype=a.dtype)
     c = np.ascontiguousarray
-    with kernel_threads():  # each thread calls BLAS on its own block
+    blocks = row_blocks(B, B * T * states.shape[2] ** 2)
+    with kernel_threads(blocks):  # each thread calls BLAS on its own block
         _layered_forward(c(a), c(b), c(U.T), c(V.T), c(Y.T), c(W_hy.T), c(b_y), c(S0), c(y0),
-                         offsets, lengths, CODES[f], CODES[g], row_blocks(B),
+                         offsets, lengths, CODES[f], CODES[g], blocks,
                          gemm_address(a.dtype), *reads, bool(Y.any()), states)
     return states
 
@@ -126,8 +127,9 @@ def layered_backward(grads, states, U, V, Y, W_hy, offsets, reads, lengths, f, g
     do = np.empty((B, T, S - N), dtype=states.dtype)
     carry = np.zeros((B, S), dtype=states.dtype)
     c = np.ascontiguousarray
-    with kernel_threads():
+    blocks = row_blocks(B, B * T * S * S)
+    with kernel_threads(blocks):
         _layered_backward(c(grads), c(states), c(U), c(V), c(Y), c(W_hy), offsets, lengths,
-                          CODES[f], CODES[g], row_blocks(B), gemm_address(states.dtype),
+                          CODES[f], CODES[g], blocks, gemm_address(states.dtype),
                           *reads, bool(Y.any()), dz, do, carry)
     return dz, do, carry[:, :N], carry[:, N:]

@@ -129,10 +129,11 @@ def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, length
     states = np.empty((B, T, b_m.size + H + b_y.size), dtype=a.dtype)
     c = np.ascontiguousarray
     W_q = _stacked(W_ym, W_hm, W_mm)
-    with kernel_threads():  # each thread calls BLAS on its own block
+    blocks = row_blocks(B, B * T * states.shape[2] ** 2)
+    with kernel_threads(blocks):  # each thread calls BLAS on its own block
         _memory_forward(c(a), c(W_ym.T), c(W_hm.T), c(W_mm.T), c(W_q.T), c(b_m), c(W_mh.T),
                         c(W_hy.T), c(b_y), c(m0), c(h0), c(y0), lengths, CODES[r], CODES[f],
-                        CODES[g], row_blocks(B), gemm_address(a.dtype), states,
+                        CODES[g], blocks, gemm_address(a.dtype), states,
                         *structure_of(W_ym), *structure_of(W_hm), *structure_of(W_mm))
     return states
 
@@ -145,10 +146,11 @@ def memory_backward(grads, states, W_ym, W_hm, W_mm, W_mh, W_hy, lengths, r, f, 
                   for n in (M if keep_dq else 0, H, S - M - H))
     carry = np.zeros((B, S), dtype=states.dtype)
     c = np.ascontiguousarray
-    with kernel_threads():
+    blocks = row_blocks(B, B * T * S * S)
+    with kernel_threads(blocks):
         _memory_backward(c(grads), c(states), c(W_ym), c(W_hm), c(W_mm),
                          _stacked(W_ym, W_hm, W_mm), c(W_mh), c(W_hy), lengths, CODES[r],
-                         CODES[f], CODES[g], row_blocks(B), gemm_address(states.dtype), dq, dz,
+                         CODES[f], CODES[g], blocks, gemm_address(states.dtype), dq, dz,
                          do, carry, *structure_of(W_ym), *structure_of(W_hm),
                          *structure_of(W_mm))
     return dq if keep_dq else None, dz, do, carry[:, :M], carry[:, M:M + H], carry[:, M + H:]
