@@ -205,11 +205,11 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
             click.echo(json.dumps(rows, indent=2))
             return
         table = Table(title=f"a whole training step (fwd, MSE, BPTT, Adam), {dtype}, median ms: "
-                            f"alone, beside a second minirnn process, beside a busy loop")
-        for column in ("model", "B,T,H", "engine", "alone", "beside minirnn", "x alone",
-                       "beside busy loop", "x numpy (both loaded)"):
-            table.add_column(column, justify="left" if column in ("model", "engine") else
-                             "right")
+                            f"alone, beside a second minirnn run, beside a busy loop")
+        for column in ("model", "B,T,H", "engine", "alone", "+minirnn", "x alone", "+busy",
+                       "x numpy"):
+            table.add_column(column, no_wrap=True,
+                             justify="left" if column in ("model", "engine") else "right")
         for r in rows:
             table.add_row(r["model"], f"{r['B']},{r['T']},{r['H']}", r["engine"],
                           f"{r['alone_ms']:.3f}", f"{r['minirnn_ms']:.3f}",

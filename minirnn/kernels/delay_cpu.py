@@ -1,11 +1,16 @@
 """The delay line as Numba CPU kernels (equations in ``delay_numpy``), parallel over the batch.
 
-Both run in parallel over the batch rows, which never share memory.
+Both run in parallel over the batch rows, which never share memory. Below ``SPLIT_WORK``
+copied elements the wrappers call the NumPy reference instead: its slice copies are the same
+function and faster on one thread (a (1, 1000, 1) line of 3 lags: 3.7 against 11.5 us
+forward, 6.0 against 8.8 backward), the compiled call's own cost dominating.
 """
 import numba
 import numpy as np
 
+from .. import blas
 from ..blas import cpu_jit, kernel_threads, row_blocks
+from . import delay_numpy
 
 
 @cpu_jit(parallel=True)
@@ -41,15 +46,19 @@ def _delay_backward(de, first, count, start, dv):
 
 def delay_forward(v, first, count, start):
     B, T, C = v.shape
+    if B * (T - start) * count * C < blas.SPLIT_WORK:
+        return delay_numpy.delay_forward(v, first, count, start)
     e = np.empty((B, T - start, count * C), dtype=v.dtype)
-    with kernel_threads(row_blocks(B, e.size)):  # small copies: the calling thread alone
+    with kernel_threads(row_blocks(B)):
         _delay_forward(np.ascontiguousarray(v), first, count, start, e)
     return e
 
 
 def delay_backward(de, first, count, start, C):
     B, steps, _ = de.shape
+    if de.size < blas.SPLIT_WORK:
+        return delay_numpy.delay_backward(de, first, count, start, C)
     dv = np.empty((B, steps + start, C), dtype=de.dtype)
-    with kernel_threads(row_blocks(B, de.size)):
+    with kernel_threads(row_blocks(B)):
         _delay_backward(np.ascontiguousarray(de), first, count, start, dv)
     return dv
