@@ -96,6 +96,15 @@ def engine(backend, trained_on=None) -> str:
     return "cpu"
 
 
+def announce_compiling(backend: str):
+    """One line on stderr, in every output mode, when the run will compile kernels first."""
+    from minirnn.kernel_cache import uncached_kernels
+
+    if backend == "cpu" and uncached_kernels():
+        click.echo("compiling the cpu kernels not cached yet (after installing or editing "
+                   "minirnn; about 10 s, once)", err=True)
+
+
 def load_experiment(path) -> Experiment:
     try:
         return Experiment.load(path)
@@ -338,6 +347,7 @@ def _engine_facts(backend: str) -> dict:
 
 def _run(exp, series, task, net, out, plot, as_json):
     """Train, writing the checkpoint after every epoch; then report."""
+    announce_compiling(exp.config["backend"])
     started, seen = time.perf_counter(), [0]
     first_epoch, epochs = exp.run.epoch, exp.train.epochs
 
@@ -348,9 +358,7 @@ def _run(exp, series, task, net, out, plot, as_json):
 
     interrupted = False
     with progress_bar() as progress:
-        # the first chunk also compiles the kernels when Numba's cache is empty (about 10 s)
-        label = "first chunk (a first run compiles the kernels)" if not first_epoch else \
-            f"resuming at epoch {first_epoch + 1}"
+        label = "first chunk" if not first_epoch else f"resuming at epoch {first_epoch + 1}"
         bar = progress.add_task(label, total=None)
 
         def on_chunk(epoch, chunk, chunks, loss, norm, steps):
@@ -589,6 +597,7 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
         task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
                           spec.horizon)
         net = exp.build_model(engine(backend, exp.config["backend"]))
+        announce_compiling(net.backend)
         if task.kind == "windows":  # seq2seq: its forecast after the last row
             if diagnostics or plot:
                 fail("--diagnostics and --plot are for one-step models, not seq2seq")

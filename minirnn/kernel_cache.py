@@ -46,3 +46,32 @@ def clear_stale_kernels(package: Path = PACKAGE) -> bool:
     except OSError:
         return False
     return True
+
+
+#: the modules whose compiled kernels the cpu engine runs
+CPU_MODULES = ("minirnn.blas", "minirnn.kernels.linalg_cpu", "minirnn.kernels.activations",
+               "minirnn.kernels.elman_cpu", "minirnn.kernels.memory_cpu",
+               "minirnn.kernels.layered_cpu", "minirnn.kernels.delay_cpu")
+
+
+def uncached_kernels(modules=CPU_MODULES) -> list:
+    """Names of the compiled functions in ``modules`` that Numba's disk cache does not hold
+    yet: the run that first calls them compiles them (seconds each). Read from the cache's
+    index files; on a Numba whose cache works otherwise, an empty list."""
+    import importlib
+
+    from numba.core.dispatcher import Dispatcher
+
+    missing = []
+    for name in modules:
+        module = importlib.import_module(name)
+        for attribute, value in vars(module).items():
+            if not isinstance(value, Dispatcher) or value.__module__ != name:
+                continue
+            try:
+                index = Path(value._cache._cache_file._index_path)  # Numba's own layout
+            except AttributeError:
+                continue
+            if not index.exists():
+                missing.append(f"{name}.{attribute}")
+    return missing

@@ -456,3 +456,28 @@ def test_a_polite_kill_ends_with_one_line_and_a_resumable_checkpoint(tmp_path):
     assert stderr.strip().splitlines() == [
         f"Error: interrupted; {path} holds epoch {epoch}: continue with --resume {path}"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]
+
+
+def test_compiling_is_announced_on_one_line_in_every_output_mode(monkeypatch):
+    """A run that will compile kernels says so first, on stderr: in --json mode too, whose
+    standard output stays one JSON document."""
+    monkeypatch.setattr("minirnn.kernel_cache.uncached_kernels", lambda: ["some kernel"])
+    result = CliRunner().invoke(main, ["train", "elman", "--data", "sine", *FAST, "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("compiling the cpu kernels") == 1
+    assert json.loads(result.stdout)["epochs_done"] == 2
+    monkeypatch.setattr("minirnn.kernel_cache.uncached_kernels", lambda: [])
+    result = CliRunner().invoke(main, ["train", "elman", "--data", "sine", *FAST, "--json"])
+    assert "compiling" not in result.stderr
+
+
+def test_the_cache_index_tells_which_kernels_are_compiled(tmp_path, monkeypatch):
+    from minirnn.kernel_cache import CPU_MODULES, uncached_kernels
+
+    train_json("elman", "--data", "sine")  # compiles (or loads) the Elman kernels
+    assert not any("elman_cpu" in name for name in uncached_kernels())
+    run = subprocess.run([sys.executable, "-c", "from minirnn.kernel_cache import "
+                          "uncached_kernels; print(len(uncached_kernels()))"],
+                         capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert int(run.stdout) >= len(CPU_MODULES)  # an empty cache holds none of them
