@@ -1,6 +1,7 @@
 """What the commands share: the console, one-line errors, the progress bar, option bundles."""
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -30,10 +31,20 @@ def progress_bar(transient=True):
                     disable=not err_console.is_terminal)
 
 
-def fail(message: str):
-    """End with a one-line error and exit code 1 (never a traceback)."""
+def fail(message: str, json_sent: bool = False):
+    """End with a one-line error and exit code 1 (never a traceback); with --json, standard
+    output also gets the error as its one JSON document, {"error": message}, unless the
+    command has printed its document already (``json_sent``: with an "error" key in it)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get(JSON_MODE) and not json_sent:
+        click.echo(json.dumps({"error": message}))
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
+
+
+def wrote(path, what: str):
+    """The line that says a file was written (on stderr: standard output stays the data)."""
+    click.echo(f"wrote {path} ({what})", err=True)
 
 
 def fail_with(error: Exception):
@@ -53,8 +64,18 @@ def backends_option(value: str) -> list[str]:
     return [value]
 
 
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print machine-readable JSON instead of a table.")
+JSON_MODE = "minirnn.json"  # ctx.meta's key: the command prints one JSON document
+
+
+def _remember_json(ctx, param, value):
+    if value:
+        ctx.meta[JSON_MODE] = True
+    return value
+
+
+json_option = click.option("--json", "as_json", is_flag=True, callback=_remember_json,
+                           help="Print one JSON document on standard output instead of a "
+                                "table (an error as {\"error\": …}).")
 backend_option = click.option(
     "--backend", type=click.Choice(["all", *BACKENDS]), default="all", show_default=True,
     help="Engine(s) to run: every available one, or one of them.")

@@ -11,11 +11,13 @@ import sys
 import threading
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from minirnn.models.registry import MODELS
 
-from .common import backend_option, backends_option, console, fail, json_option, progress_bar
+from .common import (backend_option, backends_option, console, err_console, fail, json_option,
+                     progress_bar)
 from .train import predict, train
 
 
@@ -84,6 +86,9 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
 
     names = list(MODELS) if model == "all" else [model]
     backends = backends_option(backend)
+    if backend == "all" and "cuda" not in backends:
+        err_console.print("note: the cuda engine is not checked: no NVIDIA GPU with a working "
+                          "driver here (the tests check its kernels in Numba's simulator)")
     rows = []
     with progress_bar() as progress:
         task = progress.add_task("gradcheck", total=len(names) * len(backends))
@@ -141,7 +146,7 @@ def models(as_json):
     for column in ("name", "class", "equations", "parameters"):
         table.add_column(column)
     for e in entries:
-        table.add_row(e["name"], e["class"], e["equations"], ", ".join(e["parameters"]))
+        table.add_row(e["name"], e["class"], escape(e["equations"]), ", ".join(e["parameters"]))
     console.print(table)
 
 
@@ -288,7 +293,8 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
                   f"input, recurrence, output; the recurrence alone is 6·B·T·H²). One "
                   f"2048 x 2048 {dtype} numpy.matmul in this run: {reference:.1f} GFLOP/s.")
     if not with_torch:
-        console.print("PyTorch not installed (pip install 'minirnn[bench]'): no comparison")
+        console.print(escape("PyTorch not installed (pip install 'minirnn[bench]'): no "
+                             "comparison"))
 
 
 main.add_command(train)

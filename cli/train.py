@@ -33,7 +33,7 @@ from minirnn.train import TrainConfig, evaluate, fit, predict as predict_rows
 
 from .common import (FiniteFloat, atomic_text, backends_option, check_not_inputs,
                      check_writable, console, err_console, fail, fail_with, json_option,
-                     progress_bar)
+                     progress_bar, wrote)
 
 USER_ERRORS = (DataError, CheckpointError, ValueError, TypeError, RuntimeError, MemoryError)
 SPARK = "▁▂▃▄▅▆▇█"
@@ -386,18 +386,29 @@ def _run(exp, series, task, net, out, plot, as_json):
     exp.run, exp.metrics = result, scores
     if out:
         exp.save(out)
+        wrote(out, f"checkpoint: best epoch {result.best_epoch} of {result.epoch}")
     if plot:
         _plot_training(plot, result.history, task, net)
+        wrote(plot, "learning curves and test predictions")
     summary = {"model": exp.model, "config": exp.config, "stopped": result.stopped,
                "resumed_from_epoch": first_epoch or None, "epochs_done": result.epoch,
                "best_epoch": result.best_epoch, "history": result.history, "metrics": scores,
                "checkpoint": out}
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        if result.diverged:
+            summary["error"] = result.stopped
+        click.echo(_json(summary))
     else:
         _show_metrics(exp.model, series, scores, result, task)
     if result.diverged:
-        fail(result.stopped)
+        fail(result.stopped, json_sent=as_json)
+
+
+def _json(document) -> str:
+    """One JSON document; NaN and infinities (a diverged epoch's score) as null."""
+    from minirnn.experiment import json_ready
+
+    return json.dumps(json_ready(document), indent=2)
 
 
 def sparkline(values) -> str:
@@ -472,30 +483,47 @@ def _plot_training(path, history, task, net):
     plt.close(fig)
 
 
-def _write_words(out, task, predicted, generated):
-    """CSV: each word, the word that followed, the model's guess; then generated words."""
-    vocab = task.series.vocabulary
-    with atomic_text(out) if out else nullcontext(sys.stdout) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["t", "word", "next", "predicted"])
-        tokens = task.series.tokens
-        for t, guess in enumerate(predicted):
-            writer.writerow([t, vocab[tokens[t]], vocab[tokens[t + 1]], vocab[guess]])
-        for k, word in enumerate([] if generated is None else generated):
-            writer.writerow([len(predicted) + k, "", "", vocab[word]])
+def _word_rows(task, predicted, generated):
+    """(header, rows): each word, the word that followed, the model's guess; then generated
+    words."""
+    vocab, tokens = task.series.vocabulary, task.series.tokens
+    rows = [[t, vocab[tokens[t]], vocab[tokens[t + 1]], vocab[guess]]
+            for t, guess in enumerate(predicted)]
+    rows += [[len(predicted) + k, None, None, vocab[word]]
+             for k, word in enumerate([] if generated is None else generated)]
+    return ["t", "word", "next", "predicted"], rows
 
 
-def _write_predictions(out, series, one_step, ahead):
+def _prediction_rows(series, one_step, ahead):
+    """(header, rows): t, the targets and the predictions; then the forecast past the end
+    (no targets). Missing values are None."""
     names = series.target_names
-    with atomic_text(out) if out else nullcontext(sys.stdout) as handle:
+    number = lambda v: None if np.isnan(v) else float(v)  # noqa: E731
+    rows = [[t, *map(number, series.targets[t]), *map(number, one_step[t])]
+            for t in range(len(series))]
+    rows += [[len(series) + k, *([None] * len(names)), *map(number, ahead[k])]
+             for k in range(0 if ahead is None else len(ahead))]
+    return ["t", *names, *(f"{n}_predicted" for n in names)], rows
+
+
+def _emit(out, header, rows, as_json, extra=None):
+    """The rows as CSV to --out (atomically) or to standard output; with --json, one JSON
+    document on standard output ({"columns", "rows", …extra}) whether or not --out is given."""
+    def write_csv(handle):
         writer = csv.writer(handle)
-        writer.writerow(["t"] + [f"{n}" for n in names] + [f"{n}_predicted" for n in names])
-        for t in range(len(series)):
-            writer.writerow([t] + [f"{v:.6g}" for v in series.targets[t]] +
-                            ["" if np.isnan(v) else f"{v:.6g}" for v in one_step[t]])
-        for k in range(0 if ahead is None else len(ahead)):
-            writer.writerow([len(series) + k] + [""] * len(names) +
-                            [f"{v:.6g}" for v in ahead[k]])
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if v is None else f"{v:.6g}" if isinstance(v, float) else v
+                             for v in row])
+
+    if out:
+        with atomic_text(out) as handle:
+            write_csv(handle)
+        wrote(out, f"{len(rows)} rows")
+    if as_json:
+        click.echo(_json({"columns": header, "rows": rows, **(extra or {})}))
+    elif not out:
+        write_csv(sys.stdout)
 
 
 def _show_diagnostics(report):
@@ -596,19 +624,25 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
         check_bytes(BYTES_PER_FORECAST_STEP * steps, f"--steps {steps:,}")
         task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
                           spec.horizon)
-        net = exp.build_model(engine(backend, exp.config["backend"]))
-        announce_compiling(net.backend)
+        chosen = engine(backend, exp.config["backend"])
+        net = exp.build_model(chosen)
+        announce_compiling(chosen)
         if task.kind == "windows":  # seq2seq: its forecast after the last row
             if diagnostics or plot:
                 fail("--diagnostics and --plot are for one-step models, not seq2seq")
+            if steps and steps != task.horizon:
+                click.echo(f"note: a seq2seq model forecasts its horizon, {task.horizon} "
+                           f"values after the last row; --steps {steps} does not change it",
+                           err=True)
             ahead = task.forecast_after_end(net)
-            _write_predictions(out, series, np.full_like(series.targets, np.nan), ahead)
+            _emit(out, *_prediction_rows(series, np.full_like(series.targets, np.nan), ahead),
+                  as_json)
             return
         if task.kind == "text":  # next words, and words generated after
             if diagnostics or plot:
                 fail("--diagnostics and --plot are for numeric series, not text")
-            _write_words(out, task, predict_rows(net, task).argmax(-1),
-                         free_run(net, task, steps) if steps else None)
+            _emit(out, *_word_rows(task, predict_rows(net, task).argmax(-1),
+                                   free_run(net, task, steps) if steps else None), as_json)
             return
         one_step = task.to_levels(predict_rows(net, task))
         ahead = task.forecast_levels(free_run(net, task, steps)) if steps else None
@@ -616,14 +650,13 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
         fail_with(error)
 
     report = residual_diagnostics(series, one_step, task) if diagnostics else None
-    _write_predictions(out, series, one_step, ahead)
     if plot:
         _plot_predictions(plot, series, one_step, ahead, report)
-    if report is not None:
-        if as_json:
-            click.echo(json.dumps(report, indent=2), err=out is None)
-        else:
-            _show_diagnostics(report)
+        wrote(plot, "predictions" + (" and residual diagnostics" if report else ""))
+    _emit(out, *_prediction_rows(series, one_step, ahead), as_json,
+          {"diagnostics": report} if report is not None else None)
+    if report is not None and not as_json:
+        _show_diagnostics(report)
 
 
 def _new_data(spec: DataSpec, data: str, length: int):

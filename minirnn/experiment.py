@@ -393,7 +393,7 @@ class Experiment:
             for slot, values in run.optimizer_state["slots"].items():
                 for name, value in zip(names, values):
                     arrays[f"optimizer/{slot}/{name}"] = value
-        write_archive(path, _clean_json(document), arrays)
+        write_archive(path, json_ready(document), arrays)
 
     @classmethod
     def load(cls, path) -> "Experiment":
@@ -407,12 +407,12 @@ class Experiment:
             raise CheckpointError(f"{path}: {error}") from None
 
 
-def _clean_json(value):
+def json_ready(value):
     """NumPy scalars and arrays as plain JSON values."""
     if isinstance(value, dict):
-        return {str(k): _clean_json(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean_json(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):

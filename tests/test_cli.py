@@ -24,7 +24,7 @@ def test_every_command_has_help(command):
 def test_gradcheck_passes_and_reports_every_tensor_as_json():
     result = invoke("gradcheck", "statespace", "--backend", "numpy", "--json")
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["passed"] is True
     tensors = {r["tensor"] for r in report["rows"]}
     assert tensors == {"y", "W_xh", "W_hh", "b_h", "W_hy", "b_y", "h0", "x"}
@@ -46,7 +46,7 @@ def test_gradcheck_exits_1_when_a_check_fails(monkeypatch):
 
 def test_models_lists_equations_and_parameters():
     result = invoke("models", "--json")
-    entries = {e["name"]: e for e in json.loads(result.output)}
+    entries = {e["name"]: e for e in json.loads(result.stdout)}
     assert entries["statespace"]["parameters"] == ["W_xh", "W_hh", "b_h", "W_hy", "b_y", "h0"]
     assert "W_hh h_{t-1}" in entries["elman"]["equations"]
 
@@ -54,7 +54,7 @@ def test_models_lists_equations_and_parameters():
 def test_bench_times_each_engine_against_the_tape():
     result = invoke("bench", "--size", "2,3,4", "--backend", "all", "--repeat", "1", "--json")
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     rows = report["rows"]
     assert {r["backend"] for r in rows} >= {"tape", "numpy", "cpu"}
     assert all(r["median_ms"] > 0 and r["speedup_vs_tape"] > 0 for r in rows)
@@ -80,7 +80,7 @@ def test_bench_times_the_contestants_in_turns():
 def test_bench_full_narx_curve():
     result = invoke("bench", "--full-narx", "--repeat", "1", "--json")
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)
     assert [r["steps"] for r in rows] == [25, 50, 100, 200]
     assert all(r["full_ms"] > 0 and r["k2_ms"] > 0 for r in rows)
 
@@ -126,7 +126,7 @@ def test_readme_quickstart_runs():
 def test_bench_compares_with_pytorch_when_installed():
     pytest.importorskip("torch")
     result = invoke("bench", "--size", "2,3,4", "--backend", "cpu", "--repeat", "1", "--json")
-    rows = {r["backend"]: r for r in json.loads(result.output)["rows"]}
+    rows = {r["backend"]: r for r in json.loads(result.stdout)["rows"]}
     assert rows["pytorch"]["median_ms"] > 0 and rows["pytorch"]["speedup_vs_torch"] == 1.0
     assert rows["cpu"]["speedup_vs_torch"] > 0
 
@@ -134,7 +134,7 @@ def test_bench_compares_with_pytorch_when_installed():
 def test_bench_families():
     result = invoke("bench", "--families", "--repeat", "1", "--json")
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)
     assert rows[0]["family"] == "elman" and rows[0]["x_elman"] == 1.0
     assert all(r["ms"] > 0 for r in rows)
     work = {r["family"]: r["weights_x_elman"] for r in rows}
@@ -159,7 +159,7 @@ def test_scaling_table_varies_one_axis_at_a_time():
 def test_bench_memory_of_a_long_sequence():
     result = invoke("bench", "--memory", "--json")
     assert result.exit_code == 0, result.output
-    row = json.loads(result.output)
+    row = json.loads(result.stdout)
     assert row["steps"] == 100_000 and row["ms"] > 0
     assert row["one_T_by_H_array_mib"] == pytest.approx(100_000 * 64 * 4 / 2 ** 20)
     assert 1 <= row["arrays"] < 5.5  # hs at least; what the rest is: test_elman.py
@@ -178,3 +178,28 @@ def test_bench_under_load_times_a_step_alone_and_beside_other_processes():
         assert r["alone_ms"] > 0 and r["minirnn_ms"] > 0 and r["busy_ms"] > 0
         assert r["x_alone"] == r["minirnn_ms"] / r["alone_ms"]
     assert rows[1]["x_numpy_loaded"] == 1.0
+
+
+def test_text_with_brackets_is_shown_as_written():
+    """rich reads [x] as markup: equations and hints are escaped, so nothing is swallowed."""
+    result = invoke("models")
+    assert any("[x_t..x_{t-L}]" in line for line in result.output.splitlines())
+
+
+def test_json_mode_prints_one_document_even_for_an_error():
+    result = invoke("train", "elman", "--data", "weather", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {"error": "unknown data source 'weather': a CSV file or "
+                                                  "one of sine, stock, narendra, memory, text"}
+    assert result.stderr.startswith("Error: unknown data source 'weather'")
+
+
+def test_gradcheck_all_says_when_it_leaves_the_cuda_engine_out():
+    from minirnn.kernels.cuda_support import cuda_available
+
+    if cuda_available():
+        pytest.skip("this machine has a GPU")
+    result = invoke("gradcheck", "elman", "--backend", "all", "--json")
+    assert result.exit_code == 0
+    assert "the cuda engine is not checked" in result.stderr
+    assert {r["backend"] for r in json.loads(result.stdout)["rows"]} == {"tape", "numpy", "cpu"}

@@ -24,7 +24,7 @@ def invoke(*args):
 def train_json(*args):
     result = invoke("train", *args, *FAST, "--json")
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 @pytest.mark.parametrize("model,extra", [
@@ -43,7 +43,7 @@ def test_every_model_trains_and_reports_train_validation_and_test(model, extra):
 def test_closed_loop_narx_beats_the_naive_forecast():
     result = invoke("train", "narx", "--data", "narendra", "--mode", "closed", "--length", "800",
                     "--epochs", "15", "--json")
-    test = json.loads(result.output)["metrics"]["test"]
+    test = json.loads(result.stdout)["metrics"]["test"]
     assert test["model"]["rmse"] < 0.7 * test["naive"]["rmse"]
 
 
@@ -74,7 +74,11 @@ def test_checkpoint_round_trip_and_predict(tmp_path):
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["t", "y", "y_predicted"] and len(rows) == 1 + 300 + 5
     assert rows[-1][1] == "" and rows[-1][2] != ""  # the forecast past the end has no truth
-    report = json.loads(result.output[result.output.index("{"):])
+    assert "wrote" in result.stderr and "predictions.csv (305 rows)" in result.stderr
+    document = json.loads(result.stdout)  # --json: one document, the diagnostics in it
+    assert document["columns"] == ["t", "y", "y_predicted"] and len(document["rows"]) == 305
+    assert document["rows"][-1][1] is None  # the forecast past the end has no truth
+    report = document["diagnostics"]
     assert len(report["autocorrelation"]) == len(report["lags"]) and report["band"] > 0
 
 
@@ -83,14 +87,14 @@ def test_resume_continues_at_the_next_epoch(tmp_path):
     train_json("jordan", "--data", "sine", "--out", path)  # FAST: 2 epochs
     result = invoke("train", "jordan", "--resume", path, "--epochs", "4", "--json")
     assert result.exit_code == 0, result.output
-    resumed = json.loads(result.output)
+    resumed = json.loads(result.stdout)
     assert resumed["resumed_from_epoch"] == 2 and resumed["epochs_done"] == 4
     assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3, 4]
     result = invoke("train", "elman", "--resume", path)
     assert result.exit_code == 1 and "holds the model 'jordan', not 'elman'" in result.output
     result = invoke("train", "--resume", path, "--epochs", "5", "--backend", "numpy", "--json")
     assert result.exit_code == 0, result.output  # MODEL: the checkpoint's (jordan)
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["epochs_done"] == 5 and summary["config"]["backend"] == "numpy"
 
 
@@ -250,7 +254,7 @@ def test_difference_mode_reconstructs_levels_exactly():
 def test_stock_prices_as_changes_beat_the_naive_forecast(tmp_path):
     result = invoke("train", "statespace", "--data", "stock", "--difference", "--out",
                     tmp_path / "s.npz", "--json")
-    test = json.loads(result.output)["metrics"]["test"]
+    test = json.loads(result.stdout)["metrics"]["test"]
     assert test["model"]["rmse"] < test["naive"]["rmse"]
     result = invoke("predict", tmp_path / "s.npz", "--steps", "2")
     last_row = result.output.strip().splitlines()[-1].split(",")
@@ -280,7 +284,7 @@ def test_text_next_word_model_fills_the_blank_better_than_a_bigram(tmp_path):
     result = invoke("train", "statespace", "--data", "text", "--hidden", "32", "--length",
                     "4000", "--patience", "10", "--out", path, "--json")
     assert result.exit_code == 0, result.output
-    test = json.loads(result.output)["metrics"]["test"]
+    test = json.loads(result.stdout)["metrics"]["test"]
     assert test["model"]["blank_accuracy"] >= 0.9 > 0.5 > test["naive"]["blank_accuracy"]
     out = tmp_path / "words.csv"
     result = invoke("predict", path, "--steps", "12", "--out", out)
@@ -306,7 +310,7 @@ def test_seq2seq_forecasts_a_horizon_and_beats_the_flat_forecast(tmp_path):
     result = invoke("train", "seq2seq", "--data", "sine", "--context", "30", "--horizon", "10",
                     "--out", path, "--json")
     assert result.exit_code == 0, result.output
-    test = json.loads(result.output)["metrics"]["test"]
+    test = json.loads(result.stdout)["metrics"]["test"]
     assert test["model"]["rmse"] < 0.5 * test["naive"]["rmse"]
     assert len(test["model"]["rmse_by_step"]) == 10
     result = invoke("predict", path)
