@@ -114,8 +114,12 @@ def check_writable(path, option: str):
     """Fail now, before any work, if ``path`` cannot be written: a directory, a missing or
     read-only folder. Nothing is left behind by the check."""
     target = Path(path)
+    if target.is_symlink():  # written through: check where it points
+        target = Path(os.path.realpath(path))
     if target.is_dir():
         fail(f"{option} {path} is a directory, not a file")
+    if target.exists() and not target.is_file():
+        return  # a device or a pipe (/dev/null, a FIFO): written to as it is
     folder = target.parent
     if not folder.exists():
         fail(f"{option} {path}: the folder {folder} does not exist")
@@ -146,8 +150,13 @@ def check_not_inputs(outputs: dict, inputs: dict):
 @contextmanager
 def atomic_text(path):
     """A text file written whole or not at all: into a temporary file beside it, renamed over
-    ``path`` when the block ends without an error."""
-    target = Path(path)
+    ``path`` when the block ends without an error. Through a symbolic link, the file it points
+    to; a device or a pipe that exists (/dev/null, a FIFO) is written to directly."""
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        with open(target, "w", newline="") as handle:
+            yield handle
+        return
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     try:
         with open(tmp, "w", newline="") as handle:
@@ -155,3 +164,39 @@ def atomic_text(path):
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# --- interrupts ---------------------------------------------------------------------------------
+_signalled = []  # the signals received while a command ran
+
+
+def _on_signal(signum, frame):
+    _signalled.append(signum)
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupts_caught():
+    """Ctrl-C (SIGINT) and a polite kill (SIGTERM) end a command as an interrupt: one line, the
+    checkpoint lock released. Each signal is also remembered, because the exception it raises
+    can land inside a callback that swallows it (Numba compiling, through ctypes): the training
+    loop and the end of the command look again (``check_interrupted``)."""
+    import signal
+    import threading
+
+    _signalled.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def check_interrupted():
+    """Raise KeyboardInterrupt if a signal arrived whose exception went missing."""
+    if _signalled:
+        raise KeyboardInterrupt

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import sys
-import threading
 
 import click
 from rich.markup import escape
@@ -16,41 +15,47 @@ from rich.table import Table
 
 from minirnn.models.registry import MODELS
 
-from .common import (backend_option, backends_option, console, err_console, fail, json_option,
-                     progress_bar)
+from .common import (backend_option, backends_option, check_interrupted, console, err_console,
+                     fail, interrupts_caught, json_option, progress_bar)
 from .train import predict, train
 
 
 class GuardedGroup(click.Group):
     """Every failure of every command is one ``Error:`` line and a non-zero exit: the commands
     report the errors they expect themselves; this catches what they did not (an interrupt,
-    memory running out, a bug), so that a user never sees a traceback. MINIRNN_DEBUG=1 shows
-    the traceback of an unexpected error instead."""
+    memory running out, a full disk, a bug), so that a user never sees a traceback.
+    MINIRNN_DEBUG=1 shows the traceback of an unexpected error instead."""
 
     def invoke(self, ctx):
-        # a polite kill (SIGTERM) ends like Ctrl-C: the checkpoint lock released, one line
-        previous = signal.signal(signal.SIGTERM, _interrupt) \
-            if threading.current_thread() is threading.main_thread() else None
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except KeyboardInterrupt:
-            fail("interrupted")
-        except MemoryError as error:
-            fail(f"out of memory{': ' + str(error) if str(error) else ''}")
-        except Exception as error:  # noqa: BLE001 - the last line of defence, see above
-            if os.environ.get("MINIRNN_DEBUG"):
+        with interrupts_caught():
+            try:
+                result = super().invoke(ctx)
+                check_interrupted()  # a signal whose exception was swallowed on the way
+                return result
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
                 raise
-            fail(f"{type(error).__name__}: {error} (an unexpected error; run again with "
-                 f"MINIRNN_DEBUG=1 to see where, and please report it)")
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            except KeyboardInterrupt:
+                fail("interrupted")
+            except BrokenPipeError:  # `minirnn predict m.npz | head`: the reader has had enough
+                _quiet_exit_after_broken_pipe()
+            except MemoryError as error:
+                fail(f"out of memory{': ' + str(error) if str(error) else ''}")
+            except OSError as error:  # the system said no: a full disk, a permission
+                where = f": {error.filename}" if error.filename else ""
+                fail(f"{error.strerror or error}{where}")
+            except Exception as error:  # noqa: BLE001 - the last line of defence, see above
+                if os.environ.get("MINIRNN_DEBUG"):
+                    raise
+                fail(f"{type(error).__name__}: {error} (an unexpected error; run again with "
+                     f"MINIRNN_DEBUG=1 to see where, and please report it)")
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _quiet_exit_after_broken_pipe():
+    """Exit as a program killed by SIGPIPE would, with nothing more written to the closed
+    pipe (Python would otherwise complain while flushing standard output at exit)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(128 + signal.SIGPIPE)
 
 
 @click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -191,21 +196,22 @@ _LABELS = {"x_elman": "x Elman", "weights_x_elman": "weights x Elman",
 @click.option("--memory", "long_sequence", is_flag=True,
               help="Instead: time and peak memory of one 100,000-step sequence (B=1, H=64).")
 @click.option("--load", "under_load", is_flag=True,
-              help="Instead: a whole training step of several models and sizes, alone, beside "
-                   "a second process doing the same, and beside a busy Python loop (cpu and "
-                   "numpy engines).")
+              help="Instead: a whole training step of several models and sizes (Elman at "
+                   "each --size, if given), alone, beside a second process doing the same, and "
+                   "beside a busy Python loop (cpu and numpy engines).")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
           under_load, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
     (and PyTorch's CPU nn.RNN when it is installed)."""
-    from minirnn.bench import (DEFAULT_SIZES, family_times, full_narx_curve, load_table,
-                               long_sequence_memory, matmul_gflops, run_benchmarks,
+    from minirnn.bench import (DEFAULT_SIZES, LOAD_CELLS, family_times, full_narx_curve,
+                               load_table, long_sequence_memory, matmul_gflops, run_benchmarks,
                                scaling_table, torch_available)
 
     if under_load:
         engines = ("cpu", "numpy") if backend == "all" else tuple(backends_option(backend))
-        rows = load_table(backends=engines, dtype=dtype)
+        cells = [("elman", *_parse_size(size)) for size in sizes] or LOAD_CELLS
+        rows = load_table(cells, backends=engines, dtype=dtype)
         if as_json:
             click.echo(json.dumps(rows, indent=2))
             return

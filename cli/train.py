@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 import time
 from contextlib import nullcontext
@@ -31,9 +32,9 @@ from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
 from minirnn.train import TrainConfig, evaluate, fit, predict as predict_rows
 
-from .common import (FiniteFloat, atomic_text, backends_option, check_not_inputs,
-                     check_writable, console, err_console, fail, fail_with, json_option,
-                     progress_bar, wrote)
+from .common import (FiniteFloat, atomic_text, backends_option, check_interrupted,
+                     check_not_inputs, check_writable, console, err_console, fail, fail_with,
+                     json_option, progress_bar, wrote)
 
 USER_ERRORS = (DataError, CheckpointError, ValueError, TypeError, RuntimeError, MemoryError)
 SPARK = "▁▂▃▄▅▆▇█"
@@ -229,6 +230,9 @@ def train(ctx, model, data, target, inputs, length, context, horizon, difference
     if out is not None:
         if Path(out).suffix != ".npz":
             fail(f"--out {out}: a checkpoint file must end in .npz")
+        real = Path(os.path.realpath(out))
+        if real.exists() and not real.is_file() and not real.is_dir():
+            fail(f"--out {out} is not a regular file: a checkpoint cannot go there")
         check_writable(out, "--out")
     check_not_inputs({"--out": out, "--plot": plot},
                      {"the --data file": data if data not in BUILTIN else None})
@@ -241,7 +245,7 @@ def train(ctx, model, data, target, inputs, length, context, horizon, difference
             if resume:
                 exp, series, task, net = _resumed(resume, options, given)
             else:
-                exp, series, task, net = _new(options)
+                exp, series, task, net = _new(options, given)
             _run(exp, series, task, net, out, plot, as_json)
     except USER_ERRORS as error:
         fail_with(error)
@@ -259,11 +263,34 @@ def _refuse_existing(out):
          f"replace it")
 
 
-def _new(o):
+#: train's options that belong to one or a few models (the others ignore them)
+MODEL_FLAGS = {"layers": "num_layers", "connectivity": "connectivity", "window": "window",
+               "input_delays": "input_delays", "output_delays": "output_delays",
+               "mode": "mode", "mu": "mu", "learn_mu": "learn_mu",
+               "memory_size": "memory_size"}
+
+
+def _options_apply(o, given):
+    """Options given for another model, or --length for a CSV file, are errors: silently
+    ignored, they would leave the user believing they took effect."""
+    for name in sorted(given & MODEL_FLAGS.keys()):
+        if MODEL_FLAGS[name] not in MODEL_OPTIONS[o["model"]]:
+            owners = [m for m, opts in MODEL_OPTIONS.items() if MODEL_FLAGS[name] in opts]
+            fail(f"--{name.replace('_', '-')} does not apply to {o['model']} (it is an option "
+                 f"of {', '.join(owners)})")
+    for name in sorted(given & {"context", "horizon"}):
+        if o["model"] != "seq2seq":
+            fail(f"--{name} does not apply to {o['model']} (it is an option of seq2seq)")
+    if "length" in given and o["data"] not in BUILTIN:
+        fail("--length is the size of a built-in data set; a CSV file has its own rows")
+
+
+def _new(o, given):
     """A new experiment from the command line's options."""
     if o["data"] is None:
         raise click.UsageError("Missing option '--data' (a data set or CSV file), or --resume "
                                "a checkpoint.")
+    _options_apply(o, given)
     if o["data"] in BUILTIN:
         check_bytes(BYTES_PER_BUILTIN_ROW * o["length"], f"--length {o['length']:,}")
     series = load_data(o["data"], o["target"], o["inputs"], o["length"], o["seed"])
@@ -302,6 +329,8 @@ def _resumed(path, o, given):
         flag = "--" + name.replace("_", "-")
         if key not in stored[section] or (key == "length" and not exp.data.builtin):
             conflicts.append(f"{flag} (it does not apply to this {exp.model} model)")
+        elif o[name] != stored[section][key] and isinstance(o[name], bool):  # a flag given
+            conflicts.append(f"{flag} (it was trained without it)")
         elif o[name] != stored[section][key]:
             conflicts.append(f"{flag} {o[name]} (it was trained with {stored[section][key]})")
     if conflicts:
@@ -323,13 +352,13 @@ def _resumed(path, o, given):
     exp.train = replace(exp.train, **{k: o[k] for k in ("epochs", "lr", "patience")
                                      if k in given})
     exp.train.check()
-    if run.epoch >= exp.train.epochs:
-        fail(f"{path} has already trained {run.epoch} epoch(s), and --epochs "
-             f"{exp.train.epochs} counts from the run's first: give --epochs above {run.epoch} "
-             f"to train further")
-    if run.waited >= exp.train.patience:
-        fail(f"{path} stopped early at epoch {run.epoch} (no improvement for {run.waited} "
-             f"epochs): give a larger --patience to train further")
+    finished = exp.metrics is not None  # a run stopped after its last epoch has no scores:
+    if finished and run.epoch >= exp.train.epochs:  # resuming it scores and reports it
+        fail(f"{path} has already trained {run.epoch} of its {exp.train.epochs} epochs: give "
+             f"--epochs above {run.epoch} (counted from the run's first) to train further")
+    if finished and run.waited >= exp.train.patience:
+        fail(f"{path}: validation has not improved for {run.waited} epoch(s), where --patience "
+             f"{exp.train.patience} stops: give a larger --patience to train further")
     chosen = engine(o["backend"] if "backend" in given else None, exp.config["backend"])
     exp.config = {**exp.config, "backend": chosen}
     exp.trained_with = _engine_facts(chosen)
@@ -352,7 +381,7 @@ def _run(exp, series, task, net, out, plot, as_json):
     first_epoch, epochs = exp.run.epoch, exp.train.epochs
 
     def save(epoch, record, run):
-        exp.run = run
+        exp.run, exp.metrics = run, None  # the final scores are the finished run's alone
         if out:
             exp.save(out)
 
@@ -362,15 +391,17 @@ def _run(exp, series, task, net, out, plot, as_json):
         bar = progress.add_task(label, total=None)
 
         def on_chunk(epoch, chunk, chunks, loss, norm, steps):
+            check_interrupted()  # a Ctrl-C that landed where it was swallowed (see common)
             seen[0] += steps
             rate = seen[0] / max(time.perf_counter() - started, 1e-9)
             progress.update(bar, total=epochs * chunks, completed=epoch * chunks + chunk + 1,
                             description=f"epoch {epoch + 1}/{epochs}  loss {loss:.4f}  "
                                         f"|g| {norm:.2f}  {rate:,.0f} steps/s")
 
-        try:
-            result = fit(net, task, exp.train, on_chunk=on_chunk, on_epoch=save,
-                         start=exp.run if first_epoch else None)
+        try:  # overflow on the way to a divergence is reported as such, not as warnings
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                result = fit(net, task, exp.train, on_chunk=on_chunk, on_epoch=save,
+                             start=exp.run if first_epoch else None)
         except KeyboardInterrupt:
             interrupted = True
     if interrupted:
@@ -382,7 +413,8 @@ def _run(exp, series, task, net, out, plot, as_json):
 
     if result.best_state is None:  # diverged before any epoch was scored: nothing worth keeping
         fail(result.stopped)
-    scores = evaluate(net, task)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        scores = evaluate(net, task)
     exp.run, exp.metrics = result, scores
     if out:
         exp.save(out)
@@ -600,8 +632,9 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
     """One-step predictions of a trained model (CHECKPOINT), as CSV, and optionally a
     free-run forecast past the end of the data and residual diagnostics.
 
-    The data are read by the column names the model was trained on (another order, a missing
-    column or other --target / --inputs is an error) and scaled with the training rows' scalers.
+    The data are read by the column names the model was trained on, in whatever order the
+    file has them (a missing column, or --target / --inputs other than the trained ones or in
+    another order, is an error) and scaled with the training rows' scalers.
     """
     check_plot_path(plot)
     if out:

@@ -25,10 +25,13 @@ class CheckpointError(ValueError):
 
 
 def write_archive(path, document: dict, arrays: dict) -> None:
-    """Write ``arrays`` (name → array) and ``document`` (JSON) to ``path`` atomically."""
-    path = Path(path)
+    """Write ``arrays`` (name → array) and ``document`` (JSON) to ``path`` atomically (through
+    a symbolic link: the file it points to is replaced, not the link)."""
+    path = real_path(path)
     if path.suffix != ".npz":
         raise CheckpointError(f"checkpoint file must end in .npz: {path}")
+    if path.exists() and not path.is_file():
+        raise CheckpointError(f"{path} is not a regular file: a checkpoint cannot go there")
     remove_stale_temporaries(path)
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     contents = {**arrays, "meta": np.array(json.dumps(document, allow_nan=False))}
@@ -42,6 +45,11 @@ def write_archive(path, document: dict, arrays: dict) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def real_path(path) -> Path:
+    """``path`` with symbolic links followed (a dangling one: to where it points)."""
+    return Path(os.path.realpath(path))
 
 
 def remove_stale_temporaries(path: Path) -> None:
@@ -107,7 +115,7 @@ class WriterLock:
     """
 
     def __init__(self, path):
-        path = Path(path)
+        path = real_path(path)
         self.path = path.parent / f".{path.name}.lock"
         self.target = path
         self.fd = None

@@ -38,7 +38,7 @@ def trained(tmp_path_factory):
     runner = CliRunner()
     for args in (["train", "elman", "--data", "sine", *SMALL, "--out", folder / "m.npz"],
                  ["train", "elman", "--data", folder / "good.csv", "--target", "a", "--inputs",
-                  "b,c", *SMALL, "--out", folder / "c.npz"]):
+                  "b,c", *SMALL[2:], "--out", folder / "c.npz"]):
         result = runner.invoke(main, [str(a) for a in args])
         assert result.exit_code == 0, result.output
     return folder
@@ -332,6 +332,18 @@ CASES = [
      1, "--dtype float64 (it was trained with float32)"),
     ("resume-other-optimizer", model, ["train", "elman", "--resume", "m.npz", "--optimizer",
                                        "sgd"], 1, "--optimizer sgd (it was trained with adam)"),
+    ("resume-other-flag", model, ["train", "elman", "--resume", "m.npz", "--difference"], 1,
+     "--difference (it was trained without it)"),
+    ("out-is-a-pipe", lambda d, t: __import__("os").mkfifo(d / "m.npz"),
+     TRAIN + ["--data", "sine", "--out", "m.npz"], 1,
+     "--out m.npz is not a regular file: a checkpoint cannot go there"),
+    ("data-is-a-folder", a_folder("x.csv"), TRAIN + ["--data", "x.csv", "--target", "a"], 1,
+     "x.csv is a folder, not a data file"),
+    ("option-for-another-model", None, TRAIN + ["--data", "sine", "--window", "3"], 1,
+     "--window does not apply to elman (it is an option of sliding)"),
+    ("length-for-a-csv", good, TRAIN + ["--data", "good.csv", "--target", "a", "--length",
+                                        "100"], 1,
+     "--length is the size of a built-in data set; a CSV file has its own rows"),
     ("resume-option-not-applicable", model, ["train", "elman", "--resume", "m.npz", "--window",
                                              "3"], 1, "--window (it does not apply to this elman model)"),
     ("resume-other-builtin", model, ["train", "elman", "--resume", "m.npz", "--data", "memory",
@@ -342,7 +354,7 @@ CASES = [
     ("resume-other-target", csv_model, ["train", "elman", "--resume", "c.npz", "--target", "b",
                                         "--epochs", "4"], 1, "--target gives b (expected a"),
     ("resume-nothing-left", model, ["train", "elman", "--resume", "m.npz"], 1,
-     "m.npz has already trained 2 epoch(s), and --epochs 2 counts from the run's first: give --epochs above 2"),
+     "m.npz has already trained 2 of its 2 epochs: give --epochs above 2"),
     ("resume-out-holds-another", both(model, csv_model),
      ["train", "elman", "--resume", "m.npz", "--out", "c.npz", "--epochs", "4"], 1,
      "--out c.npz already exists"),

@@ -22,7 +22,9 @@ def invoke(*args):
 
 
 def train_json(*args):
-    result = invoke("train", *args, *FAST, "--json")
+    """Train with the FAST settings (--length only for a built-in data set) and --json."""
+    csv_data = any(str(a).endswith(".csv") for a in args)
+    result = invoke("train", *args, *(FAST[2:] if csv_data else FAST), "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -137,7 +139,7 @@ def test_bad_data_gives_one_line_errors(tmp_path, rows, args, message):
         data = data[:5]
     path = write_csv(tmp_path / "prices.csv", ["date", "close", "volume"], data)
     full = ["--data", path] + args if "--data" not in args else args
-    result = invoke("train", "elman", *full, *FAST)
+    result = invoke("train", "elman", *full, *FAST[2:])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert [line for line in result.output.splitlines() if line.startswith("Error:")] == \
         [line for line in result.output.splitlines() if message in line]
@@ -332,7 +334,7 @@ def test_predict_reads_another_file_by_column_name(tmp_path):
               [[f"2024-01-{1 + i % 28:02d}", *v] for i, v in enumerate(values)])
     path = tmp_path / "m.npz"
     result = invoke("train", "elman", "--data", tmp_path / "train.csv", "--target", "a",
-                    "--inputs", "b,c", *FAST, "--out", path)
+                    "--inputs", "b,c", *FAST[2:], "--out", path)
     assert result.exit_code == 0, result.output
     new = rng.standard_normal((50, 3))
     write_csv(tmp_path / "same.csv", ["a", "b", "c"], new)
@@ -371,8 +373,8 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_the_uninterrupted_one
 
     from minirnn.experiment import Experiment
 
-    args = ["train", "statespace", "--data", "sine", "--length", "1500", "--hidden", "24",
-            "--epochs", "20", "--patience", "50", "--json"]
+    args = ["train", "statespace", "--data", "sine", "--length", "8000", "--hidden", "24",
+            "--epochs", "8", "--patience", "50", "--json"]
     whole = subprocess.run(_cli(*args, "--out", tmp_path / "whole.npz"), capture_output=True,
                            text=True, timeout=600)
     assert whole.returncode == 0, whole.stderr
@@ -382,19 +384,18 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_the_uninterrupted_one
         run = subprocess.Popen(_cli(*args, "--out", path), stdout=subprocess.DEVNULL,
                                stderr=stderr)
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and run.poll() is None:
-            if path.exists() and Experiment.load(path).run.epoch >= 3:
-                break
-            time.sleep(0.05)
-        run.send_signal(signal.SIGKILL)
+        while not path.exists() and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.005)
+        run.send_signal(signal.SIGSTOP)  # frozen as soon as its first checkpoint is written,
+        run.send_signal(signal.SIGKILL)  # then killed: mid-run, whatever the machine's speed
         run.wait()
     killed_at = Experiment.load(path).run.epoch
-    assert 3 <= killed_at < 20, f"not killed mid-way: {log.read_text()}"
+    assert 1 <= killed_at < 8, f"not killed mid-way: {log.read_text()}"
     resumed = subprocess.run(_cli("train", "statespace", "--resume", path, "--json"),
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     a, b = json.loads(whole.stdout), json.loads(resumed.stdout)
-    assert b["resumed_from_epoch"] == killed_at and b["epochs_done"] == 20
+    assert b["resumed_from_epoch"] == killed_at and b["epochs_done"] == 8
     differ = [(x, y) for x, y in zip(a["history"], b["history"]) if x != y]
     assert not differ, f"killed at epoch {killed_at}; first difference: {differ[0]}"
     assert a["metrics"] == b["metrics"]
@@ -490,3 +491,83 @@ def test_the_cache_index_tells_which_kernels_are_compiled(tmp_path, monkeypatch)
                          capture_output=True, text=True, timeout=120,
                          env={**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)})
     assert int(run.stdout) >= len(CPU_MODULES)  # an empty cache holds none of them
+
+
+def test_a_checkpoint_through_a_symbolic_link_updates_the_file_it_points_to(tmp_path):
+    real = tmp_path / "runs" / "real.npz"
+    real.parent.mkdir()
+    train_json("elman", "--data", "sine", "--out", real)
+    link = tmp_path / "latest.npz"
+    link.symlink_to(real)
+    result = invoke("train", "--resume", link, "--epochs", "3", "--json")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and Experiment.load(real).run.epoch == 3
+
+
+def test_predictions_go_through_links_and_into_pipes(tmp_path):
+    import os
+    import threading
+
+    path = tmp_path / "m.npz"
+    train_json("elman", "--data", "sine", "--out", path)
+    target = tmp_path / "real.csv"
+    target.write_text("old")
+    (tmp_path / "link.csv").symlink_to(target)
+    assert invoke("predict", path, "--out", tmp_path / "link.csv").exit_code == 0
+    assert (tmp_path / "link.csv").is_symlink() and target.read_text().startswith("t,y,")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    result = invoke("predict", path, "--out", fifo)
+    reader.join(timeout=60)
+    assert result.exit_code == 0 and received[0].startswith("t,y,") and fifo.is_fifo()
+
+
+def test_a_closed_pipe_ends_predict_quietly(tmp_path):
+    path = tmp_path / "m.npz"
+    train_json("elman", "--data", "sine", "--out", path)
+    run = subprocess.run(f"{sys.executable} -m minirnn.cli.main predict {path} | head -1",
+                         shell=True, capture_output=True, text=True, timeout=300)
+    assert run.stdout == "t,y,y_predicted\n" and run.stderr == ""
+
+
+def test_an_interrupt_swallowed_on_the_way_is_still_an_interrupt(monkeypatch, tmp_path):
+    """A Ctrl-C whose exception lands in a callback that swallows it (Numba compiling) is
+    remembered, and the training loop stops at its next chunk."""
+    from minirnn.cli import common
+
+    def on_chunk_after_a_lost_signal(*args, on_chunk, **kwargs):
+        common._signalled.append(2)  # the signal arrived; its exception went missing
+        on_chunk(0, 0, 1, 1.0, 1.0, 10)
+        raise AssertionError("training went on")
+
+    monkeypatch.setattr("minirnn.cli.train.fit", on_chunk_after_a_lost_signal)
+    result = CliRunner().invoke(main, ["train", "elman", "--data", "sine"])
+    assert result.exit_code == 1 and result.stderr.strip() == "Error: interrupted"
+
+
+def test_a_run_stopped_after_its_last_epoch_is_completed_by_resume(tmp_path):
+    """Killed between its last epoch's checkpoint and its final scores, a run is finished by
+    --resume (scored and reported, nothing trained)."""
+    path = tmp_path / "m.npz"
+    train_json("elman", "--data", "sine", "--out", path)
+    exp = Experiment.load(path)
+    exp.metrics = None  # as the last per-epoch save left it
+    exp.save(path)
+    result = invoke("train", "--resume", path, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["epochs_done"] == 2 and summary["metrics"]["test"]["model"]["rmse"] > 0
+    assert Experiment.load(path).metrics == summary["metrics"]
+    result = invoke("train", "--resume", path)
+    assert result.exit_code == 1 and "has already trained 2 of its 2 epochs" in result.output
+
+
+def test_a_huge_learning_rate_is_one_error_without_warnings():
+    result = invoke("train", "elman", "--data", "sine", "--lr", "1e300", "--activation",
+                    "identity", "--clip", "0", *FAST)
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 1 and "Warning" not in result.output
+    assert len(errors) == 1 and "lower the learning rate (--lr)" in errors[0]

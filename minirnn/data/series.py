@@ -145,8 +145,12 @@ def load_csv(path, target, inputs=None) -> Series:
     ignored; a column of dates or times is recognised (``Series.date_column``) and not offered
     as data; every used value must be a finite number. Errors name the file's line number."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a data file")
+    if not path.exists():
         raise DataError(f"data file not found: {path}")
+    if not path.is_file():
+        raise DataError(f"{path} is not a regular file (a device or a pipe)")
     targets, input_names = _names(target, "--target"), _names(inputs, "--inputs")
     if not targets:
         raise DataError("--target names no column")
