@@ -493,6 +493,8 @@ def _from_document(document: dict, arrays: dict) -> Experiment:
     except ValueError as error:
         raise CheckpointError(f"train: {error}") from None
     run_doc = _typed(_section(document, "run"), "run", _RUN_TYPES)
+    if not all(isinstance(h, dict) and _is_int(h.get("epoch")) for h in run_doc["history"]):
+        raise CheckpointError("run.history must be a list of records, each with its epoch")
     check_memory(model, config, data.rows, train.batch, train.bptt)
     net = build_model(model, {**config, "backend": "numpy"})  # the engine is chosen later
     names = [n for n, _ in net.named_parameters()]

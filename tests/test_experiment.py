@@ -148,6 +148,7 @@ LOAD_DEFECTS = [
     (_set("train", "lr", -1), None, "train: lr must be positive"),
     (_set("train", "speed", 3), None, "train has unknown key(s) speed"),
     (_set("run", "epoch", 1.5), None, "run.epoch must be int"),
+    (_set("run", "history", [1, 2]), None, "run.history must be a list of records"),
     (lambda d: d.update(schema=1), None, "an older minirnn wrote it"),
     (lambda d: d.update(schema=99), None, "a newer minirnn wrote it"),
     (lambda d: d.update(format="other"), None, "not a minirnn checkpoint"),
