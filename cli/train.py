@@ -432,8 +432,27 @@ def _run(exp, series, task, net, out, plot, as_json):
         click.echo(_json(summary))
     else:
         _show_metrics(exp.model, series, scores, result, task)
+    hint = _range_hint(task)
+    if hint:
+        click.echo(f"note: {hint}", err=True)
     if result.diverged:
         fail(result.stopped, json_sent=as_json)
+
+
+def _range_hint(task, share: float = 0.1) -> str | None:
+    """A hint when more than ``share`` of the validation and test targets lie outside the
+    range of the training targets (a trending series: the model never saw such values) and
+    the task models the levels: --difference models the changes instead."""
+    if task.kind != "series" or task.difference:
+        return None
+    targets = task.series.targets
+    train, later = targets[:task.train_end], targets[task.train_end:]
+    outside = (later < train.min(axis=0)) | (later > train.max(axis=0))
+    if outside.mean() <= share:
+        return None
+    return (f"{outside.mean():.0%} of the validation and test values lie outside the range of "
+            f"the training values; a trending series is usually modelled better as changes "
+            f"(--difference)")
 
 
 def _json(document) -> str:

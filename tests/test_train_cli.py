@@ -571,3 +571,16 @@ def test_a_huge_learning_rate_is_one_error_without_warnings():
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert result.exit_code == 1 and "Warning" not in result.output
     assert len(errors) == 1 and "lower the learning rate (--lr)" in errors[0]
+
+
+def test_a_trending_series_gets_a_hint_to_model_its_changes():
+    """The built-in stock price trends out of its training range: a levels model is told so,
+    a model of the changes (or of a stationary series) is not."""
+    hinted = CliRunner().invoke(main, ["train", "elman", "--data", "stock", *FAST,
+                                       "--length", "2000", "--json"])  # 65% above the range
+    assert "lie outside the range of the training values" in hinted.stderr
+    assert "(--difference)" in hinted.stderr and json.loads(hinted.stdout)["metrics"]
+    for args in (["--data", "stock", "--difference"], ["--data", "sine"]):
+        quiet = CliRunner().invoke(main, ["train", "elman", *args, *FAST, "--length", "2000",
+                                          "--json"])
+        assert quiet.exit_code == 0 and "outside the range" not in quiet.stderr
