@@ -286,8 +286,10 @@ def test_text_next_word_model_fills_the_blank_better_than_a_bigram(tmp_path):
     result = invoke("train", "statespace", "--data", "text", "--hidden", "32", "--length",
                     "4000", "--patience", "10", "--out", path, "--json")
     assert result.exit_code == 0, result.output
-    test = json.loads(result.stdout)["metrics"]["test"]
+    summary = json.loads(result.stdout)
+    test = summary["metrics"]["test"]
     assert test["model"]["blank_accuracy"] >= 0.9 > 0.5 > test["naive"]["blank_accuracy"]
+    assert "val_blank_accuracy" in summary["history"][0]  # early stopping watches the blank
     out = tmp_path / "words.csv"
     result = invoke("predict", path, "--steps", "12", "--out", out)
     assert result.exit_code == 0, result.output

@@ -90,7 +90,13 @@ class TextTask(StreamTraining):
     train_end: int
     val_end: int
     autoregressive: bool = True  # the model reads word t; NARX is not offered for text
-    kind, metric, lower_is_better = "text", "accuracy", False
+    kind, lower_is_better = "text", False
+
+    @property
+    def metric(self) -> str:
+        """What early stopping watches: the blank's accuracy when the corpus has a blank (the
+        word the task is about), else the accuracy over every word."""
+        return "blank_accuracy" if self.series.blank else "accuracy"
 
     @property
     def vocabulary_size(self) -> int:
