@@ -188,12 +188,28 @@ def interrupts_caught():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # a signal the process was started to ignore (SIGINT of a background job) stays ignored
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(s) is not signal.SIG_IGN}
+    hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_about_interrupts(hook)
     try:
         yield
     finally:
+        sys.unraisablehook = hook
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _quiet_about_interrupts(hook):
+    """Python prints "Exception ignored … Traceback" when an exception is raised where it
+    cannot propagate (a ctypes callback of Numba's compiler); an interrupt there is already
+    remembered (``_signalled``) and acted on later, so it is not printed."""
+    def unraisable(info):
+        if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
+            return
+        hook(info)
+    return unraisable
 
 
 def check_interrupted():

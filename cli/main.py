@@ -26,13 +26,21 @@ class GuardedGroup(click.Group):
     memory running out, a full disk, a bug), so that a user never sees a traceback.
     MINIRNN_DEBUG=1 shows the traceback of an unexpected error instead."""
 
+    def parse_args(self, ctx, args):
+        ctx.meta["minirnn.args"] = list(args)  # the words typed, for --json usage errors
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx):
         with interrupts_caught():
             try:
                 result = super().invoke(ctx)
                 check_interrupted()  # a signal whose exception was swallowed on the way
                 return result
-            except (click.ClickException, click.exceptions.Exit, click.Abort):
+            except click.ClickException as error:  # a usage error: Click reports it (exit 2)
+                if "--json" in ctx.meta.get("minirnn.args", ()):  # and stdout gets it as JSON
+                    click.echo(json.dumps({"error": error.format_message()}))
+                raise
+            except (click.exceptions.Exit, click.Abort):
                 raise
             except KeyboardInterrupt:
                 fail("interrupted")

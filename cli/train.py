@@ -97,11 +97,23 @@ def engine(backend, trained_on=None) -> str:
     return "cpu"
 
 
-def announce_compiling(backend: str):
-    """One line on stderr, in every output mode, when the run will compile kernels first."""
+def announce_compiling(model: str, config: dict, backend: str):
+    """One line on stderr, in every output mode, when the run's recurrence kernels are not in
+    Numba's cache yet (the seconds a first run spends compiling)."""
     from minirnn.kernel_cache import uncached_kernels
 
-    if backend == "cpu" and uncached_kernels():
+    if backend != "cpu":
+        return
+    if model in ("elman", "statespace", "seq2seq"):
+        family = "elman_cpu"
+    elif model in ("memory", "jordan") or (model == "narx" and config.get("mode") == "closed"):
+        family = "memory_cpu"
+    elif model == "multilayer":
+        fused = config.get("connectivity") in ("feedback", "output_feedback")
+        family = "layered_cpu" if fused else "elman_cpu"
+    else:  # sliding, open-loop NARX: products and copies, nothing long to compile
+        return
+    if uncached_kernels([f"minirnn.kernels.{family}"]):
         click.echo("compiling the cpu kernels not cached yet (after installing or editing "
                    "minirnn; about 10 s, once)", err=True)
 
@@ -376,14 +388,17 @@ def _engine_facts(backend: str) -> dict:
 
 def _run(exp, series, task, net, out, plot, as_json):
     """Train, writing the checkpoint after every epoch; then report."""
-    announce_compiling(exp.config["backend"])
+    announce_compiling(exp.model, exp.config, exp.config["backend"])
     started, seen = time.perf_counter(), [0]
     first_epoch, epochs = exp.run.epoch, exp.train.epochs
+
+    saved = []  # epochs this run has written to --out
 
     def save(epoch, record, run):
         exp.run, exp.metrics = run, None  # the final scores are the finished run's alone
         if out:
             exp.save(out)
+            saved.append(epoch)
 
     interrupted = False
     with progress_bar() as progress:
@@ -406,9 +421,11 @@ def _run(exp, series, task, net, out, plot, as_json):
             interrupted = True
     if interrupted:
         kept = ""
-        if out and Path(out).exists():  # what the file holds (the signal may have cut a write)
-            kept = (f"; {out} holds epoch {Experiment.load(out).run.epoch}: continue with "
-                    f"--resume {out}")
+        if out and (saved or first_epoch):  # the file holds this run (what it holds is read:
+            kept = (f"; {out} holds epoch {Experiment.load(out).run.epoch}: "  # the signal may
+                    f"continue with --resume {out}")  # have cut a write)
+        elif out and Path(out).exists():
+            kept = f" before the first epoch; {out} still holds what it held"
         fail(f"interrupted{kept}")
 
     if result.best_state is None:  # diverged before any epoch was scored: nothing worth keeping
@@ -658,6 +675,11 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
     check_plot_path(plot)
     if out:
         check_writable(out, "--out")
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("length") == ParameterSource.COMMANDLINE and \
+            (data is None or data not in BUILTIN):
+        fail("--length is the size of a built-in data set given with --data; without --data "
+             "the model's own training rows are used, and a CSV file has its own rows")
     from minirnn.forecast import free_run
 
     exp = load_experiment(checkpoint_path)
@@ -678,7 +700,7 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
                           spec.horizon)
         chosen = engine(backend, exp.config["backend"])
         net = exp.build_model(chosen)
-        announce_compiling(chosen)
+        announce_compiling(exp.model, exp.config, chosen)
         if task.kind == "windows":  # seq2seq: its forecast after the last row
             if diagnostics or plot:
                 fail("--diagnostics and --plot are for one-step models, not seq2seq")

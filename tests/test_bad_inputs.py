@@ -274,6 +274,8 @@ CASES = [
      "unknown image format '(no extension)'"),
     ("plot-missing-folder", None, TRAIN + ["--data", "sine", "--plot", "no/fit.png"], 1,
      "--plot no/fit.png: the folder no does not exist"),
+    ("predict-length-without-data", model, PREDICT + ["--length", "100"], 1,
+     "--length is the size of a built-in data set given with --data"),
     ("predict-out-is-the-checkpoint", model, PREDICT + ["--out", "m.npz"], 1,
      "--out m.npz is the checkpoint: writing there would destroy it"),
     ("predict-out-is-the-data", both(model, good), PREDICT + ["--data", "good.csv", "--out",
@@ -426,12 +428,35 @@ def test_an_interrupt_at_any_moment_is_one_line(tmp_path):
     import time
 
     code = "import sys; from minirnn.cli import run; sys.argv = ['minirnn', 'models']; run()"
-    for delay in (0.2, 0.6, 1.2):
+    for delay, sent in ((0.2, signal.SIGINT), (0.6, signal.SIGTERM), (1.2, signal.SIGINT)):
         process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, cwd=tmp_path)
         time.sleep(delay)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sent)
         _, stderr = process.communicate(timeout=120)
         assert "Traceback" not in stderr, stderr
         if process.returncode != 0:
             assert stderr.strip().splitlines() == ["Error: interrupted"], stderr
+
+
+def test_an_interrupt_while_the_kernels_compile_is_one_line(tmp_path):
+    """Ctrl-C lands in Numba's compiler (an empty kernel cache), where its exception is raised
+    inside a ctypes callback that cannot pass it on: still one line, no "Exception ignored"
+    report, and the run stops instead of training on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    process = subprocess.Popen([sys.executable, "-m", "minirnn.cli.main", "train", "elman",
+                                "--data", "sine", "--epochs", "200", "--patience", "200"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=tmp_path, env=env)
+    time.sleep(2.5)  # imported, compiling
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1, stderr
+    lines = [line for line in stderr.splitlines() if not line.startswith("compiling")]
+    assert lines == ["Error: interrupted"], stderr

@@ -194,6 +194,15 @@ def test_json_mode_prints_one_document_even_for_an_error():
     assert result.stderr.startswith("Error: unknown data source 'weather'")
 
 
+@pytest.mark.parametrize("args", [["train", "lstm", "--data", "sine", "--json"],
+                                  ["train", "elman", "--data", "sine", "--epochs", "0", "--json"],
+                                  ["predict", "--json"]])
+def test_json_mode_usage_errors_are_json_too(args):
+    result = invoke(*args)
+    assert result.exit_code == 2 and "Usage:" in result.stderr
+    assert set(json.loads(result.stdout)) == {"error"}
+
+
 def test_gradcheck_all_says_when_it_leaves_the_cuda_engine_out():
     from minirnn.kernels.cuda_support import cuda_available
 

@@ -473,12 +473,12 @@ def test_a_polite_kill_ends_with_one_line_and_a_resumable_checkpoint(tmp_path):
 def test_compiling_is_announced_on_one_line_in_every_output_mode(monkeypatch):
     """A run that will compile kernels says so first, on stderr: in --json mode too, whose
     standard output stays one JSON document."""
-    monkeypatch.setattr("minirnn.kernel_cache.uncached_kernels", lambda: ["some kernel"])
+    monkeypatch.setattr("minirnn.kernel_cache.uncached_kernels", lambda *_: ["some kernel"])
     result = CliRunner().invoke(main, ["train", "elman", "--data", "sine", *FAST, "--json"])
     assert result.exit_code == 0, result.output
     assert result.stderr.count("compiling the cpu kernels") == 1
     assert json.loads(result.stdout)["epochs_done"] == 2
-    monkeypatch.setattr("minirnn.kernel_cache.uncached_kernels", lambda: [])
+    monkeypatch.setattr("minirnn.kernel_cache.uncached_kernels", lambda *_: [])
     result = CliRunner().invoke(main, ["train", "elman", "--data", "sine", *FAST, "--json"])
     assert "compiling" not in result.stderr
 
@@ -586,3 +586,21 @@ def test_a_trending_series_gets_a_hint_to_model_its_changes():
         quiet = CliRunner().invoke(main, ["train", "elman", *args, *FAST, "--length", "2000",
                                           "--json"])
         assert quiet.exit_code == 0 and "outside the range" not in quiet.stderr
+
+
+def test_an_interrupt_before_the_first_epoch_says_the_file_is_unchanged(monkeypatch, tmp_path):
+    """Interrupted before writing anything, an --overwrite run does not send the user to
+    resume a file that still holds another run."""
+    path = tmp_path / "m.npz"
+    train_json("elman", "--data", "sine", "--out", path)
+    before = path.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("minirnn.cli.train.fit", interrupted)
+    result = CliRunner().invoke(main, ["train", "jordan", "--data", "sine", "--out", str(path),
+                                       "--overwrite"])
+    assert result.exit_code == 1 and path.read_bytes() == before
+    assert result.stderr.strip() == (f"Error: interrupted before the first epoch; {path} still "
+                                     f"holds what it held")
