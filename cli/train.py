@@ -439,16 +439,17 @@ def _run(exp, series, task, net, out, plot, as_json):
     if plot:
         _plot_training(plot, result.history, task, net)
         wrote(plot, "learning curves and test predictions")
+    further = _further_ahead(net, task)
     summary = {"model": exp.model, "config": exp.config, "stopped": result.stopped,
                "resumed_from_epoch": first_epoch or None, "epochs_done": result.epoch,
                "best_epoch": result.best_epoch, "history": result.history, "metrics": scores,
-               "checkpoint": out}
+               "further_ahead": further, "checkpoint": out}
     if as_json:
         if result.diverged:
             summary["error"] = result.stopped
         click.echo(_json(summary))
     else:
-        _show_metrics(exp.model, series, scores, result, task)
+        _show_metrics(exp.model, exp.config, series, scores, result, task, further)
     hint = _range_hint(task)
     if hint:
         click.echo(f"note: {hint}", err=True)
@@ -489,12 +490,29 @@ def sparkline(values) -> str:
     return "".join(SPARK[i] for i in scaled)
 
 
-def _show_metrics(model, series, scores, result, task):
+def _further_ahead(net, task, k: int = 5) -> dict | None:
+    """k-step and free-run errors on the test rows (``forecast.multi_step_errors``), for
+    series tasks whose test split has k rows or more."""
+    from minirnn.forecast import multi_step_errors
+
+    if task.kind != "series":
+        return None
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return multi_step_errors(net, task, k=k)
+    except ValueError:  # a test split shorter than k
+        return None
+
+
+def _show_metrics(model, config, series, scores, result, task, further=None):
+    names = ", ".join(getattr(series, "target_names", []))
     if task.kind == "text":
         what = "next-word predictions"
+    elif model == "narx" and config.get("mode") == "closed":  # predictions fed back from t = 0
+        what = f"closed-loop simulation of {names} from the first row"
     else:
         ahead = f"{task.horizon}-step" if task.kind == "windows" else "one-step"
-        what = f"{ahead} forecasts of {', '.join(series.target_names)}"
+        what = f"{ahead} forecasts of {names}"
     table = Table(title=f"{model} on {series.name}: {what}")
     table.add_column("split")
     metric_names = [n for n, v in scores["train"]["model"].items() if np.isscalar(v)]
@@ -514,6 +532,12 @@ def _show_metrics(model, series, scores, result, task):
     by_step = scores["test"]["model"].get("rmse_by_step")
     if by_step:
         console.print("test RMSE by step ahead  " + "  ".join(f"{v:.4g}" for v in by_step))
+    if further:
+        k, free = further["k_step"], further["free_run"]
+        console.print(f"test, further ahead: {further['k']}-step RMSE {k['model']:.4g} (naive "
+                      f"{k['naive']:.4g}, {further['origins']} origins); free run over the "
+                      f"{free['steps']} test rows {free['model']:.4g} (naive, the last value "
+                      f"held: {free['naive']:.4g})")
     losses = [h["train_loss"] for h in result.history]
     if losses:
         console.print(f"training loss by epoch  {sparkline(losses)}  "

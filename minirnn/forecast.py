@@ -51,3 +51,44 @@ def generate_words(model, task, steps: int) -> np.ndarray:
             out, state = model(x, h=state, return_state=True)
             word = int(out.data[0, 0].argmax())
     return np.array(words, dtype=np.int64)
+
+
+def multi_step_errors(model, task, k: int = 5, split: str = "test",
+                      max_origins: int = 50) -> dict:
+    """How the model forecasts further ahead than one step, on one split, in the data's units,
+    each against its naive counterpart (the last known value, held):
+
+    - ``k_step``: RMSE of the k-th value of free runs started at origins o in the split (read
+      rows [0, o), forecast o … o+k-1, compare the last with y_{o+k-1}); at most
+      ``max_origins`` origins, evenly spaced, so that it costs a bounded number of runs. With
+      k = 1 it is the one-step RMSE at those origins.
+    - ``free_run``: RMSE of one free run over the whole split from its first row: the model's
+      simulation of the split, fed its own outputs all the way (the known inputs are used).
+
+    For a series task (one-step forecasting); the model's own outputs are fed back.
+    """
+    if task.kind != "series":
+        raise ValueError("multi-step errors are for series tasks (seq2seq reports its own)")
+    rows = task.splits()[split]
+    truth = task.series.targets
+    origins = np.arange(rows.start, rows.stop - k + 1)
+    if len(origins) == 0:
+        raise ValueError(f"the {split} split has fewer than k = {k} rows")
+    if len(origins) > max_origins:
+        origins = origins[np.linspace(0, len(origins) - 1, max_origins).round().astype(int)]
+    kth = np.stack([task.forecast_levels(free_run(model, task, k, origin=o), origin=o)[-1]
+                    for o in origins])
+    target = truth[origins + k - 1]
+    held = truth[origins - 1]
+    steps = rows.stop - rows.start
+    run = task.forecast_levels(free_run(model, task, steps, origin=rows.start),
+                               origin=rows.start)
+    flat = np.repeat(truth[rows.start - 1][None], steps, axis=0)
+    return {"k": k, "origins": len(origins),
+            "k_step": {"model": _rmse(kth, target), "naive": _rmse(held, target)},
+            "free_run": {"model": _rmse(run, truth[rows]), "naive": _rmse(flat, truth[rows]),
+                         "steps": steps}}
+
+
+def _rmse(prediction, truth) -> float:
+    return float(np.sqrt(np.mean((np.asarray(prediction) - np.asarray(truth)) ** 2)))

@@ -604,3 +604,41 @@ def test_an_interrupt_before_the_first_epoch_says_the_file_is_unchanged(monkeypa
     assert result.exit_code == 1 and path.read_bytes() == before
     assert result.stderr.strip() == (f"Error: interrupted before the first epoch; {path} still "
                                      f"holds what it held")
+
+
+@pytest.mark.parametrize("model_name,options", [("statespace", {}), ("narx", {"mode": "open"}),
+                                                ("jordan", {})])
+def test_one_step_ahead_of_every_origin_is_the_one_step_prediction(model_name, options):
+    """k-step errors come from free runs started at each origin; with k = 1 and every origin
+    of the test rows they are exactly the one-step RMSE of the test rows, and the free run's
+    naive counterpart is the last known value held."""
+    from minirnn.experiment import build_task
+    from minirnn.forecast import multi_step_errors
+    from minirnn.models.registry import build_model, model_config
+
+    task = build_task(load_series("narendra", steps=300), model_name)
+    model = build_model(model_name, model_config(model_name, task.model_input_size, 1, 6,
+                                                 dtype="float64", **options))
+    rows = task.splits()["test"]
+    truth = task.series.targets[rows]
+    one_step = task.to_levels(predict(model, task))[rows]
+    errors = multi_step_errors(model, task, k=1, max_origins=10 ** 6)
+    assert errors["origins"] == len(truth)
+    assert errors["k_step"]["model"] == pytest.approx(np.sqrt(np.mean((one_step - truth) ** 2)),
+                                                      rel=1e-12)
+    held = task.series.targets[rows.start - 1]
+    assert errors["free_run"]["naive"] == pytest.approx(np.sqrt(np.mean((truth - held) ** 2)))
+    assert errors["free_run"]["steps"] == len(truth)
+    five = multi_step_errors(model, task, k=5, max_origins=7)
+    assert five["origins"] == 7 and five["k_step"]["model"] > 0
+
+
+def test_the_report_names_what_closed_loop_narx_scores_and_adds_errors_further_ahead():
+    result = invoke("train", "narx", "--data", "narendra", "--mode", "closed", *FAST)
+    assert "closed-loop simulation of y from the first row" in result.output
+    assert "test, further ahead: 5-step RMSE" in result.output
+    summary = train_json("statespace", "--data", "sine")
+    further = summary["further_ahead"]
+    assert further["k"] == 5 and set(further) >= {"k_step", "free_run", "origins"}
+    assert further["free_run"]["steps"] == 45  # the test rows of 300
+    assert train_json("statespace", "--data", "text")["further_ahead"] is None
