@@ -13,6 +13,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from minirnn.models.base import DTYPES
 from minirnn.models.registry import MODELS
 
 from .common import (backend_option, backends_option, check_interrupted, console, err_console,
@@ -190,7 +191,7 @@ _LABELS = {"x_elman": "x Elman", "weights_x_elman": "weights x Elman",
 @backend_option
 @click.option("--size", "sizes", multiple=True, metavar="B,T,H",
               help="Batch, time steps, hidden size; repeat for several (default: a few).")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32",
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32",
               show_default=True, help="Floating-point type.")
 @click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True,
               help="Timed runs per case (the median is reported).")
