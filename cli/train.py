@@ -53,6 +53,7 @@ FIXED_ON_RESUME = {
     "horizon": ("data", "horizon"), "length": ("data", "length"),
     "batch": ("train", "batch"), "bptt": ("train", "bptt"),
     "optimizer": ("train", "optimizer"), "clip": ("train", "clip"),
+    "open_epochs": ("train", "open_loop_epochs"),
 }
 
 
@@ -166,6 +167,10 @@ def stored_data(spec: DataSpec, where: str):
               help="narx: output delays K.")
 @click.option("--mode", type=click.Choice(["open", "closed"]), default=None,
               help="narx: open (true past outputs) or closed loop (own predictions).")
+@click.option("--open-epochs", type=click.IntRange(min=0), default=None,
+              help="narx --mode closed: epochs trained in open loop (true past outputs) before "
+                   "the loop is closed and the same weights fine-tuned [default: half of "
+                   "--epochs]; early stopping counts from the closing.")
 @click.option("--mu", type=FiniteFloat(0, 1, max_open=True), default=None,
               help="jordan: memory decay μ in [0, 1).")
 @click.option("--learn-mu", is_flag=True, default=None, help="jordan: learn μ too.")
@@ -208,9 +213,9 @@ def stored_data(spec: DataSpec, where: str):
 @json_option
 @click.pass_context
 def train(ctx, model, data, target, inputs, length, context, horizon, difference, hidden, layers,
-          connectivity, window, input_delays, output_delays, mode, mu, learn_mu, memory_size,
-          activation, backend, dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed,
-          out, resume, overwrite, plot, as_json):
+          connectivity, window, input_delays, output_delays, mode, open_epochs, mu, learn_mu,
+          memory_size, activation, backend, dtype, epochs, batch, bptt, lr, optimizer, clip,
+          patience, seed, out, resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors (with --resume,
     MODEL may be left out: the checkpoint names it).
 
@@ -293,6 +298,8 @@ def _options_apply(o, given):
     for name in sorted(given & {"context", "horizon"}):
         if o["model"] != "seq2seq":
             fail(f"--{name} does not apply to {o['model']} (it is an option of seq2seq)")
+    if "open_epochs" in given and (o["model"] != "narx" or o["mode"] == "open"):
+        fail("--open-epochs applies to narx in closed loop (--mode closed) alone")
     if "length" in given and o["data"] not in BUILTIN:
         fail("--length is the size of a built-in data set; a CSV file has its own rows")
 
@@ -315,8 +322,12 @@ def _new(o, given):
                     dtype=o["dtype"], seed=o["seed"])
     config = model_config(o["model"], task.model_input_size, task.output_size, o["hidden"],
                           **settings)
+    closed_narx = o["model"] == "narx" and config["mode"] == "closed"
+    open_epochs = (o["epochs"] // 2 if o["open_epochs"] is None else o["open_epochs"]) \
+        if closed_narx else 0
     train_config = TrainConfig(epochs=o["epochs"], batch=o["batch"], bptt=o["bptt"], lr=o["lr"],
-                               optimizer=o["optimizer"], clip=o["clip"], patience=o["patience"])
+                               optimizer=o["optimizer"], clip=o["clip"], patience=o["patience"],
+                               open_loop_epochs=open_epochs)
     train_config.check()
     check_memory(o["model"], config, len(series), o["batch"], o["bptt"])
     net = build_model(o["model"], config)

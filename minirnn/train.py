@@ -27,6 +27,7 @@ class TrainConfig:
     clip: float = 1.0          # global gradient-norm limit; 0 turns clipping off
     patience: int = 5          # epochs without validation improvement before stopping
     weight_decay: float = 0.0
+    open_loop_epochs: int = 0  # NARX in closed loop: its first epochs train in open loop
 
     def check(self):
         for name in ("epochs", "batch", "bptt", "patience"):
@@ -44,6 +45,9 @@ class TrainConfig:
             raise ValueError(f"clip must be >= 0, got {self.clip}")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        value = self.open_loop_epochs
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"open_loop_epochs must be a non-negative integer, got {value!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of "
                              f"{', '.join(OPTIMIZERS)}")
@@ -113,11 +117,15 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
     for epoch in range(result.epoch, config.epochs):
         if result.waited >= config.patience:
             break
+        # closed-loop NARX: its first epochs fit one-step predictions from the true past
+        # outputs (series-parallel), the loop is then closed and the same weights fine-tuned
+        opened = epoch < config.open_loop_epochs and hasattr(model, "open_loop")
+        stepped = model.open_loop() if opened else model
         state, losses_seen, norms = None, [], []
         chunks = task.training_chunks(config.batch, config.bptt, model.dtype, epoch)
         for chunk, (x, y) in enumerate(chunks):
             optimizer.zero_grad()
-            out, state = task.step(model, x, y, state)
+            out, state = task.step(stepped, x, y, state)
             loss = task.loss(out, y)
             value = loss.item()
             if not np.isfinite(value):
@@ -147,7 +155,7 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
             result.best_score = float(watched)
             if on_improve is not None:
                 on_improve(epoch + 1, record)
-        else:
+        elif not opened:  # early stopping counts from the closing of the loop
             result.waited += 1
         result.last_state, result.optimizer_state = model.state_dict(), optimizer.state_dict()
         if on_epoch is not None:

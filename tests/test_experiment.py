@@ -408,3 +408,22 @@ def test_a_run_that_diverges_when_resumed_keeps_its_state_to_resume_from(tmp_pat
     assert result.optimizer_state is start.optimizer_state
     exp.save(tmp_path / "d.npz")
     assert Experiment.load(tmp_path / "d.npz").run.last_state is not None
+
+
+def test_resume_across_the_closing_of_the_loop_is_exact(tmp_path):
+    """Closed-loop NARX trains its first epochs in open loop; a run resumed before the loop
+    closes goes on in open loop, then closes it at the same epoch as the uninterrupted run."""
+    whole, task = new_experiment("narx", "narendra", "cpu", epochs=5, mode="closed")
+    whole.train.open_loop_epochs = 3
+    net_whole, _ = train(whole, task)
+    first, task = new_experiment("narx", "narendra", "cpu", epochs=2, mode="closed")
+    first.train.open_loop_epochs = 3
+    train(first, task)
+    first.save(tmp_path / "half.npz")
+    resumed = Experiment.load(tmp_path / "half.npz")
+    assert resumed.train.open_loop_epochs == 3
+    resumed.train.epochs = 5
+    net_resumed, _ = train(resumed, task, start=resumed.run)
+    assert resumed.run.history == whole.run.history
+    for key, value in net_whole.state_dict().items():
+        np.testing.assert_array_equal(net_resumed.state_dict()[key], value)

@@ -43,8 +43,11 @@ def test_every_model_trains_and_reports_train_validation_and_test(model, extra):
 
 
 def test_closed_loop_narx_beats_the_naive_forecast():
+    """Its simulation of the test rows, fed its own outputs from the first row. (20 epochs: the
+    first 10 train in open loop; with 15, 7 + 8, it reached 0.702 of the naive RMSE, and 0.667
+    trained in closed loop from the start.)"""
     result = invoke("train", "narx", "--data", "narendra", "--mode", "closed", "--length", "800",
-                    "--epochs", "15", "--json")
+                    "--epochs", "20", "--json")
     test = json.loads(result.stdout)["metrics"]["test"]
     assert test["model"]["rmse"] < 0.7 * test["naive"]["rmse"]
 
@@ -642,3 +645,18 @@ def test_the_report_names_what_closed_loop_narx_scores_and_adds_errors_further_a
     assert further["k"] == 5 and set(further) >= {"k_step", "free_run", "origins"}
     assert further["free_run"]["steps"] == 45  # the test rows of 300
     assert train_json("statespace", "--data", "text")["further_ahead"] is None
+
+
+def test_closed_loop_narx_trained_open_then_closed_free_runs_better_than_open_loop_alone():
+    """The standard workflow: --mode closed trains in open loop (true past outputs) for half
+    the epochs, then closes the loop and fine-tunes with BPTT through its own predictions. On
+    the built-in Narendra plant its free run over the test rows beats the same network trained
+    in open loop for as many epochs."""
+    runs = {}
+    for mode in ("open", "closed"):
+        result = invoke("train", "narx", "--data", "narendra", "--mode", mode, "--epochs", "40",
+                        "--json")
+        assert result.exit_code == 0, result.output
+        runs[mode] = json.loads(result.stdout)["further_ahead"]["free_run"]
+    assert runs["closed"]["model"] < 0.9 * runs["open"]["model"]
+    assert runs["closed"]["model"] < 0.3 * runs["closed"]["naive"]
