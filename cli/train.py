@@ -20,7 +20,7 @@ from click.core import ParameterSource
 from rich.table import Table
 
 from minirnn.checkpoint import CheckpointError, WriterLock
-from minirnn.data.series import BUILTIN, DataError
+from minirnn.data.series import BUILTIN, MISSING, DataError
 from minirnn.diagnostics import residual_diagnostics
 from minirnn.experiment import (BYTES_PER_BUILTIN_ROW, BYTES_PER_FORECAST_STEP, DataSpec,
                                 Experiment, build_task, check_bytes, check_memory, load_data,
@@ -53,12 +53,16 @@ FIXED_ON_RESUME = {
     "horizon": ("data", "horizon"), "length": ("data", "length"),
     "batch": ("train", "batch"), "bptt": ("train", "bptt"),
     "optimizer": ("train", "optimizer"), "clip": ("train", "clip"),
-    "open_epochs": ("train", "open_loop_epochs"),
+    "open_epochs": ("train", "open_loop_epochs"), "missing": ("data", "missing"),
 }
 
 
 def data_options(f):
     """--data, --target, --inputs, --length: shared by train and predict."""
+    f = click.option("--missing", type=click.Choice(MISSING), default=None,
+                     help="CSV: what a missing value (empty, NA, NaN, null, ?) does: error (the "
+                          "default for train), drop its row, or interpolate between its "
+                          "neighbours (predict and --resume: the checkpoint's).")(f)
     f = click.option("--length", type=click.IntRange(min=10), default=2000, show_default=True,
                      help="Rows of a built-in data set.")(f)
     f = click.option("--inputs", default=None,
@@ -135,7 +139,8 @@ def stored_data(spec: DataSpec, where: str):
     if not spec.source.lower().endswith(".csv"):
         fail(f"{where} names training data {spec.source!r}, not a CSV file: give --data")
     try:
-        series = load_data(spec.source, ",".join(spec.target), ",".join(spec.inputs))
+        series = load_data(spec.source, ",".join(spec.target), ",".join(spec.inputs),
+                           missing=spec.missing)
         spec.check_same_data(series, where)
     except (DataError, OSError, ValueError):
         fail(f"{where} was trained on {spec.source}, which no longer holds that data (or is "
@@ -212,10 +217,10 @@ def stored_data(spec: DataSpec, where: str):
                    f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
 @click.pass_context
-def train(ctx, model, data, target, inputs, length, context, horizon, difference, hidden, layers,
-          connectivity, window, input_delays, output_delays, mode, open_epochs, mu, learn_mu,
-          memory_size, activation, backend, dtype, epochs, batch, bptt, lr, optimizer, clip,
-          patience, seed, out, resume, overwrite, plot, as_json):
+def train(ctx, model, data, target, inputs, length, missing, context, horizon, difference, hidden,
+          layers, connectivity, window, input_delays, output_delays, mode, open_epochs, mu,
+          learn_mu, memory_size, activation, backend, dtype, epochs, batch, bptt, lr, optimizer,
+          clip, patience, seed, out, resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors (with --resume,
     MODEL may be left out: the checkpoint names it).
 
@@ -312,7 +317,10 @@ def _new(o, given):
     _options_apply(o, given)
     if o["data"] in BUILTIN:
         check_bytes(BYTES_PER_BUILTIN_ROW * o["length"], f"--length {o['length']:,}")
-    series = load_data(o["data"], o["target"], o["inputs"], o["length"], o["seed"])
+    missing = o["missing"] or "error"
+    if o["missing"] is not None and o["data"] in BUILTIN:
+        fail("--missing is for CSV files; a built-in data set has no gaps")
+    series = load_data(o["data"], o["target"], o["inputs"], o["length"], o["seed"], missing)
     task = build_task(series, o["model"], o["difference"], None, o["context"], o["horizon"])
     chosen = engine(o["backend"])
     settings = dict(num_layers=o["layers"], connectivity=o["connectivity"], window=o["window"],
@@ -332,7 +340,7 @@ def _new(o, given):
     check_memory(o["model"], config, len(series), o["batch"], o["bptt"])
     net = build_model(o["model"], config)
     spec = DataSpec.describe(o["data"], series, task, o["length"], o["seed"], o["difference"],
-                             o["context"], o["horizon"])
+                             o["context"], o["horizon"], missing)
     exp = Experiment(o["model"], config, spec, task_scalers(task), train_config,
                      trained_with=_engine_facts(chosen))
     return exp, series, task, net
@@ -365,7 +373,8 @@ def _resumed(path, o, given):
     else:
         columns = (None, None) if o["data"] in BUILTIN else \
             (",".join(exp.data.target), ",".join(exp.data.inputs) or None)
-        series = load_data(o["data"], *columns, exp.data.length or 2000, exp.data.seed or 0)
+        series = load_data(o["data"], *columns, exp.data.length or 2000, exp.data.seed or 0,
+                           exp.data.missing)
         exp.data.check_same_data(series, path)
     task = build_task(series, exp.model, exp.data.difference, exp.scalers, exp.data.context,
                       exp.data.horizon)
@@ -698,8 +707,8 @@ def _plot_predictions(path, series, one_step, ahead, report):
               help=f"Write predictions (and diagnostics) to this image "
                    f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
-def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, diagnostics,
-            plot, as_json):
+def predict(checkpoint_path, data, target, inputs, length, missing, steps, backend, out,
+            diagnostics, plot, as_json):
     """One-step predictions of a trained model (CHECKPOINT), as CSV, and optionally a
     free-run forecast past the end of the data and residual diagnostics.
 
@@ -715,6 +724,9 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
             (data is None or data not in BUILTIN):
         fail("--length is the size of a built-in data set given with --data; without --data "
              "the model's own training rows are used, and a CSV file has its own rows")
+    if missing is not None and (data in BUILTIN or data is None):
+        fail("--missing applies to a CSV file given with --data (without --data, the model's "
+             "training data are read as they were)")
     from minirnn.forecast import free_run
 
     exp = load_experiment(checkpoint_path)
@@ -728,7 +740,7 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
         if data is None:
             series = stored_data(spec, checkpoint_path)
         else:
-            series = _new_data(spec, data, length)
+            series = _new_data(spec, data, length, missing or spec.missing)
         check_memory(exp.model, exp.config, len(series))
         check_bytes(BYTES_PER_FORECAST_STEP * steps, f"--steps {steps:,}")
         task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
@@ -768,7 +780,7 @@ def predict(checkpoint_path, data, target, inputs, length, steps, backend, out, 
         _show_diagnostics(report)
 
 
-def _new_data(spec: DataSpec, data: str, length: int):
+def _new_data(spec: DataSpec, data: str, length: int, missing: str = "error"):
     """Other rows for a trained model: read by its column names."""
     from minirnn.data.text import TextSeries
 
@@ -786,7 +798,8 @@ def _new_data(spec: DataSpec, data: str, length: int):
     if spec.source == "text":
         raise DataError("the model was trained on the text corpus; a CSV file has no words")
     try:
-        return load_data(data, ",".join(spec.target), ",".join(spec.inputs) or None)
+        return load_data(data, ",".join(spec.target), ",".join(spec.inputs) or None,
+                         missing=missing)
     except DataError as error:
         if " not in " in str(error):
             raise DataError(f"{error} (the model was trained on {spec.columns()})") from None

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import CheckpointError, read_archive, write_archive
-from .data.series import BUILTIN, DataError, Series, load_series
+from .data.series import BUILTIN, MISSING, DataError, Series, load_series
 from .data.task import Scaler, WindowTask, make_task
 from .data.text import TextSeries, make_text_task
 from .models.base import BACKENDS, DTYPES
@@ -78,6 +78,7 @@ class DataSpec:
     difference: bool = False
     context: int = 20           # seq2seq windows
     horizon: int = 5
+    missing: str = "error"      # a CSV's missing values: error, drop, interpolate
 
     @property
     def builtin(self) -> bool:
@@ -85,7 +86,7 @@ class DataSpec:
 
     @classmethod
     def describe(cls, source: str, series, task, length: int, seed: int, difference: bool,
-                 context: int, horizon: int) -> "DataSpec":
+                 context: int, horizon: int, missing: str = "error") -> "DataSpec":
         builtin = source in BUILTIN
         train_rows = _training_rows(task)
         return cls(source=source if builtin else str(Path(source).resolve()),
@@ -95,7 +96,7 @@ class DataSpec:
                    train_fingerprint=fingerprint(series, train_rows),
                    length=length if builtin else None, seed=seed if builtin else None,
                    date_column=getattr(series, "date_column", None), difference=difference,
-                   context=context, horizon=horizon)
+                   context=context, horizon=horizon, missing=missing)
 
     def columns(self) -> str:
         """"target y; inputs u, v" for messages."""
@@ -127,10 +128,11 @@ def _training_rows(task) -> int:
     return getattr(task, "base", task).train_end
 
 
-def load_data(source, target=None, inputs=None, length: int = 2000, seed: int = 0):
+def load_data(source, target=None, inputs=None, length: int = 2000, seed: int = 0,
+              missing: str = "error"):
     """A Series (or TextSeries) from a built-in set or a CSV file; column names are checked
     (a built-in set has fixed columns: naming others is an error)."""
-    series = load_series(source, target, inputs, steps=length, seed=seed)
+    series = load_series(source, target, inputs, steps=length, seed=seed, missing=missing)
     if source in BUILTIN and not isinstance(series, TextSeries):
         for what, given, names in (("--target", target, series.target_names),
                                    ("--inputs", inputs, series.input_names)):
@@ -455,7 +457,7 @@ def _typed(section: dict, where: str, spec: dict) -> dict:
 _DATA_TYPES = {"source": str, "target": list, "inputs": list, "rows": int, "fingerprint": str,
                "train_rows": int, "train_fingerprint": str, "length": (int, None),
                "seed": (int, None), "date_column": (str, None), "difference": bool,
-               "context": int, "horizon": int}
+               "context": int, "horizon": int, "missing": str}
 _RUN_TYPES = {"epoch": int, "best_epoch": int, "best_score": (float, None), "waited": int,
               "history": list, "stopped": str, "diverged": bool,
               "optimizer_step": (int, None)}
@@ -475,6 +477,9 @@ def _from_document(document: dict, arrays: dict) -> Experiment:
         raise CheckpointError(f"unknown model {model!r}")
     config = check_config(model, _section(document, "config"))
     data = DataSpec(**_typed(_section(document, "data"), "data", _DATA_TYPES))
+    if data.missing not in MISSING:
+        raise CheckpointError(f"data.missing {data.missing!r} is not one of "
+                              f"{', '.join(MISSING)}")
     for what in ("target", "inputs"):
         names = getattr(data, what)
         if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):

@@ -427,3 +427,18 @@ def test_resume_across_the_closing_of_the_loop_is_exact(tmp_path):
     assert resumed.run.history == whole.run.history
     for key, value in net_whole.state_dict().items():
         np.testing.assert_array_equal(net_resumed.state_dict()[key], value)
+
+
+def test_missing_values_error_drop_or_interpolate(tmp_path):
+    path = write(tmp_path / "gaps.csv", "t,y,u\n1,1.0,10\n2,,20\n3,3.0,NA\n4,7.0,40\n5,?,50\n")
+    with pytest.raises(DataError, match=r"gaps.csv, line 3, column 'y': a missing value \(''\); "
+                                        r"--missing drop or --missing interpolate"):
+        load_csv(path, "y", "u")
+    dropped = load_csv(path, "y", "u", missing="drop")  # rows 2, 3, 5 have a gap in y or u
+    np.testing.assert_array_equal(dropped.targets[:, 0], [1.0, 7.0])
+    np.testing.assert_array_equal(dropped.inputs[:, 0], [10, 40])
+    filled = load_csv(path, "y", "u", missing="interpolate")  # linear between neighbours;
+    np.testing.assert_allclose(filled.targets[:, 0], [1, 2, 3, 7, 7])  # the last held
+    np.testing.assert_allclose(filled.inputs[:, 0], [10, 20, 30, 40, 50])
+    with pytest.raises(DataError, match="infinite values cannot be used"):
+        load_csv(write(tmp_path / "inf.csv", "y\n1\ninf\n"), "y", missing="interpolate")

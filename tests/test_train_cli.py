@@ -127,7 +127,7 @@ def test_train_on_a_csv_with_a_date_column(tmp_path):
 @pytest.mark.parametrize("rows,args,message", [
     (None, ["--data", "missing.csv", "--target", "close"], "data file not found"),
     ("ok", ["--target", "open"], "column 'open' not in prices.csv; columns: close, volume"),
-    ("nan", ["--target", "close"], "NaN or infinite values cannot be used"),
+    ("nan", ["--target", "close"], "a missing value ('nan'); --missing drop or"),
     ("text", ["--target", "close"], "'abc' is not a number"),
     ("short", ["--target", "close"], "too few for a train / validation / test split"),
     ("ok", [], "--target is required for a CSV file"),
@@ -660,3 +660,21 @@ def test_closed_loop_narx_trained_open_then_closed_free_runs_better_than_open_lo
         runs[mode] = json.loads(result.stdout)["further_ahead"]["free_run"]
     assert runs["closed"]["model"] < 0.9 * runs["open"]["model"]
     assert runs["closed"]["model"] < 0.3 * runs["closed"]["naive"]
+
+
+def test_a_model_trained_with_interpolated_gaps_reads_new_files_the_same_way(tmp_path):
+    """--missing is part of the experiment: predict and --resume read data as training did."""
+    rng = np.random.default_rng(2)
+    rows = [[i, "" if i % 13 == 5 else f"{a:.4f}", f"{b:.4f}"]  # a gap in a every 13 rows
+            for i, (a, b) in enumerate(rng.standard_normal((90, 2)))]
+    write_csv(tmp_path / "gaps.csv", ["t", "a", "b"], rows)
+    path = tmp_path / "m.npz"
+    result = invoke("train", "elman", "--data", tmp_path / "gaps.csv", "--target", "a",
+                    "--inputs", "b", "--missing", "interpolate", *FAST[2:], "--out", path)
+    assert result.exit_code == 0, result.output
+    assert Experiment.load(path).data.missing == "interpolate"
+    assert invoke("predict", path).exit_code == 0  # the stored file, read with its gaps filled
+    assert invoke("predict", path, "--data", tmp_path / "gaps.csv").exit_code == 0
+    result = invoke("train", "--resume", path, "--missing", "drop")
+    assert result.exit_code == 1 and "--missing drop (it was trained with interpolate)" in \
+        result.output

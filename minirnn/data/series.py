@@ -139,11 +139,21 @@ def _names(text_or_list, what: str) -> list:
     return names
 
 
-def load_csv(path, target, inputs=None) -> Series:
+#: how a missing value (an empty cell, NA, NaN, null, ?) in a used column is handled
+MISSING = ("error", "drop", "interpolate")
+_MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}
+
+
+def load_csv(path, target, inputs=None, missing: str = "error") -> Series:
     """Rows in file order. ``target``: a column name (or several, comma-separated); ``inputs``:
     column names (list or comma-separated), or None for none. A UTF-8 byte-order mark is
     ignored; a column of dates or times is recognised (``Series.date_column``) and not offered
-    as data; every used value must be a finite number. Errors name the file's line number."""
+    as data. Every used value must be a finite number, or missing (an empty cell, NA, NaN,
+    null, ?), which ``missing`` handles: "error" names its line and column, "drop" leaves out
+    the rows that have one, "interpolate" fills each gap linearly between the values around it
+    (the nearest value before the first or after the last). Errors name the file's line."""
+    if missing not in MISSING:
+        raise DataError(f"unknown --missing {missing!r}; choose one of {', '.join(MISSING)}")
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path} is a folder, not a data file")
@@ -199,6 +209,13 @@ def load_csv(path, target, inputs=None) -> Series:
         values = np.empty(len(body))
         for i, row in enumerate(body):
             cell = row[j].strip()
+            if cell.lower() in _MISSING_CELLS:
+                if missing == "error":
+                    raise DataError(f"{path.name}, line {lines[i]}, column {name!r}: a missing "
+                                    f"value ({cell!r}); --missing drop or --missing interpolate "
+                                    f"handles gaps")
+                values[i] = np.nan
+                continue
             try:
                 values[i] = float(cell)
             except ValueError:
@@ -206,18 +223,34 @@ def load_csv(path, target, inputs=None) -> Series:
                                 f"not a number") from None
             if not np.isfinite(values[i]):
                 raise DataError(f"{path.name}, line {lines[i]}, column {name!r}: {cell} "
-                                f"(NaN or infinite values cannot be used)")
+                                f"(infinite values cannot be used)")
         columns[name] = values
     if not body:
         raise DataError(f"{path.name} has a header but no rows")
+    if missing == "drop":
+        keep = ~np.any([np.isnan(v) for v in columns.values()], axis=0)
+        if not keep.any():
+            raise DataError(f"{path.name}: every row has a missing value in a used column")
+        columns = {name: values[keep] for name, values in columns.items()}
+        body = [row for row, kept in zip(body, keep) if kept]
+    elif missing == "interpolate":
+        for name, values in columns.items():
+            gaps = np.isnan(values)
+            if gaps.all():
+                raise DataError(f"{path.name}: column {name!r} has no values to interpolate")
+            if gaps.any():
+                rows = np.arange(len(values))
+                values[gaps] = np.interp(rows[gaps], rows[~gaps], values[~gaps])
     x = np.stack([columns[n] for n in input_names], axis=1) if input_names else \
         np.zeros((len(body), 0))
     y = np.stack([columns[n] for n in targets], axis=1)
     return Series(x, y, input_names, targets, path.stem, dates[0] if dates else None)
 
 
-def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: int = 0) -> Series:
-    """A built-in data set by name, or a CSV file (which then needs ``target``)."""
+def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: int = 0,
+                missing: str = "error") -> Series:
+    """A built-in data set by name, or a CSV file (which then needs ``target``; ``missing``:
+    see ``load_csv``)."""
     if source in BUILTIN:
         return BUILTIN[source](steps=steps, seed=seed)
     if not source.lower().endswith(".csv") and not Path(source).exists():
@@ -225,4 +258,4 @@ def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: 
                         f"{', '.join(BUILTIN)}")
     if not target:
         raise DataError("--target is required for a CSV file (the column to predict)")
-    return load_csv(source, target, inputs)
+    return load_csv(source, target, inputs, missing)
