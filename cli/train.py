@@ -607,15 +607,20 @@ def _word_rows(task, predicted, generated):
 
 
 def _prediction_rows(series, one_step, ahead):
-    """(header, rows): t, the targets and the predictions; then the forecast past the end
-    (no targets). Missing values are None."""
+    """(header, rows): t, the date (when the file has a date column), the targets and the
+    predictions; then the forecast past the end (no targets, no dates). Missing values are
+    None."""
     names = series.target_names
+    dates = getattr(series, "dates", None)
+    when = (lambda t: [dates[t] if t < len(dates) else None]) if dates else (lambda t: [])
     number = lambda v: None if np.isnan(v) else float(v)  # noqa: E731
-    rows = [[t, *map(number, series.targets[t]), *map(number, one_step[t])]
+    rows = [[t, *when(t), *map(number, series.targets[t]), *map(number, one_step[t])]
             for t in range(len(series))]
-    rows += [[len(series) + k, *([None] * len(names)), *map(number, ahead[k])]
-             for k in range(0 if ahead is None else len(ahead))]
-    return ["t", *names, *(f"{n}_predicted" for n in names)], rows
+    rows += [[len(series) + k, *when(len(series) + k), *([None] * len(names)),
+              *map(number, ahead[k])] for k in range(0 if ahead is None else len(ahead))]
+    header = ["t", *([series.date_column] if dates else []), *names,
+              *(f"{n}_predicted" for n in names)]
+    return header, rows
 
 
 def _emit(out, header, rows, as_json, extra=None):

@@ -348,6 +348,16 @@ def test_only_real_dates_make_a_date_column(values, is_date):
     assert _is_date_column(values) is is_date
 
 
+def test_a_date_column_is_read_with_one_layout_and_in_time_order(tmp_path):
+    """Month-first dates whose first days are all <= 12 read day-first until a 13th shows
+    which they are: the column is read with the one layout that fits every value."""
+    days = ["01/05/2024", "01/12/2024", "01/13/2024", "02/01/2024"]  # m/d/Y
+    path = write(tmp_path / "us.csv", "when,y\n" + "".join(f"{d},{i}\n"
+                                                           for i, d in enumerate(days)))
+    series = load_csv(path, "y")
+    assert series.date_column == "when" and series.dates == days
+
+
 def test_a_column_of_decimals_is_data_not_dates(tmp_path):
     """Sunspot numbers such as 5.0 and 1707.4 once looked like dates and were hidden."""
     path = write(tmp_path / "sun.csv", "YEAR,SUN\n1700,5.0\n1701,11.0\n1707,1707.4\n")

@@ -111,10 +111,17 @@ def write_csv(path, header, rows):
     return path
 
 
+def day(i: int) -> str:
+    """The date of row i: one a day from 2024-01-01."""
+    import datetime
+
+    return (datetime.date(2024, 1, 1) + datetime.timedelta(days=i)).isoformat()
+
+
 def prices(n=120):
     rng = np.random.default_rng(0)
     close = 100 + np.cumsum(rng.standard_normal(n))
-    return [[f"2024-01-{1 + i % 28:02d}", f"{c:.3f}", f"{v:.1f}"]
+    return [[day(i), f"{c:.3f}", f"{v:.1f}"]
             for i, (c, v) in enumerate(zip(close, rng.uniform(1e5, 2e5, n)))]
 
 
@@ -336,7 +343,7 @@ def test_predict_reads_another_file_by_column_name(tmp_path):
     rng = np.random.default_rng(1)
     values = rng.standard_normal((80, 3))
     write_csv(tmp_path / "train.csv", ["date", "a", "b", "c"],
-              [[f"2024-01-{1 + i % 28:02d}", *v] for i, v in enumerate(values)])
+              [[day(i), *v] for i, v in enumerate(values)])
     path = tmp_path / "m.npz"
     result = invoke("train", "elman", "--data", tmp_path / "train.csv", "--target", "a",
                     "--inputs", "b,c", *FAST[2:], "--out", path)
@@ -351,9 +358,11 @@ def test_predict_reads_another_file_by_column_name(tmp_path):
         assert result.exit_code == 0, result.output
         outputs.append(result.output)
     assert outputs[0] == outputs[1] and len(outputs[0].splitlines()) == 51
-    # without --data: the training file, found again and unchanged
+    # without --data: the training file, found again and unchanged; its dates in the output
     result = invoke("predict", path)
     assert result.exit_code == 0 and len(result.output.splitlines()) == 81
+    assert result.output.splitlines()[0] == "t,date,a,a_predicted"
+    assert result.output.splitlines()[2].startswith(f"1,{day(1)},")
 
 
 def test_a_csv_with_a_byte_order_mark_trains(tmp_path):

@@ -25,6 +25,7 @@ class Series:
     target_names: list
     name: str
     date_column: str | None = None  # a CSV's column of dates, if it has one (not used as data)
+    dates: list | None = None       # its values, row by row, as written (in time order)
 
     def __len__(self):
         return len(self.targets)
@@ -97,34 +98,64 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y-
                 "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%H:%M", "%H:%M:%S")
 
 
-def _is_date(text: str) -> bool:
-    """A date or time that is not also a number: "2024-01-31", "31.01.2024", "10:15", but not
-    "5.0", "1707.4" or "1999" (a year alone is a number, and a column of them is data)."""
+def _parse_date(text: str, layout: str | None = None):
+    """``text`` as a datetime, with ``layout`` ("iso" or a strptime layout) or the first of
+    ISO 8601 and ``DATE_FORMATS`` that reads it; None if it is not a date, or is also a number
+    ("5.0", "1707.4" and "1999" are data: a year alone is a number)."""
     from datetime import datetime
 
     try:
         float(text)
-        return False
+        return None
     except ValueError:
         pass
-    try:
-        datetime.fromisoformat(text)
-        return True
-    except ValueError:
-        pass
-    for layout in DATE_FORMATS:
+    for candidate in ("iso", *DATE_FORMATS) if layout is None else (layout,):
         try:
-            datetime.strptime(text, layout)
-            return True
+            return datetime.fromisoformat(text) if candidate == "iso" else \
+                datetime.strptime(text, candidate)
         except ValueError:
             continue
-    return False
+    return None
+
+
+def _is_date(text: str) -> bool:
+    """A date or time that is not also a number: "2024-01-31", "31.01.2024", "10:15"."""
+    return _parse_date(text) is not None
 
 
 def _is_date_column(values) -> bool:
     """Every one of the first 20 non-empty values is a date or time."""
     sample = [v.strip() for v in values[:20] if v.strip()]
     return bool(sample) and all(_is_date(v) for v in sample)
+
+
+def _date_layout(values):
+    """The one layout that reads every value of a date column (so 01/02 and 13/02 are read
+    alike: day first or month first for the whole column), or None."""
+    for layout in ("iso", *DATE_FORMATS):
+        if all(_parse_date(v, layout) is not None for v in values):
+            return layout
+    return None
+
+
+def _check_time_order(path: Path, name: str, values: list, lines: list):
+    """The date column read with one layout, each row after the one before: rows in time
+    order, one row per time."""
+    layout = _date_layout(values)
+    if layout is None:
+        first = next(i for i, v in enumerate(values) if _parse_date(v) is None)
+        raise DataError(f"{path.name}, line {lines[first]}, column {name!r}: {values[first]!r} "
+                        f"is not a date like the column's others")
+    stamps = [_parse_date(v, layout) for v in values]
+    for i in range(1, len(stamps)):
+        try:
+            later = stamps[i] > stamps[i - 1]
+        except TypeError:  # a time zone on some dates only
+            later = False
+        if not later:
+            raise DataError(f"{path.name}, line {lines[i]}: {name} {values[i]!r} does not come "
+                            f"after the line before ({values[i - 1]!r}): rows must be in time "
+                            f"order, one row per time (several series need one file each)")
 
 
 def _names(text_or_list, what: str) -> list:
@@ -200,6 +231,7 @@ def load_csv(path, target, inputs=None, missing: str = "error") -> Series:
                             f"{len(header)}{hint}")
     dates = [h for j, h in enumerate(header)
              if _is_date_column([r[j] for r in body if j < len(r)])]
+    stamps = [row[header.index(dates[0])].strip() for row in body] if dates else None
     columns = {}
     for name in targets + input_names:
         if name not in header:
@@ -233,6 +265,8 @@ def load_csv(path, target, inputs=None, missing: str = "error") -> Series:
             raise DataError(f"{path.name}: every row has a missing value in a used column")
         columns = {name: values[keep] for name, values in columns.items()}
         body = [row for row, kept in zip(body, keep) if kept]
+        lines = [line for line, kept in zip(lines, keep) if kept]
+        stamps = [v for v, kept in zip(stamps, keep) if kept] if stamps else None
     elif missing == "interpolate":
         for name, values in columns.items():
             gaps = np.isnan(values)
@@ -241,10 +275,12 @@ def load_csv(path, target, inputs=None, missing: str = "error") -> Series:
             if gaps.any():
                 rows = np.arange(len(values))
                 values[gaps] = np.interp(rows[gaps], rows[~gaps], values[~gaps])
+    if stamps:
+        _check_time_order(path, dates[0], stamps, lines)
     x = np.stack([columns[n] for n in input_names], axis=1) if input_names else \
         np.zeros((len(body), 0))
     y = np.stack([columns[n] for n in targets], axis=1)
-    return Series(x, y, input_names, targets, path.stem, dates[0] if dates else None)
+    return Series(x, y, input_names, targets, path.stem, dates[0] if dates else None, stamps)
 
 
 def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: int = 0,
