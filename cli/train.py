@@ -457,8 +457,10 @@ def _run(exp, series, task, net, out, plot, as_json):
         exp.save(out)
         wrote(out, f"checkpoint: best epoch {result.best_epoch} of {result.epoch}")
     if plot:
-        _plot_training(plot, result.history, task, net)
-        wrote(plot, "learning curves and test predictions")
+        _plot_training(plot, result.history, task, net, scores, result.best_epoch,
+                       exp.train.open_loop_epochs,
+                       exp.model == "narx" and exp.config.get("mode") == "closed")
+        wrote(plot, "learning curves and predictions")
     further = _further_ahead(net, task)
     summary = {"model": exp.model, "config": exp.config, "stopped": result.stopped,
                "resumed_from_epoch": first_epoch or None, "epochs_done": result.epoch,
@@ -565,31 +567,71 @@ def _show_metrics(model, config, series, scores, result, task, further=None):
                       f"{result.stopped}")
 
 
-def _plot_training(path, history, task, net):
+def _plot_training(path, history, task, net, scores, best_epoch, closed_at=0, simulated=False):
+    """Learning curves (the training loss on a log axis of its own; the validation metric with
+    the best epoch marked and the naive forecast's level) and what the model does: for a
+    series, the data with the split boundaries and the one-step predictions of the validation
+    and test rows; for seq2seq, the test error by step ahead; for text, the accuracies."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 7))
+    fig = plt.figure(figsize=(10, 7.5))
+    loss_ax, val_ax = fig.add_subplot(2, 2, 1), fig.add_subplot(2, 2, 2)
+    bottom = fig.add_subplot(2, 1, 2)
     epochs = [h["epoch"] for h in history]
-    ax1.plot(epochs, [h["train_loss"] for h in history], label="training loss (scaled MSE)")
-    ax1.plot(epochs, [h[f"val_{task.metric}"] for h in history],
-             label=f"validation {task.metric}")
-    ax1.set_xlabel("epoch")
-    ax1.legend()
-    if task.kind != "series":  # text, windows: the learning curves say it all
-        ax2.set_visible(False)
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        return
-    test = task.splits()["test"]
-    predicted = task.to_levels(predict_rows(net, task))[test]
-    ax2.plot(task.series.targets[test, 0], label="true")
-    ax2.plot(predicted[:, 0], label="predicted")
-    ax2.set_title("test rows")
-    ax2.legend()
+    loss_name = "cross-entropy" if task.kind == "text" else "MSE, scaled units"
+    loss_ax.plot(epochs, [h["train_loss"] for h in history])
+    loss_ax.set_yscale("log")
+    loss_ax.set(title=f"training loss ({loss_name})", xlabel="epoch")
+    metric = task.metric.replace("_", " ")
+    val_ax.plot(epochs, [h.get(f"val_{task.metric}") for h in history], label="model")
+    val_ax.axhline(scores["validation"]["naive"][task.metric], color="grey", ls="--",
+                   label="naive")
+    val_ax.axvline(best_epoch, color="green", ls=":", label=f"best epoch ({best_epoch})")
+    if closed_at:  # closed-loop NARX: the epoch after which the loop was closed
+        for ax in (loss_ax, val_ax):
+            ax.axvline(closed_at + 0.5, color="purple", ls="-.", lw=0.8,
+                       label="loop closed" if ax is val_ax else None)
+    val_ax.set(title=f"validation {metric}", xlabel="epoch")
+    val_ax.legend()
+    if task.kind == "series":
+        series, splits = task.series, task.splits()
+        predicted = task.to_levels(predict_rows(net, task))
+        t = np.arange(len(series))
+        bottom.plot(t, series.targets[:, 0], lw=0.8, label="true")
+        later = slice(splits["validation"].start, len(series))
+        bottom.plot(t[later], predicted[later, 0], lw=0.8,
+                    label="closed-loop simulation" if simulated else "one-step prediction")
+        for edge, name in ((splits["validation"].start, "validation"),
+                           (splits["test"].start, "test")):
+            bottom.axvline(edge, color="grey", ls="--")
+            bottom.text(edge, bottom.get_ylim()[1], f" {name}", va="top", fontsize=8)
+        bottom.set(xlabel="t" if not series.dates else f"row ({series.date_column} "
+                   f"{series.dates[0]} … {series.dates[-1]})", ylabel=series.target_names[0])
+        bottom.legend(loc="lower left")
+    elif task.kind == "windows":
+        by_step = scores["test"]["model"]["rmse_by_step"]
+        steps = np.arange(1, len(by_step) + 1)
+        bottom.bar(steps, by_step, label="model")
+        bottom.axhline(scores["test"]["naive"]["rmse"], color="grey", ls="--",
+                       label="naive (all steps)")
+        bottom.set(title="test RMSE by step ahead", xlabel="step ahead")
+        bottom.legend()
+    else:
+        names = [n for n in ("accuracy", "blank_accuracy") if n in scores["test"]["model"]]
+        splits = list(scores)
+        width = 0.8 / (2 * len(names))
+        for k, name in enumerate(names):
+            for m, who in enumerate(("model", "naive")):
+                offset = (2 * k + m - len(names) + 0.5) * width
+                bottom.bar(np.arange(len(splits)) + offset,
+                           [scores[sp][who][name] for sp in splits], width,
+                           label=f"{who} {name.replace('_', ' ')}")
+        bottom.set_xticks(np.arange(len(splits)), splits)
+        bottom.set(title="next-word accuracy", ylim=(0, 1))
+        bottom.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -242,6 +242,11 @@ def test_plots_are_written(tmp_path):
     assert result.exit_code == 0, result.output
     for png in (fit_png, pred_png):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for model, data in (("seq2seq", "sine"), ("statespace", "text")):  # panels of their own
+        png = tmp_path / f"{model}.png"
+        result = invoke("train", model, "--data", data, *FAST, "--plot", png)
+        assert result.exit_code == 0, result.output
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cuda_backend_without_a_gpu_is_a_one_line_error():
