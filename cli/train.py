@@ -213,7 +213,7 @@ def stored_data(spec: DataSpec, where: str):
 @click.option("--overwrite", is_flag=True,
               help="Replace an existing --out that holds another run.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help=f"Write learning curves and test predictions to this image "
+              help=f"Write learning curves and predictions to this image "
                    f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
 @click.pass_context
