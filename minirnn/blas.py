@@ -245,15 +245,16 @@ def gemm(address, A, B, C, transpose_a, beta):
 
 
 # --- large products on Numba's threads ----------------------------------------------------------
-_SPLIT_FLOPS = 4e6  # below this a product is too small to be worth splitting
-
-
-#: multiply-adds (or copied elements) below which a kernel runs on the calling thread alone.
+#: multiply-adds (or copied elements) below which a kernel or a product runs on the calling
+#: thread alone (a product: NumPy's own, on one-threaded BLAS).
 #: Numba's OpenMP threads wait asleep (``minirnn/__init__.py``: a spinning wait made two runs
 #: on one machine 10-70x slower), and waking one costs more than it saves on small work. A
 #: whole Elman training step, 2 threads against 1: (16, 100, 64), B·T·H² = 6.6e6, 0.84-1.19
 #: against 0.88 ms; (8, 1000, 32), 8.2e6, 1.91 against 1.82; (32, 100, 64), 1.3e7, 1.29-1.34
-#: against 1.57 (BENCHMARKS.md, "under load"). Tests set it to 0 to split every kernel.
+#: against 1.57 (BENCHMARKS.md, "under load"). The products had a limit of their own, 2e6
+#: multiply-adds; this one is as fast or faster (a state-space RNN's forward + backward in turns:
+#: (8, 100, 64) 0.77 against 0.97 ms, (16, 100, 64) 1.38 against 1.46, even at (32, 50, 64) and
+#: (32, 100, 64)). Tests set it to 0 to split every kernel and product.
 SPLIT_WORK = 1e7
 
 
@@ -316,7 +317,7 @@ def matmul(A, B, bias=None):
     x (64, 64) product (65 of 165 us)."""
     threads = numba.get_num_threads()
     address = gemm_address(np.result_type(A, B)) if A.dtype == B.dtype else 0
-    if (threads < 2 or address == 0 or 2.0 * A.shape[0] * A.shape[1] * B.shape[1] < _SPLIT_FLOPS):
+    if threads < 2 or address == 0 or A.shape[0] * A.shape[1] * B.shape[1] < SPLIT_WORK:
         out = A @ B
         if bias is not None:
             out += bias

@@ -50,9 +50,12 @@ def test_blas_threads_is_restored_after_the_block():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_split_matmul_equals_numpy(dtype):
+def test_split_matmul_equals_numpy(monkeypatch, dtype):
     """Large products are cut over Numba's threads: by rows of A, or, for a weight gradient
-    X^T Y, by the rows X and Y share (each thread's share summed after)."""
+    X^T Y, by the rows X and Y share (each thread's share summed after). Products below
+    ``SPLIT_WORK`` are NumPy's own: the limit is lowered to 0 to split these, then raised past
+    them for the small ones."""
+    monkeypatch.setattr(blas, "SPLIT_WORK", 0)
     rng = np.random.default_rng(0)
     tol = 1e-4 if dtype == np.float32 else 1e-10
     A = rng.standard_normal((1001, 130)).astype(dtype)  # odd rows: uneven blocks
@@ -69,10 +72,11 @@ def test_split_matmul_equals_numpy(dtype):
     np.testing.assert_allclose(blas.matmul(packed[:, 130:].T, packed[:, :130]), Y.T @ A,
                                rtol=tol, atol=tol)
     np.testing.assert_allclose(blas.matmul(packed[:, :130], B), A @ B, rtol=tol, atol=tol)
-    small = blas.matmul(A[:3], B)  # too small to split: plain A @ B
-    np.testing.assert_array_equal(small, A[:3] @ B)
     bias = rng.standard_normal(70).astype(dtype)  # added by each thread to its rows
     np.testing.assert_allclose(blas.matmul(A, B, bias), A @ B + bias, rtol=tol, atol=tol)
+    monkeypatch.setattr(blas, "SPLIT_WORK", 1e7)
+    small = blas.matmul(A[:3], B)  # too small to split: plain A @ B
+    np.testing.assert_array_equal(small, A[:3] @ B)
     np.testing.assert_allclose(blas.matmul(A[:3], B, bias), A[:3] @ B + bias, rtol=tol,
                                atol=tol)
 

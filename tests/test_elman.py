@@ -8,6 +8,8 @@ from helpers import build, random_problem
 import minirnn as mr
 from minirnn.models import Elman, StateSpaceRNN
 
+pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
+
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "identity"])

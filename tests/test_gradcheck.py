@@ -5,6 +5,8 @@ import pytest
 import minirnn as mr
 from minirnn.autograd import check_gradients, record
 
+pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
+
 
 def wrong_square(a):
     """a² with a deliberately wrong backward (forgets the factor 2)."""

@@ -5,6 +5,8 @@ import pytest
 import minirnn as mr
 from minirnn.models import ExplicitMemory, Jordan
 
+pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
+
 
 @pytest.mark.parametrize("backend", ["tape", "numpy", "cpu"])
 def test_jordan_memory_is_exactly_the_running_average_of_past_outputs(backend):

@@ -5,6 +5,8 @@ import pytest
 import minirnn as mr
 from minirnn.models import MultiLayerRNN
 
+pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
+
 
 def first_layer_outputs(model, x, state):
     """h^0_t for every t: layer 0 alone, read from the packed final state of 1-step runs."""

@@ -10,6 +10,8 @@ from minirnn.autograd import check_gradients
 from minirnn.kernels.delay import delay_embed
 from minirnn.models import NARX, SlidingPredictor
 
+pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
+
 CPU_BACKENDS = ["tape", "numpy", "cpu"]
 DELAYS = [(3, 0, 3), (1, 1, 2), (2, 1, 6), (4, 0, 1)]  # (channels, first lag, number of lags)
 

@@ -10,6 +10,8 @@ import pytest
 import minirnn as mr
 from minirnn.autograd import check_gradients, ops
 
+pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
+
 rng = np.random.default_rng(1234)
 
 

@@ -15,6 +15,8 @@ from helpers import (RECURRENT_MODELS, SHAPES, assert_same, build, outputs_and_g
 
 import minirnn as mr
 
+pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
+
 CPU_BACKENDS = ["tape", "numpy", "cpu"]
 model_cases = pytest.mark.parametrize(
     "model_class,options", RECURRENT_MODELS,

@@ -6,6 +6,8 @@ import minirnn as mr
 from minirnn.models import NARX, Elman, ExplicitMemory, Seq2Seq, StateSpaceRNN
 from minirnn.models.seq2seq import one_hot
 
+pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
+
 VOCAB, MAX_LEN = 5, 4  # symbol 0 is padding
 
 
