@@ -147,23 +147,15 @@ def check_not_inputs(outputs: dict, inputs: dict):
         seen[real] = option
 
 
-@contextmanager
-def atomic_text(path):
-    """A text file written whole or not at all: into a temporary file beside it, renamed over
-    ``path`` when the block ends without an error. Through a symbolic link, the file it points
-    to; a device or a pipe that exists (/dev/null, a FIFO) is written to directly."""
+def text_output(path):
+    """Where a text output goes: written whole or not at all (``checkpoint.atomic_write``), or,
+    to a device or a pipe that exists (/dev/null, a FIFO), directly."""
+    from minirnn.checkpoint import atomic_write
+
     target = Path(os.path.realpath(path))
     if target.exists() and not target.is_file():
-        with open(target, "w", newline="") as handle:
-            yield handle
-        return
-    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w", newline="") as handle:
-            yield handle
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+        return open(target, "w", newline="")
+    return atomic_write(path, "w")
 
 
 # --- interrupts ---------------------------------------------------------------------------------

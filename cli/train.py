@@ -32,9 +32,9 @@ from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
 from minirnn.train import TrainConfig, evaluate, fit, predict as predict_rows
 
-from .common import (FiniteFloat, atomic_text, backends_option, check_interrupted,
+from .common import (FiniteFloat, backends_option, check_interrupted,
                      check_not_inputs, check_writable, console, err_console, fail, fail_with,
-                     json_option, progress_bar, wrote)
+                     json_option, progress_bar, text_output, wrote)
 
 USER_ERRORS = (DataError, CheckpointError, ValueError, TypeError, RuntimeError, MemoryError)
 SPARK = "▁▂▃▄▅▆▇█"
@@ -676,7 +676,7 @@ def _emit(out, header, rows, as_json, extra=None):
                              for v in row])
 
     if out:
-        with atomic_text(out) as handle:
+        with text_output(out) as handle:
             write_csv(handle)
         wrote(out, f"{len(rows)} rows")
     if as_json:

@@ -4,8 +4,8 @@ This module knows files, not experiments (``minirnn.experiment`` says what a che
 and checks it). The document is stored as a string array (``meta``), so a checkpoint loads with
 ``allow_pickle=False``: opening one runs no code.
 
-Writing is atomic: the archive goes to a temporary file in the same folder, is flushed to disk
-and renamed over the target, so an interrupted run never leaves a half-written checkpoint. The
+Writing is atomic (``atomic_write``): the archive goes to a temporary file in the same folder,
+is flushed to disk and renamed over the target, so an interrupted run never leaves a half-written checkpoint. The
 temporary file is named after the target and the writing process (``.model.npz.1234.tmp``):
 one left behind by a killed process is removed by the next write to that target. The file gets
 the mode the umask gives new files (``mkstemp`` alone would make it private).
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +33,24 @@ def write_archive(path, document: dict, arrays: dict) -> None:
         raise CheckpointError(f"checkpoint file must end in .npz: {path}")
     if path.exists() and not path.is_file():
         raise CheckpointError(f"{path} is not a regular file: a checkpoint cannot go there")
+    contents = {**arrays, "meta": np.array(json.dumps(document, allow_nan=False))}
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **contents)
+
+
+@contextmanager
+def atomic_write(path, mode: str = "wb"):
+    """A file written whole or not at all: the block writes a temporary file beside ``path``
+    (``.name.<pid>.tmp``, mode from the umask), flushed to disk and renamed over ``path`` when
+    the block ends without an error, removed when it does not. Through a symbolic link, the
+    file it points to is replaced, not the link."""
+    path = real_path(path)
     remove_stale_temporaries(path)
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    contents = {**arrays, "meta": np.array(json.dumps(document, allow_nan=False))}
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # the umask applies
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **contents)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": ""})) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

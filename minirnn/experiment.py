@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import CheckpointError, read_archive, write_archive
-from .data.series import BUILTIN, MISSING, DataError, Series, load_series
+from .data.series import BUILTIN, MISSING, DataError, load_series
 from .data.task import Scaler, WindowTask, make_task
 from .data.text import TextSeries, make_text_task
 from .models.base import BACKENDS, DTYPES
@@ -162,8 +162,8 @@ def build_task(series, model_name: str, difference: bool = False, scalers: dict 
     autoregressive = model_name != "narx"
     given = {}
     if scalers:
-        given = {"input_scaler": _scaler(scalers, "inputs", _input_columns(series,
-                                                                           autoregressive)),
+        given = {"input_scaler": _scaler(scalers, "inputs",
+                                         _input_columns(series.input_names, autoregressive)),
                  "target_scaler": _scaler(scalers, "targets", list(series.target_names))}
     base = make_task(series, autoregressive=autoregressive, difference=difference, **given)
     if model_name != "seq2seq":
@@ -178,9 +178,9 @@ def build_task(series, model_name: str, difference: bool = False, scalers: dict 
 NO_INPUT = "(constant 0)"  # NARX's input column when the data has none
 
 
-def _input_columns(series: Series, autoregressive: bool) -> list:
-    names = list(series.input_names)
-    return names if names or autoregressive else [NO_INPUT]
+def _input_columns(names: list, autoregressive: bool) -> list:
+    """The columns of a task's input scaler: the input names, or NARX's constant 0 column."""
+    return list(names) if names or autoregressive else [NO_INPUT]
 
 
 def _scaler(scalers: dict, part: str, columns: list) -> Scaler:
@@ -198,7 +198,7 @@ def task_scalers(task) -> dict:
     if isinstance(task, WindowTask) or not hasattr(task, "target_scaler"):
         return {}
     series = task.series
-    return {"inputs": {"columns": _input_columns(series, task.autoregressive),
+    return {"inputs": {"columns": _input_columns(series.input_names, task.autoregressive),
                        **task.input_scaler.to_dict()},
             "targets": {"columns": list(series.target_names), **task.target_scaler.to_dict()}}
 
@@ -305,7 +305,8 @@ def check_bytes(needed: int, what: str):
 
 
 #: bytes per row of a built-in set while it is generated (a dozen float64 arrays), and per
-#: step of a free-run forecast (each step's arrays and tensors; measured ~500 bytes)
+#: step of a free-run forecast (each step's arrays and tensors: a 10⁶-step predict --steps
+#: grew to about 500 MB, so twice that, on the high side)
 BYTES_PER_BUILTIN_ROW, BYTES_PER_FORECAST_STEP = 12 * 8, 1000
 
 
@@ -364,14 +365,13 @@ class Experiment:
     metrics: dict | None = None
     trained_with: dict = field(default_factory=dict)  # engine, threads: for bit-for-bit resumes
 
-    def build_model(self, backend: str | None = None, weights: str = "best"):
-        """The model with its best weights (or its ``"last"`` ones, to continue training), on
-        ``backend`` (default: the one it was trained on)."""
-        config = {**self.config, "backend": backend or self.config["backend"]}
-        net = build_model(self.model, config)
-        state = self.run.best_state if weights == "best" else self.run.last_state
-        if state is not None:
-            net.load_state_dict(state)
+    def build_model(self, backend: str | None = None):
+        """The model with its best weights, on ``backend`` (default: the one it was trained
+        on). ``train.fit(..., start=self.run)`` loads the last ones to continue training."""
+        net = build_model(self.model, {**self.config,
+                                       "backend": backend or self.config["backend"]})
+        if self.run.best_state is not None:
+            net.load_state_dict(self.run.best_state)
         return net
 
     # the file ------------------------------------------------------------------------------
@@ -403,9 +403,7 @@ class Experiment:
         document, arrays = read_archive(path)
         try:
             return _from_document(document, arrays)
-        except CheckpointError as error:
-            raise CheckpointError(f"{path}: {error}") from None
-        except (ValueError, TypeError, KeyError, DataError) as error:
+        except (ValueError, TypeError, KeyError) as error:  # CheckpointError, DataError too
             raise CheckpointError(f"{path}: {error}") from None
 
 
@@ -557,7 +555,7 @@ def _check_scalers(scalers: dict, data: DataSpec, model: str) -> dict:
         if data.source == "text":
             return {}
         raise CheckpointError("scalers are missing (a numeric series needs them)")
-    inputs = data.inputs or ([] if model != "narx" else [NO_INPUT])
+    inputs = _input_columns(data.inputs, autoregressive=model != "narx")
     for part, columns in (("inputs", inputs), ("targets", data.target)):
         if part not in scalers or not isinstance(scalers[part], dict):
             raise CheckpointError(f"scalers.{part} is missing")

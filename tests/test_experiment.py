@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from minirnn.checkpoint import CheckpointError, WriterLock, read_archive, write_archive
+from minirnn.checkpoint import CheckpointError, WriterLock, read_archive
 from minirnn.data.series import DataError, load_csv, load_series
 from minirnn.data.text import make_text_task, meat_text
-from minirnn.experiment import (SCHEMA, DataSpec, Experiment, build_task, fingerprint,
+from minirnn.experiment import (DataSpec, Experiment, build_task, fingerprint,
                                 memory_estimate, parameter_count, task_scalers)
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
