@@ -42,6 +42,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from .autograd.arrays import on_device
+
 # Compiler freedom the cpu kernels allow: contraction into FMA and sign-of-zero freedom only,
 # no NaN/inf assumptions, so a diverging network shows its NaN.
 FASTMATH = {"contract", "nsz"}
@@ -298,6 +300,8 @@ def _transposed_matmul(address, A, B, partial, blocks):
 def column_sums(X):
     """Σ_rows X for a 2-D array (a bias gradient), as the product 1^T X: BLAS's matrix-vector
     product reads X once, in order (5x faster than NumPy's ``sum(axis=0)`` on (3200, 64))."""
+    if on_device(X):  # a CuPy array: the GPU's own reduction
+        return X.sum(axis=0)
     return np.ones(X.shape[0], dtype=X.dtype) @ X
 
 
@@ -314,7 +318,15 @@ def matmul(A, B, bias=None):
     (``X.T @ Y``: a weight gradient). NumPy's ``A @ B`` when small, or when NumPy's BLAS
     cannot be called. Each thread adds the bias to its own rows right after their product:
     added afterwards by NumPy, in one more pass over the output, it cost 40% of a (3200, 64)
-    x (64, 64) product (65 of 165 us)."""
+    x (64, 64) product (65 of 165 us).
+
+    Arrays on the GPU (CuPy, the cuda engine's device-resident training) are multiplied there,
+    by cuBLAS through CuPy."""
+    if on_device(A) or on_device(B):
+        out = A @ B
+        if bias is not None:
+            out += bias
+        return out
     threads = numba.get_num_threads()
     address = gemm_address(np.result_type(A, B)) if A.dtype == B.dtype else 0
     if threads < 2 or address == 0 or A.shape[0] * A.shape[1] * B.shape[1] < SPLIT_WORK:

@@ -1,11 +1,14 @@
 """Optimisers and gradient clipping.
 
-Each optimiser updates ``p.data`` in place from ``p.grad`` (NumPy only, nothing recorded).
-Parameters without a gradient are skipped.
+Each optimiser updates ``p.data`` in place from ``p.grad`` (nothing recorded). The same lines
+run on NumPy arrays and, for a model moved to the GPU, on CuPy arrays: the moments then live
+on the device beside the parameters. Parameters without a gradient are skipped.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .autograd.arrays import array_module, to_host
 
 
 class Optimizer:
@@ -34,9 +37,10 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """What the optimiser has learnt, to continue exactly where it stopped:
-        {"step": t, "slots": {slot: [one array per parameter, copied]}}."""
+        {"step": t, "slots": {slot: [one array per parameter, copied to the host]}}."""
         return {"step": int(getattr(self, "t", 0)),
-                "slots": {s: [a.copy() for a in getattr(self, s)] for s in self.slots}}
+                "slots": {s: [np.array(to_host(a), copy=True) for a in getattr(self, s)]
+                          for s in self.slots}}
 
     def load_state_dict(self, state: dict):
         """Restore ``state_dict()``'s result; every slot's count and shapes are checked first,
@@ -54,7 +58,8 @@ class Optimizer:
                     raise ValueError(f"optimiser slot {name!r}: shape {np.shape(a)}, parameter "
                                      f"shape {p.shape}")
         for name, arrays in slots.items():
-            setattr(self, name, [np.array(a, dtype=p.dtype) for a, p in zip(arrays, self.params)])
+            setattr(self, name, [array_module(p.data).array(a, dtype=p.dtype)
+                                 for a, p in zip(arrays, self.params)])
         if hasattr(self, "t"):
             self.t = int(state.get("step", 0))
 
@@ -130,7 +135,8 @@ def clip_grad_norm(params, max_norm: float) -> float:
     """Scale all gradients by min(1, max_norm / ‖g‖), ‖g‖ the global L2 norm over every
     parameter's gradient. Returns ‖g‖ before clipping (inf or NaN is returned as is, untouched)."""
     grads = [p.grad for p in params if p.grad is not None]
-    total = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
+    # summed where the gradients live: on the GPU, one number comes back, not one per parameter
+    total = float(np.sqrt(sum(np.sum(g.astype(np.float64) ** 2) for g in grads)))
     if np.isfinite(total) and total > max_norm > 0:
         scale = max_norm / total
         for p in params:

@@ -7,6 +7,13 @@ one pass (state warm from the start) and scored on the validation rows (the task
 RMSE for series, accuracy for text); the best weights so far are kept (and written to the
 checkpoint, atomically), and training stops when validation has not improved for ``patience``
 epochs, or at once if the loss stops being finite.
+
+On the cuda engine with CuPy and a GPU, training is device-resident: the model is moved to the
+GPU for the whole run (``Module.to_device``), so the parameters, the activations, the gradients
+and the optimiser's moments stay there from the first forward to the last update; each chunk's
+inputs go over, and the loss value comes back. The validation pass runs on the host copy of
+the weights (the same kernels, reading and returning host arrays), and the model is back in
+host memory when ``fit`` returns.
 """
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .autograd.arrays import device_arrays_available
 from .optim import OPTIMIZERS, clip_grad_norm
 
 
@@ -75,6 +83,11 @@ def predict(model, task) -> np.ndarray:
     return task.predict(model)
 
 
+def trains_on_device(model) -> bool:
+    """Whether ``fit`` keeps this model on the GPU: the cuda engine, with CuPy and a GPU."""
+    return getattr(model, "backend", None) == "cuda" and device_arrays_available()
+
+
 def evaluate(model, task) -> dict:
     """The task's metrics per split (train, validation, test) for the model and for the task's
     naive baseline: {split: {"model": {metric: value}, "naive": {…}}}."""
@@ -97,6 +110,28 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
     alone). ``config.epochs`` counts from the run's first epoch.
     """
     config.check()
+    resident = trains_on_device(model)
+    if resident:
+        model.to_device()  # before the optimiser, whose moments are made beside the weights
+    try:
+        return _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident)
+    finally:
+        if resident:
+            model.to_host()
+
+
+def _evaluate(model, task, resident: bool) -> dict:
+    """``evaluate`` on the host copy of the weights (see the module docstring)."""
+    if not resident:
+        return evaluate(model, task)
+    model.to_host()
+    try:
+        return evaluate(model, task)
+    finally:
+        model.to_device()
+
+
+def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -> TrainResult:
     optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr,
                                              weight_decay=config.weight_decay)
     result = TrainResult()
@@ -139,7 +174,7 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
             norms.append(norm)
             if on_chunk is not None:
                 on_chunk(epoch, chunk, len(chunks), value, norm, x.shape[0] * x.shape[1])
-        scores = evaluate(model, task)
+        scores = _evaluate(model, task, resident)
         watched = scores["validation"]["model"][task.metric]
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses_seen)),
                   "grad_norm": float(np.mean(norms)), f"val_{task.metric}": watched}

@@ -1,6 +1,7 @@
 """Primitive operations, each with its backward written right beside its forward.
 
-Every op computes its output with NumPy, then calls :func:`record` with a ``backward(g)`` closure
+Every op computes its output with NumPy (or, for tensors on the GPU, with CuPy through the same
+calls: ``arrays.py``), then calls :func:`record` with a ``backward(g)`` closure
 that turns dL/d(output) into dL/d(input) for each input. Broadcasting binary ops hand their
 gradient to :func:`unbroadcast`, which sums it back to the input's own shape, so each backward is
 one line.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import blas
+from .arrays import array_module, like, on_device, to_host
 from .tensor import Tensor, as_tensor, record
 
 
@@ -25,16 +27,39 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 def _pair(a, b, op: str):
-    """Two operands as tensors of one dtype; a clear error when dtypes or shapes disagree."""
+    """Two operands as tensors of one dtype, in one place; a clear error when dtypes or
+    shapes disagree."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         if a.dtype != b.dtype:
             raise TypeError(f"{op}: dtype mismatch, {a.dtype} and {b.dtype} "
                             f"(convert one with .astype())")
+        a, b = same_place((a, b))
     elif isinstance(a, Tensor):
         b = as_tensor(b, like=a)
     else:
         a = as_tensor(a, like=b)
     return a, b
+
+
+def same_place(tensors) -> tuple:
+    """The tensors, with those in host memory copied to the GPU when any of them lives there
+    (a constant made on the host meeting a model trained on the GPU); see ``transfer``."""
+    tensors = tuple(tensors)
+    if not any(on_device(t.data) for t in tensors):
+        return tensors
+    return tuple(transfer(t, to_device=True) for t in tensors)
+
+
+def transfer(a: Tensor, to_device: bool) -> Tensor:
+    """``a``'s values copied to the GPU (``to_device=True``, a CuPy array) or to host memory;
+    the gradient is copied back the other way. ``a`` itself when it is already there."""
+    if on_device(a.data) == to_device:
+        return a
+    if to_device:
+        import cupy
+        return record("to_device", cupy.asarray(a.data), (a,), lambda g: (to_host(g),))
+    return record("to_host", to_host(a.data), (a,),
+                  lambda g: (array_module(a.data).asarray(g),))
 
 
 def _broadcast_check(a: Tensor, b: Tensor, op: str):
@@ -211,7 +236,7 @@ def block_matrix(blocks: dict, row_sizes, column_sizes) -> Tensor:
     cols = [0, *np.cumsum(column_sizes).tolist()]
     keys = list(blocks)
     parts = _same_dtype([blocks[k] for k in keys], "block_matrix")
-    out = np.zeros((rows[-1], cols[-1]), dtype=parts[0].dtype)
+    out = array_module(parts[0].data).zeros((rows[-1], cols[-1]), dtype=parts[0].dtype)
     where = []
     for (i, j), part in zip(keys, parts):
         place = slice(rows[i], rows[i + 1]), slice(cols[j], cols[j + 1])
@@ -233,22 +258,35 @@ def getitem(a: Tensor, index) -> Tensor:
     """``a[index]``: slicing (``x[:, t]``) or integer-array indexing; backward scatters back."""
     if isinstance(index, Tensor):
         index = index.data.astype(np.int64)
+    basic = _is_basic_index(index)
+    xp = array_module(a.data)
+    if xp is not np and not basic:  # index arrays made on the host go where ``a`` is
+        parts = index if isinstance(index, tuple) else (index,)
+        index = tuple(xp.asarray(p) if isinstance(p, (np.ndarray, list)) else p for p in parts)
     try:
         out = a.data[index]
     except IndexError as error:
         raise IndexError(f"index into tensor of shape {a.shape}: {error}") from None
-    basic = _is_basic_index(index)
 
     def backward(g):
-        # np.zeros, not zeros_like: its pages cost nothing until written, and most never are
-        full = np.zeros(a.shape, dtype=a.dtype)
+        # zeros, not zeros_like: its pages cost nothing until written, and most never are
+        full = xp.zeros(a.shape, dtype=a.dtype)
         if basic:  # a view: every element is selected once
             full[index] = g
         else:  # fancy indexing may select an element twice: accumulate
-            np.add.at(full, index, g)
+            _add_at(full, index, g)
         return (full,)
 
-    return record("getitem", np.array(out, copy=True), (a,), backward)
+    return record("getitem", xp.array(out, copy=True), (a,), backward)
+
+
+def _add_at(full, index, g):
+    """full[index] += g, adding every time an element is selected (``np.add.at``)."""
+    if array_module(full) is np:
+        np.add.at(full, index, g)
+    else:
+        import cupyx
+        cupyx.scatter_add(full, index, g)
 
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
@@ -287,7 +325,7 @@ def _same_dtype(tensors, op):
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1:
         raise TypeError(f"{op}: dtype mismatch, {sorted(map(str, dtypes))}")
-    return tuple(tensors)
+    return same_place(tensors)
 
 
 def astype(a: Tensor, dtype) -> Tensor:
@@ -304,17 +342,18 @@ def _expand_reduced(g, shape, axis, keepdims):
 
 
 def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 (tensor sum)
-    out = np.asarray(a.data.sum(axis=axis, keepdims=keepdims))
+    out = array_module(a.data).asarray(a.data.sum(axis=axis, keepdims=keepdims))
     # the gradient is g repeated: a read-only broadcast view, no array of a's size
     return record("sum", out, (a,), lambda g: (_expand_reduced(g, a.shape, axis, keepdims),))
 
 
 def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    out = np.asarray(a.data.mean(axis=axis, keepdims=keepdims))
+    xp = array_module(a.data)
+    out = xp.asarray(a.data.mean(axis=axis, keepdims=keepdims))
     count = a.data.size // max(out.size, 1)
 
     def backward(g):
-        return (np.array(_expand_reduced(g, a.shape, axis, keepdims)) / a.dtype.type(count),)
+        return (xp.array(_expand_reduced(g, a.shape, axis, keepdims)) / a.dtype.type(count),)
 
     return record("mean", out, (a,), backward)
 
@@ -391,8 +430,9 @@ def minimum(a, b) -> Tensor:
 
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` holds, else ``b`` (condition is a constant boolean array)."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition).astype(bool)
     a, b = _pair(a, b, "where")
+    cond = like(condition.data if isinstance(condition, Tensor) else condition, a.data)
+    cond = cond.astype(bool)
     try:
         out = np.where(cond, a.data, b.data)
     except ValueError:
@@ -419,9 +459,11 @@ def embedding(weight: Tensor, ids) -> Tensor:
         raise IndexError(f"embedding: ids must lie in [0, {weight.shape[0]}), "
                          f"got values in [{ids.min()}, {ids.max()}]")
 
+    ids = like(ids, weight.data)
+
     def backward(g):
         grad = np.zeros_like(weight.data)
-        np.add.at(grad, ids.reshape(-1), g.reshape(-1, weight.shape[1]))
+        _add_at(grad, ids.reshape(-1), g.reshape(-1, weight.shape[1]))
         return (grad,)
 
     return record("embedding", weight.data[ids], (weight,), backward)

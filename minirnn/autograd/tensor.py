@@ -1,6 +1,7 @@
 """The tensor and its tape.
 
-A :class:`Tensor` wraps a NumPy array (float32 or float64). Every primitive operation applied to
+A :class:`Tensor` wraps a NumPy array (float32 or float64), or a CuPy array with the same API
+when a model trains on the GPU (``arrays.py``). Every primitive operation applied to
 tensors that need gradients is *recorded*: the output tensor keeps a :class:`TapeEntry` naming the
 inputs and a ``backward`` closure that maps the output's gradient to the inputs' gradients.
 Entries are numbered in the order they run, so the numbers are a topological order of the graph:
@@ -17,6 +18,8 @@ import itertools
 from contextlib import contextmanager
 
 import numpy as np
+
+from .arrays import array_module, on_device, to_host
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -60,7 +63,7 @@ class TapeEntry:
 
 
 def _as_float_array(data, dtype=None) -> np.ndarray:
-    array = np.asarray(data)
+    array = data if on_device(data) else np.asarray(data)
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype not in FLOAT_DTYPES:
@@ -77,7 +80,8 @@ class Tensor:
     """An n-dimensional float array that remembers how it was computed.
 
     Attributes:
-        data: the values, a NumPy array of dtype float32 or float64.
+        data: the values, a NumPy array of dtype float32 or float64 (a CuPy array when the
+            tensor lives on the GPU).
         grad: dL/d(self) after ``backward()``, same shape as ``data`` (None before).
         requires_grad: whether gradients flow to (and through) this tensor.
     """
@@ -115,10 +119,12 @@ class Tensor:
 
     def __repr__(self):
         flag = ", requires_grad=True" if self.requires_grad else ""
-        return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}{flag})"
+        values = np.array2string(to_host(self.data), precision=4, threshold=20)
+        return f"Tensor({values}{flag})"
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        """The values as a NumPy array (copied to the host when they live on the GPU)."""
+        return to_host(self.data)
 
     def item(self) -> float:
         return self.data.item()
@@ -151,7 +157,8 @@ class Tensor:
                                    f"got shape {self.shape}")
             grad = np.ones_like(self.data)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            grad = array_module(self.data).asarray(grad.data if isinstance(grad, Tensor) else grad,
+                                                   dtype=self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"gradient of shape {grad.shape} for a tensor of shape "
                                  f"{self.shape}")
@@ -227,8 +234,11 @@ def record(name: str, data: np.ndarray, inputs, backward) -> Tensor:
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
     """A Tensor as it is; anything else (scalar, list, array) as a constant tensor.
 
-    With ``like``, constants take ``like``'s dtype, so ``x * 2`` stays float32 for float32 x.
+    With ``like``, constants take ``like``'s dtype, so ``x * 2`` stays float32 for float32 x, and
+    its place: a constant next to a tensor on the GPU is copied there.
     """
     if isinstance(value, Tensor):
         return value
+    if like is not None and on_device(like.data):
+        return Tensor(array_module(like.data).asarray(value, dtype=like.dtype))
     return Tensor(value, dtype=like.dtype if like is not None else None)

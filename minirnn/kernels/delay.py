@@ -23,22 +23,22 @@ def _host(kernels):
 
 
 def _cuda(v, first, count, start):
-    from .cuda_support import cuda_module
+    from .cuda_support import Placement
     from .delay_cuda_kernels import delay_backward_kernel, delay_forward_kernel
 
-    cuda = cuda_module()
+    place = Placement(v)
     B, T, C = v.shape
-    d_e = cuda.device_array((B, T - start, count * C), dtype=v.dtype)
-    blocks = max(1, min(1024, (max(d_e.size, B * T * C) + _THREADS - 1) // _THREADS))
-    delay_forward_kernel[blocks, _THREADS](cuda.to_device(np.ascontiguousarray(v)), first, count,
-                                           start, d_e)
+    e = place.empty((B, T - start, count * C), v.dtype)
+    blocks = max(1, min(1024, (max(e.size, B * T * C) + _THREADS - 1) // _THREADS))
+    delay_forward_kernel[blocks, _THREADS](place.input(v), first, count, start, place.arg(e))
 
     def backward(de, needs):
-        d_dv = cuda.device_array((B, T, C), dtype=de.dtype)
-        delay_backward_kernel[blocks, _THREADS](cuda.to_device(de), first, count, start, d_dv)
-        return (d_dv.copy_to_host(),)
+        dv = place.empty((B, T, C), de.dtype)
+        delay_backward_kernel[blocks, _THREADS](place.input(de), first, count, start,
+                                                place.arg(dv))
+        return (place.result(dv),)
 
-    return d_e.copy_to_host(), backward
+    return place.result(e), backward
 
 
 IMPLEMENTATIONS = {"numpy": _host(delay_numpy), "cpu": _host(delay_cpu), "cuda": _cuda}

@@ -18,13 +18,14 @@ neighbouring words. A larger W_hh is read from device memory (in practice the L2
 step; keeping it on chip would need it spread over several blocks and a grid-wide barrier each
 step.
 
-The saved activations stay on the device between forward and backward (``DeviceElman``).
+The saved activations stay on the device between forward and backward (``DeviceElman``); when
+the model is device-resident, everything else does too (``cuda_support.Placement``).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .cuda_support import cuda_module, launch_shape
+from .cuda_support import Placement, launch_shape
 
 ON_CHIP_BYTES = 48 * 1024  # the dynamic shared memory a block gets without an opt-in
 
@@ -36,14 +37,15 @@ def shared_bytes(H: int, itemsize: int) -> int:
 
 
 class DeviceElman:
-    """Forward on the GPU, keeping hs on the device for the backward pass."""
+    """Forward on the GPU, keeping hs on the device for the backward pass; arrays come and go
+    as ``Placement`` says (CuPy in and out when the model is device-resident)."""
 
     def __init__(self, W_hh, lengths, code):
-        cuda = cuda_module()
+        self.place = place = Placement(W_hh)
         self.code = code
-        self.d_W = cuda.to_device(np.ascontiguousarray(W_hh))
-        self.d_Wt = cuda.to_device(np.ascontiguousarray(W_hh.T))
-        self.d_lengths = cuda.to_device(lengths)
+        self.d_W = place.input(W_hh)
+        self.d_Wt = place.input(W_hh.T)
+        self.d_lengths = place.input(lengths)
         self.d_hs = None
 
     def _launch(self, kernel, B, H, dtype):
@@ -51,25 +53,21 @@ class DeviceElman:
         return kernel[blocks, threads, 0, shared_bytes(H, np.dtype(dtype).itemsize)]
 
     def forward(self, a, h0):
-        cuda = cuda_module()
         from .elman_cuda_kernels import KERNELS
+        place = self.place
         B, T, H = a.shape
-        d_a = cuda.to_device(np.ascontiguousarray(a))
-        self.d_hs = cuda.device_array((B, T, H), dtype=a.dtype)
-        forward_kernel = KERNELS[a.dtype.name][0]
-        self._launch(forward_kernel, B, H, a.dtype)(
-            d_a, self.d_Wt, cuda.to_device(np.ascontiguousarray(h0)), self.d_lengths, self.code,
-            self.d_hs)
-        return self.d_hs.copy_to_host()
+        hs = place.empty((B, T, H), a.dtype)
+        self.d_hs = place.arg(hs)
+        self._launch(KERNELS[a.dtype.name][0], B, H, a.dtype)(
+            place.input(a), self.d_Wt, place.input(h0), self.d_lengths, self.code, self.d_hs)
+        return place.result(hs)
 
     def backward(self, dhs):
-        cuda = cuda_module()
         from .elman_cuda_kernels import KERNELS
+        place = self.place
         B, T, H = dhs.shape
-        d_dz = cuda.device_array((B, T, H), dtype=dhs.dtype)
-        d_dh0 = cuda.device_array((B, H), dtype=dhs.dtype)
-        backward_kernel = KERNELS[dhs.dtype.name][1]
-        self._launch(backward_kernel, B, H, dhs.dtype)(
-            cuda.to_device(np.ascontiguousarray(dhs)), self.d_hs, self.d_W, self.d_lengths,
-            self.code, d_dz, d_dh0)
-        return d_dz.copy_to_host(), d_dh0.copy_to_host()
+        dz, dh0 = place.empty((B, T, H), dhs.dtype), place.empty((B, H), dhs.dtype)
+        self._launch(KERNELS[dhs.dtype.name][1], B, H, dhs.dtype)(
+            place.input(dhs), self.d_hs, self.d_W, self.d_lengths, self.code, place.arg(dz),
+            place.arg(dh0))
+        return place.result(dz), place.result(dh0)

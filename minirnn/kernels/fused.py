@@ -13,6 +13,8 @@ import numpy as np
 
 from .. import blas
 from ..autograd import Tensor, record
+from ..autograd.ops import same_place
+from ..autograd.arrays import contiguous, zeros
 
 KERNEL_BACKENDS = ("numpy", "cpu", "cuda")
 
@@ -21,11 +23,11 @@ def fused_op(name: str, backend: str, implementations: dict, inputs, *static) ->
     if backend not in implementations:
         raise ValueError(f"{name}: unknown kernel backend {backend!r}; choose one of "
                          f"{', '.join(implementations)}")
-    inputs = tuple(inputs)
+    inputs = same_place(inputs)  # a host constant meeting a model on the GPU goes there
     needs = tuple(t.requires_grad for t in inputs)
     output, backward = implementations[backend](*(t.data for t in inputs), *static)
     return record(f"{name}[{backend}]", output,
-                  inputs, lambda g: backward(np.ascontiguousarray(g), needs))
+                  inputs, lambda g: backward(contiguous(g), needs))
 
 
 def if_needed(need: bool, gradient):
@@ -53,7 +55,7 @@ def packed_gradients(grads, size):
     if grads.shape[2] == size:
         return grads
     B, T, n = grads.shape
-    return np.concatenate([np.zeros((B, T, size - n), dtype=grads.dtype), grads], axis=2)
+    return np.concatenate([zeros((B, T, size - n), grads.dtype, grads), grads], axis=2)
 
 
 def sum_outer_previous(d: np.ndarray, initial: np.ndarray, states: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd.arrays import contiguous, zeros
 from . import layered_cpu, layered_numpy
 from .activations import CODES
 from .fused import (fused_op, if_needed, packed_gradients, sum_outer, sum_outer_previous,
@@ -33,7 +34,7 @@ def block_gradient(d, v, offsets, columns, initial=None) -> np.ndarray:
     (offsets[l] … offsets[l+1]) times its columns[l] = [first, end) of v. A stack's U and V
     are mostly zero blocks, and their gradients there go nowhere. With ``initial`` (the
     states before t = 0), Σ d_t v_{t-1}^T instead."""
-    G = np.zeros((d.shape[-1], v.shape[-1]), dtype=d.dtype)
+    G = zeros((d.shape[-1], v.shape[-1]), d.dtype, d)
     for (lo, hi), (c0, c1) in zip(zip(offsets[:-1], offsets[1:]), columns):
         if c1 > c0:
             G[lo:hi, c0:c1] = (sum_outer(d[..., lo:hi], v[..., c0:c1]) if initial is None else
@@ -49,11 +50,11 @@ def _with_gradients(states, initial, A, offsets, reads, run_backward, y_only):
     S0, y0 = initial
     N = S0.shape[1]
     S_all, ys = states[:, :, :N], states[:, :, N:]
-    output = np.ascontiguousarray(ys) if y_only else states
+    output = contiguous(ys) if y_only else states
     u_cols, v_cols, (y_first, y_end) = reads
 
     def output_gradient(do):
-        G = np.zeros((do.shape[-1], N), dtype=do.dtype)
+        G = zeros((do.shape[-1], N), do.dtype, do)
         G[:, y_first:y_end] = sum_outer(do, S_all[..., y_first:y_end])
         return G
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd.arrays import contiguous
 from . import memory_cpu, memory_numpy
 from .activations import CODES
 from .fused import (fused_op, if_needed, packed_gradients, sum_outer, sum_outer_previous,
@@ -32,7 +33,7 @@ def _with_gradients(packed, initial, run_backward, y_only):
     m0, h0, y0 = initial
     M, H = m0.shape[1], h0.shape[1]
     ms, hs, ys = unpack(packed, M, H)
-    output = np.ascontiguousarray(ys) if y_only else packed
+    output = contiguous(ys) if y_only else packed
 
     def backward(doutput, needs):
         dq, dz, do, dm0, dh0, dy0 = run_backward(doutput, any(needs[1:5]))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, ops
+from ..autograd.arrays import array_module
 from ..kernels.cuda_support import cuda_available
 from .module import Module, Parameter
 
@@ -51,10 +52,20 @@ class SequenceModel(Module):
     def _zeros(self, *shape) -> Parameter:
         return Parameter(np.zeros(shape, dtype=self.dtype))
 
+    def _constant_zeros(self, *shape) -> Tensor:
+        """A constant tensor of zeros, where the model's parameters live (host or GPU)."""
+        xp = array_module(*(p.data for p in self.parameters()))
+        return Tensor(xp.zeros(shape, dtype=self.dtype))
+
+    def _placed(self, x: Tensor) -> Tensor:
+        """x where the model's parameters live: copied to the GPU for a model moved there
+        with ``to_device()`` (a recorded copy: a gradient wanted for x comes back)."""
+        return ops.transfer(x, to_device=True) if self.on_device else x
+
     def _input(self, x, features: int, name: str = "x") -> Tensor:
         """x as a (batch, time, features) Tensor of the model's dtype."""
         if not isinstance(x, Tensor):
-            x = Tensor(np.asarray(x), dtype=self.dtype)
+            x = Tensor(x, dtype=self.dtype)
         elif x.dtype != self.dtype:
             raise TypeError(f"{name} is {x.dtype} but the model is {self.dtype} "
                             f"(convert with .astype('{self.dtype}'))")
@@ -63,16 +74,16 @@ class SequenceModel(Module):
         if x.shape[0] < 1 or x.shape[1] < 1:
             raise ValueError(f"{name} must have at least one batch row and one time step, "
                              f"got shape {x.shape}")
-        return x
+        return self._placed(x)
 
     def _state(self, h, batch: int, size: int, default: Tensor) -> Tensor:
         """An initial state (batch, size): the given one, or ``default`` (size,) for every row."""
         if h is None:
-            return default.reshape(1, size) + Tensor(np.zeros((batch, size), dtype=self.dtype))
+            return default.reshape(1, size) + self._constant_zeros(batch, size)
         if not isinstance(h, Tensor):
-            h = Tensor(np.asarray(h), dtype=self.dtype)
+            h = Tensor(h, dtype=self.dtype)
         elif h.dtype != self.dtype:
             raise TypeError(f"initial state is {h.dtype} but the model is {self.dtype}")
         if h.shape != (batch, size):
             raise ValueError(f"initial state must have shape ({batch}, {size}), got {h.shape}")
-        return h
+        return self._placed(h)

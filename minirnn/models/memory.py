@@ -60,7 +60,7 @@ class MemoryRecurrence(SequenceModel):
         input part a (B, T, H) of z_t and a packed initial state h (B, M+H+O), zeros when
         None."""
         M, H, O = self.memory_size, self.hidden_size, self.output_size
-        zeros = Tensor(np.zeros(M + H + O, dtype=self.dtype))
+        zeros = self._constant_zeros(M + H + O)
         state = self._state(h, a.shape[0], M + H + O, zeros)
         return self.recur(a, (state[:, :M], state[:, M:M + H], state[:, M + H:]), lengths,
                           y_only)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor
+from ..autograd.arrays import array_module, on_device, to_host
 
 
 class Parameter(Tensor):
@@ -52,9 +53,40 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
+    def tensors(self):
+        """Every Tensor this module and its sub-modules hold as attributes: the parameters and
+        the constants (a fixed initial state, NARX's delay-line matrices)."""
+        for _, module in self.named_modules():
+            for value in vars(module).values():
+                if isinstance(value, Tensor):
+                    yield value
+
+    @property
+    def on_device(self) -> bool:
+        """True after ``to_device()``: the parameters live in GPU memory."""
+        return any(on_device(t.data) for t in self.tensors())
+
+    def to_device(self):
+        """Move every parameter and constant to the GPU (CuPy arrays), for training that stays
+        there: forward, backward and the optimiser's update then run on the device (with the
+        cuda engine's kernels for the recurrences), and only what is asked for (a loss value,
+        a checkpoint) comes back. Gradients are dropped. Needs CuPy and a GPU."""
+        import cupy
+
+        for t in self.tensors():
+            t.data, t.grad = cupy.asarray(t.data), None
+        return self
+
+    def to_host(self):
+        """Move every parameter and constant back to host memory (NumPy arrays)."""
+        for t in self.tensors():
+            t.data, t.grad = to_host(t.data), None
+        return self
+
     def state_dict(self) -> dict:
-        """name -> a copy of the parameter's array."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """name -> a copy of the parameter's array, in host memory (NumPy) wherever the model
+        lives."""
+        return {name: np.array(to_host(p.data), copy=True) for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict):
         """Copy arrays into the parameters. Every name, shape and dtype is checked first, so a
@@ -77,4 +109,4 @@ class Module:
                 raise TypeError(f"load_state_dict: {name} has dtype {value.dtype}, "
                                 f"expected {p.dtype}")
         for name, p in own.items():
-            p.data[...] = state[name]
+            p.data[...] = array_module(p.data).asarray(state[name])

@@ -95,7 +95,7 @@ class MultiLayerRNN(SequenceModel):
         lengths = check_lengths(lengths, B, T)
         N = int(self.offsets[-1])
         default = ops.concatenate([layer.h0 for layer in self.layer] +
-                                  [Tensor(np.zeros(self.output_size, self.dtype))], axis=0)
+                                  [self._constant_zeros(self.output_size)], axis=0)
         state = self._state(h, B, self.state_size, default)
         if self.connectivity in ("stacked", "skip"):
             layers, y = self._layer_by_layer(x, state, lengths)
@@ -171,7 +171,7 @@ class MultiLayerRNN(SequenceModel):
     def _blocks(self, row_sizes, column_sizes, blocks) -> Tensor:
         """A block matrix on the tape: the given blocks, zeros elsewhere."""
         if not blocks:  # a constant: no output feedback
-            return Tensor(np.zeros((sum(row_sizes), sum(column_sizes)), self.dtype))
+            return self._constant_zeros(sum(row_sizes), sum(column_sizes))
         return ops.block_matrix(blocks, row_sizes, column_sizes)
 
     def _unrolled(self, a0, state, lengths):

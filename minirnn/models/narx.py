@@ -120,7 +120,7 @@ class NARX(MemoryRecurrence):
         if self.full and T > K:
             raise ValueError(f"a full NARX built with max_steps={K} cannot run {T} steps")
         lengths = check_lengths(lengths, B, T)
-        state = self._state(h, B, self.state_size, Tensor(np.zeros(self.state_size, self.dtype)))
+        state = self._state(h, B, self.state_size, self._constant_zeros(self.state_size))
         x_past = state[:, :L * I].reshape(B, L, I)
         y_past = state[:, L * I:].reshape(B, K, O)
 
@@ -145,9 +145,9 @@ class NARX(MemoryRecurrence):
         else:
             # memory m_{-1} = [y_{-2}, …, y_{-K}, (dropped)], newest first; y_{-1} apart
             newest_first = y_past[:, ::-1].reshape(B, K * O)
-            m0 = ops.concatenate([newest_first[:, O:], Tensor(np.zeros((B, O), self.dtype))],
+            m0 = ops.concatenate([newest_first[:, O:], self._constant_zeros(B, O)],
                                  axis=1)
-            h0 = Tensor(np.zeros((B, self.hidden_size), self.dtype))
+            h0 = self._constant_zeros(B, self.hidden_size)
             # the final state is read from the outputs (below): y_t alone is enough
             out = self.recur(a, (m0, h0, newest_first[:, :O]), lengths, y_only=True)
         if not return_state:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor, ops
+from ..autograd import ops
 from ..kernels.activations import OUTPUT_ACTIVATIONS, activate_tensor, check_activation
 from ..kernels.delay import delay_embed
 from ..kernels.fused import check_lengths
@@ -63,7 +63,7 @@ class SlidingPredictor(SequenceModel):
         lengths = check_lengths(lengths, B, T)
         past = self.window - 1
         state = self._state(h, B, self.state_size,
-                            Tensor(np.zeros(self.state_size, dtype=self.dtype)))
+                            self._constant_zeros(self.state_size))
         x_all = ops.concatenate([state.reshape(B, past, I), x], axis=1)  # (B, past+T, I)
         e = delay_embed(x_all, 0, self.window, self.backend, start=past)
         hidden = activate_tensor(self.activation, ops.linear(e, self.W_xh, self.b_h))
