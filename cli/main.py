@@ -208,14 +208,36 @@ _LABELS = {"x_elman": "x Elman", "weights_x_elman": "weights x Elman",
               help="Instead: a whole training step of several models and sizes (Elman at "
                    "each --size, if given), alone, beside a second process doing the same, and "
                    "beside a busy Python loop (cpu and numpy engines).")
+@click.option("--training", "training_steps", is_flag=True,
+              help="Instead: a whole training step (fwd, MSE, BPTT, Adam) of every family at "
+                   "B=32, T=100, H=64 (or each --size) on the cpu and cuda engines (the cuda "
+                   "engine device-resident; --backend picks others).")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
-          under_load, as_json):
+          under_load, training_steps, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
     (and PyTorch's CPU nn.RNN when it is installed)."""
     from minirnn.bench import (DEFAULT_SIZES, LOAD_CELLS, family_times, full_narx_curve,
                                load_table, long_sequence_memory, matmul_gflops, run_benchmarks,
-                               scaling_table, torch_available)
+                               scaling_table, torch_available, training_table)
+
+    if training_steps:
+        engines = backends_option(backend) if backend != "all" else \
+            [b for b in backends_option("all") if b in ("cpu", "cuda")]
+        rows = [row for size in ([_parse_size(s) for s in sizes] or [(32, 100, 64)])
+                for row in training_table(*size, backends=tuple(engines), dtype=dtype,
+                                          repeat=repeat)]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        table = Table(title=f"a whole training step (fwd, MSE, BPTT, clip, Adam), {dtype}, "
+                            f"median of {repeat}, ms")
+        for column in rows[0]:
+            table.add_column(column, justify="left" if column == "family" else "right")
+        for r in rows:
+            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()))
+        console.print(table)
+        return
 
     if under_load:
         engines = ("cpu", "numpy") if backend == "all" else tuple(backends_option(backend))

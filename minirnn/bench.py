@@ -89,14 +89,35 @@ def _one_step(model, x, weights):
     (model(x_t) * weights).sum().backward()
 
 
+def _on_device(model, *arrays):
+    """For the cuda engine with CuPy and a GPU: the model moved to the GPU, the arrays copied
+    there, and a function that waits for the GPU (so a timed call includes all its work), as
+    training does (``train.trains_on_device``). Otherwise all as they are, and a no-op."""
+    from .train import trains_on_device
+
+    if not trains_on_device(model):
+        return arrays, lambda: None
+    import cupy
+
+    model.to_device()
+    return tuple(cupy.asarray(a) for a in arrays), cupy.cuda.runtime.deviceSynchronize
+
+
 def model_step(backend: str, batch: int, steps: int, hidden: int, dtype: str = "float32",
                seed: int = 0):
-    """A callable doing one forward + backward of the benchmark case on ``backend``."""
+    """A callable doing one forward + backward of the benchmark case on ``backend`` (the cuda
+    engine device-resident, waiting for the GPU to finish each call)."""
     rng = np.random.default_rng(seed)
     model = StateSpaceRNN(hidden, hidden, hidden, backend=backend, dtype=dtype, seed=seed)
     x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
-    return lambda: _one_step(model, x, weights)
+    (x, weights), finish = _on_device(model, x, weights)
+
+    def step():
+        _one_step(model, x, weights)
+        finish()
+
+    return step
 
 
 def time_model(backend: str, batch: int, steps: int, hidden: int, dtype: str = "float32",
@@ -126,9 +147,14 @@ def torch_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed
     """A callable doing the same forward + backward in PyTorch: ``nn.RNN`` (tanh, one layer)
     and an ``nn.Linear`` output, gradients of every parameter and of x; on the CPU in as many
     threads as Numba uses, or with ``device="cuda"`` on the GPU (cuDNN's RNN), waiting for the
-    GPU to finish each call."""
+    GPU to finish each call. On the GPU, TF32 is turned off for cuDNN and cuBLAS (PyTorch lets
+    cuDNN use it by default): float32 is then float32 on both sides, as in the cuda engine."""
     import numba
     import torch
+
+    if device == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
 
     torch.set_num_threads(numba.get_num_threads())
     torch.manual_seed(seed)
@@ -320,6 +346,7 @@ def training_step(model_name: str, batch: int, steps: int, hidden: int, backend:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, steps, 1)).astype(dtype)
     y = np.roll(x, 1, axis=1)
+    (x, y), finish = _on_device(model, x, y)  # the cuda engine: on the GPU, as fit trains
     optimizer = Adam(model.parameters(), lr=1e-3)
 
     def step():
@@ -328,8 +355,30 @@ def training_step(model_name: str, batch: int, steps: int, hidden: int, backend:
         losses.mse(out, y).backward()
         clip_grad_norm(model.parameters(), 1.0)
         optimizer.step()
+        finish()
 
     return step
+
+
+#: the families ``training_table`` times: (model as ``minirnn train`` names it, its options)
+TRAINING_FAMILIES = ["sliding", "narx", "elman", "statespace", "memory", "jordan", "multilayer"]
+
+
+def training_table(batch: int = 32, steps: int = 100, hidden: int = 64,
+                   backends=("cpu", "cuda"), dtype: str = "float32", repeat: int = 5) -> list:
+    """One whole training step (``training_step``) of every family on each engine, timed in
+    turns in one process: {family, <engine>_ms, and cpu_ms / cuda_ms when both ran}."""
+    rows = []
+    for family in TRAINING_FAMILIES:
+        runs = {backend: training_step(family, batch, steps, hidden, backend, dtype)
+                for backend in backends}
+        seconds = _interleaved_medians(runs, repeat)
+        row = {"family": family, "B": batch, "T": steps, "H": hidden,
+               **{f"{b}_ms": 1e3 * seconds[b] for b in backends}}
+        if "cpu" in backends and "cuda" in backends:
+            row["cuda_speedup"] = seconds["cpu"] / seconds["cuda"]
+        rows.append(row)
+    return rows
 
 
 def _steps_for(run, seconds: float) -> list:

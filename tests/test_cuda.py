@@ -1,4 +1,5 @@
-"""The CUDA engine, checked without a GPU in two ways (and on the GPU when there is one):
+"""The CUDA engine, checked without a GPU in two ways (and on the GPU when there is one, where
+``cuda_device_cases.py`` also checks device-resident training against the numpy engine):
 
 1. its numbers, under Numba's CUDA simulator, against the tape engine (``cudasim_cases.py``, in
    a subprocess with NUMBA_ENABLE_CUDASIM=1);
@@ -43,6 +44,23 @@ def test_cuda_kernels_on_the_gpu():
                           str(HERE / "cudasim_cases.py")],
                          cwd=HERE, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def device_arrays() -> bool:
+    if not real_gpu():
+        return False
+    from minirnn.autograd.arrays import device_arrays_available
+
+    return device_arrays_available()
+
+
+@pytest.mark.skipif(not device_arrays(), reason="no CUDA GPU with CuPy on this machine")
+def test_device_resident_training_on_the_gpu():
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(HERE / "cuda_device_cases.py")],
+                         cwd=HERE, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "skipped" not in run.stdout
 
 
 @needs_numba_cuda

@@ -1,0 +1,112 @@
+"""Device-resident training on a real GPU: run by test_cuda.py when CuPy sees one.
+
+A model moved to the GPU (``Module.to_device``) keeps its parameters, activations, gradients
+and optimiser moments there; each case checks that the numbers equal the numpy engine's (the
+reference loops on the host) in float64, and that what should stay on the GPU did. Not named
+test_*.py: without a GPU there is nothing to run.
+"""
+import numpy as np
+import pytest
+from helpers import RECURRENT_MODELS, build, random_problem
+
+import minirnn as mr
+from minirnn.autograd.arrays import on_device, to_host
+from minirnn.optim import Adam, clip_grad_norm
+
+cupy = pytest.importorskip("cupy")
+
+# batch 1 and time 1, odd sizes, and (last) a width whose W_hh does not fit on chip
+SHAPES = [(1, 1, 1, 1, 1), (3, 7, 2, 5, 2), (5, 13, 3, 130, 2)]
+
+
+def step(model, x, target, lengths=None):
+    """y, every parameter's gradient and x's, for L = mse(model(x), target), all on the host."""
+    x = mr.Tensor(x, requires_grad=True)
+    model.zero_grad()
+    y = model(x, lengths=lengths)
+    mr.losses.mse(y, target).backward()
+    grads = {name: p.grad for name, p in model.named_parameters()}
+    return y, grads, x
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("model_class,options", RECURRENT_MODELS)
+def test_a_model_on_the_device_matches_the_numpy_engine(shape, model_class, options):
+    x, target = random_problem(shape, seed=21)
+    lengths = np.array([shape[1]] + [max(1, shape[1] - 2)] * (shape[0] - 1))
+    y_ref, grads_ref, x_ref = step(build(model_class, shape, "numpy", **options), x, target,
+                                   lengths)
+    model = build(model_class, shape, "cuda", **options).to_device()
+    y, grads, x_dev = step(model, x, target, lengths)
+    assert on_device(y.data)  # the output stayed on the GPU ...
+    np.testing.assert_allclose(to_host(y.data), y_ref.data, rtol=1e-10, atol=1e-13)
+    for name, g in grads.items():
+        if grads_ref[name] is None:  # a fixed (not learned) parameter
+            assert g is None, name
+            continue
+        assert on_device(g), name  # ... and so did every gradient
+        np.testing.assert_allclose(to_host(g), grads_ref[name], rtol=1e-10, atol=1e-13,
+                                   err_msg=name)
+    # x was a host tensor: its gradient came back through the recorded copy
+    assert not on_device(x_dev.grad)
+    np.testing.assert_allclose(x_dev.grad, x_ref.grad, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["elman", "statespace", "narx", "memory", "jordan",
+                                  "multilayer", "sliding", "seq2seq"])
+def test_training_steps_on_the_device_match_the_host(name):
+    """Three whole training steps (MSE, BPTT, clipping, Adam) with the model on the GPU end
+    with the same weights, and the same optimiser state, as on the numpy engine."""
+    from minirnn.models.registry import build_model, model_config
+
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((4, 9, 2))
+    y = rng.standard_normal((4, 9, 1))
+    results = []
+    for backend in ("numpy", "cuda"):
+        model = build_model(name, model_config(name, 2, 1, 6, backend=backend, dtype="float64",
+                                               seed=5))
+        if backend == "cuda":
+            model.to_device()
+        optimizer = Adam(model.parameters(), lr=0.01)
+        for _ in range(3):
+            optimizer.zero_grad()
+            out = model(x, y) if name == "seq2seq" else \
+                model(x, y=y) if getattr(model, "mode", None) == "open" else model(x)
+            mr.losses.mse(out, y).backward()
+            clip_grad_norm(model.parameters(), 0.5)
+            optimizer.step()
+        if backend == "cuda":
+            assert all(on_device(p.data) for p in model.parameters())
+            assert all(on_device(m) for m in optimizer.m)
+        results.append((model.state_dict(), optimizer.state_dict()))
+    (weights_ref, opt_ref), (weights, opt) = results
+    for key in weights_ref:
+        np.testing.assert_allclose(weights[key], weights_ref[key], rtol=1e-9, atol=1e-12,
+                                   err_msg=key)
+    for slot in opt_ref["slots"]:
+        for a, b in zip(opt["slots"][slot], opt_ref["slots"][slot]):
+            np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-14)
+
+
+def test_fit_trains_on_the_device_and_returns_a_host_model():
+    """``fit`` with the cuda engine keeps the model on the GPU while it trains, gives the same
+    history as the numpy engine, and hands the model back in host memory."""
+    from minirnn.data.series import load_series
+    from minirnn.data.task import make_task
+    from minirnn.models import Elman
+    from minirnn.train import TrainConfig, fit
+
+    histories = []
+    for backend in ("numpy", "cuda"):
+        task = make_task(load_series("sine", steps=300), True)
+        model = Elman(task.model_input_size, 12, 1, backend=backend, dtype="float64", seed=1)
+        seen = []
+        result = fit(model, task, TrainConfig(epochs=3, batch=4, bptt=20, lr=0.01),
+                     on_chunk=lambda *a, m=model: seen.append(m.on_device))
+        assert not model.on_device
+        assert all(seen) == (backend == "cuda")
+        histories.append(result.history)
+    for ref, got in zip(*histories):
+        for key in ref:
+            assert got[key] == pytest.approx(ref[key], rel=1e-8), key
