@@ -15,12 +15,16 @@ from minirnn.optim import Adam, clip_grad_norm
 
 cupy = pytest.importorskip("cupy")
 
-# batch 1 and time 1, odd sizes, and (last) a width whose W_hh does not fit on chip
-SHAPES = [(1, 1, 1, 1, 1), (3, 7, 2, 5, 2), (5, 13, 3, 130, 2)]
+# batch 1 and time 1, odd sizes (every parameter drawn from ±0.8 by helpers.build)
+SHAPES = [(1, 1, 1, 1, 1), (3, 7, 2, 5, 2)]
+# and a layer too wide for one block (W_hh split over blocks: the wide Elman kernels), with
+# the models' own initialisation (±1/√H): ±0.8 at H = 130 would be a gain of ~9 per step,
+# which turns rounding differences into real ones within a few steps
+WIDE = (5, 9, 3, 130, 2)
 
 
 def step(model, x, target, lengths=None):
-    """y, every parameter's gradient and x's, for L = mse(model(x), target), all on the host."""
+    """y, every parameter's gradient and x's, for L = mse(model(x), target)."""
     x = mr.Tensor(x, requires_grad=True)
     model.zero_grad()
     y = model(x, lengths=lengths)
@@ -29,27 +33,79 @@ def step(model, x, target, lengths=None):
     return y, grads, x
 
 
-@pytest.mark.parametrize("shape", SHAPES)
+def assert_close(got, ref, scaled, name=""):
+    """Equal to 1e-10: element by element; or (``scaled``, sums of 130 terms in another
+    order) to 1e-10 of the array's largest value, so that an element that is a near-zero
+    difference of large terms is held to its terms' scale, not to its own."""
+    atol = 1e-10 * float(np.abs(ref).max()) if scaled else 1e-13
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=atol, err_msg=name)
+
+
+def _model(model_class, shape, backend, options, own_init):
+    if not own_init:
+        return build(model_class, shape, backend, **options)
+    B, T, I, H, O = shape
+    return model_class(input_size=I, hidden_size=H, output_size=O, backend=backend,
+                       dtype="float64", seed=3, **options)
+
+
+@pytest.mark.parametrize("shape", SHAPES + [WIDE])
 @pytest.mark.parametrize("model_class,options", RECURRENT_MODELS)
 def test_a_model_on_the_device_matches_the_numpy_engine(shape, model_class, options):
     x, target = random_problem(shape, seed=21)
     lengths = np.array([shape[1]] + [max(1, shape[1] - 2)] * (shape[0] - 1))
-    y_ref, grads_ref, x_ref = step(build(model_class, shape, "numpy", **options), x, target,
-                                   lengths)
-    model = build(model_class, shape, "cuda", **options).to_device()
+    wide = shape == WIDE
+    y_ref, grads_ref, x_ref = step(_model(model_class, shape, "numpy", options, wide), x,
+                                   target, lengths)
+    model = _model(model_class, shape, "cuda", options, wide).to_device()
     y, grads, x_dev = step(model, x, target, lengths)
     assert on_device(y.data)  # the output stayed on the GPU ...
-    np.testing.assert_allclose(to_host(y.data), y_ref.data, rtol=1e-10, atol=1e-13)
+    assert_close(to_host(y.data), y_ref.data, wide, "y")
     for name, g in grads.items():
         if grads_ref[name] is None:  # a fixed (not learned) parameter
             assert g is None, name
             continue
         assert on_device(g), name  # ... and so did every gradient
-        np.testing.assert_allclose(to_host(g), grads_ref[name], rtol=1e-10, atol=1e-13,
-                                   err_msg=name)
+        assert_close(to_host(g), grads_ref[name], wide, name)
     # x was a host tensor: its gradient came back through the recorded copy
     assert not on_device(x_dev.grad)
-    np.testing.assert_allclose(x_dev.grad, x_ref.grad, rtol=1e-10, atol=1e-13)
+    assert_close(x_dev.grad, x_ref.grad, wide, "x")
+
+
+@pytest.mark.parametrize("dtype,H", [("float64", 130), ("float64", 1024), ("float32", 700)])
+def test_wide_layers_split_over_blocks_on_the_gpu(monkeypatch, dtype, H):
+    """Layers whose W_hh does not fit one block run the wide kernels with many blocks (a
+    cooperative grid) and give the numpy engine's numbers, padding included."""
+    from minirnn.kernels import elman_cuda
+    from minirnn.models import StateSpaceRNN
+
+    runs = []
+    forward = elman_cuda.DeviceElman.forward
+
+    def spy(self, a, h0):
+        hs = forward(self, a, h0)
+        runs.append(self.kind)
+        return hs
+
+    monkeypatch.setattr(elman_cuda.DeviceElman, "forward", spy)
+    shape = (6, 11, 3, H, 2)
+    x, target = random_problem(shape, seed=23, dtype=np.dtype(dtype))
+    lengths = np.array([11, 4, 11, 1, 9, 11])
+    results = []
+    for backend in ("numpy", "cuda"):
+        model = StateSpaceRNN(3, H, 2, backend=backend, dtype=dtype, seed=4)
+        model.h0.data[...] = np.random.default_rng(5).uniform(-0.5, 0.5, H)
+        if backend == "cuda":
+            model.to_device()
+        y, grads, _ = step(model, x, target, lengths)
+        results.append((to_host(y.data), {k: to_host(g) for k, g in grads.items()}))
+    assert runs == ["wide"]
+    (y_ref, g_ref), (y, g) = results
+    tol = 1e-10 if dtype == "float64" else 2e-5
+    np.testing.assert_allclose(y, y_ref, rtol=tol, atol=tol * np.abs(y_ref).max())
+    for name in g_ref:
+        np.testing.assert_allclose(g[name], g_ref[name], rtol=tol,
+                                   atol=tol * np.abs(g_ref[name]).max(), err_msg=name)
 
 
 @pytest.mark.parametrize("name", ["elman", "statespace", "narx", "memory", "jordan",

@@ -83,6 +83,7 @@ def test_cuda_elman_with_and_without_the_weights_on_chip(monkeypatch, weights_on
 
     shape = (3, 4, 2, 5, 2)
     assert elman_cuda.shared_bytes(5, 8) == (2 * 5 + 25) * 8  # small W_hh: on chip by default
+    monkeypatch.setattr(elman_cuda, "WIDE_LAYERS", False)  # these are the per-row kernels
     if not weights_on_chip:
         monkeypatch.setattr(elman_cuda, "ON_CHIP_BYTES", 0)
     monkeypatch.setattr(elman_cuda, "launch_shape", lambda B, H: (B, min(H, threads)))
@@ -93,3 +94,32 @@ def test_cuda_elman_with_and_without_the_weights_on_chip(monkeypatch, weights_on
     result = outputs_and_gradients(build(StateSpaceRNN, shape, "cuda"), x, target,
                                    lengths=lengths)
     assert_same(result, reference, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("on_chip_bytes", [250, 0])
+def test_cuda_elman_wide_kernels(monkeypatch, on_chip_bytes):
+    """The kernels for layers too wide for one block (W_hh's rows split over blocks, a grid
+    barrier between steps), their rows of W_hh on chip (250 bytes: too little for the per-row
+    kernel's 280, enough for 5 rows of 6) or read from device memory: the tape's numbers.
+    The simulator runs one block; several are checked on a GPU (cuda_device_cases.py)."""
+    from minirnn.kernels import elman_cuda
+
+    monkeypatch.setattr(elman_cuda, "ON_CHIP_BYTES", on_chip_bytes)
+    kinds = []
+    forward = elman_cuda.DeviceElman.forward
+
+    def spy(self, a, h0):
+        hs = forward(self, a, h0)
+        kinds.append(self.kind)
+        return hs
+
+    monkeypatch.setattr(elman_cuda.DeviceElman, "forward", spy)
+    shape = (3, 4, 2, 5, 2)
+    x, target = random_problem(shape, seed=17)
+    lengths = np.array([4, 2, 3])
+    reference = outputs_and_gradients(build(StateSpaceRNN, shape, "tape"), x, target,
+                                      lengths=lengths)
+    result = outputs_and_gradients(build(StateSpaceRNN, shape, "cuda"), x, target,
+                                   lengths=lengths)
+    assert_same(result, reference, rtol=1e-10, atol=1e-14)
+    assert kinds == ["wide"]

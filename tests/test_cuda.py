@@ -70,6 +70,7 @@ def test_cuda_kernels_compile_to_ptx_for_cc90(dtype):
 import numba.cuda.dispatcher as dispatcher
 from numba import types
 from minirnn.kernels import elman_cuda_kernels as k, memory_cuda_kernels as mk
+from minirnn.kernels import elman_wide_cuda_kernels as wk
 from minirnn.kernels import delay_cuda_kernels as dk, layered_cuda_kernels as lk
 
 class H100:  # compile_ptx asks the driver for the device when a kernel calls a device function
@@ -86,6 +87,8 @@ kernels = [
                                 a3, a3, a3)),
     (mk.memory_backward_kernel, (a3, a3, a3, a3, a3, a3, a2, a2, a2, a2, a2, i1, i, i, i,
                                  a3, a3, a3, a2, a2, a2)),
+    (wk.KERNELS["{dtype}"][0], (a3, a2, a2, i1, i, a3)),
+    (wk.KERNELS["{dtype}"][1], (a3, a3, a2, i1, i, a3, a2, a2)),
     (dk.delay_forward_kernel, (a3, i, i, i, a3)),
     (dk.delay_backward_kernel, (a3, i, i, i, a3)),
     (lk.layered_forward_kernel, (a3, a1, a2, a2, a2, a2, a1, a2, a2, i1, i1, i, i, a3, a3)),

@@ -28,6 +28,8 @@ import numpy as np
 from .cuda_support import Placement, launch_shape
 
 ON_CHIP_BYTES = 48 * 1024  # the dynamic shared memory a block gets without an opt-in
+WIDE_LAYERS = True  # W_hh too large for one block: split the units over blocks (see below)
+WIDE_THREADS = 256
 
 
 def shared_bytes(H: int, itemsize: int) -> int:
@@ -36,9 +38,25 @@ def shared_bytes(H: int, itemsize: int) -> int:
     return with_weights if with_weights <= ON_CHIP_BYTES else 2 * H * itemsize
 
 
+def wide_grid(H: int, itemsize: int, multiprocessors: int):
+    """(blocks, shared bytes per block) of the wide kernels (``elman_wide_cuda_kernels``): the
+    H units spread over about one block per multiprocessor, each block's rows of W_hh (H + 1
+    values each) in its shared memory; more, smaller blocks when they would not fit; none on
+    chip when not even one row fits."""
+    units = -(-H // max(1, multiprocessors))
+    fit = ON_CHIP_BYTES // ((H + 1) * itemsize)
+    units = min(units, fit) if fit >= 1 else units
+    return -(-H // units), (units * (H + 1) * itemsize if fit >= 1 else 0)
+
+
 class DeviceElman:
     """Forward on the GPU, keeping hs on the device for the backward pass; arrays come and go
-    as ``Placement`` says (CuPy in and out when the model is device-resident)."""
+    as ``Placement`` says (CuPy in and out when the model is device-resident).
+
+    Two kernel designs: one block per batch row (``elman_cuda_kernels``) while W_hh fits in a
+    block's shared memory, and, for wider layers, the units split over blocks with a grid-wide
+    barrier between steps (``elman_wide_cuda_kernels``), when the GPU can hold that grid at
+    once; ``kind`` says which ran."""
 
     def __init__(self, W_hh, lengths, code):
         self.place = place = Placement(W_hh)
@@ -47,27 +65,65 @@ class DeviceElman:
         self.d_Wt = place.input(W_hh.T)
         self.d_lengths = place.input(lengths)
         self.d_hs = None
+        self.kind = "rows"
 
     def _launch(self, kernel, B, H, dtype):
         blocks, threads = launch_shape(B, H)
         return kernel[blocks, threads, 0, shared_bytes(H, np.dtype(dtype).itemsize)]
 
+    def _wide_launch(self, kernel, args, H, dtype):
+        """The wide kernel launcher, or None when the per-row kernels should run: W_hh fits one
+        block, or the GPU cannot hold the whole cooperative grid at once."""
+        itemsize = np.dtype(dtype).itemsize
+        if not WIDE_LAYERS or (2 * H + H * H) * itemsize <= ON_CHIP_BYTES:
+            return None
+        device = self.place.cuda.get_current_device()
+        blocks, shared = wide_grid(H, itemsize, getattr(device, "MULTIPROCESSOR_COUNT", 1))
+        if blocks > 1:
+            try:
+                from numba import typeof
+                compiled = kernel.compile(tuple(typeof(a) for a in args))
+                if blocks > compiled.max_cooperative_grid_blocks(WIDE_THREADS, shared):
+                    return None
+            except Exception:  # noqa: BLE001 - no way to check residency: stay with rows
+                return None
+        self.kind = "wide"
+        return kernel[blocks, WIDE_THREADS, 0, shared]
+
     def forward(self, a, h0):
-        from .elman_cuda_kernels import KERNELS
+        from . import elman_cuda_kernels, elman_wide_cuda_kernels
         place = self.place
         B, T, H = a.shape
         hs = place.empty((B, T, H), a.dtype)
         self.d_hs = place.arg(hs)
-        self._launch(KERNELS[a.dtype.name][0], B, H, a.dtype)(
-            place.input(a), self.d_Wt, place.input(h0), self.d_lengths, self.code, self.d_hs)
+        d_a, d_h0 = place.input(a), place.input(h0)
+        wide = elman_wide_cuda_kernels.KERNELS[a.dtype.name][0]
+        args = (d_a, self.d_W, d_h0, self.d_lengths, self.code, self.d_hs)
+        launch = self._wide_launch(wide, args, H, a.dtype)
+        if launch is not None:
+            launch(*args)
+        else:
+            self._launch(elman_cuda_kernels.KERNELS[a.dtype.name][0], B, H, a.dtype)(
+                d_a, self.d_Wt, d_h0, self.d_lengths, self.code, self.d_hs)
         return place.result(hs)
 
     def backward(self, dhs):
-        from .elman_cuda_kernels import KERNELS
+        from . import elman_cuda_kernels, elman_wide_cuda_kernels
         place = self.place
         B, T, H = dhs.shape
         dz, dh0 = place.empty((B, T, H), dhs.dtype), place.empty((B, H), dhs.dtype)
-        self._launch(KERNELS[dhs.dtype.name][1], B, H, dhs.dtype)(
-            place.input(dhs), self.d_hs, self.d_W, self.d_lengths, self.code, place.arg(dz),
+        d_dhs = place.input(dhs)
+        if self.kind == "wide":
+            carry = place.empty((B, H), dhs.dtype)
+            args = (d_dhs, self.d_hs, self.d_Wt, self.d_lengths, self.code, place.arg(dz),
+                    place.arg(dh0), place.arg(carry))
+            wide = elman_wide_cuda_kernels.KERNELS[dhs.dtype.name][1]
+            launch = self._wide_launch(wide, args, H, dhs.dtype)
+            if launch is not None:
+                launch(*args)
+                return place.result(dz), place.result(dh0)
+            self.kind = "rows"
+        self._launch(elman_cuda_kernels.KERNELS[dhs.dtype.name][1], B, H, dhs.dtype)(
+            d_dhs, self.d_hs, self.d_W, self.d_lengths, self.code, place.arg(dz),
             place.arg(dh0))
         return place.result(dz), place.result(dh0)
