@@ -74,7 +74,7 @@ def _quiet_exit_after_broken_pipe():
                    "more BLAS threads compete with them on a small machine.")
 def main(blas_threads):
     """minirnn: classic recurrent networks with explicit BPTT, checked and fast."""
-    from minirnn.process import prepare_cpu
+    from minirnn.kernels.blas import prepare_cpu
 
     prepare_cpu(blas_threads)
 

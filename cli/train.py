@@ -20,7 +20,8 @@ from click.core import ParameterSource
 from rich.table import Table
 
 from minirnn.checkpoint import CheckpointError, WriterLock
-from minirnn.data.series import BUILTIN, MISSING, DataError
+from minirnn.data.series import MISSING, DataError
+from minirnn.data.sources import BUILTIN
 from minirnn.diagnostics import residual_diagnostics
 from minirnn.experiment import (BYTES_PER_BUILTIN_ROW, BYTES_PER_FORECAST_STEP, DataSpec,
                                 Experiment, build_task, check_bytes, check_memory, load_data,
@@ -105,7 +106,7 @@ def engine(backend, trained_on=None) -> str:
 def announce_compiling(model: str, config: dict, backend: str):
     """One line on stderr, in every output mode, when the run's recurrence kernels are not in
     Numba's cache yet (the seconds a first run spends compiling)."""
-    from minirnn.kernel_cache import uncached_kernels
+    from minirnn.kernels.kernel_cache import uncached_kernels
 
     if backend != "cpu":
         return

@@ -18,20 +18,18 @@ import os
 # load"). Set OMP_WAIT_POLICY=ACTIVE to spin anyway.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .kernel_cache import clear_stale_kernels  # noqa: E402
-
-clear_stale_kernels()  # before any kernel is loaded from Numba's cache (kernel_cache says why)
-
 __version__ = "0.1.0"
-__all__ = ["Tensor", "no_grad", "gradcheck", "autograd", "losses", "models", "optim",
-           "blas", "process"]
-_SUBMODULES = {"autograd", "blas", "losses", "models", "optim", "process"}
-_FROM_AUTOGRAD = {"Tensor", "gradcheck", "no_grad"}
+__all__ = ["Tensor", "no_grad", "gradcheck", "autograd", "kernels", "losses", "models",
+           "optim"]
+_SUBMODULES = {"autograd", "kernels", "losses", "models", "optim"}
+_FROM_AUTOGRAD = {"Tensor", "no_grad"}
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name == "gradcheck":  # of a model: minirnn.checks.gradcheck
+        return importlib.import_module(".checks", __name__).gradcheck
     if name in _FROM_AUTOGRAD:
         return getattr(importlib.import_module(".autograd", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

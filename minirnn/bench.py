@@ -50,7 +50,7 @@ def matmul_gflops(n: int = 2048, dtype: str = "float32", repeat: int = 5) -> flo
     machine's reference for the same run."""
     import numba
 
-    from .blas import blas_threads
+    from .kernels.blas import blas_threads
 
     rng = np.random.default_rng(0)
     A = rng.standard_normal((n, n)).astype(dtype)

@@ -1,4 +1,5 @@
-"""Gradient checks of whole models, as ``minirnn gradcheck`` runs them.
+"""Gradient checks of whole models: ``gradcheck`` (``mr.gradcheck``) for one model, and the
+table ``minirnn gradcheck`` prints.
 
 For each model and engine: build the model with small random sizes in float64, compare the
 analytic gradient of every parameter, the initial state and the input with central finite
@@ -11,10 +12,26 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import losses
-from .autograd import Tensor, gradcheck
+from .autograd import GradcheckReport, Tensor, check_gradients
 from .models.module import Module
 from .models.registry import get_model_info
 from .models.seq2seq import Seq2Seq
+
+def gradcheck(model, x, target, loss=None, mode: str = "full", check_input: bool = True,
+              **options) -> GradcheckReport:
+    """Gradient-check a model: every parameter (and the input x) of ``loss(model(x), target)``.
+
+    ``loss`` defaults to :func:`minirnn.losses.mse`. The model must be float64. Extra keyword
+    options (eps, rtol, atol, directions, seed) go to :func:`check_gradients`.
+    """
+    loss = losses.mse if loss is None else loss
+    tensors = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    if check_input:
+        x = Tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64),
+                   requires_grad=True)
+        tensors["x"] = x
+    return check_gradients(lambda: loss(model(x), target), tensors, mode=mode, **options)
+
 
 #: small sizes: (batch, time, input, hidden, output); odd on purpose
 CHECK_SHAPE = (2, 5, 3, 4, 2)

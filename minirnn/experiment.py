@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import CheckpointError, read_archive, write_archive
-from .data.series import BUILTIN, MISSING, DataError, load_series
+from .data.series import MISSING, DataError
+from .data.sources import BUILTIN, load_series
 from .data.task import Scaler, WindowTask, make_task
 from .data.text import TextSeries, make_text_task
 from .models.base import BACKENDS, DTYPES

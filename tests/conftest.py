@@ -1,7 +1,7 @@
 """Shared test settings."""
 import pytest
 
-import minirnn.blas
+import minirnn.kernels.blas
 
 
 @pytest.fixture
@@ -12,4 +12,4 @@ def split_every_kernel(monkeypatch):
     large work is: the multi-block paths are the ones checked. (B = 1 still checks the
     one-block path, and test_blas checks the two give the same numbers.) The command-line
     tests run with the limit users get."""
-    monkeypatch.setattr(minirnn.blas, "SPLIT_WORK", 0)
+    monkeypatch.setattr(minirnn.kernels.blas, "SPLIT_WORK", 0)

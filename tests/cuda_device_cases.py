@@ -148,7 +148,7 @@ def test_training_steps_on_the_device_match_the_host(name):
 def test_fit_trains_on_the_device_and_returns_a_host_model():
     """``fit`` with the cuda engine keeps the model on the GPU while it trains, gives the same
     history as the numpy engine, and hands the model back in host memory."""
-    from minirnn.data.series import load_series
+    from minirnn.data.sources import load_series
     from minirnn.data.task import make_task
     from minirnn.models import Elman
     from minirnn.train import TrainConfig, fit

@@ -1,4 +1,4 @@
-"""minirnn.blas: NumPy's BLAS from the compiled kernels, and its threads.
+"""minirnn.kernels.blas: NumPy's BLAS from the compiled kernels, and its threads.
 
 ``gemm(address, A, B, C, transpose_a, beta)`` computes C = beta C + op(A) B with NumPy's own
 BLAS when ``address`` is its ``?gemm`` and with a plain loop when it is 0; both must equal
@@ -6,8 +6,8 @@ NumPy, on the strided row blocks the kernels pass (one time step of a (B, T, H) 
 import numpy as np
 import pytest
 
-from minirnn import blas
-from minirnn.blas import gemm, gemm_address
+from minirnn.kernels import blas
+from minirnn.kernels.blas import gemm, gemm_address
 
 
 def paths(dtype):
@@ -90,7 +90,7 @@ def test_column_sums_equal_numpy(dtype):
 
 
 @pytest.mark.parametrize("program_sets,after", [("blas.set_blas_threads(2)", "1"),
-                                                ("mr.process.prepare_cpu(2)", "2")])
+                                                ("mr.kernels.blas.prepare_cpu(2)", "2")])
 def test_the_cpu_engine_prepares_the_process_unless_the_program_did(program_sets, after):
     """Before its first kernel the cpu engine puts NumPy's BLAS on one thread for good (its
     own threads do the parallel work), unless the program called prepare_cpu itself. A fresh
@@ -99,7 +99,7 @@ def test_the_cpu_engine_prepares_the_process_unless_the_program_did(program_sets
     import sys
 
     code = f"""
-from minirnn import blas
+from minirnn.kernels import blas
 import minirnn as mr, numpy as np
 if blas.get_blas_threads() is None:
     print("no OpenBLAS"); raise SystemExit
@@ -135,19 +135,19 @@ def test_recurrent_weight_gradient_without_the_shifted_copy(B, T):
 def test_cached_kernels_are_cleared_when_a_source_changes(tmp_path):
     """Numba would keep a kernel whose callee in another file changed; minirnn deletes its
     cache when the hash of its compiled sources changes, and only then."""
-    from minirnn.kernel_cache import clear_stale_kernels
+    from minirnn.kernels.kernel_cache import clear_stale_kernels
 
-    (tmp_path / "kernels" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "__pycache__").mkdir(parents=True)
     (tmp_path / "blas.py").write_text("x = 1\n")
-    (tmp_path / "kernels" / "activations.py").write_text("y = 1\n")
-    cached = tmp_path / "kernels" / "__pycache__" / "elman_cpu._elman_forward-26.py311.nbi"
+    (tmp_path / "activations.py").write_text("y = 1\n")
+    cached = tmp_path / "__pycache__" / "elman_cpu._elman_forward-26.py311.nbi"
     cached.write_bytes(b"index")
     assert clear_stale_kernels(tmp_path)  # no stamp yet
     assert not cached.exists()
     cached.write_bytes(b"index")
-    (tmp_path / "train.py").write_text("z = 1\n")  # not compiled code: no effect
+    (tmp_path / "notes.txt").write_text("z = 1\n")  # not code: no effect
     assert not clear_stale_kernels(tmp_path) and cached.exists()
-    (tmp_path / "kernels" / "activations.py").write_text("y = 2\n")
+    (tmp_path / "activations.py").write_text("y = 2\n")
     assert clear_stale_kernels(tmp_path) and not cached.exists()
 
 
@@ -159,7 +159,7 @@ def test_small_work_on_one_thread_gives_the_numbers_of_the_split_kernels(monkeyp
     added in another order)."""
     import numba
 
-    from minirnn import blas
+    from minirnn.kernels import blas
     from minirnn.models.registry import build_model, model_config
 
     config = model_config(model, 2, 1, 5, backend="cpu", dtype="float64",

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from minirnn.checkpoint import CheckpointError, WriterLock, read_archive
-from minirnn.data.series import DataError, load_csv, load_series
+from minirnn.data.series import DataError, load_csv
+from minirnn.data.sources import load_series
 from minirnn.data.text import make_text_task, meat_text
 from minirnn.experiment import (DataSpec, Experiment, build_task, fingerprint,
                                 memory_estimate, parameter_count, task_scalers)

@@ -9,6 +9,7 @@ import pytest
 
 import minirnn as mr
 from minirnn.autograd import check_gradients, ops
+from minirnn.kernels.linear import linear as kernel_linear
 
 pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
 
@@ -70,17 +71,22 @@ def test_linear(x_shape, out):
     x, W, b = leaf(*x_shape), leaf(out, x_shape[-1]), leaf(out)
     assert_gradients(ops.linear, x, W, b)
     assert_gradients(ops.linear, x, W)
+    assert_gradients(kernel_linear, x, W, b)
+    assert_gradients(kernel_linear, x, W)
     np.testing.assert_allclose(ops.linear(x, W, b).data, x.data @ W.data.T + b.data)
 
 
-def test_linear_on_many_rows_equals_numpy():
-    """A long (batch, time) input takes the path that cuts the product over threads."""
+@pytest.mark.parametrize("linear", [ops.linear, kernel_linear],
+                         ids=["autograd, NumPy", "kernels, threaded products"])
+def test_linear_on_many_rows_equals_numpy(linear):
+    """A long (batch, time) input: the tape's own op, and the models' op (``kernels.linear``),
+    whose products are cut over threads at this size."""
     data = np.random.default_rng(1)
     x = mr.Tensor(data.standard_normal((64, 100, 128)).astype(np.float32), requires_grad=True)
     W = mr.Tensor(data.standard_normal((96, 128)).astype(np.float32), requires_grad=True)
     b = mr.Tensor(data.standard_normal(96).astype(np.float32), requires_grad=True)
     g = data.standard_normal((64, 100, 96)).astype(np.float32)
-    y = ops.linear(x, W, b)
+    y = linear(x, W, b)
     (y * g).sum().backward()
     f64 = np.float64
     rows, g2, W64 = x.data.reshape(-1, 128).astype(f64), g.reshape(-1, 96).astype(f64), \

@@ -1,10 +1,10 @@
-"""minirnn.process: keeping freed memory for reuse (glibc only; elsewhere it says it did not)."""
+"""minirnn.kernels.process: keeping freed memory for reuse (glibc only; elsewhere it says it did not)."""
 import platform
 import sys
 
 import numpy as np
 
-from minirnn.process import keep_freed_memory
+from minirnn.kernels.process import keep_freed_memory
 
 
 def test_keep_freed_memory_on_glibc_and_arrays_still_work():

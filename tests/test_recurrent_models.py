@@ -147,7 +147,7 @@ def test_cpu_engine_without_blas_matches_the_tape(model_class, options, shape, l
     lengths = None if lengths is None else np.array(lengths)
     reference = outputs_and_gradients(build(model_class, shape, "tape", **options), x, target,
                                       lengths=lengths)
-    with mr.blas.loops_only():
+    with mr.kernels.blas.loops_only():
         result = outputs_and_gradients(build(model_class, shape, "cpu", **options), x, target,
                                        lengths=lengths)
     assert_same(result, reference, rtol=1e-10, atol=1e-14)

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from minirnn.cli.main import main
-from minirnn.data.series import load_series
+from minirnn.data.sources import load_series
 from minirnn.data.task import Scaler, make_task
 from minirnn.experiment import Experiment
 from minirnn.train import predict
@@ -490,22 +490,22 @@ def test_a_polite_kill_ends_with_one_line_and_a_resumable_checkpoint(tmp_path):
 def test_compiling_is_announced_on_one_line_in_every_output_mode(monkeypatch):
     """A run that will compile kernels says so first, on stderr: in --json mode too, whose
     standard output stays one JSON document."""
-    monkeypatch.setattr("minirnn.kernel_cache.uncached_kernels", lambda *_: ["some kernel"])
+    monkeypatch.setattr("minirnn.kernels.kernel_cache.uncached_kernels", lambda *_: ["some kernel"])
     result = CliRunner().invoke(main, ["train", "elman", "--data", "sine", *FAST, "--json"])
     assert result.exit_code == 0, result.output
     assert result.stderr.count("compiling the cpu kernels") == 1
     assert json.loads(result.stdout)["epochs_done"] == 2
-    monkeypatch.setattr("minirnn.kernel_cache.uncached_kernels", lambda *_: [])
+    monkeypatch.setattr("minirnn.kernels.kernel_cache.uncached_kernels", lambda *_: [])
     result = CliRunner().invoke(main, ["train", "elman", "--data", "sine", *FAST, "--json"])
     assert "compiling" not in result.stderr
 
 
 def test_the_cache_index_tells_which_kernels_are_compiled(tmp_path, monkeypatch):
-    from minirnn.kernel_cache import CPU_MODULES, uncached_kernels
+    from minirnn.kernels.kernel_cache import CPU_MODULES, uncached_kernels
 
     train_json("elman", "--data", "sine")  # compiles (or loads) the Elman kernels
     assert not any("elman_cpu" in name for name in uncached_kernels())
-    run = subprocess.run([sys.executable, "-c", "from minirnn.kernel_cache import "
+    run = subprocess.run([sys.executable, "-c", "from minirnn.kernels.kernel_cache import "
                           "uncached_kernels; print(len(uncached_kernels()))"],
                          capture_output=True, text=True, timeout=120,
                          env={**__import__("os").environ, "NUMBA_CACHE_DIR": str(tmp_path)})

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from minirnn.blas import cpu_jit
+from minirnn.kernels.blas import cpu_jit
 from minirnn.kernels.vector_math import sigmoid_fast, tanh_fast
 
 

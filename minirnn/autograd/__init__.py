@@ -1,6 +1,7 @@
-"""The autograd engine: Tensor, the tape, primitive ops and the gradient checker."""
+"""The autograd engine, in NumPy alone: Tensor, the tape, primitive ops and the gradient
+checker of functions (``check_gradients``; models are checked by ``minirnn.checks.gradcheck``)."""
 from . import ops
-from .gradcheck import GradcheckReport, TensorCheck, check_gradients, gradcheck
+from .gradcheck import GradcheckReport, TensorCheck, check_gradients
 from .ops import (
                   abs,
                   add,
@@ -37,7 +38,7 @@ from .tensor import TapeEntry, Tensor, as_tensor, is_grad_enabled, no_grad, reco
 
 __all__ = [
     "Tensor", "TapeEntry", "as_tensor", "record", "no_grad", "is_grad_enabled", "ops",
-    "gradcheck", "check_gradients", "GradcheckReport", "TensorCheck", "unbroadcast",
+    "check_gradients", "GradcheckReport", "TensorCheck", "unbroadcast",
     "abs", "add", "astype", "block_matrix", "broadcast_to", "concatenate", "div", "embedding",
     "exp", "linear", "log", "log_softmax", "matmul", "maximum", "mean", "minimum", "mul", "neg",
     "power", "relu", "reshape", "sigmoid", "softmax", "stack", "sub", "sum", "tanh", "transpose",

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .tensor import Tensor
 
 DEFAULT_EPS = 1e-6
 DEFAULT_RTOL = 1e-6
@@ -148,21 +147,3 @@ def _compare(name, shape, analytic, numeric, rtol, atol) -> TensorCheck:
         max_rel_error=float((diff / scale).max(initial=0.0)),
         passed=bool(np.all(diff <= atol + rtol * np.abs(numeric))),
     )
-
-
-def gradcheck(model, x, target, loss=None, mode: str = "full", check_input: bool = True,
-              **options) -> GradcheckReport:
-    """Gradient-check a model: every parameter (and the input x) of ``loss(model(x), target)``.
-
-    ``loss`` defaults to :func:`minirnn.losses.mse`. The model must be float64. Extra keyword
-    options (eps, rtol, atol, directions, seed) go to :func:`check_gradients`.
-    """
-    from .. import losses
-
-    loss = losses.mse if loss is None else loss
-    tensors = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    if check_input:
-        x = Tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64),
-                   requires_grad=True)
-        tensors["x"] = x
-    return check_gradients(lambda: loss(model(x), target), tensors, mode=mode, **options)

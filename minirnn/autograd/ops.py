@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import blas
 from .arrays import array_module, like, on_device, to_host
 from .tensor import Tensor, as_tensor, record
 
@@ -151,8 +150,8 @@ def matmul(a, b) -> Tensor:
             # the common case x(..., I) @ W(I, H): one GEMM for W's gradient, no batch sum, and
             # none at all for an input that needs no gradient (the data, in training)
             g2 = g.reshape(-1, g.shape[-1])
-            ga = blas.matmul(g2, B.T).reshape(A.shape) if a.requires_grad else None
-            gb = blas.matmul(A.reshape(-1, A.shape[-1]).T, g2) if b.requires_grad else None
+            ga = (g2 @ B.T).reshape(A.shape) if a.requires_grad else None
+            gb = A.reshape(-1, A.shape[-1]).T @ g2 if b.requires_grad else None
             return ga, gb
         a2 = A if A.ndim > 1 else A[None, :]
         b2 = B if B.ndim > 1 else B[:, None]
@@ -164,8 +163,8 @@ def matmul(a, b) -> Tensor:
         gb = gb[..., 0] if B.ndim == 1 else gb
         return unbroadcast(ga, A.shape), unbroadcast(gb, B.shape)
 
-    if A.ndim > 2 and B.ndim == 2:  # (…, I) @ (I, H) as one 2-D product, on every core
-        out = blas.matmul(A.reshape(-1, A.shape[-1]), B).reshape(A.shape[:-1] + B.shape[1:])
+    if A.ndim > 2 and B.ndim == 2:  # (…, I) @ (I, H) as one 2-D product
+        out = (A.reshape(-1, A.shape[-1]) @ B).reshape(A.shape[:-1] + B.shape[1:])
     else:
         out = A @ B
     return record("matmul", out, (a, b), backward)
@@ -173,31 +172,37 @@ def matmul(a, b) -> Tensor:
 
 def linear(x, W: Tensor, b: Tensor | None = None) -> Tensor:
     """y = x W^T + b over the last axis of x (..., I), W (O, I), b (O,): a layer applied to
-    every (batch, time) row at once, as ONE op. The same as ``x @ W.T + b``, but it keeps one
-    output array instead of three (x W^T, the transpose, the sum), each thread adding the bias
-    to its rows as they come out of the product (``blas.matmul``); a model's projections of a
-    long sequence are its largest arrays (BENCHMARKS.md, memory).
+    every (batch, time) row at once, as ONE op (the same as ``x @ W.T + b``, with one output
+    array instead of three). The models run the same op through the kernels' threaded
+    products (``minirnn.kernels.linear``).
 
     Backward: ∂L/∂x = g W, ∂L/∂W = Σ_rows g^T x, ∂L/∂b = Σ_rows g (one matmul each)."""
     x, W = _pair(x, W, "linear")
+    check_linear(x, W, b)
+    rows = x.data.reshape(-1, x.shape[-1])
+    out = rows @ W.data.T
+    if b is not None:
+        out += b.data
+    inputs = (x, W) if b is None else (x, W, b)
+
+    def backward(g):
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g2 @ W.data).reshape(x.shape) if x.requires_grad else None
+        gW = g2.T @ rows if W.requires_grad else None
+        if b is None:
+            return gx, gW
+        return gx, gW, g2.sum(axis=0) if b.requires_grad else None
+
+    return record("linear", out.reshape(x.shape[:-1] + (W.shape[0],)), inputs, backward)
+
+
+def check_linear(x: Tensor, W: Tensor, b):
+    """A clear error when the input, weight and bias of a linear layer do not fit."""
     if W.ndim != 2 or x.ndim < 1 or x.shape[-1] != W.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} and weight of shape {W.shape} do "
                          f"not match (the weight must be (outputs, {x.shape[-1]}))")
     if b is not None and b.shape != (W.shape[0],):
         raise ValueError(f"linear: bias of shape {b.shape}, expected ({W.shape[0]},)")
-    rows = x.data.reshape(-1, x.shape[-1])
-    out = blas.matmul(rows, W.data.T, None if b is None else b.data)
-    inputs = (x, W) if b is None else (x, W, b)
-
-    def backward(g):
-        g2 = g.reshape(-1, g.shape[-1])
-        gx = blas.matmul(g2, W.data).reshape(x.shape) if x.requires_grad else None
-        gW = blas.matmul(g2.T, rows) if W.requires_grad else None
-        if b is None:
-            return gx, gW
-        return gx, gW, blas.column_sums(g2) if b.requires_grad else None
-
-    return record("linear", out.reshape(x.shape[:-1] + (W.shape[0],)), inputs, backward)
 
 
 # --- shape --------------------------------------------------------------------------------------

@@ -81,16 +81,6 @@ def memory_task(steps: int = 2000, seed: int = 0, delay: int = 5) -> Series:
     return Series(x[:, None], y[:, None], ["x"], [f"x_minus_{delay}"], "memory")
 
 
-def _text(steps: int = 2000, seed: int = 0):
-    from .text import meat_text
-
-    return meat_text(steps, seed)
-
-
-BUILTIN = {"sine": sine, "stock": stock, "narendra": narendra, "memory": memory_task,
-           "text": _text}
-
-
 # --- CSV files ----------------------------------------------------------------------------------
 #: the date and time layouts a column may use to be taken for a date column (ISO 8601 too)
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y-%m", "%Y/%m",
@@ -281,17 +271,3 @@ def load_csv(path, target, inputs=None, missing: str = "error") -> Series:
         np.zeros((len(body), 0))
     y = np.stack([columns[n] for n in targets], axis=1)
     return Series(x, y, input_names, targets, path.stem, dates[0] if dates else None, stamps)
-
-
-def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: int = 0,
-                missing: str = "error") -> Series:
-    """A built-in data set by name, or a CSV file (which then needs ``target``; ``missing``:
-    see ``load_csv``)."""
-    if source in BUILTIN:
-        return BUILTIN[source](steps=steps, seed=seed)
-    if not source.lower().endswith(".csv") and not Path(source).exists():
-        raise DataError(f"unknown data source {source!r}: a CSV file or one of "
-                        f"{', '.join(BUILTIN)}")
-    if not target:
-        raise DataError("--target is required for a CSV file (the column to predict)")
-    return load_csv(source, target, inputs, missing)

@@ -21,7 +21,7 @@ from numba.extending import overload
 
 from ..autograd import ops
 from ..autograd.ops import stable_sigmoid
-from ..blas import cpu_jit
+from .blas import cpu_jit
 from .vector_math import sigmoid_fast, tanh_fast
 
 CODES = {"tanh": 0, "sigmoid": 1, "relu": 2, "identity": 3}

@@ -8,8 +8,8 @@ forward, 6.0 against 8.8 backward), the compiled call's own cost dominating.
 import numba
 import numpy as np
 
-from .. import blas
-from ..blas import cpu_jit, kernel_threads, row_blocks
+from . import blas
+from .blas import cpu_jit, kernel_threads, row_blocks
 from . import delay_numpy
 
 

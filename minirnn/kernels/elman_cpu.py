@@ -4,7 +4,7 @@ Same function as ``elman_numpy`` (see its docstring for the equations and the BP
 each batch row is an independent recurrence, so the batch is cut into one block of rows per
 thread (``row_blocks``) and time stays a sequential loop inside each thread. Each step is then
 a small matrix product over the block's rows, done by NumPy's BLAS called from the compiled
-code (``minirnn.blas.gemm``), followed by the activation (branch-free, so it vectorises).
+code (``minirnn.kernels.blas.gemm``), followed by the activation (branch-free, so it vectorises).
 Kernels write into arrays that their wrappers allocate; nothing is allocated inside the time
 loop; the running state lives in a small local array, not in a view of the output.
 
@@ -18,7 +18,7 @@ so a diverging network shows its NaN.
 import numba
 import numpy as np
 
-from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
+from .blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
 from .activations import CODES
 from .linalg_cpu import activate_rows, copy_into, delta_rows
 

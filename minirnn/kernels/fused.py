@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import blas
+from . import blas
 from ..autograd import Tensor, record
 from ..autograd.ops import same_place
 from ..autograd.arrays import contiguous, zeros

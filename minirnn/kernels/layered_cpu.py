@@ -1,6 +1,6 @@
 """The layered recurrence as Numba CPU kernels, parallel over the batch (equations and BPTT in
 ``layered_numpy``). Each thread runs one block of batch rows (as ``elman_cpu`` does), every
-product of a step over the whole block with NumPy's BLAS (``minirnn.blas.gemm``); layers in
+product of a step over the whole block with NumPy's BLAS (``minirnn.kernels.blas.gemm``); layers in
 order forward and in reverse order backward; weight gradients are left to one matmul each in
 the wrapper.
 
@@ -11,7 +11,7 @@ activates straight into the output, never in place.
 import numba
 import numpy as np
 
-from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
+from .blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
 from .activations import CODES
 from .linalg_cpu import activate_rows, copy_into, delta_rows, output_and_carry, output_delta
 

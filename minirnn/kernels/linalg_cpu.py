@@ -1,11 +1,11 @@
 """Small jitted building blocks shared by the CPU kernels: the activation and the BPTT delta of
 a block of rows (each with the activation chosen outside its loops, so the loops vectorise),
 row copies, and the products with matrices of a known structure (dense products go to
-``minirnn.blas.gemm``).
+``minirnn.kernels.blas.gemm``).
 """
 import numpy as np
 
-from ..blas import cpu_jit, gemm
+from .blas import cpu_jit, gemm
 from .activations import activate, derivative
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, ops
+from ..kernels.linear import linear
 from ..kernels.activations import OUTPUT_ACTIVATIONS, activate_tensor, check_activation
 from ..kernels.elman import elman_recurrence
 from ..kernels.fused import check_lengths
@@ -92,9 +93,9 @@ class Elman(SequenceModel):
         B, T, _ = x.shape
         lengths = check_lengths(lengths, B, T)
         h_init = self._state(h, B, self.hidden_size, self.initial_state())
-        a = ops.linear(x, self.W_xh, self.b_h)  # the input projection of every step at once
+        a = linear(x, self.W_xh, self.b_h)  # the input projection of every step at once
         hs = elman_states(a, self.W_hh, h_init, self.activation, lengths, self.backend)
-        y = activate_tensor(self.output_activation, ops.linear(hs, self.W_hy, self.b_y))
+        y = activate_tensor(self.output_activation, linear(hs, self.W_hy, self.b_y))
         return (y, hs[:, -1]) if return_state else y
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, ops
+from ..kernels.linear import linear
 from ..kernels.activations import CODES, activate_tensor, check_activation
 from ..kernels.fused import check_lengths
 from ..kernels.memory import memory_recurrence
@@ -41,7 +42,7 @@ class MemoryRecurrence(SequenceModel):
 
     def input_projection(self, x: Tensor) -> Tensor:
         """a_t = W_xh x_t + b_h for every step: one batched matmul outside the recurrence."""
-        return ops.linear(x, self.W_xh, self.b_h)
+        return linear(x, self.W_xh, self.b_h)
 
     def forward(self, x, h=None, return_state: bool = False, lengths=None):
         """y (B, T, O) from x (B, T, I); ``h``: a packed initial state [m | h | y] (B, M+H+O),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, ops
+from ..kernels.linear import linear
 from ..kernels.activations import CODES, OUTPUT_ACTIVATIONS, activate_tensor, check_activation
 from ..kernels.fused import check_lengths
 from ..kernels.layered import layered_recurrence
@@ -116,13 +117,13 @@ class MultiLayerRNN(SequenceModel):
             lo, hi = self.offsets[l], self.offsets[l + 1]
             inputs = ops.concatenate([x, below], axis=2) if (self.connectivity == "skip" and
                                                               l > 0) else below
-            a = ops.linear(inputs, layer.W_xh, layer.b_h)
+            a = linear(inputs, layer.W_xh, layer.b_h)
             below = elman_states(a, layer.W_hh, state[:, lo:hi], self.activation, lengths,
                                  self.backend)
             all_states.append(below)
         top = ops.concatenate(all_states, axis=2) if self.connectivity == "skip" else below
         return all_states, activate_tensor(self.output_activation,
-                                           ops.linear(top, self.W_hy, self.b_y))
+                                           linear(top, self.W_hy, self.b_y))
 
     def _fused_stack(self, x, state, lengths, y_only: bool = False):
         """feedback / output_feedback: the whole stack as one layered recurrence, [S | y]
@@ -130,11 +131,11 @@ class MultiLayerRNN(SequenceModel):
         N = int(self.offsets[-1])
         first = self.layer[0]
         if self.backend == "tape":
-            states = self._unrolled(ops.linear(x, first.W_xh, first.b_h), state, lengths)
+            states = self._unrolled(linear(x, first.W_xh, first.b_h), state, lengths)
             return states[:, :, N:] if y_only else states
         biases = ops.concatenate([layer.b_h for layer in self.layer], axis=0)  # (N,)
         U, V, Y, W_hy, reads = self._block_weights()
-        return layered_recurrence(ops.linear(x, first.W_xh), biases, U, V, Y, W_hy, self.b_y,
+        return layered_recurrence(linear(x, first.W_xh), biases, U, V, Y, W_hy, self.b_y,
                                   state[:, :N], state[:, N:], self.offsets,
                                   (self.activation, self.output_activation), lengths,
                                   self.backend, reads, y_only)

@@ -34,6 +34,7 @@ import copy
 import numpy as np
 
 from ..autograd import Tensor, ops
+from ..kernels.linear import linear
 from ..kernels.activations import activate_tensor
 from ..kernels.delay import delay_embed
 from ..kernels.fused import check_lengths
@@ -130,7 +131,7 @@ class NARX(MemoryRecurrence):
         regressors = (delay_embed(x, 0, L + 1, self.backend) if fresh else
                       delay_embed(ops.concatenate([x_past, x], axis=1), 0, L + 1, self.backend,
                                   start=L))
-        a = ops.linear(regressors, self.W_xh, self.b_h)
+        a = linear(regressors, self.W_xh, self.b_h)
         if self.mode == "open":
             if y is None:
                 raise ValueError("an open-loop NARX needs the true outputs: model(x, y=y_true)")
@@ -140,8 +141,8 @@ class NARX(MemoryRecurrence):
             y_regressors = (delay_embed(y_true, 1, K, self.backend) if fresh else
                             delay_embed(ops.concatenate([y_past, y_true], axis=1), 1, K,
                                         self.backend, start=K))
-            hidden = activate_tensor(self.activation, a + ops.linear(y_regressors, self.W_yh))
-            out = activate_tensor(self.output_activation, ops.linear(hidden, self.W_hy, self.b_y))
+            hidden = activate_tensor(self.activation, a + linear(y_regressors, self.W_yh))
+            out = activate_tensor(self.output_activation, linear(hidden, self.W_hy, self.b_y))
         else:
             # memory m_{-1} = [y_{-2}, …, y_{-K}, (dropped)], newest first; y_{-1} apart
             newest_first = y_past[:, ::-1].reshape(B, K * O)

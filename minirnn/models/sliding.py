@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import ops
+from ..kernels.linear import linear
 from ..kernels.activations import OUTPUT_ACTIVATIONS, activate_tensor, check_activation
 from ..kernels.delay import delay_embed
 from ..kernels.fused import check_lengths
@@ -66,8 +67,8 @@ class SlidingPredictor(SequenceModel):
                             self._constant_zeros(self.state_size))
         x_all = ops.concatenate([state.reshape(B, past, I), x], axis=1)  # (B, past+T, I)
         e = delay_embed(x_all, 0, self.window, self.backend, start=past)
-        hidden = activate_tensor(self.activation, ops.linear(e, self.W_xh, self.b_h))
-        y = activate_tensor(self.output_activation, ops.linear(hidden, self.W_hy, self.b_y))
+        hidden = activate_tensor(self.activation, linear(e, self.W_xh, self.b_h))
+        y = activate_tensor(self.output_activation, linear(hidden, self.W_hy, self.b_y))
         if not return_state:
             return y
         last = x_all[np.arange(B)[:, None], lengths[:, None] + np.arange(past)[None, :]]

@@ -3,7 +3,7 @@
 Every kernel is compiled with ``cache=True``, and Numba checks a cached kernel against its own
 file's modification time only, not against the functions it calls from other files: edit
 ``kernels/activations.py`` and every kernel defined elsewhere keeps running the old activation
-from the cache. So on import minirnn hashes the sources of its compiled code (``SOURCES``:
+from the cache. So when ``minirnn.kernels`` is first imported it hashes the sources of its compiled code (``SOURCES``:
 every file that defines a kernel or a function kernels call) and, when the hash differs from
 the one stored beside the cache, deletes its cached kernels, which are compiled again on first
 use. (A cache put elsewhere with ``NUMBA_CACHE_DIR`` is left alone.)
@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
-SOURCES = ("blas.py", "kernels/*.py")  # all the compiled code, and all it calls
+PACKAGE = Path(__file__).resolve().parent  # minirnn/kernels: all the compiled code
+SOURCES = ("*.py",)  # all the compiled code, and all it calls
 STAMP = "numba-sources.sha256"
 
 
 def sources_digest(package: Path = PACKAGE) -> str:
-    """SHA-256 over the names and contents of the package's ``SOURCES``."""
+    """SHA-256 over the names and contents of the ``SOURCES`` in ``package``."""
     digest = hashlib.sha256()
     for path in sorted(p for pattern in SOURCES for p in package.glob(pattern)):
         digest.update(path.relative_to(package).as_posix().encode())
@@ -28,7 +28,7 @@ def sources_digest(package: Path = PACKAGE) -> str:
 
 
 def clear_stale_kernels(package: Path = PACKAGE) -> bool:
-    """Delete the package's cached kernels (``__pycache__/*.nbi``, ``*.nbc``) if its sources
+    """Delete the cached kernels in ``package`` (``__pycache__/*.nbi``, ``*.nbc``) if its sources
     changed since they were cached; True when it did. A read-only install is left as it is
     (Numba then caches in the user's cache directory)."""
     digest = sources_digest(package)
@@ -49,7 +49,7 @@ def clear_stale_kernels(package: Path = PACKAGE) -> bool:
 
 
 #: the modules whose compiled kernels the cpu engine runs
-CPU_MODULES = ("minirnn.blas", "minirnn.kernels.linalg_cpu", "minirnn.kernels.activations",
+CPU_MODULES = ("minirnn.kernels.blas", "minirnn.kernels.linalg_cpu", "minirnn.kernels.activations",
                "minirnn.kernels.elman_cpu", "minirnn.kernels.memory_cpu",
                "minirnn.kernels.layered_cpu", "minirnn.kernels.delay_cpu")
 

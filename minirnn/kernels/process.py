@@ -1,6 +1,6 @@
-"""Process-wide settings the cpu engine wants: ``prepare_cpu()`` makes both.
+"""Process-wide settings the cpu engine wants; ``minirnn.kernels.blas.prepare_cpu()`` makes both.
 
-1. NumPy's BLAS on one thread (``minirnn.blas.set_blas_threads``): the kernels run on Numba's
+1. NumPy's BLAS on one thread (``minirnn.kernels.blas.set_blas_threads``): the kernels run on Numba's
    threads and call BLAS from each of them; BLAS's own spinning threads would compete for the
    cores.
 2. Freed memory kept for reuse, so that a training step does not pay page faults. A step
@@ -17,10 +17,10 @@ heap and the next step reuses them (the process keeps its peak memory instead of
 back between steps: the usual choice of deep-learning frameworks' allocators). Elsewhere
 (another C library, not Linux) it does nothing and returns False.
 
-The cpu engine calls ``prepare_cpu()`` itself before its first kernel, unless the program did
+The cpu engine calls ``blas.prepare_cpu()`` itself before its first kernel, unless the program did
 (measured at (64, 100, 128): 40 ms a step with neither setting, 18 ms with BLAS on one thread,
 12.5 ms with both). The ``minirnn`` command calls it first thing, with ``--blas-threads``; a
-program may call it with its own count, and ``minirnn.blas.set_blas_threads`` changes the count
+program may call it with its own count, and ``minirnn.kernels.blas.set_blas_threads`` changes the count
 later, for good.
 """
 from __future__ import annotations
@@ -30,25 +30,6 @@ import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _THRESHOLD = 32 * 2 ** 20  # glibc's largest mmap threshold on 64-bit machines
-
-
-_prepared = False
-
-
-def prepare_cpu(blas_threads: int = 1):
-    """BLAS on ``blas_threads`` threads, and freed memory kept for reuse."""
-    global _prepared
-    from .blas import set_blas_threads
-
-    _prepared = True
-    set_blas_threads(blas_threads)
-    keep_freed_memory()
-
-
-def prepare_cpu_once():
-    """``prepare_cpu()`` unless it has run: what the cpu engine does before its first kernel."""
-    if not _prepared:
-        prepare_cpu()
 
 
 def keep_freed_memory() -> bool:

@@ -23,7 +23,7 @@ cut the same way over Numba's threads, so ONE pool does all the work of a traini
 pools on the same cores (Numba's and OpenBLAS's, whose idle threads keep spinning for a while
 after each call) slowed each other 3-5x on this project's 2-core machine (BENCHMARKS.md).
 For the same reason the cpu engine leaves NumPy's BLAS on one thread from its first kernel
-on (``minirnn.process.prepare_cpu``): switching it back to two between kernels still made a
+on (``prepare_cpu``): switching it back to two between kernels still made a
 step 2-3x slower, the workers spinning after every small product in between.
 ``set_blas_threads(n)`` sets the count for NumPy's own products, for good (the ``minirnn``
 command sets 1 unless told otherwise with ``--blas-threads``). All of this needs NumPy's
@@ -42,7 +42,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from .autograd.arrays import on_device
+from ..autograd.arrays import on_device
+from .process import keep_freed_memory
 
 # Compiler freedom the cpu kernels allow: contraction into FMA and sign-of-zero freedom only,
 # no NaN/inf assumptions, so a diverging network shows its NaN.
@@ -129,15 +130,31 @@ def blas_threads(count: int):
             setter(previous)
 
 
+_prepared = False
+
+
+def prepare_cpu(blas_threads: int = 1):
+    """The process settings of the cpu engine (``process.py`` says why): NumPy's BLAS on
+    ``blas_threads`` threads, and freed memory kept for reuse."""
+    global _prepared
+    _prepared = True
+    set_blas_threads(blas_threads)
+    keep_freed_memory()
+
+
+def prepare_cpu_once():
+    """``prepare_cpu()`` unless it has run: what the cpu engine does before its first kernel."""
+    if not _prepared:
+        prepare_cpu()
+
+
 @contextmanager
 def kernel_threads(blocks: int | None = None):
     """BLAS on one thread while the cpu kernels call it from each of Numba's threads, and
     Numba's pool cut to ``blocks`` threads for the call when the kernel has fewer blocks than
     threads (one block: the calling thread alone, no thread woken); before the first kernel,
-    the process settings of ``minirnn.process.prepare_cpu`` (BLAS left on one thread
+    the process settings of ``prepare_cpu`` (BLAS left on one thread
     afterwards too, freed memory kept), unless the program made them itself."""
-    from .process import prepare_cpu_once
-
     prepare_cpu_once()
     threads = numba.get_num_threads()
     fewer = blocks is not None and blocks < threads

@@ -1,0 +1,28 @@
+"""Where a series comes from: a built-in data set by name, or a CSV file.
+
+Above both kinds of data (``series.py`` makes the numeric ones and reads CSV files,
+``text.py`` the text task), so that neither needs the other.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .series import DataError, Series, load_csv, memory_task, narendra, sine, stock
+from .text import meat_text
+
+BUILTIN = {"sine": sine, "stock": stock, "narendra": narendra, "memory": memory_task,
+           "text": meat_text}
+
+
+def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: int = 0,
+                missing: str = "error") -> Series:
+    """A built-in data set by name, or a CSV file (which then needs ``target``; ``missing``:
+    see ``load_csv``)."""
+    if source in BUILTIN:
+        return BUILTIN[source](steps=steps, seed=seed)
+    if not source.lower().endswith(".csv") and not Path(source).exists():
+        raise DataError(f"unknown data source {source!r}: a CSV file or one of "
+                        f"{', '.join(BUILTIN)}")
+    if not target:
+        raise DataError("--target is required for a CSV file (the column to predict)")
+    return load_csv(source, target, inputs, missing)
