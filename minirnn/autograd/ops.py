@@ -472,39 +472,3 @@ def embedding(weight: Tensor, ids) -> Tensor:
         return (grad,)
 
     return record("embedding", weight.data[ids], (weight,), backward)
-
-
-# --- operators on Tensor ------------------------------------------------------------------------
-def _attach():
-    T = Tensor
-    T.__add__ = lambda self, other: add(self, other)
-    T.__radd__ = lambda self, other: add(other, self)
-    T.__sub__ = lambda self, other: sub(self, other)
-    T.__rsub__ = lambda self, other: sub(other, self)
-    T.__mul__ = lambda self, other: mul(self, other)
-    T.__rmul__ = lambda self, other: mul(other, self)
-    T.__truediv__ = lambda self, other: div(self, other)
-    T.__rtruediv__ = lambda self, other: div(other, self)
-    T.__neg__ = neg
-    T.__pow__ = power
-    T.__matmul__ = lambda self, other: matmul(self, other)
-    T.__rmatmul__ = lambda self, other: matmul(other, self)
-    T.__getitem__ = getitem
-    T.T = property(lambda self: transpose(self))
-    T.transpose = lambda self, *axes: transpose(self, axes[0] if len(axes) == 1 and
-                                                isinstance(axes[0], (tuple, list))
-                                                else (axes or None))
-    T.reshape = reshape
-    T.sum = sum
-    T.mean = mean
-    T.exp = exp
-    T.log = log
-    T.abs = abs
-    T.tanh = tanh
-    T.sigmoid = sigmoid
-    T.relu = relu
-    T.softmax = softmax
-    T.log_softmax = log_softmax
-
-
-_attach()

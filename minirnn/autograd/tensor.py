@@ -134,8 +134,6 @@ class Tensor:
         return Tensor(self.data)
 
     def astype(self, dtype) -> "Tensor":
-        from . import ops
-
         return ops.astype(self, dtype)
 
     def zero_grad(self):
@@ -191,7 +189,88 @@ class Tensor:
         if not self._recorded:  # backward() called on a leaf
             self.grad = grad.copy() if self.grad is None else self.grad + grad
 
-    # --- operators: defined in ops.py, attached below -----------------------------------------
+    # --- operators: one line each; each op and its backward are written in ops.py ------------
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pow__(self, exponent):
+        return ops.power(self, exponent)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    @property
+    def T(self):
+        return ops.transpose(self)
+
+    def transpose(self, *axes):
+        """``x.transpose()`` reverses the axes; ``x.transpose(1, 0, 2)`` or
+        ``x.transpose((1, 0, 2))`` permutes them."""
+        single = len(axes) == 1 and isinstance(axes[0], (tuple, list))
+        return ops.transpose(self, axes[0] if single else (axes or None))
+
+    def reshape(self, *shape):
+        return ops.reshape(self, *shape)
+
+    def sum(self, axis=None, keepdims: bool = False):
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False):
+        return ops.mean(self, axis, keepdims)
+
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def softmax(self, axis: int = -1):
+        return ops.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1):
+        return ops.log_softmax(self, axis)
 
 
 _FREED_MESSAGE = ("this part of the graph was already used by a backward() and freed; "
@@ -242,3 +321,8 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if like is not None and on_device(like.data):
         return Tensor(array_module(like.data).asarray(value, dtype=like.dtype))
     return Tensor(value, dtype=like.dtype if like is not None else None)
+
+
+# The operators above call the ops, which build on Tensor and record: the one pair of modules
+# in the package that import each other (a class and its operators), by design.
+from . import ops  # noqa: E402

@@ -1,0 +1,140 @@
+"""The package's floors, read from its own imports: every import points down (or stays on its
+floor), and no two modules import each other, round about or directly, except the one pair
+that is a class and its operators (``autograd.tensor`` and ``autograd.ops``).
+
+    cli                the ``minirnn`` command
+    application        data, experiment, train, forecast, diagnostics, checkpoint, checks, bench
+    models             the networks of the seed article
+    kernels            the fused ops, their engines and the cpu runtime (all the Numba code)
+    framework          losses, optimisers
+    autograd           Tensor, the tape, primitive ops (NumPy alone)
+
+Every import statement counts, at the top of a file or inside a function.
+"""
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOORS = [
+    ("autograd", ["minirnn.autograd"]),
+    ("framework", ["minirnn.losses", "minirnn.optim"]),
+    ("kernels", ["minirnn.kernels"]),
+    ("models", ["minirnn.models"]),
+    ("application", ["minirnn.data", "minirnn.experiment", "minirnn.train", "minirnn.forecast",
+                     "minirnn.diagnostics", "minirnn.checkpoint", "minirnn.checks",
+                     "minirnn.bench"]),
+    ("cli", ["minirnn.cli"]),
+]
+ALLOWED_PAIR = {"minirnn.autograd.tensor", "minirnn.autograd.ops"}
+
+
+def modules() -> dict:
+    """Module name -> file, for the package (``cli/`` installs as ``minirnn.cli``)."""
+    found = {}
+    for path in [*(ROOT / "minirnn").rglob("*.py"), *(ROOT / "cli").rglob("*.py")]:
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[0] == "cli":
+            parts = ["minirnn", *parts]
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def imports(name: str, path: Path, known) -> set:
+    """The package's modules that ``name`` imports (a package for ``from package import x``
+    unless x is a module)."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    targets = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets |= {a.name for a in node.names if a.name.startswith("minirnn")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[:len(package.split(".")) - (node.level - 1)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            if source.startswith("minirnn"):
+                targets |= {f"{source}.{a.name}" if f"{source}.{a.name}" in known else source
+                            for a in node.names}
+    return {t for t in targets if t != name and t in known}
+
+
+def floor(name: str) -> int:
+    for level, (_, prefixes) in enumerate(FLOORS):
+        if any(name == p or name.startswith(p + ".") for p in prefixes):
+            return level
+    raise AssertionError(f"{name} is on no floor: add it to FLOORS")
+
+
+def graph() -> dict:
+    known = modules()
+    return {name: imports(name, path, known) for name, path in known.items()
+            if name != "minirnn"}  # the package root loads its submodules lazily, by name
+
+
+def test_every_import_points_down():
+    upward = [f"{a} ({FLOORS[floor(a)][0]}) imports {b} ({FLOORS[floor(b)][0]})"
+              for a, targets in graph().items() for b in targets
+              if b != "minirnn" and floor(b) > floor(a)]
+    assert not upward, "\n".join(upward)
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    edges = {a: {b for b in targets if b != "minirnn"} for a, targets in graph().items()}
+    # a cycle is a strongly connected set of modules (Tarjan's algorithm, iteratively)
+    index, low, on_stack, stack, cycles, counter = {}, {}, set(), [], [], [0]
+
+    def visit(root):
+        work = [(root, iter(sorted(edges.get(root, ()))))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter[0]
+                    counter[0] += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges.get(child, ())))))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        cycles.append(component)
+
+    for name in sorted(edges):
+        if name not in index:
+            visit(name)
+    assert [c for c in cycles if c != ALLOWED_PAIR] == []
+
+
+def test_the_tape_engine_imports_no_numba():
+    """The autograd engine, the losses and the optimisers run, and can be copied, with NumPy
+    alone."""
+    code = ("import sys, numpy as np, minirnn.autograd, minirnn.losses, minirnn.optim\n"
+            "x = minirnn.autograd.Tensor(np.ones((2, 3)), requires_grad=True)\n"
+            "minirnn.losses.mse(x.tanh(), np.zeros((2, 3))).backward()\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite')))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
