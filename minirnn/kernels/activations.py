@@ -19,19 +19,11 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from ..autograd import ops
 from ..autograd.ops import stable_sigmoid
 from .blas import cpu_jit
 from .vector_math import sigmoid_fast, tanh_fast
 
 CODES = {"tanh": 0, "sigmoid": 1, "relu": 2, "identity": 3}
-OUTPUT_ACTIVATIONS = ("identity", "tanh", "sigmoid", "relu", "softmax")
-
-
-def check_activation(name: str, allowed=tuple(CODES)) -> str:
-    if name not in allowed:
-        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(allowed)}")
-    return name
 
 
 def cast_like(value, x):
@@ -93,12 +85,3 @@ def derivative_array(name: str, h: np.ndarray) -> np.ndarray:
     if name == "relu":
         return (h > 0).astype(h.dtype)
     return np.ones_like(h)
-
-
-# --- and as tape ops (the tape engine and the output layers) ------------------------------------
-def activate_tensor(name: str, z):
-    if name == "identity":
-        return z
-    if name == "softmax":
-        return ops.softmax(z, axis=-1)
-    return getattr(ops, name)(z)

@@ -35,20 +35,6 @@ def if_needed(need: bool, gradient):
     return gradient() if need else None
 
 
-def check_lengths(lengths, batch: int, steps: int) -> np.ndarray:
-    """Sequence lengths as int64 (B,), each in [1, T]; None means every row has T steps."""
-    if lengths is None:
-        return np.full(batch, steps, dtype=np.int64)
-    lengths = np.asarray(lengths)
-    if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
-        raise ValueError(f"lengths must be {batch} integers (one per batch row), "
-                         f"got {lengths.dtype} array of shape {lengths.shape}")
-    if lengths.min() < 1 or lengths.max() > steps:
-        raise ValueError(f"lengths must lie in [1, {steps}], "
-                         f"got [{lengths.min()}, {lengths.max()}]")
-    return lengths.astype(np.int64)
-
-
 def packed_gradients(grads, size):
     """The packed direct gradients (B, T, size) from either themselves or their last columns
     alone (gy; the others are then zero)."""

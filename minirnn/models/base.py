@@ -5,11 +5,13 @@ import numpy as np
 
 from ..autograd import Tensor, ops
 from ..autograd.arrays import array_module
+from ..kernels.activations import CODES
 from ..kernels.cuda_support import cuda_available
 from .module import Module, Parameter
 
 BACKENDS = ("tape", "numpy", "cpu", "cuda")
 DTYPES = ("float32", "float64")
+OUTPUT_ACTIVATIONS = ("identity", "tanh", "sigmoid", "relu", "softmax")
 
 
 def check_size(name: str, value) -> int:
@@ -31,6 +33,35 @@ def check_dtype(dtype) -> np.dtype:
     if str(np.dtype(dtype)) not in DTYPES:
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     return np.dtype(dtype)
+
+
+def check_activation(name: str, allowed=tuple(CODES)) -> str:
+    if name not in allowed:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(allowed)}")
+    return name
+
+
+def check_lengths(lengths, batch: int, steps: int) -> np.ndarray:
+    """Sequence lengths as int64 (B,), each in [1, T]; None means every row has T steps."""
+    if lengths is None:
+        return np.full(batch, steps, dtype=np.int64)
+    lengths = np.asarray(lengths)
+    if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
+        raise ValueError(f"lengths must be {batch} integers (one per batch row), "
+                         f"got {lengths.dtype} array of shape {lengths.shape}")
+    if lengths.min() < 1 or lengths.max() > steps:
+        raise ValueError(f"lengths must lie in [1, {steps}], "
+                         f"got [{lengths.min()}, {lengths.max()}]")
+    return lengths.astype(np.int64)
+
+
+def activate_tensor(name: str, z):
+    """f(z) as a tape op: a hidden activation of the tape engine, or an output layer's."""
+    if name == "identity":
+        return z
+    if name == "softmax":
+        return ops.softmax(z, axis=-1)
+    return getattr(ops, name)(z)
 
 
 class SequenceModel(Module):

@@ -20,11 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, ops
+from ..kernels.activations import CODES
 from ..kernels.linear import linear
-from ..kernels.activations import CODES, activate_tensor, check_activation
-from ..kernels.fused import check_lengths
 from ..kernels.memory import memory_recurrence
-from .base import SequenceModel, check_size
+from .base import SequenceModel, activate_tensor, check_activation, check_lengths, check_size
 from .module import Parameter
 
 

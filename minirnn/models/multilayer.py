@@ -25,11 +25,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, ops
-from ..kernels.linear import linear
-from ..kernels.activations import CODES, OUTPUT_ACTIVATIONS, activate_tensor, check_activation
-from ..kernels.fused import check_lengths
+from ..kernels.activations import CODES
 from ..kernels.layered import layered_recurrence
-from .base import SequenceModel, check_size
+from ..kernels.linear import linear
+from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_activation,
+                   check_lengths, check_size)
 from .elman import elman_states
 from .module import Module
 

@@ -34,11 +34,9 @@ import copy
 import numpy as np
 
 from ..autograd import Tensor, ops
-from ..kernels.linear import linear
-from ..kernels.activations import activate_tensor
 from ..kernels.delay import delay_embed
-from ..kernels.fused import check_lengths
-from .base import check_size
+from ..kernels.linear import linear
+from .base import activate_tensor, check_lengths, check_size
 from .memory import MemoryRecurrence
 
 MODES = ("open", "closed")

@@ -19,11 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import ops
-from ..kernels.linear import linear
-from ..kernels.activations import OUTPUT_ACTIVATIONS, activate_tensor, check_activation
 from ..kernels.delay import delay_embed
-from ..kernels.fused import check_lengths
-from .base import SequenceModel, check_size
+from ..kernels.linear import linear
+from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_activation,
+                   check_lengths, check_size)
 
 
 class SlidingPredictor(SequenceModel):
