@@ -21,12 +21,12 @@ steps, delays, T = (20, [1, 3], 12) if args.quick else (400, [1, 2, 4, 8], 30)
 H = 16
 
 models = {
-    "sliding (window 4)": lambda: mr.models.SlidingPredictor(1, 4, H, 1, seed=0),
-    "NARX (L=2, K=2)": lambda: mr.models.NARX(1, 1, H, input_delays=2, output_delays=2, seed=0),
-    "Jordan (mu=0.5)": lambda: mr.models.Jordan(1, H, 1, mu=0.5, seed=0),
-    "explicit memory": lambda: mr.models.ExplicitMemory(1, H, 1, memory_size=8, seed=0),
-    "Elman": lambda: mr.models.Elman(1, H, 1, seed=0),
-    "state-space RNN": lambda: mr.models.StateSpaceRNN(1, H, 1, seed=0),
+    "sliding (window 4)": lambda: mr.models.SlidingPredictor(input_size=1, window=4, hidden_size=H, output_size=1, seed=0),
+    "NARX (L=2, K=2)": lambda: mr.models.NARX(input_size=1, output_size=1, hidden_size=H, input_delays=2, output_delays=2, seed=0),
+    "Jordan (mu=0.5)": lambda: mr.models.Jordan(input_size=1, hidden_size=H, output_size=1, mu=0.5, seed=0),
+    "explicit memory": lambda: mr.models.ExplicitMemory(input_size=1, hidden_size=H, output_size=1, memory_size=8, seed=0),
+    "Elman": lambda: mr.models.Elman(input_size=1, hidden_size=H, output_size=1, seed=0),
+    "state-space RNN": lambda: mr.models.StateSpaceRNN(input_size=1, hidden_size=H, output_size=1, seed=0),
 }
 
 
@@ -63,7 +63,7 @@ print("\nThe sliding predictor sees exactly its window (x_t … x_{t-3}); NARX i
       "\n(x_t … x_{t-2}) and a little more through its fed-back outputs; Jordan's memory holds"
       "\nonly an average of past OUTPUTS. Elman, the state-space RNN and the explicit memory keep"
       "\nthe past in a learned state, as far back as BPTT manages to train it:")
-model = mr.models.Elman(1, H, 1, seed=0)
+model = mr.models.Elman(input_size=1, hidden_size=H, output_size=1, seed=0)
 x = mr.Tensor(np.random.default_rng(0).uniform(-1, 1, (1, 40, 1)), requires_grad=True)
 y = model(x)
 (y[:, -1] * y[:, -1]).sum().backward()

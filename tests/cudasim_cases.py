@@ -66,9 +66,9 @@ def test_cuda_delay_line_matches_the_tape(first, count, start):
 def test_cuda_sliding_predictor_and_open_loop_narx():
     rng = np.random.default_rng(15)
     x, y_true = rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 4, 1))
-    sliding = [mr.models.SlidingPredictor(2, 3, 3, 1, backend=b, seed=1)(x)
+    sliding = [mr.models.SlidingPredictor(input_size=2, window=3, hidden_size=3, output_size=1, backend=b, seed=1)(x)
                for b in ("tape", "cuda")]
-    narx = [mr.models.NARX(2, 1, 3, input_delays=1, output_delays=2, mode="open", backend=b,
+    narx = [mr.models.NARX(input_size=2, output_size=1, hidden_size=3, input_delays=1, output_delays=2, mode="open", backend=b,
                            seed=1)(x, y=y_true) for b in ("tape", "cuda")]
     for tape, cuda in (sliding, narx):
         np.testing.assert_allclose(tape.data, cuda.data, rtol=1e-12)

@@ -104,7 +104,8 @@ import minirnn as mr, numpy as np
 if blas.get_blas_threads() is None:
     print("no OpenBLAS"); raise SystemExit
 {program_sets}
-mr.models.Elman(2, 3, 1, backend="cpu")(np.zeros((2, 4, 2)))
+mr.models.Elman(input_size=2, hidden_size=3, output_size=1, backend="cpu")(
+    np.zeros((2, 4, 2)))
 print(blas.get_blas_threads())
 """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

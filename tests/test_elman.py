@@ -48,7 +48,7 @@ def test_public_api_example():
     names = [n for n, _ in m.named_parameters()]
     assert names == ["W_xh", "W_hh", "b_h", "W_hy", "b_y", "h0"]
     assert all(p.grad is not None for p in m.parameters())
-    same = mr.models.StateSpaceRNN(1, 16, 1, seed=0)
+    same = mr.models.StateSpaceRNN(input_size=1, hidden_size=16, output_size=1, seed=0)
     np.testing.assert_array_equal(same.W_hh.data, m.W_hh.data)  # the seed fixes the weights
 
 
@@ -66,7 +66,7 @@ def test_constructor_errors(kwargs, error, message):
 
 
 def test_forward_errors():
-    model = Elman(2, 3, 1)
+    model = Elman(input_size=2, hidden_size=3, output_size=1)
     with pytest.raises(ValueError, match=r"x must have shape \(batch, time, 2\), got \(4, 5, 3\)"):
         model(np.zeros((4, 5, 3)))
     with pytest.raises(ValueError, match=r"lengths must lie in \[1, 5\]"):
@@ -86,7 +86,7 @@ def test_a_long_sequence_trains_in_a_few_arrays_of_its_length():
 
     T, H = 20_000, 16
     rng = np.random.default_rng(0)
-    model = StateSpaceRNN(H, H, H, backend="cpu", dtype="float32")
+    model = StateSpaceRNN(input_size=H, hidden_size=H, output_size=H, backend="cpu", dtype="float32")
     x = rng.standard_normal((1, T, H)).astype(np.float32)
     w = rng.standard_normal((1, T, H)).astype(np.float32)
     (model(x) * w).sum().backward()  # compile first: every kernel the traced run calls
@@ -107,7 +107,7 @@ def test_a_broadcast_gradient_through_the_threaded_products():
     x = np.random.default_rng(0).standard_normal((64, 100, 64))
     grads = {}
     for backend in ("tape", "cpu"):
-        model = StateSpaceRNN(64, 64, 64, backend=backend, dtype="float64", seed=1)
+        model = StateSpaceRNN(input_size=64, hidden_size=64, output_size=64, backend=backend, dtype="float64", seed=1)
         xt = mr.Tensor(x, requires_grad=True)
         model(xt).sum().backward()
         grads[backend] = [p.grad for p in model.parameters()] + [xt.grad]

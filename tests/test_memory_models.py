@@ -11,7 +11,7 @@ pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
 @pytest.mark.parametrize("backend", ["tape", "numpy", "cpu"])
 def test_jordan_memory_is_exactly_the_running_average_of_past_outputs(backend):
     mu = 0.7
-    model = Jordan(2, 4, 3, mu=mu, backend=backend, seed=1)
+    model = Jordan(input_size=2, hidden_size=4, output_size=3, mu=mu, backend=backend, seed=1)
     x = np.random.default_rng(0).standard_normal((2, 6, 2))
     y, _ = model(x, return_state=True)
     states = model.run_memory(model.input_projection(mr.Tensor(x)), None,
@@ -25,8 +25,8 @@ def test_jordan_memory_is_exactly_the_running_average_of_past_outputs(backend):
 
 
 def test_jordan_mu_is_fixed_unless_learned():
-    fixed = Jordan(1, 3, 1, mu=0.5)
-    learned = Jordan(1, 3, 1, mu=0.5, learn_mu=True)
+    fixed = Jordan(input_size=1, hidden_size=3, output_size=1, mu=0.5)
+    learned = Jordan(input_size=1, hidden_size=3, output_size=1, mu=0.5, learn_mu=True)
     x, target = np.ones((1, 4, 1)), np.zeros((1, 4, 1))
     for model in (fixed, learned):
         mr.losses.mse(model(x), target).backward()
@@ -36,12 +36,12 @@ def test_jordan_mu_is_fixed_unless_learned():
 
 def test_jordan_rejects_mu_outside_the_unit_interval():
     with pytest.raises(ValueError, match=r"mu must lie in \[0, 1\)"):
-        Jordan(1, 2, 1, mu=1.0)
+        Jordan(input_size=1, hidden_size=2, output_size=1, mu=1.0)
 
 
 def test_feedback_models_refuse_a_softmax_output():
     with pytest.raises(ValueError, match="unknown activation 'softmax'"):
-        ExplicitMemory(1, 2, 3, output_activation="softmax")
+        ExplicitMemory(input_size=1, hidden_size=2, output_size=3, output_activation="softmax")
 
 
 def test_explicit_memory_learns_to_recall_the_input_from_three_steps_back():
@@ -52,7 +52,7 @@ def test_explicit_memory_learns_to_recall_the_input_from_three_steps_back():
     target[:, 3:] = x[:, :-3]
     mask = np.ones((32, 20))
     mask[:, :3] = 0  # nothing to recall yet
-    model = ExplicitMemory(1, 12, 1, memory_size=6, backend="cpu", seed=0)
+    model = ExplicitMemory(input_size=1, hidden_size=12, output_size=1, memory_size=6, backend="cpu", seed=0)
     opt = mr.optim.Adam(model.parameters(), lr=0.02)
     for _ in range(400):
         opt.zero_grad()

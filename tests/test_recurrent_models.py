@@ -184,3 +184,18 @@ def test_truncated_bptt_equals_the_truncated_graph(model_class, options, backend
     # which differs from full BPTT: the cut is real
     _, full = outputs_and_gradients(tape_model, x, target)
     assert any(not np.allclose(full[n], grads_tape[n]) for n in grads_tape)
+
+
+@pytest.mark.parametrize("model_class", [mr.models.Elman, mr.models.StateSpaceRNN,
+                                         mr.models.Jordan, mr.models.ExplicitMemory,
+                                         mr.models.NARX, mr.models.SlidingPredictor,
+                                         mr.models.MultiLayerRNN])
+def test_sizes_are_given_by_name(model_class):
+    """Sizes are keyword-only, input_size, hidden_size, output_size everywhere: NARX(1, 16, 1)
+    once built a hidden layer of 1, its order differing from Elman's."""
+    with pytest.raises(TypeError, match="positional"):
+        model_class(1, 16, 1)
+    extra = {"window": 3} if model_class is mr.models.SlidingPredictor else {}
+    model = model_class(input_size=1, hidden_size=16, output_size=1, **extra)
+    assert (model.input_size, model.output_size) == (1, 1)
+    assert getattr(model, "hidden_size", None) == 16 or model.hidden_sizes == [16, 16]

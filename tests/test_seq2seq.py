@@ -24,7 +24,7 @@ def reversal_batch(rng, batch=64):
 
 def test_delayed_seq2seq_learns_to_reverse_sequences_of_unequal_lengths():
     rng = np.random.default_rng(0)
-    model = Seq2Seq(Elman(VOCAB, 32, VOCAB, seed=1), Elman(VOCAB, 32, VOCAB, seed=2),
+    model = Seq2Seq(Elman(input_size=VOCAB, hidden_size=32, output_size=VOCAB, seed=1), Elman(input_size=VOCAB, hidden_size=32, output_size=VOCAB, seed=2),
                     mode="delayed", feedback="argmax")
     opt = mr.optim.Adam(model.parameters(), lr=0.01)
     for _ in range(400):
@@ -48,10 +48,10 @@ def test_teacher_forced_gradients_reach_both_networks(backend, encoder_class):
     rng = np.random.default_rng(1)
     x, target = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 4, 2))
     if encoder_class is StateSpaceRNN:
-        encoder, decoder = StateSpaceRNN(3, 4, 2, backend=backend), Elman(2, 4, 2, backend=backend)
+        encoder, decoder = StateSpaceRNN(input_size=3, hidden_size=4, output_size=2, backend=backend), Elman(input_size=2, hidden_size=4, output_size=2, backend=backend)
     else:
-        encoder = ExplicitMemory(3, 4, 2, memory_size=2, backend=backend)
-        decoder = ExplicitMemory(2, 4, 2, memory_size=2, backend=backend, seed=1)
+        encoder = ExplicitMemory(input_size=3, hidden_size=4, output_size=2, memory_size=2, backend=backend)
+        decoder = ExplicitMemory(input_size=2, hidden_size=4, output_size=2, memory_size=2, backend=backend, seed=1)
     model = Seq2Seq(encoder, decoder)
     lengths, target_lengths = np.array([5, 3]), np.array([4, 2])
     mask = mr.losses.length_mask(target_lengths, 4)
@@ -64,15 +64,15 @@ def test_teacher_forced_gradients_reach_both_networks(backend, encoder_class):
 
 
 def test_the_encoder_hands_over_each_rows_own_final_state():
-    encoder = Elman(2, 3, 2, seed=0)
-    model = Seq2Seq(encoder, Elman(2, 3, 2, seed=1))
+    encoder = Elman(input_size=2, hidden_size=3, output_size=2, seed=0)
+    model = Seq2Seq(encoder, Elman(input_size=2, hidden_size=3, output_size=2, seed=1))
     x = np.random.default_rng(2).standard_normal((2, 5, 2))
     state = model.encode(x, lengths=np.array([5, 2])).data
     np.testing.assert_allclose(state[1], encoder(x[1:, :2], return_state=True)[1].data[0])
 
 
 def test_synchronous_mode_is_one_output_per_input_step():
-    encoder = NARX(2, 1, 4, mode="closed", seed=0)
+    encoder = NARX(input_size=2, output_size=1, hidden_size=4, mode="closed", seed=0)
     model = Seq2Seq(encoder, mode="synchronous")
     x = np.random.default_rng(3).standard_normal((3, 7, 2))
     np.testing.assert_array_equal(model(x).data, encoder(x).data)
@@ -80,10 +80,10 @@ def test_synchronous_mode_is_one_output_per_input_step():
 
 
 @pytest.mark.parametrize("build,message", [
-    (lambda: Seq2Seq(Elman(1, 3, 2), Elman(2, 4, 2)), "encoder's state"),
-    (lambda: Seq2Seq(Elman(1, 3, 2), Elman(1, 3, 2)), "input_size .1. must equal its output_size"),
-    (lambda: Seq2Seq(Elman(1, 3, 2), mode="delayed"), "needs a decoder"),
-    (lambda: Seq2Seq(Elman(1, 3, 2), mode="translation"), "unknown mode 'translation'"),
+    (lambda: Seq2Seq(Elman(input_size=1, hidden_size=3, output_size=2), Elman(input_size=2, hidden_size=4, output_size=2)), "encoder's state"),
+    (lambda: Seq2Seq(Elman(input_size=1, hidden_size=3, output_size=2), Elman(input_size=1, hidden_size=3, output_size=2)), "input_size .1. must equal its output_size"),
+    (lambda: Seq2Seq(Elman(input_size=1, hidden_size=3, output_size=2), mode="delayed"), "needs a decoder"),
+    (lambda: Seq2Seq(Elman(input_size=1, hidden_size=3, output_size=2), mode="translation"), "unknown mode 'translation'"),
 ])
 def test_seq2seq_argument_errors(build, message):
     with pytest.raises(ValueError, match=message):

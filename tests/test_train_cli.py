@@ -217,7 +217,7 @@ def test_a_blow_up_after_a_good_epoch_restores_the_good_weights():
     from minirnn.train import TrainConfig, fit
 
     task = make_task(load_series("sine", steps=300), True)
-    model = Elman(task.model_input_size, 6, 1, dtype="float32")
+    model = Elman(input_size=task.model_input_size, hidden_size=6, output_size=1, dtype="float32")
 
     def sabotage(epoch, record, run):  # after epoch 1 the weights go bad, as a huge step would do
         if epoch == 1:

@@ -52,7 +52,7 @@ class Elman(SequenceModel):
 
     learn_initial_state = False
 
-    def __init__(self, input_size: int, hidden_size: int, output_size: int,
+    def __init__(self, *, input_size: int, hidden_size: int, output_size: int,
                  activation: str = "tanh", output_activation: str = "identity",
                  backend: str = "cpu", dtype="float64", seed=0):
         super().__init__(backend, dtype, seed)

@@ -107,7 +107,7 @@ class ExplicitMemory(MemoryRecurrence):
     + b_h); y_t = g(W_hy h_t + b_y). Shapes: W_ym (M, O), W_hm (M, H), W_mm (M, M), b_m (M,),
     W_xh (H, I), W_mh (H, M), b_h (H,), W_hy (O, H), b_y (O,)."""
 
-    def __init__(self, input_size: int, hidden_size: int, output_size: int,
+    def __init__(self, *, input_size: int, hidden_size: int, output_size: int,
                  memory_size: int | None = None, memory_activation: str = "tanh",
                  activation: str = "tanh", output_activation: str = "identity",
                  backend: str = "cpu", dtype="float64", seed=0):
@@ -138,7 +138,7 @@ class Jordan(MemoryRecurrence):
     m_t = μ m_{t-1} + (1-μ) y_{t-1}; h_t = f(W_xh x_t + W_mh m_t + b_h); y_t = g(W_hy h_t + b_y).
     Shapes: W_xh (H, I), W_mh (H, O), b_h (H,), W_hy (O, H), b_y (O,), mu () in [0, 1)."""
 
-    def __init__(self, input_size: int, hidden_size: int, output_size: int, mu: float = 0.5,
+    def __init__(self, *, input_size: int, hidden_size: int, output_size: int, mu: float = 0.5,
                  learn_mu: bool = False, activation: str = "tanh",
                  output_activation: str = "identity", backend: str = "cpu", dtype="float64",
                  seed=0):

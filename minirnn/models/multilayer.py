@@ -44,10 +44,10 @@ class MultiLayerRNN(SequenceModel):
     """A stack of recurrent layers; ``connectivity`` is stacked, skip, feedback or
     output_feedback (equations in the module docstring)."""
 
-    def __init__(self, input_size: int, hidden_sizes=None, output_size: int = 1,
-                 connectivity: str = "stacked", activation: str = "tanh",
-                 output_activation: str = "identity", backend: str = "cpu", dtype="float64",
-                 seed=0, hidden_size: int | None = None, num_layers: int = 2):
+    def __init__(self, *, input_size: int, hidden_size: int | None = None, output_size: int,
+                 hidden_sizes=None, num_layers: int = 2, connectivity: str = "stacked",
+                 activation: str = "tanh", output_activation: str = "identity",
+                 backend: str = "cpu", dtype="float64", seed=0):
         super().__init__(backend, dtype, seed)
         if hidden_sizes is None:  # the same size for every layer
             hidden_sizes = [check_size("hidden_size", hidden_size if hidden_size else 0)] * \

@@ -45,7 +45,7 @@ MODES = ("open", "closed")
 class NARX(MemoryRecurrence):
     """h_t = f(W_xh [x_t … x_{t-L}] + W_yh [y_{t-1} … y_{t-K}] + b_h); y_t = g(W_hy h_t + b_y)."""
 
-    def __init__(self, input_size: int, output_size: int, hidden_size: int,
+    def __init__(self, *, input_size: int, hidden_size: int, output_size: int,
                  input_delays: int = 2, output_delays=2, mode: str = "closed",
                  max_steps: int | None = None, activation: str = "tanh",
                  output_activation: str = "identity", backend: str = "cpu", dtype="float64",

@@ -28,7 +28,7 @@ from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_act
 class SlidingPredictor(SequenceModel):
     """y_t = g(W_hy f(W_xh [x_t, …, x_{t-window+1}] + b_h) + b_y), zero padding before t = 0."""
 
-    def __init__(self, input_size: int, window: int, hidden_size: int, output_size: int,
+    def __init__(self, *, input_size: int, hidden_size: int, output_size: int, window: int,
                  activation: str = "tanh", output_activation: str = "identity",
                  backend: str = "cpu", dtype="float64", seed=0):
         super().__init__(backend, dtype, seed)
