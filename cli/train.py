@@ -31,7 +31,7 @@ from minirnn.models.base import DTYPES
 from minirnn.models.multilayer import CONNECTIVITIES
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
-from minirnn.train import TrainConfig, evaluate, fit, predict as predict_rows
+from minirnn.train import TrainConfig, evaluate, fit
 
 from .common import (FiniteFloat, backends_option, check_interrupted,
                      check_not_inputs, check_writable, console, err_console, fail, fail_with,
@@ -599,7 +599,7 @@ def _plot_training(path, history, task, net, scores, best_epoch, closed_at=0, si
     val_ax.legend()
     if task.kind == "series":
         series, splits = task.series, task.splits()
-        predicted = task.to_levels(predict_rows(net, task))
+        predicted = task.to_levels(task.predict(net))
         t = np.arange(len(series))
         bottom.plot(t, series.targets[:, 0], lw=0.8, label="true")
         later = slice(splits["validation"].start, len(series))
@@ -810,10 +810,10 @@ def predict(checkpoint_path, data, target, inputs, length, missing, steps, backe
         if task.kind == "text":  # next words, and words generated after
             if diagnostics or plot:
                 fail("--diagnostics and --plot are for numeric series, not text")
-            _emit(out, *_word_rows(task, predict_rows(net, task).argmax(-1),
+            _emit(out, *_word_rows(task, task.predict(net).argmax(-1),
                                    free_run(net, task, steps) if steps else None), as_json)
             return
-        one_step = task.to_levels(predict_rows(net, task))
+        one_step = task.to_levels(task.predict(net))
         ahead = task.forecast_levels(free_run(net, task, steps)) if steps else None
     except USER_ERRORS as error:
         fail_with(error)

@@ -62,11 +62,21 @@ def _build(name, backend, seed, options=None):
     info = get_model_info(name)
     model = info.build(input_size=I, hidden_size=H, output_size=O, backend=backend,
                      dtype="float64", seed=seed, **info.check_options, **(options or {}))
-    rng = np.random.default_rng(seed + 1)
-    for _, p in model.named_parameters():  # non-zero biases and initial states
-        if p.requires_grad and p.ndim > 0:
-            p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
+    randomize(model, seed + 1)
     return TeacherForced(model, O) if isinstance(model, Seq2Seq) else model
+
+
+def randomize(model, seed: int):
+    """Every learned parameter drawn from ±0.8, so that biases and initial states are not zero
+    and their gradients matter; a scalar coefficient (Jordan's mu) from [0.1, 0.9). The same
+    seed gives the same values on every engine."""
+    rng = np.random.default_rng(seed)
+    for _, p in model.named_parameters():
+        if p.ndim == 0:
+            p.data[...] = rng.uniform(0.1, 0.9)
+        elif p.requires_grad:
+            p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
+    return model
 
 
 class TeacherForced(Module):
@@ -91,16 +101,25 @@ def _problem(seed):
     return rng.standard_normal((B, T, I)), rng.standard_normal((B, T, O))
 
 
-def _outputs_and_gradients(model, x, target):
+def outputs_and_gradients(model, x, target, **forward_options):
+    """y and the gradient of every parameter (None for a fixed one) and of x ("x"), for
+    L = mse(model(x), target)."""
     x = Tensor(x, requires_grad=True)
     model.zero_grad()
-    y = model(x)
+    y = model(x, **forward_options)
     losses.mse(y, target).backward()
-    # a parameter that the output does not depend on (a Seq2Seq encoder's output layer) gets
-    # no gradient: compare it as zeros
-    grads = {n: np.zeros_like(p.data) if p.grad is None else p.grad
-             for n, p in model.named_parameters() if p.requires_grad}
+    grads = {n: p.grad for n, p in model.named_parameters()}
     return y.data, dict(grads, x=x.grad)
+
+
+def _learned_gradients(model, x, target):
+    """``outputs_and_gradients`` for the learned parameters; a parameter that the output does
+    not depend on (a Seq2Seq encoder's output layer) gets no gradient: compared as zeros."""
+    y, grads = outputs_and_gradients(model, x, target)
+    learned = {n for n, p in model.named_parameters() if p.requires_grad} | {"x"}
+    params = dict(model.named_parameters())
+    return y, {n: np.zeros_like(params[n].data) if g is None else g
+               for n, g in grads.items() if n in learned}
 
 
 def check_model(name: str, backend: str, mode: str = "full", seed: int = 0) -> list[CheckRow]:
@@ -121,8 +140,8 @@ def _check_variant(label, name, options, backend, mode, seed) -> list[CheckRow]:
     rows = {c.name: CheckRow(label, backend, c.name, c.max_abs_error, c.max_rel_error, None,
                              c.passed) for c in report.checks}
     if backend != "tape":
-        y, grads = _outputs_and_gradients(model, x, target)
-        y_ref, grads_ref = _outputs_and_gradients(_build(name, "tape", seed, options), x,
+        y, grads = _learned_gradients(model, x, target)
+        y_ref, grads_ref = _learned_gradients(_build(name, "tape", seed, options), x,
                                                   target)
         rows = {"y": CheckRow(label, backend, "y", None, None, None, True), **rows}
         for tensor, value, ref in [("y", y, y_ref)] + [(n, grads[n], grads_ref[n]) for n in grads]:

@@ -78,11 +78,6 @@ class TrainResult:
     optimizer_state: dict | None = None  # the optimiser's state then (Optimizer.state_dict)
 
 
-def predict(model, task) -> np.ndarray:
-    """The task's predictions by the model (in the model's units): see each task's predict."""
-    return task.predict(model)
-
-
 def trains_on_device(model) -> bool:
     """Whether ``fit`` keeps this model on the GPU: the cuda engine, with CuPy and a GPU."""
     return getattr(model, "backend", None) == "cuda" and device_arrays_available()
@@ -91,7 +86,7 @@ def trains_on_device(model) -> bool:
 def evaluate(model, task) -> dict:
     """The task's metrics per split (train, validation, test) for the model and for the task's
     naive baseline: {split: {"model": {metric: value}, "naive": {…}}}."""
-    return task.score(predict(model, task))
+    return task.score(task.predict(model))
 
 
 def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,

@@ -2,6 +2,7 @@
 import numpy as np
 
 import minirnn as mr
+from minirnn.checks import outputs_and_gradients, randomize  # noqa: F401 - shared
 
 # (model class, constructor options) of every recurrent model
 RECURRENT_MODELS = [
@@ -36,24 +37,7 @@ def build(model_class, shape, backend, dtype="float64", seed=3, **options):
     B, T, I, H, O = shape
     model = model_class(input_size=I, hidden_size=H, output_size=O, backend=backend, dtype=dtype,
                         seed=seed, **options)
-    rng = np.random.default_rng(seed + 100)
-    for _, p in model.named_parameters():  # non-zero biases and h0, so their gradients matter
-        if p.ndim == 0:  # a coefficient such as Jordan's mu, in [0, 1)
-            p.data[...] = rng.uniform(0.1, 0.9)
-        elif p.requires_grad:
-            p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
-    return model
-
-
-def outputs_and_gradients(model, x, target, **forward_options):
-    """y and the gradient of every parameter and of x, for L = mse(model(x), target)."""
-    x = mr.Tensor(x, requires_grad=True)
-    model.zero_grad()
-    y = model(x, **forward_options)
-    mr.losses.mse(y, target).backward()
-    grads = {name: p.grad for name, p in model.named_parameters()}
-    grads["x"] = x.grad
-    return y.data, grads
+    return randomize(model, seed + 100)
 
 
 def assert_same(result, reference, rtol, atol=0.0):

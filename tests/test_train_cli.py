@@ -12,7 +12,6 @@ from minirnn.cli.main import main
 from minirnn.data.sources import load_series
 from minirnn.data.task import Scaler, make_task
 from minirnn.experiment import Experiment
-from minirnn.train import predict
 
 FAST = ["--length", "300", "--epochs", "2", "--hidden", "6", "--bptt", "20"]
 
@@ -69,7 +68,7 @@ def test_checkpoint_round_trip_and_predict(tmp_path):
     task = make_task(series, True, input_scaler=Scaler.from_dict(exp.scalers["inputs"]),
                      target_scaler=Scaler.from_dict(exp.scalers["targets"]))
     rows = task.splits()["test"]
-    predicted = task.target_scaler.inverse(predict(model, task))[rows]
+    predicted = task.target_scaler.inverse(task.predict(model))[rows]
     rmse = np.sqrt(np.mean((predicted - series.targets[rows]) ** 2))
     assert rmse == pytest.approx(summary["metrics"]["test"]["model"]["rmse"], rel=1e-6)
 
@@ -288,7 +287,7 @@ def test_a_free_run_of_one_step_is_the_one_step_prediction(model_name):
     config = model_config(model_name, task.model_input_size, 1, 5, dtype="float64",
                           mode="open" if model_name == "narx" else None)
     model = build_model(model_name, config)
-    one_step = task.to_levels(predict(model, task))
+    one_step = task.to_levels(task.predict(model))
     for origin in (50, 120):
         first = task.forecast_levels(free_run(model, task, 3, origin=origin), origin=origin)[0]
         np.testing.assert_allclose(first, one_step[origin], rtol=1e-10)
@@ -638,7 +637,7 @@ def test_one_step_ahead_of_every_origin_is_the_one_step_prediction(model_name, o
                                                  dtype="float64", **options))
     rows = task.splits()["test"]
     truth = task.series.targets[rows]
-    one_step = task.to_levels(predict(model, task))[rows]
+    one_step = task.to_levels(task.predict(model))[rows]
     errors = multi_step_errors(model, task, k=1, max_origins=10 ** 6)
     assert errors["origins"] == len(truth)
     assert errors["k_step"]["model"] == pytest.approx(np.sqrt(np.mean((one_step - truth) ** 2)),

@@ -16,9 +16,6 @@ from ..autograd import Tensor, record
 from ..autograd.ops import same_place
 from ..autograd.arrays import contiguous, zeros
 
-KERNEL_BACKENDS = ("numpy", "cpu", "cuda")
-
-
 def fused_op(name: str, backend: str, implementations: dict, inputs, *static) -> Tensor:
     if backend not in implementations:
         raise ValueError(f"{name}: unknown kernel backend {backend!r}; choose one of "
