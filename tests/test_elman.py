@@ -1,5 +1,5 @@
 """Elman and StateSpaceRNN: what is particular to them (every activation, a given initial state,
-the public API of DESIGN.md, argument errors). What every recurrent model does is in
+the public API of docs/DESIGN.md, argument errors). What every recurrent model does is in
 test_recurrent_models.py; the CUDA engine is in test_cuda.py."""
 import numpy as np
 import pytest

@@ -248,7 +248,7 @@ def gemm(address, A, B, C, transpose_a, beta):
                     B, max(B.strides[0] // size, n, 1), beta, C,
                     max(C.strides[0] // size, n, 1))
         return
-    # axpy order (PERF-NOTES.md): each row of B, once loaded, serves every row of C, and the
+    # axpy order: each row of B, once loaded, serves every row of C, and the
     # inner loop runs over contiguous memory, so it vectorises without reassociating sums.
     if beta == 0:
         C[:] = 0

@@ -1,4 +1,4 @@
-"""Models: the memory and state-space networks of DESIGN.md, on the Module base."""
+"""Models: the memory and state-space networks of docs/DESIGN.md, on the Module base."""
 from .base import BACKENDS, SequenceModel
 from .elman import Elman, StateSpaceRNN
 from .memory import ExplicitMemory, Jordan
