@@ -44,9 +44,11 @@ def show(ids, alphabet, L):
 
 
 rng = np.random.default_rng(0)
-delayed = mr.models.Seq2Seq(mr.models.Elman(input_size=V, hidden_size=48, output_size=V, seed=1), mr.models.Elman(input_size=V, hidden_size=48, output_size=V, seed=2),
+delayed = mr.models.Seq2Seq(mr.models.Elman(input_size=V, hidden_size=48, output_size=V, seed=1),
+                            mr.models.Elman(input_size=V, hidden_size=48, output_size=V, seed=2),
                             mode="delayed", feedback="argmax")
-synchronous = mr.models.Seq2Seq(mr.models.StateSpaceRNN(input_size=V, hidden_size=48, output_size=V, seed=3), mode="synchronous")
+synchronous = mr.models.Seq2Seq(mr.models.StateSpaceRNN(input_size=V, hidden_size=48, output_size=V,
+                                                        seed=3), mode="synchronous")
 optimizers = {m: mr.optim.Adam(m.parameters(), lr=0.01) for m in (delayed, synchronous)}
 for step in range(steps):
     source, target, lengths = batch(rng)

@@ -21,12 +21,17 @@ steps, delays, T = (20, [1, 3], 12) if args.quick else (400, [1, 2, 4, 8], 30)
 H = 16
 
 models = {
-    "sliding (window 4)": lambda: mr.models.SlidingPredictor(input_size=1, window=4, hidden_size=H, output_size=1, seed=0),
-    "NARX (L=2, K=2)": lambda: mr.models.NARX(input_size=1, output_size=1, hidden_size=H, input_delays=2, output_delays=2, seed=0),
-    "Jordan (mu=0.5)": lambda: mr.models.Jordan(input_size=1, hidden_size=H, output_size=1, mu=0.5, seed=0),
-    "explicit memory": lambda: mr.models.ExplicitMemory(input_size=1, hidden_size=H, output_size=1, memory_size=8, seed=0),
+    "sliding (window 4)": lambda: mr.models.SlidingPredictor(input_size=1, hidden_size=H,
+                                                             output_size=1, window=4, seed=0),
+    "NARX (L=2, K=2)": lambda: mr.models.NARX(input_size=1, hidden_size=H, output_size=1,
+                                              input_delays=2, output_delays=2, seed=0),
+    "Jordan (mu=0.5)": lambda: mr.models.Jordan(input_size=1, hidden_size=H, output_size=1, mu=0.5,
+                                                seed=0),
+    "explicit memory": lambda: mr.models.ExplicitMemory(input_size=1, hidden_size=H, output_size=1,
+                                                        memory_size=8, seed=0),
     "Elman": lambda: mr.models.Elman(input_size=1, hidden_size=H, output_size=1, seed=0),
-    "state-space RNN": lambda: mr.models.StateSpaceRNN(input_size=1, hidden_size=H, output_size=1, seed=0),
+    "state-space RNN": lambda: mr.models.StateSpaceRNN(input_size=1, hidden_size=H, output_size=1,
+                                                       seed=0),
 }
 
 

@@ -37,8 +37,10 @@ print(f"{sentences} training sentences like: "
 print(f"the clue is {T - 8} words before the blank\n")
 
 models = {
-    "sliding predictor, window 3": mr.models.SlidingPredictor(input_size=V, window=3, hidden_size=32, output_size=V, seed=0),
-    "sliding predictor, window 8": mr.models.SlidingPredictor(input_size=V, window=8, hidden_size=32, output_size=V, seed=0),
+    "sliding predictor, window 3": mr.models.SlidingPredictor(input_size=V, hidden_size=32,
+                                                              output_size=V, window=3, seed=0),
+    "sliding predictor, window 8": mr.models.SlidingPredictor(input_size=V, hidden_size=32,
+                                                              output_size=V, window=8, seed=0),
     "Elman": mr.models.Elman(input_size=V, hidden_size=32, output_size=V, seed=0),
     "state-space RNN": mr.models.StateSpaceRNN(input_size=V, hidden_size=32, output_size=V, seed=0),
 }

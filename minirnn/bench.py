@@ -108,7 +108,8 @@ def model_step(backend: str, batch: int, steps: int, hidden: int, dtype: str = "
     """A callable doing one forward + backward of the benchmark case on ``backend`` (the cuda
     engine device-resident, waiting for the GPU to finish each call)."""
     rng = np.random.default_rng(seed)
-    model = StateSpaceRNN(input_size=hidden, hidden_size=hidden, output_size=hidden, backend=backend, dtype=dtype, seed=seed)
+    model = StateSpaceRNN(input_size=hidden, hidden_size=hidden, output_size=hidden,
+                          backend=backend, dtype=dtype, seed=seed)
     x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     (x, weights), finish = _on_device(model, x, weights)
@@ -226,7 +227,8 @@ def full_narx_curve(backend: str = "cpu", steps=FULL_NARX_STEPS, batch: int = 8,
         weights = rng.standard_normal((batch, T, 1)).astype(dtype)
         row = {"steps": T}
         for label, delays in (("full_ms", "all"), ("k2_ms", 2)):
-            model = NARX(input_size=1, output_size=1, hidden_size=hidden, input_delays=1, output_delays=delays, max_steps=T,
+            model = NARX(input_size=1, hidden_size=hidden, output_size=1, input_delays=1,
+                         output_delays=delays, max_steps=T,
                          mode="closed", backend=backend, dtype=dtype)
             row[label] = 1e3 * _median_seconds(lambda: _one_step(model, x, weights), repeat)
         rows.append(row)
@@ -241,11 +243,15 @@ def _family_models(hidden: int, dtype: str, backend: str = "cpu"):
     common = {"dtype": dtype, "backend": backend}
     return {
         "elman": Elman(input_size=H, hidden_size=H, output_size=H, **common),
-        "narx (closed, L=2, K=2)": NARX(input_size=H, output_size=H, hidden_size=H, input_delays=2, output_delays=2, **common),
+        "narx (closed, L=2, K=2)": NARX(input_size=H, hidden_size=H, output_size=H, input_delays=2,
+                                        output_delays=2, **common),
         "jordan": Jordan(input_size=H, hidden_size=H, output_size=H, **common),
-        "explicit memory (M=H)": ExplicitMemory(input_size=H, hidden_size=H, output_size=H, **common),
-        "multilayer stacked (2)": MultiLayerRNN(input_size=H, hidden_sizes=[H, H], output_size=H, connectivity="stacked", **common),
-        "multilayer feedback (2)": MultiLayerRNN(input_size=H, hidden_sizes=[H, H], output_size=H, connectivity="feedback",
+        "explicit memory (M=H)": ExplicitMemory(input_size=H, hidden_size=H, output_size=H,
+                                                **common),
+        "multilayer stacked (2)": MultiLayerRNN(input_size=H, hidden_sizes=[H, H], output_size=H,
+                                                connectivity="stacked", **common),
+        "multilayer feedback (2)": MultiLayerRNN(input_size=H, hidden_sizes=[H, H], output_size=H,
+                                                 connectivity="feedback",
                                                  **common),
     }
 
@@ -307,7 +313,8 @@ def long_sequence_memory(steps: int = 100_000, hidden: int = 64, dtype: str = "f
     import tracemalloc
 
     rng = np.random.default_rng(0)
-    model = StateSpaceRNN(input_size=hidden, hidden_size=hidden, output_size=hidden, backend="cpu", dtype=dtype)
+    model = StateSpaceRNN(input_size=hidden, hidden_size=hidden, output_size=hidden, backend="cpu",
+                          dtype=dtype)
     x = rng.standard_normal((1, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((1, steps, hidden)).astype(dtype)
     _one_step(model, x[:, :10], weights[:, :10])  # compile / load the kernels first

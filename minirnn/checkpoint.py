@@ -4,10 +4,11 @@ This module knows files, not experiments (``minirnn.experiment`` says what a che
 and checks it). The document is stored as a string array (``meta``), so a checkpoint loads with
 ``allow_pickle=False``: opening one runs no code.
 
-Writing is atomic (``atomic_write``): the archive goes to a temporary file in the same folder,
-is flushed to disk and renamed over the target, so an interrupted run never leaves a half-written checkpoint. The
-temporary file is named after the target and the writing process (``.model.npz.1234.tmp``):
-one left behind by a killed process is removed by the next write to that target. The file gets
+Writing is atomic (``atomic_write``): the archive goes to a temporary file in the same folder, is
+flushed to disk and renamed over the target, so an interrupted run never leaves a half-written
+checkpoint. The temporary file is named after the target and the writing process
+(``.model.npz.1234.tmp``): one left behind by a killed process is removed by the next write to that
+target. The file gets
 the mode the umask gives new files (``mkstemp`` alone would make it private).
 """
 from __future__ import annotations

@@ -93,7 +93,8 @@ def test_wide_layers_split_over_blocks_on_the_gpu(monkeypatch, dtype, H):
     lengths = np.array([11, 4, 11, 1, 9, 11])
     results = []
     for backend in ("numpy", "cuda"):
-        model = StateSpaceRNN(input_size=3, hidden_size=H, output_size=2, backend=backend, dtype=dtype, seed=4)
+        model = StateSpaceRNN(input_size=3, hidden_size=H, output_size=2, backend=backend,
+                              dtype=dtype, seed=4)
         model.h0.data[...] = np.random.default_rng(5).uniform(-0.5, 0.5, H)
         if backend == "cuda":
             model.to_device()
@@ -156,7 +157,8 @@ def test_fit_trains_on_the_device_and_returns_a_host_model():
     histories = []
     for backend in ("numpy", "cuda"):
         task = make_task(load_series("sine", steps=300), True)
-        model = Elman(input_size=task.model_input_size, hidden_size=12, output_size=1, backend=backend, dtype="float64", seed=1)
+        model = Elman(input_size=task.model_input_size, hidden_size=12, output_size=1,
+                      backend=backend, dtype="float64", seed=1)
         seen = []
         result = fit(model, task, TrainConfig(epochs=3, batch=4, bptt=20, lr=0.01),
                      on_chunk=lambda *a, m=model: seen.append(m.on_device))

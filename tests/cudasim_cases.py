@@ -48,7 +48,7 @@ def test_cuda_gradcheck():
 
 @pytest.mark.parametrize("first,count,start", [(0, 3, 0), (1, 2, 0), (0, 3, 2), (1, 2, 1)])
 def test_cuda_delay_line_matches_the_tape(first, count, start):
-    from minirnn.kernels.delay import delay_embed
+    from minirnn.models.base import delay_line
 
     rng = np.random.default_rng(14)
     v = mr.Tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
@@ -56,7 +56,7 @@ def test_cuda_delay_line_matches_the_tape(first, count, start):
     results = []
     for backend in ("tape", "cuda"):
         v.grad = None
-        e = delay_embed(v, first, count, backend, start=start)
+        e = delay_line(v, first, count, backend, start=start)
         (e * weights).sum().backward()
         results.append((e.data, v.grad))
     np.testing.assert_array_equal(results[0][0], results[1][0])
@@ -66,9 +66,11 @@ def test_cuda_delay_line_matches_the_tape(first, count, start):
 def test_cuda_sliding_predictor_and_open_loop_narx():
     rng = np.random.default_rng(15)
     x, y_true = rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 4, 1))
-    sliding = [mr.models.SlidingPredictor(input_size=2, window=3, hidden_size=3, output_size=1, backend=b, seed=1)(x)
+    sliding = [mr.models.SlidingPredictor(input_size=2, hidden_size=3, output_size=1, window=3,
+                                          backend=b, seed=1)(x)
                for b in ("tape", "cuda")]
-    narx = [mr.models.NARX(input_size=2, output_size=1, hidden_size=3, input_delays=1, output_delays=2, mode="open", backend=b,
+    narx = [mr.models.NARX(input_size=2, hidden_size=3, output_size=1, input_delays=1,
+                           output_delays=2, mode="open", backend=b,
                            seed=1)(x, y=y_true) for b in ("tape", "cuda")]
     for tape, cuda in (sliding, narx):
         np.testing.assert_allclose(tape.data, cuda.data, rtol=1e-12)

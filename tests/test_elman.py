@@ -86,7 +86,8 @@ def test_a_long_sequence_trains_in_a_few_arrays_of_its_length():
 
     T, H = 20_000, 16
     rng = np.random.default_rng(0)
-    model = StateSpaceRNN(input_size=H, hidden_size=H, output_size=H, backend="cpu", dtype="float32")
+    model = StateSpaceRNN(input_size=H, hidden_size=H, output_size=H, backend="cpu",
+                          dtype="float32")
     x = rng.standard_normal((1, T, H)).astype(np.float32)
     w = rng.standard_normal((1, T, H)).astype(np.float32)
     (model(x) * w).sum().backward()  # compile first: every kernel the traced run calls
@@ -107,7 +108,8 @@ def test_a_broadcast_gradient_through_the_threaded_products():
     x = np.random.default_rng(0).standard_normal((64, 100, 64))
     grads = {}
     for backend in ("tape", "cpu"):
-        model = StateSpaceRNN(input_size=64, hidden_size=64, output_size=64, backend=backend, dtype="float64", seed=1)
+        model = StateSpaceRNN(input_size=64, hidden_size=64, output_size=64, backend=backend,
+                              dtype="float64", seed=1)
         xt = mr.Tensor(x, requires_grad=True)
         model(xt).sum().backward()
         grads[backend] = [p.grad for p in model.parameters()] + [xt.grad]

@@ -52,7 +52,8 @@ def test_explicit_memory_learns_to_recall_the_input_from_three_steps_back():
     target[:, 3:] = x[:, :-3]
     mask = np.ones((32, 20))
     mask[:, :3] = 0  # nothing to recall yet
-    model = ExplicitMemory(input_size=1, hidden_size=12, output_size=1, memory_size=6, backend="cpu", seed=0)
+    model = ExplicitMemory(input_size=1, hidden_size=12, output_size=1, memory_size=6,
+                           backend="cpu", seed=0)
     opt = mr.optim.Adam(model.parameters(), lr=0.02)
     for _ in range(400):
         opt.zero_grad()

@@ -24,7 +24,8 @@ def first_layer_outputs(model, x, state):
 def test_what_reaches_the_first_layer(connectivity, top_down):
     """Layer 0 hears of the layers above (feedback) or of the output (output_feedback) only
     through the previous step; in stacked and skip it hears nothing from above."""
-    model = MultiLayerRNN(input_size=2, hidden_sizes=[3, 4], output_size=2, connectivity=connectivity, seed=0)
+    model = MultiLayerRNN(input_size=2, hidden_sizes=[3, 4], output_size=2,
+                          connectivity=connectivity, seed=0)
     x = np.random.default_rng(0).standard_normal((1, 4, 2))
     base = np.zeros((1, model.state_size))
     above = base.copy()
@@ -41,7 +42,8 @@ def test_skip_connects_every_layer_to_the_output_and_the_input_to_every_layer():
 
 
 def test_parameter_names_follow_the_design():
-    names = [n for n, _ in MultiLayerRNN(input_size=1, hidden_sizes=[2, 2], output_size=1, connectivity="feedback").named_parameters()]
+    names = [n for n, _ in MultiLayerRNN(input_size=1, hidden_sizes=[2, 2], output_size=1,
+                                         connectivity="feedback").named_parameters()]
     assert sorted(names) == sorted(["layer0.W_xh", "layer0.W_hh", "layer0.W_fb", "layer0.b_h",
                                     "layer0.h0", "layer1.W_xh", "layer1.W_hh", "layer1.b_h",
                                     "layer1.h0", "W_hy", "b_y"])
@@ -54,7 +56,8 @@ def test_two_stacked_layers_learn_to_recall_the_input_from_two_steps_back():
     target[:, 2:] = x[:, :-2]
     mask = np.ones((32, 16))
     mask[:, :2] = 0
-    model = MultiLayerRNN(input_size=1, hidden_sizes=[12, 12], output_size=1, connectivity="stacked", seed=0)
+    model = MultiLayerRNN(input_size=1, hidden_sizes=[12, 12], output_size=1,
+                          connectivity="stacked", seed=0)
     opt = mr.optim.Adam(model.parameters(), lr=0.01)
     for _ in range(400):
         opt.zero_grad()

@@ -7,7 +7,7 @@ from helpers import SHAPES, assert_same, random_problem
 
 import minirnn as mr
 from minirnn.autograd import check_gradients
-from minirnn.kernels.delay import delay_embed
+from minirnn.models.base import delay_line
 from minirnn.models import NARX, SlidingPredictor
 
 pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
@@ -23,7 +23,7 @@ DELAYS = [(3, 0, 3), (1, 1, 2), (2, 1, 6), (4, 0, 1)]  # (channels, first lag, n
 def test_delay_line(backend, channels, first, count, batch, steps, start):
     rng = np.random.default_rng(0)
     v = mr.Tensor(rng.standard_normal((batch, steps, channels)), requires_grad=True)
-    e = delay_embed(v, first, count, backend, start=start).data
+    e = delay_line(v, first, count, backend, start=start).data
     assert e.shape == (batch, steps - start, count * channels)
     for t in range(start, steps):  # e_t = [v_{t-first}, …, v_{t-first-count+1}], 0 before 0
         for j in range(count):
@@ -32,13 +32,13 @@ def test_delay_line(backend, channels, first, count, batch, steps, start):
             np.testing.assert_array_equal(block, v.data[:, u] if u >= 0 else 0)
     weights = rng.standard_normal(e.shape)
     report = check_gradients(
-        lambda: (delay_embed(v, first, count, backend, start=start) * weights).sum(), {"v": v})
+        lambda: (delay_line(v, first, count, backend, start=start) * weights).sum(), {"v": v})
     assert report.passed, str(report)
 
 
 def test_delay_line_start_must_lie_in_the_sequence():
     with pytest.raises(ValueError, match=r"start must lie in \[0, 3\), got 3"):
-        delay_embed(mr.Tensor(np.zeros((1, 3, 2))), 0, 2, "cpu", start=3)
+        delay_line(mr.Tensor(np.zeros((1, 3, 2))), 0, 2, "cpu", start=3)
 
 
 def run(model, x, target, y=None):
@@ -52,9 +52,11 @@ def run(model, x, target, y=None):
 def make(kind, shape, backend, dtype="float64"):
     B, T, I, H, O = shape
     if kind == "sliding":
-        model = SlidingPredictor(input_size=I, window=3, hidden_size=H, output_size=O, backend=backend, dtype=dtype, seed=2)
+        model = SlidingPredictor(input_size=I, hidden_size=H, output_size=O, window=3,
+                                 backend=backend, dtype=dtype, seed=2)
     else:
-        model = NARX(input_size=I, output_size=O, hidden_size=H, input_delays=2, output_delays=3, mode="open", backend=backend,
+        model = NARX(input_size=I, hidden_size=H, output_size=O, input_delays=2, output_delays=3,
+                     mode="open", backend=backend,
                      dtype=dtype, seed=2)
     rng = np.random.default_rng(5)
     for _, p in model.named_parameters():
@@ -79,7 +81,7 @@ def test_feedforward_models_gradcheck_and_agree_with_the_tape(kind, backend, sha
 
 def test_sliding_predictor_sees_exactly_its_window():
     """Changing an input older than the window changes no output that should not see it."""
-    model = SlidingPredictor(input_size=1, window=3, hidden_size=5, output_size=1, seed=0)
+    model = SlidingPredictor(input_size=1, hidden_size=5, output_size=1, window=3, seed=0)
     x = np.random.default_rng(0).standard_normal((1, 8, 1))
     changed = x.copy()
     changed[0, 2] += 1.0
@@ -89,7 +91,8 @@ def test_sliding_predictor_sees_exactly_its_window():
 
 def test_open_and_closed_loop_agree_when_the_model_is_perfect():
     """Fed its own predictions as "true" outputs, open loop reproduces closed loop exactly."""
-    closed = NARX(input_size=2, output_size=1, hidden_size=4, input_delays=1, output_delays=3, mode="closed", seed=3)
+    closed = NARX(input_size=2, hidden_size=4, output_size=1, input_delays=1, output_delays=3,
+                  mode="closed", seed=3)
     x = np.random.default_rng(0).standard_normal((2, 7, 2))
     y_closed = closed(x).data
     y_open = closed.open_loop()(x, y=y_closed).data
@@ -97,7 +100,7 @@ def test_open_and_closed_loop_agree_when_the_model_is_perfect():
 
 
 def test_mode_conversion_shares_parameters():
-    model = NARX(input_size=1, output_size=1, hidden_size=3, mode="open")
+    model = NARX(input_size=1, hidden_size=3, output_size=1, mode="open")
     closed = model.closed_loop()
     assert closed.mode == "closed" and model.mode == "open"
     assert closed.W_yh is model.W_yh and closed.open_loop().W_xh is model.W_xh
@@ -107,7 +110,8 @@ def test_mode_conversion_shares_parameters():
 def test_state_carries_over_from_open_to_closed_loop(backend):
     """Closed loop run after an open-loop chunk equals one closed-loop pass over both chunks
     when the open loop was fed the closed loop's own outputs."""
-    model = NARX(input_size=1, output_size=2, hidden_size=4, input_delays=2, output_delays=2, mode="closed", backend=backend,
+    model = NARX(input_size=1, hidden_size=4, output_size=2, input_delays=2, output_delays=2,
+                 mode="closed", backend=backend,
                  seed=4)
     x = np.random.default_rng(1).standard_normal((3, 10, 1))
     y_full = model(x).data
@@ -116,7 +120,8 @@ def test_state_carries_over_from_open_to_closed_loop(backend):
 
 
 def test_forecast_without_future_inputs_free_runs_on_zero_input():
-    model = NARX(input_size=1, output_size=1, hidden_size=3, input_delays=1, output_delays=2, seed=5)
+    model = NARX(input_size=1, hidden_size=3, output_size=1, input_delays=1, output_delays=2,
+                 seed=5)
     x, y = np.ones((2, 5, 1)), np.ones((2, 5, 1))
     ahead = model.forecast(x, y, steps=4)
     assert ahead.shape == (2, 4, 1)
@@ -126,12 +131,13 @@ def test_forecast_without_future_inputs_free_runs_on_zero_input():
 
 
 def test_full_narx_has_a_weight_for_every_past_output():
-    model = NARX(input_size=1, output_size=1, hidden_size=4, input_delays=0, output_delays="all", max_steps=12)
+    model = NARX(input_size=1, hidden_size=4, output_size=1, input_delays=0, output_delays="all",
+                 max_steps=12)
     assert model.W_yh.shape == (4, 12)
     with pytest.raises(ValueError, match="max_steps=12 cannot run 13 steps"):
         model(np.zeros((1, 13, 1)))
     with pytest.raises(ValueError, match="output_delays='all' needs max_steps"):
-        NARX(input_size=1, output_size=1, hidden_size=4, output_delays="all")
+        NARX(input_size=1, hidden_size=4, output_size=1, output_delays="all")
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -141,12 +147,12 @@ def test_full_narx_has_a_weight_for_every_past_output():
 ])
 def test_narx_argument_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        NARX(input_size=1, output_size=1, hidden_size=3, **kwargs)
+        NARX(input_size=1, hidden_size=3, output_size=1, **kwargs)
 
 
 def test_open_loop_needs_the_true_outputs():
     with pytest.raises(ValueError, match="needs the true outputs"):
-        NARX(input_size=1, output_size=1, hidden_size=3, mode="open")(np.zeros((1, 4, 1)))
+        NARX(input_size=1, hidden_size=3, output_size=1, mode="open")(np.zeros((1, 4, 1)))
 
 
 def narendra_system(u):
@@ -161,7 +167,8 @@ def test_closed_loop_narx_learns_a_nonlinear_system_and_free_runs_it():
     rng = np.random.default_rng(0)
     u = rng.uniform(-1, 1, (32, 40, 1))
     y = narendra_system(u)
-    model = NARX(input_size=1, output_size=1, hidden_size=16, input_delays=1, output_delays=1, mode="closed", backend="cpu",
+    model = NARX(input_size=1, hidden_size=16, output_size=1, input_delays=1, output_delays=1,
+                 mode="closed", backend="cpu",
                  seed=0)
     opt = mr.optim.Adam(model.parameters(), lr=0.01)
     for _ in range(1500):

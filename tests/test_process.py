@@ -1,4 +1,5 @@
-"""minirnn.kernels.process: keeping freed memory for reuse (glibc only; elsewhere it says it did not)."""
+"""minirnn.kernels.process: keeping freed memory for reuse (glibc only; elsewhere it says it did
+not)."""
 import platform
 import sys
 

@@ -24,7 +24,8 @@ def reversal_batch(rng, batch=64):
 
 def test_delayed_seq2seq_learns_to_reverse_sequences_of_unequal_lengths():
     rng = np.random.default_rng(0)
-    model = Seq2Seq(Elman(input_size=VOCAB, hidden_size=32, output_size=VOCAB, seed=1), Elman(input_size=VOCAB, hidden_size=32, output_size=VOCAB, seed=2),
+    model = Seq2Seq(Elman(input_size=VOCAB, hidden_size=32, output_size=VOCAB, seed=1),
+                    Elman(input_size=VOCAB, hidden_size=32, output_size=VOCAB, seed=2),
                     mode="delayed", feedback="argmax")
     opt = mr.optim.Adam(model.parameters(), lr=0.01)
     for _ in range(400):
@@ -48,10 +49,13 @@ def test_teacher_forced_gradients_reach_both_networks(backend, encoder_class):
     rng = np.random.default_rng(1)
     x, target = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 4, 2))
     if encoder_class is StateSpaceRNN:
-        encoder, decoder = StateSpaceRNN(input_size=3, hidden_size=4, output_size=2, backend=backend), Elman(input_size=2, hidden_size=4, output_size=2, backend=backend)
+        encoder = StateSpaceRNN(input_size=3, hidden_size=4, output_size=2, backend=backend)
+        decoder = Elman(input_size=2, hidden_size=4, output_size=2, backend=backend)
     else:
-        encoder = ExplicitMemory(input_size=3, hidden_size=4, output_size=2, memory_size=2, backend=backend)
-        decoder = ExplicitMemory(input_size=2, hidden_size=4, output_size=2, memory_size=2, backend=backend, seed=1)
+        encoder = ExplicitMemory(input_size=3, hidden_size=4, output_size=2, memory_size=2,
+                                 backend=backend)
+        decoder = ExplicitMemory(input_size=2, hidden_size=4, output_size=2, memory_size=2,
+                                 backend=backend, seed=1)
     model = Seq2Seq(encoder, decoder)
     lengths, target_lengths = np.array([5, 3]), np.array([4, 2])
     mask = mr.losses.length_mask(target_lengths, 4)
@@ -72,18 +76,22 @@ def test_the_encoder_hands_over_each_rows_own_final_state():
 
 
 def test_synchronous_mode_is_one_output_per_input_step():
-    encoder = NARX(input_size=2, output_size=1, hidden_size=4, mode="closed", seed=0)
+    encoder = NARX(input_size=2, hidden_size=4, output_size=1, mode="closed", seed=0)
     model = Seq2Seq(encoder, mode="synchronous")
     x = np.random.default_rng(3).standard_normal((3, 7, 2))
     np.testing.assert_array_equal(model(x).data, encoder(x).data)
     assert model(x).shape == (3, 7, 1)
 
 
+def elman(input_size, hidden_size, output_size):
+    return Elman(input_size=input_size, hidden_size=hidden_size, output_size=output_size)
+
+
 @pytest.mark.parametrize("build,message", [
-    (lambda: Seq2Seq(Elman(input_size=1, hidden_size=3, output_size=2), Elman(input_size=2, hidden_size=4, output_size=2)), "encoder's state"),
-    (lambda: Seq2Seq(Elman(input_size=1, hidden_size=3, output_size=2), Elman(input_size=1, hidden_size=3, output_size=2)), "input_size .1. must equal its output_size"),
-    (lambda: Seq2Seq(Elman(input_size=1, hidden_size=3, output_size=2), mode="delayed"), "needs a decoder"),
-    (lambda: Seq2Seq(Elman(input_size=1, hidden_size=3, output_size=2), mode="translation"), "unknown mode 'translation'"),
+    (lambda: Seq2Seq(elman(1, 3, 2), elman(2, 4, 2)), "encoder's state"),
+    (lambda: Seq2Seq(elman(1, 3, 2), elman(1, 3, 2)), "input_size .1. must equal its output_size"),
+    (lambda: Seq2Seq(elman(1, 3, 2), mode="delayed"), "needs a decoder"),
+    (lambda: Seq2Seq(elman(1, 3, 2), mode="translation"), "unknown mode 'translation'"),
 ])
 def test_seq2seq_argument_errors(build, message):
     with pytest.raises(ValueError, match=message):

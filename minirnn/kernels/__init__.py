@@ -4,12 +4,14 @@ runtime they share. Everything here that Numba compiles lives in this package.
 Each fused op is ONE entry on the tape whose backward is hand-written BPTT (``fused.py`` says
 how a kernel becomes a tape op), on three engines that compute the same function:
 
-    family     the op (import it from here)   reference       cpu (Numba)       cuda (Numba CUDA)
-    Elman      elman_recurrence  (elman.py)    elman_numpy     elman_cpu         elman_cuda (+ _kernels,
-                                                                                 elman_wide_cuda_kernels)
-    memory     memory_recurrence (memory.py)   memory_numpy    memory_cpu        memory_cuda (+ _kernels)
-    layered    layered_recurrence (layered.py) layered_numpy   layered_cpu       layered_cuda (+ _kernels)
-    delay      delay_embed       (delay.py)    delay_numpy     delay_cpu         delay_cuda_kernels
+    family   the op, in              reference       cpu (Numba)   cuda (Numba CUDA)
+    Elman    elman_recurrence,       elman_numpy     elman_cpu     elman_cuda, elman_cuda_kernels,
+             elman.py                                              elman_wide_cuda_kernels
+    memory   memory_recurrence,      memory_numpy    memory_cpu    memory_cuda,
+             memory.py                                             memory_cuda_kernels
+    layered  layered_recurrence,     layered_numpy   layered_cpu   layered_cuda,
+             layered.py                                            layered_cuda_kernels
+    delay    delay_embed, delay.py   delay_numpy     delay_cpu     delay_cuda_kernels
 
 Read a family in that order: the op (which engine does what), the NumPy reference (the
 equations and the BPTT derivation, in plain loops), then the cpu kernel and the cuda kernel

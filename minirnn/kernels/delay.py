@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import numpy as np
 
 from ..autograd import Tensor
 from . import delay_cpu, delay_numpy
@@ -47,23 +46,10 @@ IMPLEMENTATIONS = {"numpy": _host(delay_numpy), "cpu": _host(delay_cpu), "cuda":
 def delay_embed(v: Tensor, first: int, count: int, backend: str, start: int = 0) -> Tensor:
     """e_t = [v_{t-first}, …, v_{t-first-count+1}] (zeros before t = 0) for t = start … T-1:
     a model puts the known past in front of v and starts after it."""
-    if not 0 <= start < v.shape[1]:
-        raise ValueError(f"delay_embed: start must lie in [0, {v.shape[1]}), got {start}")
-    if backend == "tape":
-        return delay_embed_unrolled(v, first, count, start)
+    check_start(v, start)
     return fused_op("delay_embed", backend, IMPLEMENTATIONS, (v,), first, count, start)
 
 
-def delay_embed_unrolled(v: Tensor, first: int, count: int, start: int = 0) -> Tensor:
-    """The same with primitive tape ops: each lag is the sequence shifted right by the lag,
-    zeros in front, from step ``start`` on (the tape engine's version, and its oracle)."""
-    from ..autograd import ops
-
-    B, T, C = v.shape
-    blocks = []
-    for j in range(count):
-        lag = min(first + j, T)
-        zeros = Tensor(np.zeros((B, lag, C), dtype=v.dtype))
-        blocks.append(ops.concatenate([zeros, v[:, :T - lag]], axis=1))
-    embedded = ops.concatenate(blocks, axis=2)
-    return embedded[:, start:] if start else embedded
+def check_start(v: Tensor, start: int):
+    if not 0 <= start < v.shape[1]:
+        raise ValueError(f"delay_embed: start must lie in [0, {v.shape[1]}), got {start}")

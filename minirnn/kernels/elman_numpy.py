@@ -24,8 +24,10 @@ and then, as sums over every step (one matmul each, outside the loop),
     ∂L/∂h0   = W_hh^T dz_0.
 
 A padded step passes the gradient straight through: dz_t = 0 and dh_{t-1} gets dh_t.
-Only the first two lines are sequential; the kernels of this package compute exactly those
-(``dz`` and ``dh0``), and the weight gradient is one matmul.
+Only the first two lines are sequential; the reference and cuda kernels compute exactly those
+(``dz`` and ``dh0``) and the op adds ∂L/∂W_hh as one matmul; the cpu kernel sums ∂L/∂W_hh
+itself, one product per block of rows while the block's dz and hs are still in its cache
+(``elman_cpu``).
 """
 import numpy as np
 

@@ -2,11 +2,11 @@
 
 Every kernel is compiled with ``cache=True``, and Numba checks a cached kernel against its own
 file's modification time only, not against the functions it calls from other files: edit
-``kernels/activations.py`` and every kernel defined elsewhere keeps running the old activation
-from the cache. So when ``minirnn.kernels`` is first imported it hashes the sources of its compiled code (``SOURCES``:
-every file that defines a kernel or a function kernels call) and, when the hash differs from
-the one stored beside the cache, deletes its cached kernels, which are compiled again on first
-use. (A cache put elsewhere with ``NUMBA_CACHE_DIR`` is left alone.)
+``kernels/activations.py`` and every kernel defined elsewhere keeps running the old activation from
+the cache. So when ``minirnn.kernels`` is first imported it hashes the sources of its compiled code
+(``SOURCES``: every file that defines a kernel or a function kernels call) and, when the hash
+differs from the one stored beside the cache, deletes its cached kernels, which are compiled again
+on first use. (A cache put elsewhere with ``NUMBA_CACHE_DIR`` is left alone.)
 """
 from __future__ import annotations
 

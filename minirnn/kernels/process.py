@@ -1,8 +1,8 @@
-"""Process-wide settings the cpu engine wants; ``minirnn.kernels.blas.prepare_cpu()`` makes both.
+"""Process-wide settings the cpu engine wants; ``blas.prepare_cpu()`` makes both.
 
-1. NumPy's BLAS on one thread (``minirnn.kernels.blas.set_blas_threads``): the kernels run on Numba's
-   threads and call BLAS from each of them; BLAS's own spinning threads would compete for the
-   cores.
+1. NumPy's BLAS on one thread (``minirnn.kernels.blas.set_blas_threads``): the kernels run on
+   Numba's threads and call BLAS from each of them; BLAS's own spinning threads would compete for
+   the cores.
 2. Freed memory kept for reuse, so that a training step does not pay page faults. A step
    allocates and frees the same large arrays every time (activations, gradients: megabytes
    each). glibc's ``malloc`` may serve them with fresh ``mmap`` pages and trim freed memory
@@ -18,10 +18,10 @@ back between steps: the usual choice of deep-learning frameworks' allocators). E
 (another C library, not Linux) it does nothing and returns False.
 
 The cpu engine calls ``blas.prepare_cpu()`` itself before its first kernel, unless the program did
-(measured at (64, 100, 128): 40 ms a step with neither setting, 18 ms with BLAS on one thread,
-12.5 ms with both). The ``minirnn`` command calls it first thing, with ``--blas-threads``; a
-program may call it with its own count, and ``minirnn.kernels.blas.set_blas_threads`` changes the count
-later, for good.
+(measured at (64, 100, 128): 40 ms a step with neither setting, 18 ms with BLAS on one thread, 12.5
+ms with both). The ``minirnn`` command calls it first thing, with ``--blas-threads``; a program may
+call it with its own count, and ``minirnn.kernels.blas.set_blas_threads`` changes the count later,
+for good.
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from ..autograd import Tensor, ops
 from ..autograd.arrays import array_module
 from ..kernels.activations import CODES
 from ..kernels.cuda_support import cuda_available
+from ..kernels.delay import check_start, delay_embed
 from .module import Module, Parameter
 
 BACKENDS = ("tape", "numpy", "cpu", "cuda")
@@ -62,6 +63,24 @@ def activate_tensor(name: str, z):
     if name == "softmax":
         return ops.softmax(z, axis=-1)
     return getattr(ops, name)(z)
+
+
+def delay_line(v: Tensor, first: int, count: int, backend: str, start: int = 0) -> Tensor:
+    """e_t = [v_{t-first}, …, v_{t-first-count+1}] (zeros before t = 0) for t = start … T-1, on
+    the given engine: the fused op (``kernels.delay``), or (backend="tape") the sequence
+    shifted with primitive ops, the oracle. A model puts the known past in front of v and
+    starts after it."""
+    if backend != "tape":
+        return delay_embed(v, first, count, backend, start)
+    check_start(v, start)
+    B, T, C = v.shape
+    blocks = []
+    for j in range(count):  # lag j: the sequence shifted right, zeros in front
+        lag = min(first + j, T)
+        zeros = Tensor(array_module(v.data).zeros((B, lag, C), dtype=v.dtype))
+        blocks.append(ops.concatenate([zeros, v[:, :T - lag]], axis=1))
+    embedded = ops.concatenate(blocks, axis=2)
+    return embedded[:, start:] if start else embedded
 
 
 class SequenceModel(Module):

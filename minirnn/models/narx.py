@@ -34,9 +34,8 @@ import copy
 import numpy as np
 
 from ..autograd import Tensor, ops
-from ..kernels.delay import delay_embed
 from ..kernels.linear import linear
-from .base import activate_tensor, check_lengths, check_size
+from .base import activate_tensor, check_lengths, check_size, delay_line
 from .memory import MemoryRecurrence
 
 MODES = ("open", "closed")
@@ -126,8 +125,8 @@ class NARX(MemoryRecurrence):
         # The past goes in front of the sequence and the delay line starts after it. A zero
         # past (no h) is the delay line's own zeros before t = 0: no copy of the sequence.
         fresh = h is None
-        regressors = (delay_embed(x, 0, L + 1, self.backend) if fresh else
-                      delay_embed(ops.concatenate([x_past, x], axis=1), 0, L + 1, self.backend,
+        regressors = (delay_line(x, 0, L + 1, self.backend) if fresh else
+                      delay_line(ops.concatenate([x_past, x], axis=1), 0, L + 1, self.backend,
                                   start=L))
         a = linear(regressors, self.W_xh, self.b_h)
         if self.mode == "open":
@@ -136,8 +135,8 @@ class NARX(MemoryRecurrence):
             y_true = self._input(y, O, name="y")
             if y_true.shape[:2] != (B, T):
                 raise ValueError(f"y must have shape ({B}, {T}, {O}), got {y_true.shape}")
-            y_regressors = (delay_embed(y_true, 1, K, self.backend) if fresh else
-                            delay_embed(ops.concatenate([y_past, y_true], axis=1), 1, K,
+            y_regressors = (delay_line(y_true, 1, K, self.backend) if fresh else
+                            delay_line(ops.concatenate([y_past, y_true], axis=1), 1, K,
                                         self.backend, start=K))
             hidden = activate_tensor(self.activation, a + linear(y_regressors, self.W_yh))
             out = activate_tensor(self.output_activation, linear(hidden, self.W_hy, self.b_y))

@@ -65,7 +65,8 @@ MODELS = {
 def seq2seq_forecaster(input_size: int, hidden_size: int, output_size: int, **options):
     """The delayed encoder-decoder that ``minirnn train seq2seq`` fits: a state-space RNN reads
     the context, an Elman decoder (reading its previous output) emits the forecast."""
-    encoder = StateSpaceRNN(input_size=input_size, hidden_size=hidden_size, output_size=output_size, **options)
+    encoder = StateSpaceRNN(input_size=input_size, hidden_size=hidden_size, output_size=output_size,
+                            **options)
     decoder = Elman(input_size=output_size, hidden_size=hidden_size, output_size=output_size,
                     **{**options, "seed": options.get("seed", 0) + 1})
     return Seq2Seq(encoder, decoder, mode="delayed", feedback="value")

@@ -19,10 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import ops
-from ..kernels.delay import delay_embed
 from ..kernels.linear import linear
 from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_activation,
-                   check_lengths, check_size)
+                   check_lengths, check_size, delay_line)
 
 
 class SlidingPredictor(SequenceModel):
@@ -65,7 +64,7 @@ class SlidingPredictor(SequenceModel):
         state = self._state(h, B, self.state_size,
                             self._constant_zeros(self.state_size))
         x_all = ops.concatenate([state.reshape(B, past, I), x], axis=1)  # (B, past+T, I)
-        e = delay_embed(x_all, 0, self.window, self.backend, start=past)
+        e = delay_line(x_all, 0, self.window, self.backend, start=past)
         hidden = activate_tensor(self.activation, linear(e, self.W_xh, self.b_h))
         y = activate_tensor(self.output_activation, linear(hidden, self.W_hy, self.b_y))
         if not return_state:
