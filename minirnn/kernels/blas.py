@@ -6,8 +6,7 @@ projection is a large one over every (b, t); both have the form
     C = β C + op(A) B            op(A) = A or A^T.
 
 A hand-written Numba loop reaches about a third of what the BLAS reaches on the same product
-(measured on this project's 2-core machine, one thread, float32, from compiled code: a
-16 x 64 by 64 x 64 product in 1.21 us with OpenBLAS, 4.64 us with the loop below). Numba's
+(one thread, float32, from compiled code; BENCHMARKS.md). Numba's
 own ``np.dot`` calls BLAS only through SciPy, which minirnn does not depend on; but NumPy ships
 OpenBLAS, and its CBLAS ``gemm`` can be called directly from compiled code (``gemm``). Its
 address is looked up once (``gemm_address``) and handed to the kernels as a plain integer
@@ -54,8 +53,7 @@ def cpu_jit(parallel: bool = False):
     """How every CPU kernel and building block is compiled: cached on disk, ``FASTMATH``, and
     NumPy's error model, under which x / 0 gives inf or NaN (IEEE) instead of raising
     ZeroDivisionError. The check that Python's model needs is a branch in every loop that
-    divides, and it stopped the float32 tanh loop from vectorising: 2.1 ns an element
-    against 0.23 ns without it."""
+    divides, and it stopped the float32 tanh loop from vectorising (about 9x slower)."""
     return numba.njit(parallel=parallel, cache=True, fastmath=FASTMATH, error_model="numpy")
 
 
@@ -267,13 +265,10 @@ def gemm(address, A, B, C, transpose_a, beta):
 #: multiply-adds (or copied elements) below which a kernel or a product runs on the calling
 #: thread alone (a product: NumPy's own, on one-threaded BLAS).
 #: Numba's OpenMP threads wait asleep (``minirnn/__init__.py``: a spinning wait made two runs
-#: on one machine 10-70x slower), and waking one costs more than it saves on small work. A
-#: whole Elman training step, 2 threads against 1: (16, 100, 64), B·T·H² = 6.6e6, 0.84-1.19
-#: against 0.88 ms; (8, 1000, 32), 8.2e6, 1.91 against 1.82; (32, 100, 64), 1.3e7, 1.29-1.34
-#: against 1.57 (BENCHMARKS.md, "under load"). The products had a limit of their own, 2e6
-#: multiply-adds; this one is as fast or faster (a state-space RNN's forward + backward in turns:
-#: (8, 100, 64) 0.77 against 0.97 ms, (16, 100, 64) 1.38 against 1.46, even at (32, 50, 64) and
-#: (32, 100, 64)). Tests set it to 0 to split every kernel and product.
+#: on one machine many times slower), and waking one costs more than it saves on small work:
+#: a whole Elman training step on 2 threads gained nothing below about 1e7 multiply-adds and
+#: gained from there on; the products are as fast or faster with the same limit as with one of
+#: their own (BENCHMARKS.md, "under load"). Tests set it to 0 to split every kernel and product.
 SPLIT_WORK = 1e7
 
 
@@ -334,8 +329,7 @@ def matmul(A, B, bias=None):
     one-threaded BLAS in each when it is large; ``A`` may be the transpose of a row-major array
     (``X.T @ Y``: a weight gradient). NumPy's ``A @ B`` when small, or when NumPy's BLAS
     cannot be called. Each thread adds the bias to its own rows right after their product:
-    added afterwards by NumPy, in one more pass over the output, it cost 40% of a (3200, 64)
-    x (64, 64) product (65 of 165 us).
+    added afterwards by NumPy, in one more pass over the output, it cost 40% of the product.
 
     Arrays on the GPU (CuPy, the cuda engine's device-resident training) are multiplied there,
     by cuBLAS through CuPy."""

@@ -75,10 +75,8 @@ class DeviceElman:
         """The wide kernel launcher, or None when the per-row kernels should run: W_hh fits one
         block; or a block would have more (row, unit) pairs than threads (``B · units >
         WIDE_THREADS``), where each thread's serial dot products over H, read from the L2
-        cache, cost more than the per-row kernel's (on an NVIDIA H200, fwd + BPTT, float32,
-        T = 100: 9.8 against 19.6 ms at (B, H) = (64, 512), 17.2 against 68.5 at (32, 1024),
-        7.6 against 17.7 at (8, 512), but 116.6 against 92.0 at (256, 1024) and 11.6 against
-        8.6 at (256, 256)); or the GPU cannot hold the whole cooperative grid at once."""
+        cache, cost more than the per-row kernel saves (measured both ways on an NVIDIA H200:
+        BENCHMARKS.md); or the GPU cannot hold the whole cooperative grid at once."""
         itemsize = np.dtype(dtype).itemsize
         if not WIDE_LAYERS or (2 * H + H * H) * itemsize <= ON_CHIP_BYTES:
             return None

@@ -11,13 +11,11 @@ from .activations import activate, derivative
 
 # The activation and the BPTT delta of a block's rows take one call per step, not one per row: a
 # call per row (each array argument passed as seven values, the loop's set-up) cost more than a
-# 64-wide loop itself (a (16, 64) delta: 0.35 ns an element called per row, 0.11 in one loop over
-# the rows). Inside, the activation is chosen once, outside the loops, so each loop is branch-free
-# and vectorises (one loop choosing inside: NARX's BPTT kernel 0.73 ms, not 0.64), and each row is
-# reached row first (``out[b, t, lo:hi]``), which Numba knows to be contiguous. Callers pass them
-# np.int64(0) and np.bool_(True), not the literals 0 and True: Numba types a literal as a type of
-# its own and compiled the helpers once more for every combination (a cold `minirnn train narx`
-# took 19.8 s instead of 15.3).
+# 64-wide loop itself. Inside, the activation is chosen once, outside the loops, so each loop is
+# branch-free and vectorises, and each row is reached row first (``out[b, t, lo:hi]``), which
+# Numba knows to be contiguous. Callers pass them np.int64(0) and np.bool_(True), not the
+# literals 0 and True: Numba types a literal as a type of its own and compiled the helpers once
+# more for every combination, seconds of every cold start.
 
 
 @cpu_jit()
@@ -25,7 +23,7 @@ def activate_rows(code, z, out, b0, t, lo, hi, shift):
     """out[b0 + i, t, lo + shift : hi + shift] = f(z[i, lo:hi]) for every row i of the block's
     pre-activations z. ``out`` is never ``z``: LLVM vectorises a loop behind a run-time check
     that its arrays do not overlap, and an in-place activation fails it and runs the scalar
-    loop (tanh 2.05 against 0.30 ns an element)."""
+    loop, several times slower."""
     if code == 0:
         for i in range(z.shape[0]):
             src, dst = z[i, lo:hi], out[b0 + i, t, lo + shift:hi + shift]
@@ -172,7 +170,7 @@ def scaled_add_into(scale, source, out):
 # The structured products below go through row slices and the two helpers above rather than
 # indexing the 2-D arrays with shifted columns (out[r, i] += state[r, lo + i - s]): Numba
 # allows a negative index to wrap around, so an index it cannot prove non-negative gets a
-# select per element, and the loop ran scalar (NARX's delay line: 0.66 ns an element).
+# select per element, and the loop ran scalar.
 @cpu_jit()
 def rows_structured_acc(address, out, state, lo, Wt, code, diagonal, shift):
     """out[r] += W state[r, lo:lo + W's columns] for every row r of a block: one BLAS product

@@ -7,21 +7,18 @@
    allocates and frees the same large arrays every time (activations, gradients: megabytes
    each). glibc's ``malloc`` may serve them with fresh ``mmap`` pages and trim freed memory
    back to the system, so that each step touches new pages, and every first touch of a 4 KiB
-   page is a page fault that the kernel must also zero. Measured on this project's 2-core
-   machine: the backward of one slice, a (32, 100, 192) float32 zero-filled gradient, took
-   1.06 ms inside a Jordan network's training step and 0.07 ms with freed memory kept; the
-   whole step went from 5.7 to 3.1 ms.
+   page is a page fault that the kernel must also zero: a zero-filled gradient then cost more
+   than the product it fed (BENCHMARKS.md has the measurements).
 
 ``keep_freed_memory()`` raises glibc's mmap and trim thresholds, so freed blocks stay in the
 heap and the next step reuses them (the process keeps its peak memory instead of handing it
 back between steps: the usual choice of deep-learning frameworks' allocators). Elsewhere
 (another C library, not Linux) it does nothing and returns False.
 
-The cpu engine calls ``blas.prepare_cpu()`` itself before its first kernel, unless the program did
-(measured at (64, 100, 128): 40 ms a step with neither setting, 18 ms with BLAS on one thread, 12.5
-ms with both). The ``minirnn`` command calls it first thing, with ``--blas-threads``; a program may
-call it with its own count, and ``minirnn.kernels.blas.set_blas_threads`` changes the count later,
-for good.
+The cpu engine calls ``blas.prepare_cpu()`` itself before its first kernel, unless the
+program did (each setting made a mid-sized training step markedly faster: BENCHMARKS.md). The
+``minirnn`` command calls it first thing, with ``--blas-threads``; a program may call it with
+its own count, and ``blas.set_blas_threads`` changes the count later, for good.
 """
 from __future__ import annotations
 

@@ -1,12 +1,10 @@
 """tanh and sigmoid written so that LLVM vectorises them: the activations of the CPU kernels.
 
 A libm call per element (``math.tanh``, ``math.exp``) does not vectorise, and it took most of a
-forward kernel's time: tanh 9.4 ns an element in float64 and sigmoid 3.2 (float32) and 5.1
-(float64), against 0.3 ns for float32 tanh and 1.7 (tanh) and 1.1-1.2 (sigmoid) for the code
-below (a loop over (32, 64) rows, BENCHMARKS.md). Every form is branch-free (a branch per
-element would stop the vectoriser: both sides are computed and one selected) and compiled with
-NumPy's error model (``blas.cpu_jit``: Python's model puts a zero check on every division,
-which keeps the loop scalar).
+forward kernel's time, several times what the code below takes (BENCHMARKS.md). Every form is
+branch-free (a branch per element would stop the vectoriser: both sides are computed and one
+selected) and compiled with NumPy's error model (``blas.cpu_jit``: Python's model puts a zero
+check on every division, which keeps the loop scalar).
 
 - float32: the rational approximation of Eigen's float tanh, z p(z²) / q(z²) on
   |z| <= 7.9053 (±1 beyond, where float32 tanh is 1), within a few float32 ulps.
