@@ -111,15 +111,15 @@ def announce_compiling(model: str, config: dict, backend: str):
     if backend != "cpu":
         return
     if model in ("elman", "statespace", "seq2seq"):
-        family = "elman_cpu"
+        family = "elman"
     elif model in ("memory", "jordan") or (model == "narx" and config.get("mode") == "closed"):
-        family = "memory_cpu"
+        family = "memory"
     elif model == "multilayer":
         fused = config.get("connectivity") in ("feedback", "output_feedback")
-        family = "layered_cpu" if fused else "elman_cpu"
+        family = "layered" if fused else "elman"
     else:  # sliding, open-loop NARX: products and copies, nothing long to compile
         return
-    if uncached_kernels([f"minirnn.kernels.{family}"]):
+    if uncached_kernels([f"minirnn.kernels.{family}.cpu"]):
         click.echo("compiling the cpu kernels not cached yet (after installing or editing "
                    "minirnn; about 10 s, once)", err=True)
 

@@ -76,7 +76,7 @@ def test_a_model_on_the_device_matches_the_numpy_engine(shape, model_class, opti
 def test_wide_layers_split_over_blocks_on_the_gpu(monkeypatch, dtype, H):
     """Layers whose W_hh does not fit one block run the wide kernels with many blocks (a
     cooperative grid) and give the numpy engine's numbers, padding included."""
-    from minirnn.kernels import elman_cuda
+    from minirnn.kernels.elman import cuda as elman_cuda
     from minirnn.models import StateSpaceRNN
 
     runs = []

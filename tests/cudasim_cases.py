@@ -81,7 +81,7 @@ def test_cuda_sliding_predictor_and_open_loop_narx():
 def test_cuda_elman_with_and_without_the_weights_on_chip(monkeypatch, weights_on_chip, threads):
     """W_hh in shared memory (when it fits) or read from device memory; a block with fewer
     threads than units (each thread then strides over several): the tape's numbers each time."""
-    from minirnn.kernels import elman_cuda
+    from minirnn.kernels.elman import cuda as elman_cuda
 
     shape = (3, 4, 2, 5, 2)
     assert elman_cuda.shared_bytes(5, 8) == (2 * 5 + 25) * 8  # small W_hh: on chip by default
@@ -104,7 +104,7 @@ def test_cuda_elman_wide_kernels(monkeypatch, on_chip_bytes):
     barrier between steps), their rows of W_hh on chip (250 bytes: too little for the per-row
     kernel's 280, enough for 5 rows of 6) or read from device memory: the tape's numbers.
     The simulator runs one block; several are checked on a GPU (cuda_device_cases.py)."""
-    from minirnn.kernels import elman_cuda
+    from minirnn.kernels.elman import cuda as elman_cuda
 
     monkeypatch.setattr(elman_cuda, "ON_CHIP_BYTES", on_chip_bytes)
     kinds = []

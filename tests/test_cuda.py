@@ -69,9 +69,10 @@ def test_cuda_kernels_compile_to_ptx_for_cc90(dtype):
     code = f"""
 import numba.cuda.dispatcher as dispatcher
 from numba import types
-from minirnn.kernels import elman_cuda_kernels as k, memory_cuda_kernels as mk
-from minirnn.kernels import elman_wide_cuda_kernels as wk
-from minirnn.kernels import delay_cuda_kernels as dk, layered_cuda_kernels as lk
+from minirnn.kernels.elman import cuda_kernels as k, wide_cuda_kernels as wk
+from minirnn.kernels.memory import cuda_kernels as mk
+from minirnn.kernels.delay import cuda_kernels as dk
+from minirnn.kernels.layered import cuda_kernels as lk
 
 class H100:  # compile_ptx asks the driver for the device when a kernel calls a device function
     compute_capability = (9, 0)

@@ -503,7 +503,7 @@ def test_the_cache_index_tells_which_kernels_are_compiled(tmp_path, monkeypatch)
     from minirnn.kernels.kernel_cache import CPU_MODULES, uncached_kernels
 
     train_json("elman", "--data", "sine")  # compiles (or loads) the Elman kernels
-    assert not any("elman_cpu" in name for name in uncached_kernels())
+    assert not any("elman.cpu" in name for name in uncached_kernels())
     run = subprocess.run([sys.executable, "-c", "from minirnn.kernels.kernel_cache import "
                           "uncached_kernels; print(len(uncached_kernels()))"],
                          capture_output=True, text=True, timeout=120,

@@ -2,21 +2,21 @@
 runtime they share. Everything here that Numba compiles lives in this package.
 
 Each fused op is ONE entry on the tape whose backward is hand-written BPTT (``fused.py`` says
-how a kernel becomes a tape op), on three engines that compute the same function:
+how a kernel becomes a tape op), on three engines that compute the same function. One folder
+per family, the same files in each:
 
-    family   the op, in              reference       cpu (Numba)   cuda (Numba CUDA)
-    Elman    elman_recurrence,       elman_numpy     elman_cpu     elman_cuda, elman_cuda_kernels,
-             elman.py                                              elman_wide_cuda_kernels
-    memory   memory_recurrence,      memory_numpy    memory_cpu    memory_cuda,
-             memory.py                                             memory_cuda_kernels
-    layered  layered_recurrence,     layered_numpy   layered_cpu   layered_cuda,
-             layered.py                                            layered_cuda_kernels
-    delay    delay_embed, delay.py   delay_numpy     delay_cpu     delay_cuda_kernels
+    elman/     elman_recurrence     h_t = f(a_t + W_hh h_{t-1})       Elman, StateSpaceRNN
+    memory/    memory_recurrence    [m_t, h_t, y_t]                   Jordan, ExplicitMemory, NARX
+    layered/   layered_recurrence   every layer's state side by side  MultiLayerRNN
+    delay/     delay_embed          [v_{t-first}, …]                  SlidingPredictor, NARX
 
-Read a family in that order: the op (which engine does what), the NumPy reference (the
-equations and the BPTT derivation, in plain loops), then the cpu kernel and the cuda kernel
-(the same function, compiled). ``linear.py`` is the models' projection layer on the threaded
-products.
+      op.py            the op: which engine does what, and the weight gradients
+      reference.py     the equations and the BPTT derivation, in plain NumPy loops
+      cpu.py           the same function as Numba CPU kernels, parallel over the batch
+      cuda.py          the host side of the CUDA engine (``cuda_kernels.py``: the kernels)
+
+Read a family in that order: op, reference, then cpu and cuda. ``linear.py`` is the models'
+projection layer on the threaded products.
 
 The shared parts: ``activations.py`` (f and f' as the kernels use them), ``vector_math.py``
 (vectorisable tanh and sigmoid), ``linalg_cpu.py`` (the cpu kernels' row loops), ``blas.py``

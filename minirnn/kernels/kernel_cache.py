@@ -14,7 +14,7 @@ import hashlib
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent  # minirnn/kernels: all the compiled code
-SOURCES = ("*.py",)  # all the compiled code, and all it calls
+SOURCES = ("*.py", "*/*.py")  # all the compiled code, and all it calls
 STAMP = "numba-sources.sha256"
 
 
@@ -50,8 +50,8 @@ def clear_stale_kernels(package: Path = PACKAGE) -> bool:
 
 #: the modules whose compiled kernels the cpu engine runs
 CPU_MODULES = ("minirnn.kernels.blas", "minirnn.kernels.linalg_cpu", "minirnn.kernels.activations",
-               "minirnn.kernels.elman_cpu", "minirnn.kernels.memory_cpu",
-               "minirnn.kernels.layered_cpu", "minirnn.kernels.delay_cpu")
+               "minirnn.kernels.elman.cpu", "minirnn.kernels.memory.cpu",
+               "minirnn.kernels.layered.cpu", "minirnn.kernels.delay.cpu")
 
 
 def uncached_kernels(modules=CPU_MODULES) -> list:

@@ -1,6 +1,6 @@
 r"""Models with an explicit memory fed by their own outputs: ExplicitMemory and Jordan.
 
-Both are the recurrence of ``minirnn.kernels.memory_numpy`` (its docstring derives the BPTT):
+Both are the recurrence of ``minirnn.kernels.memory.reference`` (its docstring derives the BPTT):
 
     m_t = r(W_ym y_{t-1} + W_hm h_{t-1} + W_mm m_{t-1} + b_m)
     h_t = f(W_xh x_t + W_mh m_t + b_h)

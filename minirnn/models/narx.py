@@ -12,7 +12,7 @@ Two ways to fill the past outputs y_{t-k}, as in system identification:
   Nothing is fed back, so there is no recurrence: two delay lines and an ordinary network.
 - ``mode="closed"`` (parallel): the model's OWN past predictions are fed back, and training
   differentiates through that feedback exactly (BPTT). This is the explicit-memory recurrence
-  (``minirnn.kernels.memory_numpy``) with the memory m_t = [y_{t-1}, …, y_{t-K}] kept by
+  (``minirnn.kernels.memory.reference``) with the memory m_t = [y_{t-1}, …, y_{t-K}] kept by
   constant matrices: W_ym = [I; 0] puts y_{t-1} in front, W_mm shifts the older ones back and
   drops the oldest, and W_mh = W_yh reads them.
 

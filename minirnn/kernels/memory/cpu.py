@@ -1,7 +1,7 @@
 """The explicit-memory recurrence as Numba CPU kernels, parallel over the batch.
 
-Same function as ``memory_numpy`` (its docstring has the equations and the BPTT derivation).
-Each thread runs one block of batch rows (as ``elman_cpu`` does), every product of a step over
+Same function as ``reference`` (its docstring has the equations and the BPTT derivation).
+Each thread runs one block of batch rows (as ``elman.cpu`` does), every product of a step over
 the whole block with NumPy's BLAS (``minirnn.kernels.blas.gemm``); the running states live in small
 local arrays; weight gradients are left to one matmul each in the wrapper.
 W_ym, W_hm and W_mm are applied by their structure when they have one (zero, diagonal, shift:
@@ -20,9 +20,9 @@ activates from pre-activation buffers straight into the output, never in place
 import numba
 import numpy as np
 
-from .blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
-from .activations import CODES
-from .linalg_cpu import (DENSE, activate_rows, copy_into, delta_rows, output_and_carry,
+from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
+from ..activations import CODES
+from ..linalg_cpu import (DENSE, activate_rows, copy_into, delta_rows, output_and_carry,
                          output_delta, rows_structured_acc, rows_structured_acc_transposed,
                          structure_of)
 

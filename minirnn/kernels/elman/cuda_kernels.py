@@ -1,4 +1,4 @@
-"""The CUDA kernels of ``elman_cuda`` (design notes there).
+"""The CUDA kernels of ``cuda`` (design notes there).
 
 A module of its own so that ``numba.cuda`` is imported only when the cuda backend is used, and so
 that ``cuda`` is a module global: Numba's CUDA simulator swaps that global for its own.
@@ -9,7 +9,7 @@ cannot take a shared array's dtype from an argument) and call it.
 """
 from numba import cuda, float32, float64
 
-from .activations import activate, derivative
+from ..activations import activate, derivative
 
 
 @cuda.jit(device=True, inline=True)

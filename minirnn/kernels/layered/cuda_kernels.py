@@ -1,12 +1,12 @@
-"""CUDA kernels of the layered recurrence (equations in ``layered_numpy``): one block per batch
+"""CUDA kernels of the layered recurrence (equations in ``reference``): one block per batch
 row, threads striding over the units of one layer at a time, a ``syncthreads`` after each layer
 (the next layer reads all of it) and after the output. Imported only when the cuda backend runs.
 The forward takes its weights transposed, so that thread i's reads Wt[j, i] coalesce across a
-warp (as in ``memory_cuda_kernels``)."""
+warp (as in ``memory.cuda_kernels``)."""
 from numba import cuda
 
-from .activations import activate, derivative
-from .cuda_device import transposed_dot
+from ..activations import activate, derivative
+from ..cuda_device import transposed_dot
 
 
 @cuda.jit(cache=True)

@@ -1,4 +1,4 @@
-"""CUDA kernels of the delay line (equations in ``delay_numpy``): one thread per output
+"""CUDA kernels of the delay line (equations in ``reference``): one thread per output
 element, in a grid-stride loop; the backward gathers, so threads never write the same element.
 Imported only when the cuda backend runs (``cuda`` is the global the simulator swaps)."""
 from numba import cuda

@@ -1,6 +1,6 @@
 """The Elman / state-space recurrence as Numba CPU kernels, parallel over the batch.
 
-Same function as ``elman_numpy`` (see its docstring for the equations and the BPTT derivation);
+Same function as ``reference`` (see its docstring for the equations and the BPTT derivation);
 each batch row is an independent recurrence, so the batch is cut into one block of rows per
 thread (``row_blocks``) and time stays a sequential loop inside each thread. Each step is then
 a small matrix product over the block's rows, done by NumPy's BLAS called from the compiled
@@ -18,9 +18,9 @@ so a diverging network shows its NaN.
 import numba
 import numpy as np
 
-from .blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
-from .activations import CODES
-from .linalg_cpu import activate_rows, copy_into, delta_rows
+from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
+from ..activations import CODES
+from ..linalg_cpu import activate_rows, copy_into, delta_rows
 
 
 @cpu_jit(parallel=True)

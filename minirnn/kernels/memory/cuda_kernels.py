@@ -1,6 +1,6 @@
-"""CUDA kernels of the explicit-memory recurrence (equations in ``memory_numpy``).
+"""CUDA kernels of the explicit-memory recurrence (equations in ``reference``).
 
-Same design as the Elman kernels (``elman_cuda``): one block per batch row, the block's threads
+Same design as the Elman kernels (``elman.cuda``): one block per batch row, the block's threads
 striding over units, the whole sequence in one launch. Each step has three dependent phases
 (memory, hidden, output), each reading ALL of the previous phase's units, so a
 ``cuda.syncthreads()`` separates them. States of step t-1 are read back from the output arrays.
@@ -11,8 +11,8 @@ Imported only when the cuda backend runs, so ``cuda`` is the module global the s
 """
 from numba import cuda
 
-from .activations import activate, derivative
-from .cuda_device import transposed_dot
+from ..activations import activate, derivative
+from ..cuda_device import transposed_dot
 
 
 @cuda.jit(device=True, inline=True)

@@ -34,8 +34,8 @@ through to step t-1.
 """
 import numpy as np
 
-from .activations import activate_array, derivative_array
-from .fused import packed_gradients
+from ..activations import activate_array, derivative_array
+from ..fused import packed_gradients
 
 
 def memory_forward(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, r, f, g):

@@ -1,19 +1,19 @@
 """The layered recurrence as Numba CPU kernels, parallel over the batch (equations and BPTT in
-``layered_numpy``). Each thread runs one block of batch rows (as ``elman_cpu`` does), every
+``reference``). Each thread runs one block of batch rows (as ``elman.cpu`` does), every
 product of a step over the whole block with NumPy's BLAS (``minirnn.kernels.blas.gemm``); layers in
 order forward and in reverse order backward; weight gradients are left to one matmul each in
 the wrapper.
 
-As in ``memory_cpu``: the kernels work on the packed [S | y] (B, T, N+O) arrays of states and
+As in ``memory.cpu``: the kernels work on the packed [S | y] (B, T, N+O) arrays of states and
 of their gradients, indexed row first so that Numba sees contiguous vectors; the forward
 activates straight into the output, never in place.
 """
 import numba
 import numpy as np
 
-from .blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
-from .activations import CODES
-from .linalg_cpu import activate_rows, copy_into, delta_rows, output_and_carry, output_delta
+from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
+from ..activations import CODES
+from ..linalg_cpu import activate_rows, copy_into, delta_rows, output_and_carry, output_delta
 
 
 @cpu_jit(parallel=True)

@@ -1,7 +1,7 @@
 """The Elman / state-space recurrence for wide layers: several blocks share every step.
 
-Same function as ``elman_numpy`` (its docstring has the equations and the BPTT derivation).
-``elman_cuda_kernels`` gives each batch row one block; when W_hh no longer fits in one block's
+Same function as ``reference`` (its docstring has the equations and the BPTT derivation).
+``cuda_kernels`` gives each batch row one block; when W_hh no longer fits in one block's
 shared memory (H > 109 in float32), every block would read all of W_hh from device memory at
 every step, and a batch of 32 rows would keep 32 of the GPU's 132 multiprocessors busy. Here
 instead the hidden UNITS are split over the blocks, persistent-RNN style:
@@ -28,7 +28,7 @@ one-block case; several blocks are checked on a GPU.
 """
 from numba import cuda, float32, float64
 
-from .activations import activate, derivative
+from ..activations import activate, derivative
 
 
 @cuda.jit(device=True, inline=True)

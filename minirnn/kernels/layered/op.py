@@ -1,4 +1,4 @@
-"""The fused layered recurrence: one tape operation (equations in ``layered_numpy``).
+"""The fused layered recurrence: one tape operation (equations in ``reference``).
 
     states = layered_recurrence(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, activations,
                                 lengths, backend)
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor
-from ..autograd.arrays import contiguous, zeros
-from . import layered_cpu, layered_numpy
-from .activations import CODES
-from .fused import (fused_op, if_needed, packed_gradients, sum_outer, sum_outer_previous,
+from ...autograd import Tensor
+from ...autograd.arrays import contiguous, zeros
+from . import cpu, reference
+from ..activations import CODES
+from ..fused import (fused_op, if_needed, packed_gradients, sum_outer, sum_outer_previous,
                     sum_rows)
 
 
@@ -74,7 +74,7 @@ def _with_gradients(states, initial, A, offsets, reads, run_backward, y_only):
 
 
 def _host(kernels):
-    """The numpy and cpu engines: the same calls, to ``layered_numpy`` or ``layered_cpu``."""
+    """The numpy and cpu engines: the same calls, to ``reference`` or ``cpu``."""
     def run(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads, y_only):
         states = kernels.layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads,
                                          lengths, *activations)
@@ -86,7 +86,7 @@ def _host(kernels):
 
 
 def _cuda(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads, y_only):
-    from .layered_cuda import DeviceLayered
+    from .cuda import DeviceLayered
 
     device = DeviceLayered(U, V, Y, W_hy, offsets, lengths, *(CODES[n] for n in activations))
     states = np.concatenate(device.forward(a, b, b_y, S0, y0), axis=2)
@@ -99,14 +99,14 @@ def _cuda(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads
     return _with_gradients(states, (S0, y0), a.shape[2], offsets, reads, run_backward, y_only)
 
 
-IMPLEMENTATIONS = {"numpy": _host(layered_numpy), "cpu": _host(layered_cpu), "cuda": _cuda}
+IMPLEMENTATIONS = {"numpy": _host(reference), "cpu": _host(cpu), "cuda": _cuda}
 
 
 def layered_recurrence(a: Tensor, b: Tensor, U: Tensor, V: Tensor, Y: Tensor, W_hy: Tensor,
                        b_y: Tensor, S0: Tensor, y0: Tensor, offsets: np.ndarray, activations,
                        lengths, backend: str, reads=None, y_only: bool = False) -> Tensor:
     """[S_t | y_t] (B, T, N + O) for every step, or y_t alone (B, T, O) with ``y_only``; see
-    ``layered_numpy``.
+    ``reference``.
 
     ``reads`` = (u_cols, v_cols, y_cols): the columns [first, end) that layer l's rows of U and
     V read (L x 2 each) and that the output reads (2,), from the stack's connectivity (every

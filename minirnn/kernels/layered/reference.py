@@ -29,8 +29,8 @@ then ∂L/∂U = Σ dz_t S_t^T (left-of-diagonal blocks), ∂L/∂V = Σ dz_t S_
 """
 import numpy as np
 
-from .activations import activate_array, derivative_array
-from .fused import packed_gradients
+from ..activations import activate_array, derivative_array
+from ..fused import packed_gradients
 
 
 def layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g):

@@ -1,4 +1,4 @@
-"""The fused explicit-memory recurrence: one tape operation (equations in ``memory_numpy``).
+"""The fused explicit-memory recurrence: one tape operation (equations in ``reference``).
 
     states = memory_recurrence(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0,
                                activations=(r, f, g), lengths, backend)
@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor
-from ..autograd.arrays import contiguous
-from . import memory_cpu, memory_numpy
-from .activations import CODES
-from .fused import (fused_op, if_needed, packed_gradients, sum_outer, sum_outer_previous,
+from ...autograd import Tensor
+from ...autograd.arrays import contiguous
+from . import cpu, reference
+from ..activations import CODES
+from ..fused import (fused_op, if_needed, packed_gradients, sum_outer, sum_outer_previous,
                     sum_rows)
-from .memory_numpy import unpack
+from .reference import unpack
 
 
 def _with_gradients(packed, initial, run_backward, y_only):
@@ -56,7 +56,7 @@ def _with_gradients(packed, initial, run_backward, y_only):
 
 def _host(kernels):
     """The numpy and cpu engines: the same calls, to the reference loops or to the compiled
-    kernels (``memory_numpy`` or ``memory_cpu``)."""
+    kernels (``reference`` or ``cpu``)."""
     def run(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations,
             y_only):
         weights = (W_ym, W_hm, W_mm, W_mh, W_hy)
@@ -69,7 +69,7 @@ def _host(kernels):
 
 
 def _cuda(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activations, y_only):
-    from .memory_cuda import DeviceMemory
+    from .cuda import DeviceMemory
 
     device = DeviceMemory(W_ym, W_hm, W_mm, W_mh, W_hy, lengths,
                           *(CODES[name] for name in activations))
@@ -78,7 +78,7 @@ def _cuda(a, W_ym, W_hm, W_mm, b_m, W_mh, W_hy, b_y, m0, h0, y0, lengths, activa
         *unpack(packed_gradients(doutput, packed.shape[2]), b_m.size, h0.shape[1])), y_only)
 
 
-IMPLEMENTATIONS = {"numpy": _host(memory_numpy), "cpu": _host(memory_cpu), "cuda": _cuda}
+IMPLEMENTATIONS = {"numpy": _host(reference), "cpu": _host(cpu), "cuda": _cuda}
 
 
 def memory_recurrence(a: Tensor, W_ym: Tensor, W_hm: Tensor, W_mm: Tensor, b_m: Tensor,

@@ -1,6 +1,6 @@
 """The Elman / state-space recurrence as Numba CUDA kernels.
 
-Same function as ``elman_numpy`` (its docstring has the equations and the BPTT derivation).
+Same function as ``reference`` (its docstring has the equations and the BPTT derivation).
 
 Design, persistent-RNN style: one thread block per batch row (a grid-stride loop over rows, so
 any grid size is correct), the block's threads striding over the H hidden units, and the whole
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cuda_support import Placement, launch_shape
+from ..cuda_support import Placement, launch_shape
 
 ON_CHIP_BYTES = 48 * 1024  # the dynamic shared memory a block gets without an opt-in
 WIDE_LAYERS = True  # W_hh too large for one block: split the units over blocks (see below)
@@ -39,7 +39,7 @@ def shared_bytes(H: int, itemsize: int) -> int:
 
 
 def wide_grid(H: int, itemsize: int, multiprocessors: int):
-    """(blocks, shared bytes per block) of the wide kernels (``elman_wide_cuda_kernels``): the
+    """(blocks, shared bytes per block) of the wide kernels (``wide_cuda_kernels``): the
     H units spread over about one block per multiprocessor, each block's rows of W_hh (H + 1
     values each) in its shared memory; more, smaller blocks when they would not fit; none on
     chip when not even one row fits."""
@@ -53,9 +53,9 @@ class DeviceElman:
     """Forward on the GPU, keeping hs on the device for the backward pass; arrays come and go
     as ``Placement`` says (CuPy in and out when the model is device-resident).
 
-    Two kernel designs: one block per batch row (``elman_cuda_kernels``) while W_hh fits in a
+    Two kernel designs: one block per batch row (``cuda_kernels``) while W_hh fits in a
     block's shared memory, and, for wider layers, the units split over blocks with a grid-wide
-    barrier between steps (``elman_wide_cuda_kernels``), when the GPU can hold that grid at
+    barrier between steps (``wide_cuda_kernels``), when the GPU can hold that grid at
     once; ``kind`` says which ran."""
 
     def __init__(self, W_hh, lengths, code):
@@ -96,24 +96,24 @@ class DeviceElman:
         return kernel[blocks, WIDE_THREADS, 0, shared]
 
     def forward(self, a, h0):
-        from . import elman_cuda_kernels, elman_wide_cuda_kernels
+        from . import cuda_kernels, wide_cuda_kernels
         place = self.place
         B, T, H = a.shape
         hs = place.empty((B, T, H), a.dtype)
         self.d_hs = place.arg(hs)
         d_a, d_h0 = place.input(a), place.input(h0)
-        wide = elman_wide_cuda_kernels.KERNELS[a.dtype.name][0]
+        wide = wide_cuda_kernels.KERNELS[a.dtype.name][0]
         args = (d_a, self.d_W, d_h0, self.d_lengths, self.code, self.d_hs)
         launch = self._wide_launch(wide, args, B, H, a.dtype)
         if launch is not None:
             launch(*args)
         else:
-            self._launch(elman_cuda_kernels.KERNELS[a.dtype.name][0], B, H, a.dtype)(
+            self._launch(cuda_kernels.KERNELS[a.dtype.name][0], B, H, a.dtype)(
                 d_a, self.d_Wt, d_h0, self.d_lengths, self.code, self.d_hs)
         return place.result(hs)
 
     def backward(self, dhs):
-        from . import elman_cuda_kernels, elman_wide_cuda_kernels
+        from . import cuda_kernels, wide_cuda_kernels
         place = self.place
         B, T, H = dhs.shape
         dz, dh0 = place.empty((B, T, H), dhs.dtype), place.empty((B, H), dhs.dtype)
@@ -122,13 +122,13 @@ class DeviceElman:
             carry = place.empty((B, H), dhs.dtype)
             args = (d_dhs, self.d_hs, self.d_Wt, self.d_lengths, self.code, place.arg(dz),
                     place.arg(dh0), place.arg(carry))
-            wide = elman_wide_cuda_kernels.KERNELS[dhs.dtype.name][1]
+            wide = wide_cuda_kernels.KERNELS[dhs.dtype.name][1]
             launch = self._wide_launch(wide, args, B, H, dhs.dtype)
             if launch is not None:
                 launch(*args)
                 return place.result(dz), place.result(dh0)
             self.kind = "rows"
-        self._launch(elman_cuda_kernels.KERNELS[dhs.dtype.name][1], B, H, dhs.dtype)(
+        self._launch(cuda_kernels.KERNELS[dhs.dtype.name][1], B, H, dhs.dtype)(
             d_dhs, self.d_hs, self.d_W, self.d_lengths, self.code, place.arg(dz),
             place.arg(dh0))
         return place.result(dz), place.result(dh0)

@@ -27,11 +27,11 @@ A padded step passes the gradient straight through: dz_t = 0 and dh_{t-1} gets d
 Only the first two lines are sequential; the reference and cuda kernels compute exactly those
 (``dz`` and ``dh0``) and the op adds ∂L/∂W_hh as one matmul; the cpu kernel sums ∂L/∂W_hh
 itself, one product per block of rows while the block's dz and hs are still in its cache
-(``elman_cpu``).
+(``cpu``).
 """
 import numpy as np
 
-from .activations import activate_array, derivative_array
+from ..activations import activate_array, derivative_array
 
 
 def elman_forward(a, W_hh, h0, lengths, activation):

@@ -1,11 +1,11 @@
-"""The explicit-memory recurrence on the GPU: host side of ``memory_cuda_kernels``.
+"""The explicit-memory recurrence on the GPU: host side of ``cuda_kernels``.
 
 The saved states (ms, hs, ys) stay on the device between forward and backward; when the model
 is device-resident, everything else does too (``cuda_support.Placement``).
 """
 from __future__ import annotations
 
-from .cuda_support import Placement, launch_shape
+from ..cuda_support import Placement, launch_shape
 
 
 class DeviceMemory:
@@ -19,7 +19,7 @@ class DeviceMemory:
         self.saved = None
 
     def forward(self, a, b_m, b_y, m0, h0, y0):
-        from .memory_cuda_kernels import memory_forward_kernel
+        from .cuda_kernels import memory_forward_kernel
 
         place = self.place
         B, T, H = a.shape
@@ -35,7 +35,7 @@ class DeviceMemory:
         return tuple(place.result(s) for s in saved)
 
     def backward(self, gm, gh, gy):
-        from .memory_cuda_kernels import memory_backward_kernel
+        from .cuda_kernels import memory_backward_kernel
 
         place = self.place
         B, T, H = gh.shape

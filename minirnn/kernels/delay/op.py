@@ -1,19 +1,19 @@
-"""The fused delay line: one tape operation (equations in ``delay_numpy``).
+"""The fused delay line: one tape operation (equations in ``reference``).
 
     e = delay_embed(v, first, count, backend, start)  # (B, T - start, count·C) from v (B, T, C)
 """
 from __future__ import annotations
 
 
-from ..autograd import Tensor
-from . import delay_cpu, delay_numpy
-from .fused import fused_op
+from ...autograd import Tensor
+from . import cpu, reference
+from ..fused import fused_op
 
 _THREADS = 128  # per block of the CUDA kernels (one thread per element, grid-stride)
 
 
 def _host(kernels):
-    """The numpy and cpu engines: the same calls, to ``delay_numpy`` or ``delay_cpu``."""
+    """The numpy and cpu engines: the same calls, to ``reference`` or ``cpu``."""
     def run(v, first, count, start):
         C = v.shape[2]
         return (kernels.delay_forward(v, first, count, start),
@@ -22,8 +22,8 @@ def _host(kernels):
 
 
 def _cuda(v, first, count, start):
-    from .cuda_support import Placement
-    from .delay_cuda_kernels import delay_backward_kernel, delay_forward_kernel
+    from ..cuda_support import Placement
+    from .cuda_kernels import delay_backward_kernel, delay_forward_kernel
 
     place = Placement(v)
     B, T, C = v.shape
@@ -40,7 +40,7 @@ def _cuda(v, first, count, start):
     return place.result(e), backward
 
 
-IMPLEMENTATIONS = {"numpy": _host(delay_numpy), "cpu": _host(delay_cpu), "cuda": _cuda}
+IMPLEMENTATIONS = {"numpy": _host(reference), "cpu": _host(cpu), "cuda": _cuda}
 
 
 def delay_embed(v: Tensor, first: int, count: int, backend: str, start: int = 0) -> Tensor:

@@ -1,11 +1,11 @@
-"""The layered recurrence on the GPU: host side of ``layered_cuda_kernels``; the saved states
+"""The layered recurrence on the GPU: host side of ``cuda_kernels``; the saved states
 stay on the device between forward and backward, and everything else does too when the model
 is device-resident (``cuda_support.Placement``)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .cuda_support import Placement, launch_shape
+from ..cuda_support import Placement, launch_shape
 
 
 class DeviceLayered:
@@ -21,7 +21,7 @@ class DeviceLayered:
         self.saved = None
 
     def forward(self, a, b, b_y, S0, y0):
-        from .layered_cuda_kernels import layered_forward_kernel
+        from .cuda_kernels import layered_forward_kernel
 
         place = self.place
         B, T, _ = a.shape
@@ -37,7 +37,7 @@ class DeviceLayered:
         return tuple(place.result(s) for s in saved)
 
     def backward(self, gS, gy):
-        from .layered_cuda_kernels import layered_backward_kernel
+        from .cuda_kernels import layered_backward_kernel
 
         place = self.place
         B, T, N = gS.shape

@@ -1,4 +1,4 @@
-"""The delay line as Numba CPU kernels (equations in ``delay_numpy``), parallel over the batch.
+"""The delay line as Numba CPU kernels (equations in ``reference``), parallel over the batch.
 
 Both run in parallel over the batch rows, which never share memory. Below ``SPLIT_WORK``
 copied elements the wrappers call the NumPy reference instead: its slice copies are the same
@@ -7,9 +7,9 @@ function and faster on one thread, where the compiled call's own cost dominates.
 import numba
 import numpy as np
 
-from . import blas
-from .blas import cpu_jit, kernel_threads, row_blocks
-from . import delay_numpy
+from .. import blas
+from ..blas import cpu_jit, kernel_threads, row_blocks
+from . import reference
 
 
 @cpu_jit(parallel=True)
@@ -46,7 +46,7 @@ def _delay_backward(de, first, count, start, dv):
 def delay_forward(v, first, count, start):
     B, T, C = v.shape
     if B * (T - start) * count * C < blas.SPLIT_WORK:
-        return delay_numpy.delay_forward(v, first, count, start)
+        return reference.delay_forward(v, first, count, start)
     e = np.empty((B, T - start, count * C), dtype=v.dtype)
     with kernel_threads(row_blocks(B)):
         _delay_forward(np.ascontiguousarray(v), first, count, start, e)
@@ -56,7 +56,7 @@ def delay_forward(v, first, count, start):
 def delay_backward(de, first, count, start, C):
     B, steps, _ = de.shape
     if de.size < blas.SPLIT_WORK:
-        return delay_numpy.delay_backward(de, first, count, start, C)
+        return reference.delay_backward(de, first, count, start, C)
     dv = np.empty((B, steps + start, C), dtype=de.dtype)
     with kernel_threads(row_blocks(B)):
         _delay_backward(np.ascontiguousarray(de), first, count, start, dv)

@@ -2,7 +2,7 @@
 
     hs = elman_recurrence(a, W_hh, h0, activation, lengths, backend)
 
-computes h_t = f(a_t + W_hh h_{t-1}) for every step (see ``elman_numpy`` for the equations and
+computes h_t = f(a_t + W_hh h_{t-1}) for every step (see ``reference`` for the equations and
 the BPTT derivation) with the engine's forward kernel; its backward runs the engine's BPTT
 kernel for ∂L/∂a and ∂L/∂h0, and ∂L/∂W_hh as one matmul (the cpu kernel sums it itself).
 
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor
-from . import elman_cpu, elman_cuda, elman_numpy
-from .activations import CODES
-from .fused import fused_op, if_needed, sum_outer_previous
+from ...autograd import Tensor
+from . import cpu, cuda, reference
+from ..activations import CODES
+from ..fused import fused_op, if_needed, sum_outer_previous
 
 
 def _with_weight_gradient(hs, h0, run_backward):
@@ -30,19 +30,19 @@ def _with_weight_gradient(hs, h0, run_backward):
 
 
 def _numpy(a, W, h0, lengths, activation):
-    hs = elman_numpy.elman_forward(a, W, h0, lengths, activation)
+    hs = reference.elman_forward(a, W, h0, lengths, activation)
     return _with_weight_gradient(
-        hs, h0, lambda g: elman_numpy.elman_backward(g, hs, W, lengths, activation))
+        hs, h0, lambda g: reference.elman_backward(g, hs, W, lengths, activation))
 
 
 def _cpu(a, W, h0, lengths, activation):
     """The cpu BPTT kernel sums ∂L/∂W_hh itself: it returns (dz, dW_hh, dh0)."""
-    hs = elman_cpu.elman_forward(a, W, h0, lengths, activation)
-    return hs, lambda g, needs: elman_cpu.elman_backward(g, hs, W, h0, lengths, activation)
+    hs = cpu.elman_forward(a, W, h0, lengths, activation)
+    return hs, lambda g, needs: cpu.elman_backward(g, hs, W, h0, lengths, activation)
 
 
 def _cuda(a, W, h0, lengths, activation):
-    device = elman_cuda.DeviceElman(W, lengths, CODES[activation])
+    device = cuda.DeviceElman(W, lengths, CODES[activation])
     hs = device.forward(a, h0)
     return _with_weight_gradient(hs, h0, device.backward)
 
