@@ -670,7 +670,7 @@ def _emit(out, header, rows, as_json, extra=None):
     """The rows as CSV to --out (atomically) or to standard output; with --json, one JSON
     document on standard output ({"columns", "rows", …extra}) whether or not --out is given."""
     def write_csv(handle):
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")  # not the csv module's \r\n
         writer.writerow(header)
         for row in rows:
             writer.writerow(["" if v is None else f"{v:.6g}" if isinstance(v, float) else v

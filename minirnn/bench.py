@@ -342,7 +342,7 @@ def training_step(model_name: str, batch: int, steps: int, hidden: int, backend:
                   dtype: str = "float32", seed: int = 0):
     """A callable doing one whole training step, as ``minirnn train`` does: forward, MSE loss,
     backward, gradient clipping and Adam's update (one input and one output column; NARX in
-    open loop, reading the true past outputs)."""
+    open loop, reading the true past outputs; seq2seq decoding y with teacher forcing)."""
     from . import losses
     from .models.registry import build_model, model_config
     from .optim import Adam, clip_grad_norm
@@ -358,7 +358,8 @@ def training_step(model_name: str, batch: int, steps: int, hidden: int, backend:
 
     def step():
         optimizer.zero_grad()
-        out = model(x, y=y) if model_name == "narx" else model(x)
+        out = model(x, y=y) if model_name == "narx" else \
+            model(x, y) if model_name == "seq2seq" else model(x)  # seq2seq: teacher forcing
         losses.mse(out, y).backward()
         clip_grad_norm(model.parameters(), 1.0)
         optimizer.step()
@@ -367,8 +368,9 @@ def training_step(model_name: str, batch: int, steps: int, hidden: int, backend:
     return step
 
 
-#: the families ``training_table`` times: (model as ``minirnn train`` names it, its options)
-TRAINING_FAMILIES = ["sliding", "narx", "elman", "statespace", "memory", "jordan", "multilayer"]
+#: the models ``training_table`` times, as ``minirnn train`` names them
+TRAINING_FAMILIES = ["sliding", "narx", "elman", "statespace", "memory", "jordan", "multilayer",
+                     "seq2seq"]
 
 
 def training_table(batch: int = 32, steps: int = 100, hidden: int = 64,

@@ -18,19 +18,24 @@ from .models.registry import get_model_info
 from .models.seq2seq import Seq2Seq
 
 def gradcheck(model, x, target, loss=None, mode: str = "full", check_input: bool = True,
-              **options) -> GradcheckReport:
-    """Gradient-check a model: every parameter (and the input x) of ``loss(model(x), target)``.
+              forward: dict | None = None, **options) -> GradcheckReport:
+    """Gradient-check a model: every parameter (and the input x) of
+    ``loss(model(x, **forward), target)``.
 
-    ``loss`` defaults to :func:`minirnn.losses.mse`. The model must be float64. Extra keyword
-    options (eps, rtol, atol, directions, seed) go to :func:`check_gradients`.
+    ``loss`` defaults to :func:`minirnn.losses.mse`. The model must be float64. ``forward``:
+    what else the model's forward needs, e.g. ``{"y": y_true}`` for an open-loop NARX or
+    ``{"target": y}`` for a delayed Seq2Seq (teacher forcing). Extra keyword options (eps,
+    rtol, atol, directions, seed) go to :func:`check_gradients`.
     """
+    forward = forward or {}
     loss = losses.mse if loss is None else loss
     tensors = {n: p for n, p in model.named_parameters() if p.requires_grad}
     if check_input:
         x = Tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64),
                    requires_grad=True)
         tensors["x"] = x
-    return check_gradients(lambda: loss(model(x), target), tensors, mode=mode, **options)
+    return check_gradients(lambda: loss(model(x, **forward), target), tensors, mode=mode,
+                           **options)
 
 
 #: small sizes: (batch, time, input, hidden, output); odd on purpose

@@ -22,8 +22,15 @@ def test_the_built_in_sources_and_an_unknown_one():
     assert np.array_equal(load_series("sine", steps=50).targets, sine(50).targets)
     with pytest.raises(DataError, match="unknown data source 'nothing'"):
         load_series("nothing")
+    with pytest.raises(DataError, match="data file not found: rows.csv"):
+        load_series("rows.csv")  # before asking for a target
+
+
+def test_a_csv_file_needs_a_target(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("a,b\n1,2\n3,4\n")
     with pytest.raises(DataError, match="--target is required"):
-        load_series("rows.csv")
+        load_series(str(path))
 
 
 def test_the_split_is_in_time_and_the_scalers_see_the_training_rows_only():

@@ -199,3 +199,16 @@ def test_sizes_are_given_by_name(model_class):
     model = model_class(input_size=1, hidden_size=16, output_size=1, **extra)
     assert (model.input_size, model.output_size) == (1, 1)
     assert getattr(model, "hidden_size", None) == 16 or model.hidden_sizes == [16, 16]
+
+
+def test_gradcheck_passes_what_else_the_forward_needs():
+    """An open-loop NARX reads the true outputs, a delayed Seq2Seq its target (teacher
+    forcing): ``forward=`` hands them to the model."""
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((2, 5, 2)), rng.standard_normal((2, 5, 1))
+    narx = mr.models.NARX(input_size=2, hidden_size=3, output_size=1, mode="open")
+    assert mr.gradcheck(narx, x, y, forward={"y": y}).passed
+    seq2seq = mr.models.Seq2Seq(
+        mr.models.StateSpaceRNN(input_size=2, hidden_size=3, output_size=1),
+        mr.models.Elman(input_size=1, hidden_size=3, output_size=1))
+    assert mr.gradcheck(seq2seq, x, y, forward={"target": y}).passed

@@ -87,6 +87,15 @@ def elman(input_size, hidden_size, output_size):
     return Elman(input_size=input_size, hidden_size=hidden_size, output_size=output_size)
 
 
+def test_seq2seq_is_made_of_two_models_not_sizes():
+    with pytest.raises(TypeError, match="positional"):
+        Seq2Seq(1, 16, 1)  # mode and feedback are named
+    with pytest.raises(TypeError, match="the encoder must be a recurrent model"):
+        Seq2Seq(1, 16)
+    with pytest.raises(TypeError, match="the decoder must be a recurrent model"):
+        Seq2Seq(elman(1, 3, 2), 16)
+
+
 @pytest.mark.parametrize("build,message", [
     (lambda: Seq2Seq(elman(1, 3, 2), elman(2, 4, 2)), "encoder's state"),
     (lambda: Seq2Seq(elman(1, 3, 2), elman(1, 3, 2)), "input_size .1. must equal its output_size"),

@@ -23,6 +23,8 @@ def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: 
     if not source.lower().endswith(".csv") and not Path(source).exists():
         raise DataError(f"unknown data source {source!r}: a CSV file or one of "
                         f"{', '.join(BUILTIN)}")
+    if not Path(source).exists():
+        raise DataError(f"data file not found: {source}")
     if not target:
         raise DataError("--target is required for a CSV file (the column to predict)")
     return load_csv(source, target, inputs, missing)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from .base import SequenceModel
 from .module import Module
 
 MODES = ("synchronous", "delayed")
@@ -42,7 +43,13 @@ class Seq2Seq(Module):
     states have the same size; the decoder's input size is its output size (it reads its own
     previous output)."""
 
-    def __init__(self, encoder, decoder=None, mode: str = "delayed", feedback: str = "value"):
+    def __init__(self, encoder, decoder=None, *, mode: str = "delayed", feedback: str = "value"):
+        for role, network in (("encoder", encoder), ("decoder", decoder)):
+            if not isinstance(network, SequenceModel) and (role == "encoder" or
+                                                           network is not None):
+                raise TypeError(f"Seq2Seq is made of two models, not sizes: the {role} must be a "
+                                f"recurrent model such as StateSpaceRNN(input_size=…, "
+                                f"hidden_size=…, output_size=…), got {network!r}")
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose 'synchronous' or 'delayed'")
         if feedback not in FEEDBACK:
