@@ -1,6 +1,5 @@
 """The package's floors, read from its own imports: every import points down (or stays on its
-floor), and no two modules import each other, round about or directly, except the one pair
-that is a class and its operators (``autograd.tensor`` and ``autograd.ops``).
+floor), and no two modules import each other, round about or directly.
 
     cli                the ``minirnn`` command
     application        data, experiment, train, forecast, diagnostics, checkpoint, checks, bench
@@ -27,7 +26,6 @@ FLOORS = [
                      "minirnn.bench"]),
     ("cli", ["minirnn.cli"]),
 ]
-ALLOWED_PAIR = {"minirnn.autograd.tensor", "minirnn.autograd.ops"}
 
 
 def modules() -> dict:
@@ -124,7 +122,7 @@ def test_no_module_imports_one_that_imports_it_back():
     for name in sorted(edges):
         if name not in index:
             visit(name)
-    assert [c for c in cycles if c != ALLOWED_PAIR] == []
+    assert cycles == []
 
 
 def test_the_tape_engine_imports_no_numba():

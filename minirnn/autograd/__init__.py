@@ -34,7 +34,8 @@ from .ops import (
                   unbroadcast,
                   where,
 )
-from .tensor import TapeEntry, Tensor, as_tensor, is_grad_enabled, no_grad, record
+from .tape import TapeEntry, as_tensor, is_grad_enabled, no_grad, record
+from .tensor import Tensor
 
 __all__ = [
     "Tensor", "TapeEntry", "as_tensor", "record", "no_grad", "is_grad_enabled", "ops",

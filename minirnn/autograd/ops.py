@@ -1,8 +1,10 @@
 """Primitive operations, each with its backward written right beside its forward.
 
 Every op computes its output with NumPy (or, for tensors on the GPU, with CuPy through the same
-calls: ``arrays.py``), then calls :func:`record` with a ``backward(g)`` closure
-that turns dL/d(output) into dL/d(input) for each input. Broadcasting binary ops hand their
+calls: ``arrays.py``), then calls :func:`record` with a ``backward(g)`` closure that turns
+dL/d(output) into dL/d(input) for each input. The ops see their arguments as the tape does
+(``tape.TapeTensor``: values, gradient, entry); what ``record`` returns, and so every op, is a
+``Tensor`` (``tensor.py``, which gives it the operators that call these functions). Broadcasting binary ops hand their
 gradient to :func:`unbroadcast`, which sums it back to the input's own shape, so each backward is
 one line.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .arrays import array_module, like, on_device, to_host
-from .tensor import Tensor, as_tensor, record
+from .tape import TapeTensor, as_tensor, record
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -28,12 +30,12 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 def _pair(a, b, op: str):
     """Two operands as tensors of one dtype, in one place; a clear error when dtypes or
     shapes disagree."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
+    if isinstance(a, TapeTensor) and isinstance(b, TapeTensor):
         if a.dtype != b.dtype:
             raise TypeError(f"{op}: dtype mismatch, {a.dtype} and {b.dtype} "
                             f"(convert one with .astype())")
         a, b = same_place((a, b))
-    elif isinstance(a, Tensor):
+    elif isinstance(a, TapeTensor):
         b = as_tensor(b, like=a)
     else:
         a = as_tensor(a, like=b)
@@ -49,7 +51,7 @@ def same_place(tensors) -> tuple:
     return tuple(transfer(t, to_device=True) for t in tensors)
 
 
-def transfer(a: Tensor, to_device: bool) -> Tensor:
+def transfer(a: TapeTensor, to_device: bool) -> TapeTensor:
     """``a``'s values copied to the GPU (``to_device=True``, a CuPy array) or to host memory;
     the gradient is copied back the other way. ``a`` itself when it is already there."""
     if on_device(a.data) == to_device:
@@ -61,7 +63,7 @@ def transfer(a: Tensor, to_device: bool) -> Tensor:
                   lambda g: (array_module(a.data).asarray(g),))
 
 
-def _broadcast_check(a: Tensor, b: Tensor, op: str):
+def _broadcast_check(a: TapeTensor, b: TapeTensor, op: str):
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
@@ -69,7 +71,7 @@ def _broadcast_check(a: Tensor, b: Tensor, op: str):
 
 
 # --- arithmetic ---------------------------------------------------------------------------------
-def add(a, b) -> Tensor:
+def add(a, b) -> TapeTensor:
     a, b = _pair(a, b, "add")
     _broadcast_check(a, b, "add")
 
@@ -80,7 +82,7 @@ def add(a, b) -> Tensor:
     return record("add", a.data + b.data, (a, b), backward)
 
 
-def sub(a, b) -> Tensor:
+def sub(a, b) -> TapeTensor:
     a, b = _pair(a, b, "sub")
     _broadcast_check(a, b, "sub")
 
@@ -91,7 +93,7 @@ def sub(a, b) -> Tensor:
     return record("sub", a.data - b.data, (a, b), backward)
 
 
-def mul(a, b) -> Tensor:
+def mul(a, b) -> TapeTensor:
     a, b = _pair(a, b, "mul")
     _broadcast_check(a, b, "mul")
 
@@ -102,7 +104,7 @@ def mul(a, b) -> Tensor:
     return record("mul", a.data * b.data, (a, b), backward)
 
 
-def div(a, b) -> Tensor:
+def div(a, b) -> TapeTensor:
     a, b = _pair(a, b, "div")
     _broadcast_check(a, b, "div")
 
@@ -114,13 +116,13 @@ def div(a, b) -> Tensor:
     return record("div", a.data / b.data, (a, b), backward)
 
 
-def neg(a: Tensor) -> Tensor:
+def neg(a: TapeTensor) -> TapeTensor:
     return record("neg", -a.data, (a,), lambda g: (-g,))
 
 
-def power(a: Tensor, exponent: float) -> Tensor:
+def power(a: TapeTensor, exponent: float) -> TapeTensor:
     """a ** p for a constant scalar p; d/da = p a^(p-1)."""
-    if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+    if isinstance(exponent, TapeTensor) or np.ndim(exponent) != 0:
         raise TypeError("power: the exponent must be a Python or NumPy scalar "
                         "(for a tensor exponent write exp(p * log(a)))")
     p = float(exponent)
@@ -132,7 +134,7 @@ def power(a: Tensor, exponent: float) -> Tensor:
     return record("power", out, (a,), backward)
 
 
-def matmul(a, b) -> Tensor:
+def matmul(a, b) -> TapeTensor:
     """Matrix product with NumPy's rules: 1-D operands, batches, broadcast batch axes."""
     a, b = _pair(a, b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
@@ -170,7 +172,7 @@ def matmul(a, b) -> Tensor:
     return record("matmul", out, (a, b), backward)
 
 
-def linear(x, W: Tensor, b: Tensor | None = None) -> Tensor:
+def linear(x, W: TapeTensor, b: TapeTensor | None = None) -> TapeTensor:
     """y = x W^T + b over the last axis of x (..., I), W (O, I), b (O,): a layer applied to
     every (batch, time) row at once, as ONE op (the same as ``x @ W.T + b``, with one output
     array instead of three). The models run the same op through the kernels' threaded
@@ -196,7 +198,7 @@ def linear(x, W: Tensor, b: Tensor | None = None) -> Tensor:
     return record("linear", out.reshape(x.shape[:-1] + (W.shape[0],)), inputs, backward)
 
 
-def check_linear(x: Tensor, W: Tensor, b):
+def check_linear(x: TapeTensor, W: TapeTensor, b):
     """A clear error when the input, weight and bias of a linear layer do not fit."""
     if W.ndim != 2 or x.ndim < 1 or x.shape[-1] != W.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} and weight of shape {W.shape} do "
@@ -206,14 +208,14 @@ def check_linear(x: Tensor, W: Tensor, b):
 
 
 # --- shape --------------------------------------------------------------------------------------
-def transpose(a: Tensor, axes=None) -> Tensor:
+def transpose(a: TapeTensor, axes=None) -> TapeTensor:
     axes = tuple(reversed(range(a.ndim))) if axes is None else tuple(axes)
     inverse = tuple(np.argsort(axes))
     return record("transpose", np.transpose(a.data, axes), (a,),
                   lambda g: (np.transpose(g, inverse),))
 
 
-def reshape(a: Tensor, *shape) -> Tensor:
+def reshape(a: TapeTensor, *shape) -> TapeTensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
@@ -223,7 +225,7 @@ def reshape(a: Tensor, *shape) -> Tensor:
     return record("reshape", out, (a,), lambda g: (g.reshape(a.shape),))
 
 
-def broadcast_to(a: Tensor, shape) -> Tensor:
+def broadcast_to(a: TapeTensor, shape) -> TapeTensor:
     """``a`` repeated along broadcast axes (NumPy's rules); backward sums the copies back."""
     shape = tuple(shape)
     try:
@@ -233,7 +235,7 @@ def broadcast_to(a: Tensor, shape) -> Tensor:
     return record("broadcast_to", out, (a,), lambda g: (unbroadcast(g, a.shape),))
 
 
-def block_matrix(blocks: dict, row_sizes, column_sizes) -> Tensor:
+def block_matrix(blocks: dict, row_sizes, column_sizes) -> TapeTensor:
     """A 2-D matrix of blocks: ``blocks[i, j]`` (row_sizes[i] x column_sizes[j]) in block row
     i, block column j, zeros everywhere else; each block's gradient is its slice of g. (A
     multi-layer stack's weights, mostly zero blocks, in one op.)"""
@@ -259,9 +261,9 @@ def _is_basic_index(index) -> bool:
                for p in parts)
 
 
-def getitem(a: Tensor, index) -> Tensor:
+def getitem(a: TapeTensor, index) -> TapeTensor:
     """``a[index]``: slicing (``x[:, t]``) or integer-array indexing; backward scatters back."""
-    if isinstance(index, Tensor):
+    if isinstance(index, TapeTensor):
         index = index.data.astype(np.int64)
     basic = _is_basic_index(index)
     xp = array_module(a.data)
@@ -294,7 +296,7 @@ def _add_at(full, index, g):
         cupyx.scatter_add(full, index, g)
 
 
-def concatenate(tensors, axis: int = 0) -> Tensor:
+def concatenate(tensors, axis: int = 0) -> TapeTensor:
     tensors = _same_dtype(tensors, "concatenate")
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
@@ -308,7 +310,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     return record("concatenate", out, tensors, backward)
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
+def stack(tensors, axis: int = 0) -> TapeTensor:
     tensors = _same_dtype(tensors, "stack")
     try:
         out = np.stack([t.data for t in tensors], axis=axis)
@@ -325,7 +327,7 @@ def _same_dtype(tensors, op):
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: needs at least one tensor")
-    first = next((t for t in tensors if isinstance(t, Tensor)), None)
+    first = next((t for t in tensors if isinstance(t, TapeTensor)), None)
     tensors = [as_tensor(t, like=first) for t in tensors]
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1:
@@ -333,8 +335,8 @@ def _same_dtype(tensors, op):
     return same_place(tensors)
 
 
-def astype(a: Tensor, dtype) -> Tensor:
-    out = Tensor(a.data, dtype=dtype).data
+def astype(a: TapeTensor, dtype) -> TapeTensor:
+    out = TapeTensor(a.data, dtype=dtype).data
     return record("astype", out, (a,), lambda g: (g.astype(a.dtype),))
 
 
@@ -346,13 +348,13 @@ def _expand_reduced(g, shape, axis, keepdims):
     return np.broadcast_to(g, shape)
 
 
-def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 (tensor sum)
+def sum(a: TapeTensor, axis=None, keepdims: bool = False) -> TapeTensor:  # noqa: A001 (tensor sum)
     out = array_module(a.data).asarray(a.data.sum(axis=axis, keepdims=keepdims))
     # the gradient is g repeated: a read-only broadcast view, no array of a's size
     return record("sum", out, (a,), lambda g: (_expand_reduced(g, a.shape, axis, keepdims),))
 
 
-def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+def mean(a: TapeTensor, axis=None, keepdims: bool = False) -> TapeTensor:
     xp = array_module(a.data)
     out = xp.asarray(a.data.mean(axis=axis, keepdims=keepdims))
     count = a.data.size // max(out.size, 1)
@@ -364,26 +366,26 @@ def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
 
 # --- elementwise functions ----------------------------------------------------------------------
-def exp(a: Tensor) -> Tensor:
+def exp(a: TapeTensor) -> TapeTensor:
     out = np.exp(a.data)
     return record("exp", out, (a,), lambda g: (g * out,))
 
 
-def log(a: Tensor) -> Tensor:
+def log(a: TapeTensor) -> TapeTensor:
     return record("log", np.log(a.data), (a,), lambda g: (g / a.data,))
 
 
-def abs(a: Tensor) -> Tensor:  # noqa: A001 (tensor abs)
+def abs(a: TapeTensor) -> TapeTensor:  # noqa: A001 (tensor abs)
     """|a|, with d|a|/da = sign(a) (0 at 0)."""
     return record("abs", np.abs(a.data), (a,), lambda g: (g * np.sign(a.data),))
 
 
-def tanh(a: Tensor) -> Tensor:
+def tanh(a: TapeTensor) -> TapeTensor:
     out = np.tanh(a.data)
     return record("tanh", out, (a,), lambda g: (g * (1 - out * out),))
 
 
-def sigmoid(a: Tensor) -> Tensor:
+def sigmoid(a: TapeTensor) -> TapeTensor:
     out = stable_sigmoid(a.data)
     return record("sigmoid", out, (a,), lambda g: (g * out * (1 - out),))
 
@@ -394,12 +396,12 @@ def stable_sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
 
 
-def relu(a: Tensor) -> Tensor:
+def relu(a: TapeTensor) -> TapeTensor:
     mask = a.data > 0
     return record("relu", a.data * mask, (a,), lambda g: (g * mask,))
 
 
-def softmax(a: Tensor, axis: int = -1) -> Tensor:
+def softmax(a: TapeTensor, axis: int = -1) -> TapeTensor:
     """s_i = e^{a_i} / Σ_j e^{a_j};  ds = s * (g - Σ g s)."""
     shifted = np.exp(a.data - a.data.max(axis=axis, keepdims=True))
     s = shifted / shifted.sum(axis=axis, keepdims=True)
@@ -407,7 +409,7 @@ def softmax(a: Tensor, axis: int = -1) -> Tensor:
                   lambda g: (s * (g - (g * s).sum(axis=axis, keepdims=True)),))
 
 
-def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
+def log_softmax(a: TapeTensor, axis: int = -1) -> TapeTensor:
     """a_i - log Σ_j e^{a_j};  d = g - softmax * Σ g."""
     shifted = a.data - a.data.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -415,7 +417,7 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
                   lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),))
 
 
-def maximum(a, b) -> Tensor:
+def maximum(a, b) -> TapeTensor:
     """Elementwise max; at a tie the gradient goes to ``a``."""
     a, b = _pair(a, b, "maximum")
     _broadcast_check(a, b, "maximum")
@@ -424,7 +426,7 @@ def maximum(a, b) -> Tensor:
                   lambda g: (unbroadcast(g * take_a, a.shape), unbroadcast(g * ~take_a, b.shape)))
 
 
-def minimum(a, b) -> Tensor:
+def minimum(a, b) -> TapeTensor:
     """Elementwise min; at a tie the gradient goes to ``a``."""
     a, b = _pair(a, b, "minimum")
     _broadcast_check(a, b, "minimum")
@@ -433,10 +435,10 @@ def minimum(a, b) -> Tensor:
                   lambda g: (unbroadcast(g * take_a, a.shape), unbroadcast(g * ~take_a, b.shape)))
 
 
-def where(condition, a, b) -> Tensor:
+def where(condition, a, b) -> TapeTensor:
     """``a`` where ``condition`` holds, else ``b`` (condition is a constant boolean array)."""
     a, b = _pair(a, b, "where")
-    cond = like(condition.data if isinstance(condition, Tensor) else condition, a.data)
+    cond = like(condition.data if isinstance(condition, TapeTensor) else condition, a.data)
     cond = cond.astype(bool)
     try:
         out = np.where(cond, a.data, b.data)
@@ -448,12 +450,12 @@ def where(condition, a, b) -> Tensor:
                              unbroadcast(np.where(cond, 0, g), b.shape)))
 
 
-def embedding(weight: Tensor, ids) -> Tensor:
+def embedding(weight: TapeTensor, ids) -> TapeTensor:
     """Rows of ``weight`` (V, D) gathered by integer ``ids`` (any shape) -> ids.shape + (D,).
 
     Backward scatter-adds each row's gradient into dweight (a token seen twice gets both).
     """
-    ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+    ids = np.asarray(ids.data if isinstance(ids, TapeTensor) else ids)
     if ids.dtype.kind not in "iu":
         if ids.size and not np.all(ids == np.round(ids)):
             raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")

@@ -1,193 +1,24 @@
-"""The tensor and its tape.
+"""``Tensor``: what a user computes with. The tape's tensor (``tape.py``: values, gradient,
+``backward()``) with the operators, one line each; every op and its backward are written in
+``ops.py``.
 
-A :class:`Tensor` wraps a NumPy array (float32 or float64), or a CuPy array with the same API
-when a model trains on the GPU (``arrays.py``). Every primitive operation applied to
-tensors that need gradients is *recorded*: the output tensor keeps a :class:`TapeEntry` naming the
-inputs and a ``backward`` closure that maps the output's gradient to the inputs' gradients.
-Entries are numbered in the order they run, so the numbers are a topological order of the graph:
-the *tape*. ``loss.backward()`` collects the entries that ``loss`` depends on (iteratively, with
-an explicit stack, so a graph unrolled over 20,000 time steps needs no deep recursion), then
-replays them in reverse order, accumulating gradients.
-
-After ``backward()`` the replayed entries are dropped (the closures hold the saved arrays), so
-memory is freed, unless ``retain_graph=True`` asks to keep them for a second backward pass.
+    x = Tensor(np.random.randn(4, 3), requires_grad=True)
+    y = (x @ W).tanh().sum(); y.backward()          # x.grad
 """
 from __future__ import annotations
 
-import itertools
-from contextlib import contextmanager
-
-import numpy as np
-
-from .arrays import array_module, on_device, to_host
-
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+from . import ops
+from .tape import TapeTensor, register_tensor_class
 
 
-class _GradMode:
-    enabled = True
-
-
-@contextmanager
-def no_grad():
-    """Within this block nothing is recorded on the tape (inference, optimiser updates)."""
-    previous = _GradMode.enabled
-    _GradMode.enabled = False
-    try:
-        yield
-    finally:
-        _GradMode.enabled = previous
-
-
-def is_grad_enabled() -> bool:
-    return _GradMode.enabled
-
-
-_entry_counter = itertools.count()
-
-
-class TapeEntry:
-    """One recorded operation: its inputs and how to send a gradient back to them.
-
-    ``backward(g)`` receives dL/d(output) and returns one gradient (or None) per input, each of
-    that input's shape.
-    """
-
-    __slots__ = ("index", "name", "inputs", "backward")
-
-    def __init__(self, name, inputs, backward):
-        self.index = next(_entry_counter)
-        self.name = name
-        self.inputs = inputs
-        self.backward = backward
-
-
-def _as_float_array(data, dtype=None) -> np.ndarray:
-    array = data if on_device(data) else np.asarray(data)
-    if dtype is not None:
-        dtype = np.dtype(dtype)
-        if dtype not in FLOAT_DTYPES:
-            raise TypeError(f"unsupported dtype {dtype}: minirnn tensors are float32 or float64")
-        return array.astype(dtype, copy=False)
-    if array.dtype in FLOAT_DTYPES:
-        return array
-    if array.dtype.kind in "biuf":
-        return array.astype(np.float64)
-    raise TypeError(f"cannot make a tensor from data of dtype {array.dtype}")
-
-
-class Tensor:
-    """An n-dimensional float array that remembers how it was computed.
-
-    Attributes:
-        data: the values, a NumPy array of dtype float32 or float64 (a CuPy array when the
-            tensor lives on the GPU).
-        grad: dL/d(self) after ``backward()``, same shape as ``data`` (None before).
-        requires_grad: whether gradients flow to (and through) this tensor.
-    """
-
-    __array_priority__ = 100  # so ndarray + Tensor calls Tensor.__radd__
-
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data = _as_float_array(data, dtype)
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._entry: TapeEntry | None = None
-        self._recorded = False  # produced by a recorded op (not a leaf), even once freed
-
-    # --- basic properties -------------------------------------------------------------------
-    @property
-    def shape(self):
-        return self.data.shape
-
-    @property
-    def ndim(self):
-        return self.data.ndim
-
-    @property
-    def dtype(self):
-        return self.data.dtype
-
-    @property
-    def size(self):
-        return self.data.size
-
-    def __len__(self):
-        return len(self.data)
-
-    def __repr__(self):
-        flag = ", requires_grad=True" if self.requires_grad else ""
-        values = np.array2string(to_host(self.data), precision=4, threshold=20)
-        return f"Tensor({values}{flag})"
-
-    def numpy(self) -> np.ndarray:
-        """The values as a NumPy array (copied to the host when they live on the GPU)."""
-        return to_host(self.data)
-
-    def item(self) -> float:
-        return self.data.item()
-
-    def detach(self) -> "Tensor":
-        """The same values, cut from the graph: no gradient flows back through the result."""
-        return Tensor(self.data)
+@register_tensor_class
+class Tensor(TapeTensor):
+    """An n-dimensional float array that remembers how it was computed (``TapeTensor``: data,
+    grad, requires_grad, ``backward()``), with NumPy's arithmetic, indexing and reductions as
+    tape operations."""
 
     def astype(self, dtype) -> "Tensor":
         return ops.astype(self, dtype)
-
-    def zero_grad(self):
-        self.grad = None
-
-    # --- the backward pass ------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False):
-        """Reverse-mode differentiation: accumulate dself/dt into ``t.grad`` for every tensor t
-        that requires grad and that ``self`` depends on.
-
-        ``grad`` is dL/dself; it may be omitted when ``self`` has one element (it is then 1).
-        """
-        if not self.requires_grad:
-            raise RuntimeError("backward() on a tensor that does not require grad "
-                               "(was it computed under no_grad(), or from constants only?)")
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(f"backward() without a gradient needs a single-element tensor, "
-                                   f"got shape {self.shape}")
-            grad = np.ones_like(self.data)
-        else:
-            grad = array_module(self.data).asarray(grad.data if isinstance(grad, Tensor) else grad,
-                                                   dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"gradient of shape {grad.shape} for a tensor of shape "
-                                 f"{self.shape}")
-
-        if self._recorded and self._entry is None:
-            raise RuntimeError(_FREED_MESSAGE)
-        tape = _collect_tape(self)
-        tape.reverse()
-        grads = {id(self): grad}
-        while tape:  # newest entry first: every consumer runs before its producer
-            # popped, not iterated: once its entry has run, nothing here keeps a tensor (and
-            # its array) alive, so the memory of a long sequence is given back as BPTT goes
-            tensor = tape.pop()
-            g = grads.pop(id(tensor), None)
-            entry = tensor._entry
-            if not retain_graph:
-                tensor._entry = None
-            if g is None:
-                continue
-            for parent, pg in zip(entry.inputs, entry.backward(g)):
-                if pg is None or not parent.requires_grad:
-                    continue
-                if parent._recorded and parent._entry is None:
-                    raise RuntimeError(_FREED_MESSAGE)
-                if parent._entry is None:  # a leaf: store the gradient where the user reads it
-                    parent.grad = pg.copy() if parent.grad is None else parent.grad + pg
-                else:
-                    key = id(parent)
-                    grads[key] = pg if key not in grads else grads[key] + pg
-        if not self._recorded:  # backward() called on a leaf
-            self.grad = grad.copy() if self.grad is None else self.grad + grad
 
     # --- operators: one line each; each op and its backward are written in ops.py ------------
     def __add__(self, other):
@@ -271,58 +102,3 @@ class Tensor:
 
     def log_softmax(self, axis: int = -1):
         return ops.log_softmax(self, axis)
-
-
-_FREED_MESSAGE = ("this part of the graph was already used by a backward() and freed; "
-                  "pass retain_graph=True to the first backward() to differentiate it again")
-
-
-def _collect_tape(root: Tensor) -> list[Tensor]:
-    """Every recorded tensor that ``root`` depends on, newest first (reverse tape order).
-
-    Iterative depth-first search with an explicit stack: no recursion, whatever the depth.
-    """
-    seen = set()
-    found = []
-    stack = [root]
-    while stack:
-        t = stack.pop()
-        if t._entry is None or id(t) in seen:
-            continue
-        seen.add(id(t))
-        found.append(t)
-        stack.extend(p for p in t._entry.inputs if p.requires_grad)
-    found.sort(key=lambda t: t._entry.index, reverse=True)
-    return found
-
-
-def record(name: str, data: np.ndarray, inputs, backward) -> Tensor:
-    """Make the output tensor of an operation and, if any input needs a gradient, record it.
-
-    This is how every primitive op and every fused kernel op enters the tape:
-    ``backward(g) -> tuple`` returns one gradient per input (None where there is none).
-    """
-    out = Tensor(data)
-    if _GradMode.enabled and any(t.requires_grad for t in inputs):
-        out.requires_grad = True
-        out._entry = TapeEntry(name, tuple(inputs), backward)
-        out._recorded = True
-    return out
-
-
-def as_tensor(value, like: Tensor | None = None) -> Tensor:
-    """A Tensor as it is; anything else (scalar, list, array) as a constant tensor.
-
-    With ``like``, constants take ``like``'s dtype, so ``x * 2`` stays float32 for float32 x, and
-    its place: a constant next to a tensor on the GPU is copied there.
-    """
-    if isinstance(value, Tensor):
-        return value
-    if like is not None and on_device(like.data):
-        return Tensor(array_module(like.data).asarray(value, dtype=like.dtype))
-    return Tensor(value, dtype=like.dtype if like is not None else None)
-
-
-# The operators above call the ops, which build on Tensor and record: the one pair of modules
-# in the package that import each other (a class and its operators), by design.
-from . import ops  # noqa: E402
