@@ -18,6 +18,7 @@ from minirnn.models.registry import MODELS
 
 from .common import (backend_option, backends_option, check_interrupted, console, err_console,
                      fail, interrupts_caught, json_option, progress_bar)
+from .sweep import sweep
 from .train import predict, train
 
 
@@ -336,6 +337,7 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
 
 main.add_command(train)
 main.add_command(predict)
+main.add_command(sweep)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,8 @@
 floor), and no two modules import each other, round about or directly.
 
     cli                the ``minirnn`` command
-    application        data, experiment, train, forecast, diagnostics, checkpoint, checks, bench
+    application        data, experiment, train, forecast, diagnostics, checkpoint, checks, bench,
+                       sweep
     models             the networks of the seed article
     kernels            the fused ops, their engines and the cpu runtime (all the Numba code)
     framework          losses, optimisers
@@ -23,7 +24,7 @@ FLOORS = [
     ("models", ["minirnn.models"]),
     ("application", ["minirnn.data", "minirnn.experiment", "minirnn.train", "minirnn.forecast",
                      "minirnn.diagnostics", "minirnn.checkpoint", "minirnn.checks",
-                     "minirnn.bench"]),
+                     "minirnn.bench", "minirnn.sweep"]),
     ("cli", ["minirnn.cli"]),
 ]
 

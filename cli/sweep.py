@@ -1,0 +1,244 @@
+"""``minirnn sweep``: a model search, each trial a ``minirnn train`` run, on Dask."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from minirnn.models.registry import MODELS
+
+from .common import check_writable, console, fail, json_option, progress_bar, wrote
+
+#: the train options a sweep may search or share (not the ones it sets on each trial itself)
+OWN = ("out", "resume", "seed", "as_json", "plot", "overwrite", "model")
+
+
+def _train_options():
+    from .train import train
+
+    return {p.name: p for p in train.params if p.name not in OWN}
+
+
+def _option_name(name: str, searchable) -> str:
+    key = name.strip().lstrip("-").replace("-", "_")
+    if key not in searchable:
+        fail(f"{name!r} is not an option of minirnn train that a sweep can vary; choose from "
+             f"{', '.join(sorted(searchable))}")
+    return key
+
+
+def _split(text: str, what: str):
+    if "=" not in text:
+        fail(f"{what} needs NAME=VALUES, got {text!r}")
+    name, values = text.split("=", 1)
+    return name, values
+
+
+@click.command(context_settings={"ignore_unknown_options": False})
+@click.option("--model", "models", required=True,
+              help="The model(s) to search, comma-separated: " + ", ".join(MODELS) + ".")
+@click.option("--grid", "grids", multiple=True, metavar="NAME=V1,V2,…",
+              help="A train option and the values to try (repeat for more: every "
+                   "combination runs), e.g. --grid hidden=8,16,32 --grid lr=0.01,0.003.")
+@click.option("--random", "random_count", type=click.IntRange(min=1),
+              help="Instead of a grid: this many configurations drawn from the --range's.")
+@click.option("--range", "ranges", multiple=True, metavar="NAME=LO:HI[:log|:int]",
+              help="A train option's range for --random: uniform, log-uniform or integers.")
+@click.option("--search-seed", type=int, default=0, show_default=True,
+              help="The seed of the --random draws.")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Trials per configuration, with seeds 0, 1, …: the spread says how much a "
+                   "result owes to luck.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default="sweep",
+              show_default=True,
+              help="Where every trial's checkpoint (trials/) and the results (results.json, "
+                   "written as each trial finishes) go.")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Copy the best trial's checkpoint here.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="A running Dask scheduler (tcp://host:8786) to run the trials on; without "
+                   "it, a local cluster of one single-threaded worker per core.")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Workers of the local cluster (default: one per core).")
+@click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True,
+              help="More attempts for a trial whose task failed (a trial whose worker died is "
+                   "run again by Dask itself).")
+@click.option("--resume", is_flag=True,
+              help="Continue the sweep recorded in --dir: run only the trials not done.")
+@json_option
+@click.argument("train_args", nargs=-1, type=click.UNPROCESSED)
+def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, out, scheduler,
+          workers, retries, resume, as_json, train_args):
+    """Train many models and compare them: one `minirnn train` per (configuration, seed), run
+    as Dask tasks. TRAIN_ARGS (after --) go to every trial, e.g.
+
+        minirnn sweep --model elman,narx --grid hidden=8,16 --seeds 3 -- --data sine
+    """
+    from minirnn import sweep as sweeps
+
+    searchable = _train_options()
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    unknown = [m for m in names if m not in MODELS]
+    if not names or unknown:
+        what = f"unknown model(s) {', '.join(unknown)}" if unknown else "no model given"
+        fail(f"{what}; choose from {', '.join(MODELS)}")
+    shared = list(train_args)
+    for arg in shared:
+        key = arg.lstrip("-").split("=")[0].replace("-", "_")
+        if arg.startswith("--") and key in OWN:
+            fail(f"{arg.split('=')[0]} is set by the sweep for each trial; leave it out of "
+                 f"the train options")
+    try:
+        if random_count:
+            if grids:
+                fail("--random draws from --range's; give either --grid or --random")
+            if not ranges:
+                fail("--random needs at least one --range NAME=LO:HI")
+            bounds = {}
+            for text in ranges:
+                name, spec = _split(text, "--range")
+                bounds[_option_name(name, searchable)] = sweeps.parse_range(spec)
+            trials = sweeps.random_trials(names, bounds, random_count, seeds, search_seed)
+        else:
+            if ranges:
+                fail("--range is for --random; a grid takes --grid NAME=V1,V2")
+            grid = {}
+            for text in grids:
+                name, values = _split(text, "--grid")
+                grid[_option_name(name, searchable)] = sweeps.parse_values(values)
+            trials = sweeps.grid_trials(names, grid, seeds)
+    except sweeps.SweepError as error:
+        fail(str(error))
+    for trial in trials:  # every option named twice is a mistake
+        for key in trial.params:
+            flag = "--" + key.replace("_", "-")
+            if any(a == flag or a.startswith(flag + "=") for a in shared):
+                fail(f"{flag} is both searched and given to every trial; give it once")
+    _check_commands(trials, shared, directory)
+
+    folder = Path(directory)
+    plan = sweeps.Sweep(trials, folder, shared)
+    if resume:
+        try:
+            plan.load()
+        except sweeps.SweepError as error:
+            fail(str(error))
+    elif plan.results_path.exists():
+        fail(f"{plan.results_path} holds a sweep already: --resume continues it, or choose "
+             f"another --dir")
+    if out:
+        check_writable(out, "--out")
+    folder.mkdir(parents=True, exist_ok=True)
+    check_writable(plan.results_path, "--dir")
+
+    pending = plan.pending()
+    if pending:
+        _run(plan, pending, scheduler, workers, retries, as_json)
+    records = [plan.results[t.name] for t in trials if t.name in plan.results]
+    rows = sweeps.summarize(records)
+    best = sweeps.best_record(records)
+    if out and best is not None:
+        _copy(best["checkpoint"], out)
+    if as_json:
+        click.echo(json.dumps({"directory": str(folder), "shared": shared, "trials": records,
+                               "configurations": rows, "best": best}, indent=2))
+    else:
+        _table(rows, len(trials))
+    if best is None:
+        fail("no trial finished: see the errors in " + str(plan.results_path),
+             json_sent=as_json)
+
+
+def _check_commands(trials, shared, directory):
+    """Parse each distinct trial command as ``minirnn train`` would, before any runs: a bad
+    shared option or value fails here, once, not in every trial."""
+    from .train import train
+
+    seen = set()
+    for trial in trials:
+        key = (trial.model, tuple(sorted(trial.params.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        args = trial.command(shared, Path(directory))[1:]
+        try:
+            train.make_context("minirnn train", list(args), resilient_parsing=False)
+        except click.exceptions.Exit:
+            pass
+        except click.UsageError as error:
+            fail(f"the train options of {trial.configuration}: {error.format_message()}")
+
+
+def _run(plan, pending, scheduler, workers, retries, as_json):
+    from distributed import Client
+
+    from minirnn import sweep as sweeps
+
+    counts = {"done": 0, "failed": 0}
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout="20s")
+        else:
+            cluster = sweeps.local_cluster(workers)
+            client = Client(cluster)
+    except OSError as error:
+        fail(f"cannot reach the Dask scheduler {scheduler}: {error}")
+    try:
+        with progress_bar(transient=False) as progress:
+            task = progress.add_task("sweep", total=len(pending))
+
+            def update(record):
+                counts["done" if record["status"] == "done" else "failed"] += 1
+                best = sweeps.best_record(plan.results.values())
+                running = len(pending) - counts["done"] - counts["failed"]
+                text = (f"sweep: {counts['done']} done, {running} to go, "
+                        f"{counts['failed']} failed")
+                if best is not None:
+                    text += f"; best {best['configuration']} seed {best['seed']}: " \
+                            f"val {best['metric']} {best['validation']:.4g}"
+                progress.update(task, advance=1, description=escape(text))
+                if record["status"] != "done" and not as_json:
+                    click.echo(f"trial {record['name']} failed: {record.get('error')}",
+                               err=True)
+
+            plan.run(client, on_update=update, retries=retries)
+    except KeyboardInterrupt:
+        fail(f"interrupted: {len(plan.results)} trial(s) recorded in {plan.results_path}; the "
+             f"same command with --resume runs the rest")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    wrote(plan.results_path, f"{len(plan.results)} trials")
+
+
+def _copy(source, out):
+    from minirnn.checkpoint import atomic_write
+
+    with open(source, "rb") as src, atomic_write(out) as dst:
+        shutil.copyfileobj(src, dst)
+    wrote(out, f"the best trial, {Path(source).stem}")
+
+
+def _table(rows, trials):
+    metric = next((r["metric"] for r in rows if r["metric"]), "score")
+    table = Table(title=f"{trials} trials: validation and test {metric}, mean ± spread over "
+                        f"seeds, best first")
+    for column in ("configuration", "done", "validation", "test", "naive val", "naive test"):
+        table.add_column(column, justify="left" if column == "configuration" else "right",
+                         no_wrap=column != "configuration")
+    for r in rows:
+        if r["metric"] is None:
+            table.add_row(escape(r["configuration"]), f"0/{r['failed']} failed", "", "", "", "")
+            continue
+        cell = (lambda key: f"{r[key]:.3g}±{r[key + '_spread']:.1g}")
+        table.add_row(escape(r["configuration"]),
+                      f"{r['done']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
+                      cell("validation"), cell("test"), f"{r['naive_validation']:.4g}",
+                      f"{r['naive_test']:.4g}")
+    console.print(table)

@@ -1,0 +1,330 @@
+"""Model searches on Dask: many ``minirnn train`` runs, one per (configuration, seed).
+
+A sweep is a list of trials. A trial is one ``minirnn train`` command line: a model, the
+values of the searched options (a grid's product, or random draws from ranges), a seed, and
+the options every trial shares (the data, the epochs, …); its checkpoint goes to
+``<dir>/trials/<trial>.npz``. Each trial runs as one Dask task, which starts the command in a
+process of its own (with ``NUMBA_NUM_THREADS=1``: one core per worker, so that workers do not
+fight for cores); so a trial of the sweep and the same command typed by hand give the same
+numbers, and a trial that fails (diverges, a bad option) fails alone.
+
+Nothing is lost:
+
+- each finished trial is added to ``<dir>/results.json`` as it finishes, written atomically;
+  ``resume`` reads it back and runs only the trials not done;
+- a worker that dies mid-trial has its task run again by Dask on another worker (its process
+  dies with the worker: the trial's command gets SIGTERM when its parent goes), up to
+  ``distributed.scheduler.allowed-failures`` times;
+- a failed trial is recorded with its one-line error, and the sweep goes on.
+
+The table (``summarize``) groups the trials of one configuration over their seeds: the mean and
+the spread (standard deviation) of the validation and test scores beside the naive forecast's,
+best first.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import atomic_write
+
+RESULTS = "results.json"
+#: options the sweep sets itself on every trial's command line
+OWN_OPTIONS = ("--out", "--resume", "--seed", "--json", "--plot", "--overwrite")
+
+
+class SweepError(ValueError):
+    """A sweep that cannot be run as asked: one line, before any trial starts."""
+
+
+@dataclass
+class Trial:
+    """One ``minirnn train`` run of the sweep."""
+
+    model: str
+    params: dict          # searched option -> value, e.g. {"hidden": 16, "lr": 0.01}
+    seed: int
+    name: str = ""        # unique in the sweep, and the file name of its checkpoint
+
+    def __post_init__(self):
+        if not self.name:
+            values = "-".join(f"{k}={_text(v)}" for k, v in self.params.items())
+            self.name = "-".join(p for p in (self.model, values, f"seed={self.seed}") if p)
+
+    @property
+    def configuration(self) -> str:
+        """The model and its searched values, seed left out: what seeds are averaged over."""
+        values = ", ".join(f"{k}={_text(v)}" for k, v in self.params.items())
+        return f"{self.model} {values}".strip()
+
+    def command(self, shared: list, directory: Path) -> list:
+        """The ``minirnn train`` arguments of this trial."""
+        args = ["train", self.model, *shared]
+        for key, value in self.params.items():
+            args += [f"--{key.replace('_', '-')}", _text(value)]
+        return args + ["--seed", str(self.seed), "--out", str(checkpoint_path(directory, self)),
+                       "--overwrite", "--json"]
+
+
+def _text(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def checkpoint_path(directory: Path, trial: Trial) -> Path:
+    return Path(directory) / "trials" / f"{trial.name}.npz"
+
+
+# --- the trials -------------------------------------------------------------------------------------
+def parse_values(text: str):
+    """``8,16,32`` -> [8, 16, 32]; numbers where they parse, words otherwise."""
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            raise SweepError(f"an empty value in {text!r}")
+        values.append(_number(part))
+    return values
+
+
+def _number(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def grid_trials(models, grid: dict, seeds: int) -> list:
+    """Every combination of the grid's values, for every model and seed (seeds 0 … seeds-1)."""
+    keys = list(grid)
+    combinations = list(itertools.product(*(grid[k] for k in keys))) if keys else [()]
+    return [Trial(model, dict(zip(keys, values)), seed)
+            for model in models for values in combinations for seed in range(seeds)]
+
+
+def parse_range(text: str):
+    """``lo:hi`` (uniform), ``lo:hi:log`` (log-uniform) or ``lo:hi:int`` (integers in
+    [lo, hi]) -> (lo, hi, kind)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "int")):
+        raise SweepError(f"a range is lo:hi, lo:hi:log or lo:hi:int, got {text!r}")
+    try:
+        lo, hi = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise SweepError(f"a range's bounds must be numbers, got {text!r}") from None
+    kind = parts[2] if len(parts) == 3 else "uniform"
+    if not lo < hi or (kind == "log" and lo <= 0):
+        raise SweepError(f"a range needs lo < hi (and lo > 0 for log), got {text!r}")
+    return lo, hi, kind
+
+
+def random_trials(models, ranges: dict, count: int, seeds: int, search_seed: int = 0) -> list:
+    """``count`` configurations drawn from the ranges (the same draws for the same
+    ``search_seed``), for every model and seed."""
+    rng = np.random.default_rng(search_seed)
+    configurations = []
+    for _ in range(count):
+        params = {}
+        for key, (lo, hi, kind) in ranges.items():
+            if kind == "int":
+                params[key] = int(rng.integers(int(math.ceil(lo)), int(math.floor(hi)) + 1))
+            elif kind == "log":
+                params[key] = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+            else:
+                params[key] = float(rng.uniform(lo, hi))
+        configurations.append(params)
+    return [Trial(model, params, seed)
+            for model in models for params in configurations for seed in range(seeds)]
+
+
+# --- one trial, on a worker -------------------------------------------------------------------------
+def _die_with_parent():  # pragma: no cover - runs in the child, between fork and exec
+    """Linux: the trial's process gets SIGTERM when the worker that started it dies, so a
+    killed worker leaves no trial running on behind its rerun."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def run_trial(args: list, name: str) -> dict:
+    """Run ``minirnn train`` with ``args`` in a process of its own; the summary of its JSON
+    report (or its one-line error). A Dask task: everything it returns is plain data."""
+    start = time.perf_counter()
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, "-m", "minirnn.cli", *args], capture_output=True,
+                         text=True, env=env,
+                         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    record = {"name": name, "seconds": time.perf_counter() - start}
+    try:
+        report = json.loads(run.stdout)
+    except json.JSONDecodeError:
+        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        return {**record, "status": "failed", "error": f"exit {run.returncode}: {last}"}
+    if run.returncode != 0 or "error" in report:
+        return {**record, "status": "failed", "error": report.get("error", "failed")}
+    metric = next((k[4:] for k in report["history"][-1] if k.startswith("val_")), "rmse")
+    scores = {split: report["metrics"][split] for split in ("validation", "test")}
+    return {**record, "status": "done", "metric": metric,
+            "validation": scores["validation"]["model"].get(metric),
+            "test": scores["test"]["model"].get(metric),
+            "naive_validation": scores["validation"]["naive"].get(metric),
+            "naive_test": scores["test"]["naive"].get(metric),
+            "epochs": report.get("epochs_done"), "stopped": report.get("stopped")}
+
+
+# --- the sweep ---------------------------------------------------------------------------------------
+@dataclass
+class Sweep:
+    """The trials, where their checkpoints and results go, and what they share."""
+
+    trials: list
+    directory: Path
+    shared: list = field(default_factory=list)   # train options of every trial
+    results: dict = field(default_factory=dict)  # trial name -> record (done or failed)
+
+    @property
+    def results_path(self) -> Path:
+        return Path(self.directory) / RESULTS
+
+    def load(self):
+        """The records of an earlier run of this sweep (``resume``); a sweep with other
+        trials or other shared options is refused."""
+        try:
+            document = json.loads(self.results_path.read_text())
+        except OSError:
+            raise SweepError(f"nothing to resume: {self.results_path} does not exist") from None
+        except json.JSONDecodeError as error:
+            raise SweepError(f"{self.results_path} is not a sweep's results: {error}") from None
+        if document.get("shared") != self.shared:
+            raise SweepError(f"{self.results_path} is a sweep with other shared options "
+                             f"({' '.join(document.get('shared') or [])}); give the same ones")
+        names = {t.name for t in self.trials}
+        self.results = {r["name"]: r for r in document.get("trials", [])
+                        if r.get("name") in names and r.get("status") == "done"}
+        return self
+
+    def save(self):
+        """Write the records so far, atomically."""
+        document = {"shared": self.shared,
+                    "trials": [self.results[t.name] for t in self.trials
+                               if t.name in self.results]}
+        with atomic_write(self.results_path, "w") as handle:
+            json.dump(document, handle, indent=1, default=_plain)
+
+    def pending(self) -> list:
+        return [t for t in self.trials if self.results.get(t.name, {}).get("status") != "done"]
+
+    def run(self, client, on_update=None, retries: int = 1):
+        """Run the pending trials on the Dask ``client``, recording each as it finishes;
+        ``on_update(record)`` after each. A task whose worker dies is run again by Dask;
+        ``retries`` more attempts go to a task that raised."""
+        from distributed import as_completed
+
+        Path(self.directory, "trials").mkdir(parents=True, exist_ok=True)
+        by_key, futures = {}, []
+        for trial in self.pending():
+            args = trial.command(self.shared, Path(self.directory))
+            future = client.submit(run_trial, args, trial.name, key=f"trial-{trial.name}",
+                                   pure=False, retries=retries)
+            by_key[future.key] = trial
+            futures.append(future)
+        for future in as_completed(futures):
+            trial = by_key[future.key]
+            try:
+                record = future.result()
+            except Exception as error:  # noqa: BLE001 - the trial failed, not the sweep
+                record = {"name": trial.name, "status": "failed",
+                          "error": f"{type(error).__name__}: {error}".splitlines()[0]}
+            record.update(model=trial.model, params=trial.params, seed=trial.seed,
+                          configuration=trial.configuration,
+                          checkpoint=str(checkpoint_path(self.directory, trial).resolve()))
+            self.results[trial.name] = record
+            self.save()
+            if on_update is not None:
+                on_update(record)
+        return self
+
+
+def _plain(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to results.json")
+
+
+def lower_is_better(metric: str) -> bool:
+    return "accuracy" not in metric
+
+
+def summarize(records) -> list:
+    """One row per configuration over its seeds: mean and spread (standard deviation over the
+    seeds) of the validation and test scores, the naive forecast's, trials done and failed;
+    best validation first."""
+    groups = {}
+    for record in records:
+        groups.setdefault(record["configuration"], []).append(record)
+    rows = []
+    for configuration, group in groups.items():
+        done = [r for r in group if r.get("status") == "done" and r.get("validation") is not None
+                and np.isfinite(r["validation"])]
+        row = {"configuration": configuration, "model": group[0]["model"],
+               "params": group[0]["params"], "done": len(done),
+               "failed": len(group) - len(done), "metric": None}
+        if done:
+            metric = done[0]["metric"]
+            row["metric"] = metric
+            for key in ("validation", "test", "naive_validation", "naive_test"):
+                values = np.array([r[key] for r in done], dtype=float)
+                row[key] = float(values.mean())
+                row[f"{key}_spread"] = float(values.std())
+            best = min(done, key=lambda r: r["validation"] * (1 if lower_is_better(metric)
+                                                              else -1))
+            row["best_trial"], row["best_checkpoint"] = best["name"], best["checkpoint"]
+        rows.append(row)
+
+    def order(row):
+        if row["metric"] is None:
+            return (1, 0.0)
+        sign = 1 if lower_is_better(row["metric"]) else -1
+        return (0, sign * row["validation"])
+
+    return sorted(rows, key=order)
+
+
+def best_record(records):
+    """The single trial with the best validation score (None if no trial is done)."""
+    done = [r for r in records if r.get("status") == "done" and r.get("validation") is not None
+            and np.isfinite(r["validation"])]
+    if not done:
+        return None
+    sign = 1 if lower_is_better(done[0]["metric"]) else -1
+    return min(done, key=lambda r: sign * r["validation"])
+
+
+def local_cluster(workers: int | None = None):
+    """A Dask cluster on this machine: one single-threaded worker process per core (or
+    ``workers``), quiet, no dashboard."""
+    import logging
+
+    from distributed import LocalCluster
+
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            (os.cpu_count() or 1)
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, silence_logs=logging.ERROR)

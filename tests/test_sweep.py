@@ -1,0 +1,138 @@
+"""``minirnn sweep``: a model search on a Dask cluster of two single-threaded worker processes.
+
+A sweep is many ``minirnn train`` runs; the tests check that a grid runs to completion with
+every trial recorded, that a trial equals the same ``minirnn train`` typed by hand, that a
+sweep killed half-way resumes with only its missing trials, that a worker killed mid-trial
+does not lose its trial, that a failing trial fails alone, and the one-line errors.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from minirnn import sweep as sweeps  # noqa: E402
+
+DATA = ["--data", "sine", "--length", "300", "--epochs", "2"]
+
+
+def minirnn(*args, cwd, check=True):
+    run = subprocess.run([sys.executable, "-m", "minirnn.cli", *args], cwd=cwd,
+                         capture_output=True, text=True, timeout=600)
+    if check:
+        assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def test_a_grid_runs_every_trial_and_equals_train_by_hand(tmp_path):
+    run = minirnn("sweep", "--model", "elman,jordan", "--grid", "hidden=3,6", "--seeds", "2",
+                  "--workers", "2", "--out", "best.npz", "--json", "--", *DATA, cwd=tmp_path)
+    report = json.loads(run.stdout)
+    assert len(report["trials"]) == 8 and all(t["status"] == "done" for t in report["trials"])
+    assert len(report["configurations"]) == 4
+    assert all(row["done"] == 2 for row in report["configurations"])
+    recorded = json.loads((tmp_path / "sweep" / "results.json").read_text())
+    assert len(recorded["trials"]) == 8 and recorded["shared"] == DATA
+    # best first; the best trial's checkpoint copied to --out, byte for byte
+    scores = [row["validation"] for row in report["configurations"]]
+    assert scores == sorted(scores)
+    best = report["best"]
+    assert best["validation"] == min(t["validation"] for t in report["trials"])
+    assert (tmp_path / "best.npz").read_bytes() == Path(best["checkpoint"]).read_bytes()
+    # one trial, typed by hand: the same numbers
+    trial = next(t for t in report["trials"] if t["name"] == "jordan-hidden=6-seed=1")
+    by_hand = json.loads(minirnn("train", "jordan", *DATA, "--hidden", "6", "--seed", "1",
+                                 "--json", cwd=tmp_path).stdout)
+    assert by_hand["metrics"]["validation"]["model"]["rmse"] == trial["validation"]
+    assert by_hand["metrics"]["test"]["model"]["rmse"] == trial["test"]
+
+
+def test_an_interrupted_sweep_resumes_with_only_the_missing_trials(tmp_path):
+    args = ["sweep", "--model", "elman", "--grid", "hidden=2,3,4,5,6,7", "--workers", "1",
+            "--", *DATA]
+    process = subprocess.Popen([sys.executable, "-m", "minirnn.cli", *args], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = tmp_path / "sweep" / "results.json"
+    deadline = time.time() + 300
+    while time.time() < deadline:  # stop it once a trial or two are recorded
+        if results.exists() and json.loads(results.read_text())["trials"]:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode != 0 and "--resume" in err
+    before = {t["name"]: t for t in json.loads(results.read_text())["trials"]}
+    assert 1 <= len(before) < 6
+    stamps = {name: os.stat(t["checkpoint"]).st_mtime_ns for name, t in before.items()}
+    refused = minirnn(*args, cwd=tmp_path, check=False)
+    assert refused.returncode == 1 and "--resume continues it" in refused.stderr
+    run = minirnn(*args[:-len(DATA) - 1], "--resume", "--json", "--", *DATA, cwd=tmp_path)
+    after = {t["name"]: t for t in json.loads(run.stdout)["trials"]}
+    assert len(after) == 6 and all(t["status"] == "done" for t in after.values())
+    for name, record in before.items():  # the recorded trials were not run again
+        assert after[name] == record
+        assert os.stat(record["checkpoint"]).st_mtime_ns == stamps[name]
+
+
+def test_a_worker_killed_mid_trial_does_not_lose_its_trial(tmp_path):
+    from distributed import Client
+
+    trials = sweeps.grid_trials(["elman"], {"hidden": [3, 4, 5, 6]}, seeds=1)
+    plan = sweeps.Sweep(trials, tmp_path, ["--data", "sine", "--length", "300", "--epochs",
+                                           "4"])
+    with sweeps.local_cluster(2) as cluster, Client(cluster) as client:
+        pids = list(client.run(os.getpid).values())
+        killed = []
+
+        def kill_one(record):  # once the first trial is in, the other worker is mid-trial
+            if not killed:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+        plan.run(client, on_update=kill_one)
+    assert killed
+    assert sorted(plan.results) == sorted(t.name for t in trials)
+    assert all(r["status"] == "done" for r in plan.results.values())
+
+
+def test_a_failing_trial_fails_alone(tmp_path):
+    run = minirnn("sweep", "--model", "elman", "--grid", "hidden=3,100000000", "--workers", "2",
+                  "--json", "--", *DATA, cwd=tmp_path)
+    trials = {t["name"]: t for t in json.loads(run.stdout)["trials"]}
+    assert trials["elman-hidden=3-seed=0"]["status"] == "done"
+    failed = trials["elman-hidden=100000000-seed=0"]
+    assert failed["status"] == "failed" and "needs ~" in failed["error"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model", "elman", "--grid", "hiden=3,4"], "'hiden' is not an option of minirnn train"),
+    (["--model", "lstm"], "unknown model(s) lstm"),
+    (["--model", "elman", "--grid", "hidden=3", "--", "--hidden", "4"],
+     "--hidden is both searched and given to every trial"),
+    (["--model", "elman", "--", "--seed", "4"], "--seed is set by the sweep"),
+    (["--model", "elman", "--grid", "hidden=three"], "the train options of elman hidden=three"),
+    (["--model", "elman", "--random", "3"], "--random needs at least one --range"),
+    (["--model", "elman", "--random", "3", "--range", "lr=1:0.1"], "a range needs lo < hi"),
+    (["--model", "elman", "--resume"], "nothing to resume"),
+])
+def test_a_sweep_that_cannot_run_says_why_in_one_line(tmp_path, args, message):
+    run = minirnn("sweep", *args, cwd=tmp_path, check=False)
+    assert run.returncode != 0
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0], lines
+    assert not (tmp_path / "sweep" / "trials").exists()
+
+
+def test_random_draws_are_seeded_and_within_their_ranges():
+    ranges = {"lr": sweeps.parse_range("0.001:0.1:log"), "hidden": sweeps.parse_range("4:9:int")}
+    first = sweeps.random_trials(["elman"], ranges, 5, seeds=2, search_seed=3)
+    again = sweeps.random_trials(["elman"], ranges, 5, seeds=2, search_seed=3)
+    assert [t.params for t in first] == [t.params for t in again] and len(first) == 10
+    assert all(0.001 <= t.params["lr"] <= 0.1 and 4 <= t.params["hidden"] <= 9 for t in first)
+    assert [t.seed for t in first[:2]] == [0, 1] and first[0].params == first[1].params
