@@ -649,20 +649,26 @@ def _word_rows(task, predicted, generated):
     return ["t", "word", "next", "predicted"], rows
 
 
-def _prediction_rows(series, one_step, ahead):
+def _prediction_rows(series, one_step, ahead, spread=None, ahead_spread=None):
     """(header, rows): t, the date (when the file has a date column), the targets and the
-    predictions; then the forecast past the end (no targets, no dates). Missing values are
-    None."""
+    predictions (with ``spread``: an ensemble's mean, then its spread); then the forecast past
+    the end (no targets, no dates). Missing values are None."""
     names = series.target_names
     dates = getattr(series, "dates", None)
     when = (lambda t: [dates[t] if t < len(dates) else None]) if dates else (lambda t: [])
     number = lambda v: None if np.isnan(v) else float(v)  # noqa: E731
-    rows = [[t, *when(t), *map(number, series.targets[t]), *map(number, one_step[t])]
+
+    def predicted(values, spreads, k):
+        return [*map(number, values[k]), *([] if spreads is None else map(number, spreads[k]))]
+
+    rows = [[t, *when(t), *map(number, series.targets[t]), *predicted(one_step, spread, t)]
             for t in range(len(series))]
     rows += [[len(series) + k, *when(len(series) + k), *([None] * len(names)),
-              *map(number, ahead[k])] for k in range(0 if ahead is None else len(ahead))]
+              *predicted(ahead, ahead_spread if spread is not None else None, k)]
+             for k in range(0 if ahead is None else len(ahead))]
     header = ["t", *([series.date_column] if dates else []), *names,
-              *(f"{n}_predicted" for n in names)]
+              *(f"{n}_predicted" for n in names),
+              *([] if spread is None else (f"{n}_spread" for n in names))]
     return header, rows
 
 
@@ -736,7 +742,8 @@ def _plot_predictions(path, series, one_step, ahead, report):
 
 
 @click.command()
-@click.argument("checkpoint_path", metavar="CHECKPOINT", type=click.Path(dir_okay=False))
+@click.argument("checkpoint_paths", metavar="CHECKPOINT...", nargs=-1, required=True,
+                type=click.Path(dir_okay=False))
 @click.option("--data", default=None,
               help="Data to predict (default: the data the model was trained on); its columns "
                    "must be the ones the model was trained on, by name.")
@@ -755,7 +762,7 @@ def _plot_predictions(path, series, one_step, ahead, report):
               help=f"Write predictions (and diagnostics) to this image "
                    f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
-def predict(checkpoint_path, data, target, inputs, length, missing, steps, backend, out,
+def predict(checkpoint_paths, data, target, inputs, length, missing, steps, backend, out,
             diagnostics, plot, as_json):
     """One-step predictions of a trained model (CHECKPOINT), as CSV, and optionally a
     free-run forecast past the end of the data and residual diagnostics.
@@ -763,10 +770,17 @@ def predict(checkpoint_path, data, target, inputs, length, missing, steps, backe
     The data are read by the column names the model was trained on, in whatever order the
     file has them (a missing column, or --target / --inputs other than the trained ones or in
     another order, is an error) and scaled with the training rows' scalers.
+
+    Several checkpoints (an ensemble: the seeds of a sweep, say) give the mean of their
+    predictions and the spread (standard deviation) between them, the free run included.
     """
     check_plot_path(plot)
     if out:
         check_writable(out, "--out")
+    if len(checkpoint_paths) > 1:
+        return _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing,
+                                 steps, backend, out, diagnostics, plot, as_json)
+    checkpoint_path = checkpoint_paths[0]
     ctx = click.get_current_context()
     if ctx.get_parameter_source("length") == ParameterSource.COMMANDLINE and \
             (data is None or data not in BUILTIN):
@@ -826,6 +840,49 @@ def predict(checkpoint_path, data, target, inputs, length, missing, steps, backe
           {"diagnostics": report} if report is not None else None)
     if report is not None and not as_json:
         _show_diagnostics(report)
+
+
+def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, steps, backend,
+                      out, diagnostics, plot, as_json):
+    """The mean and spread of several models' one-step predictions and free runs, on the rows
+    of the first model's data (or --data): the models must have been trained on the same
+    columns."""
+    from minirnn.forecast import free_run
+
+    if diagnostics or plot:
+        fail("--diagnostics and --plot are for one model; give one checkpoint")
+    check_not_inputs({"--out": out}, {f"the checkpoint {p}": p for p in checkpoint_paths} |
+                     {"the --data file": data if data not in BUILTIN else None})
+    series, one_steps, aheads = None, [], []
+    try:
+        for path in checkpoint_paths:
+            exp = load_experiment(path)
+            spec = exp.data
+            spec.check_columns(target, inputs)
+            if series is None:  # the rows: the first model's data, or --data, for every one
+                first, columns = path, spec.columns()
+                series = stored_data(spec, path) if data is None else \
+                    _new_data(spec, data, length, missing or spec.missing)
+                check_memory(exp.model, exp.config, len(series))
+                check_bytes(BYTES_PER_FORECAST_STEP * steps, f"--steps {steps:,}")
+            elif spec.columns() != columns:
+                raise DataError(f"{path} was trained on {spec.columns()}, {first} on "
+                                f"{columns}: an ensemble predicts one series")
+            task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
+                              spec.horizon)
+            if task.kind != "series":
+                raise DataError(f"{path}: an ensemble is of one-step models of a numeric "
+                                f"series, not of {exp.model} ({task.kind})")
+            net = exp.build_model(engine(backend, exp.config["backend"]))
+            one_steps.append(task.to_levels(task.predict(net)))
+            if steps:
+                aheads.append(task.forecast_levels(free_run(net, task, steps)))
+    except USER_ERRORS as error:
+        fail_with(error)
+    mean, spread = np.mean(one_steps, axis=0), np.std(one_steps, axis=0)
+    ahead = (np.mean(aheads, axis=0), np.std(aheads, axis=0)) if steps else (None, None)
+    header, rows = _prediction_rows(series, mean, ahead[0], spread, ahead[1])
+    _emit(out, header, rows, as_json, {"members": len(checkpoint_paths)})
 
 
 def _new_data(spec: DataSpec, data: str, length: int, missing: str = "error"):

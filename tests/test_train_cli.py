@@ -691,3 +691,37 @@ def test_a_model_trained_with_interpolated_gaps_reads_new_files_the_same_way(tmp
     result = invoke("train", "--resume", path, "--missing", "drop")
     assert result.exit_code == 1 and "--missing drop (it was trained with interpolate)" in \
         result.output
+
+
+def test_predict_with_several_checkpoints_gives_the_ensemble_mean_and_spread(tmp_path):
+    """An ensemble (the seeds of a sweep, say): the mean of the members' one-step predictions
+    and free runs, and the spread between them, on the first model's rows."""
+    data = tmp_path / "wave.csv"  # one file: every member reads the same rows
+    t = np.arange(240)
+    values = np.sin(0.3 * t) + 0.1 * np.random.default_rng(0).standard_normal(240)
+    data.write_text("y\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+    paths = [tmp_path / f"seed{s}.npz" for s in (0, 1, 2)]
+    for seed, path in enumerate(paths):
+        train_json("elman", "--data", data, "--target", "y", "--seed", seed, "--out", path)
+
+    def predictions(*checkpoints):
+        result = invoke("predict", *checkpoints, "--data", data, "--steps", 4, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    members = [np.array(predictions(p)["rows"], dtype=float)[:, 2] for p in paths]
+    ensemble = predictions(*paths)
+    assert ensemble["columns"] == ["t", "y", "y_predicted", "y_spread"]
+    assert ensemble["members"] == 3
+    rows = np.array(ensemble["rows"], dtype=float)
+    np.testing.assert_allclose(rows[:, 2], np.mean(members, axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rows[:, 3], np.std(members, axis=0), rtol=1e-4, atol=1e-6)
+    assert len(rows) == len(members[0]) and np.isnan(rows[-4:, 1]).all()  # 4 steps ahead
+
+
+def test_an_ensemble_of_models_of_other_columns_is_refused(tmp_path):
+    train_json("elman", "--data", "sine", "--out", tmp_path / "sine.npz")
+    train_json("elman", "--data", "narendra", "--out", tmp_path / "plant.npz")
+    result = invoke("predict", tmp_path / "sine.npz", tmp_path / "plant.npz")
+    assert result.exit_code == 1
+    assert "an ensemble predicts one series" in result.output
