@@ -122,6 +122,29 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
 
     folder = Path(directory)
     plan = sweeps.Sweep(trials, folder, shared)
+    if out:
+        check_writable(out, "--out")
+    if resume and not plan.results_path.exists():
+        fail(f"nothing to resume: {plan.results_path} does not exist")
+    folder.mkdir(parents=True, exist_ok=True)
+    check_writable(plan.results_path, "--dir")
+    from minirnn.checkpoint import CheckpointError, WriterLock
+
+    try:
+        lock = WriterLock(plan.results_path).__enter__()
+    except CheckpointError:
+        fail(f"another minirnn sweep is running in {folder}: wait for it, or choose another "
+             f"--dir")
+    try:
+        _sweep(plan, trials, resume, out, scheduler, workers, retries, as_json)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _sweep(plan, trials, resume, out, scheduler, workers, retries, as_json):
+    """The sweep itself, with its folder locked: resume or start, run, report."""
+    from minirnn import sweep as sweeps
+
     if resume:
         try:
             plan.load()
@@ -130,11 +153,6 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
     elif plan.results_path.exists():
         fail(f"{plan.results_path} holds a sweep already: --resume continues it, or choose "
              f"another --dir")
-    if out:
-        check_writable(out, "--out")
-    folder.mkdir(parents=True, exist_ok=True)
-    check_writable(plan.results_path, "--dir")
-
     pending = plan.pending()
     if pending:
         _run(plan, pending, scheduler, workers, retries, as_json)
@@ -144,8 +162,9 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
     if out and best is not None:
         _copy(best["checkpoint"], out)
     if as_json:
-        click.echo(json.dumps({"directory": str(folder), "shared": shared, "trials": records,
-                               "configurations": rows, "best": best}, indent=2))
+        click.echo(json.dumps({"directory": str(plan.directory), "shared": plan.shared,
+                               "trials": records, "configurations": rows, "best": best},
+                              indent=2))
     else:
         _table(rows, len(trials))
     if best is None:

@@ -136,3 +136,21 @@ def test_random_draws_are_seeded_and_within_their_ranges():
     assert [t.params for t in first] == [t.params for t in again] and len(first) == 10
     assert all(0.001 <= t.params["lr"] <= 0.1 and 4 <= t.params["hidden"] <= 9 for t in first)
     assert [t.seed for t in first[:2]] == [0, 1] and first[0].params == first[1].params
+
+
+def test_two_sweeps_in_one_folder_do_not_overwrite_each_other(tmp_path):
+    args = ["sweep", "--model", "elman", "--grid", "hidden=2,3,4", "--workers", "1", "--",
+            *DATA]
+    first = subprocess.Popen([sys.executable, "-m", "minirnn.cli", *args], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = tmp_path / "sweep" / ".results.json.lock"
+    deadline = time.time() + 120
+    while not lock.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    second = minirnn(*args, cwd=tmp_path, check=False)
+    assert second.returncode == 1
+    assert "another minirnn sweep is running in sweep" in second.stderr
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    recorded = json.loads((tmp_path / "sweep" / "results.json").read_text())["trials"]
+    assert len(recorded) == 3 and all(t["status"] == "done" for t in recorded)
