@@ -27,6 +27,7 @@ import itertools
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -59,7 +60,8 @@ class Trial:
     def __post_init__(self):
         if not self.name:
             values = "-".join(f"{k}={_text(v)}" for k, v in self.params.items())
-            self.name = "-".join(p for p in (self.model, values, f"seed={self.seed}") if p)
+            name = "-".join(p for p in (self.model, values, f"seed={self.seed}") if p)
+            self.name = re.sub(r"[^\w.=+-]", "_", name)  # a file name: no folders, no spaces
 
     @property
     def configuration(self) -> str:
@@ -111,8 +113,20 @@ def grid_trials(models, grid: dict, seeds: int) -> list:
     """Every combination of the grid's values, for every model and seed (seeds 0 … seeds-1)."""
     keys = list(grid)
     combinations = list(itertools.product(*(grid[k] for k in keys))) if keys else [()]
-    return [Trial(model, dict(zip(keys, values)), seed)
-            for model in models for values in combinations for seed in range(seeds)]
+    return _unique([Trial(model, dict(zip(keys, values)), seed)
+                    for model in models for values in combinations for seed in range(seeds)])
+
+
+def _unique(trials) -> list:
+    """The trials, each once (a value given twice, a repeated random draw); an error when two
+    different ones would share a name (and so a checkpoint)."""
+    kept = {}
+    for trial in trials:
+        other = kept.setdefault(trial.name, trial)
+        if other.params != trial.params or other.model != trial.model:
+            raise SweepError(f"two trials would share the name {trial.name} ({other.params} and "
+                             f"{trial.params}): give values that differ as file names")
+    return list(kept.values())
 
 
 def parse_range(text: str):
@@ -133,7 +147,7 @@ def parse_range(text: str):
 
 def random_trials(models, ranges: dict, count: int, seeds: int, search_seed: int = 0) -> list:
     """``count`` configurations drawn from the ranges (the same draws for the same
-    ``search_seed``), for every model and seed."""
+    ``search_seed``; a repeated draw runs once), for every model and seed."""
     rng = np.random.default_rng(search_seed)
     configurations = []
     for _ in range(count):
@@ -146,8 +160,8 @@ def random_trials(models, ranges: dict, count: int, seeds: int, search_seed: int
             else:
                 params[key] = float(rng.uniform(lo, hi))
         configurations.append(params)
-    return [Trial(model, params, seed)
-            for model in models for params in configurations for seed in range(seeds)]
+    return _unique([Trial(model, params, seed)
+                    for model in models for params in configurations for seed in range(seeds)])
 
 
 # --- one trial, on a worker -------------------------------------------------------------------------

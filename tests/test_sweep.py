@@ -154,3 +154,11 @@ def test_two_sweeps_in_one_folder_do_not_overwrite_each_other(tmp_path):
     assert first.returncode == 0
     recorded = json.loads((tmp_path / "sweep" / "results.json").read_text())["trials"]
     assert len(recorded) == 3 and all(t["status"] == "done" for t in recorded)
+
+
+def test_a_configuration_runs_once_and_names_stay_apart():
+    assert len(sweeps.grid_trials(["elman"], {"hidden": [4, 4, 8]}, seeds=1)) == 2
+    draws = sweeps.random_trials(["elman"], {"hidden": (4, 5, "int")}, 10, seeds=1)
+    assert sorted(t.params["hidden"] for t in draws) == [4, 5]  # 10 draws, 2 values
+    with pytest.raises(sweeps.SweepError, match="would share the name"):
+        sweeps.grid_trials(["elman"], {"data": ["a/b.csv", "a_b.csv"]}, seeds=1)
