@@ -18,9 +18,12 @@ OWN = ("out", "resume", "seed", "as_json", "plot", "overwrite", "model")
 
 
 def _train_options():
+    """train's options a sweep may search: not its own, and not the on/off flags (give a
+    flag after -- to set it for every trial)."""
     from .train import train
 
-    return {p.name: p for p in train.params if p.name not in OWN}
+    return {p.name: p for p in train.params
+            if p.name not in OWN and not getattr(p, "is_flag", False)}
 
 
 def _option_name(name: str, searchable) -> str:
@@ -101,7 +104,10 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
             bounds = {}
             for text in ranges:
                 name, spec = _split(text, "--range")
-                bounds[_option_name(name, searchable)] = sweeps.parse_range(spec)
+                key = _option_name(name, searchable)
+                if key in bounds:
+                    fail(f"--range {name} is given twice")
+                bounds[key] = sweeps.parse_range(spec)
             trials = sweeps.random_trials(names, bounds, random_count, seeds, search_seed)
         else:
             if ranges:
@@ -109,7 +115,10 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
             grid = {}
             for text in grids:
                 name, values = _split(text, "--grid")
-                grid[_option_name(name, searchable)] = sweeps.parse_values(values)
+                key = _option_name(name, searchable)
+                if key in grid:
+                    fail(f"--grid {name} is given twice; list every value in one --grid")
+                grid[key] = sweeps.parse_values(values)
             trials = sweeps.grid_trials(names, grid, seeds)
     except sweeps.SweepError as error:
         fail(str(error))
@@ -126,6 +135,7 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
         check_writable(out, "--out")
     if resume and not plan.results_path.exists():
         fail(f"nothing to resume: {plan.results_path} does not exist")
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     check_writable(plan.results_path, "--dir")
     from minirnn.checkpoint import CheckpointError, WriterLock
@@ -139,6 +149,8 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
         _sweep(plan, trials, resume, out, scheduler, workers, retries, as_json)
     finally:
         lock.__exit__(None, None, None)
+        if created and not any(folder.iterdir()):  # a sweep that never started leaves nothing
+            folder.rmdir()
 
 
 def _sweep(plan, trials, resume, out, scheduler, workers, retries, as_json):
@@ -161,15 +173,15 @@ def _sweep(plan, trials, resume, out, scheduler, workers, retries, as_json):
     best = sweeps.best_record(records)
     if out and best is not None:
         _copy(best["checkpoint"], out)
+    nothing = f"no trial finished: see the errors in {plan.results_path}"
     if as_json:
         click.echo(json.dumps({"directory": str(plan.directory), "shared": plan.shared,
-                               "trials": records, "configurations": rows, "best": best},
-                              indent=2))
+                               "trials": records, "configurations": rows, "best": best,
+                               **({"error": nothing} if best is None else {})}, indent=2))
     else:
         _table(rows, len(trials))
     if best is None:
-        fail("no trial finished: see the errors in " + str(plan.results_path),
-             json_sent=as_json)
+        fail(nothing, json_sent=as_json)
 
 
 def _check_commands(trials, shared, directory):
@@ -177,7 +189,7 @@ def _check_commands(trials, shared, directory):
     shared option or value fails here, once, not in every trial."""
     from .train import train
 
-    seen = set()
+    seen, data_seen = set(), set()
     for trial in trials:
         key = (trial.model, tuple(sorted(trial.params.items())))
         if key in seen:
@@ -185,11 +197,33 @@ def _check_commands(trials, shared, directory):
         seen.add(key)
         args = trial.command(shared, Path(directory))[1:]
         try:
-            train.make_context("minirnn train", list(args), resilient_parsing=False)
+            ctx = train.make_context("minirnn train", list(args), resilient_parsing=False)
         except click.exceptions.Exit:
-            pass
+            continue
         except click.UsageError as error:
             fail(f"the train options of {trial.configuration}: {error.format_message()}")
+        _check_data(ctx.params, data_seen)
+
+
+def _check_data(params, seen):
+    """Read the trials' data once here: a missing file or column fails now, in one line, not
+    in every trial."""
+    from minirnn.data.series import DataError
+    from minirnn.experiment import load_data
+
+    if params.get("data") is None:
+        fail("the trials need --data after -- (a built-in data set or a CSV file)")
+    key = tuple(params.get(k) for k in ("data", "target", "inputs", "length", "data_seed",
+                                        "missing"))
+    if key in seen:
+        return
+    seen.add(key)
+    try:
+        load_data(params["data"], params.get("target"), params.get("inputs"),
+                  params.get("length") or 2000, params.get("data_seed") or 0,
+                  params.get("missing") or "error")
+    except (DataError, ValueError) as error:
+        fail(f"the trials' data: {error}")
 
 
 def _run(plan, pending, scheduler, workers, retries, as_json):
@@ -255,9 +289,16 @@ def _table(rows, trials):
         if r["metric"] is None:
             table.add_row(escape(r["configuration"]), f"0/{r['failed']} failed", "", "", "", "")
             continue
-        cell = (lambda key: f"{r[key]:.3g}±{r[key + '_spread']:.1g}")
-        table.add_row(escape(r["configuration"]),
+        cell = (lambda key: f"{r[key]:.3g}±{r[key + '_spread']:.1g}" if r["done"] > 1 else
+                f"{r[key]:.3g}")
+        label = r["configuration"] + (" (simulation*)" if r.get("scored_as") == "simulation"
+                                      else "")
+        table.add_row(escape(label),
                       f"{r['done']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
                       cell("validation"), cell("test"), f"{r['naive_validation']:.4g}",
                       f"{r['naive_test']:.4g}")
     console.print(table)
+    if any(r.get("scored_as") == "simulation" for r in rows):
+        console.print("* a closed-loop NARX is scored by its simulation from the first row "
+                      "(its own outputs fed back), the others by one-step forecasts: compare "
+                      "it with them by its 5-step and free-run errors (minirnn train's table)")

@@ -52,6 +52,7 @@ FIXED_ON_RESUME = {
     "dtype": ("config", "dtype"), "seed": ("config", "seed"),
     "difference": ("data", "difference"), "context": ("data", "context"),
     "horizon": ("data", "horizon"), "length": ("data", "length"),
+    "data_seed": ("data", "seed"),
     "batch": ("train", "batch"), "bptt": ("train", "bptt"),
     "optimizer": ("train", "optimizer"), "clip": ("train", "clip"),
     "open_epochs": ("train", "open_loop_epochs"), "missing": ("data", "missing"),
@@ -205,7 +206,10 @@ def stored_data(spec: DataSpec, where: str):
 @click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True,
               help="Epochs without validation improvement before stopping.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seed of the weights and of built-in data.")
+              help="Seed of the weights (and of the order of the chunks).")
+@click.option("--data-seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of a built-in data set's noise: models of different --seed train on "
+                   "the same rows.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write (.npz) after every epoch: the best weights so far and "
                    "the state to continue from (default with --resume: the resumed file).")
@@ -221,7 +225,7 @@ def stored_data(spec: DataSpec, where: str):
 def train(ctx, model, data, target, inputs, length, missing, context, horizon, difference, hidden,
           layers, connectivity, window, input_delays, output_delays, mode, open_epochs, mu,
           learn_mu, memory_size, activation, backend, dtype, epochs, batch, bptt, lr, optimizer,
-          clip, patience, seed, out, resume, overwrite, plot, as_json):
+          clip, patience, seed, data_seed, out, resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors (with --resume,
     MODEL may be left out: the checkpoint names it).
 
@@ -308,6 +312,8 @@ def _options_apply(o, given):
         fail("--open-epochs applies to narx in closed loop (--mode closed) alone")
     if "length" in given and o["data"] not in BUILTIN:
         fail("--length is the size of a built-in data set; a CSV file has its own rows")
+    if "data_seed" in given and o["data"] not in BUILTIN:
+        fail("--data-seed is for a built-in data set; a CSV file has its own rows")
 
 
 def _new(o, given):
@@ -321,7 +327,8 @@ def _new(o, given):
     missing = o["missing"] or "error"
     if o["missing"] is not None and o["data"] in BUILTIN:
         fail("--missing is for CSV files; a built-in data set has no gaps")
-    series = load_data(o["data"], o["target"], o["inputs"], o["length"], o["seed"], missing)
+    series = load_data(o["data"], o["target"], o["inputs"], o["length"], o["data_seed"],
+                       missing)
     task = build_task(series, o["model"], o["difference"], None, o["context"], o["horizon"])
     chosen = engine(o["backend"])
     settings = dict(num_layers=o["layers"], connectivity=o["connectivity"], window=o["window"],
@@ -340,8 +347,8 @@ def _new(o, given):
     train_config.check()
     check_memory(o["model"], config, len(series), o["batch"], o["bptt"])
     net = build_model(o["model"], config)
-    spec = DataSpec.describe(o["data"], series, task, o["length"], o["seed"], o["difference"],
-                             o["context"], o["horizon"], missing)
+    spec = DataSpec.describe(o["data"], series, task, o["length"], o["data_seed"],
+                             o["difference"], o["context"], o["horizon"], missing)
     exp = Experiment(o["model"], config, spec, task_scalers(task), train_config,
                      trained_with=_engine_facts(chosen))
     return exp, series, task, net
@@ -359,7 +366,8 @@ def _resumed(path, o, given):
     for name in sorted(given & FIXED_ON_RESUME.keys()):
         section, key = FIXED_ON_RESUME[name]
         flag = "--" + name.replace("_", "-")
-        if key not in stored[section] or (key == "length" and not exp.data.builtin):
+        if key not in stored[section] or (section == "data" and key in ("length", "seed") and
+                                          not exp.data.builtin):
             conflicts.append(f"{flag} (it does not apply to this {exp.model} model)")
         elif o[name] != stored[section][key] and isinstance(o[name], bool):  # a flag given
             conflicts.append(f"{flag} (it was trained without it)")
@@ -845,8 +853,8 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, back
 def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, steps, backend,
                       out, diagnostics, plot, as_json):
     """The mean and spread of several models' one-step predictions and free runs, on the rows
-    of the first model's data (or --data): the models must have been trained on the same
-    columns."""
+    they were all trained on (or --data): the models must have been trained on the same
+    columns, and without --data on the same rows."""
     from minirnn.forecast import free_run
 
     if diagnostics or plot:
@@ -860,7 +868,7 @@ def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, s
             spec = exp.data
             spec.check_columns(target, inputs)
             if series is None:  # the rows: the first model's data, or --data, for every one
-                first, columns = path, spec.columns()
+                first, columns, rows_of_first = path, spec.columns(), spec.fingerprint
                 series = stored_data(spec, path) if data is None else \
                     _new_data(spec, data, length, missing or spec.missing)
                 check_memory(exp.model, exp.config, len(series))
@@ -868,6 +876,9 @@ def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, s
             elif spec.columns() != columns:
                 raise DataError(f"{path} was trained on {spec.columns()}, {first} on "
                                 f"{columns}: an ensemble predicts one series")
+            elif data is None and spec.fingerprint != rows_of_first:
+                raise DataError(f"{path} was trained on other rows than {first}: give --data "
+                                f"to predict the same rows with every model")
             task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
                               spec.horizon)
             if task.kind != "series":

@@ -88,7 +88,7 @@ def checkpoint_path(directory: Path, trial: Trial) -> Path:
     return Path(directory) / "trials" / f"{trial.name}.npz"
 
 
-# --- the trials -------------------------------------------------------------------------------------
+# --- the trials -----------------------------------------------------------------------------------
 def parse_values(text: str):
     """``8,16,32`` -> [8, 16, 32]; numbers where they parse, words otherwise."""
     values = []
@@ -155,16 +155,16 @@ def random_trials(models, ranges: dict, count: int, seeds: int, search_seed: int
         for key, (lo, hi, kind) in ranges.items():
             if kind == "int":
                 params[key] = int(rng.integers(int(math.ceil(lo)), int(math.floor(hi)) + 1))
-            elif kind == "log":
-                params[key] = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+            elif kind == "log":  # 6 digits: the value the trial's command line carries
+                params[key] = float(_text(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
             else:
-                params[key] = float(rng.uniform(lo, hi))
+                params[key] = float(_text(rng.uniform(lo, hi)))
         configurations.append(params)
     return _unique([Trial(model, params, seed)
                     for model in models for params in configurations for seed in range(seeds)])
 
 
-# --- one trial, on a worker -------------------------------------------------------------------------
+# --- one trial, on a worker -----------------------------------------------------------------------
 def _die_with_parent():  # pragma: no cover - runs in the child, between fork and exec
     """Linux: the trial's process gets SIGTERM when the worker that started it dies, so a
     killed worker leaves no trial running on behind its rerun."""
@@ -193,16 +193,20 @@ def run_trial(args: list, name: str) -> dict:
     if run.returncode != 0 or "error" in report:
         return {**record, "status": "failed", "error": report.get("error", "failed")}
     metric = next((k[4:] for k in report["history"][-1] if k.startswith("val_")), "rmse")
+    closed_narx = report.get("model") == "narx" and report["config"].get("mode") == "closed"
     scores = {split: report["metrics"][split] for split in ("validation", "test")}
     return {**record, "status": "done", "metric": metric,
             "validation": scores["validation"]["model"].get(metric),
             "test": scores["test"]["model"].get(metric),
             "naive_validation": scores["validation"]["naive"].get(metric),
             "naive_test": scores["test"]["naive"].get(metric),
-            "epochs": report.get("epochs_done"), "stopped": report.get("stopped")}
+            "epochs": report.get("epochs_done"), "stopped": report.get("stopped"),
+            # what the scores measure: a closed-loop NARX is scored by its simulation from the
+            # first row, every other model by its one-step (seq2seq: horizon) forecasts
+            "scored_as": "simulation" if closed_narx else "forecasts"}
 
 
-# --- the sweep ---------------------------------------------------------------------------------------
+# --- the sweep ------------------------------------------------------------------------------------
 @dataclass
 class Sweep:
     """The trials, where their checkpoints and results go, and what they share."""
@@ -228,14 +232,19 @@ class Sweep:
         if document.get("shared") != self.shared:
             raise SweepError(f"{self.results_path} is a sweep with other shared options "
                              f"({' '.join(document.get('shared') or [])}); give the same ones")
-        names = {t.name for t in self.trials}
+        names = [t.name for t in self.trials]
+        if sorted(document.get("planned", [])) != sorted(names):
+            raise SweepError(f"{self.results_path} holds another search "
+                             f"({len(document.get('planned', []))} trials); give the same "
+                             f"--model, --grid or --random/--range, and --seeds, or another "
+                             f"--dir")
         self.results = {r["name"]: r for r in document.get("trials", [])
                         if r.get("name") in names and r.get("status") == "done"}
         return self
 
     def save(self):
         """Write the records so far, atomically."""
-        document = {"shared": self.shared,
+        document = {"shared": self.shared, "planned": [t.name for t in self.trials],
                     "trials": [self.results[t.name] for t in self.trials
                                if t.name in self.results]}
         with atomic_write(self.results_path, "w") as handle:
@@ -298,7 +307,8 @@ def summarize(records) -> list:
                 and np.isfinite(r["validation"])]
         row = {"configuration": configuration, "model": group[0]["model"],
                "params": group[0]["params"], "done": len(done),
-               "failed": len(group) - len(done), "metric": None}
+               "failed": len(group) - len(done), "metric": None,
+               "scored_as": next((r.get("scored_as") for r in done), None)}
         if done:
             metric = done[0]["metric"]
             row["metric"] = metric
@@ -340,5 +350,11 @@ def local_cluster(workers: int | None = None):
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
             (os.cpu_count() or 1)
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=logging.ERROR)
+    # its worker processes ignore Ctrl-C (they inherit the ignoring, and Python keeps it):
+    # the sweep's own process handles it, says how to resume, and closes the cluster
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=":0", silence_logs=logging.ERROR)
+    finally:
+        signal.signal(signal.SIGINT, previous)

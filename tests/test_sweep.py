@@ -57,21 +57,26 @@ def test_an_interrupted_sweep_resumes_with_only_the_missing_trials(tmp_path):
     args = ["sweep", "--model", "elman", "--grid", "hidden=2,3,4,5,6,7", "--workers", "1",
             "--", *DATA]
     process = subprocess.Popen([sys.executable, "-m", "minirnn.cli", *args], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
     results = tmp_path / "sweep" / "results.json"
     deadline = time.time() + 300
     while time.time() < deadline:  # stop it once a trial or two are recorded
         if results.exists() and json.loads(results.read_text())["trials"]:
             break
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: to the whole group, workers included
     _, err = process.communicate(timeout=120)
-    assert process.returncode != 0 and "--resume" in err
+    lines = [line for line in err.splitlines() if line.strip() and "wrote " not in line]
+    assert process.returncode == 1 and "Traceback" not in err
+    assert lines[-1].startswith("Error: interrupted") and "--resume" in lines[-1]
     before = {t["name"]: t for t in json.loads(results.read_text())["trials"]}
     assert 1 <= len(before) < 6
     stamps = {name: os.stat(t["checkpoint"]).st_mtime_ns for name, t in before.items()}
     refused = minirnn(*args, cwd=tmp_path, check=False)
     assert refused.returncode == 1 and "--resume continues it" in refused.stderr
+    other = minirnn(*args[:4], "hidden=2,3", "--resume", "--", *DATA, cwd=tmp_path, check=False)
+    assert other.returncode == 1 and "holds another search" in other.stderr
     run = minirnn(*args[:-len(DATA) - 1], "--resume", "--json", "--", *DATA, cwd=tmp_path)
     after = {t["name"]: t for t in json.loads(run.stdout)["trials"]}
     assert len(after) == 6 and all(t["status"] == "done" for t in after.values())
@@ -102,12 +107,21 @@ def test_a_worker_killed_mid_trial_does_not_lose_its_trial(tmp_path):
 
 
 def test_a_failing_trial_fails_alone(tmp_path):
-    run = minirnn("sweep", "--model", "elman", "--grid", "hidden=3,100000000", "--workers", "2",
-                  "--json", "--", *DATA, cwd=tmp_path)
+    run = minirnn("sweep", "--model", "elman,narx", "--grid", "hidden=3,100000000", "--workers",
+                  "2", "--json", "--", *DATA, cwd=tmp_path)
     trials = {t["name"]: t for t in json.loads(run.stdout)["trials"]}
     assert trials["elman-hidden=3-seed=0"]["status"] == "done"
     failed = trials["elman-hidden=100000000-seed=0"]
     assert failed["status"] == "failed" and "needs ~" in failed["error"]
+    # a closed-loop NARX is scored by its simulation, and the record says so
+    assert trials["narx-hidden=3-seed=0"]["scored_as"] == "simulation"
+    assert trials["elman-hidden=3-seed=0"]["scored_as"] == "forecasts"
+
+
+def test_a_sweep_with_no_finished_trial_says_so_in_its_json(tmp_path):
+    run = minirnn("sweep", "--model", "elman", "--grid", "hidden=100000000", "--workers", "1",
+                  "--json", "--", *DATA, cwd=tmp_path, check=False)
+    assert run.returncode == 1 and "no trial finished" in json.loads(run.stdout)["error"]
 
 
 @pytest.mark.parametrize("args,message", [
@@ -119,7 +133,13 @@ def test_a_failing_trial_fails_alone(tmp_path):
     (["--model", "elman", "--grid", "hidden=three"], "the train options of elman hidden=three"),
     (["--model", "elman", "--random", "3"], "--random needs at least one --range"),
     (["--model", "elman", "--random", "3", "--range", "lr=1:0.1"], "a range needs lo < hi"),
-    (["--model", "elman", "--resume"], "nothing to resume"),
+    (["--model", "elman", "--resume", "--", "--data", "sine"], "nothing to resume"),
+    (["--model", "elman", "--grid", "hidden=3", "--grid", "hidden=4"],
+     "--grid hidden is given twice"),
+    (["--model", "elman", "--grid", "difference=1,0"], "'difference' is not an option"),
+    (["--model", "elman", "--", "--data", "nosuch.csv", "--target", "y"],
+     "the trials' data: data file not found: nosuch.csv"),
+    (["--model", "elman", "--", "--epochs", "2"], "the trials need --data"),
 ])
 def test_a_sweep_that_cannot_run_says_why_in_one_line(tmp_path, args, message):
     run = minirnn("sweep", *args, cwd=tmp_path, check=False)

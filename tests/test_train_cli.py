@@ -719,9 +719,30 @@ def test_predict_with_several_checkpoints_gives_the_ensemble_mean_and_spread(tmp
     assert len(rows) == len(members[0]) and np.isnan(rows[-4:, 1]).all()  # 4 steps ahead
 
 
-def test_an_ensemble_of_models_of_other_columns_is_refused(tmp_path):
+def test_an_ensemble_of_models_of_other_data_is_refused(tmp_path):
     train_json("elman", "--data", "sine", "--out", tmp_path / "sine.npz")
     train_json("elman", "--data", "narendra", "--out", tmp_path / "plant.npz")
     result = invoke("predict", tmp_path / "sine.npz", tmp_path / "plant.npz")
     assert result.exit_code == 1
     assert "an ensemble predicts one series" in result.output
+    # the same columns, other rows: refused unless --data names the rows to predict
+    train_json("elman", "--data", "sine", "--data-seed", 3, "--out", tmp_path / "other.npz")
+    result = invoke("predict", tmp_path / "sine.npz", tmp_path / "other.npz")
+    assert result.exit_code == 1 and "was trained on other rows" in result.output
+    result = invoke("predict", tmp_path / "sine.npz", tmp_path / "other.npz", "--data", "sine",
+                    "--length", 300)
+    assert result.exit_code == 0, result.output
+
+
+def test_the_model_seed_leaves_built_in_data_alone(tmp_path):
+    """--seed draws the weights; --data-seed the noise of a built-in series: models of several
+    seeds (a sweep's) train on the same rows, so their spread is their own."""
+    runs = {seed: train_json("elman", "--data", "sine", "--seed", seed) for seed in (0, 1)}
+    assert runs[0]["metrics"]["validation"]["naive"] == runs[1]["metrics"]["validation"]["naive"]
+    assert runs[0]["history"] != runs[1]["history"]
+    other = train_json("elman", "--data", "sine", "--data-seed", 5)
+    assert other["metrics"]["validation"]["naive"] != runs[0]["metrics"]["validation"]["naive"]
+    data = tmp_path / "rows.csv"
+    data.write_text("y\n" + "\n".join(str(np.sin(0.3 * t)) for t in range(60)) + "\n")
+    refused = invoke("train", "elman", "--data", data, "--target", "y", "--data-seed", 2)
+    assert refused.exit_code == 1 and "--data-seed is for a built-in data set" in refused.output

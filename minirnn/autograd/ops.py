@@ -4,9 +4,9 @@ Every op computes its output with NumPy (or, for tensors on the GPU, with CuPy t
 calls: ``arrays.py``), then calls :func:`record` with a ``backward(g)`` closure that turns
 dL/d(output) into dL/d(input) for each input. The ops see their arguments as the tape does
 (``tape.TapeTensor``: values, gradient, entry); what ``record`` returns, and so every op, is a
-``Tensor`` (``tensor.py``, which gives it the operators that call these functions). Broadcasting binary ops hand their
-gradient to :func:`unbroadcast`, which sums it back to the input's own shape, so each backward is
-one line.
+``Tensor`` (``tensor.py``, which gives it the operators that call these functions).
+Broadcasting binary ops hand their gradient to :func:`unbroadcast`, which sums it back to the
+input's own shape, so each backward is one line.
 """
 from __future__ import annotations
 
