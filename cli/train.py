@@ -20,7 +20,7 @@ from click.core import ParameterSource
 from rich.table import Table
 
 from minirnn.checkpoint import CheckpointError, WriterLock
-from minirnn.data.series import MISSING, DataError
+from minirnn.data.series import MISSING, DataError, next_dates
 from minirnn.data.sources import BUILTIN
 from minirnn.diagnostics import residual_diagnostics
 from minirnn.experiment import (BYTES_PER_BUILTIN_ROW, BYTES_PER_FORECAST_STEP, DataSpec,
@@ -660,9 +660,11 @@ def _word_rows(task, predicted, generated):
 def _prediction_rows(series, one_step, ahead, spread=None, ahead_spread=None):
     """(header, rows): t, the date (when the file has a date column), the targets and the
     predictions (with ``spread``: an ensemble's mean, then its spread); then the forecast past
-    the end (no targets, no dates). Missing values are None."""
+    the end (no targets; dates when the file's are evenly spaced). Missing values are None."""
     names = series.target_names
     dates = getattr(series, "dates", None)
+    if dates and ahead is not None:  # evenly spaced dates go on past the end
+        dates = dates + (next_dates(dates, len(ahead)) or [None] * len(ahead))
     when = (lambda t: [dates[t] if t < len(dates) else None]) if dates else (lambda t: [])
     number = lambda v: None if np.isnan(v) else float(v)  # noqa: E731
 

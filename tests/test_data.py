@@ -102,3 +102,20 @@ def test_a_scaler_round_trips_and_leaves_a_constant_column_alone():
 def test_too_few_rows_for_a_split():
     with pytest.raises(DataError, match="has 9 rows: too few"):
         make_task(ramp(9), autoregressive=True)
+
+
+@pytest.mark.parametrize("dates,expected", [
+    (["2024-01-30", "2024-01-31", "2024-02-01"], ["2024-02-02", "2024-02-03"]),  # days
+    (["2024-01-07", "2024-01-14"], ["2024-01-21", "2024-01-28"]),                # weeks
+    (["2024-01-15", "2024-02-15", "2024-03-15"], ["2024-04-15", "2024-05-15"]),  # months
+    (["2023-10-01", "2024-01-01", "2024-04-01"], ["2024-07-01", "2024-10-01"]),  # quarters
+    (["2000-01-01", "2001-01-01"], ["2002-01-01", "2003-01-01"]),                # years
+    (["2024-01", "2024-02"], ["2024-03", "2024-04"]),
+    (["01/10/2023", "01/11/2023"], ["01/12/2023", "01/01/2024"]),  # day first, monthly
+    (["2024-01-01 10:00", "2024-01-01 11:00"], ["2024-01-01 12:00", "2024-01-01 13:00"]),
+    (["2024-01-01", "2024-01-03", "2024-01-04"], None),  # uneven: no guess
+])
+def test_the_dates_after_an_evenly_spaced_column(dates, expected):
+    from minirnn.data.series import next_dates
+
+    assert next_dates(dates, 2) == expected

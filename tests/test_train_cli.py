@@ -130,6 +130,17 @@ def test_train_on_a_csv_with_a_date_column(tmp_path):
     assert summary["config"]["input_size"] == 2  # volume and the last close
 
 
+def test_a_forecast_past_the_end_carries_on_the_dates(tmp_path):
+    path = write_csv(tmp_path / "prices.csv", ["date", "close", "volume"], prices())
+    train_json("elman", "--data", path, "--target", "close", "--inputs", "volume", "--out",
+               tmp_path / "m.npz")
+    result = invoke("predict", tmp_path / "m.npz", "--steps", 3, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["columns"][:2] == ["t", "date"]
+    assert [row[1] for row in report["rows"][-4:]] == [day(119), day(120), day(121), day(122)]
+
+
 @pytest.mark.parametrize("rows,args,message", [
     (None, ["--data", "missing.csv", "--target", "close"], "data file not found"),
     ("ok", ["--target", "open"], "column 'open' not in prices.csv; columns: close, volume"),

@@ -128,6 +128,39 @@ def _date_layout(values):
     return None
 
 
+def next_dates(values: list, steps: int) -> list | None:
+    """The ``steps`` dates after a date column's last, written in its layout, when its rows are
+    evenly spaced: by a fixed time (days, hours), by whole months (monthly or quarterly data:
+    the same day of the month), or by whole years; None otherwise (gaps, a time of day alone)."""
+    from datetime import datetime
+
+    layout = _date_layout(values) if values else None
+    if layout is None or len(values) < 2 or layout in ("%H:%M", "%H:%M:%S"):
+        return None
+    stamps = [_parse_date(v, layout) for v in values]
+    colons = values[-1].count(":")
+    if layout == "iso":
+        write = (lambda d: d.date().isoformat()) if not colons else \
+            (lambda d: d.isoformat(sep=" ", timespec="minutes" if colons == 1 else "seconds"))
+    else:
+        write = (lambda d: d.strftime(layout))
+    months = {(b.year - a.year) * 12 + b.month - a.month for a, b in zip(stamps, stamps[1:])}
+    if len(months) == 1 and min(months) > 0 and stamps[0].day <= 28 and \
+            all(d.day == stamps[0].day and d.time() == stamps[0].time() for d in stamps):
+        step, last = months.pop(), stamps[-1]  # whole months (or years): calendar steps
+        ahead = []
+        for k in range(1, steps + 1):
+            total = last.month - 1 + step * k
+            ahead.append(write(datetime(last.year + total // 12, total % 12 + 1, last.day,
+                                        last.hour, last.minute, last.second)))
+        return ahead
+    steps_between = {b - a for a, b in zip(stamps, stamps[1:])}
+    if len(steps_between) == 1:  # a fixed step: days, hours, weeks
+        step = steps_between.pop()
+        return [write(stamps[-1] + step * (k + 1)) for k in range(steps)]
+    return None
+
+
 def _check_time_order(path: Path, name: str, values: list, lines: list):
     """The date column read with one layout, each row after the one before: rows in time
     order, one row per time."""
