@@ -159,7 +159,8 @@ def stored_data(spec: DataSpec, where: str):
 @click.option("--context", type=click.IntRange(min=1), default=20, show_default=True,
               help="seq2seq: rows the encoder reads before each forecast.")
 @click.option("--horizon", type=click.IntRange(min=1), default=5, show_default=True,
-              help="seq2seq: values the decoder forecasts.")
+              help="Steps ahead: the k of the k-step errors reported beside the one-step and "
+                   "free-run ones (seq2seq: the values its decoder forecasts).")
 @click.option("--difference", is_flag=True,
               help="Model the changes y_t - y_{t-1} instead of the levels (trending series).")
 @click.option("--hidden", type=click.IntRange(min=1), default=16, show_default=True,
@@ -305,9 +306,12 @@ def _options_apply(o, given):
             owners = [m for m, opts in MODEL_OPTIONS.items() if MODEL_FLAGS[name] in opts]
             fail(f"--{name.replace('_', '-')} does not apply to {o['model']} (it is an option "
                  f"of {', '.join(owners)})")
-    for name in sorted(given & {"context", "horizon"}):
+    for name in sorted(given & {"context"}):
         if o["model"] != "seq2seq":
             fail(f"--{name} does not apply to {o['model']} (it is an option of seq2seq)")
+    if "horizon" in given and o["data"] == "text":
+        fail("--horizon is for numeric series (the k of the k-step errors); the text corpus "
+             "is scored on the next word")
     if "open_epochs" in given and (o["model"] != "narx" or o["mode"] == "open"):
         fail("--open-epochs applies to narx in closed loop (--mode closed) alone")
     if "length" in given and o["data"] not in BUILTIN:
@@ -470,7 +474,7 @@ def _run(exp, series, task, net, out, plot, as_json):
                        exp.train.open_loop_epochs,
                        exp.model == "narx" and exp.config.get("mode") == "closed")
         wrote(plot, "learning curves and predictions")
-    further = _further_ahead(net, task)
+    further = _further_ahead(net, task, exp.data.horizon)
     summary = {"model": exp.model, "config": exp.config, "stopped": result.stopped,
                "resumed_from_epoch": first_epoch or None, "epochs_done": result.epoch,
                "best_epoch": result.best_epoch, "history": result.history, "metrics": scores,

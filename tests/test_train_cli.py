@@ -757,3 +757,11 @@ def test_the_model_seed_leaves_built_in_data_alone(tmp_path):
     data.write_text("y\n" + "\n".join(str(np.sin(0.3 * t)) for t in range(60)) + "\n")
     refused = invoke("train", "elman", "--data", data, "--target", "y", "--data-seed", 2)
     assert refused.exit_code == 1 and "--data-seed is for a built-in data set" in refused.output
+
+
+def test_horizon_sets_the_k_of_the_k_step_errors():
+    summary = train_json("elman", "--data", "sine", "--horizon", 3)
+    assert summary["further_ahead"]["k"] == 3
+    assert train_json("elman", "--data", "sine")["further_ahead"]["k"] == 5  # the default
+    refused = invoke("train", "elman", "--data", "text", "--horizon", 3)
+    assert refused.exit_code == 1 and "--horizon is for numeric series" in refused.output
