@@ -52,7 +52,7 @@ FIXED_ON_RESUME = {
     "dtype": ("config", "dtype"), "seed": ("config", "seed"),
     "difference": ("data", "difference"), "context": ("data", "context"),
     "horizon": ("data", "horizon"), "length": ("data", "length"),
-    "data_seed": ("data", "seed"),
+    "data_seed": ("data", "seed"), "lag_inputs": ("data", "lag_inputs"),
     "batch": ("train", "batch"), "bptt": ("train", "bptt"),
     "optimizer": ("train", "optimizer"), "clip": ("train", "clip"),
     "open_epochs": ("train", "open_loop_epochs"), "missing": ("data", "missing"),
@@ -163,6 +163,10 @@ def stored_data(spec: DataSpec, where: str):
                    "free-run ones (seq2seq: the values its decoder forecasts).")
 @click.option("--difference", is_flag=True,
               help="Model the changes y_t - y_{t-1} instead of the levels (trending series).")
+@click.option("--lag-inputs", is_flag=True,
+              help="Read the inputs one step late, u_{t-1}, for forecasting with inputs known "
+                   "only once their step has passed (default: u_t, known at time t, as a "
+                   "plant's driving input is in system identification).")
 @click.option("--hidden", type=click.IntRange(min=1), default=16, show_default=True,
               help="Hidden units (per layer).")
 @click.option("--layers", type=click.IntRange(min=1), default=None, help="multilayer: layers.")
@@ -223,7 +227,8 @@ def stored_data(spec: DataSpec, where: str):
                    f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
 @click.pass_context
-def train(ctx, model, data, target, inputs, length, missing, context, horizon, difference, hidden,
+def train(ctx, model, data, target, inputs, length, missing, context, horizon, difference,
+          lag_inputs, hidden,
           layers, connectivity, window, input_delays, output_delays, mode, open_epochs, mu,
           learn_mu, memory_size, activation, backend, dtype, epochs, batch, bptt, lr, optimizer,
           clip, patience, seed, data_seed, out, resume, overwrite, plot, as_json):
@@ -333,7 +338,8 @@ def _new(o, given):
         fail("--missing is for CSV files; a built-in data set has no gaps")
     series = load_data(o["data"], o["target"], o["inputs"], o["length"], o["data_seed"],
                        missing)
-    task = build_task(series, o["model"], o["difference"], None, o["context"], o["horizon"])
+    task = build_task(series, o["model"], o["difference"], None, o["context"], o["horizon"],
+                      o["lag_inputs"])
     chosen = engine(o["backend"])
     settings = dict(num_layers=o["layers"], connectivity=o["connectivity"], window=o["window"],
                     input_delays=o["input_delays"], output_delays=o["output_delays"],
@@ -352,7 +358,8 @@ def _new(o, given):
     check_memory(o["model"], config, len(series), o["batch"], o["bptt"])
     net = build_model(o["model"], config)
     spec = DataSpec.describe(o["data"], series, task, o["length"], o["data_seed"],
-                             o["difference"], o["context"], o["horizon"], missing)
+                             o["difference"], o["context"], o["horizon"], missing,
+                             o["lag_inputs"])
     exp = Experiment(o["model"], config, spec, task_scalers(task), train_config,
                      trained_with=_engine_facts(chosen))
     return exp, series, task, net
@@ -390,7 +397,7 @@ def _resumed(path, o, given):
                            exp.data.missing)
         exp.data.check_same_data(series, path)
     task = build_task(series, exp.model, exp.data.difference, exp.scalers, exp.data.context,
-                      exp.data.horizon)
+                      exp.data.horizon, exp.data.lag_inputs)
     run = exp.run
     if run.last_state is None or run.optimizer_state is None:
         fail(f"{path} holds no training state to continue (no last weights or optimiser state)")
@@ -764,7 +771,10 @@ def _plot_predictions(path, series, one_step, ahead, report):
 @data_options
 @click.option("--steps", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also forecast this many steps past the end, feeding back predictions "
-                   "(exogenous inputs held at their last value).")
+                   "(the inputs: --future-inputs, or held at their last value, with a note).")
+@click.option("--future-inputs", type=click.Path(dir_okay=False),
+              help="A CSV file with the inputs' known values after the last row (columns by "
+                   "name, one row per step) for the --steps forecast.")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None,
               help="Engine [default: the checkpoint's, or cpu where this machine lacks it].")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
@@ -776,8 +786,8 @@ def _plot_predictions(path, series, one_step, ahead, report):
               help=f"Write predictions (and diagnostics) to this image "
                    f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
-def predict(checkpoint_paths, data, target, inputs, length, missing, steps, backend, out,
-            diagnostics, plot, as_json):
+def predict(checkpoint_paths, data, target, inputs, length, missing, steps, future_inputs,
+            backend, out, diagnostics, plot, as_json):
     """One-step predictions of a trained model (CHECKPOINT), as CSV, and optionally a
     free-run forecast past the end of the data and residual diagnostics.
 
@@ -791,9 +801,11 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, back
     check_plot_path(plot)
     if out:
         check_writable(out, "--out")
+    if future_inputs and not steps:
+        fail("--future-inputs are for the --steps forecast past the end: give --steps")
     if len(checkpoint_paths) > 1:
         return _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing,
-                                 steps, backend, out, diagnostics, plot, as_json)
+                                 steps, future_inputs, backend, out, diagnostics, plot, as_json)
     checkpoint_path = checkpoint_paths[0]
     ctx = click.get_current_context()
     if ctx.get_parameter_source("length") == ParameterSource.COMMANDLINE and \
@@ -820,10 +832,13 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, back
         check_memory(exp.model, exp.config, len(series))
         check_bytes(BYTES_PER_FORECAST_STEP * steps, f"--steps {steps:,}")
         task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
-                          spec.horizon)
+                          spec.horizon, spec.lag_inputs)
         chosen = engine(backend, exp.config["backend"])
         net = exp.build_model(chosen)
         announce_compiling(exp.model, exp.config, chosen)
+        if task.kind != "series" and future_inputs:
+            fail("--future-inputs are for the free run of a one-step model, not "
+                 f"{'text' if task.kind == 'text' else 'seq2seq'}")
         if task.kind == "windows":  # seq2seq: its forecast after the last row
             if diagnostics or plot:
                 fail("--diagnostics and --plot are for one-step models, not seq2seq")
@@ -842,7 +857,9 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, back
                                    free_run(net, task, steps) if steps else None), as_json)
             return
         one_step = task.to_levels(task.predict(net))
-        ahead = task.forecast_levels(free_run(net, task, steps)) if steps else None
+        ahead = task.forecast_levels(free_run(
+            net, task, steps, future_inputs=_future_inputs(future_inputs, spec, task, steps))) \
+            if steps else None
     except USER_ERRORS as error:
         fail_with(error)
 
@@ -856,8 +873,8 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, back
         _show_diagnostics(report)
 
 
-def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, steps, backend,
-                      out, diagnostics, plot, as_json):
+def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, steps,
+                      future_inputs, backend, out, diagnostics, plot, as_json):
     """The mean and spread of several models' one-step predictions and free runs, on the rows
     they were all trained on (or --data): the models must have been trained on the same
     columns, and without --data on the same rows."""
@@ -886,20 +903,44 @@ def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, s
                 raise DataError(f"{path} was trained on other rows than {first}: give --data "
                                 f"to predict the same rows with every model")
             task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
-                              spec.horizon)
+                              spec.horizon, spec.lag_inputs)
             if task.kind != "series":
                 raise DataError(f"{path}: an ensemble is of one-step models of a numeric "
                                 f"series, not of {exp.model} ({task.kind})")
             net = exp.build_model(engine(backend, exp.config["backend"]))
             one_steps.append(task.to_levels(task.predict(net)))
             if steps:
-                aheads.append(task.forecast_levels(free_run(net, task, steps)))
+                future = _future_inputs(future_inputs, spec, task, steps, quiet=path != first)
+                aheads.append(task.forecast_levels(free_run(net, task, steps,
+                                                            future_inputs=future)))
     except USER_ERRORS as error:
         fail_with(error)
     mean, spread = np.mean(one_steps, axis=0), np.std(one_steps, axis=0)
     ahead = (np.mean(aheads, axis=0), np.std(aheads, axis=0)) if steps else (None, None)
     header, rows = _prediction_rows(series, mean, ahead[0], spread, ahead[1])
     _emit(out, header, rows, as_json, {"members": len(checkpoint_paths)})
+
+
+def _future_inputs(path, spec: DataSpec, task, steps: int, quiet: bool = False):
+    """The inputs after the last row, scaled as the model reads them, from the --future-inputs
+    file (its columns by the names the model was trained on); without the file, None, and a
+    note that the inputs are held (a free run cannot know them)."""
+    if not spec.inputs:
+        if path:
+            raise DataError("--future-inputs: the model has no input columns")
+        return None
+    if path is None:
+        if not quiet:
+            click.echo(f"note: the inputs ({', '.join(spec.inputs)}) are held at their last "
+                       f"value for the {steps} steps ahead; --future-inputs FILE.csv gives "
+                       f"their known values", err=True)
+        return None
+    values = load_data(path, ",".join(spec.inputs), None, missing="error").targets
+    needed = steps - (1 if spec.lag_inputs else 0)
+    if len(values) < needed:
+        raise DataError(f"--future-inputs {path} has {len(values)} rows; {steps} steps ahead "
+                        f"need {needed}")
+    return task.input_scaler.transform(values[:needed])
 
 
 def _new_data(spec: DataSpec, data: str, length: int, missing: str = "error"):

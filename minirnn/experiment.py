@@ -80,6 +80,7 @@ class DataSpec:
     context: int = 20           # seq2seq windows
     horizon: int = 5
     missing: str = "error"      # a CSV's missing values: error, drop, interpolate
+    lag_inputs: bool = False    # the model reads u_{t-1}, not u_t (``data.task.make_task``)
 
     @property
     def builtin(self) -> bool:
@@ -87,7 +88,8 @@ class DataSpec:
 
     @classmethod
     def describe(cls, source: str, series, task, length: int, seed: int, difference: bool,
-                 context: int, horizon: int, missing: str = "error") -> "DataSpec":
+                 context: int, horizon: int, missing: str = "error",
+                 lag_inputs: bool = False) -> "DataSpec":
         builtin = source in BUILTIN
         train_rows = _training_rows(task)
         return cls(source=source if builtin else str(Path(source).resolve()),
@@ -97,7 +99,7 @@ class DataSpec:
                    train_fingerprint=fingerprint(series, train_rows),
                    length=length if builtin else None, seed=seed if builtin else None,
                    date_column=getattr(series, "date_column", None), difference=difference,
-                   context=context, horizon=horizon, missing=missing)
+                   context=context, horizon=horizon, missing=missing, lag_inputs=lag_inputs)
 
     def columns(self) -> str:
         """"target y; inputs u, v" for messages."""
@@ -147,11 +149,14 @@ def load_data(source, target=None, inputs=None, length: int = 2000, seed: int = 
 
 
 def build_task(series, model_name: str, difference: bool = False, scalers: dict | None = None,
-               context: int = 20, horizon: int = 5):
+               context: int = 20, horizon: int = 5, lag_inputs: bool = False):
     """The task for ``series`` and model: next-word prediction for a text; windows of
     ``context`` rows → ``horizon`` values for seq2seq; one-step forecasting otherwise (NARX
     reads the inputs and keeps its own past outputs; every other model reads the last target).
-    ``scalers`` (a checkpoint's, by column name) are reused; without them they are fitted."""
+    ``scalers`` (a checkpoint's, by column name) are reused; without them they are fitted.
+    ``lag_inputs``: the model reads the inputs one step late (``data.task.make_task``)."""
+    if lag_inputs and not getattr(series, "input_names", None):
+        raise DataError("--lag-inputs needs input columns (--inputs): the data have none")
     if isinstance(series, TextSeries):
         if model_name in ("narx", "seq2seq"):
             raise DataError(f"{model_name} models numeric series; for text choose another model")
@@ -166,7 +171,8 @@ def build_task(series, model_name: str, difference: bool = False, scalers: dict 
         given = {"input_scaler": _scaler(scalers, "inputs",
                                          _input_columns(series.input_names, autoregressive)),
                  "target_scaler": _scaler(scalers, "targets", list(series.target_names))}
-    base = make_task(series, autoregressive=autoregressive, difference=difference, **given)
+    base = make_task(series, autoregressive=autoregressive, difference=difference,
+                     lag_inputs=lag_inputs, **given)
     if model_name != "seq2seq":
         return base
     task = WindowTask(base, context, horizon)
@@ -457,6 +463,8 @@ _DATA_TYPES = {"source": str, "target": list, "inputs": list, "rows": int, "fing
                "train_rows": int, "train_fingerprint": str, "length": (int, None),
                "seed": (int, None), "date_column": (str, None), "difference": bool,
                "context": int, "horizon": int, "missing": str}
+#: data fields added within schema 2, and their value in the checkpoints written before them
+_DATA_ADDED = {"lag_inputs": (bool, False)}
 _RUN_TYPES = {"epoch": int, "best_epoch": int, "best_score": (float, None), "waited": int,
               "history": list, "stopped": str, "diverged": bool,
               "optimizer_step": (int, None)}
@@ -475,7 +483,9 @@ def _from_document(document: dict, arrays: dict) -> Experiment:
     if model not in MODEL_OPTIONS:
         raise CheckpointError(f"unknown model {model!r}")
     config = check_config(model, _section(document, "config"))
-    data = DataSpec(**_typed(_section(document, "data"), "data", _DATA_TYPES))
+    data_doc = _section(document, "data")
+    added = {key: kind for key, (kind, _) in _DATA_ADDED.items() if key in data_doc}
+    data = DataSpec(**_typed(data_doc, "data", {**_DATA_TYPES, **added}))
     if data.missing not in MISSING:
         raise CheckpointError(f"data.missing {data.missing!r} is not one of "
                               f"{', '.join(MISSING)}")

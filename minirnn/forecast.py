@@ -6,12 +6,15 @@ import numpy as np
 from .autograd import no_grad
 
 
-def free_run(model, task, steps: int, origin: int | None = None) -> np.ndarray:
+def free_run(model, task, steps: int, origin: int | None = None,
+             future_inputs: np.ndarray | None = None) -> np.ndarray:
     """(steps, O) predictions, in the task's scaled units, of rows origin … origin+steps-1,
     having read rows [0, origin) (default: all of them, forecasting past the end).
 
-    Inside the series the future exogenous inputs are known and used; past its end they are
-    not, and are held at their last value. Use ``task.forecast_levels`` for the data's units.
+    Inside the series the future exogenous inputs are known and used. Past its end they are
+    ``future_inputs`` (scaled, (N, I): the inputs of the rows after the last, as the data
+    would have them), or, without them, held at their last value. Use
+    ``task.forecast_levels`` for the data's units.
     """
     T = len(task.y)
     origin = T if origin is None else origin
@@ -20,7 +23,7 @@ def free_run(model, task, steps: int, origin: int | None = None) -> np.ndarray:
     if not 1 <= origin <= T:
         raise ValueError(f"forecast origin must lie in [1, {T}], got {origin}")
     known = task.u[origin:origin + steps]
-    future_u = np.concatenate([known, np.repeat(task.u[-1:], steps - len(known), axis=0)])
+    future_u = np.concatenate([known, inputs_after_end(task, steps - len(known), future_inputs)])
     dtype = model.dtype
     with no_grad():
         if not task.autoregressive:  # NARX: open loop over the known past, then closed loop
@@ -35,6 +38,24 @@ def free_run(model, task, steps: int, origin: int | None = None) -> np.ndarray:
             previous = y.data[0, 0]
             outputs.append(previous)
     return np.asarray(outputs, dtype=np.float64)
+
+
+def inputs_after_end(task, count: int, future_inputs=None) -> np.ndarray:
+    """The model's inputs for ``count`` steps past the series' end (scaled, (count, I)).
+
+    A model that reads u_t needs u_T, u_{T+1}, …: the given future inputs, or the last one
+    held. A model that reads u_{t-1} (``lag_inputs``) knows its first one, u_{T-1}; the rest
+    are the given future inputs shifted by one, or u_{T-1} held."""
+    lagged = getattr(task, "lag_inputs", False)
+    first = task.next_input if lagged else np.zeros((0, task.u.shape[1]))
+    if future_inputs is None:
+        held = task.next_input if lagged else task.u[-1:]
+        return np.repeat(held, count, axis=0)
+    later = np.concatenate([first, future_inputs])
+    if len(later) < count:
+        raise ValueError(f"the future inputs have {len(future_inputs)} rows; {count} steps past "
+                         f"the end need {count - len(first)}")
+    return later[:count]
 
 
 def generate_words(model, task, steps: int) -> np.ndarray:

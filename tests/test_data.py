@@ -119,3 +119,13 @@ def test_the_dates_after_an_evenly_spaced_column(dates, expected):
     from minirnn.data.series import next_dates
 
     assert next_dates(dates, 2) == expected
+
+
+def test_lagged_inputs_are_the_last_step_s():
+    """--lag-inputs: row t reads u_{t-1} (0 first, the scaled mean), for forecasting with
+    inputs known only once their step is over; the input of the step after the end is kept."""
+    now = make_task(ramp(20), autoregressive=True, split=(0.5, 0.25))
+    late = make_task(ramp(20), autoregressive=True, split=(0.5, 0.25), lag_inputs=True)
+    np.testing.assert_array_equal(late.u[1:], now.u[:-1])
+    assert late.u[0, 0] == 0 and late.next_input[0, 0] == now.u[-1, 0]
+    np.testing.assert_array_equal(late.x[:, 1], now.x[:, 1])  # the last target: unchanged

@@ -765,3 +765,60 @@ def test_horizon_sets_the_k_of_the_k_step_errors():
     assert train_json("elman", "--data", "sine")["further_ahead"]["k"] == 5  # the default
     refused = invoke("train", "elman", "--data", "text", "--horizon", 3)
     assert refused.exit_code == 1 and "--horizon is for numeric series" in refused.output
+
+
+def plant_rows(n=160, seed=4):
+    """y driven by a known input u: y_t = 0.7 y_{t-1} + u_t + noise."""
+    rng = np.random.default_rng(seed)
+    u = np.sin(0.2 * np.arange(n)) + 0.3 * rng.standard_normal(n)
+    y = np.zeros(n)
+    for t in range(1, n):
+        y[t] = 0.7 * y[t - 1] + u[t] + 0.05 * rng.standard_normal()
+    return [[f"{a:.6f}", f"{b:.6f}"] for a, b in zip(u, y)]
+
+
+@pytest.mark.parametrize("lagged", [False, True])
+def test_a_forecast_with_known_future_inputs_is_the_free_run_through_them(tmp_path, lagged):
+    """Predicting past the end of the first 150 rows with the last 10 rows' inputs given
+    (--future-inputs) is the free run from row 150 of the whole file, whose inputs are known:
+    the same numbers, whether the model reads u_t or u_{t-1} (--lag-inputs)."""
+    from minirnn.data.sources import load_series
+    from minirnn.experiment import Experiment, build_task
+    from minirnn.forecast import free_run
+
+    rows = plant_rows()
+    whole = write_csv(tmp_path / "whole.csv", ["u", "y"], rows)
+    head = write_csv(tmp_path / "head.csv", ["u", "y"], rows[:150])
+    future = write_csv(tmp_path / "future.csv", ["u"], [[r[0]] for r in rows[150:]])
+    lag = ["--lag-inputs"] if lagged else []
+    train_json("elman", "--data", whole, "--target", "y", "--inputs", "u", *lag, "--out",
+               tmp_path / "m.npz")
+    result = invoke("predict", tmp_path / "m.npz", "--data", head, "--steps", 10,
+                    "--future-inputs", future, "--json")
+    assert result.exit_code == 0, result.output
+    ahead = np.array([row[-1] for row in json.loads(result.stdout)["rows"][-10:]])
+
+    exp = Experiment.load(tmp_path / "m.npz")
+    task = build_task(load_series(str(whole), "y", "u"), "elman", scalers=exp.scalers,
+                      lag_inputs=lagged)
+    expected = task.forecast_levels(free_run(exp.build_model(), task, 10, origin=150),
+                                    origin=150)[:, 0]
+    np.testing.assert_allclose(ahead, expected, rtol=1e-5, atol=1e-5)
+    # without the file: the inputs are held, and a note says so
+    held = invoke("predict", tmp_path / "m.npz", "--data", head, "--steps", 10)
+    assert held.exit_code == 0 and "note: the inputs (u) are held at their last value" in \
+        held.output
+
+
+def test_future_inputs_errors(tmp_path):
+    rows = plant_rows()
+    whole = write_csv(tmp_path / "whole.csv", ["u", "y"], rows)
+    short = write_csv(tmp_path / "short.csv", ["u"], [["0.1"], ["0.2"]])
+    train_json("elman", "--data", whole, "--target", "y", "--inputs", "u", "--out",
+               tmp_path / "m.npz")
+    result = invoke("predict", tmp_path / "m.npz", "--future-inputs", short)
+    assert result.exit_code == 1 and "give --steps" in result.output
+    result = invoke("predict", tmp_path / "m.npz", "--steps", 5, "--future-inputs", short)
+    assert result.exit_code == 1 and "has 2 rows; 5 steps ahead need 5" in result.output
+    result = invoke("train", "elman", "--data", "sine", "--lag-inputs")
+    assert result.exit_code == 1 and "--lag-inputs needs input columns" in result.output

@@ -100,6 +100,8 @@ class ForecastTask(StreamTraining):
     val_end: int
     autoregressive: bool        # x_t = [u_t, y_{t-1}] (every model but NARX)
     difference: bool = False    # y holds the scaled changes Δy_t, not the levels
+    lag_inputs: bool = False    # u holds u_{t-1} (forecasting), not u_t (system identification)
+    next_input: np.ndarray | None = None  # lagged: the input the step after the last row reads
 
     #: what the task is; the validation metric that early stopping watches, and its direction
     kind, metric, lower_is_better = "series", "rmse", True
@@ -153,8 +155,13 @@ class ForecastTask(StreamTraining):
 
 
 def make_task(series: Series, autoregressive: bool, split=(0.7, 0.15), min_rows: int = 8,
-              input_scaler=None, target_scaler=None, difference: bool = False) -> ForecastTask:
-    """Split in time, fit the scalers on the training rows (or reuse given ones), scale."""
+              input_scaler=None, target_scaler=None, difference: bool = False,
+              lag_inputs: bool = False) -> ForecastTask:
+    """Split in time, fit the scalers on the training rows (or reuse given ones), scale.
+
+    The inputs of row t are u_t, known when y_t is forecast (a known input driving a plant:
+    system identification); with ``lag_inputs`` they are u_{t-1} (0 at t = 0), for forecasting
+    with inputs that are only known once their step has passed."""
     T = len(series)
     train_end = int(round(T * split[0]))
     val_end = int(round(T * (split[0] + split[1])))
@@ -169,9 +176,11 @@ def make_task(series: Series, autoregressive: bool, split=(0.7, 0.15), min_rows:
         y = np.concatenate([np.zeros((1, y.shape[1])), np.diff(y, axis=0)], axis=0)
     input_scaler = input_scaler or Scaler.fit(u[:train_end])
     target_scaler = target_scaler or Scaler.fit(y[:train_end])
-    return ForecastTask(series, input_scaler.transform(u), target_scaler.transform(y),
-                        input_scaler, target_scaler, train_end, val_end, autoregressive,
-                        difference)
+    scaled, next_input = input_scaler.transform(u), None
+    if lag_inputs:
+        scaled, next_input = np.concatenate([np.zeros_like(scaled[:1]), scaled[:-1]]), scaled[-1:]
+    return ForecastTask(series, scaled, target_scaler.transform(y), input_scaler, target_scaler,
+                        train_end, val_end, autoregressive, difference, lag_inputs, next_input)
 
 
 def streams(values: np.ndarray, batch: int) -> np.ndarray:
