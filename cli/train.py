@@ -725,8 +725,11 @@ def _show_diagnostics(report):
     def cell(v):
         return f"[red]{v:+.3f}[/]" if abs(v) > band else f"{v:+.3f}"
 
-    for k, lag in enumerate(report["lags"]):
-        table.add_row(str(lag), cell(report["autocorrelation"][k]),
+    acf = dict(zip(report["lags"], report["autocorrelation"]))
+    for k, lag in enumerate(report["cross_lags"]):  # -L … L; the autocorrelation from 1
+        if lag < 1 and not report["cross_correlation"]:
+            continue
+        table.add_row(str(lag), cell(acf[lag]) if lag in acf else "",
                       *(cell(values[k]) for values in report["cross_correlation"].values()))
     err_console.print(table)  # on stderr: standard output stays the CSV
     err_console.print(report["verdict"])
@@ -738,7 +741,8 @@ def _plot_predictions(path, series, one_step, ahead, report):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = 2 if report else 1
+    crossed = bool(report and report["cross_correlation"])
+    rows = 1 + bool(report) + crossed
     fig, axes = plt.subplots(rows, 1, figsize=(9, 3.5 * rows), squeeze=False)
     ax = axes[0, 0]
     shown = np.arange(max(0, len(series) - 300), len(series))  # the last 300 rows, readable
@@ -756,6 +760,14 @@ def _plot_predictions(path, series, one_step, ahead, report):
         ax.axhline(report["band"], color="grey", ls="--", label="95% band")
         ax.axhline(-report["band"], color="grey", ls="--")
         ax.set_xlabel("lag")
+        ax.legend()
+    if crossed:  # the first input's cross-correlation, both sides of lag 0
+        name, values = next(iter(report["cross_correlation"].items()))
+        ax = axes[2, 0]
+        ax.bar(report["cross_lags"], values, label=f"cross-correlation of {name} and residuals")
+        ax.axhline(report["band"], color="grey", ls="--", label="95% band")
+        ax.axhline(-report["band"], color="grey", ls="--")
+        ax.set_xlabel(f"lag k ({name} k steps before the residual; k < 0: after it)")
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -1,9 +1,12 @@
 """Residual diagnostics, as system identification uses them to judge a model.
 
 A model that has captured the dynamics leaves residuals e_t = y_t - ŷ_t that are white: not
-correlated with their own past (autocorrelation r_ee(k) ≈ 0 for k ≥ 1) nor with the past inputs
-(cross-correlation r_ue(k) ≈ 0 for k ≥ 0). For n residuals of a white process these sample
-correlations fall within ±1.96/√n with 95% probability: the confidence band.
+correlated with their own past (autocorrelation r_ee(k) ≈ 0 for k ≥ 1) nor with the inputs
+(cross-correlation r_ue(k) ≈ 0): at k ≥ 0, the input k steps before (dynamics the model
+missed; k = 0, the input of the same step), and at k < 0, the input |k| steps after the
+residual (feedback: the output driving the input, as in a closed control loop). For n
+residuals of a white process these sample correlations fall within ±1.96/√n with 95%
+probability: the confidence band.
 
     r_ee(k) = Σ_t (e_t - ē)(e_{t-k} - ē) / Σ_t (e_t - ē)²
     r_ue(k) = Σ_t (u_{t-k} - ū)(e_t - ē) / √(Σ (u - ū)² Σ (e - ē)²)
@@ -20,9 +23,12 @@ def autocorrelation(e: np.ndarray, lags) -> np.ndarray:
 
 
 def cross_correlation(u: np.ndarray, e: np.ndarray, lags) -> np.ndarray:
+    """r_ue(k) for each lag k: u_{t-k} against e_t (k < 0: the input after the residual)."""
     u, e = u - u.mean(), e - e.mean()
+    n = len(e)
     denominator = float(np.sqrt((u @ u) * (e @ e))) or 1.0
-    return np.array([float(u[:len(u) - k] @ e[k:]) / denominator for k in lags])
+    return np.array([float(u[:n - k] @ e[k:] if k >= 0 else u[-k:] @ e[:n + k]) / denominator
+                     for k in lags])
 
 
 def residual_diagnostics(series, predicted: np.ndarray, task, max_lag: int = 20) -> dict:
@@ -31,9 +37,10 @@ def residual_diagnostics(series, predicted: np.ndarray, task, max_lag: int = 20)
     e = series.targets[rows, 0] - predicted[rows, 0]
     n = len(e)
     lags = list(range(1, max(2, min(max_lag, n // 4) + 1)))
+    cross_lags = list(range(-lags[-1], lags[-1] + 1))
     band = 1.96 / np.sqrt(n)
     acf = autocorrelation(e, lags)
-    ccf = {name: cross_correlation(series.inputs[rows, j], e, lags).tolist()
+    ccf = {name: cross_correlation(series.inputs[rows, j], e, cross_lags).tolist()
            for j, name in enumerate(series.input_names)}
     outside = int(np.sum(np.abs(acf) > band) + sum(np.sum(np.abs(v) > band)
                                                    for v in ccf.values()))
@@ -41,4 +48,5 @@ def residual_diagnostics(series, predicted: np.ndarray, task, max_lag: int = 20)
     verdict = (f"{outside} of {total} correlations lie outside the 95% band (about "
                f"{0.05 * total:.1f} expected by chance for white residuals)")
     return {"n": n, "band": float(band), "lags": lags, "autocorrelation": acf.tolist(),
-            "cross_correlation": ccf, "outside": outside, "total": total, "verdict": verdict}
+            "cross_lags": cross_lags, "cross_correlation": ccf, "outside": outside,
+            "total": total, "verdict": verdict}

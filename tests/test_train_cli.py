@@ -84,6 +84,7 @@ def test_checkpoint_round_trip_and_predict(tmp_path):
     assert document["rows"][-1][1] is None  # the forecast past the end has no truth
     report = document["diagnostics"]
     assert len(report["autocorrelation"]) == len(report["lags"]) and report["band"] > 0
+    assert report["cross_lags"][0] == -report["lags"][-1] and 0 in report["cross_lags"]
 
 
 def test_resume_continues_at_the_next_epoch(tmp_path):
