@@ -713,6 +713,20 @@ def _emit(out, header, rows, as_json, extra=None):
         write_csv(sys.stdout)
 
 
+def _date_ticks(ax, series, t):
+    """The time axis in dates (about six of them) when the data have a date column, else t."""
+    dates = getattr(series, "dates", None)
+    if not dates:
+        ax.set_xlabel("t")
+        return
+    extra = len(t) - np.sum(t < len(dates))
+    labels = list(dates) + (next_dates(dates, int(extra)) or [""] * int(extra))
+    ticks = t[np.linspace(0, len(t) - 1, min(6, len(t))).round().astype(int)]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([labels[k] for k in ticks], rotation=20, fontsize=8)
+    ax.set_xlabel(series.date_column)
+
+
 def _show_diagnostics(report):
     band = report["band"]
     table = Table(title=f"residual diagnostics on the test rows (n = {report['n']}, 95% band "
@@ -735,7 +749,11 @@ def _show_diagnostics(report):
     err_console.print(report["verdict"])
 
 
-def _plot_predictions(path, series, one_step, ahead, report):
+def _plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_spread=None,
+                      members=1):
+    """The last 300 rows, their one-step predictions and the free run past the end (an
+    ensemble's: the mean, with a band of ±2 spreads, the fan of the free run); dates on the
+    time axis when the data have them; the residual diagnostics below."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -746,12 +764,21 @@ def _plot_predictions(path, series, one_step, ahead, report):
     fig, axes = plt.subplots(rows, 1, figsize=(9, 3.5 * rows), squeeze=False)
     ax = axes[0, 0]
     shown = np.arange(max(0, len(series) - 300), len(series))  # the last 300 rows, readable
+    ahead_t = np.arange(len(series), len(series) + (0 if ahead is None else len(ahead)))
+    which = "one-step prediction" if members == 1 else f"one-step, mean of {members} models"
     ax.plot(shown, series.targets[shown, 0], label="true")
-    ax.plot(shown, one_step[shown, 0], label="one-step prediction")
+    ax.plot(shown, one_step[shown, 0], label=which)
+    if spread is not None:
+        ax.fill_between(shown, one_step[shown, 0] - 2 * spread[shown, 0],
+                        one_step[shown, 0] + 2 * spread[shown, 0], alpha=0.25,
+                        label="±2 spreads between the models")
     if ahead is not None:
-        ax.plot(np.arange(len(series), len(series) + len(ahead)), ahead[:, 0],
-                label="free-run forecast")
-    ax.set_xlabel("t")
+        ax.plot(ahead_t, ahead[:, 0], label="free-run forecast")
+        if ahead_spread is not None:
+            ax.fill_between(ahead_t, ahead[:, 0] - 2 * ahead_spread[:, 0],
+                            ahead[:, 0] + 2 * ahead_spread[:, 0], alpha=0.25,
+                            label="free-run fan, ±2 spreads")
+    _date_ticks(ax, series, np.concatenate([shown, ahead_t]))
     ax.set_ylabel(series.target_names[0])
     ax.legend()
     if report:
@@ -892,9 +919,10 @@ def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, s
     columns, and without --data on the same rows."""
     from minirnn.forecast import free_run
 
-    if diagnostics or plot:
-        fail("--diagnostics and --plot are for one model; give one checkpoint")
-    check_not_inputs({"--out": out}, {f"the checkpoint {p}": p for p in checkpoint_paths} |
+    if diagnostics:
+        fail("--diagnostics are for one model's residuals; give one checkpoint")
+    check_not_inputs({"--out": out, "--plot": plot},
+                     {f"the checkpoint {p}": p for p in checkpoint_paths} |
                      {"the --data file": data if data not in BUILTIN else None})
     series, one_steps, aheads = None, [], []
     try:
@@ -930,6 +958,10 @@ def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, s
     mean, spread = np.mean(one_steps, axis=0), np.std(one_steps, axis=0)
     ahead = (np.mean(aheads, axis=0), np.std(aheads, axis=0)) if steps else (None, None)
     header, rows = _prediction_rows(series, mean, ahead[0], spread, ahead[1])
+    if plot:
+        _plot_predictions(plot, series, mean, ahead[0], None, spread, ahead[1],
+                          len(checkpoint_paths))
+        wrote(plot, f"the ensemble of {len(checkpoint_paths)} models")
     _emit(out, header, rows, as_json, {"members": len(checkpoint_paths)})
 
 

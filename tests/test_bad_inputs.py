@@ -457,7 +457,9 @@ def test_an_interrupt_at_any_moment_is_one_line(tmp_path):
         process.send_signal(sent)
         _, stderr = process.communicate(timeout=120)
         assert "Traceback" not in stderr, stderr
-        if process.returncode != 0:
+        if process.returncode == -sent:  # it landed before the interpreter ran our first line
+            assert stderr == ""          # on a slow machine: ended by the signal, silently
+        elif process.returncode != 0:
             assert stderr.strip().splitlines() == ["Error: interrupted"], stderr
 
 

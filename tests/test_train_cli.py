@@ -729,6 +729,11 @@ def test_predict_with_several_checkpoints_gives_the_ensemble_mean_and_spread(tmp
     np.testing.assert_allclose(rows[:, 2], np.mean(members, axis=0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rows[:, 3], np.std(members, axis=0), rtol=1e-4, atol=1e-6)
     assert len(rows) == len(members[0]) and np.isnan(rows[-4:, 1]).all()  # 4 steps ahead
+    pytest.importorskip("matplotlib")
+    drawn = invoke("predict", *paths, "--steps", 4, "--plot", tmp_path / "fan.png")
+    assert drawn.exit_code == 0, drawn.output
+    assert (tmp_path / "fan.png").stat().st_size > 0 and "the ensemble of 3 models" in \
+        drawn.stderr
 
 
 def test_an_ensemble_of_models_of_other_data_is_refused(tmp_path):
