@@ -209,13 +209,17 @@ _LABELS = {"x_elman": "x Elman", "weights_x_elman": "weights x Elman",
               help="Instead: a whole training step of several models and sizes (Elman at "
                    "each --size, if given), alone, beside a second process doing the same, and "
                    "beside a busy Python loop (cpu and numpy engines).")
+@click.option("--loss", type=click.Choice(["weighted", "mse"]), default="weighted",
+              show_default=True,
+              help="What the timed call differentiates: Σ y ⊙ R (the kernels alone), or the MSE "
+                   "against R, as a training step does (minirnn and PyTorch alike).")
 @click.option("--training", "training_steps", is_flag=True,
               help="Instead: a whole training step (fwd, MSE, BPTT, Adam) of every family at "
                    "B=32, T=100, H=64 (or each --size) on the cpu and cuda engines (the cuda "
                    "engine device-resident; --backend picks others).")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
-          under_load, training_steps, as_json):
+          under_load, loss, training_steps, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
     (and PyTorch's CPU nn.RNN when it is installed)."""
     from minirnn.bench import (DEFAULT_SIZES, LOAD_CELLS, family_times, full_narx_curve,
@@ -311,13 +315,15 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
     with progress_bar() as progress:
         task = progress.add_task("bench", total=len(cases))  # one advance per size
         reference = matmul_gflops(dtype=dtype)
-        rows = run_benchmarks(backends, cases, dtype, repeat,
+        rows = run_benchmarks(backends, cases, dtype, repeat, loss=loss,
                               progress=lambda: progress.advance(task), torch=with_torch)
     if as_json:
-        click.echo(json.dumps({"matmul_gflops": reference, "rows": [vars(r) for r in rows]},
-                              indent=2))
+        click.echo(json.dumps({"matmul_gflops": reference, "loss": loss,
+                               "rows": [vars(r) for r in rows]}, indent=2))
         return
-    table = Table(title=f"forward + backward, StateSpaceRNN, {dtype}, median of {repeat}")
+    what = "MSE" if loss == "mse" else "Σ y ⊙ R"
+    table = Table(title=f"forward + backward of {what}, StateSpaceRNN, {dtype}, median of "
+                        f"{repeat}")
     for column in ("B", "T", "H", "engine", "ms", "x tape", "x pytorch", "GFLOP/s",
                    "% matmul"):
         table.add_column(column, justify="right")

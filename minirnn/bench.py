@@ -1,8 +1,9 @@
 """Benchmarks, as ``minirnn bench`` runs them: forward + backward of a whole model.
 
 The case is a StateSpaceRNN with input = hidden = output = H, tanh, batch B, T steps: one call
-computes y = model(x), L = Σ y ⊙ R for a fixed random R, and L.backward() (gradients of every
-parameter and of x). The time is the median of ``repeat`` calls after one warm-up call (which
+computes y = model(x), L = Σ y ⊙ R for a fixed random R (or, with ``loss="mse"``, the mean
+squared error against R, what a training step differentiates), and L.backward() (gradients of
+every parameter and of x). The time is the median of ``repeat`` calls after one warm-up call (which
 also compiles the Numba kernels). Whatever is compared (the engines and PyTorch at one size,
 the model families) is timed in turns in one process, so that the ratios hold even on a noisy
 machine: a slow spell hits all of them alike (``_interleaved_medians``).
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .autograd import Tensor
+from .losses import mse
 from .models import NARX, StateSpaceRNN
 
 DEFAULT_SIZES = [(32, 100, 64), (64, 100, 128), (8, 1000, 32)]
@@ -83,10 +85,17 @@ def _interleaved_medians(runs: dict, repeat: int) -> dict:
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def _one_step(model, x, weights):
+#: what the timed call differentiates: Σ y ⊙ R for a fixed random R (the kernels' case: its
+#: gradient is R itself, no loss in the way), or the MSE against R (the loss a training step
+#: differentiates: its forward and backward are two more passes over y)
+LOSSES = ("weighted", "mse")
+
+
+def _one_step(model, x, weights, loss: str = "weighted"):
     x_t = Tensor(x, requires_grad=True)
     model.zero_grad()
-    (model(x_t) * weights).sum().backward()
+    y = model(x_t)
+    (mse(y, weights) if loss == "mse" else (y * weights).sum()).backward()
 
 
 def _on_device(model, *arrays):
@@ -104,7 +113,7 @@ def _on_device(model, *arrays):
 
 
 def model_step(backend: str, batch: int, steps: int, hidden: int, dtype: str = "float32",
-               seed: int = 0):
+               seed: int = 0, loss: str = "weighted"):
     """A callable doing one forward + backward of the benchmark case on ``backend`` (the cuda
     engine device-resident, waiting for the GPU to finish each call)."""
     rng = np.random.default_rng(seed)
@@ -115,7 +124,7 @@ def model_step(backend: str, batch: int, steps: int, hidden: int, dtype: str = "
     (x, weights), finish = _on_device(model, x, weights)
 
     def step():
-        _one_step(model, x, weights)
+        _one_step(model, x, weights, loss)
         finish()
 
     return step
@@ -144,7 +153,7 @@ def torch_cuda_available() -> bool:
 
 
 def torch_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed: int = 0,
-               device: str = "cpu"):
+               device: str = "cpu", loss: str = "weighted"):
     """A callable doing the same forward + backward in PyTorch: ``nn.RNN`` (tanh, one layer)
     and an ``nn.Linear`` output, gradients of every parameter and of x; on the CPU in as many
     threads as Numba uses, or with ``device="cuda"`` on the GPU (cuDNN's RNN), waiting for the
@@ -173,14 +182,16 @@ def torch_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed
         for p in (*rnn.parameters(), *out.parameters()):
             p.grad = None
         x.grad = None
-        (out(rnn(x)[0]) * weights).sum().backward()
+        y = out(rnn(x)[0])
+        (torch.nn.functional.mse_loss(y, weights) if loss == "mse" else
+         (y * weights).sum()).backward()
         finish()
 
     return step
 
 
 def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat: int = 5,
-                   progress=None, torch: bool = False) -> list[BenchRow]:
+                   progress=None, torch: bool = False, loss: str = "weighted") -> list[BenchRow]:
     """One row per (size, engine), the engines of one size timed in turns; ratios against the
     tape engine and PyTorch where they ran.
     ``torch=True`` adds PyTorch's CPU ``nn.RNN`` as one more row per size, and, when the cuda
@@ -188,13 +199,13 @@ def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat
     of the cuda engine's ratio."""
     rows = []
     for batch, steps, hidden in sizes:
-        runs = {backend: model_step(backend, batch, steps, hidden, dtype)
+        runs = {backend: model_step(backend, batch, steps, hidden, dtype, loss=loss)
                 for backend in backends}
         devices = (["cpu"] if torch else []) + \
             (["cuda"] if torch and "cuda" in backends and torch_cuda_available() else [])
         for device in devices:
             name = "pytorch" if device == "cpu" else "pytorch-cuda"
-            runs[name] = torch_step(batch, steps, hidden, dtype, device=device)
+            runs[name] = torch_step(batch, steps, hidden, dtype, device=device, loss=loss)
         seconds = _interleaved_medians(runs, repeat)
         case = [BenchRow(name, batch, steps, hidden, dtype, 1e3 * s,
                          gflops=model_flops(batch, steps, hidden) / s / 1e9)

@@ -3,9 +3,11 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import minirnn as mr
 from minirnn.checks import CheckRow
 from minirnn.cli.main import main
 
@@ -62,6 +64,26 @@ def test_bench_times_each_engine_against_the_tape():
     assert all(r["gflops"] == pytest.approx(18 * 2 * 3 * 4 ** 2 / r["median_ms"] / 1e6)
                for r in rows)
     assert report["matmul_gflops"] > 0
+
+
+def test_bench_can_time_the_loss_a_training_step_differentiates():
+    """--loss mse: the timed call is the MSE's forward and backward too, as in training."""
+    from minirnn.bench import _one_step
+    from minirnn.models import StateSpaceRNN
+
+    result = invoke("bench", "--size", "2,3,4", "--backend", "cpu", "--repeat", "1", "--loss",
+                    "mse", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["loss"] == "mse" and report["rows"][0]["median_ms"] > 0
+    rng = np.random.default_rng(0)
+    x, target = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    timed = StateSpaceRNN(input_size=4, hidden_size=4, output_size=4, backend="cpu", seed=1)
+    _one_step(timed, x, target, "mse")
+    by_hand = StateSpaceRNN(input_size=4, hidden_size=4, output_size=4, backend="tape", seed=1)
+    mr.losses.mse(by_hand(mr.Tensor(x)), target).backward()
+    for (name, p), (_, q) in zip(timed.named_parameters(), by_hand.named_parameters()):
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-10, err_msg=name)
 
 
 def test_bench_times_the_contestants_in_turns():

@@ -134,3 +134,24 @@ def test_clip_grad_norm_scales_to_the_limit():
 def test_optimizer_rejects_a_bad_learning_rate():
     with pytest.raises(ValueError, match="learning rate must be positive"):
         Adam(MLP().parameters(), lr=-1)
+
+
+def test_the_fused_mse_has_the_gradient_of_its_formula():
+    """mse is one tape op (without a mask): its value and gradient are those of
+    mean((y - t)²) written with primitive ops, and finite differences agree."""
+    from minirnn.autograd import check_gradients
+
+    rng = np.random.default_rng(3)
+    y = mr.Tensor(rng.standard_normal((3, 4, 2)), requires_grad=True)
+    t = rng.standard_normal((3, 4, 2))
+    loss = mr.losses.mse(y, t)
+    assert loss._entry.name == "mse"  # one op on the tape
+    loss.backward()
+    fused = y.grad.copy()
+    y.grad = None
+    diff = y - mr.Tensor(t)
+    composed = (diff * diff).mean()
+    composed.backward()
+    assert loss.item() == pytest.approx(composed.item(), rel=1e-14)
+    np.testing.assert_allclose(fused, y.grad, rtol=1e-14)
+    assert check_gradients(lambda: mr.losses.mse(y, t), {"y": y}).passed
