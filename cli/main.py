@@ -80,6 +80,67 @@ def main(blas_threads):
     prepare_cpu(blas_threads)
 
 
+
+
+
+@main.command()
+@json_option
+def models(as_json):
+    """List every model with its equations and parameters."""
+    entries = []
+    for info in MODELS.values():
+        params = [n for n, _ in info.build(input_size=1, hidden_size=1, output_size=1,
+                                           **info.check_options).named_parameters()]
+        entries.append({"name": info.name, "class": info.cls.__name__,
+                        "equations": info.equations, "parameters": params,
+                        "recurrent": info.recurrent})
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    table = Table(title="minirnn models")
+    for column in ("name", "class", "equations", "parameters"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(e["name"], e["class"], escape(e["equations"]), ", ".join(e["parameters"]))
+    console.print(table)
+
+
+def _parse_size(text: str):
+    try:
+        batch, steps, hidden = (int(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not B,T,H (three integers)") from None
+    if min(batch, steps, hidden) < 1:
+        raise click.BadParameter(f"{text!r}: sizes must be positive")
+    from minirnn.experiment import check_memory
+    from minirnn.models.registry import model_config
+
+    try:  # the benchmark's StateSpaceRNN on B·T rows, before anything is allocated
+        check_memory("statespace", model_config("statespace", hidden, hidden, hidden,
+                                                dtype="float64"), batch * steps, batch, steps)
+    except MemoryError as error:
+        fail(f"--size {text}: {error}")
+    return batch, steps, hidden
+
+
+# the table headers of --families (the JSON keeps the keys)
+_LABELS = {"x_elman": "x Elman", "weights_x_elman": "weights x Elman",
+           "x_elman_per_weight": "x Elman per weight"}
+
+
+def _print_rows(title: str, rows: list, digits: int):
+    """A table of rows that are dicts with the same keys: a column per key (labelled by
+    ``_LABELS`` where it has one), words on the left, numbers on the right."""
+    table = Table(title=title)
+    for column in rows[0]:
+        table.add_column(_LABELS.get(column, column),
+                         justify="left" if column in ("family", "vary") else "right")
+    for r in rows:
+        table.add_row(*(f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+                        for v in r.values()))
+    console.print(table)
+
+
 @main.command()
 @click.argument("model", type=click.Choice(["all", *MODELS]), default="all")
 @backend_option
@@ -144,51 +205,6 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
 
 
 @main.command()
-@json_option
-def models(as_json):
-    """List every model with its equations and parameters."""
-    entries = []
-    for info in MODELS.values():
-        params = [n for n, _ in info.build(input_size=1, hidden_size=1, output_size=1,
-                                           **info.check_options).named_parameters()]
-        entries.append({"name": info.name, "class": info.cls.__name__,
-                        "equations": info.equations, "parameters": params,
-                        "recurrent": info.recurrent})
-    if as_json:
-        click.echo(json.dumps(entries, indent=2))
-        return
-    table = Table(title="minirnn models")
-    for column in ("name", "class", "equations", "parameters"):
-        table.add_column(column)
-    for e in entries:
-        table.add_row(e["name"], e["class"], escape(e["equations"]), ", ".join(e["parameters"]))
-    console.print(table)
-
-
-def _parse_size(text: str):
-    try:
-        batch, steps, hidden = (int(v) for v in text.split(","))
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not B,T,H (three integers)") from None
-    if min(batch, steps, hidden) < 1:
-        raise click.BadParameter(f"{text!r}: sizes must be positive")
-    from minirnn.experiment import check_memory
-    from minirnn.models.registry import model_config
-
-    try:  # the benchmark's StateSpaceRNN on B·T rows, before anything is allocated
-        check_memory("statespace", model_config("statespace", hidden, hidden, hidden,
-                                                dtype="float64"), batch * steps, batch, steps)
-    except MemoryError as error:
-        fail(f"--size {text}: {error}")
-    return batch, steps, hidden
-
-
-# the table headers of --families (the JSON keeps the keys)
-_LABELS = {"x_elman": "x Elman", "weights_x_elman": "weights x Elman",
-           "x_elman_per_weight": "x Elman per weight"}
-
-
-@main.command()
 @backend_option
 @click.option("--size", "sizes", multiple=True, metavar="B,T,H",
               help="Batch, time steps, hidden size; repeat for several (default: a few).")
@@ -235,13 +251,8 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
         if as_json:
             click.echo(json.dumps(rows, indent=2))
             return
-        table = Table(title=f"a whole training step (fwd, MSE, BPTT, clip, Adam), {dtype}, "
-                            f"median of {repeat}, ms")
-        for column in rows[0]:
-            table.add_column(column, justify="left" if column == "family" else "right")
-        for r in rows:
-            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()))
-        console.print(table)
+        _print_rows(f"a whole training step (fwd, MSE, BPTT, clip, Adam), {dtype}, median of "
+                    f"{repeat}, ms", rows, digits=3)
         return
 
     if under_load:
@@ -283,14 +294,8 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
         if as_json:
             click.echo(json.dumps(rows, indent=2))
             return
-        table = Table(title=(f"recurrent families, {engine}, B=32, T=100, H=64" if families else
-                             "cpu engine scaling") + f", {dtype}, forward + backward")
-        for column in rows[0]:
-            table.add_column(_LABELS.get(column, column),
-                             justify="left" if column in ("family", "vary") else "right")
-        for r in rows:
-            table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in r.values()))
-        console.print(table)
+        _print_rows((f"recurrent families, {engine}, B=32, T=100, H=64" if families else
+                     "cpu engine scaling") + f", {dtype}, forward + backward", rows, digits=2)
         return
 
     if full_narx:

@@ -34,11 +34,18 @@ def _option_name(name: str, searchable) -> str:
     return key
 
 
-def _split(text: str, what: str):
-    if "=" not in text:
-        fail(f"{what} needs NAME=VALUES, got {text!r}")
-    name, values = text.split("=", 1)
-    return name, values
+def _named(texts, option: str, searchable, parse) -> dict:
+    """``NAME=VALUES`` texts of ``option`` -> {train option: parse(VALUES)}, each name once."""
+    found = {}
+    for text in texts:
+        if "=" not in text:
+            fail(f"{option} needs NAME=VALUES, got {text!r}")
+        name, values = text.split("=", 1)
+        key = _option_name(name, searchable)
+        if key in found:
+            fail(f"{option} {name} is given twice; list every value in one {option}")
+        found[key] = parse(values)
+    return found
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
@@ -101,24 +108,12 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
                 fail("--random draws from --range's; give either --grid or --random")
             if not ranges:
                 fail("--random needs at least one --range NAME=LO:HI")
-            bounds = {}
-            for text in ranges:
-                name, spec = _split(text, "--range")
-                key = _option_name(name, searchable)
-                if key in bounds:
-                    fail(f"--range {name} is given twice")
-                bounds[key] = sweeps.parse_range(spec)
+            bounds = _named(ranges, "--range", searchable, sweeps.parse_range)
             trials = sweeps.random_trials(names, bounds, random_count, seeds, search_seed)
         else:
             if ranges:
                 fail("--range is for --random; a grid takes --grid NAME=V1,V2")
-            grid = {}
-            for text in grids:
-                name, values = _split(text, "--grid")
-                key = _option_name(name, searchable)
-                if key in grid:
-                    fail(f"--grid {name} is given twice; list every value in one --grid")
-                grid[key] = sweeps.parse_values(values)
+            grid = _named(grids, "--grid", searchable, sweeps.parse_values)
             trials = sweeps.grid_trials(names, grid, seeds)
     except sweeps.SweepError as error:
         fail(str(error))

@@ -7,7 +7,7 @@ test_*.py: without a GPU there is nothing to run.
 """
 import numpy as np
 import pytest
-from helpers import RECURRENT_MODELS, build, random_problem
+from helpers import RECURRENT_MODELS, build, elman_kernel_kinds, random_problem
 
 import minirnn as mr
 from minirnn.autograd.arrays import on_device, to_host
@@ -76,18 +76,9 @@ def test_a_model_on_the_device_matches_the_numpy_engine(shape, model_class, opti
 def test_wide_layers_split_over_blocks_on_the_gpu(monkeypatch, dtype, H):
     """Layers whose W_hh does not fit one block run the wide kernels with many blocks (a
     cooperative grid) and give the numpy engine's numbers, padding included."""
-    from minirnn.kernels.elman import cuda as elman_cuda
     from minirnn.models import StateSpaceRNN
 
-    runs = []
-    forward = elman_cuda.DeviceElman.forward
-
-    def spy(self, a, h0):
-        hs = forward(self, a, h0)
-        runs.append(self.kind)
-        return hs
-
-    monkeypatch.setattr(elman_cuda.DeviceElman, "forward", spy)
+    runs = elman_kernel_kinds(monkeypatch)
     shape = (6, 11, 3, H, 2)
     x, target = random_problem(shape, seed=23, dtype=np.dtype(dtype))
     lengths = np.array([11, 4, 11, 1, 9, 11])

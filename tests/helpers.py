@@ -49,3 +49,20 @@ def assert_same(result, reference, rtol, atol=0.0):
             continue
         np.testing.assert_allclose(grads[name], grads_ref[name], rtol=rtol, atol=atol,
                                    err_msg=f"gradient of {name}")
+
+
+def elman_kernel_kinds(monkeypatch) -> list:
+    """The kernel design each cuda Elman forward runs ("rows" or "wide"), in order: a list
+    filled as the test goes."""
+    from minirnn.kernels.elman import cuda as elman_cuda
+
+    kinds, forward = [], elman_cuda.DeviceElman.forward
+
+    def recorded(self, a, h0):
+        hs = forward(self, a, h0)
+        kinds.append(self.kind)
+        return hs
+
+    monkeypatch.setattr(elman_cuda.DeviceElman, "forward", recorded)
+    return kinds
+

@@ -28,22 +28,24 @@ def real_gpu() -> bool:
     return cuda_available()
 
 
-@needs_numba_cuda
-def test_cuda_kernels_in_the_simulator():
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+def run_cases(name: str, **env):
+    """Run the test file ``name`` in a pytest of its own (the simulator is chosen when
+    numba.cuda is first imported); every case must pass, none be skipped."""
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          str(HERE / "cudasim_cases.py")],
-                         cwd=HERE, env=env, capture_output=True, text=True, timeout=900)
+                          str(HERE / name)], cwd=HERE, env=dict(os.environ, **env),
+                         capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and "skipped" not in run.stdout
 
 
+@needs_numba_cuda
+def test_cuda_kernels_in_the_simulator():
+    run_cases("cudasim_cases.py", NUMBA_ENABLE_CUDASIM="1")
+
+
 @pytest.mark.skipif(not real_gpu(), reason="no CUDA GPU on this machine")
 def test_cuda_kernels_on_the_gpu():
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          str(HERE / "cudasim_cases.py")],
-                         cwd=HERE, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    run_cases("cudasim_cases.py")
 
 
 def device_arrays() -> bool:
@@ -56,11 +58,7 @@ def device_arrays() -> bool:
 
 @pytest.mark.skipif(not device_arrays(), reason="no CUDA GPU with CuPy on this machine")
 def test_device_resident_training_on_the_gpu():
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          str(HERE / "cuda_device_cases.py")],
-                         cwd=HERE, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert "skipped" not in run.stdout
+    run_cases("cuda_device_cases.py")
 
 
 @needs_numba_cuda
