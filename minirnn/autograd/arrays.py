@@ -16,8 +16,10 @@ import numpy as np
 
 
 def on_device(array) -> bool:
-    """True for a CuPy array (numbers in GPU memory)."""
-    return type(array).__module__.split(".", 1)[0] == "cupy"
+    """True for a CuPy array (numbers in GPU memory). Asked by every op: a NumPy array is
+    answered without looking further."""
+    kind = type(array)
+    return kind is not np.ndarray and kind.__module__.startswith("cupy")
 
 
 def array_module(*arrays):

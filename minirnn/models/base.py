@@ -104,8 +104,7 @@ class SequenceModel(Module):
 
     def _constant_zeros(self, *shape) -> Tensor:
         """A constant tensor of zeros, where the model's parameters live (host or GPU)."""
-        xp = array_module(*(p.data for p in self.parameters()))
-        return Tensor(xp.zeros(shape, dtype=self.dtype))
+        return Tensor(self.xp.zeros(shape, dtype=self.dtype))
 
     def _placed(self, x: Tensor) -> Tensor:
         """x where the model's parameters live: copied to the GPU for a model moved there

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor
-from ..autograd.arrays import array_module, on_device, to_host
+from ..autograd.arrays import array_module, to_host
 
 
 class Parameter(Tensor):
@@ -61,10 +61,10 @@ class Module:
                 if isinstance(value, Tensor):
                     yield value
 
-    @property
-    def on_device(self) -> bool:
-        """True after ``to_device()``: the parameters live in GPU memory."""
-        return any(on_device(t.data) for t in self.tensors())
+    #: set by ``to_device``/``to_host`` on the module and every sub-module, which move all their
+    #: tensors at once: a forward asks it at every call (a free run: at every step), where
+    #: looking at the tensors themselves cost a tenth of a small model's step
+    on_device = False
 
     def to_device(self):
         """Move every parameter and constant to the GPU (CuPy arrays), for training that stays
@@ -75,13 +75,26 @@ class Module:
 
         for t in self.tensors():
             t.data, t.grad = cupy.asarray(t.data), None
+        for _, module in self.named_modules():
+            module.on_device = True
         return self
 
     def to_host(self):
         """Move every parameter and constant back to host memory (NumPy arrays)."""
         for t in self.tensors():
             t.data, t.grad = to_host(t.data), None
+        for _, module in self.named_modules():
+            module.on_device = False
         return self
+
+    @property
+    def xp(self):
+        """The array module of the module's tensors: ``numpy``, or ``cupy`` after
+        ``to_device``."""
+        if self.on_device:
+            import cupy
+            return cupy
+        return np
 
     def state_dict(self) -> dict:
         """name -> a copy of the parameter's array, in host memory (NumPy) wherever the model

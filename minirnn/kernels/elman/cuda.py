@@ -23,6 +23,8 @@ the model is device-resident, everything else does too (``cuda_support.Placement
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..cuda_support import Placement, launch_shape
@@ -32,10 +34,25 @@ WIDE_LAYERS = True  # W_hh too large for one block: split the units over blocks 
 WIDE_THREADS = 256
 
 
+def weights_fit(H: int, itemsize: int) -> bool:
+    """Whether one block's shared memory holds W_hh beside the two state vectors."""
+    return (2 * H + H * H) * itemsize <= ON_CHIP_BYTES
+
+
 def shared_bytes(H: int, itemsize: int) -> int:
     """Shared memory per block: two state vectors, plus W_hh when it fits."""
-    with_weights = (2 * H + H * H) * itemsize
-    return with_weights if with_weights <= ON_CHIP_BYTES else 2 * H * itemsize
+    return (2 * H + (H * H if weights_fit(H, itemsize) else 0)) * itemsize
+
+
+@functools.lru_cache(maxsize=None)
+def cooperative_fits(kernel, signature, blocks: int, shared: int) -> bool:
+    """Whether the GPU holds ``blocks`` blocks of ``kernel`` (its ``signature`` compiled) at
+    once, as a cooperative launch needs; asked of the driver once per kernel and shape."""
+    try:
+        limit = kernel.compile(signature).max_cooperative_grid_blocks(WIDE_THREADS, shared)
+    except Exception:  # noqa: BLE001 - no way to check residency: say no
+        return False
+    return blocks <= limit
 
 
 def wide_grid(H: int, itemsize: int, multiprocessors: int):
@@ -78,19 +95,16 @@ class DeviceElman:
         cache, cost more than the per-row kernel saves (measured both ways on an NVIDIA H200:
         BENCHMARKS.md); or the GPU cannot hold the whole cooperative grid at once."""
         itemsize = np.dtype(dtype).itemsize
-        if not WIDE_LAYERS or (2 * H + H * H) * itemsize <= ON_CHIP_BYTES:
+        if not WIDE_LAYERS or weights_fit(H, itemsize):
             return None
         device = self.place.cuda.get_current_device()
         blocks, shared = wide_grid(H, itemsize, getattr(device, "MULTIPROCESSOR_COUNT", 1))
         if B * -(-H // blocks) > WIDE_THREADS:
             return None
         if blocks > 1:
-            try:
-                from numba import typeof
-                compiled = kernel.compile(tuple(typeof(a) for a in args))
-                if blocks > compiled.max_cooperative_grid_blocks(WIDE_THREADS, shared):
-                    return None
-            except Exception:  # noqa: BLE001 - no way to check residency: stay with rows
+            from numba import typeof
+
+            if not cooperative_fits(kernel, tuple(typeof(a) for a in args), blocks, shared):
                 return None
         self.kind = "wide"
         return kernel[blocks, WIDE_THREADS, 0, shared]
