@@ -183,6 +183,16 @@ def test_every_defect_of_a_checkpoint_is_one_clear_error(saved, tmp_path, change
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
+def test_a_checkpoint_from_before_lagged_inputs_still_loads(saved, tmp_path):
+    """A schema-2 file written before ``data.lag_inputs`` existed reads as inputs at time t;
+    a wrong value in one written since is a clear error."""
+    old = damaged(saved, tmp_path, lambda d: d["data"].pop("lag_inputs"))
+    assert Experiment.load(old).data.lag_inputs is False
+    bad = damaged(saved, tmp_path, _set("data", "lag_inputs", "yes"), name="worse.npz")
+    with pytest.raises(CheckpointError, match="data.lag_inputs must be bool"):
+        Experiment.load(bad)
+
+
 @pytest.mark.parametrize("content,message", [
     (b"", "is empty (0 bytes)"),
     (b"hello, not a zip", "not an .npz archive"),

@@ -828,3 +828,29 @@ def test_future_inputs_errors(tmp_path):
     assert result.exit_code == 1 and "has 2 rows; 5 steps ahead need 5" in result.output
     result = invoke("train", "elman", "--data", "sine", "--lag-inputs")
     assert result.exit_code == 1 and "--lag-inputs needs input columns" in result.output
+
+
+def test_lagged_inputs_and_the_data_seed_are_kept_across_a_resume(tmp_path):
+    """The inputs' lag and the built-in data's seed say what the model was trained on: a
+    resume keeps them, and asking it to change them is refused."""
+    rows = plant_rows()
+    data = write_csv(tmp_path / "plant.csv", ["u", "y"], rows)
+    model = tmp_path / "lagged.npz"
+    train_json("elman", "--data", data, "--target", "y", "--inputs", "u", "--lag-inputs",
+               "--out", model)
+    resumed = invoke("train", "--resume", model, "--epochs", 3, "--json")
+    assert resumed.exit_code == 0, resumed.output
+    from minirnn.experiment import Experiment
+
+    assert Experiment.load(model).data.lag_inputs
+    assert json.loads(resumed.stdout)["epochs_done"] == 3
+    plain = tmp_path / "plain.npz"
+    train_json("elman", "--data", data, "--target", "y", "--inputs", "u", "--out", plain)
+    refused = invoke("train", "--resume", plain, "--lag-inputs", "--epochs", 3)
+    assert refused.exit_code == 1 and "--lag-inputs (it was trained without it)" in \
+        refused.output
+    seeded = tmp_path / "seeded.npz"
+    train_json("elman", "--data", "sine", "--data-seed", 4, "--out", seeded)
+    refused = invoke("train", "--resume", seeded, "--data-seed", 5, "--epochs", 3)
+    assert refused.exit_code == 1 and "--data-seed 5 (it was trained with 4)" in refused.output
+
