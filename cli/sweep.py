@@ -209,14 +209,14 @@ def _check_data(params, seen):
     if params.get("data") is None:
         fail("the trials need --data after -- (a built-in data set or a CSV file)")
     key = tuple(params.get(k) for k in ("data", "target", "inputs", "length", "data_seed",
-                                        "missing"))
+                                        "missing", "series_id"))
     if key in seen:
         return
     seen.add(key)
     try:
         load_data(params["data"], params.get("target"), params.get("inputs"),
                   params.get("length") or 2000, params.get("data_seed") or 0,
-                  params.get("missing") or "error")
+                  params.get("missing") or "error", params.get("series_id"))
     except (DataError, ValueError) as error:
         fail(f"the trials' data: {error}")
 

@@ -17,12 +17,14 @@ from pathlib import Path
 import click
 import numpy as np
 from click.core import ParameterSource
+from rich.markup import escape
 from rich.table import Table
 
 from minirnn.checkpoint import CheckpointError, WriterLock
 from minirnn.data.series import MISSING, DataError, next_dates
 from minirnn.data.sources import BUILTIN
 from minirnn.diagnostics import residual_diagnostics
+from minirnn.forecast import pooled_errors
 from minirnn.experiment import (BYTES_PER_BUILTIN_ROW, BYTES_PER_FORECAST_STEP, DataSpec,
                                 Experiment, build_task, check_bytes, check_memory, load_data,
                                 task_scalers)
@@ -56,11 +58,18 @@ FIXED_ON_RESUME = {
     "batch": ("train", "batch"), "bptt": ("train", "bptt"),
     "optimizer": ("train", "optimizer"), "clip": ("train", "clip"),
     "open_epochs": ("train", "open_loop_epochs"), "missing": ("data", "missing"),
+    "series_id": ("data", "series_id"),
 }
 
 
 def data_options(f):
-    """--data, --target, --inputs, --length: shared by train and predict."""
+    """--data, --target, --inputs, --series-id, --length, --missing: shared by train and
+    predict."""
+    f = click.option("--series-id", default=None, metavar="COLUMN",
+                     help="CSV in long format: the column that names each row's series. One "
+                          "model learns them all (each series split in time and scaled on its "
+                          "own, streams of one batch) and is scored per series and overall "
+                          "(predict and --resume: the checkpoint's).")(f)
     f = click.option("--missing", type=click.Choice(MISSING), default=None,
                      help="CSV: what a missing value (empty, NA, NaN, null, ?) does: error (the "
                           "default for train), drop its row, or interpolate between its "
@@ -142,7 +151,7 @@ def stored_data(spec: DataSpec, where: str):
         fail(f"{where} names training data {spec.source!r}, not a CSV file: give --data")
     try:
         series = load_data(spec.source, ",".join(spec.target), ",".join(spec.inputs),
-                           missing=spec.missing)
+                           missing=spec.missing, series_id=spec.series_id)
         spec.check_same_data(series, where)
     except (DataError, OSError, ValueError):
         fail(f"{where} was trained on {spec.source}, which no longer holds that data (or is "
@@ -227,11 +236,11 @@ def stored_data(spec: DataSpec, where: str):
                    f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
 @click.pass_context
-def train(ctx, model, data, target, inputs, length, missing, context, horizon, difference,
-          lag_inputs, hidden,
-          layers, connectivity, window, input_delays, output_delays, mode, open_epochs, mu,
-          learn_mu, memory_size, activation, backend, dtype, epochs, batch, bptt, lr, optimizer,
-          clip, patience, seed, data_seed, out, resume, overwrite, plot, as_json):
+def train(ctx, model, data, target, inputs, series_id, length, missing, context, horizon,
+          difference, lag_inputs, hidden, layers, connectivity, window, input_delays,
+          output_delays, mode, open_epochs, mu, learn_mu, memory_size, activation, backend,
+          dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, data_seed, out,
+          resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors (with --resume,
     MODEL may be left out: the checkpoint names it).
 
@@ -337,7 +346,7 @@ def _new(o, given):
     if o["missing"] is not None and o["data"] in BUILTIN:
         fail("--missing is for CSV files; a built-in data set has no gaps")
     series = load_data(o["data"], o["target"], o["inputs"], o["length"], o["data_seed"],
-                       missing)
+                       missing, o["series_id"])
     task = build_task(series, o["model"], o["difference"], None, o["context"], o["horizon"],
                       o["lag_inputs"])
     chosen = engine(o["backend"])
@@ -394,7 +403,7 @@ def _resumed(path, o, given):
         columns = (None, None) if o["data"] in BUILTIN else \
             (",".join(exp.data.target), ",".join(exp.data.inputs) or None)
         series = load_data(o["data"], *columns, exp.data.length or 2000, exp.data.seed or 0,
-                           exp.data.missing)
+                           exp.data.missing, exp.data.series_id)
         exp.data.check_same_data(series, path)
     task = build_task(series, exp.model, exp.data.difference, exp.scalers, exp.data.context,
                       exp.data.horizon, exp.data.lag_inputs)
@@ -481,17 +490,26 @@ def _run(exp, series, task, net, out, plot, as_json):
                        exp.train.open_loop_epochs,
                        exp.model == "narx" and exp.config.get("mode") == "closed")
         wrote(plot, "learning curves and predictions")
-    further = _further_ahead(net, task, exp.data.horizon)
+    by_series = None
+    if task.kind == "panel":  # each series' scores; the errors further ahead pooled from them
+        by_series = _series_reports(net, task, exp.data.horizon)
+        known = [r["further_ahead"] for r in by_series.values() if r["further_ahead"]]
+        further = pooled_errors(known) if known else None
+    else:
+        further = _further_ahead(net, task, exp.data.horizon)
     summary = {"model": exp.model, "config": exp.config, "stopped": result.stopped,
                "resumed_from_epoch": first_epoch or None, "epochs_done": result.epoch,
                "best_epoch": result.best_epoch, "history": result.history, "metrics": scores,
-               "further_ahead": further, "checkpoint": out}
+               "further_ahead": further, "checkpoint": out,
+               **({"series_id": series.id_column, "by_series": by_series} if by_series else {})}
     if as_json:
         if result.diverged:
             summary["error"] = result.stopped
         click.echo(_json(summary))
     else:
         _show_metrics(exp.model, exp.config, series, scores, result, task, further)
+        if by_series:
+            _show_series(series.id_column, by_series, exp.data.horizon)
     hint = _range_hint(task)
     if hint:
         click.echo(f"note: {hint}", err=True)
@@ -501,13 +519,16 @@ def _run(exp, series, task, net, out, plot, as_json):
 
 def _range_hint(task, share: float = 0.1) -> str | None:
     """A hint when more than ``share`` of the validation and test targets lie outside the
-    range of the training targets (a trending series: the model never saw such values) and
-    the task models the levels: --difference models the changes instead."""
-    if task.kind != "series" or task.difference:
+    range of the training targets (of their own series: a trending series, the model never
+    saw such values) and the task models the levels: --difference models the changes."""
+    if task.kind not in ("series", "panel") or task.difference:
         return None
-    targets = task.series.targets
-    train, later = targets[:task.train_end], targets[task.train_end:]
-    outside = (later < train.min(axis=0)) | (later > train.max(axis=0))
+    outside = []
+    for one in getattr(task, "tasks", [task]):
+        targets = one.series.targets
+        train, later = targets[:one.train_end], targets[one.train_end:]
+        outside.append(((later < train.min(axis=0)) | (later > train.max(axis=0))).ravel())
+    outside = np.concatenate(outside)
     if outside.mean() <= share:
         return None
     return (f"{outside.mean():.0%} of the validation and test values lie outside the range of "
@@ -546,6 +567,35 @@ def _further_ahead(net, task, k: int = 5) -> dict | None:
         return None
 
 
+def _series_reports(net, task, k: int) -> dict:
+    """{series id: {"rows": its rows per split, "metrics": its scores per split,
+    "further_ahead": its k-step and free-run errors (or None)}} for a panel."""
+    return {one.series.name: {"rows": {split: rows.stop - rows.start
+                                       for split, rows in one.splits().items()},
+                              "metrics": one.score(one.predict(net)),
+                              "further_ahead": _further_ahead(net, one, k)}
+            for one in task.tasks}
+
+
+def _show_series(id_column: str, by_series: dict, k: int):
+    """The test rows of each series: the model's RMSE one step, k steps ahead and in a free
+    run, each beside its naive counterpart (green where the model beats it)."""
+    table = Table(title=f"test RMSE per {id_column} (model, naive)", show_edge=False)
+    for name in (id_column, "rows", "one-step", "naive", f"{k}-step", "naive", "free run",
+                 "naive"):
+        table.add_column(name, justify="left" if name == id_column else "right")
+    for name, report in by_series.items():
+        test, further = report["metrics"]["test"], report["further_ahead"]
+        parts = [{who: test[who]["rmse"] for who in ("model", "naive")}]
+        parts += [further["k_step"], further["free_run"]] if further else []
+        cells = []
+        for part in parts:
+            colour = "green" if part["model"] < part["naive"] else "red"
+            cells += [f"[{colour}]{part['model']:.4g}[/]", f"{part['naive']:.4g}"]
+        table.add_row(escape(name), str(report["rows"]["test"]), *cells)
+    console.print(table)
+
+
 def _show_metrics(model, config, series, scores, result, task, further=None):
     names = ", ".join(getattr(series, "target_names", []))
     if task.kind == "text":
@@ -555,7 +605,9 @@ def _show_metrics(model, config, series, scores, result, task, further=None):
     else:
         ahead = f"{task.horizon}-step" if task.kind == "windows" else "one-step"
         what = f"{ahead} forecasts of {names}"
-    table = Table(title=f"{model} on {series.name}: {what}")
+    if task.kind == "panel":
+        what += f", {len(task.tasks)} series ({series.id_column}) pooled"
+    table = Table(title=f"{model} on {escape(series.name)}: {what}")
     table.add_column("split")
     metric_names = [n for n, v in scores["train"]["model"].items() if np.isscalar(v)]
     naive_names = list(scores["train"]["naive"])
@@ -616,9 +668,13 @@ def _plot_training(path, history, task, net, scores, best_epoch, closed_at=0, si
                        label="loop closed" if ax is val_ax else None)
     val_ax.set(title=f"validation {metric}", xlabel="epoch")
     val_ax.legend()
-    if task.kind == "series":
-        series, splits = task.series, task.splits()
-        predicted = task.to_levels(task.predict(net))
+    shown = task.tasks[0] if task.kind == "panel" else task  # a panel: its first series
+    if shown.kind == "series":
+        series, splits = shown.series, shown.splits()
+        predicted = shown.to_levels(shown.predict(net))
+        if shown is not task:
+            bottom.set_title(f"{task.panel.id_column} {series.name} (1 of {len(task.tasks)} "
+                             f"series)")
         t = np.arange(len(series))
         bottom.plot(t, series.targets[:, 0], lw=0.8, label="true")
         later = slice(splits["validation"].start, len(series))
@@ -825,8 +881,8 @@ def _plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_
               help=f"Write predictions (and diagnostics) to this image "
                    f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
-def predict(checkpoint_paths, data, target, inputs, length, missing, steps, future_inputs,
-            backend, out, diagnostics, plot, as_json):
+def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, steps,
+            future_inputs, backend, out, diagnostics, plot, as_json):
     """One-step predictions of a trained model (CHECKPOINT), as CSV, and optionally a
     free-run forecast past the end of the data and residual diagnostics.
 
@@ -836,6 +892,9 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, futu
 
     Several checkpoints (an ensemble: the seeds of a sweep, say) give the mean of their
     predictions and the spread (standard deviation) between them, the free run included.
+
+    A model of several series (trained with --series-id) predicts each series of the data
+    it is given (each one it was trained on), a row per series and time, the id first.
     """
     check_plot_path(plot)
     if out:
@@ -843,8 +902,9 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, futu
     if future_inputs and not steps:
         fail("--future-inputs are for the --steps forecast past the end: give --steps")
     if len(checkpoint_paths) > 1:
-        return _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing,
-                                 steps, future_inputs, backend, out, diagnostics, plot, as_json)
+        return _predict_ensemble(checkpoint_paths, data, target, inputs, series_id, length,
+                                 missing, steps, future_inputs, backend, out, diagnostics, plot,
+                                 as_json)
     checkpoint_path = checkpoint_paths[0]
     ctx = click.get_current_context()
     if ctx.get_parameter_source("length") == ParameterSource.COMMANDLINE and \
@@ -864,6 +924,7 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, futu
                       "the model's training data": None if data or spec.builtin else spec.source})
     try:
         spec.check_columns(target, inputs)
+        _check_series_id(spec, series_id)
         if data is None:
             series = stored_data(spec, checkpoint_path)
         else:
@@ -875,7 +936,7 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, futu
         chosen = engine(backend, exp.config["backend"])
         net = exp.build_model(chosen)
         announce_compiling(exp.model, exp.config, chosen)
-        if task.kind != "series" and future_inputs:
+        if task.kind in ("windows", "text") and future_inputs:
             fail("--future-inputs are for the free run of a one-step model, not "
                  f"{'text' if task.kind == 'text' else 'seq2seq'}")
         if task.kind == "windows":  # seq2seq: its forecast after the last row
@@ -895,6 +956,20 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, futu
             _emit(out, *_word_rows(task, task.predict(net).argmax(-1),
                                    free_run(net, task, steps) if steps else None), as_json)
             return
+        if task.kind == "panel":  # a row per series and time, the id first
+            if diagnostics or plot:
+                fail("--diagnostics and --plot take one series; this model predicts "
+                     f"{len(task.tasks)} ({spec.series_id})")
+            futures = _future_inputs(future_inputs, spec, task, steps) if steps else None
+            header, rows = None, []
+            for one in task.tasks:
+                ahead = one.forecast_levels(free_run(
+                    net, one, steps, future_inputs=futures[one.series.name])) if steps else None
+                header, member_rows = _prediction_rows(one.series,
+                                                       one.to_levels(one.predict(net)), ahead)
+                rows += [[one.series.name, *row] for row in member_rows]
+            _emit(out, [spec.series_id, *header], rows, as_json)
+            return
         one_step = task.to_levels(task.predict(net))
         ahead = task.forecast_levels(free_run(
             net, task, steps, future_inputs=_future_inputs(future_inputs, spec, task, steps))) \
@@ -912,8 +987,8 @@ def predict(checkpoint_paths, data, target, inputs, length, missing, steps, futu
         _show_diagnostics(report)
 
 
-def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, steps,
-                      future_inputs, backend, out, diagnostics, plot, as_json):
+def _predict_ensemble(checkpoint_paths, data, target, inputs, series_id, length, missing,
+                      steps, future_inputs, backend, out, diagnostics, plot, as_json):
     """The mean and spread of several models' one-step predictions and free runs, on the rows
     they were all trained on (or --data): the models must have been trained on the same
     columns, and without --data on the same rows."""
@@ -930,6 +1005,10 @@ def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, s
             exp = load_experiment(path)
             spec = exp.data
             spec.check_columns(target, inputs)
+            _check_series_id(spec, series_id)
+            if spec.series_id is not None:
+                raise DataError(f"{path} models several series ({spec.series_id}): an ensemble "
+                                f"is of models of one series; predict with each on its own")
             if series is None:  # the rows: the first model's data, or --data, for every one
                 first, columns, rows_of_first = path, spec.columns(), spec.fingerprint
                 series = stored_data(spec, path) if data is None else \
@@ -965,25 +1044,50 @@ def _predict_ensemble(checkpoint_paths, data, target, inputs, length, missing, s
     _emit(out, header, rows, as_json, {"members": len(checkpoint_paths)})
 
 
+def _check_series_id(spec: DataSpec, series_id):
+    """predict's --series-id, when given, must be the column the model was trained with."""
+    if series_id is not None and series_id != spec.series_id:
+        trained = f"--series-id {spec.series_id}" if spec.series_id else "one series (no " \
+            "--series-id)"
+        raise DataError(f"the model was trained on {trained}; --series-id {series_id} cannot "
+                        f"change that")
+
+
 def _future_inputs(path, spec: DataSpec, task, steps: int, quiet: bool = False):
     """The inputs after the last row, scaled as the model reads them, from the --future-inputs
     file (its columns by the names the model was trained on); without the file, None, and a
-    note that the inputs are held (a free run cannot know them)."""
+    note that the inputs are held (a free run cannot know them). For a panel, {series id:
+    those inputs}: the file has the id column too, and rows for every series."""
+    panel = task.kind == "panel"
     if not spec.inputs:
         if path:
             raise DataError("--future-inputs: the model has no input columns")
-        return None
+        return {one.series.name: None for one in task.tasks} if panel else None
     if path is None:
         if not quiet:
             click.echo(f"note: the inputs ({', '.join(spec.inputs)}) are held at their last "
                        f"value for the {steps} steps ahead; --future-inputs FILE.csv gives "
                        f"their known values", err=True)
-        return None
-    values = load_data(path, ",".join(spec.inputs), None, missing="error").targets
+        return {one.series.name: None for one in task.tasks} if panel else None
+    read = load_data(path, ",".join(spec.inputs), None, missing="error",
+                     series_id=spec.series_id if panel else None)
     needed = steps - (1 if spec.lag_inputs else 0)
+    if not panel:
+        return _scaled_future(read.targets, needed, task, f"--future-inputs {path}", steps)
+    given = {member.name: member.targets for member in read.members}
+    absent = [one.series.name for one in task.tasks if one.series.name not in given]
+    if absent:
+        raise DataError(f"--future-inputs {path} has no rows for {spec.series_id} "
+                        f"{', '.join(map(repr, absent))}")
+    return {one.series.name: _scaled_future(given[one.series.name], needed, one,
+                                            f"--future-inputs {path}, series "
+                                            f"{one.series.name!r},", steps)
+            for one in task.tasks}
+
+
+def _scaled_future(values, needed: int, task, where: str, steps: int):
     if len(values) < needed:
-        raise DataError(f"--future-inputs {path} has {len(values)} rows; {steps} steps ahead "
-                        f"need {needed}")
+        raise DataError(f"{where} has {len(values)} rows; {steps} steps ahead need {needed}")
     return task.input_scaler.transform(values[:needed])
 
 
@@ -1006,7 +1110,7 @@ def _new_data(spec: DataSpec, data: str, length: int, missing: str = "error"):
         raise DataError("the model was trained on the text corpus; a CSV file has no words")
     try:
         return load_data(data, ",".join(spec.target), ",".join(spec.inputs) or None,
-                         missing=missing)
+                         missing=missing, series_id=spec.series_id)
     except DataError as error:
         if " not in " in str(error):
             raise DataError(f"{error} (the model was trained on {spec.columns()})") from None

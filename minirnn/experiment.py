@@ -6,10 +6,11 @@ An ``Experiment`` is everything ``minirnn train`` needs to continue a run exactl
 
 - ``model`` and ``config``: the model's name and constructor arguments (``registry.model_config``);
 - ``data`` (``DataSpec``): where the rows came from, the target and input column names in
-  order, the date column, the row count and a fingerprint (SHA-256) of all rows and of the
-  training rows, and how the task was made of them (``difference``, seq2seq's ``context`` and
-  ``horizon``);
-- ``scalers``: per column name, the mean and scale fitted on the training rows;
+  order, the date column, a long-format file's series id column, the row count and a
+  fingerprint (SHA-256) of all rows and of the training rows, and how the task was made of
+  them (``difference``, ``lag_inputs``, seq2seq's ``context`` and ``horizon``);
+- ``scalers``: per column name, the mean and scale fitted on the training rows (of several
+  series: per series id, each fitted on its own training rows);
 - ``train``: the ``TrainConfig``;
 - ``run`` (``TrainResult``): epochs done, the best epoch and its score, early stopping's count,
   the history, and as arrays the best weights, the weights after the last epoch and the
@@ -36,9 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import CheckpointError, read_archive, write_archive
-from .data.series import MISSING, DataError
+from .data.series import MISSING, DataError, Panel
 from .data.sources import BUILTIN, load_series
-from .data.task import Scaler, WindowTask, make_task
+from .data.task import PanelTask, Scaler, WindowTask, make_panel_task, make_task
 from .data.text import TextSeries, make_text_task
 from .models.base import BACKENDS, DTYPES
 from .models.registry import MODEL_OPTIONS, build_model, model_config
@@ -49,10 +50,16 @@ SCHEMA = 2
 
 
 # --- the data a model was trained on --------------------------------------------------------
-def fingerprint(series, rows: int | None = None) -> str:
-    """SHA-256 of the column names and values of the first ``rows`` rows (default: all)."""
+def fingerprint(series, rows: int | list | None = None) -> str:
+    """SHA-256 of the column names and values of the first ``rows`` rows (default: all); of a
+    panel, of the id column, each series' id and its first ``rows[s]`` rows."""
     digest = hashlib.sha256()
-    if isinstance(series, TextSeries):
+    if isinstance(series, Panel):
+        digest.update(series.id_column.encode())
+        for s, member in enumerate(series.members):
+            digest.update(f"\n{member.name}\n".encode())
+            digest.update(fingerprint(member, None if rows is None else rows[s]).encode())
+    elif isinstance(series, TextSeries):
         digest.update("\n".join(series.vocabulary).encode())
         digest.update(np.ascontiguousarray(series.tokens[:rows], dtype=np.int64).tobytes())
     else:
@@ -81,6 +88,7 @@ class DataSpec:
     horizon: int = 5
     missing: str = "error"      # a CSV's missing values: error, drop, interpolate
     lag_inputs: bool = False    # the model reads u_{t-1}, not u_t (``data.task.make_task``)
+    series_id: str | None = None  # a long-format file: the column naming each row's series
 
     @property
     def builtin(self) -> bool:
@@ -95,11 +103,13 @@ class DataSpec:
         return cls(source=source if builtin else str(Path(source).resolve()),
                    target=list(getattr(series, "target_names", [])),
                    inputs=list(getattr(series, "input_names", [])), rows=len(series),
-                   fingerprint=fingerprint(series), train_rows=train_rows,
+                   fingerprint=fingerprint(series),
+                   train_rows=train_rows if isinstance(train_rows, int) else sum(train_rows),
                    train_fingerprint=fingerprint(series, train_rows),
                    length=length if builtin else None, seed=seed if builtin else None,
                    date_column=getattr(series, "date_column", None), difference=difference,
-                   context=context, horizon=horizon, missing=missing, lag_inputs=lag_inputs)
+                   context=context, horizon=horizon, missing=missing, lag_inputs=lag_inputs,
+                   series_id=getattr(series, "id_column", None))
 
     def columns(self) -> str:
         """"target y; inputs u, v" for messages."""
@@ -127,15 +137,20 @@ class DataSpec:
                             f"{len(series)} rows, fingerprint {found[:12]}")
 
 
-def _training_rows(task) -> int:
+def _training_rows(task) -> int | list:
+    """The training rows: their count, or a panel's count per series."""
+    if isinstance(task, PanelTask):
+        return [t.train_end for t in task.tasks]
     return getattr(task, "base", task).train_end
 
 
 def load_data(source, target=None, inputs=None, length: int = 2000, seed: int = 0,
-              missing: str = "error"):
-    """A Series (or TextSeries) from a built-in set or a CSV file; column names are checked
-    (a built-in set has fixed columns: naming others is an error)."""
-    series = load_series(source, target, inputs, steps=length, seed=seed, missing=missing)
+              missing: str = "error", series_id: str | None = None):
+    """A Series (or TextSeries, or Panel of a long-format file's series) from a built-in set or
+    a CSV file; column names are checked (a built-in set has fixed columns: naming others is
+    an error)."""
+    series = load_series(source, target, inputs, steps=length, seed=seed, missing=missing,
+                         series_id=series_id)
     if source in BUILTIN and not isinstance(series, TextSeries):
         for what, given, names in (("--target", target, series.target_names),
                                    ("--inputs", inputs, series.input_names)):
@@ -166,6 +181,16 @@ def build_task(series, model_name: str, difference: bool = False, scalers: dict 
     if model_name == "seq2seq" and difference:
         raise DataError("--difference is not available for seq2seq windows")
     autoregressive = model_name != "narx"
+    if isinstance(series, Panel):
+        if model_name == "seq2seq":
+            raise DataError("seq2seq reads windows of one series; several series (--series-id) "
+                            "train the one-step models")
+        by_id = None
+        if scalers:
+            by_id = (lambda name: _stored_scalers(scalers["series"], name, series.members,
+                                                  autoregressive))
+        return make_panel_task(series, autoregressive, by_id, difference=difference,
+                               lag_inputs=lag_inputs)
     given = {}
     if scalers:
         given = {"input_scaler": _scaler(scalers, "inputs",
@@ -190,6 +215,19 @@ def _input_columns(names: list, autoregressive: bool) -> list:
     return list(names) if names or autoregressive else [NO_INPUT]
 
 
+def _stored_scalers(stored: dict, name: str, members: list, autoregressive: bool) -> dict:
+    """The scalers a checkpoint keeps for the series ``name`` of a panel (``make_task``'s
+    keyword arguments); a series the model was not trained on is an error."""
+    if name not in stored:
+        raise DataError(f"series {name!r} is not one the model was trained on (it knows "
+                        f"{', '.join(map(repr, stored))}): each series is scaled as its "
+                        f"training rows were")
+    member = next(m for m in members if m.name == name)
+    return {"input_scaler": _scaler(stored[name], "inputs",
+                                    _input_columns(member.input_names, autoregressive)),
+            "target_scaler": _scaler(stored[name], "targets", list(member.target_names))}
+
+
 def _scaler(scalers: dict, part: str, columns: list) -> Scaler:
     stored = scalers[part]
     if stored["columns"] != columns:
@@ -200,7 +238,10 @@ def _scaler(scalers: dict, part: str, columns: list) -> Scaler:
 
 
 def task_scalers(task) -> dict:
-    """The task's scalers with their column names ({} for text): what rebuilds its scaling."""
+    """The task's scalers with their column names ({} for text): what rebuilds its scaling;
+    of a panel, each series' under its id: {"series": {id: {"inputs": …, "targets": …}}}."""
+    if isinstance(task, PanelTask):
+        return {"series": {t.series.name: task_scalers(t) for t in task.tasks}}
     task = getattr(task, "base", task)
     if isinstance(task, WindowTask) or not hasattr(task, "target_scaler"):
         return {}
@@ -464,7 +505,7 @@ _DATA_TYPES = {"source": str, "target": list, "inputs": list, "rows": int, "fing
                "seed": (int, None), "date_column": (str, None), "difference": bool,
                "context": int, "horizon": int, "missing": str}
 #: data fields added within schema 2, and their value in the checkpoints written before them
-_DATA_ADDED = {"lag_inputs": (bool, False)}
+_DATA_ADDED = {"lag_inputs": (bool, False), "series_id": ((str, None), None)}
 _RUN_TYPES = {"epoch": int, "best_epoch": int, "best_score": (float, None), "waited": int,
               "history": list, "stopped": str, "diverged": bool,
               "optimizer_step": (int, None)}
@@ -562,28 +603,44 @@ def _weights(arrays: dict, prefix: str, net) -> dict | None:
 
 
 def _check_scalers(scalers: dict, data: DataSpec, model: str) -> dict:
+    """The scalers, one pair (inputs, targets) per column list; a panel's, one pair per
+    series id under "series"."""
     if not scalers:
         if data.source == "text":
             return {}
         raise CheckpointError("scalers are missing (a numeric series needs them)")
+    if data.series_id is None:
+        _check_scaler_pair(scalers, data, model, "scalers")
+        return scalers
+    if set(scalers) != {"series"} or not isinstance(scalers["series"], dict) or \
+            not scalers["series"]:
+        raise CheckpointError("scalers must hold one pair per series under 'series' (the "
+                              "data section names a series id column)")
+    for name, pair in scalers["series"].items():
+        if not isinstance(pair, dict):
+            raise CheckpointError(f"scalers.series.{name} is not an object")
+        _check_scaler_pair(pair, data, model, f"scalers.series.{name}")
+    return scalers
+
+
+def _check_scaler_pair(scalers: dict, data: DataSpec, model: str, where: str):
     inputs = _input_columns(data.inputs, autoregressive=model != "narx")
     for part, columns in (("inputs", inputs), ("targets", data.target)):
         if part not in scalers or not isinstance(scalers[part], dict):
-            raise CheckpointError(f"scalers.{part} is missing")
+            raise CheckpointError(f"{where}.{part} is missing")
         stored = scalers[part]
         for key in ("columns", "mean", "scale"):
             if not isinstance(stored.get(key), list):
-                raise CheckpointError(f"scalers.{part}.{key} must be a list")
+                raise CheckpointError(f"{where}.{part}.{key} must be a list")
         if stored["columns"] != columns:
-            raise CheckpointError(f"scalers.{part} is for columns {stored['columns']}, the data "
-                                  f"section names {columns}")
+            raise CheckpointError(f"{where}.{part} is for columns {stored['columns']}, the "
+                                  f"data section names {columns}")
         for key in ("mean", "scale"):
             values = stored[key]
             if len(values) != len(columns) or not all(
                     isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
                     for v in values):
-                raise CheckpointError(f"scalers.{part}.{key} must be {len(columns)} finite "
+                raise CheckpointError(f"{where}.{part}.{key} must be {len(columns)} finite "
                                       f"number(s), found {values!r}")
         if not all(v > 0 for v in stored["scale"]):
-            raise CheckpointError(f"scalers.{part}.scale must be positive")
-    return scalers
+            raise CheckpointError(f"{where}.{part}.scale must be positive")

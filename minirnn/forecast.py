@@ -111,5 +111,20 @@ def multi_step_errors(model, task, k: int = 5, split: str = "test",
                          "steps": steps}}
 
 
+def pooled_errors(reports: list) -> dict:
+    """``multi_step_errors`` of several series as one: each RMSE over every series' origins
+    (k-step) or rows (free run) together, sqrt(Σ_s n_s·rmse_s² / Σ_s n_s)."""
+    origins = [r["origins"] for r in reports]
+    steps = [r["free_run"]["steps"] for r in reports]
+
+    def pool(part, counts):
+        return {who: float(np.sqrt(np.average([r[part][who] ** 2 for r in reports],
+                                              weights=counts)))
+                for who in ("model", "naive")}
+
+    return {"k": reports[0]["k"], "origins": sum(origins), "k_step": pool("k_step", origins),
+            "free_run": {**pool("free_run", steps), "steps": sum(steps)}}
+
+
 def _rmse(prediction, truth) -> float:
     return float(np.sqrt(np.mean((np.asarray(prediction) - np.asarray(truth)) ** 2)))

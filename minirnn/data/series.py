@@ -161,9 +161,9 @@ def next_dates(values: list, steps: int) -> list | None:
     return None
 
 
-def _check_time_order(path: Path, name: str, values: list, lines: list):
+def _check_time_order(path: Path, name: str, values: list, lines: list, member: str = ""):
     """The date column read with one layout, each row after the one before: rows in time
-    order, one row per time."""
+    order, one row per time (``member``: the series of a long-format file these rows are)."""
     layout = _date_layout(values)
     if layout is None:
         first = next(i for i, v in enumerate(values) if _parse_date(v) is None)
@@ -175,10 +175,15 @@ def _check_time_order(path: Path, name: str, values: list, lines: list):
             later = stamps[i] > stamps[i - 1]
         except TypeError:  # a time zone on some dates only
             later = False
+        if not later and member:
+            raise DataError(f"{path.name}, line {lines[i]}: series {member!r} has {name} "
+                            f"{values[i]!r} after {values[i - 1]!r} (line {lines[i - 1]}): each "
+                            f"series' rows must be in time order, one row per time")
         if not later:
             raise DataError(f"{path.name}, line {lines[i]}: {name} {values[i]!r} does not come "
                             f"after the line before ({values[i - 1]!r}): rows must be in time "
-                            f"order, one row per time (several series need one file each)")
+                            f"order, one row per time (a long-format file of several series: give "
+                            f"--series-id and the column that names each row's series)")
 
 
 def _names(text_or_list, what: str) -> list:
@@ -198,14 +203,48 @@ MISSING = ("error", "drop", "interpolate")
 _MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}
 
 
-def load_csv(path, target, inputs=None, missing: str = "error") -> Series:
+@dataclass
+class Panel:
+    """Several series with the same columns, one per value of an id column: a long-format
+    file (a ``symbol`` or ``station`` column) read as the series of one global model. Each
+    member is a ``Series`` named by its id, with its rows in time order."""
+
+    members: list               # [Series], in the order their ids first appear in the file
+    id_column: str
+    name: str
+
+    @property
+    def ids(self) -> list:
+        return [m.name for m in self.members]
+
+    @property
+    def input_names(self) -> list:
+        return self.members[0].input_names
+
+    @property
+    def target_names(self) -> list:
+        return self.members[0].target_names
+
+    @property
+    def date_column(self):
+        return self.members[0].date_column
+
+    def __len__(self):
+        return sum(len(m) for m in self.members)
+
+
+def load_csv(path, target, inputs=None, missing: str = "error", series_id: str | None = None):
     """Rows in file order. ``target``: a column name (or several, comma-separated); ``inputs``:
     column names (list or comma-separated), or None for none. A UTF-8 byte-order mark is
     ignored; a column of dates or times is recognised (``Series.date_column``) and not offered
     as data. Every used value must be a finite number, or missing (an empty cell, NA, NaN,
     null, ?), which ``missing`` handles: "error" names its line and column, "drop" leaves out
     the rows that have one, "interpolate" fills each gap linearly between the values around it
-    (the nearest value before the first or after the last). Errors name the file's line."""
+    (the nearest value before the first or after the last). Errors name the file's line.
+
+    With ``series_id`` (a column name) the file is in long format: its rows are grouped by
+    that column's values into a ``Panel`` of series, each checked (time order, gaps) on its
+    own; rows of different series may be interleaved."""
     if missing not in MISSING:
         raise DataError(f"unknown --missing {missing!r}; choose one of {', '.join(MISSING)}")
     path = Path(path)
@@ -254,53 +293,84 @@ def load_csv(path, target, inputs=None, missing: str = "error") -> Series:
                             f"{len(header)}{hint}")
     dates = [h for j, h in enumerate(header)
              if _is_date_column([r[j] for r in body if j < len(r)])]
+    if not body:
+        raise DataError(f"{path.name} has a header but no rows")
+    if series_id is None:
+        return _series(path, header, body, lines, targets, input_names, dates, missing)
+    if series_id not in header:
+        raise DataError(f"--series-id column {series_id!r} not in {path.name}; columns: "
+                        f"{', '.join(header)}")
+    if series_id in targets + input_names + dates:
+        what = "a date column" if series_id in dates else "a target or an input"
+        raise DataError(f"--series-id {series_id!r} is {what}: the id column names the series "
+                        f"of each row")
+    j, groups = header.index(series_id), {}
+    for row, line in zip(body, lines):
+        key = row[j].strip()
+        if not key:
+            raise DataError(f"{path.name}, line {line}, column {series_id!r}: no series id")
+        groups.setdefault(key, ([], []))
+        groups[key][0].append(row)
+        groups[key][1].append(line)
+    members = [_series(path, header, rows, where, targets, input_names, dates, missing, key)
+               for key, (rows, where) in groups.items()]
+    return Panel(members, series_id, path.stem)
+
+
+def _series(path: Path, header: list, body: list, lines: list, targets: list,
+            input_names: list, dates: list, missing: str, member: str | None = None) -> Series:
+    """The rows ``body`` (read from ``path``'s ``lines``) as a Series: the file's, or the
+    series ``member`` of a long-format file."""
     stamps = [row[header.index(dates[0])].strip() for row in body] if dates else None
+    where = "" if member is None else f", series {member!r}"
     columns = {}
-    for name in targets + input_names:
-        if name not in header:
+    for column in targets + input_names:
+        if column not in header:
             data = [h for h in header if h not in dates]
-            raise DataError(f"column {name!r} not in {path.name}; columns: {', '.join(data)}")
-        j = header.index(name)
+            raise DataError(f"column {column!r} not in {path.name}; columns: "
+                            f"{', '.join(data)}")
+        j = header.index(column)
         values = np.empty(len(body))
         for i, row in enumerate(body):
             cell = row[j].strip()
             if cell.lower() in _MISSING_CELLS:
                 if missing == "error":
-                    raise DataError(f"{path.name}, line {lines[i]}, column {name!r}: a missing "
-                                    f"value ({cell!r}); --missing drop or --missing interpolate "
-                                    f"handles gaps")
+                    raise DataError(f"{path.name}, line {lines[i]}, column {column!r}: a "
+                                    f"missing value ({cell!r}); --missing drop or --missing "
+                                    f"interpolate handles gaps")
                 values[i] = np.nan
                 continue
             try:
                 values[i] = float(cell)
             except ValueError:
-                raise DataError(f"{path.name}, line {lines[i]}, column {name!r}: {cell!r} is "
+                raise DataError(f"{path.name}, line {lines[i]}, column {column!r}: {cell!r} is "
                                 f"not a number") from None
             if not np.isfinite(values[i]):
-                raise DataError(f"{path.name}, line {lines[i]}, column {name!r}: {cell} "
+                raise DataError(f"{path.name}, line {lines[i]}, column {column!r}: {cell} "
                                 f"(infinite values cannot be used)")
-        columns[name] = values
-    if not body:
-        raise DataError(f"{path.name} has a header but no rows")
+        columns[column] = values
     if missing == "drop":
         keep = ~np.any([np.isnan(v) for v in columns.values()], axis=0)
         if not keep.any():
-            raise DataError(f"{path.name}: every row has a missing value in a used column")
-        columns = {name: values[keep] for name, values in columns.items()}
+            raise DataError(f"{path.name}{where}: every row has a missing value in a used "
+                            f"column")
+        columns = {column: values[keep] for column, values in columns.items()}
         body = [row for row, kept in zip(body, keep) if kept]
         lines = [line for line, kept in zip(lines, keep) if kept]
         stamps = [v for v, kept in zip(stamps, keep) if kept] if stamps else None
     elif missing == "interpolate":
-        for name, values in columns.items():
+        for column, values in columns.items():
             gaps = np.isnan(values)
             if gaps.all():
-                raise DataError(f"{path.name}: column {name!r} has no values to interpolate")
+                raise DataError(f"{path.name}{where}: column {column!r} has no values to "
+                                f"interpolate")
             if gaps.any():
                 rows = np.arange(len(values))
                 values[gaps] = np.interp(rows[gaps], rows[~gaps], values[~gaps])
     if stamps:
-        _check_time_order(path, dates[0], stamps, lines)
+        _check_time_order(path, dates[0], stamps, lines, member or "")
     x = np.stack([columns[n] for n in input_names], axis=1) if input_names else \
         np.zeros((len(body), 0))
     y = np.stack([columns[n] for n in targets], axis=1)
-    return Series(x, y, input_names, targets, path.stem, dates[0] if dates else None, stamps)
+    return Series(x, y, input_names, targets, path.stem if member is None else member,
+                  dates[0] if dates else None, stamps)

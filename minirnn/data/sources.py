@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .series import DataError, Series, load_csv, memory_task, narendra, sine, stock
+from .series import DataError, Panel, Series, load_csv, memory_task, narendra, sine, stock
 from .text import meat_text
 
 BUILTIN = {"sine": sine, "stock": stock, "narendra": narendra, "memory": memory_task,
@@ -15,10 +15,13 @@ BUILTIN = {"sine": sine, "stock": stock, "narendra": narendra, "memory": memory_
 
 
 def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: int = 0,
-                missing: str = "error") -> Series:
-    """A built-in data set by name, or a CSV file (which then needs ``target``; ``missing``:
-    see ``load_csv``)."""
+                missing: str = "error", series_id: str | None = None) -> Series | Panel:
+    """A built-in data set by name, or a CSV file (which then needs ``target``; ``missing``
+    and ``series_id``, a long-format file's column of series names: see ``load_csv``)."""
     if source in BUILTIN:
+        if series_id is not None:
+            raise DataError(f"--series-id is for a long-format CSV file; the built-in data "
+                            f"set {source!r} is one series")
         return BUILTIN[source](steps=steps, seed=seed)
     if not source.lower().endswith(".csv") and not Path(source).exists():
         raise DataError(f"unknown data source {source!r}: a CSV file or one of "
@@ -27,4 +30,4 @@ def load_series(source: str, target=None, inputs=None, steps: int = 2000, seed: 
         raise DataError(f"data file not found: {source}")
     if not target:
         raise DataError("--target is required for a CSV file (the column to predict)")
-    return load_csv(source, target, inputs, missing)
+    return load_csv(source, target, inputs, missing, series_id)

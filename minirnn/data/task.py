@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import losses
 from ..autograd import no_grad
-from .series import DataError, Series
+from .series import DataError, Panel, Series
 
 
 @dataclass
@@ -117,11 +117,16 @@ class ForecastTask(StreamTraining):
     def score(self, predicted: np.ndarray) -> dict:
         """RMSE and MAE per split, in the data's own units, for the model's one-step
         predictions (scaled, (T, O)) and for the naive forecast y_t = y_{t-1}."""
+        return {split: {"model": metrics(levels, truth), "naive": metrics(naive, truth)}
+                for split, (levels, naive, truth) in self.split_values(predicted).items()}
+
+    def split_values(self, predicted: np.ndarray) -> dict:
+        """{split: (the model's one-step predictions, the naive ones, the truth)} of its rows,
+        in the data's own units."""
         levels = self.to_levels(predicted)
         truth = self.series.targets
         naive = np.concatenate([truth[:1], truth[:-1]], axis=0)
-        return {split: {"model": metrics(levels[rows], truth[rows]),
-                        "naive": metrics(naive[rows], truth[rows])}
+        return {split: (levels[rows], naive[rows], truth[rows])
                 for split, rows in self.splits().items()}
 
     @property
@@ -181,6 +186,98 @@ def make_task(series: Series, autoregressive: bool, split=(0.7, 0.15), min_rows:
         scaled, next_input = np.concatenate([np.zeros_like(scaled[:1]), scaled[:-1]]), scaled[-1:]
     return ForecastTask(series, scaled, target_scaler.transform(y), input_scaler, target_scaler,
                         train_end, val_end, autoregressive, difference, lag_inputs, next_input)
+
+
+@dataclass
+class PanelTask:
+    """One global model of several series (a ``Panel``, a long-format file): each series is a
+    ``ForecastTask`` of its own (split in time and scaled on its own training rows, so series
+    of different levels look alike to the model), and the model learns from all of them at
+    once, each series giving streams of the batch.
+
+    The streams: with S series and ``batch`` B, each series is cut into k = max(1, B // S)
+    parts of the one length L that the shortest training part allows (L = min_s ⌊n_s / k⌋,
+    n_s its training rows); a longer series gives more streams of that length (⌊n_s / L⌋, of
+    its latest training rows: fewer than L of its oldest are left out). Every stream continues
+    in time across the chunks of an epoch, as in ``StreamTraining``.
+
+    Scores are in the data's own units: ``score`` pools the rows of every series in a split
+    (what early stopping watches), ``score_each`` gives each series' own.
+    """
+
+    panel: Panel
+    tasks: list                 # [ForecastTask], one per series, in the panel's order
+    kind, metric, lower_is_better = "panel", "rmse", True
+
+    # what every series' task shares
+    autoregressive = property(lambda self: self.tasks[0].autoregressive)
+    difference = property(lambda self: self.tasks[0].difference)
+    lag_inputs = property(lambda self: self.tasks[0].lag_inputs)
+    model_input_size = property(lambda self: self.tasks[0].model_input_size)
+    output_size = property(lambda self: self.tasks[0].output_size)
+
+    @property
+    def ids(self) -> list:
+        return self.panel.ids
+
+    def stream_length(self, batch: int) -> int:
+        """L: the length of every stream (see the class docstring)."""
+        parts = max(1, batch // len(self.tasks))
+        length = min(t.train_end // parts for t in self.tasks)
+        if length < 1:
+            short = min(self.tasks, key=lambda t: t.train_end)
+            raise DataError(f"series {short.series.name!r} has {short.train_end} training "
+                            f"rows, too few to cut into {parts} streams: lower --batch")
+        return length
+
+    def training_chunks(self, batch: int, bptt: int, dtype, epoch: int):
+        """[(x, y)] chunks of ``bptt`` steps of every series' streams, in time order."""
+        length = self.stream_length(batch)
+        xs, ys = [], []
+        for task in self.tasks:  # the latest rows of each: what is left over is the oldest
+            count, end = task.train_end // length, task.train_end
+            xs.append(streams(task.x[end - count * length:end], count))
+            ys.append(streams(task.y[end - count * length:end], count))
+        xs, ys = np.concatenate(xs).astype(dtype), np.concatenate(ys).astype(dtype)
+        return [(xs[:, s:s + bptt], ys[:, s:s + bptt]) for s in range(0, length, bptt)]
+
+    def step(self, model, x, y, state):
+        return self.tasks[0].step(model, x, y, state)
+
+    def loss(self, prediction, target):
+        return self.tasks[0].loss(prediction, target)
+
+    def predict(self, model) -> list:
+        """Each series' one-step predictions, [(T_s, O)], in the model's units."""
+        return [task.predict(model) for task in self.tasks]
+
+    def score(self, predicted: list) -> dict:
+        """RMSE and MAE per split of every series' rows together, model and naive."""
+        parts = [task.split_values(p) for task, p in zip(self.tasks, predicted)]
+        report = {}
+        for split in parts[0]:
+            levels, naive, truth = (np.concatenate([part[split][k] for part in parts])
+                                    for k in range(3))
+            report[split] = {"model": metrics(levels, truth), "naive": metrics(naive, truth)}
+        return report
+
+    def score_each(self, predicted: list) -> dict:
+        """{series id: its own scores per split}."""
+        return {task.series.name: task.score(p) for task, p in zip(self.tasks, predicted)}
+
+
+def make_panel_task(panel: Panel, autoregressive: bool, scalers=None, **options) -> PanelTask:
+    """A ``PanelTask``: ``make_task`` for each series, with ``scalers(id)`` (the keyword
+    arguments ``input_scaler`` and ``target_scaler`` a checkpoint stored for that series) or
+    scalers fitted on its own training rows; ``options``: ``make_task``'s."""
+    tasks = []
+    for member in panel.members:
+        try:
+            tasks.append(make_task(member, autoregressive,
+                                   **(scalers(member.name) if scalers else {}), **options))
+        except DataError as error:
+            raise DataError(f"{panel.name}, series {error}") from None
+    return PanelTask(panel, tasks)
 
 
 def streams(values: np.ndarray, batch: int) -> np.ndarray:
