@@ -854,3 +854,94 @@ def test_lagged_inputs_and_the_data_seed_are_kept_across_a_resume(tmp_path):
     refused = invoke("train", "--resume", seeded, "--data-seed", 5, "--epochs", 3)
     assert refused.exit_code == 1 and "--data-seed 5 (it was trained with 4)" in refused.output
 
+
+
+SUMMARY_KEYS = {"model", "config", "stopped", "resumed_from_epoch", "epochs_done", "best_epoch",
+                "history", "metrics", "further_ahead", "checkpoint"}
+
+
+def _csv_of_shape(path, shape):
+    """(file, train options, {series: targets (T, O)}) of a small CSV file of one shape: wide
+    (two targets and an input, one row per date), long (three series by a symbol column, rows
+    interleaved by date), with gaps (empty cells, interpolated), or without dates."""
+    rng = np.random.default_rng(5)
+    t = range(100)
+    a = 10 + np.sin(np.arange(100) / 4) + 0.1 * rng.standard_normal(100)
+    b = 3 * np.cos(np.arange(100) / 6) + 0.1 * rng.standard_normal(100)
+    u = rng.standard_normal(100)
+    if shape == "long":
+        rows, truth = [], {}
+        for name, level in (("x", 1.0), ("y", 40.0), ("z", 7.0)):
+            truth[name] = np.array([[float(f"{v:.6f}")] for v in level * a])
+        for i in t:
+            rows += [[day(i), name, f"{truth[name][i, 0]:.6f}", f"{u[i]:.6f}"] for name in truth]
+        write_csv(path, ["date", "symbol", "close", "u"], rows)
+        return path, ["--target", "close", "--inputs", "u", "--series-id", "symbol"], truth
+    cells = [[f"{a[i]:.6f}", f"{b[i]:.6f}", f"{u[i]:.6f}"] for i in t]
+    truth = np.stack([[float(c) for c in row[:2]] for row in cells])
+    options = ["--target", "a,b", "--inputs", "u"]
+    if shape == "gaps":
+        for i in (10, 11, 40):
+            cells[i][0] = ""
+        truth[[10, 11], 0] = np.interp([10, 11], [9, 12], truth[[9, 12], 0])
+        truth[40, 0] = (truth[39, 0] + truth[41, 0]) / 2
+        options += ["--missing", "interpolate"]
+    if shape == "no dates":
+        write_csv(path, ["a", "b", "u"], cells)
+    else:
+        write_csv(path, ["date", "a", "b", "u"], [[day(i), *cells[i]] for i in t])
+    return path, options, {None: truth}
+
+
+def _naive_errors(y, k):
+    """The naive forecasts' errors computed from the rows alone: one step (y_{t-1}), k steps
+    ahead from every test origin o (y_{o-1} held for y_{o+k-1}) and a free run over the test
+    rows (the last value before them held); the split is 70 / 15 / 15 rows."""
+    T = len(y)
+    start = int(round(T * 0.85))
+    one = {split: y[rows] - y[rows.start - 1 if rows.start else 0:rows.stop - 1]
+           for split, rows in (("validation", slice(70, start)), ("test", slice(start, T)))}
+    origins = np.arange(start, T - k + 1)
+    return ({s: np.sqrt(np.mean(e ** 2)) for s, e in one.items()},
+            np.sqrt(np.mean((y[origins + k - 1] - y[origins - 1]) ** 2)),
+            np.sqrt(np.mean((y[start:] - y[start - 1]) ** 2)), len(origins), T - start)
+
+
+@pytest.mark.parametrize("shape", ["wide", "long", "gaps", "no dates"])
+def test_every_csv_shape_reports_numbers_that_the_rows_confirm(tmp_path, shape):
+    """Each shape of CSV file a user has trains, and what is printed is checkable: the naive
+    forecasts' one-step, k-step and free-run errors recomputed here from the rows alone, the
+    JSON document's schema, and the same numbers in the table of the text output."""
+    path, options, truth = _csv_of_shape(tmp_path / "data.csv", shape)
+    args = ["elman", "--data", path, *options, "--horizon", "3", *FAST[2:]]
+    summary = json.loads(invoke("train", *args, "--json").stdout)
+    assert set(summary) == SUMMARY_KEYS | ({"series_id", "by_series"} if shape == "long" else
+                                           set())
+    for split in ("train", "validation", "test"):
+        for who in ("model", "naive"):
+            assert set(summary["metrics"][split][who]) == {"rmse", "mae"}
+    assert set(summary["further_ahead"]) == {"k", "origins", "k_step", "free_run"}
+    reports = summary["by_series"] if shape == "long" else {None: summary}
+    for name, y in truth.items():
+        report = reports[name]
+        one_step, k_step, free, origins, steps = _naive_errors(y, 3)
+        for split in ("validation", "test"):
+            assert report["metrics"][split]["naive"]["rmse"] == pytest.approx(one_step[split],
+                                                                             rel=1e-9)
+        further = report["further_ahead"]
+        assert further["origins"] == origins and further["free_run"]["steps"] == steps
+        assert further["k_step"]["naive"] == pytest.approx(k_step, rel=1e-9)
+        assert further["free_run"]["naive"] == pytest.approx(free, rel=1e-9)
+        for part in ("k_step", "free_run"):
+            assert np.isfinite(further[part]["model"]) and further[part]["model"] > 0
+    text = invoke("train", *args)
+    assert text.exit_code == 0, text.output
+    test_row = next(line for line in text.output.splitlines() if line.startswith("│ test "))
+    test = summary["metrics"]["test"]
+    assert [c.strip() for c in test_row.split("│")[2:6]] == [
+        f"{v:.4g}" for v in (test["model"]["rmse"], test["model"]["mae"],
+                             test["naive"]["rmse"], test["naive"]["mae"])]
+    further = summary["further_ahead"]
+    assert (f"3-step RMSE {further['k_step']['model']:.4g} (naive "
+            f"{further['k_step']['naive']:.4g}, {further['origins']} origins)") in \
+        " ".join(text.output.split())
