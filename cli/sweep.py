@@ -215,7 +215,7 @@ def _check_data(params, seen):
     seen.add(key)
     try:
         load_data(params["data"], params.get("target"), params.get("inputs"),
-                  params.get("length") or 2000, params.get("data_seed") or 0,
+                  params.get("length"), params.get("data_seed") or 0,
                   params.get("missing") or "error", params.get("series_id"))
     except (DataError, ValueError) as error:
         fail(f"the trials' data: {error}")

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from minirnn.checkpoint import CheckpointError, WriterLock
 from minirnn.data.series import MISSING, DataError, next_dates
-from minirnn.data.sources import BUILTIN
+from minirnn.data.sources import BUILTIN, default_length
 from minirnn.diagnostics import residual_diagnostics
 from minirnn.forecast import pooled_errors
 from minirnn.experiment import (BYTES_PER_BUILTIN_ROW, BYTES_PER_FORECAST_STEP, DataSpec,
@@ -74,8 +74,9 @@ def data_options(f):
                      help="CSV: what a missing value (empty, NA, NaN, null, ?) does: error (the "
                           "default for train), drop its row, or interpolate between its "
                           "neighbours (predict and --resume: the checkpoint's).")(f)
-    f = click.option("--length", type=click.IntRange(min=10), default=2000, show_default=True,
-                     help="Rows of a built-in data set.")(f)
+    f = click.option("--length", type=click.IntRange(min=10), default=None,
+                     help="Rows of a built-in data set [default: 2000; the text corpus: 10000 "
+                          "words].")(f)
     f = click.option("--inputs", default=None,
                      help="CSV: exogenous input columns, comma-separated.")(f)
     f = click.option("--target", default=None,
@@ -146,7 +147,7 @@ def stored_data(spec: DataSpec, where: str):
     seed; a CSV file only if it still holds exactly the rows it held (the checkpoint's path is
     never trusted further: nothing of another file is read into a message)."""
     if spec.builtin:
-        return load_data(spec.source, None, None, spec.length or 2000, spec.seed or 0)
+        return load_data(spec.source, None, None, spec.length, spec.seed or 0)
     if not spec.source.lower().endswith(".csv"):
         fail(f"{where} names training data {spec.source!r}, not a CSV file: give --data")
     try:
@@ -341,6 +342,7 @@ def _new(o, given):
                                "a checkpoint.")
     _options_apply(o, given)
     if o["data"] in BUILTIN:
+        o["length"] = o["length"] or default_length(o["data"])
         check_bytes(BYTES_PER_BUILTIN_ROW * o["length"], f"--length {o['length']:,}")
     missing = o["missing"] or "error"
     if o["missing"] is not None and o["data"] in BUILTIN:
@@ -402,7 +404,7 @@ def _resumed(path, o, given):
     else:
         columns = (None, None) if o["data"] in BUILTIN else \
             (",".join(exp.data.target), ",".join(exp.data.inputs) or None)
-        series = load_data(o["data"], *columns, exp.data.length or 2000, exp.data.seed or 0,
+        series = load_data(o["data"], *columns, exp.data.length, exp.data.seed or 0,
                            exp.data.missing, exp.data.series_id)
         exp.data.check_same_data(series, path)
     task = build_task(series, exp.model, exp.data.difference, exp.scalers, exp.data.context,

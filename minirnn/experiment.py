@@ -144,7 +144,7 @@ def _training_rows(task) -> int | list:
     return getattr(task, "base", task).train_end
 
 
-def load_data(source, target=None, inputs=None, length: int = 2000, seed: int = 0,
+def load_data(source, target=None, inputs=None, length: int | None = None, seed: int = 0,
               missing: str = "error", series_id: str | None = None):
     """A Series (or TextSeries, or Panel of a long-format file's series) from a built-in set or
     a CSV file; column names are checked (a built-in set has fixed columns: naming others is

@@ -64,7 +64,7 @@ class TextSeries:
         return len(self.tokens)
 
 
-def meat_text(steps: int = 2000, seed: int = 0) -> TextSeries:
+def meat_text(steps: int = 10_000, seed: int = 0) -> TextSeries:
     """About ``steps`` words of complete sentences, "the kind of meat … is beef .", one after
     another: a word-level language-modelling stream for ``minirnn train``."""
     per_sentence = len(PREFIX) + 1 + 4 + len(SUFFIX) + 2
