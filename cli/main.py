@@ -233,21 +233,27 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
               help="Instead: a whole training step (fwd, MSE, BPTT, Adam) of every family at "
                    "B=32, T=100, H=64 (or each --size) on the cpu and cuda engines (the cuda "
                    "engine device-resident; --backend picks others).")
+@click.option("--deterministic", "deterministic_too", is_flag=True,
+              help="With --training: also the cpu engine in deterministic mode (results that do "
+                   "not depend on the thread count), timed in turns, and what it costs.")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
-          under_load, loss, training_steps, as_json):
+          under_load, loss, training_steps, deterministic_too, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
     (and PyTorch's CPU nn.RNN when it is installed)."""
     from minirnn.bench import (DEFAULT_SIZES, LOAD_CELLS, family_times, full_narx_curve,
                                load_table, long_sequence_memory, matmul_gflops, run_benchmarks,
-                               scaling_table, torch_available, training_table)
+                               jax_available, scaling_table, torch_available,
+                               training_table)
 
+    if deterministic_too and not training_steps:
+        fail("--deterministic is an option of --training (a whole training step)")
     if training_steps:
         engines = backends_option(backend) if backend != "all" else \
             [b for b in backends_option("all") if b in ("cpu", "cuda")]
         rows = [row for size in ([_parse_size(s) for s in sizes] or [(32, 100, 64)])
                 for row in training_table(*size, backends=tuple(engines), dtype=dtype,
-                                          repeat=repeat)]
+                                          repeat=repeat, deterministic=deterministic_too)]
         if as_json:
             click.echo(json.dumps(rows, indent=2))
             return
@@ -316,12 +322,13 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
 
     cases = [_parse_size(s) for s in sizes] or DEFAULT_SIZES
     backends = backends_option(backend)
-    with_torch = torch_available()
+    with_torch, with_jax = torch_available(), jax_available()
     with progress_bar() as progress:
         task = progress.add_task("bench", total=len(cases))  # one advance per size
         reference = matmul_gflops(dtype=dtype)
         rows = run_benchmarks(backends, cases, dtype, repeat, loss=loss,
-                              progress=lambda: progress.advance(task), torch=with_torch)
+                              progress=lambda: progress.advance(task), torch=with_torch,
+                              jax=with_jax)
     if as_json:
         click.echo(json.dumps({"matmul_gflops": reference, "loss": loss,
                                "rows": [vars(r) for r in rows]}, indent=2))
@@ -329,21 +336,24 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
     what = "MSE" if loss == "mse" else "Σ y ⊙ R"
     table = Table(title=f"forward + backward of {what}, StateSpaceRNN, {dtype}, median of "
                         f"{repeat}")
-    for column in ("B", "T", "H", "engine", "ms", "x tape", "x pytorch", "GFLOP/s",
-                   "% matmul"):
+    columns = ["B", "T", "H", "engine", "ms", "x tape", "x pytorch", "x jax", "GFLOP/s",
+               "% matmul"]
+    for column in columns:
         table.add_column(column, justify="right")
     ratio = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
     for r in rows:
         table.add_row(str(r.batch), str(r.steps), str(r.hidden), r.backend,
                       f"{r.median_ms:.2f}", ratio(r.speedup_vs_tape), ratio(r.speedup_vs_torch),
-                      f"{r.gflops:.1f}", f"{100 * r.gflops / reference:.0f}")
+                      ratio(r.speedup_vs_jax), f"{r.gflops:.1f}",
+                      f"{100 * r.gflops / reference:.0f}")
     console.print(table)
     console.print(f"GFLOP/s count 18·B·T·H² per forward + backward (three H x H products: "
                   f"input, recurrence, output; the recurrence alone is 6·B·T·H²). One "
                   f"2048 x 2048 {dtype} numpy.matmul in this run: {reference:.1f} GFLOP/s.")
-    if not with_torch:
-        console.print(escape("PyTorch not installed (pip install 'minirnn[bench]'): no "
-                             "comparison"))
+    for name, found in (("PyTorch", with_torch), ("JAX", with_jax)):
+        if not found:
+            console.print(escape(f"{name} not installed (pip install 'minirnn[bench]'): no "
+                                 f"comparison with it"))
 
 
 main.add_command(train)

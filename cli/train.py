@@ -225,6 +225,10 @@ def stored_data(spec: DataSpec, where: str):
 @click.option("--data-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of a built-in data set's noise: models of different --seed train on "
                    "the same rows.")
+@click.option("--deterministic", is_flag=True,
+              help="The same weights whatever the thread count (any machine, NumPy's OpenBLAS): "
+                   "the kernels' rows cut into blocks by the batch alone, 13-46% slower on two "
+                   "cores (or MINIRNN_DETERMINISTIC=1; --resume keeps the checkpoint's).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write (.npz) after every epoch: the best weights so far and "
                    "the state to continue from (default with --resume: the resumed file).")
@@ -240,8 +244,8 @@ def stored_data(spec: DataSpec, where: str):
 def train(ctx, model, data, target, inputs, series_id, length, missing, context, horizon,
           difference, lag_inputs, hidden, layers, connectivity, window, input_delays,
           output_delays, mode, open_epochs, mu, learn_mu, memory_size, activation, backend,
-          dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, data_seed, out,
-          resume, overwrite, plot, as_json):
+          dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, data_seed,
+          deterministic, out, resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors (with --resume,
     MODEL may be left out: the checkpoint names it).
 
@@ -280,6 +284,10 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
     check_not_inputs({"--out": out, "--plot": plot},
                      {"the --data file": data if data not in BUILTIN else None})
     options = dict(ctx.params)
+    if deterministic:
+        from minirnn.kernels import set_deterministic
+
+        set_deterministic(True)
     try:
         with WriterLock(out) if out else nullcontext():
             if out and Path(out).exists() and not overwrite and not (
@@ -383,6 +391,10 @@ def _resumed(path, o, given):
     exp = load_experiment(path)
     if o["model"] is not None and exp.model != o["model"]:
         fail(f"{path} holds the model {exp.model!r}, not {o['model']!r}")
+    if exp.trained_with.get("deterministic"):  # the same arithmetic as the epochs before
+        from minirnn.kernels import set_deterministic
+
+        set_deterministic(True)
     stored = {"config": exp.config, "data": asdict(exp.data), "train": asdict(exp.train)}
     conflicts = []
     for name in sorted(given & FIXED_ON_RESUME.keys()):
@@ -429,12 +441,15 @@ def _resumed(path, o, given):
 
 
 def _engine_facts(backend: str) -> dict:
-    """What a bit-for-bit resume needs to be the same: the engine and its thread count."""
+    """What a bit-for-bit resume needs to be the same: the engine and its thread count (which
+    does not matter in deterministic mode)."""
     import numba
 
     from minirnn import __version__
+    from minirnn.kernels import deterministic
 
-    return {"backend": backend, "threads": numba.get_num_threads(), "minirnn": __version__}
+    return {"backend": backend, "threads": numba.get_num_threads(), "minirnn": __version__,
+            "deterministic": deterministic()}
 
 
 def _run(exp, series, task, net, out, plot, as_json):

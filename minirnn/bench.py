@@ -40,6 +40,7 @@ class BenchRow:
     speedup_vs_tape: float | None = None
     speedup_vs_torch: float | None = None
     gflops: float | None = None
+    speedup_vs_jax: float | None = None
 
 
 def model_flops(batch: int, steps: int, hidden: int) -> float:
@@ -190,17 +191,67 @@ def torch_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed
     return step
 
 
+def jax_available() -> bool:
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def jax_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed: int = 0,
+             loss: str = "weighted"):
+    """A callable doing the same forward + backward in JAX on the CPU, written as JAX users
+    write an RNN: ``jax.jit(jax.value_and_grad(…))`` of a ``lax.scan`` over time, with the
+    input projection W_xh x_t + b_h hoisted out of the scan (one product over every step);
+    the state-space RNN's learned h0; gradients of every parameter and of x. XLA picks its
+    own threads."""
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(seed)
+    bound = 1 / np.sqrt(hidden)
+    shapes = {"W_xh": (hidden, hidden), "W_hh": (hidden, hidden), "b_h": (hidden,),
+              "W_hy": (hidden, hidden), "b_y": (hidden,), "h0": (hidden,)}
+    params = {name: jnp.asarray(rng.uniform(-bound, bound, shape).astype(dtype))
+              for name, shape in shapes.items()}
+    x = jnp.asarray(rng.standard_normal((batch, steps, hidden)).astype(dtype))
+    weights = jnp.asarray(rng.standard_normal((batch, steps, hidden)).astype(dtype))
+
+    def objective(p, x):
+        a = x @ p["W_xh"].T + p["b_h"]  # (B, T, H), outside the scan
+
+        def cell(h, a_t):
+            h = jnp.tanh(a_t + h @ p["W_hh"].T)
+            return h, h
+
+        _, hs = jax.lax.scan(cell, jnp.broadcast_to(p["h0"], (batch, hidden)),
+                             jnp.swapaxes(a, 0, 1))
+        y = jnp.swapaxes(hs, 0, 1) @ p["W_hy"].T + p["b_y"]
+        return jnp.mean((y - weights) ** 2) if loss == "mse" else jnp.sum(y * weights)
+
+    gradient = jax.jit(jax.value_and_grad(objective, argnums=(0, 1)))
+
+    def step():
+        jax.block_until_ready(gradient(params, x))
+
+    return step
+
+
 def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat: int = 5,
-                   progress=None, torch: bool = False, loss: str = "weighted") -> list[BenchRow]:
+                   progress=None, torch: bool = False, loss: str = "weighted",
+                   jax: bool = False) -> list[BenchRow]:
     """One row per (size, engine), the engines of one size timed in turns; ratios against the
-    tape engine and PyTorch where they ran.
+    tape engine, PyTorch and JAX where they ran.
     ``torch=True`` adds PyTorch's CPU ``nn.RNN`` as one more row per size, and, when the cuda
     engine runs and PyTorch sees a GPU, its cuDNN ``nn.RNN`` ("pytorch-cuda"), the reference
-    of the cuda engine's ratio."""
+    of the cuda engine's ratio; ``jax=True`` adds JAX on the CPU (``jax_step``)."""
     rows = []
     for batch, steps, hidden in sizes:
         runs = {backend: model_step(backend, batch, steps, hidden, dtype, loss=loss)
                 for backend in backends}
+        if jax:
+            runs["jax"] = jax_step(batch, steps, hidden, dtype, loss=loss)
         devices = (["cpu"] if torch else []) + \
             (["cuda"] if torch and "cuda" in backends and torch_cuda_available() else [])
         for device in devices:
@@ -219,6 +270,8 @@ def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat
             torch_row = "pytorch-cuda" if row.backend.endswith("cuda") else "pytorch"
             if torch_row in reference:
                 row.speedup_vs_torch = reference[torch_row] / row.median_ms
+            if "jax" in reference:
+                row.speedup_vs_jax = reference["jax"] / row.median_ms
         rows += case
     return rows
 
@@ -385,18 +438,38 @@ TRAINING_FAMILIES = ["sliding", "narx", "elman", "statespace", "memory", "jordan
 
 
 def training_table(batch: int = 32, steps: int = 100, hidden: int = 64,
-                   backends=("cpu", "cuda"), dtype: str = "float32", repeat: int = 5) -> list:
+                   backends=("cpu", "cuda"), dtype: str = "float32", repeat: int = 5,
+                   deterministic: bool = False) -> list:
     """One whole training step (``training_step``) of every family on each engine, timed in
-    turns in one process: {family, <engine>_ms, and cpu_ms / cuda_ms when both ran}."""
+    turns in one process: {family, <engine>_ms, and cpu_ms / cuda_ms when both ran}; with
+    ``deterministic``, also the cpu engine in deterministic mode (``blas.set_deterministic``),
+    "cpu-deterministic_ms", and its cost, "deterministic_cost" (its time / the cpu engine's)."""
+    from .kernels import blas
+
+    def in_deterministic_mode(step):
+        def run():
+            was = blas.deterministic()
+            blas.set_deterministic(True)
+            try:
+                step()
+            finally:
+                blas.set_deterministic(was)
+        return run
+
     rows = []
     for family in TRAINING_FAMILIES:
         runs = {backend: training_step(family, batch, steps, hidden, backend, dtype)
                 for backend in backends}
+        if deterministic:
+            runs["cpu-deterministic"] = in_deterministic_mode(
+                training_step(family, batch, steps, hidden, "cpu", dtype))
         seconds = _interleaved_medians(runs, repeat)
         row = {"family": family, "B": batch, "T": steps, "H": hidden,
-               **{f"{b}_ms": 1e3 * seconds[b] for b in backends}}
+               **{f"{b}_ms": 1e3 * seconds[b] for b in runs}}
         if "cpu" in backends and "cuda" in backends:
             row["cuda_speedup"] = seconds["cpu"] / seconds["cuda"]
+        if deterministic and "cpu" in backends:
+            row["deterministic_cost"] = seconds["cpu-deterministic"] / seconds["cpu"]
         rows.append(row)
     return rows
 

@@ -28,6 +28,7 @@ from .kernel_cache import clear_stale_kernels
 
 clear_stale_kernels()  # before any kernel is loaded from Numba's cache (kernel_cache says why)
 
+from .blas import deterministic, set_deterministic  # noqa: E402
 from .delay import delay_embed  # noqa: E402
 from .elman import elman_recurrence  # noqa: E402
 from .layered import layered_recurrence  # noqa: E402
@@ -35,4 +36,4 @@ from .linear import linear  # noqa: E402
 from .memory import memory_recurrence  # noqa: E402
 
 __all__ = ["elman_recurrence", "memory_recurrence", "layered_recurrence", "delay_embed",
-           "linear"]
+           "linear", "set_deterministic", "deterministic"]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 from contextlib import contextmanager
 
 import numba
@@ -272,11 +273,39 @@ def gemm(address, A, B, C, transpose_a, beta):
 SPLIT_WORK = 1e7
 
 
+#: the blocks of rows a large kernel or product is cut into in deterministic mode, whatever
+#: the thread count (each thread takes whole blocks)
+DETERMINISTIC_BLOCKS = 8
+_deterministic = os.environ.get("MINIRNN_DETERMINISTIC", "0") not in ("", "0")
+
+
+def set_deterministic(on: bool = True):
+    """Results that do not depend on the thread count (or ``MINIRNN_DETERMINISTIC=1``).
+
+    Which rows one BLAS call computes together changes the rounding of each row (OpenBLAS
+    computes a row at the edge of its tiles with other instructions than one inside them), and
+    a weight gradient summed over blocks of rows adds the blocks' shares in another grouping;
+    so when the rows are cut one block per thread, 1 and 2 threads train to weights ~1e-8
+    apart. In deterministic mode the cut depends on the batch alone: min(B, 8) blocks, shared
+    out among the threads, and the products split alike even on one thread. It costs 13-46%
+    of a training step on a 2-core machine (more, smaller products per step), and uses at
+    most 8 threads per kernel (BENCHMARKS.md)."""
+    global _deterministic
+    _deterministic = bool(on)
+
+
+def deterministic() -> bool:
+    return _deterministic
+
+
 def row_blocks(batch: int, work: float = float("inf")) -> int:
     """How many blocks the kernels cut a batch into: one per thread, fewer when the batch is
-    smaller, and one when the kernel's ``work`` is below ``SPLIT_WORK``."""
+    smaller, and one when the kernel's ``work`` is below ``SPLIT_WORK``; in deterministic mode
+    ``DETERMINISTIC_BLOCKS`` (or the batch, if smaller), whatever the thread count."""
     if work < SPLIT_WORK:
         return 1
+    if _deterministic:
+        return max(1, min(batch, DETERMINISTIC_BLOCKS))
     return max(1, min(batch, numba.get_num_threads()))
 
 
@@ -340,7 +369,8 @@ def matmul(A, B, bias=None):
         return out
     threads = numba.get_num_threads()
     address = gemm_address(np.result_type(A, B)) if A.dtype == B.dtype else 0
-    if threads < 2 or address == 0 or A.shape[0] * A.shape[1] * B.shape[1] < SPLIT_WORK:
+    if (threads < 2 and not _deterministic) or address == 0 or \
+            A.shape[0] * A.shape[1] * B.shape[1] < SPLIT_WORK:
         out = A @ B
         if bias is not None:
             out += bias
