@@ -42,6 +42,14 @@ def fail(message: str, json_sent: bool = False):
     sys.exit(1)
 
 
+def note(text: str):
+    """A note for the user on stderr, wrapped to the terminal (80 columns elsewhere), its text
+    shown as written (no rich markup)."""
+    from rich.markup import escape
+
+    err_console.print(escape(f"note: {text}"))
+
+
 def wrote(path, what: str):
     """The line that says a file was written (on stderr: standard output stays the data)."""
     click.echo(f"wrote {path} ({what})", err=True)

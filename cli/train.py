@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from minirnn.checkpoint import CheckpointError, WriterLock
-from minirnn.data.series import MISSING, DataError, next_dates
+from minirnn.data.series import MISSING, DataError, comes_after, csv_columns, next_dates
 from minirnn.data.sources import BUILTIN, default_length
 from minirnn.diagnostics import residual_diagnostics
 from minirnn.forecast import pooled_errors
@@ -37,7 +37,7 @@ from minirnn.train import TrainConfig, evaluate, fit
 
 from .common import (FiniteFloat, backends_option, check_interrupted,
                      check_not_inputs, check_writable, console, err_console, fail, fail_with,
-                     json_option, progress_bar, text_output, wrote)
+                     json_option, note, progress_bar, text_output, wrote)
 
 USER_ERRORS = (DataError, CheckpointError, ValueError, TypeError, RuntimeError, MemoryError)
 SPARK = "▁▂▃▄▅▆▇█"
@@ -109,8 +109,8 @@ def engine(backend, trained_on=None) -> str:
     if trained_on in available_backends():
         return trained_on
     if trained_on is not None:
-        err_console.print(f"note: the model was trained on the {trained_on} engine, which this "
-                          f"machine lacks; running it on the cpu engine")
+        note(f"the model was trained on the {trained_on} engine, which this machine lacks; "
+             f"running it on the cpu engine")
     return "cpu"
 
 
@@ -227,8 +227,8 @@ def stored_data(spec: DataSpec, where: str):
                    "the same rows.")
 @click.option("--deterministic", is_flag=True,
               help="The same weights whatever the thread count (any machine, NumPy's OpenBLAS): "
-                   "the kernels' rows cut into blocks by the batch alone, 13-46% slower on two "
-                   "cores (or MINIRNN_DETERMINISTIC=1; --resume keeps the checkpoint's).")
+                   "the kernels' rows cut into blocks by the batch alone, up to 41% slower on "
+                   "two cores (or MINIRNN_DETERMINISTIC=1; --resume keeps the checkpoint's).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write (.npz) after every epoch: the best weights so far and "
                    "the state to continue from (default with --resume: the resumed file).")
@@ -403,7 +403,8 @@ def _resumed(path, o, given):
         if key not in stored[section] or (section == "data" and key in ("length", "seed") and
                                           not exp.data.builtin):
             conflicts.append(f"{flag} (it does not apply to this {exp.model} model)")
-        elif o[name] != stored[section][key] and isinstance(o[name], bool):  # a flag given
+        elif o[name] != stored[section][key] and (isinstance(o[name], bool) or
+                                                  stored[section][key] is None):  # newly given
             conflicts.append(f"{flag} (it was trained without it)")
         elif o[name] != stored[section][key]:
             conflicts.append(f"{flag} {o[name]} (it was trained with {stored[section][key]})")
@@ -452,9 +453,27 @@ def _engine_facts(backend: str) -> dict:
             "deterministic": deterministic()}
 
 
+def _stream_note(task, batch: int) -> str | None:
+    """A note when the shortest of several series makes every stream much shorter than the
+    others would (``PanelTask``: one stream length for all): no state is carried further."""
+    length = task.stream_length(batch)
+    rows = sorted(one.train_end for one in task.tasks)
+    parts = max(1, batch // len(rows))
+    others = rows[1:] and min(rows[1:]) // parts
+    if len(rows) < 2 or others < 2 * length:
+        return None
+    short = min(task.tasks, key=lambda one: one.train_end)
+    return (f"the shortest series, {short.series.name!r} ({short.train_end} training rows), "
+            f"makes every stream {length} rows long, so no state is carried further than "
+            f"that; without it they would be {others} rows long")
+
+
 def _run(exp, series, task, net, out, plot, as_json):
     """Train, writing the checkpoint after every epoch; then report."""
     announce_compiling(exp.model, exp.config, exp.config["backend"])
+    stream = _stream_note(task, exp.train.batch) if task.kind == "panel" else None
+    if stream:
+        note(stream)
     started, seen = time.perf_counter(), [0]
     first_epoch, epochs = exp.run.epoch, exp.train.epochs
 
@@ -510,8 +529,7 @@ def _run(exp, series, task, net, out, plot, as_json):
     by_series = None
     if task.kind == "panel":  # each series' scores; the errors further ahead pooled from them
         by_series = _series_reports(net, task, exp.data.horizon)
-        known = [r["further_ahead"] for r in by_series.values() if r["further_ahead"]]
-        further = pooled_errors(known) if known else None
+        further = pooled_errors([r["further_ahead"] for r in by_series.values()])
     else:
         further = _further_ahead(net, task, exp.data.horizon)
     summary = {"model": exp.model, "config": exp.config, "stopped": result.stopped,
@@ -526,10 +544,12 @@ def _run(exp, series, task, net, out, plot, as_json):
     else:
         _show_metrics(exp.model, exp.config, series, scores, result, task, further)
         if by_series:
-            _show_series(series.id_column, by_series, exp.data.horizon)
+            closed = exp.model == "narx" and exp.config.get("mode") == "closed"
+            _show_series(series.id_column, by_series, exp.data.horizon,
+                         "simulated" if closed else "one-step", list(series.target_names))
     hint = _range_hint(task)
     if hint:
-        click.echo(f"note: {hint}", err=True)
+        note(hint)
     if result.diverged:
         fail(result.stopped, json_sent=as_json)
 
@@ -571,17 +591,14 @@ def sparkline(values) -> str:
 
 
 def _further_ahead(net, task, k: int = 5) -> dict | None:
-    """k-step and free-run errors on the test rows (``forecast.multi_step_errors``), for
-    series tasks whose test split has k rows or more."""
+    """k-step and free-run errors on the test rows (``forecast.multi_step_errors``; no k-step
+    errors when the test split has fewer than k rows), for series tasks."""
     from minirnn.forecast import multi_step_errors
 
     if task.kind != "series":
         return None
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            return multi_step_errors(net, task, k=k)
-    except ValueError:  # a test split shorter than k
-        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        return multi_step_errors(net, task, k=k)
 
 
 def _series_reports(net, task, k: int) -> dict:
@@ -594,21 +611,33 @@ def _series_reports(net, task, k: int) -> dict:
             for one in task.tasks}
 
 
-def _show_series(id_column: str, by_series: dict, k: int):
-    """The test rows of each series: the model's RMSE one step, k steps ahead and in a free
-    run, each beside its naive counterpart (green where the model beats it)."""
-    table = Table(title=f"test RMSE per {id_column} (model, naive)", show_edge=False)
-    for name in (id_column, "rows", "one-step", "naive", f"{k}-step", "naive", "free run",
-                 "naive"):
-        table.add_column(name, justify="left" if name == id_column else "right")
+def _number(value: float) -> str:
+    """4 significant digits in at most 8 characters: 2.315e5, not 2.315e+05."""
+    return f"{value:.4g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def _show_series(id_column: str, by_series: dict, k: int, first: str, targets: list):
+    """The test rows of each series: the model's RMSE one step (``first`` names what that
+    column is), k steps ahead and in a free run, each beside its naive counterpart (green
+    where the model beats it); a blank k-step cell: fewer than k test rows."""
+    over = f" (over {', '.join(targets)})" if len(targets) > 1 else ""
+    table = Table(title=f"test RMSE per {id_column}{over}: model, naive", box=None,
+                  padding=(0, 1))
+    for name in (id_column, "rows", first, "naive", f"{k}-step", "naive", "free run", "naive"):
+        table.add_column(name, justify="left" if name == id_column else "right",
+                         overflow="fold" if name == id_column else "ellipsis",
+                         no_wrap=name != id_column)
     for name, report in by_series.items():
         test, further = report["metrics"]["test"], report["further_ahead"]
-        parts = [{who: test[who]["rmse"] for who in ("model", "naive")}]
-        parts += [further["k_step"], further["free_run"]] if further else []
+        parts = [{who: test[who]["rmse"] for who in ("model", "naive")}, further["k_step"],
+                 further["free_run"]]
         cells = []
         for part in parts:
+            if part is None:
+                cells += ["", ""]
+                continue
             colour = "green" if part["model"] < part["naive"] else "red"
-            cells += [f"[{colour}]{part['model']:.4g}[/]", f"{part['naive']:.4g}"]
+            cells += [f"[{colour}]{_number(part['model'])}[/]", _number(part["naive"])]
         table.add_row(escape(name), str(report["rows"]["test"]), *cells)
     console.print(table)
 
@@ -626,8 +655,10 @@ def _show_metrics(model, config, series, scores, result, task, further=None):
         what += f", {len(task.tasks)} series ({series.id_column}) pooled"
     table = Table(title=f"{model} on {escape(series.name)}: {what}")
     table.add_column("split")
-    metric_names = [n for n, v in scores["train"]["model"].items() if np.isscalar(v)]
-    naive_names = list(scores["train"]["naive"])
+    # a panel's MAE (in its JSON) would make the table wider than 80 columns
+    shown = [n for n, v in scores["train"]["model"].items()
+             if np.isscalar(v) and not (task.kind == "panel" and n == "mae")]
+    metric_names, naive_names = shown, [n for n in scores["train"]["naive"] if n in shown]
     for name in metric_names:
         table.add_column(name.replace("_", " "), justify="right")
     for name in naive_names:
@@ -645,10 +676,12 @@ def _show_metrics(model, config, series, scores, result, task, further=None):
         console.print("test RMSE by step ahead  " + "  ".join(f"{v:.4g}" for v in by_step))
     if further:
         k, free = further["k_step"], further["free_run"]
-        console.print(f"test, further ahead: {further['k']}-step RMSE {k['model']:.4g} (naive "
-                      f"{k['naive']:.4g}, {further['origins']} origins); free run over the "
-                      f"{free['steps']} test rows {free['model']:.4g} (naive, the last value "
-                      f"held: {free['naive']:.4g})")
+        ahead = f"{further['k']}-step RMSE {k['model']:.4g} (naive {k['naive']:.4g}, " \
+            f"{further['origins']} origins)" if k else \
+            f"no {further['k']}-step errors (fewer than {further['k']} test rows)"
+        console.print(f"test, further ahead: {ahead}; free run over the {free['steps']} test "
+                      f"rows {free['model']:.4g} (naive, the last value held: "
+                      f"{free['naive']:.4g})")
     losses = [h["train_loss"] for h in result.history]
     if losses:
         console.print(f"training loss by epoch  {sparkline(losses)}  "
@@ -891,6 +924,9 @@ def _plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_
               help="Engine [default: the checkpoint's, or cpu where this machine lacks it].")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="CSV file for the predictions (default: standard output).")
+@click.option("--series", "only", default=None, metavar="NAME",
+              help="A model of several series (--series-id): predict only the series NAME "
+                   "(needed by --diagnostics and --plot when the data have more than one).")
 @click.option("--diagnostics", is_flag=True,
               help="Residual checks: autocorrelation of the errors and their cross-correlation "
                    "with the inputs, with 95% bands (white residuals = a good model).")
@@ -899,7 +935,7 @@ def _plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_
                    f"({', '.join('.' + f for f in PLOT_FORMATS)}; needs matplotlib).")
 @json_option
 def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, steps,
-            future_inputs, backend, out, diagnostics, plot, as_json):
+            future_inputs, backend, out, only, diagnostics, plot, as_json):
     """One-step predictions of a trained model (CHECKPOINT), as CSV, and optionally a
     free-run forecast past the end of the data and residual diagnostics.
 
@@ -918,6 +954,9 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
         check_writable(out, "--out")
     if future_inputs and not steps:
         fail("--future-inputs are for the --steps forecast past the end: give --steps")
+    if only is not None and len(checkpoint_paths) > 1:
+        fail("--series chooses one series of a model trained on several; an ensemble is of "
+             "models of one series")
     if len(checkpoint_paths) > 1:
         return _predict_ensemble(checkpoint_paths, data, target, inputs, series_id, length,
                                  missing, steps, future_inputs, backend, out, diagnostics, plot,
@@ -960,9 +999,8 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
             if diagnostics or plot:
                 fail("--diagnostics and --plot are for one-step models, not seq2seq")
             if steps and steps != task.horizon:
-                click.echo(f"note: a seq2seq model forecasts its horizon, {task.horizon} "
-                           f"values after the last row; --steps {steps} does not change it",
-                           err=True)
+                note(f"a seq2seq model forecasts its horizon, {task.horizon} values after the "
+                     f"last row; --steps {steps} does not change it")
             ahead = task.forecast_after_end(net)
             _emit(out, *_prediction_rows(series, np.full_like(series.targets, np.nan), ahead),
                   as_json)
@@ -973,35 +1011,49 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
             _emit(out, *_word_rows(task, task.predict(net).argmax(-1),
                                    free_run(net, task, steps) if steps else None), as_json)
             return
-        if task.kind == "panel":  # a row per series and time, the id first
-            if diagnostics or plot:
-                fail("--diagnostics and --plot take one series; this model predicts "
-                     f"{len(task.tasks)} ({spec.series_id})")
-            futures = _future_inputs(future_inputs, spec, task, steps) if steps else None
-            header, rows = None, []
-            for one in task.tasks:
-                ahead = one.forecast_levels(free_run(
-                    net, one, steps, future_inputs=futures[one.series.name])) if steps else None
-                header, member_rows = _prediction_rows(one.series,
-                                                       one.to_levels(one.predict(net)), ahead)
-                rows += [[one.series.name, *row] for row in member_rows]
-            _emit(out, [spec.series_id, *header], rows, as_json)
-            return
-        one_step = task.to_levels(task.predict(net))
-        ahead = task.forecast_levels(free_run(
-            net, task, steps, future_inputs=_future_inputs(future_inputs, spec, task, steps))) \
-            if steps else None
+        # one-step models: the series, or a model of several series' (a row per series and
+        # time, the id first), or the one of them chosen with --series
+        members = _chosen_series(task, spec, only)
+        if (diagnostics or plot) and len(members) > 1:
+            fail(f"--diagnostics and --plot take one series; the data have {len(members)} "
+                 f"({spec.series_id}): choose one with --series NAME")
+        futures = _future_inputs(future_inputs, spec, members, steps) if steps else None
+        rows = []
+        for k, one in enumerate(members):
+            one_step = one.to_levels(one.predict(net))
+            ahead = one.forecast_levels(free_run(net, one, steps, future_inputs=futures[k])) \
+                if steps else None
+            header, member_rows = _prediction_rows(one.series, one_step, ahead)
+            rows += [[one.series.name, *row] for row in member_rows] if spec.series_id else \
+                member_rows
+        header = [spec.series_id, *header] if spec.series_id else header
+        report = residual_diagnostics(one.series, one_step, one) if diagnostics else None
     except USER_ERRORS as error:
         fail_with(error)
 
-    report = residual_diagnostics(series, one_step, task) if diagnostics else None
     if plot:
-        _plot_predictions(plot, series, one_step, ahead, report)
+        _plot_predictions(plot, one.series, one_step, ahead, report)
         wrote(plot, "predictions" + (" and residual diagnostics" if report else ""))
-    _emit(out, *_prediction_rows(series, one_step, ahead), as_json,
-          {"diagnostics": report} if report is not None else None)
+    _emit(out, header, rows, as_json, {"diagnostics": report} if report is not None else None)
     if report is not None and not as_json:
         _show_diagnostics(report)
+
+
+def _chosen_series(task, spec: DataSpec, only: str | None) -> list:
+    """The one-step tasks to predict: the series', or each of a panel's, or (``only``, the
+    --series option) the one of a panel's so named."""
+    if task.kind != "panel":
+        if only is not None:
+            raise DataError("--series chooses one series of a model trained on several "
+                            "(--series-id); this model has one")
+        return [task]
+    if only is None:
+        return task.tasks
+    chosen = [one for one in task.tasks if one.series.name == only]
+    if not chosen:
+        raise DataError(f"--series {only!r} is not in the data; its {spec.series_id} are "
+                        f"{', '.join(repr(one.series.name) for one in task.tasks)}")
+    return chosen
 
 
 def _predict_ensemble(checkpoint_paths, data, target, inputs, series_id, length, missing,
@@ -1046,7 +1098,8 @@ def _predict_ensemble(checkpoint_paths, data, target, inputs, series_id, length,
             net = exp.build_model(engine(backend, exp.config["backend"]))
             one_steps.append(task.to_levels(task.predict(net)))
             if steps:
-                future = _future_inputs(future_inputs, spec, task, steps, quiet=path != first)
+                future = _future_inputs(future_inputs, spec, [task], steps,
+                                        quiet=path != first)[0]
                 aheads.append(task.forecast_levels(free_run(net, task, steps,
                                                             future_inputs=future)))
     except USER_ERRORS as error:
@@ -1070,42 +1123,46 @@ def _check_series_id(spec: DataSpec, series_id):
                         f"change that")
 
 
-def _future_inputs(path, spec: DataSpec, task, steps: int, quiet: bool = False):
-    """The inputs after the last row, scaled as the model reads them, from the --future-inputs
-    file (its columns by the names the model was trained on); without the file, None, and a
-    note that the inputs are held (a free run cannot know them). For a panel, {series id:
-    those inputs}: the file has the id column too, and rows for every series."""
-    panel = task.kind == "panel"
+def _future_inputs(path, spec: DataSpec, members: list, steps: int, quiet: bool = False):
+    """For each of ``members`` (the one-step tasks of the series to forecast), the inputs after
+    its last row, scaled as the model reads them, from the --future-inputs file (its columns
+    by the names the model was trained on; for a model of several series, the id column too,
+    unless one series is forecast); without the file, None, and a note that the inputs are
+    held (a free run cannot know them). Dates in both files: the future rows must come after
+    the data's last."""
     if not spec.inputs:
         if path:
             raise DataError("--future-inputs: the model has no input columns")
-        return {one.series.name: None for one in task.tasks} if panel else None
+        return [None] * len(members)
     if path is None:
         if not quiet:
-            click.echo(f"note: the inputs ({', '.join(spec.inputs)}) are held at their last "
-                       f"value for the {steps} steps ahead; --future-inputs FILE.csv gives "
-                       f"their known values", err=True)
-        return {one.series.name: None for one in task.tasks} if panel else None
+            note(f"the inputs ({', '.join(spec.inputs)}) are held at their last value for "
+                 f"the {steps} steps ahead; --future-inputs FILE.csv gives their known values")
+        return [None] * len(members)
+    by_id = spec.series_id is not None and (
+        len(members) > 1 or spec.series_id in csv_columns(path))
     read = load_data(path, ",".join(spec.inputs), None, missing="error",
-                     series_id=spec.series_id if panel else None)
-    needed = steps - (1 if spec.lag_inputs else 0)
-    if not panel:
-        return _scaled_future(read.targets, needed, task, f"--future-inputs {path}", steps)
-    given = {member.name: member.targets for member in read.members}
-    absent = [one.series.name for one in task.tasks if one.series.name not in given]
+                     series_id=spec.series_id if by_id else None)
+    given = {m.name: m for m in read.members} if by_id else {members[0].series.name: read}
+    absent = [one.series.name for one in members if one.series.name not in given]
     if absent:
         raise DataError(f"--future-inputs {path} has no rows for {spec.series_id} "
                         f"{', '.join(map(repr, absent))}")
-    return {one.series.name: _scaled_future(given[one.series.name], needed, one,
-                                            f"--future-inputs {path}, series "
-                                            f"{one.series.name!r},", steps)
-            for one in task.tasks}
-
-
-def _scaled_future(values, needed: int, task, where: str, steps: int):
-    if len(values) < needed:
-        raise DataError(f"{where} has {len(values)} rows; {steps} steps ahead need {needed}")
-    return task.input_scaler.transform(values[:needed])
+    needed = steps - (1 if spec.lag_inputs else 0)
+    scaled = []
+    for one in members:
+        future, where = given[one.series.name], f"--future-inputs {path}"
+        if by_id:
+            where += f", series {one.series.name!r},"
+        if len(future) < needed:
+            raise DataError(f"{where} has {len(future)} rows; {steps} steps ahead need "
+                            f"{needed}")
+        dates = one.series.dates
+        if future.dates and dates and not comes_after(future.dates[0], dates[-1]):
+            raise DataError(f"{where} starts at {future.dates[0]}, not after the data's last "
+                            f"row ({dates[-1]}): its rows are the inputs of the steps ahead")
+        scaled.append(one.input_scaler.transform(future.targets[:needed]))
+    return scaled
 
 
 def _new_data(spec: DataSpec, data: str, length: int, missing: str = "error"):
@@ -1129,6 +1186,12 @@ def _new_data(spec: DataSpec, data: str, length: int, missing: str = "error"):
         return load_data(data, ",".join(spec.target), ",".join(spec.inputs) or None,
                          missing=missing, series_id=spec.series_id)
     except DataError as error:
+        if "give --series-id" in str(error):  # a long-format file for a model of one series
+            raise DataError(f"{str(error).split(' (a long-format')[0]}: the model was trained "
+                            f"on one series; give it a file of one series") from None
+        if "series id column" in str(error):
+            raise DataError(f"{error} (the model was trained on several series, named by "
+                            f"{spec.series_id!r})") from None
         if " not in " in str(error):
             raise DataError(f"{error} (the model was trained on {spec.columns()})") from None
         raise

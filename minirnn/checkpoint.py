@@ -143,11 +143,11 @@ class WriterLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-                os.close(fd)
-                raise CheckpointError(f"another minirnn run (process {holder}) is writing "
-                                      f"{self.target}; wait for it or choose another --out") \
-                    from None
+                holder = os.read(fd, 32).decode(errors="replace").strip()
+                os.close(fd)  # (no id yet: the holder has just taken the lock)
+                who = f" (process {holder})" if holder.isdigit() else ""
+                raise CheckpointError(f"another minirnn run{who} is writing {self.target}; "
+                                      f"wait for it or choose another --out") from None
             try:  # the file may have been removed by the last holder as we opened it
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:

@@ -36,6 +36,9 @@ def residual_diagnostics(series, predicted: np.ndarray, task, max_lag: int = 20)
     rows = task.splits()["test"]
     e = series.targets[rows, 0] - predicted[rows, 0]
     n = len(e)
+    if n < 8:
+        raise ValueError(f"residual diagnostics look at the test rows (the last 15%); "
+                         f"{series.name} has {n}, too few (at least 8)")
     lags = list(range(1, max(2, min(max_lag, n // 4) + 1)))
     cross_lags = list(range(-lags[-1], lags[-1] + 1))
     band = 1.96 / np.sqrt(n)

@@ -82,7 +82,8 @@ def multi_step_errors(model, task, k: int = 5, split: str = "test",
     - ``k_step``: RMSE of the k-th value of free runs started at origins o in the split (read
       rows [0, o), forecast o … o+k-1, compare the last with y_{o+k-1}); at most
       ``max_origins`` origins, evenly spaced, so that it costs a bounded number of runs. With
-      k = 1 it is the one-step RMSE at those origins.
+      k = 1 it is the one-step RMSE at those origins. None (and 0 origins) when the split has
+      fewer than k rows.
     - ``free_run``: RMSE of one free run over the whole split from its first row: the model's
       simulation of the split, fed its own outputs all the way (the known inputs are used).
 
@@ -93,35 +94,37 @@ def multi_step_errors(model, task, k: int = 5, split: str = "test",
     rows = task.splits()[split]
     truth = task.series.targets
     origins = np.arange(rows.start, rows.stop - k + 1)
-    if len(origins) == 0:
-        raise ValueError(f"the {split} split has fewer than k = {k} rows")
     if len(origins) > max_origins:
         origins = origins[np.linspace(0, len(origins) - 1, max_origins).round().astype(int)]
-    kth = np.stack([task.forecast_levels(free_run(model, task, k, origin=o), origin=o)[-1]
-                    for o in origins])
-    target = truth[origins + k - 1]
-    held = truth[origins - 1]
+    k_step = None
+    if len(origins):
+        kth = np.stack([task.forecast_levels(free_run(model, task, k, origin=o), origin=o)[-1]
+                        for o in origins])
+        target = truth[origins + k - 1]
+        k_step = {"model": _rmse(kth, target), "naive": _rmse(truth[origins - 1], target)}
     steps = rows.stop - rows.start
     run = task.forecast_levels(free_run(model, task, steps, origin=rows.start),
                                origin=rows.start)
     flat = np.repeat(truth[rows.start - 1][None], steps, axis=0)
-    return {"k": k, "origins": len(origins),
-            "k_step": {"model": _rmse(kth, target), "naive": _rmse(held, target)},
+    return {"k": k, "origins": len(origins), "k_step": k_step,
             "free_run": {"model": _rmse(run, truth[rows]), "naive": _rmse(flat, truth[rows]),
                          "steps": steps}}
 
 
 def pooled_errors(reports: list) -> dict:
     """``multi_step_errors`` of several series as one: each RMSE over every series' origins
-    (k-step) or rows (free run) together, sqrt(Σ_s n_s·rmse_s² / Σ_s n_s)."""
-    origins = [r["origins"] for r in reports]
-    steps = [r["free_run"]["steps"] for r in reports]
-
+    (k-step; the series with none left out) or rows (free run) together,
+    sqrt(Σ_s n_s·rmse_s² / Σ_s n_s)."""
     def pool(part, counts):
-        return {who: float(np.sqrt(np.average([r[part][who] ** 2 for r in reports],
-                                              weights=counts)))
+        kept = [(r, n) for r, n in zip(reports, counts) if n]
+        if not kept:
+            return None
+        return {who: float(np.sqrt(np.average([r[part][who] ** 2 for r, _ in kept],
+                                              weights=[n for _, n in kept])))
                 for who in ("model", "naive")}
 
+    origins = [r["origins"] for r in reports]
+    steps = [r["free_run"]["steps"] for r in reports]
     return {"k": reports[0]["k"], "origins": sum(origins), "k_step": pool("k_step", origins),
             "free_run": {**pool("free_run", steps), "steps": sum(steps)}}
 

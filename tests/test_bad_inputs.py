@@ -202,7 +202,7 @@ CASES = [
     ("csv-long-format", text("bad.csv", csv_text(rows=good_rows(30) + good_rows(30, seed=1))),
      TRAIN + CSV, 1, "line 32: date '2024-01-01' does not come after the line before"),
     ("series-id-not-a-column", text("bad.csv", csv_text()), TRAIN + CSV + ["--series-id", "s"],
-     1, "--series-id column 's' not in bad.csv; columns: date, a, b, c"),
+     1, "the series id column 's' is not in bad.csv; columns: date, a, b, c"),
     ("series-id-is-the-target", text("bad.csv", csv_text()), TRAIN + CSV + ["--series-id", "a"],
      1, "--series-id 'a' is a target or an input"),
     ("series-id-is-the-date", text("bad.csv", csv_text()),
@@ -215,7 +215,7 @@ CASES = [
     ("series-id-out-of-order", text("bad.csv", csv_text(
         rows=[[d, v, w, "x" if i % 2 else "y"] for i, (d, v, w, _) in enumerate(
             good_rows()[:20] + good_rows()[:20])])), TRAIN + CSV + ["--series-id", "c"], 1,
-     "line 22: series 'y' has date '2024-01-01' after '2024-01-19' (line 20)"),
+     "line 23: series 'x' has date '2024-01-02' after '2024-01-20' (line 21)"),
     ("predict-other-series-id", csv_model, ["predict", "c.npz", "--series-id", "b"], 1,
      "the model was trained on one series (no --series-id); --series-id b cannot change that"),
     ("csv-date-column-with-junk", text("bad.csv", csv_text(rows=[*good_rows()[:30],

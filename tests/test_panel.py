@@ -51,7 +51,7 @@ def train_json(*args):
 def test_a_long_file_is_grouped_into_its_series_in_time_order(tmp_path):
     path = long_csv(tmp_path / "long.csv", {"AAA": 40, "BB": 30, "C": 35})
     panel = load_csv(path, "close", "volume", series_id="symbol")
-    assert isinstance(panel, Panel) and panel.ids == ["AAA", "BB", "C"]
+    assert isinstance(panel, Panel) and panel.ids == ["AAA", "BB", "C"]  # in the ids' order
     assert [len(m) for m in panel.members] == [40, 30, 35] and len(panel) == 105
     one = panel.members[1]
     assert one.dates[:2] == ["2021-01-01", "2021-01-02"] and one.target_names == ["close"]
@@ -100,7 +100,9 @@ def test_each_series_is_scaled_on_its_own_training_rows(tmp_path):
 
 
 @pytest.mark.parametrize("batch", [1, 3, 8])
-def test_every_stream_is_a_run_of_one_series_latest_training_rows(tmp_path, batch):
+def test_every_training_row_is_in_a_stream_of_its_own_series(tmp_path, batch):
+    """Streams of one length L (set by the shortest series), ⌈n_s / L⌉ of them per series,
+    spread from its first training row to its last: every row is used, a few twice."""
     lengths = {"AAA": 120, "BB": 60, "C": 97}
     panel = load_csv(long_csv(tmp_path / "long.csv", lengths), "close", "volume",
                      series_id="symbol")
@@ -113,11 +115,15 @@ def test_every_stream_is_a_run_of_one_series_latest_training_rows(tmp_path, batc
     y = np.concatenate([c[1] for c in chunks], axis=1)
     assert x.shape[1] == length and all(c[0].shape[1] <= 7 for c in chunks)
     expected_x, expected_y = [], []
-    for one in task.tasks:  # each series' streams end at its last training row
-        count = one.train_end // length
-        start = one.train_end - count * length
-        expected_x += [one.x[start + k * length:start + (k + 1) * length] for k in range(count)]
-        expected_y += [one.y[start + k * length:start + (k + 1) * length] for k in range(count)]
+    for one, starts in zip(task.tasks, task.stream_starts(batch)):
+        n = one.train_end
+        assert len(starts) == -(-n // length) and starts[0] == 0 and starts[-1] == n - length
+        covered = np.zeros(n, dtype=int)
+        for s in starts:
+            covered[s:s + length] += 1
+        assert covered.min() == 1 and covered.max() <= 2  # every row, none more than twice
+        expected_x += [one.x[s:s + length] for s in starts]
+        expected_y += [one.y[s:s + length] for s in starts]
     assert np.array_equal(x, np.stack(expected_x)) and np.array_equal(y, np.stack(expected_y))
 
 
@@ -133,10 +139,28 @@ def test_pooled_scores_are_the_errors_of_every_series_rows_together(tmp_path):
         levels = np.concatenate([one.to_levels(p)[one.splits()[split]]
                                  for one, p in zip(task.tasks, predicted)])
         truth = np.concatenate([one.series.targets[one.splits()[split]] for one in task.tasks])
-        assert pooled[split]["model"] == pytest.approx(metrics(levels, truth), rel=1e-12)
+        expected = metrics(levels, truth)
+        assert {k: pooled[split]["model"][k] for k in expected} == pytest.approx(expected,
+                                                                                 rel=1e-12)
         sizes = [one.splits()[split].stop - one.splits()[split].start for one in task.tasks]
         mse = np.average([each[s][split]["model"]["rmse"] ** 2 for s in each], weights=sizes)
         assert pooled[split]["model"]["rmse"] == pytest.approx(np.sqrt(mse), rel=1e-12)
+
+
+def test_early_stopping_watches_errors_in_each_series_own_scale(tmp_path):
+    """In the data's units the series of the largest values (AAA, ~100) would outweigh the
+    others (BB, ~10) whatever they do; the scaled RMSE divides each error by its series'
+    target scale, so 10% of BB's scale counts as much as 10% of AAA's."""
+    panel = load_csv(long_csv(tmp_path / "long.csv"), "close", series_id="symbol")
+    task = build_task(panel, "elman")
+    predicted = [one.y + 0.1 * (1 if one.series.name == "BB" else 0) for one in task.tasks]
+    scores = task.score(predicted)
+    assert task.metric == "scaled_rmse"
+    test = [one.splits()["test"] for one in task.tasks]
+    share = (test[1].stop - test[1].start) / sum(r.stop - r.start for r in test)
+    assert scores["test"]["model"]["scaled_rmse"] == pytest.approx(np.sqrt(share * 0.01))
+    bb_scale = task.tasks[1].target_scaler.scale[0]
+    assert scores["test"]["model"]["rmse"] == pytest.approx(np.sqrt(share) * 0.1 * bb_scale)
 
 
 def test_pooled_errors_further_ahead_weigh_each_series_by_its_origins_and_rows():
@@ -148,6 +172,10 @@ def test_pooled_errors_further_ahead_weigh_each_series_by_its_origins_and_rows()
     assert pooled["origins"] == 40 and pooled["free_run"]["steps"] == 40
     assert pooled["k_step"]["model"] == pytest.approx(np.sqrt((10 * 1 + 30 * 4) / 40))
     assert pooled["free_run"]["naive"] == pytest.approx(np.sqrt((30 * 16 + 10 * 1) / 40))
+    # a series with fewer test rows than k has no k-step errors, but its free run counts
+    short = {**b, "origins": 0, "k_step": None}
+    pooled = pooled_errors([a, short])
+    assert pooled["k_step"] == a["k_step"] and pooled["free_run"]["steps"] == 40
 
 
 def test_a_panel_of_one_series_is_that_series(tmp_path):
@@ -159,7 +187,10 @@ def test_a_panel_of_one_series_is_that_series(tmp_path):
                                 single.training_chunks(1, 20, np.float64, 0)):
         assert np.array_equal(x, x1) and np.array_equal(y, y1)
     predicted = [single.y * 0.5]
-    assert task.score(predicted) == single.score(predicted[0])
+    pooled, alone = task.score(predicted), single.score(predicted[0])
+    for split in alone:
+        for who in ("model", "naive"):
+            assert {k: pooled[split][who][k] for k in ("rmse", "mae")} == alone[split][who]
 
 
 def test_seq2seq_and_built_in_data_refuse_a_series_id(tmp_path):
@@ -172,7 +203,7 @@ def test_seq2seq_and_built_in_data_refuse_a_series_id(tmp_path):
 
 def test_a_too_short_series_is_named(tmp_path):
     path = long_csv(tmp_path / "long.csv", {"AAA": 120, "BB": 5, "C": 120})
-    with pytest.raises(DataError, match="long, series BB has 5 rows: too few"):
+    with pytest.raises(DataError, match="long, series 'BB', has 5 rows: too few"):
         make_panel_task(load_csv(path, "close", series_id="symbol"), True)
 
 
@@ -206,8 +237,7 @@ def test_train_reports_every_series_and_the_pooled_errors(tmp_path):
     assert each["BB"]["further_ahead"] == multi_step_errors(net, bb, k=3)
     # the table: a row per series with its one-step, 3-step and free-run errors and naive's
     lines = result.output.splitlines()
-    row = next(line for line in lines if line.split("│")[0].strip() == "BB")
-    cells = [c.strip() for c in row.split("│")]
+    cells = next(line.split() for line in lines if line.split()[:1] == ["BB"])
     f = each["BB"]["further_ahead"]
     test = each["BB"]["metrics"]["test"]
     assert cells[1:] == [str(9), *(f"{v:.4g}" for v in (
@@ -241,29 +271,46 @@ def test_predict_gives_a_row_per_series_and_time_on_another_file(tmp_path):
                     "--series-id", "symbol", *FAST, "--out", tmp_path / "m.npz")
     assert result.exit_code == 0, result.output
     exp = Experiment.load(tmp_path / "m.npz")
-    # new rows of two of the three series, in another order
+    # new rows of two of the three series, C's first in the file: series come in id order
     newer = long_csv(tmp_path / "newer.csv", {"C": 50, "AAA": 40},
-                     ids={"C": 50.0, "AAA": 100.0})
+                     ids={"C": 50.0, "AAA": 100.0}, interleaved=False)
     result = invoke("predict", tmp_path / "m.npz", "--data", newer, "--steps", "2", "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["columns"] == ["symbol", "t", "date", "close", "close_predicted"]
     rows = document["rows"]
-    assert [r[0] for r in rows] == ["C"] * 52 + ["AAA"] * 42
-    assert rows[50][2] == "2021-02-20" and rows[50][3] is None  # the forecast carries the dates
+    assert [r[0] for r in rows] == ["AAA"] * 42 + ["C"] * 52
+    assert rows[40][2] == "2021-02-10" and rows[40][3] is None  # the forecast carries the dates
     net = exp.build_model()
     task = build_task(load_data(str(newer), "close", "volume", series_id="symbol"), "elman",
                       scalers=exp.scalers)
-    c = task.tasks[0]
-    assert task.ids == ["C", "AAA"]
-    assert np.allclose([r[4] for r in rows[:50]], c.to_levels(c.predict(net))[:, 0], rtol=1e-12)
+    c = task.tasks[1]
+    assert task.ids == ["AAA", "C"]
+    assert np.allclose([r[4] for r in rows[42:92]], c.to_levels(c.predict(net))[:, 0],
+                       rtol=1e-12)
+    # --series chooses one: then residual diagnostics and a plot can be made of it
+    result = invoke("predict", tmp_path / "m.npz", "--data", newer, "--series", "C", "--json",
+                    "--diagnostics", "--plot", tmp_path / "c.png")
+    assert result.exit_code == 0, result.output
+    chosen = json.loads(result.stdout)
+    assert chosen["rows"] == rows[42:92] and chosen["diagnostics"]["n"] == 8
+    assert (tmp_path / "c.png").stat().st_size > 0
+    result = invoke("predict", tmp_path / "m.npz", "--data", newer, "--series", "BB")
+    assert result.exit_code == 1 and "--series 'BB' is not in the data; its symbol are " \
+        "'AAA', 'C'" in result.output
+    # a few rows of a series are enough to predict (they are all read as it was trained)
+    few = long_csv(tmp_path / "few.csv", {"BB": 3}, ids={"BB": 10.0})
+    result = invoke("predict", tmp_path / "m.npz", "--data", few, "--steps", "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert [r[1] for r in json.loads(result.stdout)["rows"]] == [0, 1, 2, 3]
     # a series the model never saw has no scaler: refused by name
     unseen = long_csv(tmp_path / "unseen.csv", ids={"D": 5.0})
     result = invoke("predict", tmp_path / "m.npz", "--data", unseen)
     assert result.exit_code == 1 and "series 'D' is not one the model was trained on" in \
         result.output
     result = invoke("predict", tmp_path / "m.npz", "--plot", tmp_path / "p.png")
-    assert result.exit_code == 1 and "--diagnostics and --plot take one series" in result.output
+    assert result.exit_code == 1 and "--diagnostics and --plot take one series; the data " \
+        "have 3 (symbol): choose one with --series NAME" in result.output
 
 
 def test_future_inputs_of_a_panel_are_read_per_series(tmp_path):
@@ -281,6 +328,48 @@ def test_future_inputs_of_a_panel_are_read_per_series(tmp_path):
     future.write_text("symbol,volume\nAAA,1\nBB,1\nAAA,1\nBB,1\nAAA,1\nBB,1\n")
     result = invoke("predict", tmp_path / "m.npz", "--steps", "3", "--future-inputs", future)
     assert result.exit_code == 1 and "has no rows for symbol 'C'" in result.output
+    # one series forecast: its future inputs need no id column
+    future.write_text("volume\n0.5\n-0.5\n1.0\n")
+    one = json.loads(invoke("predict", tmp_path / "m.npz", "--series", "BB", "--steps", "3",
+                            "--future-inputs", future, "--json").stdout)
+    assert one["rows"][-3:] == known["rows"][243:246]
+    # dated future inputs must come after the data's last date
+    future.write_text("date,volume\n2021-04-30,1\n2021-05-01,1\n2021-05-02,1\n")
+    result = invoke("predict", tmp_path / "m.npz", "--series", "BB", "--steps", "3",
+                    "--future-inputs", future)
+    assert result.exit_code == 1 and "starts at 2021-04-30, not after the data's last row " \
+        "(2021-04-30)" in result.output
+
+
+def test_the_order_of_a_files_rows_does_not_matter(tmp_path):
+    """The same rows interleaved by date or grouped by series: the same panel (series in id
+    order), the same fingerprint, and a checkpoint of one resumes on the other."""
+    interleaved = long_csv(tmp_path / "a.csv")
+    grouped = long_csv(tmp_path / "b.csv", interleaved=False)
+    a = load_data(str(interleaved), "close", series_id="symbol")
+    b = load_data(str(grouped), "close", series_id="symbol")
+    assert a.ids == b.ids and fingerprint(a) == fingerprint(b)
+    args = ["elman", "--data", interleaved, "--target", "close", "--series-id", "symbol",
+            "--hidden", "6", "--bptt", "20", "--patience", "50", "--json"]
+    whole = invoke("train", *args, "--epochs", "3", "--out", tmp_path / "whole.npz")
+    half = invoke("train", *args, "--epochs", "2", "--out", tmp_path / "half.npz")
+    rest = invoke("train", "--resume", tmp_path / "half.npz", "--data", grouped, "--epochs",
+                  "3", "--json")
+    assert rest.exit_code == 0, rest.output
+    assert json.loads(whole.stdout)["history"] == json.loads(rest.stdout)["history"]
+    assert half.exit_code == 0
+
+
+def test_a_series_with_fewer_test_rows_than_k_still_free_runs(tmp_path):
+    path = long_csv(tmp_path / "long.csv", {"AAA": 120, "BB": 40, "C": 120})
+    summary = train_json("elman", "--data", path, "--target", "close", "--series-id",
+                         "symbol", "--horizon", "10")
+    bb, aaa = summary["by_series"]["BB"], summary["by_series"]["AAA"]
+    assert bb["rows"]["test"] == 6 and bb["further_ahead"]["k_step"] is None
+    assert bb["further_ahead"]["origins"] == 0 and bb["further_ahead"]["free_run"]["steps"] == 6
+    assert aaa["further_ahead"]["origins"] == 9
+    assert summary["further_ahead"]["free_run"]["steps"] == 18 + 6 + 18
+    assert summary["further_ahead"]["origins"] == 9 + 0 + 9
 
 
 def test_a_panel_checkpoint_is_checked_when_loaded(tmp_path):

@@ -108,6 +108,16 @@ def _parse_date(text: str, layout: str | None = None):
     return None
 
 
+def comes_after(later: str, earlier: str) -> bool:
+    """Whether the date ``later`` comes after ``earlier``; True when they cannot be compared
+    (not dates, or one with a time zone and one without)."""
+    a, b = _parse_date(later), _parse_date(earlier)
+    try:
+        return a is None or b is None or a > b
+    except TypeError:
+        return True
+
+
 def _is_date(text: str) -> bool:
     """A date or time that is not also a number: "2024-01-31", "31.01.2024", "10:15"."""
     return _parse_date(text) is not None
@@ -172,9 +182,16 @@ def _check_time_order(path: Path, name: str, values: list, lines: list, member: 
     stamps = [_parse_date(v, layout) for v in values]
     for i in range(1, len(stamps)):
         try:
-            later = stamps[i] > stamps[i - 1]
+            later, same = stamps[i] > stamps[i - 1], stamps[i] == stamps[i - 1]
         except TypeError:  # a time zone on some dates only
-            later = False
+            later, same = False, False
+        if same:
+            whose = f"series {member!r} has" if member else "the file has"
+            hint = "" if member else (" (a long-format file of several series: give "
+                                      "--series-id and the column that names each row's "
+                                      "series)")
+            raise DataError(f"{path.name}, line {lines[i]}: {whose} {name} {values[i]!r} twice "
+                            f"(lines {lines[i - 1]} and {lines[i]}): one row per time{hint}")
         if not later and member:
             raise DataError(f"{path.name}, line {lines[i]}: series {member!r} has {name} "
                             f"{values[i]!r} after {values[i - 1]!r} (line {lines[i - 1]}): each "
@@ -209,7 +226,7 @@ class Panel:
     file (a ``symbol`` or ``station`` column) read as the series of one global model. Each
     member is a ``Series`` named by its id, with its rows in time order."""
 
-    members: list               # [Series], in the order their ids first appear in the file
+    members: list               # [Series], in the order of their ids (whatever the file's)
     id_column: str
     name: str
 
@@ -231,6 +248,21 @@ class Panel:
 
     def __len__(self):
         return sum(len(m) for m in self.members)
+
+
+def _delimiter(header: str) -> str:
+    """Comma-separated, or semicolons / tabs where the header has more of them."""
+    return max(",;\t", key=lambda d: (header.count(d), d == ","))
+
+
+def csv_columns(path) -> list:
+    """The column names in a CSV file's first line ([] if it cannot be read)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [c.strip() for c in next(csv.reader([first], delimiter=_delimiter(first)), [])]
 
 
 def load_csv(path, target, inputs=None, missing: str = "error", series_id: str | None = None):
@@ -263,10 +295,8 @@ def load_csv(path, target, inputs=None, missing: str = "error", series_id: str |
                         f"an input: the last target value is already an input of every model")
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: a BOM is not a name
-            first = f.readline()
+            delimiter = _delimiter(f.readline())
             f.seek(0)
-            # comma-separated, or semicolons / tabs where the header has more of them
-            delimiter = max(",;\t", key=lambda d: (first.count(d), d == ","))
             reader = csv.reader(f, delimiter=delimiter)
             rows, lines = [], []
             for row in reader:
@@ -298,8 +328,8 @@ def load_csv(path, target, inputs=None, missing: str = "error", series_id: str |
     if series_id is None:
         return _series(path, header, body, lines, targets, input_names, dates, missing)
     if series_id not in header:
-        raise DataError(f"--series-id column {series_id!r} not in {path.name}; columns: "
-                        f"{', '.join(header)}")
+        raise DataError(f"the series id column {series_id!r} is not in {path.name}; "
+                        f"columns: {', '.join(header)}")
     if series_id in targets + input_names + dates:
         what = "a date column" if series_id in dates else "a target or an input"
         raise DataError(f"--series-id {series_id!r} is {what}: the id column names the series "
@@ -313,7 +343,7 @@ def load_csv(path, target, inputs=None, missing: str = "error", series_id: str |
         groups[key][0].append(row)
         groups[key][1].append(line)
     members = [_series(path, header, rows, where, targets, input_names, dates, missing, key)
-               for key, (rows, where) in groups.items()]
+               for key, (rows, where) in sorted(groups.items())]
     return Panel(members, series_id, path.stem)
 
 

@@ -161,18 +161,25 @@ class ForecastTask(StreamTraining):
 
 def make_task(series: Series, autoregressive: bool, split=(0.7, 0.15), min_rows: int = 8,
               input_scaler=None, target_scaler=None, difference: bool = False,
-              lag_inputs: bool = False) -> ForecastTask:
+              lag_inputs: bool = False, label: str | None = None) -> ForecastTask:
     """Split in time, fit the scalers on the training rows (or reuse given ones), scale.
 
     The inputs of row t are u_t, known when y_t is forecast (a known input driving a plant:
     system identification); with ``lag_inputs`` they are u_{t-1} (0 at t = 0), for forecasting
-    with inputs that are only known once their step has passed."""
+    with inputs that are only known once their step has passed.
+
+    With both scalers given (a trained model's) any number of rows will do: too few for the
+    split, they are all "train" rows. ``label`` names the series in errors."""
     T = len(series)
     train_end = int(round(T * split[0]))
     val_end = int(round(T * (split[0] + split[1])))
-    if train_end < min_rows or val_end - train_end < 1 or T - val_end < 1:
-        raise DataError(f"{series.name} has {T} rows: too few for a train / validation / test "
-                        f"split with at least {min_rows} training rows")
+    too_few = train_end < min_rows or val_end - train_end < 1 or T - val_end < 1
+    if too_few and input_scaler is not None and target_scaler is not None and T >= 1:
+        train_end = val_end = T  # predicting with a trained model: nothing to split
+    elif too_few:
+        raise DataError(f"{label or series.name} has {T} row{'' if T == 1 else 's'}: too few "
+                        f"for a train / validation / test split with at least {min_rows} "
+                        f"training rows")
     u = series.inputs
     if not autoregressive and u.shape[1] == 0:
         u = np.zeros((T, 1))  # NARX needs an input: a constant zero (a pure NAR model)
@@ -197,17 +204,21 @@ class PanelTask:
 
     The streams: with S series and ``batch`` B, each series is cut into k = max(1, B // S)
     parts of the one length L that the shortest training part allows (L = min_s ⌊n_s / k⌋,
-    n_s its training rows); a longer series gives more streams of that length (⌊n_s / L⌋, of
-    its latest training rows: fewer than L of its oldest are left out). Every stream continues
-    in time across the chunks of an epoch, as in ``StreamTraining``.
+    n_s its training rows); a longer series gives more streams of that length, ⌈n_s / L⌉,
+    spread evenly from its first training row to its last, so that every training row is used
+    (where n_s is not a whole number of streams, neighbouring streams overlap by a few rows,
+    which then count twice in an epoch). Every stream continues in time across the chunks of
+    an epoch, as in ``StreamTraining``.
 
-    Scores are in the data's own units: ``score`` pools the rows of every series in a split
-    (what early stopping watches), ``score_each`` gives each series' own.
+    ``score`` pools the rows of every series in a split: RMSE and MAE in the data's own units,
+    and ``scaled_rmse``, the RMSE of the errors each divided by its series' target scale (the
+    units the model trains in), which early stopping watches: in the data's units the series
+    of the largest values would decide alone. ``score_each`` gives each series' own scores.
     """
 
     panel: Panel
     tasks: list                 # [ForecastTask], one per series, in the panel's order
-    kind, metric, lower_is_better = "panel", "rmse", True
+    kind, metric, lower_is_better = "panel", "scaled_rmse", True
 
     # what every series' task shares
     autoregressive = property(lambda self: self.tasks[0].autoregressive)
@@ -230,15 +241,24 @@ class PanelTask:
                             f"rows, too few to cut into {parts} streams: lower --batch")
         return length
 
+    def stream_starts(self, batch: int) -> list:
+        """The first row of each stream, per series (see the class docstring)."""
+        length = self.stream_length(batch)
+        starts = []
+        for task in self.tasks:
+            count = -(-task.train_end // length)  # ⌈n_s / L⌉
+            starts.append(np.linspace(0, task.train_end - length, count).round().astype(int)
+                          if count > 1 else np.zeros(1, dtype=int))
+        return starts
+
     def training_chunks(self, batch: int, bptt: int, dtype, epoch: int):
         """[(x, y)] chunks of ``bptt`` steps of every series' streams, in time order."""
         length = self.stream_length(batch)
         xs, ys = [], []
-        for task in self.tasks:  # the latest rows of each: what is left over is the oldest
-            count, end = task.train_end // length, task.train_end
-            xs.append(streams(task.x[end - count * length:end], count))
-            ys.append(streams(task.y[end - count * length:end], count))
-        xs, ys = np.concatenate(xs).astype(dtype), np.concatenate(ys).astype(dtype)
+        for task, starts in zip(self.tasks, self.stream_starts(batch)):
+            xs += [task.x[s:s + length] for s in starts]
+            ys += [task.y[s:s + length] for s in starts]
+        xs, ys = np.stack(xs).astype(dtype), np.stack(ys).astype(dtype)
         return [(xs[:, s:s + bptt], ys[:, s:s + bptt]) for s in range(0, length, bptt)]
 
     def step(self, model, x, y, state):
@@ -252,13 +272,20 @@ class PanelTask:
         return [task.predict(model) for task in self.tasks]
 
     def score(self, predicted: list) -> dict:
-        """RMSE and MAE per split of every series' rows together, model and naive."""
+        """Scaled RMSE, RMSE and MAE per split of every series' rows together, model and
+        naive."""
         parts = [task.split_values(p) for task, p in zip(self.tasks, predicted)]
+        scales = [task.target_scaler.scale for task in self.tasks]
         report = {}
         for split in parts[0]:
             levels, naive, truth = (np.concatenate([part[split][k] for part in parts])
                                     for k in range(3))
-            report[split] = {"model": metrics(levels, truth), "naive": metrics(naive, truth)}
+            scaled = {who: np.concatenate([(part[split][k] - part[split][2]) / scale
+                                           for part, scale in zip(parts, scales)])
+                      for who, k in (("model", 0), ("naive", 1))}
+            report[split] = {who: {"scaled_rmse": float(np.sqrt(np.mean(scaled[who] ** 2))),
+                                   **metrics(values, truth)}
+                             for who, values in (("model", levels), ("naive", naive))}
         return report
 
     def score_each(self, predicted: list) -> dict:
@@ -270,14 +297,10 @@ def make_panel_task(panel: Panel, autoregressive: bool, scalers=None, **options)
     """A ``PanelTask``: ``make_task`` for each series, with ``scalers(id)`` (the keyword
     arguments ``input_scaler`` and ``target_scaler`` a checkpoint stored for that series) or
     scalers fitted on its own training rows; ``options``: ``make_task``'s."""
-    tasks = []
-    for member in panel.members:
-        try:
-            tasks.append(make_task(member, autoregressive,
-                                   **(scalers(member.name) if scalers else {}), **options))
-        except DataError as error:
-            raise DataError(f"{panel.name}, series {error}") from None
-    return PanelTask(panel, tasks)
+    return PanelTask(panel, [make_task(member, autoregressive,
+                                       **(scalers(member.name) if scalers else {}),
+                                       label=f"{panel.name}, series {member.name!r},", **options)
+                             for member in panel.members])
 
 
 def streams(values: np.ndarray, batch: int) -> np.ndarray:

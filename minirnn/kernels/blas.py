@@ -287,9 +287,10 @@ def set_deterministic(on: bool = True):
     a weight gradient summed over blocks of rows adds the blocks' shares in another grouping;
     so when the rows are cut one block per thread, 1 and 2 threads train to weights ~1e-8
     apart. In deterministic mode the cut depends on the batch alone: min(B, 8) blocks, shared
-    out among the threads, and the products split alike even on one thread. It costs 13-46%
-    of a training step on a 2-core machine (more, smaller products per step), and uses at
-    most 8 threads per kernel (BENCHMARKS.md)."""
+    out among the threads, and the products split alike even on one thread. It costs up to
+    41% of a training step on a 2-core machine (more, smaller products per step; nothing for
+    the families without a recurrence kernel), and uses at most 8 threads per kernel
+    (BENCHMARKS.md, ``minirnn bench --training --deterministic``)."""
     global _deterministic
     _deterministic = bool(on)
 
