@@ -192,7 +192,8 @@ def stored_data(spec: DataSpec, where: str):
 @click.option("--open-epochs", type=click.IntRange(min=0), default=None,
               help="narx --mode closed: epochs trained in open loop (true past outputs) before "
                    "the loop is closed and the same weights fine-tuned [default: half of "
-                   "--epochs]; early stopping counts from the closing.")
+                   "--epochs, fixed when the run begins: --resume with more --epochs keeps "
+                   "it]; early stopping counts from the closing.")
 @click.option("--mu", type=FiniteFloat(0, 1, max_open=True), default=None,
               help="jordan: memory decay μ in [0, 1).")
 @click.option("--learn-mu", is_flag=True, default=None, help="jordan: learn μ too.")

@@ -122,12 +122,15 @@ class ForecastTask(StreamTraining):
 
     def split_values(self, predicted: np.ndarray) -> dict:
         """{split: (the model's one-step predictions, the naive ones, the truth)} of its rows,
-        in the data's own units."""
+        in the data's own units; but the first row: it has no last value for the naive
+        forecast to repeat (nor for the model to read), so neither is scored there."""
         levels = self.to_levels(predicted)
         truth = self.series.targets
         naive = np.concatenate([truth[:1], truth[:-1]], axis=0)
+        scored = {split: slice(max(rows.start, 1), rows.stop)
+                  for split, rows in self.splits().items()}
         return {split: (levels[rows], naive[rows], truth[rows])
-                for split, rows in self.splits().items()}
+                for split, rows in scored.items()}
 
     @property
     def model_input_size(self) -> int:
