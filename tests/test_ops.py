@@ -126,6 +126,13 @@ def test_concatenate_and_stack(axis):
     assert_gradients(lambda *ts: ops.concatenate(ts, axis=axis), a, d)
 
 
+def test_repeat_rows_sums_the_rows_back():
+    assert_gradients(lambda t: ops.repeat_rows(t, 4), leaf(3))
+    assert_gradients(lambda t: ops.repeat_rows(t, 1), leaf(2, 3))
+    out = ops.repeat_rows(leaf(3), 5)
+    assert out.shape == (5, 3) and out.data.flags.c_contiguous and out.data.flags.writeable
+
+
 def test_broadcast_to_sums_the_copies_back():
     assert_gradients(lambda t: ops.broadcast_to(t, (4, 2, 3)), leaf(2, 1))
     assert_gradients(lambda t: ops.broadcast_to(t.reshape(1, 1, 3), (2, 5, 3)), leaf(3))

@@ -235,6 +235,15 @@ def broadcast_to(a: TapeTensor, shape) -> TapeTensor:
     return record("broadcast_to", out, (a,), lambda g: (unbroadcast(g, a.shape),))
 
 
+def repeat_rows(a: TapeTensor, count: int) -> TapeTensor:
+    """(count, *a.shape): ``a`` in every row, a contiguous array (a model's initial state for
+    every batch row); backward sums the rows' gradients. One op, where ``broadcast_to`` of a
+    reshaped ``a`` is two and a read-only view."""
+    xp = array_module(a.data)
+    return record("repeat_rows", xp.repeat(a.data[None], count, axis=0), (a,),
+                  lambda g: (g.sum(axis=0),))
+
+
 def block_matrix(blocks: dict, row_sizes, column_sizes) -> TapeTensor:
     """A 2-D matrix of blocks: ``blocks[i, j]`` (row_sizes[i] x column_sizes[j]) in block row
     i, block column j, zeros everywhere else; each block's gradient is its slice of g. (A

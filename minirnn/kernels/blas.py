@@ -147,24 +147,54 @@ def prepare_cpu_once():
         prepare_cpu()
 
 
-@contextmanager
-def kernel_threads(blocks: int | None = None):
-    """BLAS on one thread while the cpu kernels call it from each of Numba's threads, and
-    Numba's pool cut to ``blocks`` threads for the call when the kernel has fewer blocks than
-    threads (one block: the calling thread alone, no thread woken); before the first kernel,
-    the process settings of ``prepare_cpu`` (BLAS left on one thread
-    afterwards too, freed memory kept), unless the program made them itself."""
-    prepare_cpu_once()
-    threads = numba.get_num_threads()
-    fewer = blocks is not None and blocks < threads
-    if fewer:
-        numba.set_num_threads(blocks)
-    try:
-        with blas_threads(1):
-            yield
-    finally:
-        if fewer:
-            numba.set_num_threads(threads)
+def _numba_thread_count():
+    """(get, set) of Numba's thread count for the calling thread: the C functions behind
+    ``numba.get_num_threads`` and ``set_num_threads``, without the lock and the checks those
+    take at every call (0.5 and 0.8 us, twice per kernel call: a tenth of a whole small
+    training step), or the public functions where this Numba has no such names."""
+    numba.get_num_threads()  # starts the pool: the C functions are bound from then on
+    from numba.np.ufunc import parallel
+
+    get, set_ = (getattr(parallel, name, None) for name in ("_get_num_threads",
+                                                             "_set_num_threads"))
+    if callable(get) and callable(set_) and get() == numba.get_num_threads():
+        return get, set_
+    return numba.get_num_threads, numba.set_num_threads
+
+
+class kernel_threads:
+    """``with kernel_threads(blocks):`` around a cpu kernel call: BLAS on one thread while the
+    kernels call it from each of Numba's threads, and Numba's pool cut to ``blocks`` threads
+    for the call when the kernel has fewer blocks than threads (one block: the calling thread
+    alone, no thread woken); before the first kernel, the process settings of ``prepare_cpu``
+    (BLAS left on one thread afterwards too, freed memory kept), unless the program made them
+    itself. (A class, not a generator: it runs around every kernel call.)"""
+
+    __slots__ = ("blocks", "threads", "blas")
+    _count = None  # (get, set) of Numba's thread count, once the pool has started
+
+    def __init__(self, blocks: int | None = None):
+        self.blocks = blocks
+
+    def __enter__(self):
+        prepare_cpu_once()
+        if kernel_threads._count is None:
+            kernel_threads._count = _numba_thread_count()
+        get, set_ = kernel_threads._count
+        self.threads = get()
+        if self.blocks is not None and self.blocks < self.threads:
+            set_(self.blocks)
+        self.blas = blas_threads(1)
+        self.blas.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.blas.__exit__(*exc)
+        finally:
+            if self.blocks is not None and self.blocks < self.threads:
+                kernel_threads._count[1](self.threads)
+        return False
 
 
 # --- gemm from compiled code --------------------------------------------------------------------
@@ -363,15 +393,16 @@ def matmul(A, B, bias=None):
 
     Arrays on the GPU (CuPy, the cuda engine's device-resident training) are multiplied there,
     by cuBLAS through CuPy."""
-    if on_device(A) or on_device(B):
+    # small products (most of a small model's), and products on the GPU: the array library's
+    # own, asked first: each check before the split costs a microsecond, per product
+    if A.shape[0] * A.shape[1] * B.shape[1] < SPLIT_WORK or on_device(A) or on_device(B):
         out = A @ B
         if bias is not None:
             out += bias
         return out
     threads = numba.get_num_threads()
     address = gemm_address(np.result_type(A, B)) if A.dtype == B.dtype else 0
-    if (threads < 2 and not _deterministic) or address == 0 or \
-            A.shape[0] * A.shape[1] * B.shape[1] < SPLIT_WORK:
+    if (threads < 2 and not _deterministic) or address == 0:
         out = A @ B
         if bias is not None:
             out += bias

@@ -128,7 +128,7 @@ class SequenceModel(Module):
     def _state(self, h, batch: int, size: int, default: Tensor) -> Tensor:
         """An initial state (batch, size): the given one, or ``default`` (size,) for every row."""
         if h is None:
-            return default.reshape(1, size) + self._constant_zeros(batch, size)
+            return ops.repeat_rows(default, batch)
         if not isinstance(h, Tensor):
             h = Tensor(h, dtype=self.dtype)
         elif h.dtype != self.dtype:
