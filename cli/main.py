@@ -225,6 +225,9 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
               help="Instead: a whole training step of several models and sizes (Elman at "
                    "each --size, if given), alone, beside a second process doing the same, and "
                    "beside a busy Python loop (cpu and numpy engines).")
+@click.option("--others", type=click.IntRange(min=1, max=8), default=1, show_default=True,
+              help="With --load: how many other processes run beside the timed one (each "
+                   "doing the same training step, or each a busy loop).")
 @click.option("--loss", type=click.Choice(["weighted", "mse"]), default="weighted",
               show_default=True,
               help="What the timed call differentiates: Σ y ⊙ R (the kernels alone), or the MSE "
@@ -238,7 +241,7 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
                    "not depend on the thread count), timed in turns, and what it costs.")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
-          under_load, loss, training_steps, deterministic_too, as_json):
+          under_load, others, loss, training_steps, deterministic_too, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
     (and PyTorch's CPU nn.RNN when it is installed)."""
     from minirnn.bench import (DEFAULT_SIZES, LOAD_CELLS, family_times, full_narx_curve,
@@ -261,15 +264,19 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
                     f"{repeat}, ms", rows, digits=3)
         return
 
+    if others != 1 and not under_load:
+        fail("--others is an option of --load (the processes beside the timed one)")
     if under_load:
         engines = ("cpu", "numpy") if backend == "all" else tuple(backends_option(backend))
         cells = [("elman", *_parse_size(size)) for size in sizes] or LOAD_CELLS
-        rows = load_table(cells, backends=engines, dtype=dtype)
+        rows = load_table(cells, backends=engines, dtype=dtype, others=others)
         if as_json:
             click.echo(json.dumps(rows, indent=2))
             return
-        table = Table(title=f"a whole training step (fwd, MSE, BPTT, Adam), {dtype}, median ms: "
-                            f"alone, beside a second minirnn run, beside a busy loop")
+        beside = "a second minirnn run" if others == 1 else f"{others} other minirnn runs"
+        loops = "a busy loop" if others == 1 else f"{others} busy loops"
+        table = Table(title=f"a whole training step (fwd, MSE, BPTT, Adam), {dtype}, mean ms: "
+                            f"alone, beside {beside}, beside {loops}")
         for column in ("model", "B,T,H", "engine", "alone", "+minirnn", "x alone", "+busy",
                        "x numpy"):
             table.add_column(column, no_wrap=True,

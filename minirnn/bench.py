@@ -501,10 +501,13 @@ def _second_process(kind: str, cell, backend: str, dtype: str, seconds: float):
 
 
 def load_table(cells=LOAD_CELLS, backends=("cpu", "numpy"), dtype: str = "float32",
-               seconds: float = 1.5) -> list[dict]:
-    """Median time of a whole training step of each cell on each engine: alone, beside a
-    second process doing the same (what two runs, or a search's trials side by side, do), and
-    beside a plain busy Python loop. Each other process is started warm and stops by itself."""
+               seconds: float = 1.5, others: int = 1) -> list[dict]:
+    """Mean time of a whole training step of each cell on each engine (the run's time over its
+    steps: a median would hide the steps the scheduler stopped half-way, which is most of what
+    sharing the cores costs a step shorter than a time slice): alone, beside ``others``
+    processes doing the same (what two runs, or a search's trials side by side, do), and
+    beside as many plain busy Python loops. Each other process is started warm and stops by
+    itself."""
     rows = []
     for cell in cells:
         for backend in backends:
@@ -512,15 +515,18 @@ def load_table(cells=LOAD_CELLS, backends=("cpu", "numpy"), dtype: str = "float3
             for _ in range(3):
                 run()  # warm: kernels compiled, memory reused
             row = {"model": cell[0], "B": cell[1], "T": cell[2], "H": cell[3],
-                   "engine": backend}
-            row["alone_ms"] = 1e3 * float(np.median(_steps_for(run, seconds)))
+                   "engine": backend, "others": others}
+            row["alone_ms"] = 1e3 * float(np.mean(_steps_for(run, seconds)))
             for kind in ("minirnn", "busy"):
-                other = _second_process(kind, cell, backend, dtype, seconds + 30)
+                started = []
                 try:
-                    row[f"{kind}_ms"] = 1e3 * float(np.median(_steps_for(run, seconds)))
+                    for _ in range(others):
+                        started.append(_second_process(kind, cell, backend, dtype, seconds + 30))
+                    row[f"{kind}_ms"] = 1e3 * float(np.mean(_steps_for(run, seconds)))
                 finally:
-                    other.kill()
-                    other.wait()
+                    for other in started:
+                        other.kill()
+                        other.wait()
             row["x_alone"] = row["minirnn_ms"] / row["alone_ms"]
             rows.append(row)
     for row in rows:  # the cpu engine against the numpy engine, both loaded

@@ -200,6 +200,30 @@ def test_bench_under_load_times_a_step_alone_and_beside_other_processes():
         assert r["alone_ms"] > 0 and r["minirnn_ms"] > 0 and r["busy_ms"] > 0
         assert r["x_alone"] == r["minirnn_ms"] / r["alone_ms"]
     assert rows[1]["x_numpy_loaded"] == 1.0
+    rows = load_table(cells=[("elman", 1, 5, 2)], backends=("cpu",), seconds=0.1, others=2)
+    assert rows[0]["others"] == 2 and rows[0]["minirnn_ms"] > 0
+
+
+def test_bench_training_times_deterministic_mode_beside_the_default_and_restores_it():
+    from minirnn.bench import training_table
+    from minirnn.kernels import deterministic
+
+    rows = training_table(2, 3, 4, backends=("cpu",), repeat=1, deterministic=True)
+    assert [r["family"] for r in rows][:3] == ["sliding", "narx", "elman"]
+    for r in rows:
+        assert r["deterministic_cost"] == r["cpu-deterministic_ms"] / r["cpu_ms"]
+    assert deterministic() is False
+    assert "--deterministic is an option of --training" in invoke("bench", "--deterministic").output
+    assert "--others is an option of --load" in invoke("bench", "--others", "2").output
+
+
+def test_bench_times_jax_beside_the_engines_when_it_is_installed():
+    pytest.importorskip("jax")
+    from minirnn.bench import run_benchmarks
+
+    rows = run_benchmarks(["cpu"], [(2, 3, 4)], repeat=1, jax=True)
+    assert [r.backend for r in rows] == ["cpu", "jax"]
+    assert rows[0].speedup_vs_jax == pytest.approx(rows[1].median_ms / rows[0].median_ms)
 
 
 def test_text_with_brackets_is_shown_as_written():
