@@ -256,7 +256,8 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
             [b for b in backends_option("all") if b in ("cpu", "cuda")]
         rows = [row for size in ([_parse_size(s) for s in sizes] or [(32, 100, 64)])
                 for row in training_table(*size, backends=tuple(engines), dtype=dtype,
-                                          repeat=repeat, deterministic=deterministic_too)]
+                                          repeat=repeat, deterministic=deterministic_too,
+                                          torch=torch_available() and "cpu" in engines)]
         if as_json:
             click.echo(json.dumps(rows, indent=2))
             return

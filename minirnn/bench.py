@@ -432,6 +432,46 @@ def training_step(model_name: str, batch: int, steps: int, hidden: int, backend:
     return step
 
 
+#: the families with a PyTorch equivalent built in (``torch_training_step``)
+TORCH_FAMILIES = ("elman", "statespace", "multilayer")
+
+
+def torch_training_step(model_name: str, batch: int, steps: int, hidden: int,
+                        dtype: str = "float32", seed: int = 0):
+    """The same whole training step in PyTorch on the CPU (as many threads as Numba uses):
+    ``nn.RNN`` (tanh; two stacked layers for "multilayer", as its default; a learned initial
+    state for "statespace") and an ``nn.Linear`` output, the MSE, ``backward``, gradient
+    clipping and Adam's update."""
+    import numba
+    import torch
+
+    torch.set_num_threads(numba.get_num_threads())
+    torch.manual_seed(seed)
+    tdtype = getattr(torch, dtype)
+    layers = 2 if model_name == "multilayer" else 1
+    rnn = torch.nn.RNN(1, hidden, num_layers=layers, batch_first=True).to(tdtype)
+    out = torch.nn.Linear(hidden, 1).to(tdtype)
+    parameters = [*rnn.parameters(), *out.parameters()]
+    h0 = None
+    if model_name == "statespace":
+        h0 = torch.nn.Parameter(torch.zeros(layers, 1, hidden, dtype=tdtype))
+        parameters.append(h0)
+    rng = np.random.default_rng(seed)
+    x = torch.tensor(rng.standard_normal((batch, steps, 1)), dtype=tdtype)
+    y = torch.roll(x, 1, dims=1)
+    optimizer = torch.optim.Adam(parameters, lr=1e-3)
+
+    def step():
+        optimizer.zero_grad()
+        start = None if h0 is None else h0.expand(layers, batch, hidden).contiguous()
+        loss = torch.nn.functional.mse_loss(out(rnn(x, start)[0]), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+
+    return step
+
+
 #: the models ``training_table`` times, as ``minirnn train`` names them
 TRAINING_FAMILIES = ["sliding", "narx", "elman", "statespace", "memory", "jordan", "multilayer",
                      "seq2seq"]
@@ -439,11 +479,13 @@ TRAINING_FAMILIES = ["sliding", "narx", "elman", "statespace", "memory", "jordan
 
 def training_table(batch: int = 32, steps: int = 100, hidden: int = 64,
                    backends=("cpu", "cuda"), dtype: str = "float32", repeat: int = 5,
-                   deterministic: bool = False) -> list:
+                   deterministic: bool = False, torch: bool = False) -> list:
     """One whole training step (``training_step``) of every family on each engine, timed in
     turns in one process: {family, <engine>_ms, and cpu_ms / cuda_ms when both ran}; with
     ``deterministic``, also the cpu engine in deterministic mode (``blas.set_deterministic``),
-    "cpu-deterministic_ms", and its cost, "deterministic_cost" (its time / the cpu engine's)."""
+    "cpu-deterministic_ms", and its cost, "deterministic_cost" (its time / the cpu engine's);
+    with ``torch``, PyTorch's step for the families it has (``torch_training_step``),
+    "pytorch_ms", and "x_pytorch" (its time / the cpu engine's)."""
     from .kernels import blas
 
     def in_deterministic_mode(step):
@@ -463,6 +505,8 @@ def training_table(batch: int = 32, steps: int = 100, hidden: int = 64,
         if deterministic:
             runs["cpu-deterministic"] = in_deterministic_mode(
                 training_step(family, batch, steps, hidden, "cpu", dtype))
+        if torch and family in TORCH_FAMILIES:
+            runs["pytorch"] = torch_training_step(family, batch, steps, hidden, dtype)
         seconds = _interleaved_medians(runs, repeat)
         row = {"family": family, "B": batch, "T": steps, "H": hidden,
                **{f"{b}_ms": 1e3 * seconds[b] for b in runs}}
@@ -470,6 +514,8 @@ def training_table(batch: int = 32, steps: int = 100, hidden: int = 64,
             row["cuda_speedup"] = seconds["cpu"] / seconds["cuda"]
         if deterministic and "cpu" in backends:
             row["deterministic_cost"] = seconds["cpu-deterministic"] / seconds["cpu"]
+        if "pytorch" in runs and "cpu" in backends:
+            row["x_pytorch"] = seconds["pytorch"] / seconds["cpu"]
         rows.append(row)
     return rows
 

@@ -217,6 +217,17 @@ def test_bench_training_times_deterministic_mode_beside_the_default_and_restores
     assert "--others is an option of --load" in invoke("bench", "--others", "2").output
 
 
+def test_bench_training_times_pytorch_for_the_families_it_has():
+    pytest.importorskip("torch")
+    from minirnn.bench import TORCH_FAMILIES, training_table
+
+    rows = training_table(2, 3, 4, backends=("cpu",), repeat=1, torch=True)
+    for r in rows:
+        assert ("x_pytorch" in r) == (r["family"] in TORCH_FAMILIES)
+        if "x_pytorch" in r:
+            assert r["x_pytorch"] == r["pytorch_ms"] / r["cpu_ms"]
+
+
 def test_bench_times_jax_beside_the_engines_when_it_is_installed():
     pytest.importorskip("jax")
     from minirnn.bench import run_benchmarks
