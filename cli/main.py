@@ -125,19 +125,25 @@ def _parse_size(text: str):
 
 # the table headers of --families (the JSON keeps the keys)
 _LABELS = {"x_elman": "x Elman", "weights_x_elman": "weights x Elman",
-           "x_elman_per_weight": "x Elman per weight"}
+           "x_elman_per_weight": "x Elman per weight", "cpu_ms": "cpu ms",
+           "cpu-deterministic_ms": "det. ms", "deterministic_cost": "x det.",
+           "pytorch_ms": "torch ms", "x_pytorch": "x torch"}
 
 
 def _print_rows(title: str, rows: list, digits: int):
-    """A table of rows that are dicts with the same keys: a column per key (labelled by
-    ``_LABELS`` where it has one), words on the left, numbers on the right."""
+    """A table of rows that are dicts: a column per key any row has, in the order they first
+    come (labelled by ``_LABELS`` where it has one; blank where a row lacks it), words on the
+    left, numbers on the right."""
+    columns = list(dict.fromkeys(key for r in rows for key in r))
     table = Table(title=title)
-    for column in rows[0]:
-        table.add_column(_LABELS.get(column, column),
-                         justify="left" if column in ("family", "vary") else "right")
+    for column in columns:
+        words = column in ("family", "vary")
+        table.add_column(_LABELS.get(column, column), justify="left" if words else "right",
+                         min_width=max(len(str(r.get(column, ""))) for r in rows) if words
+                         else None)  # names whole; the numbers' headers wrap instead
     for r in rows:
-        table.add_row(*(f"{v:.{digits}f}" if isinstance(v, float) else str(v)
-                        for v in r.values()))
+        table.add_row(*("" if r.get(c) is None else f"{r[c]:.{digits}f}"
+                        if isinstance(r[c], float) else str(r[c]) for c in columns))
     console.print(table)
 
 
@@ -251,6 +257,9 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
 
     if deterministic_too and not training_steps:
         fail("--deterministic is an option of --training (a whole training step)")
+    if deterministic_too and backend not in ("all", "cpu"):
+        fail("--deterministic times the cpu engine's deterministic mode beside the cpu engine: "
+             "give --backend cpu (or all)")
     if training_steps:
         engines = backends_option(backend) if backend != "all" else \
             [b for b in backends_option("all") if b in ("cpu", "cuda")]

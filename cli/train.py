@@ -641,6 +641,8 @@ def _show_series(id_column: str, by_series: dict, k: int, first: str, targets: l
             cells += [f"[{colour}]{_number(part['model'])}[/]", _number(part["naive"])]
         table.add_row(escape(name), str(report["rows"]["test"]), *cells)
     console.print(table)
+    if any(report["further_ahead"]["k_step"] is None for report in by_series.values()):
+        console.print(f"(a blank {k}-step cell: that series has fewer than {k} test rows)")
 
 
 def _show_metrics(model, config, series, scores, result, task, further=None):
@@ -775,21 +777,28 @@ def _word_rows(task, predicted, generated):
     return ["t", "word", "next", "predicted"], rows
 
 
-def _prediction_rows(series, one_step, ahead, spread=None, ahead_spread=None):
+def _prediction_rows(series, one_step, ahead, spread=None, ahead_spread=None,
+                     ahead_dates=None):
     """(header, rows): t, the date (when the file has a date column), the targets and the
     predictions (with ``spread``: an ensemble's mean, then its spread); then the forecast past
-    the end (no targets; dates when the file's are evenly spaced). Missing values are None."""
+    the end (no targets; the dates of the future inputs, ``ahead_dates``, or the data's carried
+    on when they are evenly spaced). Missing values are None, and so are targets that were
+    missing and interpolated (``Series.filled``): the output shows the data as observed."""
     names = series.target_names
     dates = getattr(series, "dates", None)
-    if dates and ahead is not None:  # evenly spaced dates go on past the end
-        dates = dates + (next_dates(dates, len(ahead)) or [None] * len(ahead))
+    if dates and ahead is not None:  # the future inputs' dates, or evenly spaced ones go on
+        given = list(ahead_dates or [])[:len(ahead)]
+        rest = len(ahead) - len(given)
+        dates = dates + given + (next_dates(dates + given, rest) or [None] * rest)
     when = (lambda t: [dates[t] if t < len(dates) else None]) if dates else (lambda t: [])
     number = lambda v: None if np.isnan(v) else float(v)  # noqa: E731
+    filled = getattr(series, "filled", None)
+    observed = series.targets if filled is None else np.where(filled, np.nan, series.targets)
 
     def predicted(values, spreads, k):
         return [*map(number, values[k]), *([] if spreads is None else map(number, spreads[k]))]
 
-    rows = [[t, *when(t), *map(number, series.targets[t]), *predicted(one_step, spread, t)]
+    rows = [[t, *when(t), *map(number, observed[t]), *predicted(one_step, spread, t)]
             for t in range(len(series))]
     rows += [[len(series) + k, *when(len(series) + k), *([None] * len(names)),
               *predicted(ahead, ahead_spread if spread is not None else None, k)]
@@ -807,7 +816,9 @@ def _emit(out, header, rows, as_json, extra=None):
         writer = csv.writer(handle, lineterminator="\n")  # not the csv module's \r\n
         writer.writerow(header)
         for row in rows:
-            writer.writerow(["" if v is None else f"{v:.6g}" if isinstance(v, float) else v
+            # floats as Python writes them: the shortest text that reads back as the same
+            # number (the data's values as the file had them; pandas' to_csv does the same)
+            writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v
                              for v in row])
 
     if out:
@@ -955,13 +966,10 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
         check_writable(out, "--out")
     if future_inputs and not steps:
         fail("--future-inputs are for the --steps forecast past the end: give --steps")
-    if only is not None and len(checkpoint_paths) > 1:
-        fail("--series chooses one series of a model trained on several; an ensemble is of "
-             "models of one series")
     if len(checkpoint_paths) > 1:
         return _predict_ensemble(checkpoint_paths, data, target, inputs, series_id, length,
-                                 missing, steps, future_inputs, backend, out, diagnostics, plot,
-                                 as_json)
+                                 missing, steps, future_inputs, backend, out, only, diagnostics,
+                                 plot, as_json)
     checkpoint_path = checkpoint_paths[0]
     ctx = click.get_current_context()
     if ctx.get_parameter_source("length") == ParameterSource.COMMANDLINE and \
@@ -978,6 +986,7 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
     check_not_inputs({"--out": out, "--plot": plot},
                      {"the checkpoint": checkpoint_path,
                       "the --data file": data if data not in BUILTIN else None,
+                      "the --future-inputs file": future_inputs,
                       "the model's training data": None if data or spec.builtin else spec.source})
     try:
         spec.check_columns(target, inputs)
@@ -1015,6 +1024,13 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
         # one-step models: the series, or a model of several series' (a row per series and
         # time, the id first), or the one of them chosen with --series
         members = _chosen_series(task, spec, only)
+        short = [one.series.name for one in members if len(one.series) < exp.train.bptt]
+        if data is not None and short:
+            which = "the data have" if not spec.series_id else \
+                f"{spec.series_id} {', '.join(map(str, short))}:"
+            note(f"the model reads only the rows given, from its initial state: {which} fewer "
+                 f"rows than a training chunk ({exp.train.bptt}), so the first predictions "
+                 f"know little history; give the rows before them too")
         if (diagnostics or plot) and len(members) > 1:
             fail(f"--diagnostics and --plot take one series; the data have {len(members)} "
                  f"({spec.series_id}): choose one with --series NAME")
@@ -1022,9 +1038,12 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
         rows = []
         for k, one in enumerate(members):
             one_step = one.to_levels(one.predict(net))
-            ahead = one.forecast_levels(free_run(net, one, steps, future_inputs=futures[k])) \
-                if steps else None
-            header, member_rows = _prediction_rows(one.series, one_step, ahead)
+            ahead, future_dates = None, None
+            if steps:
+                future, future_dates = futures[k]
+                ahead = one.forecast_levels(free_run(net, one, steps, future_inputs=future))
+            header, member_rows = _prediction_rows(one.series, one_step, ahead,
+                                                   ahead_dates=future_dates)
             rows += [[one.series.name, *row] for row in member_rows] if spec.series_id else \
                 member_rows
         header = [spec.series_id, *header] if spec.series_id else header
@@ -1052,67 +1071,85 @@ def _chosen_series(task, spec: DataSpec, only: str | None) -> list:
         return task.tasks
     chosen = [one for one in task.tasks if one.series.name == only]
     if not chosen:
-        raise DataError(f"--series {only!r} is not in the data; its {spec.series_id} are "
-                        f"{', '.join(repr(one.series.name) for one in task.tasks)}")
+        raise DataError(f"--series {only!r} is not in the data; the series ({spec.series_id}) "
+                        f"there: {', '.join(repr(one.series.name) for one in task.tasks)}")
     return chosen
 
 
 def _predict_ensemble(checkpoint_paths, data, target, inputs, series_id, length, missing,
-                      steps, future_inputs, backend, out, diagnostics, plot, as_json):
+                      steps, future_inputs, backend, out, only, diagnostics, plot, as_json):
     """The mean and spread of several models' one-step predictions and free runs, on the rows
     they were all trained on (or --data): the models must have been trained on the same
-    columns, and without --data on the same rows."""
+    columns (and series id column), and without --data on the same rows. Models of several
+    series give a row per series and time, as one model does."""
     from minirnn.forecast import free_run
 
     if diagnostics:
         fail("--diagnostics are for one model's residuals; give one checkpoint")
     check_not_inputs({"--out": out, "--plot": plot},
                      {f"the checkpoint {p}": p for p in checkpoint_paths} |
-                     {"the --data file": data if data not in BUILTIN else None})
-    series, one_steps, aheads = None, [], []
+                     {"the --data file": data if data not in BUILTIN else None,
+                      "the --future-inputs file": future_inputs})
+    series, members, one_steps, aheads, future_dates = None, None, [], [], None
     try:
         for path in checkpoint_paths:
             exp = load_experiment(path)
             spec = exp.data
             spec.check_columns(target, inputs)
             _check_series_id(spec, series_id)
-            if spec.series_id is not None:
-                raise DataError(f"{path} models several series ({spec.series_id}): an ensemble "
-                                f"is of models of one series; predict with each on its own")
             if series is None:  # the rows: the first model's data, or --data, for every one
                 first, columns, rows_of_first = path, spec.columns(), spec.fingerprint
+                id_column = spec.series_id
                 series = stored_data(spec, path) if data is None else \
                     _new_data(spec, data, length, missing or spec.missing)
                 check_memory(exp.model, exp.config, len(series))
                 check_bytes(BYTES_PER_FORECAST_STEP * steps, f"--steps {steps:,}")
-            elif spec.columns() != columns:
-                raise DataError(f"{path} was trained on {spec.columns()}, {first} on "
-                                f"{columns}: an ensemble predicts one series")
+            elif spec.columns() != columns or spec.series_id != id_column:
+                raise DataError(f"{path} was trained on {spec.columns()}"
+                                f"{_by_series(spec.series_id)}, {first} on {columns}"
+                                f"{_by_series(id_column)}: an ensemble predicts one data set")
             elif data is None and spec.fingerprint != rows_of_first:
                 raise DataError(f"{path} was trained on other rows than {first}: give --data "
                                 f"to predict the same rows with every model")
             task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
                               spec.horizon, spec.lag_inputs)
-            if task.kind != "series":
+            if task.kind not in ("series", "panel"):
                 raise DataError(f"{path}: an ensemble is of one-step models of a numeric "
                                 f"series, not of {exp.model} ({task.kind})")
+            members = _chosen_series(task, spec, only)
+            if plot and len(members) > 1:
+                fail(f"--plot takes one series; the data have {len(members)} ({id_column}): "
+                     f"choose one with --series NAME")
             net = exp.build_model(engine(backend, exp.config["backend"]))
-            one_steps.append(task.to_levels(task.predict(net)))
+            one_steps.append([one.to_levels(one.predict(net)) for one in members])
             if steps:
-                future = _future_inputs(future_inputs, spec, [task], steps,
-                                        quiet=path != first)[0]
-                aheads.append(task.forecast_levels(free_run(net, task, steps,
-                                                            future_inputs=future)))
+                futures = _future_inputs(future_inputs, spec, members, steps,
+                                         quiet=path != first)
+                future_dates = [dates for _, dates in futures]
+                aheads.append([one.forecast_levels(free_run(net, one, steps,
+                                                            future_inputs=future))
+                               for one, (future, _) in zip(members, futures)])
     except USER_ERRORS as error:
         fail_with(error)
-    mean, spread = np.mean(one_steps, axis=0), np.std(one_steps, axis=0)
-    ahead = (np.mean(aheads, axis=0), np.std(aheads, axis=0)) if steps else (None, None)
-    header, rows = _prediction_rows(series, mean, ahead[0], spread, ahead[1])
+    header, rows = None, []
+    for k, one in enumerate(members):
+        values = [run[k] for run in one_steps]
+        mean, spread = np.mean(values, axis=0), np.std(values, axis=0)
+        ahead = (np.mean([run[k] for run in aheads], axis=0),
+                 np.std([run[k] for run in aheads], axis=0)) if steps else (None, None)
+        header, member_rows = _prediction_rows(one.series, mean, ahead[0], spread, ahead[1],
+                                               future_dates[k] if steps else None)
+        rows += [[one.series.name, *row] for row in member_rows] if id_column else member_rows
+    header = [id_column, *header] if id_column else header
     if plot:
-        _plot_predictions(plot, series, mean, ahead[0], None, spread, ahead[1],
+        _plot_predictions(plot, one.series, mean, ahead[0], None, spread, ahead[1],
                           len(checkpoint_paths))
         wrote(plot, f"the ensemble of {len(checkpoint_paths)} models")
     _emit(out, header, rows, as_json, {"members": len(checkpoint_paths)})
+
+
+def _by_series(id_column) -> str:
+    return f" of each series by {id_column!r}" if id_column else ""
 
 
 def _check_series_id(spec: DataSpec, series_id):
@@ -1129,21 +1166,27 @@ def _future_inputs(path, spec: DataSpec, members: list, steps: int, quiet: bool 
     its last row, scaled as the model reads them, from the --future-inputs file (its columns
     by the names the model was trained on; for a model of several series, the id column too,
     unless one series is forecast); without the file, None, and a note that the inputs are
-    held (a free run cannot know them). Dates in both files: the future rows must come after
-    the data's last."""
+    held (a free run cannot know them). Each as (inputs, their dates or None). Dates in both
+    files: the future rows must come after the data's last."""
     if not spec.inputs:
         if path:
             raise DataError("--future-inputs: the model has no input columns")
-        return [None] * len(members)
+        return [(None, None)] * len(members)
     if path is None:
         if not quiet:
             note(f"the inputs ({', '.join(spec.inputs)}) are held at their last value for "
                  f"the {steps} steps ahead; --future-inputs FILE.csv gives their known values")
-        return [None] * len(members)
+        return [(None, None)] * len(members)
     by_id = spec.series_id is not None and (
         len(members) > 1 or spec.series_id in csv_columns(path))
-    read = load_data(path, ",".join(spec.inputs), None, missing="error",
-                     series_id=spec.series_id if by_id else None)
+    try:
+        read = load_data(path, ",".join(spec.inputs), None, missing="error",
+                         series_id=spec.series_id if by_id else None)
+    except DataError as error:  # without the hints meant for training data
+        text = str(error).split("; --missing")[0].split(" (a long-format")[0]
+        raise DataError(f"--future-inputs: {text}"
+                        + (": the future inputs must all be known" if "missing value" in text
+                           else "")) from None
     given = {m.name: m for m in read.members} if by_id else {members[0].series.name: read}
     absent = [one.series.name for one in members if one.series.name not in given]
     if absent:
@@ -1162,7 +1205,7 @@ def _future_inputs(path, spec: DataSpec, members: list, steps: int, quiet: bool 
         if future.dates and dates and not comes_after(future.dates[0], dates[-1]):
             raise DataError(f"{where} starts at {future.dates[0]}, not after the data's last "
                             f"row ({dates[-1]}): its rows are the inputs of the steps ahead")
-        scaled.append(one.input_scaler.transform(future.targets[:needed]))
+        scaled.append((one.input_scaler.transform(future.targets[:needed]), future.dates))
     return scaled
 
 

@@ -71,15 +71,21 @@ def _interleaved_medians(runs: dict, repeat: int) -> dict:
     """Median seconds of each of ``runs`` (name -> callable), after one warm-up call each
     (which compiles or loads the kernels), timed in turns, ``repeat`` times over, so that a
     noisy spell on a shared machine slows all of them alike instead of whichever happened to
-    be running. Each turn makes one untimed call before the timed one: the call right after
-    another library's would otherwise pay for the threads that library leaves spinning (at
-    (32, 100, 64) minirnn right after PyTorch took 2.4 ms instead of 2.0)."""
+    be running. Each turn makes untimed calls before the timed one (one, or up to four while
+    they take less than a millisecond together): the call right after another library's
+    would otherwise pay for the threads and caches that library leaves behind (at (32, 100,
+    64) minirnn right after PyTorch took 2.4 ms instead of 2.0; a 0.13 ms training step
+    right after PyTorch's took 13% longer after one untimed call, 3% after four)."""
     for run in runs.values():
         run()
     times = {name: [] for name in runs}
     for _ in range(repeat):
         for name, run in runs.items():
-            run()
+            warm_until = time.perf_counter() + 1e-3
+            for _ in range(4):
+                run()
+                if time.perf_counter() >= warm_until:
+                    break
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
@@ -509,12 +515,15 @@ def training_table(batch: int = 32, steps: int = 100, hidden: int = 64,
             runs["pytorch"] = torch_training_step(family, batch, steps, hidden, dtype)
         seconds = _interleaved_medians(runs, repeat)
         row = {"family": family, "B": batch, "T": steps, "H": hidden,
-               **{f"{b}_ms": 1e3 * seconds[b] for b in runs}}
+               **{f"{b}_ms": 1e3 * seconds[b] for b in backends}}
+        if deterministic:
+            row["cpu-deterministic_ms"] = 1e3 * seconds["cpu-deterministic"]
         if "cpu" in backends and "cuda" in backends:
             row["cuda_speedup"] = seconds["cpu"] / seconds["cuda"]
         if deterministic and "cpu" in backends:
             row["deterministic_cost"] = seconds["cpu-deterministic"] / seconds["cpu"]
         if "pytorch" in runs and "cpu" in backends:
+            row["pytorch_ms"] = 1e3 * seconds["pytorch"]
             row["x_pytorch"] = seconds["pytorch"] / seconds["cpu"]
         rows.append(row)
     return rows

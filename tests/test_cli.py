@@ -87,15 +87,21 @@ def test_bench_can_time_the_loss_a_training_step_differentiates():
 
 
 def test_bench_times_the_contestants_in_turns():
-    """One warm-up call each, then `repeat` turns; in each turn every contestant makes an
-    untimed call and a timed one, so a noisy spell, or threads another library left spinning,
-    hit all of them alike."""
+    """One warm-up call each, then `repeat` turns; in each turn every contestant makes untimed
+    calls (up to four while they take under a millisecond) and a timed one, so a noisy spell,
+    or threads another library left spinning, hit all of them alike."""
+    import time
+
     from minirnn.bench import _interleaved_medians
 
     calls = []
     medians = _interleaved_medians({name: (lambda n=name: calls.append(n)) for name in "ab"},
                                    repeat=2)
-    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 2
+    assert calls == ["a", "b"] + ["a"] * 5 + ["b"] * 5 + ["a"] * 5 + ["b"] * 5  # quick calls
+    calls.clear()
+    _interleaved_medians({name: (lambda n=name: (calls.append(n), time.sleep(0.002)))
+                          for name in "ab"}, repeat=2)
+    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 2  # a slow call: one untimed
     assert set(medians) == {"a", "b"} and all(m >= 0 for m in medians.values())
 
 

@@ -301,8 +301,8 @@ def test_predict_gives_a_row_per_series_and_time_on_another_file(tmp_path):
     assert chosen["rows"] == rows[42:92] and chosen["diagnostics"]["n"] == 8
     assert (tmp_path / "c.png").stat().st_size > 0
     result = invoke("predict", tmp_path / "m.npz", "--data", newer, "--series", "BB")
-    assert result.exit_code == 1 and "--series 'BB' is not in the data; its symbol are " \
-        "'AAA', 'C'" in result.output
+    assert result.exit_code == 1 and "--series 'BB' is not in the data; the series (symbol) " \
+        "there: 'AAA', 'C'" in result.output
     # a few rows of a series are enough to predict (they are all read as it was trained)
     few = long_csv(tmp_path / "few.csv", {"BB": 3}, ids={"BB": 10.0})
     result = invoke("predict", tmp_path / "m.npz", "--data", few, "--steps", "1", "--json")
@@ -393,3 +393,60 @@ def test_a_panel_checkpoint_is_checked_when_loaded(tmp_path):
     exp.save(tmp_path / "bad.npz")
     with pytest.raises(CheckpointError, match="one pair per series under 'series'"):
         Experiment.load(tmp_path / "bad.npz")
+
+
+def test_numeric_ids_sort_by_value(tmp_path):
+    path = long_csv(tmp_path / "ids.csv", ids={"100": 1.0, "7": 2.0, "12": 3.0, "B": 4.0})
+    assert load_csv(path, "close", series_id="symbol").ids == ["7", "12", "100", "B"]
+
+
+def test_predict_shows_the_data_as_observed_and_dates_ahead_from_the_future_inputs(tmp_path):
+    """An interpolated target is left empty in predict's rows (it was not observed); the
+    forecast's rows take the future inputs' own dates (a weekend skipped, say)."""
+    path = long_csv(tmp_path / "gaps.csv", gaps={("BB", 30)})
+    assert invoke("train", "elman", "--data", path, "--target", "close", "--inputs", "volume",
+                  "--series-id", "symbol", "--missing", "interpolate", *FAST, "--out",
+                  tmp_path / "m.npz").exit_code == 0
+    future = tmp_path / "future.csv"
+    future.write_text("date,volume\n2021-05-03,0.5\n2021-05-04,0.1\n")  # after 04-30
+    result = invoke("predict", tmp_path / "m.npz", "--series", "BB", "--steps", "2",
+                    "--future-inputs", future, "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["rows"]
+    assert rows[30][3] is None and rows[30][4] is not None  # not observed; still predicted
+    assert rows[29][3] is not None
+    assert [r[2] for r in rows[-2:]] == ["2021-05-03", "2021-05-04"]
+    # and the future file cannot be overwritten by the predictions
+    result = invoke("predict", tmp_path / "m.npz", "--series", "BB", "--steps", "2",
+                    "--future-inputs", future, "--out", future)
+    assert result.exit_code == 1 and "is the --future-inputs file" in result.output
+    # its own errors do not send the user to options that are not for it
+    future.write_text("date,volume\n2021-05-03,\n2021-05-04,0.1\n")
+    result = invoke("predict", tmp_path / "m.npz", "--series", "BB", "--steps", "2",
+                    "--future-inputs", future)
+    assert result.exit_code == 1 and "a missing value (''): the future inputs must all be " \
+        "known" in result.output and "--missing" not in result.output
+
+
+def test_an_ensemble_of_models_of_several_series(tmp_path):
+    """Checkpoints of one panel (a sweep's seeds): the mean and spread per series and time."""
+    path = long_csv(tmp_path / "long.csv")
+    paths = []
+    for seed in (0, 1):
+        paths.append(tmp_path / f"s{seed}.npz")
+        assert invoke("train", "elman", "--data", path, "--target", "close", "--series-id",
+                      "symbol", "--seed", seed, *FAST, "--out", paths[-1]).exit_code == 0
+    result = invoke("predict", *paths, "--steps", "2", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["columns"] == ["symbol", "t", "date", "close", "close_predicted",
+                                   "close_spread"] and document["members"] == 2
+    singles = [json.loads(invoke("predict", p, "--steps", "2", "--json").stdout)["rows"]
+               for p in paths]
+    for k, row in enumerate(document["rows"]):
+        values = [single[k][4] for single in singles]
+        assert row[:4] == singles[0][k][:4]
+        assert row[4] == pytest.approx(np.mean(values)) and row[5] == pytest.approx(
+            np.std(values))
+    one = json.loads(invoke("predict", *paths, "--series", "C", "--json").stdout)
+    assert [r[0] for r in one["rows"]] == ["C"] * 120

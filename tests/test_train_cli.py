@@ -273,10 +273,31 @@ def test_difference_mode_reconstructs_levels_exactly():
     series = load_series("stock", steps=200)
     task = make_task(series, True, difference=True)
     perfect = task.y  # the scaled true changes, as a perfect model would predict them
-    np.testing.assert_allclose(task.to_levels(perfect), series.targets, rtol=1e-12)
+    levels = task.to_levels(perfect)
+    np.testing.assert_allclose(levels[1:], series.targets[1:], rtol=1e-12)
+    assert np.isnan(levels[0]).all()  # no change comes before the first row: no prediction
     no_change = -task.target_scaler.mean / task.target_scaler.scale  # a scaled change of 0
     ahead = task.forecast_levels(np.repeat(no_change[None], 3, axis=0))
     np.testing.assert_allclose(ahead, np.repeat(series.targets[-1:], 3, axis=0))  # no change
+
+
+def test_closed_loop_narx_of_changes_is_scored_as_the_simulation_of_the_levels():
+    """A closed-loop NARX modelling changes simulates Δŷ_t from the first row on, fed its own
+    changes: its levels are y_0 + Σ_{s<=t} Δŷ_s, not each true last value plus a simulated
+    change (a one-step forecast in disguise)."""
+    from minirnn.models import NARX
+
+    series = load_series("narendra", steps=200)
+    task = make_task(series, False, difference=True)
+    model = NARX(input_size=1, hidden_size=5, output_size=1, mode="closed", seed=2,
+                 backend="numpy")
+    changes = task.target_scaler.inverse(model(task.x[None]).data[0])  # its own simulation
+    expected = series.targets[0] + np.cumsum(changes[1:], axis=0)
+    levels = task.to_levels(task.predict(model))
+    np.testing.assert_allclose(levels[1:], expected, rtol=1e-10, atol=1e-12)
+    rows = task.splits()["test"]
+    assert task.score(task.predict(model))["test"]["model"]["rmse"] == pytest.approx(
+        np.sqrt(np.mean((expected[rows.start - 1:] - series.targets[rows]) ** 2)))
 
 
 def test_stock_prices_as_changes_beat_the_naive_forecast(tmp_path):
@@ -751,7 +772,7 @@ def test_an_ensemble_of_models_of_other_data_is_refused(tmp_path):
     train_json("elman", "--data", "narendra", "--out", tmp_path / "plant.npz")
     result = invoke("predict", tmp_path / "sine.npz", tmp_path / "plant.npz")
     assert result.exit_code == 1
-    assert "an ensemble predicts one series" in result.output
+    assert "an ensemble predicts one data set" in result.output
     # the same columns, other rows: refused unless --data names the rows to predict
     train_json("elman", "--data", "sine", "--data-seed", 3, "--out", tmp_path / "other.npz")
     result = invoke("predict", tmp_path / "sine.npz", tmp_path / "other.npz")

@@ -26,6 +26,7 @@ class Series:
     name: str
     date_column: str | None = None  # a CSV's column of dates, if it has one (not used as data)
     dates: list | None = None       # its values, row by row, as written (in time order)
+    filled: np.ndarray | None = None  # (T, O): which targets were missing and interpolated
 
     def __len__(self):
         return len(self.targets)
@@ -343,8 +344,17 @@ def load_csv(path, target, inputs=None, missing: str = "error", series_id: str |
         groups[key][0].append(row)
         groups[key][1].append(line)
     members = [_series(path, header, rows, where, targets, input_names, dates, missing, key)
-               for key, (rows, where) in sorted(groups.items())]
+               for key, (rows, where) in sorted(groups.items(), key=lambda g: _id_order(g[0]))]
     return Panel(members, series_id, path.stem)
+
+
+def _id_order(name: str):
+    """Series ids in order: numbers by value (7, 12, 100), then names alphabetically."""
+    try:
+        value = float(name)
+    except ValueError:
+        return (1, 0.0, name)
+    return (0, value, name) if np.isfinite(value) else (1, 0.0, name)
 
 
 def _series(path: Path, header: list, body: list, lines: list, targets: list,
@@ -388,7 +398,9 @@ def _series(path: Path, header: list, body: list, lines: list, targets: list,
         body = [row for row, kept in zip(body, keep) if kept]
         lines = [line for line, kept in zip(lines, keep) if kept]
         stamps = [v for v, kept in zip(stamps, keep) if kept] if stamps else None
-    elif missing == "interpolate":
+    filled = None
+    if missing == "interpolate":
+        filled = np.stack([np.isnan(columns[n]) for n in targets], axis=1)
         for column, values in columns.items():
             gaps = np.isnan(values)
             if gaps.all():
@@ -403,4 +415,5 @@ def _series(path: Path, header: list, body: list, lines: list, targets: list,
         np.zeros((len(body), 0))
     y = np.stack([columns[n] for n in targets], axis=1)
     return Series(x, y, input_names, targets, path.stem if member is None else member,
-                  dates[0] if dates else None, stamps)
+                  dates[0] if dates else None, stamps,
+                  filled if filled is not None and filled.any() else None)

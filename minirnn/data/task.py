@@ -144,13 +144,31 @@ class ForecastTask(StreamTraining):
         y_prev = np.concatenate([np.zeros((1, self.y.shape[1])), self.y[:-1]], axis=0)
         return np.concatenate([self.u, y_prev], axis=1)
 
+    def predict(self, model) -> np.ndarray:
+        """``StreamTraining.predict``; but a closed-loop NARX modelling changes simulates the
+        changes, so its levels are the first true value plus its changes summed, y_0 + Σ Δŷ:
+        returned as the changes from each true last value that take it there (what
+        ``to_levels`` adds them to), so that its scores are those of its simulation."""
+        out = super().predict(model)
+        if not (self.difference and not self.autoregressive and model.mode == "closed"):
+            return out
+        truth = self.series.targets
+        changes = self.target_scaler.inverse(out)
+        changes[0] = 0  # the first row: no change before it
+        levels = truth[:1] + np.cumsum(changes, axis=0)
+        return self.target_scaler.transform(levels - np.concatenate([truth[:1], truth[:-1]]))
+
     def to_levels(self, predicted: np.ndarray) -> np.ndarray:
-        """One-step predictions (T, O) in the model's scaled units → the data's own units."""
+        """One-step predictions (T, O) in the model's scaled units → the data's own units.
+        Modelling changes, the first row has no prediction (NaN): it would be the row's own
+        value plus a change from nothing."""
         values = self.target_scaler.inverse(predicted)
         if not self.difference:
             return values
         truth = self.series.targets
-        return np.concatenate([truth[:1], truth[:-1]], axis=0) + values
+        levels = np.concatenate([truth[:1], truth[:-1]], axis=0) + values
+        levels[0] = np.nan
+        return levels
 
     def forecast_levels(self, ahead: np.ndarray, origin: int | None = None) -> np.ndarray:
         """A free-run forecast (N, O) of rows origin … (default: past the last row) → the
