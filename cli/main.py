@@ -353,20 +353,25 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
     what = "MSE" if loss == "mse" else "Σ y ⊙ R"
     table = Table(title=f"forward + backward of {what}, StateSpaceRNN, {dtype}, median of "
                         f"{repeat}")
-    columns = ["B", "T", "H", "engine", "ms", "x tape", "x pytorch", "x jax", "GFLOP/s",
-               "% matmul"]
+    columns = ["B,T,H", "engine", "ms", "x tape", "x pytorch", "x jax", "GFLOP/s", "% matmul"]
     for column in columns:
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="left" if column == "engine" else "right",
+                         no_wrap=column in ("B,T,H", "engine", "ms"))
     ratio = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
     for r in rows:
-        table.add_row(str(r.batch), str(r.steps), str(r.hidden), r.backend,
-                      f"{r.median_ms:.2f}", ratio(r.speedup_vs_tape), ratio(r.speedup_vs_torch),
+        table.add_row(f"{r.batch},{r.steps},{r.hidden}", r.backend,
+                      f"{r.median_ms:.4g}", ratio(r.speedup_vs_tape), ratio(r.speedup_vs_torch),
                       ratio(r.speedup_vs_jax), f"{r.gflops:.1f}",
                       f"{100 * r.gflops / reference:.0f}")
     console.print(table)
     console.print(f"GFLOP/s count 18·B·T·H² per forward + backward (three H x H products: "
                   f"input, recurrence, output; the recurrence alone is 6·B·T·H²). One "
                   f"2048 x 2048 {dtype} numpy.matmul in this run: {reference:.1f} GFLOP/s.")
+    if with_torch and os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
+        console.print("PyTorch's threads wait asleep here too (OMP_WAIT_POLICY=PASSIVE, which "
+                      "minirnn sets unless told otherwise), which slows its many small ops "
+                      "on 2 or more threads; OMP_WAIT_POLICY=ACTIVE minirnn bench compares "
+                      "both with spinning threads, as on a quiet machine.")
     for name, found in (("PyTorch", with_torch), ("JAX", with_jax)):
         if not found:
             console.print(escape(f"{name} not installed (pip install 'minirnn[bench]'): no "
