@@ -138,9 +138,10 @@ def _print_rows(title: str, rows: list, digits: int):
     table = Table(title=title)
     for column in columns:
         words = column in ("family", "vary")
+        longest = max(len(str(r.get(column, ""))) for r in rows)
         table.add_column(_LABELS.get(column, column), justify="left" if words else "right",
-                         min_width=max(len(str(r.get(column, ""))) for r in rows) if words
-                         else None)  # names whole; the numbers' headers wrap instead
+                         min_width=min(12, longest) if words else None,  # short names whole
+                         overflow="fold")
     for r in rows:
         table.add_row(*("" if r.get(c) is None else f"{r[c]:.{digits}f}"
                         if isinstance(r[c], float) else str(r[c]) for c in columns))
@@ -240,8 +241,9 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
                    "against R, as a training step does (minirnn and PyTorch alike).")
 @click.option("--training", "training_steps", is_flag=True,
               help="Instead: a whole training step (fwd, MSE, BPTT, Adam) of every family at "
-                   "B=32, T=100, H=64 (or each --size) on the cpu and cuda engines (the cuda "
-                   "engine device-resident; --backend picks others).")
+                   "B=32, T=100, H=64 (or each --size) on the numpy, cpu and cuda engines "
+                   "(the cuda engine device-resident; --backend picks one), and PyTorch's for "
+                   "the families it has, when it is installed.")
 @click.option("--deterministic", "deterministic_too", is_flag=True,
               help="With --training: also the cpu engine in deterministic mode (results that do "
                    "not depend on the thread count), timed in turns, and what it costs.")
@@ -262,7 +264,7 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
              "give --backend cpu (or all)")
     if training_steps:
         engines = backends_option(backend) if backend != "all" else \
-            [b for b in backends_option("all") if b in ("cpu", "cuda")]
+            [b for b in backends_option("all") if b in ("numpy", "cpu", "cuda")]
         rows = [row for size in ([_parse_size(s) for s in sizes] or [(32, 100, 64)])
                 for row in training_table(*size, backends=tuple(engines), dtype=dtype,
                                           repeat=repeat, deterministic=deterministic_too,
