@@ -124,18 +124,19 @@ def _parse_size(text: str):
 
 
 # the table headers of --families (the JSON keeps the keys)
-_LABELS = {"x_elman": "x Elman", "weights_x_elman": "weights x Elman",
-           "x_elman_per_weight": "x Elman per weight", "cpu_ms": "cpu ms",
-           "cpu-deterministic_ms": "det. ms", "deterministic_cost": "x det.",
-           "pytorch_ms": "torch ms", "x_pytorch": "x torch"}
+_LABELS = {"x_elman": "time / Elman", "weights_x_elman": "weights / Elman",
+           "x_elman_per_weight": "per weight / Elman", "cpu_ms": "cpu ms",
+           "cpu-deterministic_ms": "det. ms", "deterministic_cost": "det. / cpu",
+           "pytorch_ms": "torch ms", "x_pytorch": "torch / cpu", "numpy_ms": "numpy ms",
+           "cuda_ms": "cuda ms", "cuda_speedup": "cpu / cuda"}
 
 
-def _print_rows(title: str, rows: list, digits: int):
+def _print_rows(title: str, rows: list, digits: int, caption: str | None = None):
     """A table of rows that are dicts: a column per key any row has, in the order they first
     come (labelled by ``_LABELS`` where it has one; blank where a row lacks it), words on the
     left, numbers on the right."""
     columns = list(dict.fromkeys(key for r in rows for key in r))
-    table = Table(title=title)
+    table = Table(title=title, caption=caption)
     for column in columns:
         words = column in ("family", "vary")
         longest = max(len(str(r.get(column, ""))) for r in rows)
@@ -251,12 +252,26 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
           under_load, others, loss, training_steps, deterministic_too, as_json):
     """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
-    (and PyTorch's CPU nn.RNN when it is installed)."""
+    (and PyTorch's CPU nn.RNN and JAX when they are installed)."""
     from minirnn.bench import (DEFAULT_SIZES, LOAD_CELLS, family_times, full_narx_curve,
                                load_table, long_sequence_memory, matmul_gflops, run_benchmarks,
                                jax_available, scaling_table, torch_available,
                                training_table)
 
+    ctx = click.get_current_context()
+    modes = [flag for flag, on in (("--full-narx", full_narx), ("--families", families),
+                                   ("--scaling", scaling), ("--memory", long_sequence),
+                                   ("--load", under_load), ("--training", training_steps)) if on]
+    if len(modes) > 1:
+        fail(f"{' and '.join(modes)}: choose one kind of benchmark")
+    if sizes and modes and modes[0] in ("--full-narx", "--families", "--scaling", "--memory"):
+        fail(f"--size does not apply to {modes[0]} (its sizes are fixed: see --help)")
+    if ctx.get_parameter_source("others") == click.core.ParameterSource.COMMANDLINE and \
+            not under_load:
+        fail("--others is an option of --load (the processes beside the timed one)")
+    if loss != "weighted" and modes:
+        fail(f"--loss is for the default benchmark, not {modes[0]} (--training always "
+             f"differentiates the MSE)")
     if deterministic_too and not training_steps:
         fail("--deterministic is an option of --training (a whole training step)")
     if deterministic_too and backend not in ("all", "cpu"):
@@ -273,11 +288,11 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
             click.echo(json.dumps(rows, indent=2))
             return
         _print_rows(f"a whole training step (fwd, MSE, BPTT, clip, Adam), {dtype}, median of "
-                    f"{repeat}, ms", rows, digits=3)
+                    f"{repeat}, ms", rows, digits=3,
+                    caption="a / b: a's time over b's (det.: the cpu engine in deterministic "
+                            "mode; torch: PyTorch's step; cpu / cuda above 1: the GPU faster)")
         return
 
-    if others != 1 and not under_load:
-        fail("--others is an option of --load (the processes beside the timed one)")
     if under_load:
         engines = ("cpu", "numpy") if backend == "all" else tuple(backends_option(backend))
         cells = [("elman", *_parse_size(size)) for size in sizes] or LOAD_CELLS
@@ -320,7 +335,9 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
             click.echo(json.dumps(rows, indent=2))
             return
         _print_rows((f"recurrent families, {engine}, B=32, T=100, H=64" if families else
-                     "cpu engine scaling") + f", {dtype}, forward + backward", rows, digits=2)
+                     "cpu engine scaling") + f", {dtype}, forward + backward", rows, digits=2,
+                    caption="time / Elman: the family's time over Elman's; per weight: that "
+                            "over weights / Elman" if families else None)
         return
 
     if full_narx:
@@ -355,16 +372,21 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
     what = "MSE" if loss == "mse" else "Σ y ⊙ R"
     table = Table(title=f"forward + backward of {what}, StateSpaceRNN, {dtype}, median of "
                         f"{repeat}")
-    columns = ["B,T,H", "engine", "ms", "x tape", "x pytorch", "x jax", "GFLOP/s", "% matmul"]
-    for column in columns:
+    ratio = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
+    cells = {"B,T,H": lambda r: f"{r.batch},{r.steps},{r.hidden}",
+             "engine": lambda r: r.backend, "ms": lambda r: f"{r.median_ms:.4g}",
+             "x tape": lambda r: ratio(r.speedup_vs_tape),
+             "x pytorch": lambda r: ratio(r.speedup_vs_torch),
+             "x jax": lambda r: ratio(r.speedup_vs_jax), "GFLOP/s": lambda r: f"{r.gflops:.1f}",
+             "% matmul": lambda r: f"{100 * r.gflops / reference:.0f}"}
+    shown = [c for c in cells if any(cells[c](r) for r in rows)]  # no empty columns
+    table.caption = "x tape, x pytorch, x jax: their time over the row's engine's (above 1: " \
+        "the row's engine is faster)"
+    for column in shown:
         table.add_column(column, justify="left" if column == "engine" else "right",
                          no_wrap=column in ("B,T,H", "engine", "ms"))
-    ratio = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
     for r in rows:
-        table.add_row(f"{r.batch},{r.steps},{r.hidden}", r.backend,
-                      f"{r.median_ms:.4g}", ratio(r.speedup_vs_tape), ratio(r.speedup_vs_torch),
-                      ratio(r.speedup_vs_jax), f"{r.gflops:.1f}",
-                      f"{100 * r.gflops / reference:.0f}")
+        table.add_row(*(cells[c](r) for c in shown))
     console.print(table)
     console.print(f"GFLOP/s count 18·B·T·H² per forward + backward (three H x H products: "
                   f"input, recurrence, output; the recurrence alone is 6·B·T·H²). One "

@@ -656,17 +656,20 @@ def _show_metrics(model, config, series, scores, result, task, further=None):
         what = f"{ahead} forecasts of {names}"
     if task.kind == "panel":
         what += f", {len(task.tasks)} series ({series.id_column}) pooled"
-    table = Table(title=f"{model} on {escape(series.name)}: {what}")
+    table = Table(title=f"{model} on {escape(series.name)}: {what}",
+                  caption="blank: the accuracy of the word after \"is\", which the clue decides"
+                  if task.kind == "text" else None)
     table.add_column("split")
     # a panel's MAE (in its JSON) would make the table wider than 80 columns
     shown = [n for n, v in scores["train"]["model"].items()
              if np.isscalar(v) and not (task.kind == "panel" and n == "mae")]
     metric_names, naive_names = shown, [n for n in scores["train"]["naive"] if n in shown]
+    short = {"blank_accuracy": "blank", "perplexity": "perplexity"}  # fits 80 columns
     for name in metric_names:
-        table.add_column(name.replace("_", " "), justify="right")
+        table.add_column(short.get(name, name.replace("_", " ")), justify="right")
     for name in naive_names:
-        table.add_column(f"naive {name.replace('_', ' ')}", justify="right")
-    table.add_column("beats naive", justify="right")
+        table.add_column(f"naive\n{short.get(name, name.replace('_', ' '))}", justify="right")
+    table.add_column("beats\nnaive", justify="right")
     for split, s in scores.items():
         ours, naive = s["model"][task.metric], s["naive"][task.metric]
         beats = ours < naive if task.lower_is_better else ours > naive
@@ -868,7 +871,7 @@ def _show_diagnostics(report):
 
 
 def _plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_spread=None,
-                      members=1):
+                      members=1, simulated=False):
     """The last 300 rows, their one-step predictions and the free run past the end (an
     ensemble's: the mean, with a band of ±2 spreads, the fan of the free run); dates on the
     time axis when the data have them; the residual diagnostics below."""
@@ -883,7 +886,9 @@ def _plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_
     ax = axes[0, 0]
     shown = np.arange(max(0, len(series) - 300), len(series))  # the last 300 rows, readable
     ahead_t = np.arange(len(series), len(series) + (0 if ahead is None else len(ahead)))
-    which = "one-step prediction" if members == 1 else f"one-step, mean of {members} models"
+    which = "closed-loop simulation" if simulated else "one-step prediction"
+    if members > 1:
+        which += f", mean of {members} models"
     ax.plot(shown, series.targets[shown, 0], label="true")
     ax.plot(shown, one_step[shown, 0], label=which)
     if spread is not None:
@@ -898,6 +903,7 @@ def _plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_
                             label="free-run fan, ±2 spreads")
     _date_ticks(ax, series, np.concatenate([shown, ahead_t]))
     ax.set_ylabel(series.target_names[0])
+    ax.set_title(series.name)
     ax.legend()
     if report:
         ax = axes[1, 0]
@@ -1034,6 +1040,7 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
         if (diagnostics or plot) and len(members) > 1:
             fail(f"--diagnostics and --plot take one series; the data have {len(members)} "
                  f"({spec.series_id}): choose one with --series NAME")
+        simulated = _simulation_note(exp)
         futures = _future_inputs(future_inputs, spec, members, steps) if steps else None
         rows = []
         for k, one in enumerate(members):
@@ -1052,11 +1059,23 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
         fail_with(error)
 
     if plot:
-        _plot_predictions(plot, one.series, one_step, ahead, report)
+        _plot_predictions(plot, one.series, one_step, ahead, report, simulated=simulated)
         wrote(plot, "predictions" + (" and residual diagnostics" if report else ""))
     _emit(out, header, rows, as_json, {"diagnostics": report} if report is not None else None)
     if report is not None and not as_json:
         _show_diagnostics(report)
+
+
+def _simulation_note(exp: Experiment, quiet: bool = False) -> bool:
+    """Whether the model's predictions are a simulation (a closed-loop NARX), with a note
+    saying so (what the rows are, what the diagnostics look at, where the forecast starts)."""
+    simulated = exp.model == "narx" and exp.config.get("mode") == "closed"
+    if simulated and not quiet:
+        note("a closed-loop NARX predicts by simulation: each row's prediction comes from its "
+             "own outputs fed back from the data's first row, not from the true past values "
+             "(the residual diagnostics are of the simulation too); the forecast past the end "
+             "runs on from the last observed values")
+    return simulated
 
 
 def _chosen_series(task, spec: DataSpec, only: str | None) -> list:
@@ -1117,6 +1136,7 @@ def _predict_ensemble(checkpoint_paths, data, target, inputs, series_id, length,
                 raise DataError(f"{path}: an ensemble is of one-step models of a numeric "
                                 f"series, not of {exp.model} ({task.kind})")
             members = _chosen_series(task, spec, only)
+            simulated = _simulation_note(exp, quiet=path != first)
             if plot and len(members) > 1:
                 fail(f"--plot takes one series; the data have {len(members)} ({id_column}): "
                      f"choose one with --series NAME")
@@ -1143,7 +1163,7 @@ def _predict_ensemble(checkpoint_paths, data, target, inputs, series_id, length,
     header = [id_column, *header] if id_column else header
     if plot:
         _plot_predictions(plot, one.series, mean, ahead[0], None, spread, ahead[1],
-                          len(checkpoint_paths))
+                          len(checkpoint_paths), simulated=simulated)
         wrote(plot, f"the ensemble of {len(checkpoint_paths)} models")
     _emit(out, header, rows, as_json, {"members": len(checkpoint_paths)})
 

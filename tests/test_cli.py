@@ -221,6 +221,20 @@ def test_bench_training_times_deterministic_mode_beside_the_default_and_restores
     assert deterministic() is False
     assert "--deterministic is an option of --training" in invoke("bench", "--deterministic").output
     assert "--others is an option of --load" in invoke("bench", "--others", "2").output
+    assert "--others is an option of --load" in invoke("bench", "--others", "2",
+                                                       "--training").output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--training", "--load"], "--load and --training: choose one kind of benchmark"),
+    (["--families", "--size", "4,10,8"], "--size does not apply to --families"),
+    (["--training", "--loss", "mse"], "--loss is for the default benchmark, not --training"),
+    (["--training", "--deterministic", "--backend", "numpy"],
+     "--deterministic times the cpu engine's deterministic mode"),
+])
+def test_bench_options_that_do_not_apply_are_errors(args, message):
+    result = invoke("bench", *args)
+    assert result.exit_code == 1 and message in result.output
 
 
 def test_bench_training_times_pytorch_for_the_families_it_has():

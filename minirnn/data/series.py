@@ -142,8 +142,9 @@ def _date_layout(values):
 def next_dates(values: list, steps: int) -> list | None:
     """The ``steps`` dates after a date column's last, written in its layout, when its rows are
     evenly spaced: by a fixed time (days, hours), by whole months (monthly or quarterly data:
-    the same day of the month), or by whole years; None otherwise (gaps, a time of day alone)."""
-    from datetime import datetime
+    the same day of the month), or by whole years; or business days (every weekday, no
+    weekend: the next weekdays); None otherwise (other gaps, a time of day alone)."""
+    from datetime import datetime, timedelta
 
     layout = _date_layout(values) if values else None
     if layout is None or len(values) < 2 or layout in ("%H:%M", "%H:%M:%S"):
@@ -169,6 +170,20 @@ def next_dates(values: list, steps: int) -> list | None:
     if len(steps_between) == 1:  # a fixed step: days, hours, weeks
         step = steps_between.pop()
         return [write(stamps[-1] + step * (k + 1)) for k in range(steps)]
+    day = timedelta(days=1)
+
+    def weekend_between(a, b):  # every day strictly between a and b is a Saturday or Sunday
+        return all((a + day * k).weekday() >= 5 for k in range(1, (b - a).days))
+
+    if all(d.weekday() < 5 and d.time() == stamps[0].time() for d in stamps) and \
+            all(b - a in (day, 2 * day, 3 * day) and weekend_between(a, b)
+                for a, b in zip(stamps, stamps[1:])):  # business days: weekdays, no holiday
+        ahead, date = [], stamps[-1]
+        while len(ahead) < steps:
+            date += day
+            if date.weekday() < 5:
+                ahead.append(write(date))
+        return ahead
     return None
 
 
