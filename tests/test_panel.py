@@ -70,6 +70,11 @@ def test_each_series_is_checked_on_its_own(tmp_path):
     assert filled.targets[5, 0] == pytest.approx((filled.targets[4, 0] + filled.targets[6, 0]) / 2)
     dropped = load_csv(path, "close", series_id="symbol", missing="drop")
     assert [len(m) for m in dropped.members] == [120, 119, 120]
+    assert [m.dropped for m in dropped.members] == [0, 1, 0]
+    result = invoke("train", "elman", "--data", path, "--target", "close", "--series-id",
+                    "symbol", "--missing", "drop", *FAST)
+    assert result.exit_code == 0 and "note: 1 row with a missing value left out" in \
+        result.output
     # a date out of order within a series names the series and both lines
     text = path.read_text().splitlines()
     swapped = [text[0], *text[1:4], text[7], *text[5:7], text[4], *text[8:]]

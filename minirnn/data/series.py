@@ -27,6 +27,7 @@ class Series:
     date_column: str | None = None  # a CSV's column of dates, if it has one (not used as data)
     dates: list | None = None       # its values, row by row, as written (in time order)
     filled: np.ndarray | None = None  # (T, O): which targets were missing and interpolated
+    dropped: int = 0                  # rows left out for a missing value (missing="drop")
 
     def __len__(self):
         return len(self.targets)
@@ -404,8 +405,10 @@ def _series(path: Path, header: list, body: list, lines: list, targets: list,
                 raise DataError(f"{path.name}, line {lines[i]}, column {column!r}: {cell} "
                                 f"(infinite values cannot be used)")
         columns[column] = values
+    dropped = 0
     if missing == "drop":
         keep = ~np.any([np.isnan(v) for v in columns.values()], axis=0)
+        dropped = int(np.sum(~keep))
         if not keep.any():
             raise DataError(f"{path.name}{where}: every row has a missing value in a used "
                             f"column")
@@ -431,4 +434,4 @@ def _series(path: Path, header: list, body: list, lines: list, targets: list,
     y = np.stack([columns[n] for n in targets], axis=1)
     return Series(x, y, input_names, targets, path.stem if member is None else member,
                   dates[0] if dates else None, stamps,
-                  filled if filled is not None and filled.any() else None)
+                  filled if filled is not None and filled.any() else None, dropped)
