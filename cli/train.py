@@ -464,7 +464,7 @@ def _stream_note(task, batch: int) -> str | None:
     length = task.stream_length(batch)
     rows = sorted(one.train_end for one in task.tasks)
     parts = max(1, batch // len(rows))
-    others = rows[1:] and min(rows[1:]) // parts
+    others = rows[1:] and -(-min(rows[1:]) // parts)
     if len(rows) < 2 or others < 2 * length:
         return None
     short = min(task.tasks, key=lambda one: one.train_end)

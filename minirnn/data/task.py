@@ -223,13 +223,14 @@ class PanelTask:
     of different levels look alike to the model), and the model learns from all of them at
     once, each series giving streams of the batch.
 
-    The streams: with S series and ``batch`` B, each series is cut into k = max(1, B // S)
-    parts of the one length L that the shortest training part allows (L = min_s ⌊n_s / k⌋,
-    n_s its training rows); a longer series gives more streams of that length, ⌈n_s / L⌉,
-    spread evenly from its first training row to its last, so that every training row is used
-    (where n_s is not a whole number of streams, neighbouring streams overlap by a few rows,
-    which then count twice in an epoch). Every stream continues in time across the chunks of
-    an epoch, as in ``StreamTraining``.
+    The streams: with S series and ``batch`` B, the shortest series' training rows (n_s of
+    series s) are cut into k = max(1, B // S) streams of one length L = min_s ⌈n_s / k⌉, and
+    every series into streams of that length: as many as waste the fewest rows, either
+    ⌈n_s / L⌉ spread from its first training row to its last (neighbours overlapping by the
+    few rows that do not divide evenly, which count twice in an epoch) or ⌊n_s / L⌋ of its
+    latest rows (its oldest few left out), never more than L / 2 rows either way. Series of
+    equal length give S k <= B streams, one batch row each; a longer series gives more. Every
+    stream continues in time across the chunks of an epoch, as in ``StreamTraining``.
 
     ``score`` pools the rows of every series in a split: RMSE and MAE in the data's own units,
     and ``scaled_rmse``, the RMSE of the errors each divided by its series' target scale (the
@@ -255,21 +256,20 @@ class PanelTask:
     def stream_length(self, batch: int) -> int:
         """L: the length of every stream (see the class docstring)."""
         parts = max(1, batch // len(self.tasks))
-        length = min(t.train_end // parts for t in self.tasks)
-        if length < 1:
-            short = min(self.tasks, key=lambda t: t.train_end)
-            raise DataError(f"series {short.series.name!r} has {short.train_end} training "
-                            f"rows, too few to cut into {parts} streams: lower --batch")
-        return length
+        return min(-(-t.train_end // parts) for t in self.tasks)  # ⌈n_s / k⌉
 
     def stream_starts(self, batch: int) -> list:
         """The first row of each stream, per series (see the class docstring)."""
         length = self.stream_length(batch)
         starts = []
         for task in self.tasks:
-            count = -(-task.train_end // length)  # ⌈n_s / L⌉
-            starts.append(np.linspace(0, task.train_end - length, count).round().astype(int)
-                          if count > 1 else np.zeros(1, dtype=int))
+            n = task.train_end
+            fewer, more = n // length, -(-n // length)
+            if more * length - n <= n - fewer * length:  # overlapping by fewer rows than
+                starts.append(np.linspace(0, n - length, more).round().astype(int)  # are
+                              if more > 1 else np.zeros(1, dtype=int))  # left out otherwise
+            else:  # the latest rows, end to end
+                starts.append(n - fewer * length + length * np.arange(fewer))
         return starts
 
     def training_chunks(self, batch: int, bptt: int, dtype, epoch: int):
