@@ -358,7 +358,7 @@ def _new(o, given):
         fail("--missing is for CSV files; a built-in data set has no gaps")
     series = load_data(o["data"], o["target"], o["inputs"], o["length"], o["data_seed"],
                        missing, o["series_id"])
-    dropped = sum(m.dropped for m in getattr(series, "members", [series]))
+    dropped = sum(getattr(m, "dropped", 0) for m in getattr(series, "members", [series]))
     if dropped:
         note(f"{dropped} row{'s' if dropped > 1 else ''} with a missing value left out "
              f"(--missing drop)")
