@@ -460,3 +460,39 @@ def test_an_ensemble_of_models_of_several_series(tmp_path):
             np.std(values))
     one = json.loads(invoke("predict", *paths, "--series", "C", "--json").stdout)
     assert [r[0] for r in one["rows"]] == ["C"] * 120
+
+
+def test_a_killed_run_of_several_series_resumes_and_ends_as_the_uninterrupted_one(tmp_path):
+    """SIGKILL a real `minirnn train --series-id` process as soon as its first checkpoint is
+    written, then --resume it: it ends with the same history, pooled and per-series scores, bit
+    for bit, as a run that was never stopped."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = long_csv(tmp_path / "long.csv", {name: 2500 for name in LEVELS})
+    args = [sys.executable, "-m", "minirnn.cli.main", "train", "elman", "--data", str(path),
+            "--target", "close", "--inputs", "volume", "--series-id", "symbol", "--hidden",
+            "24", "--epochs", "6", "--patience", "50", "--json"]
+    whole = subprocess.run([*args, "--out", str(tmp_path / "whole.npz")], capture_output=True,
+                           text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    killed = tmp_path / "killed.npz"
+    run = subprocess.Popen([*args, "--out", str(killed)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not killed.exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.005)
+    run.send_signal(signal.SIGSTOP)  # frozen at its first checkpoint, then killed
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    at = Experiment.load(killed).run.epoch
+    assert 1 <= at < 6
+    resumed = subprocess.run([sys.executable, "-m", "minirnn.cli.main", "train", "--resume",
+                              str(killed), "--json"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = json.loads(whole.stdout), json.loads(resumed.stdout)
+    assert b["resumed_from_epoch"] == at
+    assert a["history"] == b["history"] and a["metrics"] == b["metrics"]
+    assert a["by_series"] == b["by_series"]
