@@ -1207,10 +1207,9 @@ def _future_inputs(path, spec: DataSpec, members: list, steps: int, quiet: bool 
         read = load_data(path, ",".join(spec.inputs), None, missing="error",
                          series_id=spec.series_id if by_id else None)
     except DataError as error:  # without the hints meant for training data
-        text = str(error).split("; --missing")[0].split(" (a long-format")[0]
-        raise DataError(f"--future-inputs: {text}"
-                        + (": the future inputs must all be known" if "missing value" in text
-                           else "")) from None
+        raise DataError(f"--future-inputs: {error.message}"
+                        + (": the future inputs must all be known"
+                           if error.reason == "missing value" else "")) from None
     given = {m.name: m for m in read.members} if by_id else {members[0].series.name: read}
     absent = [one.series.name for one in members if one.series.name not in given]
     if absent:
@@ -1254,12 +1253,12 @@ def _new_data(spec: DataSpec, data: str, length: int, missing: str = "error"):
         return load_data(data, ",".join(spec.target), ",".join(spec.inputs) or None,
                          missing=missing, series_id=spec.series_id)
     except DataError as error:
-        if "give --series-id" in str(error):  # a long-format file for a model of one series
-            raise DataError(f"{str(error).split(' (a long-format')[0]}: the model was trained "
-                            f"on one series; give it a file of one series") from None
-        if "series id column" in str(error):
+        if error.reason == "several series":  # a long-format file for a model of one series
+            raise DataError(f"{error.message}: the model was trained on one series; give it a "
+                            f"file of one series") from None
+        if error.reason == "absent id column":
             raise DataError(f"{error} (the model was trained on several series, named by "
                             f"{spec.series_id!r})") from None
-        if " not in " in str(error):
+        if error.reason == "absent column":
             raise DataError(f"{error} (the model was trained on {spec.columns()})") from None
         raise

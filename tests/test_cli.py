@@ -217,7 +217,7 @@ def test_bench_training_times_deterministic_mode_beside_the_default_and_restores
     rows = training_table(2, 3, 4, backends=("cpu",), repeat=1, deterministic=True)
     assert [r["family"] for r in rows][:3] == ["sliding", "narx", "elman"]
     for r in rows:
-        assert r["deterministic_cost"] == r["cpu-deterministic_ms"] / r["cpu_ms"]
+        assert r["deterministic_cost"] == pytest.approx(r["cpu-deterministic_ms"] / r["cpu_ms"])
     assert deterministic() is False
     assert "--deterministic is an option of --training" in invoke("bench", "--deterministic").output
     assert "--others is an option of --load" in invoke("bench", "--others", "2").output
@@ -245,7 +245,7 @@ def test_bench_training_times_pytorch_for_the_families_it_has():
     for r in rows:
         assert ("x_pytorch" in r) == (r["family"] in TORCH_FAMILIES)
         if "x_pytorch" in r:
-            assert r["x_pytorch"] == r["pytorch_ms"] / r["cpu_ms"]
+            assert r["x_pytorch"] == pytest.approx(r["pytorch_ms"] / r["cpu_ms"])
 
 
 def test_bench_times_jax_beside_the_engines_when_it_is_installed():

@@ -496,3 +496,21 @@ def test_a_killed_run_of_several_series_resumes_and_ends_as_the_uninterrupted_on
     assert b["resumed_from_epoch"] == at
     assert a["history"] == b["history"] and a["metrics"] == b["metrics"]
     assert a["by_series"] == b["by_series"]
+
+
+def test_predict_words_other_files_errors_for_the_model_it_has(tmp_path):
+    """The data layer's errors carry their kind (``DataError.reason``): predict rewords them
+    for the model at hand instead of giving training's advice."""
+    path = long_csv(tmp_path / "long.csv")
+    one = tmp_path / "one.csv"
+    one.write_text("date,close\n" + "".join(f"2021-01-{d:02d},{d}\n" for d in range(1, 29)))
+    for data, args, out in ((one, ["--target", "close"], "one.npz"),
+                            (path, ["--target", "close", "--series-id", "symbol"], "m.npz")):
+        assert invoke("train", "elman", "--data", data, *args, *FAST, "--out",
+                      tmp_path / out).exit_code == 0
+    result = invoke("predict", tmp_path / "one.npz", "--data", path)
+    assert result.exit_code == 1 and "the model was trained on one series; give it a file of " \
+        "one series" in " ".join(result.output.split()) and "--series-id" not in result.output
+    result = invoke("predict", tmp_path / "m.npz", "--data", one)
+    assert result.exit_code == 1 and "(the model was trained on several series, named by " \
+        "'symbol')" in " ".join(result.output.split())

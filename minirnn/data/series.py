@@ -14,7 +14,20 @@ import numpy as np
 
 
 class DataError(ValueError):
-    """A problem with the user's data, reported as one line."""
+    """A problem with the user's data, reported as one line: ``message``, then ``hint``, the
+    advice for training on the command line (a caller reading other data, such as ``predict``,
+    may word its own). ``reason`` names the kind of problem for such callers: "missing value",
+    "several series" (a long-format file read as one series), "absent column", "absent id
+    column"."""
+
+    def __init__(self, message: str, hint: str = "", reason: str | None = None):
+        super().__init__(message + hint)
+        self.message, self.hint, self.reason = message, hint, reason
+
+
+#: the advice for a file whose dates repeat or go back: it may hold several series
+SEVERAL_SERIES_HINT = (" (a long-format file of several series: give --series-id and the "
+                       "column that names each row's series)")
 
 
 @dataclass
@@ -204,11 +217,10 @@ def _check_time_order(path: Path, name: str, values: list, lines: list, member: 
             later, same = False, False
         if same:
             whose = f"series {member!r} has" if member else "the file has"
-            hint = "" if member else (" (a long-format file of several series: give "
-                                      "--series-id and the column that names each row's "
-                                      "series)")
             raise DataError(f"{path.name}, line {lines[i]}: {whose} {name} {values[i]!r} twice "
-                            f"(lines {lines[i - 1]} and {lines[i]}): one row per time{hint}")
+                            f"(lines {lines[i - 1]} and {lines[i]}): one row per time",
+                            "" if member else SEVERAL_SERIES_HINT,
+                            None if member else "several series")
         if not later and member:
             raise DataError(f"{path.name}, line {lines[i]}: series {member!r} has {name} "
                             f"{values[i]!r} after {values[i - 1]!r} (line {lines[i - 1]}): each "
@@ -216,8 +228,7 @@ def _check_time_order(path: Path, name: str, values: list, lines: list, member: 
         if not later:
             raise DataError(f"{path.name}, line {lines[i]}: {name} {values[i]!r} does not come "
                             f"after the line before ({values[i - 1]!r}): rows must be in time "
-                            f"order, one row per time (a long-format file of several series: give "
-                            f"--series-id and the column that names each row's series)")
+                            f"order, one row per time", SEVERAL_SERIES_HINT, "several series")
 
 
 def _names(text_or_list, what: str) -> list:
@@ -346,7 +357,7 @@ def load_csv(path, target, inputs=None, missing: str = "error", series_id: str |
         return _series(path, header, body, lines, targets, input_names, dates, missing)
     if series_id not in header:
         raise DataError(f"the series id column {series_id!r} is not in {path.name}; "
-                        f"columns: {', '.join(header)}")
+                        f"columns: {', '.join(header)}", reason="absent id column")
     if series_id in targets + input_names + dates:
         what = "a date column" if series_id in dates else "a target or an input"
         raise DataError(f"--series-id {series_id!r} is {what}: the id column names the series "
@@ -384,7 +395,7 @@ def _series(path: Path, header: list, body: list, lines: list, targets: list,
         if column not in header:
             data = [h for h in header if h not in dates]
             raise DataError(f"column {column!r} not in {path.name}; columns: "
-                            f"{', '.join(data)}")
+                            f"{', '.join(data)}", reason="absent column")
         j = header.index(column)
         values = np.empty(len(body))
         for i, row in enumerate(body):
@@ -392,8 +403,8 @@ def _series(path: Path, header: list, body: list, lines: list, targets: list,
             if cell.lower() in _MISSING_CELLS:
                 if missing == "error":
                     raise DataError(f"{path.name}, line {lines[i]}, column {column!r}: a "
-                                    f"missing value ({cell!r}); --missing drop or --missing "
-                                    f"interpolate handles gaps")
+                                    f"missing value ({cell!r})", "; --missing drop or --missing "
+                                    "interpolate handles gaps", "missing value")
                 values[i] = np.nan
                 continue
             try:
