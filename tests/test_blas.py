@@ -25,8 +25,11 @@ def test_numpys_blas_is_found_on_linux():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
-@pytest.mark.parametrize("m,k,n", [(5, 6, 4), (1, 3, 1), (7, 1, 9), (3, 0, 2)])
+@pytest.mark.parametrize("m,k,n", [(5, 6, 4), (1, 3, 1), (7, 1, 9), (3, 0, 2), (1, 33, 31),
+                                   (40, 33, 17)])
 def test_gemm_equals_numpy(dtype, beta, m, k, n):
+    """Products of at most ``SMALL_PRODUCT`` multiply-adds run the loop on either path (a
+    call into BLAS costs more than they do); the last two shapes are above it, so BLAS runs."""
     rng = np.random.default_rng(0)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     steps = rng.standard_normal((m, 3, k)).astype(dtype)  # steps[:, 1]: rows 3 k apart

@@ -15,6 +15,7 @@ memory is freed, unless ``retain_graph=True`` asks to keep them for a second bac
 from __future__ import annotations
 
 import itertools
+import operator
 from contextlib import contextmanager
 
 import numpy as np
@@ -208,9 +209,14 @@ def _collect_tape(root: TapeTensor) -> list[TapeTensor]:
             continue
         seen.add(id(t))
         found.append(t)
-        stack.extend(p for p in t._entry.inputs if p.requires_grad)
-    found.sort(key=lambda t: t._entry.index, reverse=True)
+        for p in t._entry.inputs:
+            if p.requires_grad:
+                stack.append(p)
+    found.sort(key=_entry_index, reverse=True)
     return found
+
+
+_entry_index = operator.attrgetter("_entry.index")
 
 
 #: the class of every tensor the tape makes: ``Tensor`` (``tensor.py``) once it is defined
@@ -231,10 +237,13 @@ def record(name: str, data: np.ndarray, inputs, backward) -> TapeTensor:
     ``backward(g) -> tuple`` returns one gradient per input (None where there is none).
     """
     out = tensor_class(data)
-    if _GradMode.enabled and any(t.requires_grad for t in inputs):
-        out.requires_grad = True
-        out._entry = TapeEntry(name, tuple(inputs), backward)
-        out._recorded = True
+    if _GradMode.enabled:
+        for t in inputs:
+            if t.requires_grad:
+                out.requires_grad = True
+                out._entry = TapeEntry(name, tuple(inputs), backward)
+                out._recorded = True
+                break
     return out
 
 

@@ -5,7 +5,8 @@ Each fused op is ONE entry on the tape whose backward is hand-written BPTT (``fu
 how a kernel becomes a tape op), on three engines that compute the same function. One folder
 per family, the same files in each:
 
-    elman/     elman_recurrence     h_t = f(a_t + W_hh h_{t-1})       Elman, StateSpaceRNN
+    elman/     elman_recurrence     h_t = f(W_xh x_t + b_h            Elman, StateSpaceRNN,
+                                            + W_hh h_{t-1})           a stacked layer
     memory/    memory_recurrence    [m_t, h_t, y_t]                   Jordan, ExplicitMemory, NARX
     layered/   layered_recurrence   every layer's state side by side  MultiLayerRNN
     delay/     delay_embed          [v_{t-first}, …]                  SlidingPredictor, NARX

@@ -184,13 +184,21 @@ class kernel_threads:
         self.threads = get()
         if self.blocks is not None and self.blocks < self.threads:
             set_(self.blocks)
-        self.blas = blas_threads(1)
-        self.blas.__enter__()
+        # BLAS's count through its C functions, not ``blas_threads`` (a generator's context
+        # manager: a microsecond of every kernel call); it is already 1 unless a program set it
+        self.blas = None
+        found = _thread_functions()
+        if found is not None:
+            previous = found[1]()
+            if previous != 1:
+                found[0](1)
+                self.blas = previous
         return self
 
     def __exit__(self, *exc):
         try:
-            self.blas.__exit__(*exc)
+            if self.blas is not None:
+                _thread_functions()[0](self.blas)
         finally:
             if self.blocks is not None and self.blocks < self.threads:
                 kernel_threads._count[1](self.threads)
@@ -263,14 +271,21 @@ def _cblas_gemm(typingctx, address, trans_a, m, n, k, alpha, A, lda, B, ldb, bet
     return signature, codegen
 
 
+#: multiply-adds at or below which ``gemm`` runs its own loop instead of calling BLAS: a call
+#: into OpenBLAS costs more than the arithmetic of a step of a tiny network (one row times an
+#: 8 x 8 weight: 1 x 8 x 8; BENCHMARKS.md, "the Elman layer in one call")
+SMALL_PRODUCT = 1024
+
+
 @cpu_jit()
 def gemm(address, A, B, C, transpose_a, beta):
     """C = beta C + op(A) B, with op(A) = A^T if transpose_a else A. A, B, C are 2-D with
     contiguous rows (row strides may be anything, e.g. one time step of a (B, T, H) array).
-    BLAS when ``address`` is not 0, otherwise the loop below."""
+    BLAS when ``address`` is not 0 and the product is above ``SMALL_PRODUCT``, otherwise the
+    loop below."""
     m, n = C.shape
     k = A.shape[0] if transpose_a else A.shape[1]
-    if address != 0 and m > 0 and n > 0:
+    if address != 0 and m * n * k > SMALL_PRODUCT:
         size = C.itemsize
         _cblas_gemm(address, _TRANS if transpose_a else _NO_TRANS, m, n, k, 1.0,
                     A, max(A.strides[0] // size, A.shape[1], 1),
@@ -369,6 +384,13 @@ def _transposed_matmul(address, A, B, partial, blocks):
         gemm(address, A[lo:hi], B[lo:hi], partial[block], True, 0.0)
 
 
+def block_sum(partial):
+    """Σ_block partial[block]: the blocks' shares of a weight gradient added (the one share
+    itself when there is one block: NumPy's sum over a first axis of length one costs a
+    microsecond, a tenth of a tiny network's BPTT)."""
+    return partial[0] if partial.shape[0] == 1 else partial.sum(axis=0)
+
+
 def column_sums(X):
     """Σ_rows X for a 2-D array (a bias gradient), as the product 1^T X: BLAS's matrix-vector
     product reads X once, in order (5x faster than NumPy's ``sum(axis=0)`` on (3200, 64))."""
@@ -414,7 +436,7 @@ def matmul(A, B, bias=None):
         partial = np.empty((blocks, A.shape[0], B.shape[1]), dtype=A.dtype)
         with kernel_threads(blocks):
             _transposed_matmul(address, X, B, partial, blocks)
-        out = partial.sum(axis=0)
+        out = block_sum(partial)
         if bias is not None:
             out += bias
         return out

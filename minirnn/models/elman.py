@@ -14,8 +14,8 @@ W_xh (H, I), W_hh (H, H), b_h (H,), W_hy (O, H), b_y (O,), h0 (H,).
 How it runs: the input projection a_t = W_xh x_t + b_h for every t is one batched matmul, and so
 is the output projection; only h_t = f(a_t + W_hh h_{t-1}) is sequential. With backend="tape"
 that recurrence is unrolled with primitive ops and differentiated by the tape; with "numpy",
-"cpu" or "cuda" it is one fused operation whose backward is hand-written BPTT
-(``minirnn.kernels.elman``). Gradients:
+"cpu" or "cuda" the projection and the recurrence are one fused operation whose backward is
+hand-written BPTT (``minirnn.kernels.elman``). Gradients:
 
     dh_t = W_hy^T dy_t + W_hh^T dz_{t+1},   dz_t = dh_t ⊙ f'(z_t),
     ∂L/∂W_hh = Σ_t dz_t h_{t-1}^T,   ∂L/∂W_xh = Σ_t dz_t x_t^T,   ∂L/∂b_h = Σ_t dz_t,
@@ -32,12 +32,14 @@ from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_act
                    check_lengths, check_size)
 
 
-def elman_states(a: Tensor, W_hh: Tensor, h: Tensor, activation: str, lengths: np.ndarray,
-                 backend: str) -> Tensor:
-    """hs (B, T, H): h_t = f(a_t + W_hh h_{t-1}) from h_{-1} = h, on the given engine: the fused
-    op, or (backend="tape") the recurrence written step by step with primitive ops, the oracle."""
+def elman_states(x: Tensor, W_xh: Tensor, b_h: Tensor, W_hh: Tensor, h: Tensor, activation: str,
+                 lengths: np.ndarray, backend: str) -> Tensor:
+    """hs (B, T, H): h_t = f(W_xh x_t + b_h + W_hh h_{t-1}) from h_{-1} = h, on the given
+    engine: the fused op, or (backend="tape") the input projection as one linear op and the
+    recurrence written step by step with primitive ops, the oracle."""
     if backend != "tape":
-        return elman_recurrence(a, W_hh, h, activation, lengths, backend)
+        return elman_recurrence(x, W_xh, b_h, W_hh, h, activation, lengths, backend)
+    a = linear(x, W_xh, b_h)  # the input projection of every step at once
     states = []
     for t in range(a.shape[1]):
         new = activate_tensor(activation, a[:, t] + h @ W_hh.T)
@@ -92,8 +94,8 @@ class Elman(SequenceModel):
         B, T, _ = x.shape
         lengths = check_lengths(lengths, B, T)
         h_init = self._state(h, B, self.hidden_size, self.initial_state())
-        a = linear(x, self.W_xh, self.b_h)  # the input projection of every step at once
-        hs = elman_states(a, self.W_hh, h_init, self.activation, lengths, self.backend)
+        hs = elman_states(x, self.W_xh, self.b_h, self.W_hh, h_init, self.activation, lengths,
+                          self.backend)
         y = activate_tensor(self.output_activation, linear(hs, self.W_hy, self.b_y))
         return (y, hs[:, -1]) if return_state else y
 

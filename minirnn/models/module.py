@@ -33,11 +33,12 @@ class Module:
         """(name, module) for this module and every sub-module, depth first."""
         yield prefix, self
         for name, value in vars(self).items():
-            children = ([(name, value)] if isinstance(value, Module) else
-                        [(f"{name}{i}", m) for i, m in enumerate(value)
-                         if isinstance(m, Module)] if isinstance(value, (list, tuple)) else [])
-            for child_name, child in children:
-                yield from child.named_modules(f"{prefix}{child_name}.")
+            if isinstance(value, Module):
+                yield from value.named_modules(f"{prefix}{name}.")
+            elif isinstance(value, (list, tuple)):
+                for i, child in enumerate(value):
+                    if isinstance(child, Module):
+                        yield from child.named_modules(f"{prefix}{name}{i}.")
 
     def named_parameters(self):
         """(name, Parameter) pairs; names are dotted attribute paths (``layer0.W_hh``)."""

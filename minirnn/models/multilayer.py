@@ -117,9 +117,8 @@ class MultiLayerRNN(SequenceModel):
             lo, hi = self.offsets[l], self.offsets[l + 1]
             inputs = ops.concatenate([x, below], axis=2) if (self.connectivity == "skip" and
                                                               l > 0) else below
-            a = linear(inputs, layer.W_xh, layer.b_h)
-            below = elman_states(a, layer.W_hh, state[:, lo:hi], self.activation, lengths,
-                                 self.backend)
+            below = elman_states(inputs, layer.W_xh, layer.b_h, layer.W_hh, state[:, lo:hi],
+                                 self.activation, lengths, self.backend)
             all_states.append(below)
         top = ops.concatenate(all_states, axis=2) if self.connectivity == "skip" else below
         return all_states, activate_tensor(self.output_activation,

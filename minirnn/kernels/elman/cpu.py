@@ -1,43 +1,59 @@
-"""The Elman / state-space recurrence as Numba CPU kernels, parallel over the batch.
+"""The Elman / state-space layer as Numba CPU kernels, parallel over the batch.
 
 Same function as ``reference`` (see its docstring for the equations and the BPTT derivation);
 each batch row is an independent recurrence, so the batch is cut into one block of rows per
-thread (``row_blocks``) and time stays a sequential loop inside each thread. Each step is then
-a small matrix product over the block's rows, done by NumPy's BLAS called from the compiled
-code (``minirnn.kernels.blas.gemm``), followed by the activation (branch-free, so it vectorises).
-Kernels write into arrays that their wrappers allocate; nothing is allocated inside the time
-loop; the running state lives in a small local array, not in a view of the output.
+thread (``row_blocks``) and time stays a sequential loop inside each thread. Each block first
+projects its inputs, a_t = W_xh x_t + b_h for all its (b, t) rows at once (one product, outside
+the time loop); then each step is a small matrix product over the block's rows, done by NumPy's
+BLAS called from the compiled code (``minirnn.kernels.blas.gemm``; tiny products by its own
+loop), followed by the activation (branch-free, so it vectorises). Kernels write into arrays
+that their wrappers allocate; nothing is allocated inside the time loop; the running state lives
+in a small local array, not in a view of the output.
 
-The weight gradient is summed inside the backward kernel too: each block computes its share
-Σ_{b in block, t} dz_t h_{t-1}^T as ONE product over the block's (b, t) rows, reading h_{t-1}
-as the row before h_t in memory (and correcting the t = 0 rows, whose h_{-1} is h0), so no
-shifted copy of hs is made; the wrapper adds the blocks' shares.
+The weight gradients are summed inside the backward kernel too: each block computes its share
+of Σ_{b in block, t} dz_t h_{t-1}^T, Σ dz_t x_t^T and Σ dz_t as ONE product (or pass) over the
+block's (b, t) rows while its dz is still in its cache, reading h_{t-1} as the row before h_t
+in memory (and correcting the t = 0 rows, whose h_{-1} is h0), so no shifted copy of hs is
+made; the wrapper adds the blocks' shares. The input projection and its gradients inside the
+one call, instead of a linear op on each side of it, halve a tiny network's step, which is
+mostly Python around the arithmetic (BENCHMARKS.md).
 ``fastmath`` allows only contraction into FMA and sign-of-zero freedom: no NaN/inf assumptions,
 so a diverging network shows its NaN.
 """
 import numba
 import numpy as np
 
-from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
+from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
+                    row_blocks)
 from ..activations import CODES
 from ..linalg_cpu import activate_rows, copy_into, delta_rows
 
 
 @cpu_jit(parallel=True)
-def _elman_forward(a, Wt, h0, lengths, code, blocks, address, hs):
-    """Fill hs (B, T, H): h_t = f(a_t + W h_{t-1}); Wt = W_hh^T, contiguous."""
-    B, T, H = a.shape
+def _elman_forward(x, Win_t, b_in, Wt, h0, lengths, code, blocks, address, hs):
+    """Fill hs (B, T, H): h_t = f(a_t + W h_{t-1}) with a_t = W_in x_t + b_in, Win_t = W_in^T
+    (I, H) and Wt = W_hh^T contiguous. Each block first writes its rows' projections into hs
+    (one product over the block's (b, t) rows, outside the time loop), then overwrites them
+    step by step with the states: a_t is read before h_t is written."""
+    B, T, H = hs.shape
+    I = x.shape[2]
     zero = np.int64(0)  # not a literal 0 (linalg_cpu: a type of its own)
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
+        n = b1 - b0
+        rows = hs[b0:b1].reshape(n * T, H)
+        gemm(address, x[b0:b1].reshape(n * T, I), Win_t, rows, False, 0.0)
+        for r in range(n * T):
+            for j in range(H):
+                rows[r, j] += b_in[j]
         h = h0[b0:b1].copy()
-        z = np.empty((b1 - b0, H), dtype=a.dtype)
+        z = np.empty((n, H), dtype=hs.dtype)
         for t in range(T):
-            for r in range(b1 - b0):
-                copy_into(a[b0 + r, t], z[r])
+            for r in range(n):
+                copy_into(hs[b0 + r, t], z[r])
             gemm(address, h, Wt, z, False, 1.0)  # z += h_{t-1} W_hh^T, every row of the block
             activate_rows(code, z, hs, b0, t, zero, H, zero)  # h_t = f(z_t), into the output
-            for r in range(b1 - b0):
+            for r in range(n):
                 if t < lengths[b0 + r]:
                     copy_into(hs[b0 + r, t], h[r])
                 else:  # after its end a row keeps its state
@@ -45,10 +61,13 @@ def _elman_forward(a, Wt, h0, lengths, code, blocks, address, hs):
 
 
 @cpu_jit(parallel=True)
-def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, dz, dh0, dW_blocks):
-    """Fill dz (B, T, H), dh0 (B, H) and each block's share of ∂L/∂W_hh:
-    dh_t = g_t + W^T dz_{t+1}, dz_t = dh_t f'(z_t), ∂L/∂W_hh = Σ dz_t h_{t-1}^T."""
+def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, x, W_in, dz, dh0,
+                    dW_blocks, dWin_blocks, db_blocks, dx):
+    """Fill dz (B, T, H), dh0 (B, H), each block's share of ∂L/∂W_hh, ∂L/∂W_in and ∂L/∂b_in,
+    and dx (B, T, I) unless it is empty: dh_t = g_t + W^T dz_{t+1}, dz_t = dh_t f'(z_t),
+    ∂L/∂W_hh = Σ dz_t h_{t-1}^T, ∂L/∂W_in = Σ dz_t x_t^T, ∂L/∂b_in = Σ dz_t, dx_t = W_in^T dz_t."""
     B, T, H = hs.shape
+    I = x.shape[2]
     zero = np.int64(0)  # not a literal 0 (linalg_cpu: a type of its own)
     for block in numba.prange(blocks):
         b0, b1 = block_bounds(block, blocks, B)
@@ -74,10 +93,10 @@ def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, dz, dh0, dW_
         # compile its shape-error messages, 3 s of a cold start
         for r in range(n):
             copy_into(carry[r], dh0[b0 + r])
-        # Σ dz_t h_{t-1}^T over the block's rows laid end to end: row (b, t) of dz pairs with
-        # the row before it in hs, which is h_{t-1} except at t = 0 (there it is the previous
-        # batch row's last state, or nothing for the first row): one product, then correct
-        # those n rows to pair with h0 instead.
+        # the sums over the block's (b, t) rows, one product each while dz is in the cache.
+        # Σ dz_t h_{t-1}^T: row (b, t) of dz pairs with the row before it in hs, which is
+        # h_{t-1} except at t = 0 (there it is the previous batch row's last state, or nothing
+        # for the first row): one product, then correct those n rows to pair with h0 instead.
         dz_rows = dz[b0:b1].reshape(n * T, H)
         hs_rows = hs[b0:b1].reshape(n * T, H)
         dW = dW_blocks[block]
@@ -91,28 +110,47 @@ def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, dz, dh0, dW_
                 if r > 0:
                     for j in range(H):
                         dW[i, j] -= g * hs[b - 1, T - 1, j]
+        x_rows = x[b0:b1].reshape(n * T, I)
+        gemm(address, dz_rows, x_rows, dWin_blocks[block], True, 0.0)  # Σ dz_t x_t^T
+        db = db_blocks[block]
+        for j in range(H):
+            db[j] = 0
+        for r in range(n * T):
+            for j in range(H):
+                db[j] += dz_rows[r, j]
+        if dx.shape[0] > 0:
+            gemm(address, dz_rows, W_in, dx[b0:b1].reshape(n * T, I), False, 0.0)
 
 
-def elman_forward(a, W_hh, h0, lengths, activation):
-    B, T, H = a.shape
-    hs = np.empty_like(a)
+def elman_forward(x, W_in, b_in, W_hh, h0, lengths, activation):
+    """hs (B, T, H) from x (B, T, I) through a_t = W_in x_t + b_in."""
+    B, T, I = x.shape
+    H = W_hh.shape[0]
+    hs = np.empty((B, T, H), dtype=x.dtype)
     c = np.ascontiguousarray
-    blocks = row_blocks(B, B * T * H * H)
+    blocks = row_blocks(B, B * T * H * (H + I))
     with kernel_threads(blocks):  # each thread calls BLAS on its own block
-        _elman_forward(c(a), c(W_hh.T), c(h0), lengths, CODES[activation], blocks,
-                       gemm_address(a.dtype), hs)
+        _elman_forward(c(x), c(W_in.T), c(b_in), c(W_hh.T), c(h0), lengths, CODES[activation],
+                       blocks, gemm_address(x.dtype), hs)
     return hs
 
 
-def elman_backward(dhs, hs, W_hh, h0, lengths, activation):
-    """(dz, ∂L/∂W_hh, dh0)."""
+def elman_backward(dhs, hs, x, W_in, W_hh, h0, lengths, activation, need_dx):
+    """(dx or None, ∂L/∂W_in, ∂L/∂b_in, ∂L/∂W_hh, dh0)."""
     B, T, H = hs.shape
-    blocks = row_blocks(B, B * T * H * H)
+    I = x.shape[2]
+    blocks = row_blocks(B, B * T * H * (H + I))
+    dtype = hs.dtype
     dz = np.empty_like(hs)
-    dh0 = np.empty((B, H), dtype=hs.dtype)
-    dW_blocks = np.empty((blocks, H, H), dtype=hs.dtype)
+    dh0 = np.empty((B, H), dtype=dtype)
+    dW_blocks = np.empty((blocks, H, H), dtype=dtype)
+    dWin_blocks = np.empty((blocks, H, I), dtype=dtype)
+    db_blocks = np.empty((blocks, H), dtype=dtype)
+    dx = np.empty((B, T, I) if need_dx else (0, 0, 0), dtype=dtype)
+    c = np.ascontiguousarray
     with kernel_threads(blocks):
-        _elman_backward(np.ascontiguousarray(dhs), hs, np.ascontiguousarray(W_hh),
-                        np.ascontiguousarray(h0), lengths, CODES[activation], blocks,
-                        gemm_address(hs.dtype), dz, dh0, dW_blocks)
-    return dz, dW_blocks.sum(axis=0), dh0
+        _elman_backward(c(dhs), hs, c(W_hh), c(h0), lengths, CODES[activation], blocks,
+                        gemm_address(dtype), c(x), c(W_in), dz, dh0, dW_blocks, dWin_blocks,
+                        db_blocks, dx)
+    return (dx if need_dx else None, block_sum(dWin_blocks), block_sum(db_blocks),
+            block_sum(dW_blocks), dh0)

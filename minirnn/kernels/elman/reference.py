@@ -2,8 +2,9 @@ r"""The Elman / state-space recurrence in plain NumPy: the reference that teache
 
 Dimensions: B batch, T time steps, H hidden units.
 
-Forward. With the input part of the pre-activation already computed for every step outside the
-loop (one batched matmul, a_t = W_xh x_t + b_h), the only sequential work is
+Forward. With the input part of the pre-activation computed for every step outside the loop
+(one batched matmul, a_t = W_xh x_t + b_h: the op does it, ``op.py``), the only sequential work
+is
 
     z_t = a_t + W_hh h_{t-1}
     h_t = f(z_t)                          for t = 0 … T-1, h_{-1} = h0
