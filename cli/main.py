@@ -243,8 +243,8 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
 @click.option("--training", "training_steps", is_flag=True,
               help="Instead: a whole training step (fwd, MSE, BPTT, Adam) of every family at "
                    "B=32, T=100, H=64 (or each --size) on the numpy, cpu and cuda engines "
-                   "(the cuda engine device-resident; --backend picks one), and PyTorch's for "
-                   "the families it has, when it is installed.")
+                   "(the cuda engine device-resident; --backend picks one), and the same step "
+                   "of each family's PyTorch equivalent, when PyTorch is installed.")
 @click.option("--deterministic", "deterministic_too", is_flag=True,
               help="With --training: also the cpu engine in deterministic mode (results that do "
                    "not depend on the thread count), timed in turns, and what it costs.")

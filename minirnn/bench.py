@@ -408,21 +408,38 @@ LOAD_CELLS = [("elman", 1, 100, 8), ("elman", 8, 50, 16), ("elman", 32, 100, 64)
               ("elman", 64, 100, 128), ("narx", 1, 1000, 20), ("memory", 32, 100, 64)]
 
 
+def _training_model(model_name: str, hidden: int, backend: str, dtype: str, seed: int):
+    """The model ``training_step`` trains: the registry's defaults, one input and one output
+    column (NARX in open loop)."""
+    from .models.registry import build_model, model_config
+
+    options = {"mode": "open"} if model_name == "narx" else {}
+    return build_model(model_name, model_config(model_name, 1, 1, hidden, backend=backend,
+                                                dtype=dtype, seed=seed, **options))
+
+
+def _training_data(batch: int, steps: int, dtype: str, seed: int):
+    """x (B, T, 1) and its target y, x delayed one step: y_t = x_{t-1} (y_0 = x_{T-1})."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, steps, 1)).astype(dtype)
+    return x, np.roll(x, 1, axis=1)
+
+
+#: the families whose forward reads the targets too: NARX in open loop (the true past
+#: outputs), seq2seq (teacher forcing)
+_READ_TARGETS = ("narx", "seq2seq")
+
+
 def training_step(model_name: str, batch: int, steps: int, hidden: int, backend: str,
                   dtype: str = "float32", seed: int = 0):
     """A callable doing one whole training step, as ``minirnn train`` does: forward, MSE loss,
     backward, gradient clipping and Adam's update (one input and one output column; NARX in
     open loop, reading the true past outputs; seq2seq decoding y with teacher forcing)."""
     from . import losses
-    from .models.registry import build_model, model_config
     from .optim import Adam, clip_grad_norm
 
-    options = {"mode": "open"} if model_name == "narx" else {}
-    model = build_model(model_name, model_config(model_name, 1, 1, hidden, backend=backend,
-                                                 dtype=dtype, seed=seed, **options))
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, steps, 1)).astype(dtype)
-    y = np.roll(x, 1, axis=1)
+    model = _training_model(model_name, hidden, backend, dtype, seed)
+    x, y = _training_data(batch, steps, dtype, seed)
     (x, y), finish = _on_device(model, x, y)  # the cuda engine: on the GPU, as fit trains
     optimizer = Adam(model.parameters(), lr=1e-3)
 
@@ -438,49 +455,42 @@ def training_step(model_name: str, batch: int, steps: int, hidden: int, backend:
     return step
 
 
-#: the families with a PyTorch equivalent built in (``torch_training_step``)
-TORCH_FAMILIES = ("elman", "statespace", "multilayer")
+#: the models ``training_table`` times, as ``minirnn train`` names them
+TRAINING_FAMILIES = ["sliding", "narx", "elman", "statespace", "memory", "jordan", "multilayer",
+                     "seq2seq"]
+#: the families ``torch_training_step`` builds in PyTorch (``minirnn.torch_models``): all
+TORCH_FAMILIES = tuple(TRAINING_FAMILIES)
 
 
 def torch_training_step(model_name: str, batch: int, steps: int, hidden: int,
                         dtype: str = "float32", seed: int = 0):
-    """The same whole training step in PyTorch on the CPU (as many threads as Numba uses):
-    ``nn.RNN`` (tanh; two stacked layers for "multilayer", as its default; a learned initial
-    state for "statespace") and an ``nn.Linear`` output, the MSE, ``backward``, gradient
-    clipping and Adam's update."""
+    """The same whole training step in PyTorch on the CPU (as many threads as Numba uses): the
+    PyTorch equivalent of the model ``training_step`` builds (``torch_models.from_minirnn``:
+    the same sizes, options and initial weights; ``nn.RNN`` for Elman, state-space, the
+    stacked layers and seq2seq's encoder and decoder, a Python loop of ``nn.Linear`` layers
+    for Jordan and the explicit memory, an MLP on ``unfold``-ed windows for the sliding
+    window and open-loop NARX), on the same data, the MSE, ``backward``, gradient clipping
+    and Adam's update."""
     import numba
     import torch
 
+    from .torch_models import from_minirnn
+
     torch.set_num_threads(numba.get_num_threads())
-    torch.manual_seed(seed)
-    tdtype = getattr(torch, dtype)
-    layers = 2 if model_name == "multilayer" else 1
-    rnn = torch.nn.RNN(1, hidden, num_layers=layers, batch_first=True).to(tdtype)
-    out = torch.nn.Linear(hidden, 1).to(tdtype)
-    parameters = [*rnn.parameters(), *out.parameters()]
-    h0 = None
-    if model_name == "statespace":
-        h0 = torch.nn.Parameter(torch.zeros(layers, 1, hidden, dtype=tdtype))
-        parameters.append(h0)
-    rng = np.random.default_rng(seed)
-    x = torch.tensor(rng.standard_normal((batch, steps, 1)), dtype=tdtype)
-    y = torch.roll(x, 1, dims=1)
+    model = from_minirnn(_training_model(model_name, hidden, "numpy", dtype, seed))
+    x, y = (torch.from_numpy(a) for a in _training_data(batch, steps, dtype, seed))
+    parameters = list(model.parameters())
     optimizer = torch.optim.Adam(parameters, lr=1e-3)
 
     def step():
         optimizer.zero_grad()
-        start = None if h0 is None else h0.expand(layers, batch, hidden).contiguous()
-        loss = torch.nn.functional.mse_loss(out(rnn(x, start)[0]), y)
+        out = model(x, y) if model_name in _READ_TARGETS else model(x)
+        loss = torch.nn.functional.mse_loss(out, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
 
     return step
-
-
-#: the models ``training_table`` times, as ``minirnn train`` names them
-TRAINING_FAMILIES = ["sliding", "narx", "elman", "statespace", "memory", "jordan", "multilayer",
-                     "seq2seq"]
 
 
 def training_table(batch: int = 32, steps: int = 100, hidden: int = 64,
@@ -490,8 +500,9 @@ def training_table(batch: int = 32, steps: int = 100, hidden: int = 64,
     turns in one process: {family, <engine>_ms, and cpu_ms / cuda_ms when both ran}; with
     ``deterministic``, also the cpu engine in deterministic mode (``blas.set_deterministic``),
     "cpu-deterministic_ms", and its cost, "deterministic_cost" (its time / the cpu engine's);
-    with ``torch``, PyTorch's step for the families it has (``torch_training_step``),
-    "pytorch_ms", and "x_pytorch" (its time / the cpu engine's)."""
+    with ``torch``, PyTorch's step (``torch_training_step``) for the families in
+    ``TORCH_FAMILIES`` (all of them), "pytorch_ms", and "x_pytorch" (its time / the cpu
+    engine's)."""
     from .kernels import blas
 
     def in_deterministic_mode(step):
