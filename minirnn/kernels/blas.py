@@ -273,7 +273,9 @@ def _cblas_gemm(typingctx, address, trans_a, m, n, k, alpha, A, lda, B, ldb, bet
 
 #: multiply-adds at or below which ``gemm`` runs its own loop instead of calling BLAS: a call
 #: into OpenBLAS costs more than the arithmetic of a step of a tiny network (one row times an
-#: 8 x 8 weight: 1 x 8 x 8; BENCHMARKS.md, "the Elman layer in one call")
+#: 8 x 8 weight: 1 x 8 x 8). Not more: at 1024 the loop also took a Jordan's output at B = 32,
+#: H = 32 (32 x 32 x 1), one column it cannot vectorise, and lost to BLAS (BENCHMARKS.md,
+#: "the Elman layer in one call")
 SMALL_PRODUCT = 256
 
 
