@@ -46,9 +46,10 @@ def same_place(tensors) -> tuple:
     """The tensors, with those in host memory copied to the GPU when any of them lives there
     (a constant made on the host meeting a model trained on the GPU); see ``transfer``."""
     tensors = tuple(tensors)
-    if not any(on_device(t.data) for t in tensors):
-        return tensors
-    return tuple(transfer(t, to_device=True) for t in tensors)
+    for t in tensors:
+        if on_device(t.data):
+            return tuple(transfer(t, to_device=True) for t in tensors)
+    return tensors
 
 
 def transfer(a: TapeTensor, to_device: bool) -> TapeTensor:
