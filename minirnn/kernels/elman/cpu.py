@@ -15,8 +15,8 @@ of Σ_{b in block, t} dz_t h_{t-1}^T, Σ dz_t x_t^T and Σ dz_t as ONE product (
 block's (b, t) rows while its dz is still in its cache, reading h_{t-1} as the row before h_t
 in memory (and correcting the t = 0 rows, whose h_{-1} is h0), so no shifted copy of hs is
 made; the wrapper adds the blocks' shares. The input projection and its gradients inside the
-one call, instead of a linear op on each side of it, halve a tiny network's step, which is
-mostly Python around the arithmetic (BENCHMARKS.md).
+one call, instead of a linear op on each side of it, took a quarter off a tiny network's
+forward + backward, which is mostly Python around the arithmetic (BENCHMARKS.md).
 ``fastmath`` allows only contraction into FMA and sign-of-zero freedom: no NaN/inf assumptions,
 so a diverging network shows its NaN.
 """
