@@ -115,3 +115,41 @@ def test_a_broadcast_gradient_through_the_threaded_products():
         grads[backend] = [p.grad for p in model.parameters()] + [xt.grad]
     for tape, cpu in zip(grads["tape"], grads["cpu"]):
         np.testing.assert_allclose(cpu, tape, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("B,T,I,H", [(1, 1, 1, 1), (1, 9, 3, 5), (4, 7, 2, 6), (3, 5, 7, 4)])
+@pytest.mark.parametrize("x_needs_grad", [True, False])
+def test_the_elman_op_is_the_projection_then_the_recurrence(B, T, I, H, x_needs_grad):
+    """``elman_recurrence(x, W_xh, b_h, W_hh, h0, ...)`` takes its layer's input projection: on
+    every engine it equals a linear op (a_t = W_xh x_t + b_h) followed by the recurrence, here
+    written with primitive ops; so do its gradients, with and without x's (the cpu kernel makes
+    them all in its one backward call), on a padded batch."""
+    from minirnn.autograd import ops
+    from minirnn.kernels.elman import elman_recurrence
+
+    rng = np.random.default_rng(B * 100 + T * 10 + I + H)
+    lengths = np.maximum(1, T - np.arange(B) % T).astype(np.int64)
+    arrays = [rng.standard_normal(s) for s in ((B, T, I), (H, I), (H,), (H, H), (B, H))]
+    weights = rng.standard_normal((B, T, H))
+    results = {}
+    for backend in ("tape", "numpy", "cpu"):
+        x, W_xh, b_h, W_hh, h0 = (mr.Tensor(a, requires_grad=True) for a in arrays)
+        x.requires_grad = x_needs_grad
+        if backend == "tape":
+            a = mr.kernels.linear(x, W_xh, b_h)
+            h, states = h0, []
+            for t in range(T):
+                new = (a[:, t] + h @ W_hh.T).tanh()
+                h = ops.where((t < lengths)[:, None], new, h)
+                states.append(h)
+            hs = ops.stack(states, axis=1)
+        else:
+            hs = elman_recurrence(x, W_xh, b_h, W_hh, h0, "tanh", lengths, backend)
+        (hs * weights).sum().backward()
+        results[backend] = [hs.data] + [t.grad for t in (x, W_xh, b_h, W_hh, h0)]
+    for backend in ("numpy", "cpu"):
+        for got, want in zip(results[backend], results["tape"]):
+            if want is None:
+                assert got is None
+            else:
+                np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
