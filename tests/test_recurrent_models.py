@@ -212,3 +212,28 @@ def test_gradcheck_passes_what_else_the_forward_needs():
         mr.models.StateSpaceRNN(input_size=2, hidden_size=3, output_size=1),
         mr.models.Elman(input_size=1, hidden_size=3, output_size=1))
     assert mr.gradcheck(seq2seq, x, y, forward={"target": y}).passed
+
+
+@pytest.mark.parametrize("model_class,options", RECURRENT_MODELS)
+def test_a_gradient_that_is_zero_comes_out_exactly_zero(model_class, options):
+    """With one step (T = 1), a zero initial state and a batch of several rows, no state
+    follows another, so every recurrent weight's gradient is exactly 0: each engine must say
+    exactly 0, not rounding noise (the BPTT pairs each row's first step with the row before
+    it in memory, and once took those pairs away after adding them: 6e-17 here, 2e-14 at
+    B = 300, which Adam's normalised step turned into real updates of W_hh, 0.04 in float32
+    over 50 steps)."""
+    shape = (6, 1, 3, 5, 2)
+    x, _ = random_problem(shape)
+    grads = {}
+    for backend in ("tape", "numpy", "cpu"):
+        model = build(model_class, shape, backend, **options)
+        for name, p in model.named_parameters():
+            if name.endswith("h0"):  # a learned initial state: zero, as before training
+                p.data[...] = 0
+        model(mr.Tensor(x)).sum().backward()
+        grads[backend] = {n: p.grad for n, p in model.named_parameters()}
+    zero = [n for n, g in grads["tape"].items() if g is not None and not g.any()]
+    assert zero  # the recurrent weights, at least
+    for backend in ("numpy", "cpu"):
+        for name in zero:
+            assert not grads[backend][name].any(), f"{backend} {name}"

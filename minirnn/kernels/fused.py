@@ -47,15 +47,19 @@ def sum_outer_previous(d: np.ndarray, initial: np.ndarray, states: np.ndarray) -
 
     With the (b, t) rows laid end to end, row r of d pairs with row r-1 of the states, which
     is s[b,t-1] except at t = 0, where it is the previous batch row's last state (or nothing,
-    for the very first row): one product over the shifted rows, then those B pairs swapped
-    for d[b,0] initial[b]^T."""
+    for the very first row): so the t = 0 rows of d are zeroed for one product over the
+    shifted rows (and put back after), and paired with ``initial`` in a second. Adding their
+    wrong pairs and taking them away after, as this once did, left rounding noise where the
+    true gradient is 0 (every t = 0 row's pair, when T = 1), which Adam's normalised step
+    turned into real updates."""
     B, T = d.shape[:2]
-    d_rows = d.reshape(B * T, d.shape[2])
+    first = d[:, 0].copy()
+    d_rows = d.reshape(B * T, d.shape[2])  # a view of d when d is contiguous, else a copy
     s_rows = states.reshape(B * T, states.shape[2])
-    first = d[:, 0]
+    d_rows[::T] = 0
     G = blas.matmul(d_rows[1:].T, s_rows[:-1])
+    d_rows[::T] = first
     G += first.T @ initial
-    G -= first[1:].T @ states[:-1, -1]
     return G
 
 

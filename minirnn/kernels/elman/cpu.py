@@ -96,20 +96,24 @@ def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, x, W_in, dz,
         # the sums over the block's (b, t) rows, one product each while dz is in the cache.
         # Σ dz_t h_{t-1}^T: row (b, t) of dz pairs with the row before it in hs, which is
         # h_{t-1} except at t = 0 (there it is the previous batch row's last state, or nothing
-        # for the first row): one product, then correct those n rows to pair with h0 instead.
+        # for the first row). Those n rows of dz are zeroed for the product (and put back), so
+        # that they add exact zeros, then paired with h0. (Adding their wrong pairs and taking
+        # them away after left rounding noise where the true gradient is 0: with T = 1 it is.)
         dz_rows = dz[b0:b1].reshape(n * T, H)
         hs_rows = hs[b0:b1].reshape(n * T, H)
+        for r in range(n):
+            for i in range(H):
+                back[r, i] = dz[b0 + r, 0, i]
+                dz[b0 + r, 0, i] = 0
         dW = dW_blocks[block]
         gemm(address, dz_rows[1:], hs_rows[:-1], dW, True, 0.0)
         for r in range(n):
             b = b0 + r
             for i in range(H):
-                g = dz[b, 0, i]
+                g = back[r, i]
+                dz[b, 0, i] = g
                 for j in range(H):
                     dW[i, j] += g * h0[b, j]
-                if r > 0:
-                    for j in range(H):
-                        dW[i, j] -= g * hs[b - 1, T - 1, j]
         x_rows = x[b0:b1].reshape(n * T, I)
         gemm(address, dz_rows, x_rows, dWin_blocks[block], True, 0.0)  # Σ dz_t x_t^T
         db = db_blocks[block]
