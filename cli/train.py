@@ -481,6 +481,8 @@ def _run(exp, series, task, net, out, plot, as_json):
         note(stream)
     started, seen = time.perf_counter(), [0]
     first_epoch, epochs = exp.run.epoch, exp.train.epochs
+    if 0 < first_epoch < epochs and exp.run.waited < exp.train.patience:
+        note(f"resuming at epoch {first_epoch + 1} of {epochs}")
 
     saved = []  # epochs this run has written to --out
 

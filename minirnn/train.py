@@ -61,6 +61,11 @@ class TrainConfig:
                              f"{', '.join(OPTIMIZERS)}")
 
 
+#: ``TrainResult.stopped`` of a run that has not ended: what a checkpoint written after each
+#: epoch says until the last one (a run killed there says it too)
+NOT_FINISHED = "not finished: --resume the checkpoint to go on"
+
+
 @dataclass
 class TrainResult:
     """Where a run stands: after it ends, and after each epoch (what a checkpoint keeps so
@@ -69,7 +74,7 @@ class TrainResult:
     history: list = field(default_factory=list)  # per epoch: train_loss, val_<metric>, grad_norm
     best_epoch: int = -1
     best_state: dict | None = None     # the weights of the best epoch
-    stopped: str = "finished all epochs"
+    stopped: str = NOT_FINISHED        # why the run ended (what a mid-run checkpoint says)
     diverged: bool = False
     epoch: int = 0                     # epochs completed
     best_score: float | None = None    # the best epoch's validation value of the task's metric
@@ -193,6 +198,8 @@ def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -
     if result.waited >= config.patience:
         result.stopped = (f"early stop: validation {task.metric} did not improve for "
                           f"{config.patience} epochs")
+    else:
+        result.stopped = "finished all epochs"
     return _finish(model, result)
 
 

@@ -88,3 +88,16 @@ def test_a_bad_configuration_is_refused_before_training(field, value, message):
         fit(model, task, TrainConfig(**{field: value}))
     for name, p in model.named_parameters():
         np.testing.assert_array_equal(p.data, before[name])
+
+
+def test_a_checkpoint_written_mid_run_says_the_run_has_not_finished():
+    """What ``on_epoch`` sees (and a checkpoint written after each epoch keeps) says the run
+    is still going until it ends; a run killed mid-way leaves that in its file."""
+    from minirnn.train import NOT_FINISHED
+
+    model, task = elman_and_task()
+    seen = []
+    result = fit(model, task, TrainConfig(epochs=3, batch=4, bptt=20, lr=0.02, patience=8),
+                 on_epoch=lambda epoch, record, run: seen.append(run.stopped))
+    assert seen[:2] == [NOT_FINISHED, NOT_FINISHED]
+    assert result.stopped == "finished all epochs"

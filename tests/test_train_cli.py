@@ -460,11 +460,14 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_the_uninterrupted_one
         run.send_signal(signal.SIGSTOP)  # frozen as soon as its first checkpoint is written,
         run.send_signal(signal.SIGKILL)  # then killed: mid-run, whatever the machine's speed
         run.wait()
-    killed_at = Experiment.load(path).run.epoch
+    killed = Experiment.load(path).run
+    killed_at = killed.epoch
     assert 1 <= killed_at < 8, f"not killed mid-way: {log.read_text()}"
+    assert killed.stopped.startswith("not finished")  # the file says so, not "finished"
     resumed = subprocess.run(_cli("train", "statespace", "--resume", path, "--json"),
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
+    assert f"note: resuming at epoch {killed_at + 1} of 8" in resumed.stderr
     a, b = json.loads(whole.stdout), json.loads(resumed.stdout)
     assert b["resumed_from_epoch"] == killed_at and b["epochs_done"] == 8
     differ = [(x, y) for x, y in zip(a["history"], b["history"]) if x != y]
