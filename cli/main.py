@@ -187,17 +187,22 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
         click.echo(json.dumps({"passed": passed, "rows": [r.as_dict() for r in rows],
                                **({"per_step": steps} if steps else {})}, indent=2))
     else:
-        table = Table(title=f"gradcheck ({mode}, float64): analytic gradient against finite "
-                            f"differences (fd) and against the tape engine")
-        for column in ("model", "backend", "tensor", "fd abs err", "fd rel err",
-                       "vs tape rel err", "result"):
-            table.add_column(column, justify="right" if "err" in column else "left")
+        console.print(f"gradcheck ({mode}, float64): analytic gradient against finite "
+                      f"differences (fd) and against the tape engine")
         fmt = lambda v: "" if v is None else f"{v:.1e}"  # noqa: E731
-        for r in rows:
-            table.add_row(r.model, r.backend, r.tensor, fmt(r.fd_abs_error),
-                          fmt(r.fd_rel_error), fmt(r.tape_rel_error),
-                          "[green]pass[/]" if r.passed else "[bold red]FAIL[/]")
-        console.print(table)
+        # a table per model, its name as the title: a column of names as long as
+        # multilayer:output_feedback cut every other column short at 80 characters
+        for model in dict.fromkeys(r.model for r in rows):
+            table = Table(title=model, title_justify="left")
+            for column in ("backend", "tensor", "fd abs err", "fd rel err", "vs tape rel err",
+                           "result"):
+                table.add_column(column, justify="right" if "err" in column else "left")
+            for r in rows:
+                if r.model == model:
+                    table.add_row(r.backend, r.tensor, fmt(r.fd_abs_error),
+                                  fmt(r.fd_rel_error), fmt(r.tape_rel_error),
+                                  "[green]pass[/]" if r.passed else "[bold red]FAIL[/]")
+            console.print(table)
         if steps:
             for n, norms in steps.items():
                 step_table = Table(title=f"{n}: ‖∂L/∂x_t‖ for L at the last step")

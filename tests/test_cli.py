@@ -39,6 +39,18 @@ def test_gradcheck_table_and_per_step_view():
     assert "all gradients check" in result.output and "‖∂L/∂x_t‖" in result.output
 
 
+def test_gradcheck_tables_keep_every_name_whole_at_80_columns():
+    """A table per model, titled with its name: the longest names (a multi-layer network's
+    connectivity, its layers' tensors) and every number read whole in 80 columns."""
+    result = CliRunner().invoke(main, ["gradcheck", "multilayer", "--backend", "cpu"],
+                                env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    for name in ("multilayer:output_feedback", "layer0.W_xh", "layer0.W_fb"):
+        assert name in result.output
+
+
 def test_gradcheck_exits_1_when_a_check_fails(monkeypatch):
     failing = [CheckRow("elman", "cpu", "W_hh", 1.0, 1.0, None, False)]
     monkeypatch.setattr("minirnn.checks.check_model", lambda *a, **k: failing)
