@@ -587,10 +587,14 @@ def _json(document) -> str:
     return json.dumps(json_ready(document), indent=2)
 
 
-def sparkline(values) -> str:
+def sparkline(values, width: int = 40) -> str:
+    """One character per value, or, for more than ``width`` values, per run of consecutive
+    values (their mean), so that a long run's curve stays on its line."""
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         return ""
+    if values.size > width:
+        values = np.array([part.mean() for part in np.array_split(values, width)])
     lo, hi = values.min(), values.max()
     scaled = np.zeros(values.size, int) if hi == lo else \
         np.round((values - lo) / (hi - lo) * (len(SPARK) - 1)).astype(int)
@@ -696,7 +700,8 @@ def _show_metrics(model, config, series, scores, result, task, further=None):
                       f"{free['naive']:.4g})")
     losses = [h["train_loss"] for h in result.history]
     if losses:
-        console.print(f"training loss by epoch  {sparkline(losses)}  "
+        per = "" if len(losses) <= 40 else f" (each mark {len(losses) / 40:.3g} epochs)"
+        console.print(f"training loss by epoch{per}  {sparkline(losses)}  "
                       f"({losses[0]:.4g} → {losses[-1]:.4g}); best epoch {result.best_epoch}; "
                       f"{result.stopped}")
 

@@ -992,3 +992,18 @@ def test_every_csv_shape_reports_numbers_that_the_rows_confirm(tmp_path, shape):
     assert (f"3-step RMSE {further['k_step']['model']:.4g} (naive "
             f"{further['k_step']['naive']:.4g}, {further['origins']} origins)") in \
         " ".join(text.output.split())
+
+
+def test_the_loss_curve_of_a_long_run_stays_on_its_line():
+    """One mark per epoch up to 40 epochs; beyond, one per run of epochs (their mean), and the
+    line says how many each mark stands for."""
+    from minirnn.cli.train import sparkline
+
+    assert len(sparkline([3.0, 2.0, 1.0])) == 3
+    curve = sparkline(np.linspace(1.0, 0.0, 200))
+    assert len(curve) == 40 and curve[0] == "█" and curve[-1] == "▁"
+    result = invoke("train", "elman", "--data", "sine", "--epochs", "60", "--patience", "60",
+                    "--lr", "1e-300")  # quick epochs; the curve is flat, as it should be
+    assert result.exit_code == 0, result.output
+    line = next(li for li in result.output.splitlines() if li.startswith("training loss"))
+    assert "(each mark 1.5 epochs)" in line
