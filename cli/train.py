@@ -41,6 +41,7 @@ from .common import (FiniteFloat, backends_option, check_interrupted,
 
 USER_ERRORS = (DataError, CheckpointError, ValueError, TypeError, RuntimeError, MemoryError)
 SPARK = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 40  # marks at most in a sparkline: a long run's curve stays on its line
 PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
 
 #: train's options that say what the experiment is, and where a checkpoint keeps each: given
@@ -587,9 +588,9 @@ def _json(document) -> str:
     return json.dumps(json_ready(document), indent=2)
 
 
-def sparkline(values, width: int = 40) -> str:
+def sparkline(values, width: int = SPARK_WIDTH) -> str:
     """One character per value, or, for more than ``width`` values, per run of consecutive
-    values (their mean), so that a long run's curve stays on its line."""
+    values (their mean)."""
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         return ""
@@ -700,7 +701,8 @@ def _show_metrics(model, config, series, scores, result, task, further=None):
                       f"{free['naive']:.4g})")
     losses = [h["train_loss"] for h in result.history]
     if losses:
-        per = "" if len(losses) <= 40 else f" (each mark {len(losses) / 40:.3g} epochs)"
+        per = ("" if len(losses) <= SPARK_WIDTH else
+               f" (each mark {len(losses) / SPARK_WIDTH:.3g} epochs)")
         console.print(f"training loss by epoch{per}  {sparkline(losses)}  "
                       f"({losses[0]:.4g} → {losses[-1]:.4g}); best epoch {result.best_epoch}; "
                       f"{result.stopped}")

@@ -182,3 +182,22 @@ def test_small_work_on_one_thread_gives_the_numbers_of_the_split_kernels(monkeyp
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS  # restored after each
+
+
+def test_a_kernel_call_runs_blas_on_one_thread_and_gives_back_the_programs_count():
+    """Around a kernel call BLAS is on one thread (the kernels call it from Numba's threads);
+    a count the program set (after the cpu engine's own settings, ``prepare_cpu``, which the
+    first kernel call makes and which leave BLAS on one thread) is put back afterwards, and
+    one already 1 is left alone."""
+    if blas.get_blas_threads() is None:
+        pytest.skip("this BLAS cannot be told its thread count")
+    blas.prepare_cpu_once()
+    before = blas.get_blas_threads()
+    try:
+        for count in (2, 1):
+            blas.set_blas_threads(count)
+            with blas.kernel_threads(1):
+                assert blas.get_blas_threads() == 1
+            assert blas.get_blas_threads() == count
+    finally:
+        blas.set_blas_threads(before)

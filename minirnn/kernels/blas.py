@@ -170,7 +170,7 @@ class kernel_threads:
     (BLAS left on one thread afterwards too, freed memory kept), unless the program made them
     itself. (A class, not a generator: it runs around every kernel call.)"""
 
-    __slots__ = ("blocks", "threads", "blas")
+    __slots__ = ("blocks", "threads", "blas_before")
     _count = None  # (get, set) of Numba's thread count, once the pool has started
 
     def __init__(self, blocks: int | None = None):
@@ -186,19 +186,19 @@ class kernel_threads:
             set_(self.blocks)
         # BLAS's count through its C functions, not ``blas_threads`` (a generator's context
         # manager: a microsecond of every kernel call); it is already 1 unless a program set it
-        self.blas = None
+        self.blas_before = None  # BLAS's count to restore, when it was not 1
         found = _thread_functions()
         if found is not None:
             previous = found[1]()
             if previous != 1:
                 found[0](1)
-                self.blas = previous
+                self.blas_before = previous
         return self
 
     def __exit__(self, *exc):
         try:
-            if self.blas is not None:
-                _thread_functions()[0](self.blas)
+            if self.blas_before is not None:
+                _thread_functions()[0](self.blas_before)
         finally:
             if self.blocks is not None and self.blocks < self.threads:
                 kernel_threads._count[1](self.threads)
