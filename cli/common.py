@@ -168,11 +168,28 @@ def text_output(path):
 
 # --- interrupts ---------------------------------------------------------------------------------
 _signalled = []  # the signals received while a command ran
+_deferred = []  # non-empty inside ``interrupts_deferred``
 
 
 def _on_signal(signum, frame):
     _signalled.append(signum)
-    raise KeyboardInterrupt
+    if not _deferred:
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupts_deferred():
+    """A block a signal must not cut (writing a checkpoint): a Ctrl-C or SIGTERM that arrives
+    inside it is remembered and raised when the block ends. Raised inside ``np.savez``, it
+    left a half-written archive whose closing raised a ValueError of its own ("Can't close the
+    ZIP file while there is an open writing handle"), which replaced the interrupt: the run
+    ended with that error and a traceback instead of its one line."""
+    _deferred.append(True)
+    try:
+        yield
+    finally:
+        _deferred.pop()
+    check_interrupted()
 
 
 @contextmanager

@@ -35,9 +35,9 @@ from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
 from minirnn.train import TrainConfig, evaluate, fit
 
-from .common import (FiniteFloat, backends_option, check_interrupted,
-                     check_not_inputs, check_writable, console, err_console, fail, fail_with,
-                     json_option, note, progress_bar, text_output, wrote)
+from .common import (FiniteFloat, backends_option, check_interrupted, check_not_inputs,
+                     check_writable, console, err_console, fail, fail_with,
+                     interrupts_deferred, json_option, note, progress_bar, text_output, wrote)
 
 USER_ERRORS = (DataError, CheckpointError, ValueError, TypeError, RuntimeError, MemoryError)
 SPARK = "▁▂▃▄▅▆▇█"
@@ -490,8 +490,9 @@ def _run(exp, series, task, net, out, plot, as_json):
     def save(epoch, record, run):
         exp.run, exp.metrics = run, None  # the final scores are the finished run's alone
         if out:
-            exp.save(out)
-            saved.append(epoch)
+            with interrupts_deferred():  # a signal now ends the run after the write
+                exp.save(out)
+                saved.append(epoch)
 
     interrupted = False
     with progress_bar() as progress:
@@ -527,7 +528,8 @@ def _run(exp, series, task, net, out, plot, as_json):
         scores = evaluate(net, task)
     exp.run, exp.metrics = result, scores
     if out:
-        exp.save(out)
+        with interrupts_deferred():
+            exp.save(out)
         wrote(out, f"checkpoint: best epoch {result.best_epoch} of {result.epoch}")
     if plot:
         _plot_training(plot, result.history, task, net, scores, result.best_epoch,

@@ -542,6 +542,39 @@ def test_a_polite_kill_ends_with_one_line_and_a_resumable_checkpoint(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]
 
 
+def test_a_polite_kill_during_a_checkpoint_write_lets_the_write_finish(tmp_path,
+                                                                        monkeypatch):
+    """SIGTERM that lands while the checkpoint's archive is being written (here: right as
+    the second epoch's file opens an entry) waits for the write, then ends the run with its
+    one line: the file holds that epoch whole. Raised inside ``np.savez``, the interrupt
+    left the archive's entry open and its closing raised "Can't close the ZIP file…", which
+    ended the run instead, with a traceback."""
+    import os
+    import signal
+    import zipfile
+
+    from minirnn.experiment import Experiment
+
+    opened, writes = zipfile.ZipFile.open, []
+
+    def open_then_signal(self, name, mode="r", *args, **kwargs):
+        handle = opened(self, name, mode, *args, **kwargs)
+        if mode == "w" and name.startswith("meta"):  # the archive's last entry
+            writes.append(name)
+            if len(writes) == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+        return handle
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", open_then_signal)
+    path = tmp_path / "t.npz"
+    result = invoke("train", "elman", "--data", "sine", "--epochs", "5", "--out", path)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: interrupted; {path} holds epoch 2: continue with --resume {path}")
+    assert Experiment.load(path).run.epoch == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]
+
+
 def test_compiling_is_announced_on_one_line_in_every_output_mode(monkeypatch):
     """A run that will compile kernels says so first, on stderr: in --json mode too, whose
     standard output stays one JSON document."""
