@@ -1,6 +1,7 @@
 """Models: the memory and state-space networks of docs/DESIGN.md, on the Module base."""
 from .base import BACKENDS, SequenceModel
 from .elman import Elman, StateSpaceRNN
+from .gated import GRU, LSTM
 from .memory import ExplicitMemory, Jordan
 from .module import Module, Parameter
 from .multilayer import MultiLayerRNN
@@ -10,4 +11,4 @@ from .sliding import SlidingPredictor
 
 __all__ = ["Module", "Parameter", "SequenceModel", "BACKENDS", "SlidingPredictor", "NARX",
            "ExplicitMemory", "Jordan", "Elman", "StateSpaceRNN", "MultiLayerRNN",
-           "Seq2Seq"]
+           "Seq2Seq", "LSTM", "GRU"]
