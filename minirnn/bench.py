@@ -457,7 +457,7 @@ def training_step(model_name: str, batch: int, steps: int, hidden: int, backend:
 
 #: the models ``training_table`` times, as ``minirnn train`` names them
 TRAINING_FAMILIES = ["sliding", "narx", "elman", "statespace", "memory", "jordan", "multilayer",
-                     "seq2seq"]
+                     "seq2seq", "lstm", "gru"]
 #: the families ``torch_training_step`` builds in PyTorch (``minirnn.torch_models``): all
 TORCH_FAMILIES = tuple(TRAINING_FAMILIES)
 

@@ -2,7 +2,8 @@ r"""PyTorch equivalents of minirnn's model families, for ``minirnn bench --train
 
 Each class computes the same function as the minirnn model it mirrors (docs/DESIGN.md, "The
 models"), written the way a PyTorch user writes that model: ``nn.RNN`` where PyTorch has the
-recurrence (Elman, state-space, stacked layers, the seq2seq encoder and decoder), ``nn.Linear``
+recurrence (Elman, state-space, stacked layers, the seq2seq encoder and decoder; ``nn.LSTM`` and
+``nn.GRU`` for the gated cells, whose weights minirnn lays out as PyTorch does), ``nn.Linear``
 layers in a Python loop over time where it does not (Jordan, ExplicitMemory), and batched
 operations with no loop where the model has no recurrence (the sliding window, open-loop NARX:
 ``unfold`` cuts the windows of past values, an MLP reads them).
@@ -29,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import (NARX, Elman, ExplicitMemory, Jordan, MultiLayerRNN, Seq2Seq,
+from .models import (GRU, LSTM, NARX, Elman, ExplicitMemory, Jordan, MultiLayerRNN, Seq2Seq,
                      SlidingPredictor)
 
 #: activations as functions of a tensor (minirnn's names)
@@ -136,6 +137,34 @@ class TorchRNN(nn.Module):
     def forward(self, x):
         h0 = None if self.h0 is None else self.h0.expand(-1, x.shape[0], -1).contiguous()
         return self.g(self.out(self.rnn(x, h0)[0]))
+
+
+class TorchGated(nn.Module):
+    r"""LSTM and GRU (``LSTM``, ``GRU``): ``nn.LSTM`` or ``nn.GRU`` and an ``nn.Linear`` output,
+    y_t = g(W_hy h_t + b_y). minirnn's W_xh, W_hh, b_xh, b_hh are the cell's ``weight_ih_l0``,
+    ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0`` unchanged (gate rows [i|f|g|o] and
+    [r|z|n] in both); a learned initial state is ``h0`` (and ``c0``), (1, 1, H) each."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int,
+                 learn_initial_state: bool = False, output_activation: str = "identity"):
+        super().__init__()
+        self.cell = cell
+        self.g = activation_function(output_activation)
+        self.rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(input_size, hidden_size,
+                                                            batch_first=True)
+        self.out = nn.Linear(hidden_size, output_size)
+        parts = ("h0", "c0") if cell == "lstm" else ("h0",)
+        self.learned = parts if learn_initial_state else ()
+        for part in self.learned:
+            setattr(self, part, nn.Parameter(torch.zeros(1, 1, hidden_size)))
+
+    def forward(self, x):
+        state = None
+        if self.learned:
+            state = tuple(getattr(self, p).expand(-1, x.shape[0], -1).contiguous()
+                          for p in self.learned)
+            state = state if self.cell == "lstm" else state[0]
+        return self.g(self.out(self.rnn(x, state)[0]))
 
 
 class TorchJordan(nn.Module):
@@ -288,6 +317,13 @@ def torch_layout(model, arrays: dict, gradients: bool = False) -> dict:
         if model.learn_initial_state:
             layout["h0"] = a["h0"].reshape(1, 1, -1)
         return layout
+    if isinstance(model, (LSTM, GRU)):
+        layout = {"rnn.weight_ih_l0": a["W_xh"], "rnn.weight_hh_l0": a["W_hh"],
+                  "rnn.bias_ih_l0": a["b_xh"], "rnn.bias_hh_l0": a["b_hh"],
+                  "out.weight": a["W_hy"], "out.bias": a["b_y"]}
+        for part in model.state_parts if model.learn_initial_state else ():
+            layout[f"{part}0"] = a[f"{part}0"].reshape(1, 1, -1)
+        return layout
     if isinstance(model, MultiLayerRNN):
         layout = {"out.weight": a["W_hy"], "out.bias": a["b_y"],
                   "h0": np.stack([a[f"layer{l}.h0"] for l in range(len(model.layer))])[:, None]}
@@ -340,6 +376,11 @@ def torch_equivalent(model) -> nn.Module:
     elif isinstance(model, Elman):
         built = TorchRNN(**sizes, hidden_size=model.hidden_size,
                          learn_initial_state=model.learn_initial_state, **acts)
+    elif isinstance(model, (LSTM, GRU)):
+        built = TorchGated("lstm" if isinstance(model, LSTM) else "gru", **sizes,
+                           hidden_size=model.hidden_size,
+                           learn_initial_state=model.learn_initial_state,
+                           output_activation=model.output_activation)
     elif isinstance(model, MultiLayerRNN):
         if model.connectivity != "stacked" or len(set(model.hidden_sizes)) != 1:
             raise NotImplementedError("a PyTorch multi-layer RNN is here nn.RNN's: the "

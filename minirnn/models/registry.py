@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .elman import Elman, StateSpaceRNN
+from .gated import GRU, LSTM
 from .memory import ExplicitMemory, Jordan
 from .multilayer import CONNECTIVITIES, MultiLayerRNN
 from .narx import NARX
@@ -40,6 +41,17 @@ MODELS = {
         "statespace", StateSpaceRNN,
         "h_t = f(W_xh x_t + W_hh h_{t-1} + b_h), h_{-1} = h0 (learned);  y_t = g(W_hy h_t + b_y)",
         True),
+    "lstm": ModelInfo(
+        "lstm", LSTM,
+        "[i|f|g|o]_t = [s|s|tanh|s](W_xh x_t + b_xh + W_hh h_{t-1} + b_hh);  "
+        "c_t = f_t * c_{t-1} + i_t * g_t;  h_t = o_t * tanh(c_t);  y_t = g(W_hy h_t + b_y)  "
+        "(s: sigmoid; *: elementwise)", True, {"learn_initial_state": True}),
+    "gru": ModelInfo(
+        "gru", GRU,
+        "[r|z]_t = s(W_x[rz] x_t + b_x[rz] + W_h[rz] h_{t-1} + b_h[rz]);  "
+        "n_t = tanh(W_xn x_t + b_xn + r_t * (W_hn h_{t-1} + b_hn));  "
+        "h_t = (1 - z_t) * n_t + z_t * h_{t-1};  y_t = g(W_hy h_t + b_y)", True,
+        {"learn_initial_state": True}),
     "memory": ModelInfo(
         "memory", ExplicitMemory,
         "m_t = r(W_ym y_{t-1} + W_hm h_{t-1} + W_mm m_{t-1} + b_m);  "
@@ -89,6 +101,8 @@ MODEL_OPTIONS = {
     "jordan": {"mu": 0.5, "learn_mu": False},
     "elman": {},
     "statespace": {},
+    "lstm": {"learn_initial_state": False},
+    "gru": {"learn_initial_state": False},
     "multilayer": {"num_layers": 2, "connectivity": "stacked"},
     "seq2seq": {},
 }
