@@ -30,7 +30,7 @@ from minirnn.experiment import (BYTES_PER_BUILTIN_ROW, BYTES_PER_FORECAST_STEP, 
                                 task_scalers)
 from minirnn.models import BACKENDS
 from minirnn.models.base import DTYPES
-from minirnn.models.multilayer import CONNECTIVITIES
+from minirnn.models.multilayer import CELLS, CONNECTIVITIES
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
 from minirnn.train import TrainConfig, evaluate, fit
@@ -52,6 +52,7 @@ FIXED_ON_RESUME = {
     "input_delays": ("config", "input_delays"), "output_delays": ("config", "output_delays"),
     "mode": ("config", "mode"), "mu": ("config", "mu"), "learn_mu": ("config", "learn_mu"),
     "memory_size": ("config", "memory_size"), "activation": ("config", "activation"),
+    "cell": ("config", "cell"), "learn_initial_state": ("config", "learn_initial_state"),
     "dtype": ("config", "dtype"), "seed": ("config", "seed"),
     "difference": ("data", "difference"), "context": ("data", "context"),
     "horizon": ("data", "horizon"), "length": ("data", "length"),
@@ -202,6 +203,11 @@ def stored_data(spec: DataSpec, where: str):
 @click.option("--mu", type=FiniteFloat(0, 1, max_open=True), default=None,
               help="jordan: memory decay μ in [0, 1).")
 @click.option("--learn-mu", is_flag=True, default=None, help="jordan: learn μ too.")
+@click.option("--cell", type=click.Choice(CELLS), default=None,
+              help="multilayer, seq2seq: the recurrent cell of each layer [default: elman].")
+@click.option("--learn-initial-state", is_flag=True, default=None,
+              help="lstm, gru: learn the initial state (h0, and c0 for an LSTM) instead of "
+                   "starting from zeros.")
 @click.option("--memory-size", type=click.IntRange(min=1), default=None,
               help="memory: memory units.")
 @click.option("--activation", type=click.Choice(["tanh", "sigmoid", "relu", "identity"]),
@@ -249,7 +255,8 @@ def stored_data(spec: DataSpec, where: str):
 @click.pass_context
 def train(ctx, model, data, target, inputs, series_id, length, missing, context, horizon,
           difference, lag_inputs, hidden, layers, connectivity, window, input_delays,
-          output_delays, mode, open_epochs, mu, learn_mu, memory_size, activation, backend,
+          output_delays, mode, open_epochs, mu, learn_mu, cell, learn_initial_state,
+          memory_size, activation, backend,
           dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, data_seed,
           deterministic, out, resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors (with --resume,
@@ -324,7 +331,8 @@ def _refuse_existing(out):
 MODEL_FLAGS = {"layers": "num_layers", "connectivity": "connectivity", "window": "window",
                "input_delays": "input_delays", "output_delays": "output_delays",
                "mode": "mode", "mu": "mu", "learn_mu": "learn_mu",
-               "memory_size": "memory_size"}
+               "memory_size": "memory_size", "cell": "cell",
+               "learn_initial_state": "learn_initial_state"}
 
 
 def _options_apply(o, given):
@@ -372,7 +380,8 @@ def _new(o, given):
     chosen = engine(o["backend"])
     settings = dict(num_layers=o["layers"], connectivity=o["connectivity"], window=o["window"],
                     input_delays=o["input_delays"], output_delays=o["output_delays"],
-                    mode=o["mode"], mu=o["mu"], learn_mu=o["learn_mu"],
+                    mode=o["mode"], mu=o["mu"], learn_mu=o["learn_mu"], cell=o["cell"],
+                    learn_initial_state=o["learn_initial_state"],
                     memory_size=o["memory_size"], activation=o["activation"], backend=chosen,
                     dtype=o["dtype"], seed=o["seed"])
     config = model_config(o["model"], task.model_input_size, task.output_size, o["hidden"],

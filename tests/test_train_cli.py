@@ -31,7 +31,8 @@ def train_json(*args):
 @pytest.mark.parametrize("model,extra", [
     ("sliding", ["--window", "4"]), ("narx", ["--mode", "open"]), ("narx", ["--mode", "closed"]),
     ("memory", []), ("jordan", ["--learn-mu"]), ("elman", []), ("statespace", []),
-    ("multilayer", ["--connectivity", "feedback"]),
+    ("multilayer", ["--connectivity", "feedback"]), ("lstm", []),
+    ("gru", ["--learn-initial-state"]), ("multilayer", ["--cell", "lstm"]),
 ])
 def test_every_model_trains_and_reports_train_validation_and_test(model, extra):
     summary = train_json(model, "--data", "narendra", *extra)
