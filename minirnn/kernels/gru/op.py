@@ -20,7 +20,7 @@ import numpy as np
 from ...autograd import Tensor
 from .. import blas
 from ..fused import fused_op, if_needed, sum_outer_previous
-from . import reference
+from . import cpu, reference
 
 
 def _with_projection(recurrence):
@@ -51,7 +51,14 @@ def _numpy(a, W_hh, b_hh, h0, lengths):
     return hs, lambda g: reference.gru_backward(g, hs, saved, h0, W_hh, lengths)
 
 
-IMPLEMENTATIONS = {"numpy": _with_projection(_numpy)}
+def _cpu(x, W_xh, b_xh, W_hh, b_hh, h0, lengths):
+    """The cpu kernels project, recur and sum every gradient themselves."""
+    hs, saved = cpu.gru_forward(x, W_xh, b_xh, W_hh, b_hh, h0, lengths)
+    return hs, lambda g, needs: cpu.gru_backward(g, hs, saved, x, W_xh, W_hh, h0, lengths,
+                                                 needs[0])
+
+
+IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu}
 
 
 def gru_recurrence(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: Tensor,

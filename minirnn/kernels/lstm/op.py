@@ -23,7 +23,7 @@ import numpy as np
 from ...autograd import Tensor
 from .. import blas
 from ..fused import fused_op, if_needed, sum_outer_previous
-from . import reference
+from . import cpu, reference
 
 
 def _with_projection(recurrence):
@@ -56,7 +56,19 @@ def _numpy(a, W_hh, b_hh, s0, lengths):
     return states, lambda g: reference.lstm_backward(g, states, gates, s0, W_hh, lengths)
 
 
-IMPLEMENTATIONS = {"numpy": _with_projection(_numpy)}
+def _cpu(x, W_xh, b_xh, W_hh, b_hh, s0, lengths):
+    """The cpu kernels project, recur and sum every gradient themselves; ∂L/∂b_xh and ∂L/∂b_hh
+    are the same sum, so the second is a copy when both are wanted."""
+    states, gates = cpu.lstm_forward(x, W_xh, b_xh, W_hh, b_hh, s0, lengths)
+
+    def backward(g, needs):
+        dx, dW_xh, db, dW_hh, _, ds0 = cpu.lstm_backward(g, states, gates, x, W_xh, W_hh, s0,
+                                                         lengths, needs[0])
+        return dx, dW_xh, db, dW_hh, db.copy() if needs[2] and needs[4] else db, ds0
+    return states, backward
+
+
+IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu}
 
 
 def lstm_recurrence(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: Tensor,
