@@ -58,7 +58,15 @@ def _cpu(x, W_xh, b_xh, W_hh, b_hh, h0, lengths):
                                                  needs[0])
 
 
-IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu}
+def _cuda(a, W_hh, b_hh, h0, lengths):
+    from .cuda import DeviceGRU
+
+    device = DeviceGRU(W_hh, b_hh, lengths)
+    return device.forward(a, h0), device.backward
+
+
+IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu,
+                   "cuda": _with_projection(_cuda)}
 
 
 def gru_recurrence(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: Tensor,

@@ -68,7 +68,15 @@ def _cpu(x, W_xh, b_xh, W_hh, b_hh, s0, lengths):
     return states, backward
 
 
-IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu}
+def _cuda(a, W_hh, b_hh, s0, lengths):
+    from .cuda import DeviceLSTM
+
+    device = DeviceLSTM(W_hh, b_hh, lengths)
+    return device.forward(a, s0), device.backward
+
+
+IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu,
+                   "cuda": _with_projection(_cuda)}
 
 
 def lstm_recurrence(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: Tensor,
