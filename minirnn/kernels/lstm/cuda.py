@@ -14,8 +14,9 @@ cell's carry f_{t+1} ⊙ dc_{t+1} and the gates never leave it; only h_t (forwar
 What stays on chip, in the block's shared memory: the state (h_{t-1} and h_t, swapped each
 step, and c_t; backward the two carries and dp_t), and W_hh itself when it fits
 (``forward_shared_bytes`` / ``backward_shared_bytes``: 3H + 4H·H values forward, 6H + 4H·H
-backward, within 48 KiB: H <= 55 forward and 54 backward in float32, H <= 38 in float64). A larger W_hh is read from device memory (in practice the L2 cache) each step.
-The state alone needs 6H values backward, so H is at most 2048 (float32) or 1024 (float64).
+backward, within 48 KiB: H <= 55 forward and 54 backward in float32, H <= 38 in float64).
+A larger W_hh is read from device memory (in practice the L2 cache) each step. The state alone
+needs 6H values backward, so H is at most 2048 (float32) or 1024 (float64).
 
 The forward saves the gates [i | f | g | o] (B, T, 4H) on the device, where the backward reads
 them (``DeviceLSTM``); when the model is device-resident, everything else stays there too
