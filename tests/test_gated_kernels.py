@@ -2,12 +2,17 @@
 tape's unrolling of its cell with primitive ops (``models.gated.lstm_states`` and
 ``gru_states`` with backend="tape"), its outputs and the gradient of every input, with and
 without x's, on padded batches of several shapes; the cpu engine also without BLAS, in one
-block of rows, and in float32. The models built on them are in test_recurrent_models.py."""
+block of rows, and in float32; and their float32 sigmoid. The models built on them are in
+test_recurrent_models.py."""
+import math
+
 import numpy as np
 import pytest
 
 import minirnn as mr
 from minirnn.kernels import blas
+from minirnn.kernels.blas import cpu_jit
+from minirnn.kernels.vector_math import gate_sigmoid
 from minirnn.models.gated import gru_states, lstm_states
 
 pytestmark = pytest.mark.usefixtures("split_every_kernel")  # conftest.py
@@ -173,3 +178,37 @@ def test_padded_rows_keep_their_state_and_pass_the_gradient(family):
     np.testing.assert_allclose(got[1][1, :2], one[1][0], rtol=1e-10, atol=1e-14)
     np.testing.assert_array_equal(got[1][1, 2:], 0)  # a padded step's input has no effect
     np.testing.assert_allclose(got[6][1], one[6][0], rtol=1e-10, atol=1e-14)
+
+
+@cpu_jit()
+def _gate_sigmoid_all(z, out):
+    for i in range(z.size):
+        out[i] = gate_sigmoid(z[i])
+
+
+def _libm_sigmoid(z):
+    if z >= 0:
+        return 1 / (1 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1 + e)
+
+
+@pytest.mark.parametrize("dtype,most", [(np.float64, 3), (np.float32, 3)])
+def test_the_gate_sigmoid_is_within_a_few_ulps(dtype, most):
+    """The gates' sigmoid (float32 computed in float32) against libm's, in ulps of the result's
+    precision, down to -87 (below, it is 0) and at the special values."""
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.uniform(-30, 30, 40_000), rng.uniform(-1, 1, 40_000),
+                        rng.standard_normal(20_000) * 1e-3, rng.uniform(-87, 87, 20_000),
+                        np.linspace(-0.7, 0.7, 2001)]).astype(dtype)
+    out = np.empty_like(z)
+    _gate_sigmoid_all(z, out)
+    reference = np.array([_libm_sigmoid(v) for v in z.astype(np.float64)])
+    spacing = np.spacing(reference.astype(dtype)).astype(np.float64)
+    assert (np.abs(out.astype(np.float64) - reference) / spacing).max() <= most
+    special = np.array([0.0, -0.0, 1e-45, 88.0, 800.0, -88.0, -800.0, np.inf, -np.inf, np.nan],
+                       dtype=dtype)
+    s = np.empty_like(special)
+    _gate_sigmoid_all(special, s)
+    assert s[0] == s[1] == s[2] == 0.5 and np.all(s[3:5] == 1) and s[7] == 1 and s[8] == 0
+    assert np.all(s[5:7] < 1e-38) and np.isnan(s[9])

@@ -11,7 +11,7 @@ where W_hn h_{t-1} will be added. Each step copies that row into a small local b
 h_{t-1} W_hh^T to its first 3H columns (ONE product over the block's rows for the three gates,
 NumPy's BLAS called from the compiled code, ``minirnn.kernels.blas.gemm``; tiny products by its
 own loop), and runs the gates elementwise and branch-free (the vectorisable ``tanh_fast`` and
-``sigmoid_fast``), overwriting the saved row with [r | z | n | u^n]. The running state lives in
+``gate_sigmoid``), overwriting the saved row with [r | z | n | u^n]. The running state lives in
 a small local array per block; nothing is allocated inside the time loop.
 
 The backward keeps, per (b, t), D = [dr | dz | dq ⊙ r | dq] (B, T, 4H): its first 3H columns are
@@ -33,7 +33,7 @@ from ..activations import cast_like
 from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
                     row_blocks)
 from ..linalg_cpu import add_into, copy_into
-from ..vector_math import sigmoid_fast, tanh_fast
+from ..vector_math import gate_sigmoid, tanh_fast
 
 
 @cpu_jit()
@@ -53,8 +53,8 @@ def _cells(w, h, saved, hs, b0, t, lengths):
         wr, hr, sv, out = w[r], h[r], saved[b, t], hs[b, t]
         one = cast_like(1, hr[0])
         for k in range(H):
-            rg = sigmoid_fast(wr[k])
-            z = sigmoid_fast(wr[H + k])
+            rg = gate_sigmoid(wr[k])
+            z = gate_sigmoid(wr[H + k])
             un = wr[2 * H + k]
             nc = tanh_fast(wr[3 * H + k] + rg * un)
             sv[k] = rg

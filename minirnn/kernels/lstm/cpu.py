@@ -8,9 +8,9 @@ all its (b, t) rows at once (one product into the gates array, outside the time 
 each step is ONE small product over the block's rows, h_{t-1} W_hh^T for the four gates at
 once (NumPy's BLAS called from the compiled code, ``minirnn.kernels.blas.gemm``; tiny products
 by its own loop), followed by the gates and the cell, elementwise and branch-free (the
-vectorisable ``tanh_fast`` and ``sigmoid_fast``), which overwrite the projection with the gate
-values. The running state [h | c] lives in a small local array per block, not in a view of the
-output; nothing is allocated inside the time loop.
+vectorisable ``tanh_fast`` and ``gate_sigmoid``, float32 in float32), which overwrite the
+projection with the gate values. The running state [h | c] lives in a small local array per
+block, not in a view of the output; nothing is allocated inside the time loop.
 
 The backward runs the BPTT the same way, one product per step (W_hh^T dp_t, the gradient h_{t-1}
 owes), keeping dp (B, T, 4H) for the sums that follow: each block computes its share of
@@ -29,7 +29,7 @@ from ..activations import cast_like
 from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
                     row_blocks)
 from ..linalg_cpu import add_into, copy_into
-from ..vector_math import sigmoid_fast, tanh_fast
+from ..vector_math import gate_sigmoid, tanh_fast
 
 
 @cpu_jit()
@@ -48,11 +48,11 @@ def _cells(p, state, gates, states, b0, t, lengths):
         b = b0 + r
         pr, gr, sr, out = p[r], gates[b, t], state[r], states[b, t]
         for k in range(2 * H):
-            gr[k] = sigmoid_fast(pr[k])
+            gr[k] = gate_sigmoid(pr[k])
         for k in range(2 * H, 3 * H):
             gr[k] = tanh_fast(pr[k])
         for k in range(3 * H, 4 * H):
-            gr[k] = sigmoid_fast(pr[k])
+            gr[k] = gate_sigmoid(pr[k])
         if t < lengths[b]:
             for k in range(H):
                 c = gr[H + k] * sr[H + k] + gr[k] * gr[2 * H + k]
