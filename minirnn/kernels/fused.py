@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import blas
-from ..autograd import Tensor, record
+from ..autograd import Tensor, is_grad_enabled, record
 from ..autograd.ops import same_place
-from ..autograd.arrays import contiguous, zeros
+from ..autograd.arrays import array_module, contiguous, zeros
 
 def fused_op(name: str, backend: str, implementations: dict, inputs, *static) -> Tensor:
     if backend not in implementations:
@@ -71,3 +71,97 @@ def sum_rows(d: np.ndarray) -> np.ndarray:
 def sum_outer(d: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Σ_{b,t} d[b,t] v[b,t]^T: a weight gradient over every (b, t) pair, as one matmul."""
     return blas.matmul(d.reshape(-1, d.shape[-1]).T, v.reshape(-1, v.shape[-1]))
+
+
+class StateTaps:
+    """The per-step states a model hands its user (``forward(..., return_states=True)``), and
+    where the recurrence that made them adds the share of their gradient that it keeps inside.
+
+    A state h_t has two kinds of consumers. Those on the tape (the output layer, the next
+    layer of a stack, a loss term on the states) send their share, the *direct* gradient g_t,
+    to the tensor the model returned, the ordinary way. The recurrence itself is the other:
+    h_t feeds step t+1 (and, within step t, whatever the cell computes from it, such as y_t
+    from h_t in a memory model), and in a fused op that happens inside ONE tape entry, whose
+    BPTT computes that share, ``inside_t``, on its way to the weights' gradients. The op hands
+    it here, and it is added to the ``.grad`` of the tensors that asked (``retain_grad()``), so
+    that, after ``backward()``,
+
+        states["h"].grad[:, t] = g_t + inside_t = ∂L/∂h_t,
+
+    the total derivative BPTT calls dh_t, for every t. (A loss at the last step alone gives
+    g_t = 0 for t < T-1: what remains is the gradient carried back through time, the one that
+    vanishes or explodes.) The tape engine's unrolled equations feed the same object from
+    hooks on the states they carry to the next step (``carry``), so every engine gives the
+    same numbers.
+
+    ``part`` names a state of the op ("h"; "m", "h", "y" for the memory op; "S", "y" for the
+    layered op) and ``columns`` a tensor's place among the part's columns (one layer of S).
+    """
+
+    def __init__(self):
+        self._parts = {}  # part -> [(tensor, (first, end) or None)]
+
+    def expose(self, part: str, tensor: Tensor, columns=None) -> Tensor:
+        """``tensor`` (B, T, n), the values of ``part`` (its ``columns``), as a state the op
+        adds its share to; returns it."""
+        self._parts.setdefault(part, []).append((tensor, columns))
+        return tensor
+
+    def wanted(self, part: str) -> bool:
+        """Whether any tensor of ``part`` asked for its gradient (else the share is not even
+        computed)."""
+        return any(t.retains_grad for t, _ in self._parts.get(part, ()))
+
+    def deliver(self, part: str, share, step: int | None = None, columns=None):
+        """Add ``share`` to the gradients of the tensors of ``part`` that retain theirs: every
+        step's (B, T, n), or one step's (B, n) with ``step``; ``columns`` = (first, end): the
+        columns of the part that ``share`` covers (all by default)."""
+        c0 = 0 if columns is None else columns[0]
+        c1 = c0 + share.shape[-1]
+        for tensor, place in self._parts.get(part, ()):
+            if not tensor.retains_grad:
+                continue
+            lo, hi = (0, tensor.shape[-1]) if place is None else place
+            first, end = max(lo, c0), min(hi, c1)
+            if first >= end:
+                continue
+            piece = share[..., first - c0:end - c0]
+            if tensor.grad is None:
+                tensor.grad = zeros(tensor.shape, tensor.dtype, tensor.data)
+            target = tensor.grad if step is None else tensor.grad[:, step]
+            target[..., first - lo:end - lo] += piece
+
+    def carry(self, part: str, state: Tensor, step: int, columns=None) -> Tensor:
+        """For the tape engine's unrolled equations: ``state`` (B, n) at ``step``, as the
+        tensor the cell's other uses read (the next step, the same step's later equations), so
+        that the gradient those uses send it, its inside share, reaches this object."""
+        if state.requires_grad:
+            tap = record("state_tap", state.data, (state,), lambda g: (g,))
+        elif is_grad_enabled():  # a state made of constants alone (Jordan's m_0 with a fixed
+            tap = Tensor(state.data, requires_grad=True)  # μ): what it feeds still has one
+        else:
+            return state
+        tap.register_hook(lambda g: self.deliver(part, g, step, columns))
+        return tap
+
+
+def inside_share(direct, sent_back, lengths, within=None):
+    """A state's inside share from its op's BPTT, for every step (B, T, n):
+
+        inside_t = within_t + sent_back_{t+1}            (sent_back_T = 0)
+
+    where ``sent_back`` (B, T, n) is what step t's pre-activation gradients send to the state
+    before it (W^T dz_t), and ``within`` what the same step's later equations send it. A
+    padded step (t >= the row's length) keeps the state, so from the row's last step on its
+    gradient is passed back whole: inside_t = Σ_{s>t} direct_s there (``direct``: the states'
+    gradients from the tape, ``sent_back`` and ``within`` being 0 at padded steps)."""
+    xp = array_module(direct)
+    share = xp.zeros_like(direct) if within is None else xp.array(within, copy=True)
+    share[:, :-1] += sent_back[:, 1:]
+    T = direct.shape[1]
+    if lengths.min() < T:  # Σ_{s>t} g_s on each row's tail, t >= length - 1
+        later = xp.zeros_like(direct)
+        later[:, :-1] = xp.flip(xp.cumsum(xp.flip(direct[:, 1:], axis=1), axis=1), axis=1)
+        tail = xp.asarray(np.arange(T)[None, :] >= (lengths - 1)[:, None])
+        share += xp.where(tail[:, :, None], later, 0)
+    return share

@@ -1,4 +1,35 @@
-"""What every sequence model shares: argument checks, weight initialisation, input handling."""
+r"""What every sequence model shares: argument checks, weight initialisation, input handling,
+and the protocol by which a recurrent model shows its states.
+
+The states' protocol. ``y, states = model(x, return_states=True)`` (with ``return_state=True``
+as well: ``y, last, states``) gives ``states``, a dict name -> Tensor (B, T, n): every step's
+value of each state of the recurrence ("h"; "m", "h", "y" for the output-feedback memory
+models; "layer0.h", "layer1.h", … for a stack; "h" and "c" for an LSTM), on the tape: a loss
+term on them sends its gradient into the recurrence like one on y. After
+
+    states["h"].retain_grad(); loss.backward()
+
+``states["h"].grad[:, t]`` is ∂L/∂h_t, the TOTAL derivative, the dh_t of BPTT: through the
+outputs and through every later step. (A tensor of states that the tape merely passes to the
+output layer would get the direct part alone, W_hy^T dy_t, zero before the last step when the
+loss is at the last step.) A fused op keeps the later steps inside one tape entry, so the
+model hands it a ``kernels.fused.StateTaps``; the model ``expose``s each returned tensor
+under the op's name for that state, and the op's backward ``deliver``s to it what its BPTT
+computed inside, ``inside_share(direct, sent_back, lengths, within)`` with sent_back_t = W^T
+dz_t, what step t's pre-activation gradient sends to the previous state. The unrolled tape
+engine routes what each step reads of the state before it through ``taps.carry(part, state,
+t)``, which delivers the same share from a hook. To follow the protocol a new family:
+
+1. takes ``return_states=False`` in ``forward`` and returns through ``outputs(y, last,
+   states)``;
+2. on the tape engine, calls ``taps.carry`` on each state it carries to the next step (and on
+   a state the same step reads again, as y_t reads h_t);
+3. in its fused op, takes ``taps`` as the last static argument and, in the backward, when
+   ``taps.wanted(part)``, delivers ``inside_share`` for the part (it costs nothing otherwise);
+4. is tested, as ``tests/test_states.py`` tests every family here, on every engine against
+   the tape engine and against finite differences of L with respect to an additive
+   perturbation of the state.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -55,6 +86,13 @@ def check_lengths(lengths, batch: int, steps: int) -> np.ndarray:
         raise ValueError(f"lengths must lie in [1, {steps}], "
                          f"got [{lengths.min()}, {lengths.max()}]")
     return lengths.astype(np.int64)
+
+
+def outputs(y: Tensor, last=None, states: dict | None = None):
+    """What a recurrent model's forward returns: y; (y, last) when the final state is asked
+    for (``return_state``); and the per-step states last when they are (``return_states``)."""
+    extra = tuple(v for v in (last, states) if v is not None)
+    return (y, *extra) if extra else y
 
 
 def activate_tensor(name: str, z):

@@ -27,24 +27,28 @@ import numpy as np
 
 from ..autograd import Tensor, ops
 from ..kernels.elman import elman_recurrence
+from ..kernels.fused import StateTaps
 from ..kernels.linear import linear
 from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_activation,
-                   check_lengths, check_size)
+                   check_lengths, check_size, outputs)
 
 
 def elman_states(x: Tensor, W_xh: Tensor, b_h: Tensor, W_hh: Tensor, h: Tensor, activation: str,
-                 lengths: np.ndarray, backend: str) -> Tensor:
+                 lengths: np.ndarray, backend: str, taps: StateTaps | None = None) -> Tensor:
     """hs (B, T, H): h_t = f(W_xh x_t + b_h + W_hh h_{t-1}) from h_{-1} = h, on the given
     engine: the fused op, or (backend="tape") the input projection as one linear op and the
-    recurrence written step by step with primitive ops, the oracle."""
+    recurrence written step by step with primitive ops, the oracle. ``taps``: the states'
+    protocol (``base.py``), part "h"."""
     if backend != "tape":
-        return elman_recurrence(x, W_xh, b_h, W_hh, h, activation, lengths, backend)
+        return elman_recurrence(x, W_xh, b_h, W_hh, h, activation, lengths, backend, taps)
     a = linear(x, W_xh, b_h)  # the input projection of every step at once
     states = []
     for t in range(a.shape[1]):
         new = activate_tensor(activation, a[:, t] + h @ W_hh.T)
         h = ops.where((t < lengths)[:, None], new, h) if t >= lengths.min() else new
         states.append(h)
+        if taps is not None:  # what the next step reads of h_t: its share reaches the taps
+            h = taps.carry("h", h, t)
     return ops.stack(states, axis=1)
 
 
@@ -80,7 +84,8 @@ class Elman(SequenceModel):
     def initial_state(self) -> Tensor:
         return self.h0 if self.learn_initial_state else self.h0_fixed
 
-    def forward(self, x, h=None, return_state: bool = False, lengths=None):
+    def forward(self, x, h=None, return_state: bool = False, lengths=None,
+                return_states: bool = False):
         """y (B, T, O) from x (B, T, I).
 
         Args:
@@ -89,15 +94,22 @@ class Elman(SequenceModel):
             return_state: also return the final state h_last (B, H).
             lengths: (B,) true lengths of a padded batch; a row's state stops changing after
                 its end, so h_last is each row's own final state.
+            return_states: also return {"h": hs}, every step's state (B, T, H) on the tape,
+                whose ``.grad`` after ``retain_grad()`` and ``backward()`` is ∂L/∂h_t
+                (``base.py``: the states' protocol).
+
+        Returns y, then h_last with ``return_state``, then the states with ``return_states``.
         """
         x = self._input(x, self.input_size)
         B, T, _ = x.shape
         lengths = check_lengths(lengths, B, T)
         h_init = self._state(h, B, self.hidden_size, self.initial_state())
+        taps = StateTaps() if return_states else None
         hs = elman_states(x, self.W_xh, self.b_h, self.W_hh, h_init, self.activation, lengths,
-                          self.backend)
+                          self.backend, taps)
         y = activate_tensor(self.output_activation, linear(hs, self.W_hy, self.b_y))
-        return (y, hs[:, -1]) if return_state else y
+        return outputs(y, hs[:, -1] if return_state else None,
+                       {"h": taps.expose("h", hs)} if return_states else None)
 
 
 class StateSpaceRNN(Elman):

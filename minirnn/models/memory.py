@@ -21,9 +21,11 @@ import numpy as np
 
 from ..autograd import Tensor, ops
 from ..kernels.activations import CODES
+from ..kernels.fused import StateTaps
 from ..kernels.linear import linear
 from ..kernels.memory import memory_recurrence
-from .base import SequenceModel, activate_tensor, check_activation, check_lengths, check_size
+from .base import (SequenceModel, activate_tensor, check_activation, check_lengths, check_size,
+                   outputs)
 from .module import Parameter
 
 
@@ -43,19 +45,36 @@ class MemoryRecurrence(SequenceModel):
         """a_t = W_xh x_t + b_h for every step: one batched matmul outside the recurrence."""
         return linear(x, self.W_xh, self.b_h)
 
-    def forward(self, x, h=None, return_state: bool = False, lengths=None):
+    def forward(self, x, h=None, return_state: bool = False, lengths=None,
+                return_states: bool = False):
         """y (B, T, O) from x (B, T, I); ``h``: a packed initial state [m | h | y] (B, M+H+O),
-        zeros by default; ``return_state``: also return the final packed state."""
+        zeros by default; ``return_state``: also return the final packed state;
+        ``return_states``: also return {"m", "h", "y"}: every step's states (B, T, ·) on the
+        tape, with the total ∂L/∂state_t as their gradient (``base.py``: the states'
+        protocol; states["y"] is y itself)."""
         x = self._input(x, self.input_size)
         B, T, _ = x.shape
         lengths = check_lengths(lengths, B, T)
         a = self.input_projection(x)
-        if not return_state:
+        if not return_state and not return_states:
             return self.run_memory(a, h, lengths, y_only=True)
-        states = self.run_memory(a, h, lengths)
-        return states[:, :, self.memory_size + self.hidden_size:], states[:, -1]
+        taps = StateTaps() if return_states else None
+        packed = self.run_memory(a, h, lengths, taps=taps)
+        return self.split(packed, return_state, taps)
 
-    def run_memory(self, a: Tensor, h, lengths: np.ndarray, y_only: bool = False) -> Tensor:
+    def split(self, packed: Tensor, return_state: bool, taps):
+        """y, the final state and the named states (as ``outputs`` orders them) from the packed
+        [m_t | h_t | y_t]: each a slice of it on the tape."""
+        M, H = self.memory_size, self.hidden_size
+        y = packed[:, :, M + H:]
+        states = None
+        if taps is not None:
+            states = {"m": taps.expose("m", packed[:, :, :M]),
+                      "h": taps.expose("h", packed[:, :, M:M + H]), "y": taps.expose("y", y)}
+        return outputs(y, packed[:, -1] if return_state else None, states)
+
+    def run_memory(self, a: Tensor, h, lengths: np.ndarray, y_only: bool = False,
+                   taps=None) -> Tensor:
         """[m_t | h_t | y_t] (B, T, M+H+O), or y_t alone (B, T, O) with ``y_only``, from the
         input part a (B, T, H) of z_t and a packed initial state h (B, M+H+O), zeros when
         None."""
@@ -63,36 +82,43 @@ class MemoryRecurrence(SequenceModel):
         zeros = self._constant_zeros(M + H + O)
         state = self._state(h, a.shape[0], M + H + O, zeros)
         return self.recur(a, (state[:, :M], state[:, M:M + H], state[:, M + H:]), lengths,
-                          y_only)
+                          y_only, taps)
 
-    def recur(self, a: Tensor, initial, lengths: np.ndarray, y_only: bool = False) -> Tensor:
+    def recur(self, a: Tensor, initial, lengths: np.ndarray, y_only: bool = False,
+              taps=None) -> Tensor:
         """The recurrence from the initial states (m_{-1}, h_{-1}, y_{-1}), on this engine:
-        the packed states, or the outputs alone with ``y_only`` (``memory_recurrence``)."""
+        the packed states, or the outputs alone with ``y_only`` (``memory_recurrence``);
+        ``taps``: the states' protocol (``base.py``)."""
         weights = self.memory_weights()
         if self.backend == "tape":
-            states = self._unrolled(a, weights, initial, lengths)
+            states = self._unrolled(a, weights, initial, lengths, taps)
             return states[:, :, self.memory_size + self.hidden_size:] if y_only else states
         W_ym, W_hm, W_mm, b_m, W_mh = weights
         activations = (self.memory_activation, self.activation, self.output_activation)
         return memory_recurrence(a, W_ym, W_hm, W_mm, b_m, W_mh, self.W_hy, self.b_y,
-                                 *initial, activations, lengths, self.backend, y_only)
+                                 *initial, activations, lengths, self.backend, y_only, taps)
 
-    def _unrolled(self, a, weights, initial, lengths):
-        """The equations step by step with primitive tape ops (the oracle)."""
+    def _unrolled(self, a, weights, initial, lengths, taps=None):
+        """The equations step by step with primitive tape ops (the oracle). With ``taps``, what
+        the cell reads again of each state (m_t in h_t, h_t in y_t, all three at step t+1)
+        goes through ``taps.carry``, so that its share of the gradient reaches the taps."""
         W_ym, W_hm, W_mm, b_m, W_mh = weights
+        tap = (lambda part, v, t: v) if taps is None else taps.carry
         m, h, y = initial
         steps = []
         for t in range(a.shape[1]):
             m_new = activate_tensor(self.memory_activation,
                                     y @ W_ym.T + h @ W_hm.T + m @ W_mm.T + b_m)
-            h_new = activate_tensor(self.activation, a[:, t] + m_new @ W_mh.T)
-            y_new = activate_tensor(self.output_activation, h_new @ self.W_hy.T + self.b_y)
+            h_new = activate_tensor(self.activation, a[:, t] + tap("m", m_new, t) @ W_mh.T)
+            y_new = activate_tensor(self.output_activation,
+                                    tap("h", h_new, t) @ self.W_hy.T + self.b_y)
             if t >= lengths.min():  # some rows have ended: they keep their states
                 active = (t < lengths)[:, None]
                 m_new, h_new, y_new = (ops.where(active, new, old)
                                        for new, old in ((m_new, m), (h_new, h), (y_new, y)))
             m, h, y = m_new, h_new, y_new
             steps.append(ops.concatenate([m, h, y], axis=1))
+            m, h, y = tap("m", m, t), tap("h", h, t), tap("y", y, t)
         return ops.stack(steps, axis=1)
 
     def _check_activations(self, memory_activation, activation, output_activation):

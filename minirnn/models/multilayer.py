@@ -34,10 +34,11 @@ import numpy as np
 
 from ..autograd import Tensor, ops
 from ..kernels.activations import CODES
+from ..kernels.fused import StateTaps
 from ..kernels.layered import layered_recurrence
 from ..kernels.linear import linear
 from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_activation,
-                   check_lengths, check_size)
+                   check_lengths, check_size, outputs)
 from .elman import elman_states
 from .gated import gru_states, lstm_states
 from .module import Module
@@ -117,9 +118,13 @@ class MultiLayerRNN(SequenceModel):
     def state_size(self) -> int:
         return int(self.offsets[-1]) + self.output_size
 
-    def forward(self, x, h=None, return_state: bool = False, lengths=None):
+    def forward(self, x, h=None, return_state: bool = False, lengths=None,
+                return_states: bool = False):
         """y (B, T, O) from x (B, T, I); ``h``: the packed state (B, ΣH + O), by default each
-        layer's h0 and a zero output; ``return_state``: also return the final packed state."""
+        layer's h0 and a zero output; ``return_state``: also return the final packed state;
+        ``return_states``: also return every step's state of each layer, {"layer0.h", …}
+        (and "y", fed back, with output feedback) on the tape, their gradient the total
+        ∂L/∂h^l_t (``base.py``: the states' protocol; Elman cells)."""
         x = self._input(x, self.input_size)
         B, T, _ = x.shape
         lengths = check_lengths(lengths, B, T)
@@ -128,29 +133,43 @@ class MultiLayerRNN(SequenceModel):
                    if p is not None]
         default = ops.concatenate(initial + [self._constant_zeros(self.output_size)], axis=0)
         state = self._state(h, B, self.state_size, default)
+        named = None
         if self.connectivity in ("stacked", "skip"):
-            layers, y = self._layer_by_layer(x, state, lengths)
+            layers, y, named = self._layer_by_layer(x, state, lengths, return_states)
             last = (ops.concatenate([h[:, -1] for h in layers] + [y[:, -1]], axis=1)
                     if return_state else None)
-        elif not return_state:
-            y = self._fused_stack(x, state, lengths, y_only=True)
+        elif not return_state and not return_states:
+            y, last = self._fused_stack(x, state, lengths, y_only=True), None
         else:
-            out = self._fused_stack(x, state, lengths)  # [S | y] packed
-            y, last = out[:, :, N:], out[:, -1]
-        return (y, last) if return_state else y
+            taps = StateTaps() if return_states else None
+            out = self._fused_stack(x, state, lengths, taps=taps)  # [S | y] packed
+            y, last = out[:, :, N:], out[:, -1] if return_state else None
+            if return_states:
+                named = {f"layer{l}.h": taps.expose("S", out[:, :, lo:hi], columns=(lo, hi))
+                         for l, (lo, hi) in enumerate(zip(self.offsets[:-1], self.offsets[1:]))}
+                if self.connectivity == "output_feedback":
+                    named["y"] = taps.expose("y", y)
+        return outputs(y, last, named)
 
-    def _layer_by_layer(self, x, state, lengths):
+    def _layer_by_layer(self, x, state, lengths, return_states: bool = False):
         """stacked / skip: one recurrence per layer (Elman, LSTM or GRU), bottom to top; returns
-        every layer's states (a list; an LSTM layer's are [h | c]) and y."""
-        below, all_states, all_h = x, [], []
+        every layer's states (a list; an LSTM layer's are [h | c]), y, and with
+        ``return_states`` the named states of the protocol (None without)."""
+        if return_states and self.cell != "elman":
+            raise ValueError(f"return_states is not available for a stack of {self.cell} cells "
+                             f"yet (Elman cells only)")
+        below, all_states, all_h, named = x, [], [], {} if return_states else None
         for l, layer in enumerate(self.layer):
             lo, hi = self.offsets[l], self.offsets[l + 1]
             inputs = ops.concatenate([x, below], axis=2) if (self.connectivity == "skip" and
                                                               l > 0) else below
             s0 = state[:, lo:hi]
             if self.cell == "elman":
+                taps = StateTaps() if return_states else None
                 states = elman_states(inputs, layer.W_xh, layer.b_h, layer.W_hh, s0,
-                                      self.activation, lengths, self.backend)
+                                      self.activation, lengths, self.backend, taps)
+                if return_states:
+                    named[f"layer{l}.h"] = taps.expose("h", states)
             else:
                 run = lstm_states if self.cell == "lstm" else gru_states
                 states = run(inputs, layer.W_xh, layer.b_xh, layer.W_hh, layer.b_hh, s0,
@@ -160,22 +179,22 @@ class MultiLayerRNN(SequenceModel):
             all_h.append(below)
         top = ops.concatenate(all_h, axis=2) if self.connectivity == "skip" else below
         return all_states, activate_tensor(self.output_activation,
-                                           linear(top, self.W_hy, self.b_y))
+                                           linear(top, self.W_hy, self.b_y)), named
 
-    def _fused_stack(self, x, state, lengths, y_only: bool = False):
+    def _fused_stack(self, x, state, lengths, y_only: bool = False, taps=None):
         """feedback / output_feedback: the whole stack as one layered recurrence, [S | y]
-        packed or, with ``y_only``, y alone."""
+        packed or, with ``y_only``, y alone; ``taps``: the states' protocol (parts "S", "y")."""
         N = int(self.offsets[-1])
         first = self.layer[0]
         if self.backend == "tape":
-            states = self._unrolled(linear(x, first.W_xh, first.b_h), state, lengths)
+            states = self._unrolled(linear(x, first.W_xh, first.b_h), state, lengths, taps)
             return states[:, :, N:] if y_only else states
         biases = ops.concatenate([layer.b_h for layer in self.layer], axis=0)  # (N,)
         U, V, Y, W_hy, reads = self._block_weights()
         return layered_recurrence(linear(x, first.W_xh), biases, U, V, Y, W_hy, self.b_y,
                                   state[:, :N], state[:, N:], self.offsets,
                                   (self.activation, self.output_activation), lengths,
-                                  self.backend, reads, y_only)
+                                  self.backend, reads, y_only, taps)
 
     def _block_weights(self):
         """U, V (N, N), Y (N, O) and the output weights (O, N) from the layers' parameters,
@@ -212,27 +231,35 @@ class MultiLayerRNN(SequenceModel):
             return self._constant_zeros(sum(row_sizes), sum(column_sizes))
         return ops.block_matrix(blocks, row_sizes, column_sizes)
 
-    def _unrolled(self, a0, state, lengths):
-        """feedback / output_feedback step by step with primitive ops (the oracle)."""
+    def _unrolled(self, a0, state, lengths, taps=None):
+        """feedback / output_feedback step by step with primitive ops (the oracle). With
+        ``taps``, what the stack reads again of each state (the layer above and the output at
+        the same step, every layer at the next) goes through ``taps.carry``."""
         N = int(self.offsets[-1])
-        hs = [state[:, lo:hi] for lo, hi in zip(self.offsets[:-1], self.offsets[1:])]
+        bounds = list(zip(self.offsets[:-1], self.offsets[1:]))
+        tap = (lambda part, v, t, columns=None: v) if taps is None else taps.carry
+        hs = [state[:, lo:hi] for lo, hi in bounds]
         y = state[:, N:]
         steps = []
         for t in range(a0.shape[1]):
             new = []
             for l, layer in enumerate(self.layer):
-                z = a0[:, t] if l == 0 else new[l - 1] @ layer.W_xh.T + layer.b_h
+                z = (a0[:, t] if l == 0 else
+                     tap("S", new[l - 1], t, bounds[l - 1]) @ layer.W_xh.T + layer.b_h)
                 z = z + hs[l] @ layer.W_hh.T
                 if hasattr(layer, "W_fb"):
                     z = z + hs[l + 1] @ layer.W_fb.T
                 if hasattr(layer, "W_yh"):
                     z = z + y @ layer.W_yh.T
                 new.append(activate_tensor(self.activation, z))
-            y_new = activate_tensor(self.output_activation, new[-1] @ self.W_hy.T + self.b_y)
+            y_new = activate_tensor(self.output_activation,
+                                    tap("S", new[-1], t, bounds[-1]) @ self.W_hy.T + self.b_y)
             if t >= lengths.min():
                 active = (t < lengths)[:, None]
                 new = [ops.where(active, n, o) for n, o in zip(new, hs)]
                 y_new = ops.where(active, y_new, y)
             hs, y = new, y_new
             steps.append(ops.concatenate(hs + [y], axis=1))
+            hs = [tap("S", h, t, b) for h, b in zip(hs, bounds)]
+            y = tap("y", y, t)
         return ops.stack(steps, axis=1)

@@ -34,8 +34,9 @@ import copy
 import numpy as np
 
 from ..autograd import Tensor, ops
+from ..kernels.fused import StateTaps
 from ..kernels.linear import linear
-from .base import activate_tensor, check_lengths, check_size, delay_line
+from .base import activate_tensor, check_lengths, check_size, delay_line, outputs
 from .memory import MemoryRecurrence
 
 MODES = ("open", "closed")
@@ -102,7 +103,8 @@ class NARX(MemoryRecurrence):
         twin.mode = mode
         return twin
 
-    def forward(self, x, y=None, h=None, return_state: bool = False, lengths=None):
+    def forward(self, x, y=None, h=None, return_state: bool = False, lengths=None,
+                return_states: bool = False):
         """Predictions (B, T, O) from inputs x (B, T, I).
 
         Args:
@@ -111,6 +113,10 @@ class NARX(MemoryRecurrence):
                 zeros by default.
             return_state: also return the state after the last step of each row.
             lengths: (B,) lengths of a padded batch.
+            return_states: also return every step's states on the tape (``base.py``: the
+                states' protocol): in closed loop {"m", "h", "y"}, m_t = [y_{t-1}, …,
+                y_{t-K}] the delay line; in open loop {"h"}, where nothing is carried from
+                step to step, so the gradient of h_t is the one through y_t alone.
         """
         x = self._input(x, self.input_size)
         B, T, _ = x.shape
@@ -140,6 +146,7 @@ class NARX(MemoryRecurrence):
                                         self.backend, start=K))
             hidden = activate_tensor(self.activation, a + linear(y_regressors, self.W_yh))
             out = activate_tensor(self.output_activation, linear(hidden, self.W_hy, self.b_y))
+            states = {"h": hidden} if return_states else None
         else:
             # memory m_{-1} = [y_{-2}, …, y_{-K}, (dropped)], newest first; y_{-1} apart
             newest_first = y_past[:, ::-1].reshape(B, K * O)
@@ -147,16 +154,22 @@ class NARX(MemoryRecurrence):
                                  axis=1)
             h0 = self._constant_zeros(B, self.hidden_size)
             # the final state is read from the outputs (below): y_t alone is enough
-            out = self.recur(a, (m0, h0, newest_first[:, :O]), lengths, y_only=True)
+            taps = StateTaps() if return_states else None
+            out = self.recur(a, (m0, h0, newest_first[:, :O]), lengths,
+                             y_only=not return_states, taps=taps)
+            states = None
+            if return_states:
+                out, states = self.split(out, False, taps)
         if not return_state:
-            return out
+            return outputs(out, None, states)
         # the last L inputs and K outputs, read from the past and the sequence laid end to end
         x_all = ops.concatenate([x_past, x], axis=1)  # (B, L+T, I)
         y_all = ops.concatenate([y_past, y_true if self.mode == "open" else out], axis=1)
         rows = np.arange(B)[:, None]
         last_x = x_all[rows, lengths[:, None] + np.arange(L)[None, :]]  # x_{len-L} … x_{len-1}
         last_y = y_all[rows, lengths[:, None] + np.arange(K)[None, :]]
-        return out, ops.concatenate([last_x.reshape(B, L * I), last_y.reshape(B, K * O)], axis=1)
+        return outputs(out, ops.concatenate([last_x.reshape(B, L * I), last_y.reshape(B, K * O)],
+                                            axis=1), states)
 
     def forecast(self, x_past, y_past, x_future=None, steps: int | None = None) -> Tensor:
         """Multi-step forecast: read the known past in open loop (true outputs), then free-run

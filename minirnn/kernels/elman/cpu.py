@@ -139,8 +139,9 @@ def elman_forward(x, W_in, b_in, W_hh, h0, lengths, activation):
     return hs
 
 
-def elman_backward(dhs, hs, x, W_in, W_hh, h0, lengths, activation, need_dx):
-    """(dx or None, ∂L/∂W_in, ∂L/∂b_in, ∂L/∂W_hh, dh0)."""
+def elman_backward(dhs, hs, x, W_in, W_hh, h0, lengths, activation, need_dx, keep_dz=False):
+    """(dx or None, ∂L/∂W_in, ∂L/∂b_in, ∂L/∂W_hh, dh0), and dz (B, T, H) last with
+    ``keep_dz`` (for the states' gradients: ``fused.StateTaps``)."""
     B, T, H = hs.shape
     I = x.shape[2]
     blocks = row_blocks(B, B * T * H * (H + I))
@@ -156,5 +157,6 @@ def elman_backward(dhs, hs, x, W_in, W_hh, h0, lengths, activation, need_dx):
         _elman_backward(c(dhs), hs, c(W_hh), c(h0), lengths, CODES[activation], blocks,
                         gemm_address(dtype), c(x), c(W_in), dz, dh0, dW_blocks, dWin_blocks,
                         db_blocks, dx)
-    return (dx if need_dx else None, block_sum(dWin_blocks), block_sum(db_blocks),
-            block_sum(dW_blocks), dh0)
+    grads = (dx if need_dx else None, block_sum(dWin_blocks), block_sum(db_blocks),
+             block_sum(dW_blocks), dh0)
+    return (*grads, dz) if keep_dz else grads

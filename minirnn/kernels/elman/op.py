@@ -22,20 +22,28 @@ from ...autograd import Tensor
 from . import cpu, cuda, reference
 from .. import blas
 from ..activations import CODES
-from ..fused import fused_op, if_needed, sum_outer_previous
+from ..fused import StateTaps, fused_op, if_needed, inside_share, sum_outer_previous
+
+
+def _share_of_the_states(taps, dhs, dz, W_hh, lengths):
+    """h_t's gradient from inside the op, W_hh^T dz_{t+1}, to the states that asked for it
+    (``fused.StateTaps``)."""
+    if taps is not None and taps.wanted("h"):
+        taps.deliver("h", inside_share(dhs, dz @ W_hh, lengths))
 
 
 def _with_projection(recurrence):
     """An engine whose kernels run the recurrence alone (``recurrence(a, W_hh, h0, lengths,
     activation) -> (hs, backward)``, backward giving (dz, dh0)), with the input projection and
     every weight gradient as products around them."""
-    def layer(x, W_xh, b_h, W_hh, h0, lengths, activation):
+    def layer(x, W_xh, b_h, W_hh, h0, lengths, activation, taps):
         rows = x.reshape(-1, x.shape[2])
         a = blas.matmul(rows, W_xh.T, b_h).reshape(x.shape[:2] + (W_xh.shape[0],))
         hs, run_backward = recurrence(a, W_hh, h0, lengths, activation)
 
         def backward(dhs, needs):
             dz, dh0 = run_backward(dhs)
+            _share_of_the_states(taps, dhs, dz, W_hh, lengths)
             dz_rows = dz.reshape(-1, dz.shape[2])
             return (if_needed(needs[0], lambda: blas.matmul(dz_rows, W_xh).reshape(x.shape)),
                     if_needed(needs[1], lambda: blas.matmul(dz_rows.T, rows)),
@@ -56,11 +64,19 @@ def _cuda(a, W_hh, h0, lengths, activation):
     return device.forward(a, h0), device.backward
 
 
-def _cpu(x, W_xh, b_h, W_hh, h0, lengths, activation):
+def _cpu(x, W_xh, b_h, W_hh, h0, lengths, activation, taps):
     """The cpu kernels project, recur and sum every gradient themselves."""
     hs = cpu.elman_forward(x, W_xh, b_h, W_hh, h0, lengths, activation)
-    return hs, lambda g, needs: cpu.elman_backward(g, hs, x, W_xh, W_hh, h0, lengths,
-                                                   activation, needs[0])
+
+    def backward(g, needs):
+        if taps is None or not taps.wanted("h"):
+            return cpu.elman_backward(g, hs, x, W_xh, W_hh, h0, lengths, activation, needs[0])
+        *grads, dz = cpu.elman_backward(g, hs, x, W_xh, W_hh, h0, lengths, activation,
+                                        needs[0], keep_dz=True)
+        _share_of_the_states(taps, g, dz, W_hh, lengths)
+        return tuple(grads)
+
+    return hs, backward
 
 
 IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu,
@@ -68,8 +84,10 @@ IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu,
 
 
 def elman_recurrence(x: Tensor, W_xh: Tensor, b_h: Tensor, W_hh: Tensor, h0: Tensor,
-                     activation: str, lengths: np.ndarray, backend: str) -> Tensor:
+                     activation: str, lengths: np.ndarray, backend: str,
+                     taps: StateTaps | None = None) -> Tensor:
     """All hidden states hs (B, T, H) from x (B, T, I), W_xh (H, I), b_h (H,), W_hh (H, H),
-    h0 (B, H), lengths (B,)."""
+    h0 (B, H), lengths (B,). ``taps``: where the BPTT hands the share of ∂L/∂h_t that flows
+    through the later steps, W_hh^T dz_{t+1}, to the states a model returned (part "h")."""
     return fused_op("elman_recurrence", backend, IMPLEMENTATIONS, (x, W_xh, b_h, W_hh, h0),
-                    lengths, activation)
+                    lengths, activation, taps)

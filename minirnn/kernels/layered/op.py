@@ -16,8 +16,8 @@ from ...autograd import Tensor
 from ...autograd.arrays import contiguous, zeros
 from . import cpu, reference
 from ..activations import CODES
-from ..fused import (fused_op, if_needed, packed_gradients, sum_outer, sum_outer_previous,
-                    sum_rows)
+from ..fused import (StateTaps, fused_op, if_needed, inside_share, packed_gradients, sum_outer,
+                    sum_outer_previous, sum_rows)
 
 
 def dense_reads(offsets):
@@ -43,10 +43,13 @@ def block_gradient(d, v, offsets, columns, initial=None) -> np.ndarray:
     return G
 
 
-def _with_gradients(states, initial, A, offsets, reads, run_backward, y_only):
+def _with_gradients(states, initial, A, offsets, reads, run_backward, y_only, taps, weights,
+                    lengths):
     """The engine-independent part: the engine's BPTT on the gradient of the output (the
     packed [gS | gy], or gy alone), then every weight's gradient with one matmul per block it
-    has."""
+    has, and the states' shares (``fused.StateTaps``: S_t gets V^T dz_{t+1} and, within its
+    step, U^T dz_t from the layers above and W_hy^T do_t from the output; y_t gets Y^T
+    dz_{t+1})."""
     S0, y0 = initial
     N = S0.shape[1]
     S_all, ys = states[:, :, :N], states[:, :, N:]
@@ -60,6 +63,14 @@ def _with_gradients(states, initial, A, offsets, reads, run_backward, y_only):
 
     def backward(doutput, needs):
         dz, do, dS0, dy0 = run_backward(doutput)
+        if taps is not None and (taps.wanted("S") or taps.wanted("y")):
+            U, V, Y, W_hy = weights
+            direct = packed_gradients(doutput, states.shape[2])
+            if taps.wanted("S"):
+                taps.deliver("S", inside_share(direct[:, :, :N], dz @ V, lengths,
+                                               within=do @ W_hy + dz @ U))
+            if taps.wanted("y"):
+                taps.deliver("y", inside_share(direct[:, :, N:], dz @ Y, lengths))
         return (dz[..., :A],                                                          # a
                 if_needed(needs[1], lambda: sum_rows(dz)),                           # b
                 if_needed(needs[2], lambda: block_gradient(dz, S_all, offsets, u_cols)),  # U
@@ -75,17 +86,19 @@ def _with_gradients(states, initial, A, offsets, reads, run_backward, y_only):
 
 def _host(kernels):
     """The numpy and cpu engines: the same calls, to ``reference`` or ``cpu``."""
-    def run(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads, y_only):
+    def run(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads, y_only,
+            taps):
         states = kernels.layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads,
                                          lengths, *activations)
         return _with_gradients(states, (S0, y0), a.shape[2], offsets, reads,
                                lambda doutput: kernels.layered_backward(
                                    doutput, states, U, V, Y, W_hy, offsets, reads, lengths,
-                                   *activations), y_only)
+                                   *activations), y_only, taps, (U, V, Y, W_hy), lengths)
     return run
 
 
-def _cuda(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads, y_only):
+def _cuda(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads, y_only,
+          taps):
     from .cuda import DeviceLayered
 
     device = DeviceLayered(U, V, Y, W_hy, offsets, lengths, *(CODES[n] for n in activations))
@@ -96,7 +109,8 @@ def _cuda(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, lengths, activations, reads
         dstates = packed_gradients(doutput, states.shape[2])
         return device.backward(dstates[:, :, :N], dstates[:, :, N:])
 
-    return _with_gradients(states, (S0, y0), a.shape[2], offsets, reads, run_backward, y_only)
+    return _with_gradients(states, (S0, y0), a.shape[2], offsets, reads, run_backward, y_only,
+                           taps, (U, V, Y, W_hy), lengths)
 
 
 IMPLEMENTATIONS = {"numpy": _host(reference), "cpu": _host(cpu), "cuda": _cuda}
@@ -104,16 +118,19 @@ IMPLEMENTATIONS = {"numpy": _host(reference), "cpu": _host(cpu), "cuda": _cuda}
 
 def layered_recurrence(a: Tensor, b: Tensor, U: Tensor, V: Tensor, Y: Tensor, W_hy: Tensor,
                        b_y: Tensor, S0: Tensor, y0: Tensor, offsets: np.ndarray, activations,
-                       lengths, backend: str, reads=None, y_only: bool = False) -> Tensor:
+                       lengths, backend: str, reads=None, y_only: bool = False,
+                       taps: StateTaps | None = None) -> Tensor:
     """[S_t | y_t] (B, T, N + O) for every step, or y_t alone (B, T, O) with ``y_only``; see
     ``reference``.
 
     ``reads`` = (u_cols, v_cols, y_cols): the columns [first, end) that layer l's rows of U and
     V read (L x 2 each) and that the output reads (2,), from the stack's connectivity (every
     other block is zero by construction); by default everything a stack may read
-    (``dense_reads``). The cpu kernel and the weight gradients skip the rest."""
+    (``dense_reads``). The cpu kernel and the weight gradients skip the rest. ``taps``: where
+    the BPTT hands the states' shares of their gradients (parts "S" and "y") to the states a
+    model returned."""
     offsets = np.asarray(offsets, dtype=np.int64)
     reads = dense_reads(offsets) if reads is None else reads
     return fused_op("layered_recurrence", backend, IMPLEMENTATIONS,
                     (a, b, U, V, Y, W_hy, b_y, S0, y0), offsets, lengths, tuple(activations),
-                    reads, y_only)
+                    reads, y_only, taps)
