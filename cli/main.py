@@ -156,7 +156,8 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
               help="full: every element; fast: random directions (large models).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sizes' values.")
 @click.option("--per-step", is_flag=True,
-              help="Also show ‖∂L/∂x_t‖ per time step for a loss at the last step.")
+              help="Also show ‖∂L/∂h_t‖ (each state) beside ‖∂L/∂x_t‖ per time step for a loss "
+                   "at the last step.")
 @json_option
 def gradcheck(model, backend, mode, seed, per_step, as_json):
     """Check every model's gradients against finite differences and the tape engine.
@@ -182,7 +183,8 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
                 rows.extend(check_model(name, b, mode=mode, seed=seed))
                 progress.advance(task)
     passed = all(r.passed for r in rows)
-    steps = {n: per_step_gradient_norms(n).tolist() for n in names} if per_step else None
+    steps = ({n: {k: v.tolist() for k, v in per_step_gradient_norms(n).items()}
+              for n in names} if per_step else None)
     if as_json:
         click.echo(json.dumps({"passed": passed, "rows": [r.as_dict() for r in rows],
                                **({"per_step": steps} if steps else {})}, indent=2))
@@ -205,11 +207,14 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
             console.print(table)
         if steps:
             for n, norms in steps.items():
-                step_table = Table(title=f"{n}: ‖∂L/∂x_t‖ for L at the last step")
+                # the states first (‖∂L/∂h_t‖: what comes back through time), then the input
+                names_shown = [k for k in norms if k != "x"] + ["x"]
+                step_table = Table(title=f"{n}: gradient norms for L at the last step")
                 step_table.add_column("t", justify="right")
-                step_table.add_column("norm", justify="right")
-                for t, v in enumerate(norms):
-                    step_table.add_row(str(t), f"{v:.3e}")
+                for k in names_shown:
+                    step_table.add_column(f"‖∂L/∂{k}_t‖", justify="right")
+                for t in range(len(norms["x"])):
+                    step_table.add_row(str(t), *(f"{norms[k][t]:.3e}" for k in names_shown))
                 console.print(step_table)
         failed = sum(not r.passed for r in rows)
         console.print("[green]all gradients check[/]" if passed else

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import losses
 from .autograd import GradcheckReport, Tensor, check_gradients
+from .inside import state_gradient_norms
 from .models.module import Module
 from .models.registry import get_model_info
 from .models.seq2seq import Seq2Seq
@@ -158,14 +159,21 @@ def _check_variant(label, name, options, backend, mode, seed) -> list[CheckRow]:
 
 
 def per_step_gradient_norms(name: str, backend: str = "cpu", steps: int = 30, seed: int = 0):
-    """‖∂L/∂x_t‖ for each t when L is the loss at the last step only: how far back the
-    gradient reaches (it vanishes or explodes geometrically through the recurrence)."""
+    """{"x": ‖∂L/∂x_t‖, and for each state of the model, e.g. "h": ‖∂L/∂h_t‖} for every t,
+    when L = Σ y_{T-1}² is the loss at the last step only: how far back the gradient reaches
+    (it vanishes or explodes geometrically through the recurrence). The states' norms come
+    from ``minirnn.inside.state_gradient_norms``; a model without the states' protocol gives
+    ‖∂L/∂x_t‖ alone."""
     B, _, I, H, O = CHECK_SHAPE
     rng = np.random.default_rng(seed)
     info = get_model_info(name)
     model = info.build(input_size=I, hidden_size=H, output_size=O, backend=backend,
                      dtype="float64", seed=seed, **info.check_options)
-    x = Tensor(rng.standard_normal((1, steps, I)), requires_grad=True)
-    y = model(x)
-    (y[:, -1] * y[:, -1]).sum().backward()
-    return np.linalg.norm(x.grad[0], axis=-1)
+    x = rng.standard_normal((1, steps, I))
+    return state_gradient_norms(model, x, np.zeros((1, O)), loss=sum_of_squares, at="last")
+
+
+def sum_of_squares(y, target):
+    """Σ (y - target)²."""
+    difference = y - target
+    return (difference * difference).sum()
