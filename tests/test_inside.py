@@ -71,3 +71,17 @@ def test_the_plots_draw_the_curves_on_a_log_scale_and_the_states_as_a_heatmap():
     assert ax.get_images()[0].get_array().shape == (6, 10)  # units down, time across
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_the_readme_seeing_inside_example_runs():
+    """README's "Seeing inside" block is real code: run it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    code = readme.split("## Seeing inside", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "elman_recurrence[cpu]" in run.stdout
