@@ -18,8 +18,9 @@ from minirnn.models.registry import MODELS
 
 from .common import (backend_option, backends_option, check_interrupted, console, err_console,
                      fail, interrupts_caught, json_option, progress_bar)
+from .predict import predict
 from .sweep import sweep
-from .train import predict, train
+from .train import train
 
 
 class GuardedGroup(click.Group):

@@ -3,7 +3,7 @@ floor), and no two modules import each other, round about or directly.
 
     cli                the ``minirnn`` command
     application        data, experiment, train, forecast, diagnostics, checkpoint, checks, bench,
-                       sweep, torch_models
+                       sweep, torch_models, app (what the command does, as library calls)
     models             the networks of the seed article
     kernels            the fused ops, their engines and the cpu runtime (all the Numba code)
     framework          losses, optimisers
@@ -24,7 +24,7 @@ FLOORS = [
     ("models", ["minirnn.models"]),
     ("application", ["minirnn.data", "minirnn.experiment", "minirnn.train", "minirnn.forecast",
                      "minirnn.diagnostics", "minirnn.checkpoint", "minirnn.checks",
-                     "minirnn.bench", "minirnn.sweep", "minirnn.torch_models"]),
+                     "minirnn.bench", "minirnn.sweep", "minirnn.torch_models", "minirnn.app"]),
     ("cli", ["minirnn.cli"]),
 ]
 

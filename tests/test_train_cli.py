@@ -650,7 +650,7 @@ def test_an_interrupt_swallowed_on_the_way_is_still_an_interrupt(monkeypatch, tm
         on_chunk(0, 0, 1, 1.0, 1.0, 10)
         raise AssertionError("training went on")
 
-    monkeypatch.setattr("minirnn.cli.train.fit", on_chunk_after_a_lost_signal)
+    monkeypatch.setattr("minirnn.app.training.fit", on_chunk_after_a_lost_signal)
     result = CliRunner().invoke(main, ["train", "elman", "--data", "sine"])
     assert result.exit_code == 1 and result.stderr.strip() == "Error: interrupted"
 
@@ -704,7 +704,7 @@ def test_an_interrupt_before_the_first_epoch_says_the_file_is_unchanged(monkeypa
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("minirnn.cli.train.fit", interrupted)
+    monkeypatch.setattr("minirnn.app.training.fit", interrupted)
     result = CliRunner().invoke(main, ["train", "jordan", "--data", "sine", "--out", str(path),
                                        "--overwrite"])
     assert result.exit_code == 1 and path.read_bytes() == before
@@ -1030,7 +1030,7 @@ def test_every_csv_shape_reports_numbers_that_the_rows_confirm(tmp_path, shape):
 def test_the_loss_curve_of_a_long_run_stays_on_its_line():
     """One mark per epoch up to 40 epochs; beyond, one per run of epochs (their mean), and the
     line says how many each mark stands for."""
-    from minirnn.cli.train import sparkline
+    from minirnn.cli.present import sparkline
 
     assert len(sparkline([3.0, 2.0, 1.0])) == 3
     curve = sparkline(np.linspace(1.0, 0.0, 200))
