@@ -244,7 +244,7 @@ def show_diagnostics(report):
     def cell(v):
         return f"[red]{v:+.3f}[/]" if abs(v) > band else f"{v:+.3f}"
 
-    acf = dict(zip(report["lags"], report["autocorrelation"]))
+    acf = dict(zip(report["lags"], report["autocorrelation"], strict=True))
     for k, lag in enumerate(report["cross_lags"]):  # -L … L; the autocorrelation from 1
         if lag < 1 and not report["cross_correlation"]:
             continue

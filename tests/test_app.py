@@ -31,8 +31,9 @@ def prices_csv(path, n=120, start=0):
     rng = np.random.default_rng(0)
     close = 100 + np.cumsum(rng.standard_normal(n))
     volume = rng.uniform(1e5, 2e5, n)
-    path.write_text("date,close,volume\n" + "".join(
-        f"{day(start + i)},{c:.3f},{v:.1f}\n" for i, (c, v) in enumerate(zip(close, volume))))
+    rows = enumerate(zip(close, volume, strict=True))
+    path.write_text("date,close,volume\n" + "".join(f"{day(start + i)},{c:.3f},{v:.1f}\n"
+                                                      for i, (c, v) in rows))
     return path
 
 

@@ -122,7 +122,7 @@ def prices(n=120):
     rng = np.random.default_rng(0)
     close = 100 + np.cumsum(rng.standard_normal(n))
     return [[day(i), f"{c:.3f}", f"{v:.1f}"]
-            for i, (c, v) in enumerate(zip(close, rng.uniform(1e5, 2e5, n)))]
+            for i, (c, v) in enumerate(zip(close, rng.uniform(1e5, 2e5, n), strict=True))]
 
 
 def test_train_on_a_csv_with_a_date_column(tmp_path):
@@ -470,7 +470,7 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_the_uninterrupted_one
     assert f"note: resuming at epoch {killed_at + 1} of 8" in resumed.stderr
     a, b = json.loads(whole.stdout), json.loads(resumed.stdout)
     assert b["resumed_from_epoch"] == killed_at and b["epochs_done"] == 8
-    differ = [(x, y) for x, y in zip(a["history"], b["history"]) if x != y]
+    differ = [(x, y) for x, y in zip(a["history"], b["history"], strict=True) if x != y]
     assert not differ, f"killed at epoch {killed_at}; first difference: {differ[0]}"
     assert a["metrics"] == b["metrics"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.npz", "whole.npz"]
@@ -859,7 +859,7 @@ def plant_rows(n=160, seed=4):
     y = np.zeros(n)
     for t in range(1, n):
         y[t] = 0.7 * y[t - 1] + u[t] + 0.05 * rng.standard_normal()
-    return [[f"{a:.6f}", f"{b:.6f}"] for a, b in zip(u, y)]
+    return [[f"{a:.6f}", f"{b:.6f}"] for a, b in zip(u, y, strict=True)]
 
 
 @pytest.mark.parametrize("lagged", [False, True])

@@ -280,7 +280,7 @@ def _forecast(net, members: list, futures, steps: int) -> list:
     if not steps:
         return [None] * len(members)
     return [one.forecast_levels(free_run(net, one, steps, future_inputs=future))
-            for one, (future, _) in zip(members, futures)]
+            for one, (future, _) in zip(members, futures, strict=True)]
 
 
 def _other_kinds(task, net, series, options: PredictOptions, on_note: Notes):
@@ -346,7 +346,7 @@ def predict_model(path, options: PredictOptions | None = None, on_note: Notes = 
     aheads = _forecast(net, members, futures, o.steps)
     predictions = [SeriesPrediction(one.series, one.to_levels(one.predict(net)), ahead,
                                     ahead_dates=dates)
-                   for one, ahead, (_, dates) in zip(members, aheads, futures)]
+                   for one, ahead, (_, dates) in zip(members, aheads, futures, strict=True)]
     header, rows = series_table(predictions, spec.series_id)
     report = None
     if o.diagnostics:  # of the one series (more are refused above)
