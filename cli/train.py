@@ -21,7 +21,7 @@ from minirnn.data.sources import BUILTIN
 from minirnn.experiment import Experiment
 from minirnn.models import BACKENDS
 from minirnn.models.base import DTYPES
-from minirnn.models.multilayer import CONNECTIVITIES
+from minirnn.models.multilayer import CELLS, CONNECTIVITIES
 from minirnn.models.registry import MODEL_OPTIONS
 from minirnn.optim import OPTIMIZERS
 
@@ -68,6 +68,11 @@ from .present import (PLOT_FORMATS, as_json_document, check_plot_path, plot_trai
 @click.option("--mu", type=FiniteFloat(0, 1, max_open=True), default=None,
               help="jordan: memory decay μ in [0, 1).")
 @click.option("--learn-mu", is_flag=True, default=None, help="jordan: learn μ too.")
+@click.option("--cell", type=click.Choice(CELLS), default=None,
+              help="multilayer, seq2seq: the recurrent cell of each layer [default: elman].")
+@click.option("--learn-initial-state", is_flag=True, default=None,
+              help="lstm, gru: learn the initial state (h0, and c0 for an LSTM) instead of "
+                   "starting from zeros.")
 @click.option("--memory-size", type=click.IntRange(min=1), default=None,
               help="memory: memory units.")
 @click.option("--activation", type=click.Choice(["tanh", "sigmoid", "relu", "identity"]),
@@ -115,7 +120,8 @@ from .present import (PLOT_FORMATS, as_json_document, check_plot_path, plot_trai
 @click.pass_context
 def train(ctx, model, data, target, inputs, series_id, length, missing, context, horizon,
           difference, lag_inputs, hidden, layers, connectivity, window, input_delays,
-          output_delays, mode, open_epochs, mu, learn_mu, memory_size, activation, backend,
+          output_delays, mode, open_epochs, mu, learn_mu, cell, learn_initial_state,
+          memory_size, activation, backend,
           dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, data_seed,
           deterministic, out, resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors (with --resume,
@@ -144,11 +150,6 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
     if model is None and resume is None:
         raise click.UsageError("Missing argument 'MODEL' (or --resume a checkpoint).")
     check_plot_path(plot)
-    given = {name for name in ctx.params
-             if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
-    if model is None and resume is None:
-        raise click.UsageError("Missing argument 'MODEL' (or --resume a checkpoint).")
-    check_plot_path(plot)
     if resume is not None and out is None:
         out = resume  # continue the checkpoint where it is
     if out is not None:
@@ -166,7 +167,8 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
         difference=difference, lag_inputs=lag_inputs, hidden=hidden, layers=layers,
         connectivity=connectivity, window=window, input_delays=input_delays,
         output_delays=output_delays, mode=mode, open_epochs=open_epochs, mu=mu,
-        learn_mu=learn_mu, memory_size=memory_size, activation=activation, backend=backend,
+        learn_mu=learn_mu, cell=cell, learn_initial_state=learn_initial_state,
+        memory_size=memory_size, activation=activation, backend=backend,
         dtype=dtype, epochs=epochs, batch=batch, bptt=bptt, lr=lr, optimizer=optimizer,
         clip=clip, patience=patience, seed=seed, data_seed=data_seed,
         deterministic=deterministic, given=frozenset(given))

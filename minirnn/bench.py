@@ -24,9 +24,14 @@ import numpy as np
 
 from .autograd import Tensor
 from .losses import mse
-from .models import NARX, StateSpaceRNN
+from .models import GRU, LSTM, NARX, StateSpaceRNN
 
 DEFAULT_SIZES = [(32, 100, 64), (64, 100, 128), (8, 1000, 32)]
+
+#: the recurrent cell the default benchmark times: the state-space RNN (against ``nn.RNN``),
+#: or a gated cell with a zero initial state (against ``nn.LSTM`` / ``nn.GRU``)
+CELLS = {"statespace": StateSpaceRNN, "lstm": LSTM, "gru": GRU}
+GATES = {"statespace": 1, "lstm": 4, "gru": 3}
 
 
 @dataclass
@@ -43,9 +48,11 @@ class BenchRow:
     speedup_vs_jax: float | None = None
 
 
-def model_flops(batch: int, steps: int, hidden: int) -> float:
-    """FLOPs of one forward + backward of the benchmark case (see the module docstring)."""
-    return 18.0 * batch * steps * hidden * hidden
+def model_flops(batch: int, steps: int, hidden: int, gates: int = 1) -> float:
+    """FLOPs of one forward + backward of the benchmark case (see the module docstring): a
+    gated cell's projection and recurrence have ``gates`` times the rows, so 6·B·T·H²·(2G + 1)
+    (the gates' elementwise work is not counted)."""
+    return 6.0 * batch * steps * hidden * hidden * (2 * gates + 1)
 
 
 def matmul_gflops(n: int = 2048, dtype: str = "float32", repeat: int = 5) -> float:
@@ -120,12 +127,12 @@ def _on_device(model, *arrays):
 
 
 def model_step(backend: str, batch: int, steps: int, hidden: int, dtype: str = "float32",
-               seed: int = 0, loss: str = "weighted"):
+               seed: int = 0, loss: str = "weighted", cell: str = "statespace"):
     """A callable doing one forward + backward of the benchmark case on ``backend`` (the cuda
     engine device-resident, waiting for the GPU to finish each call)."""
     rng = np.random.default_rng(seed)
-    model = StateSpaceRNN(input_size=hidden, hidden_size=hidden, output_size=hidden,
-                          backend=backend, dtype=dtype, seed=seed)
+    model = CELLS[cell](input_size=hidden, hidden_size=hidden, output_size=hidden,
+                        backend=backend, dtype=dtype, seed=seed)
     x = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     weights = rng.standard_normal((batch, steps, hidden)).astype(dtype)
     (x, weights), finish = _on_device(model, x, weights)
@@ -160,9 +167,9 @@ def torch_cuda_available() -> bool:
 
 
 def torch_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed: int = 0,
-               device: str = "cpu", loss: str = "weighted"):
-    """A callable doing the same forward + backward in PyTorch: ``nn.RNN`` (tanh, one layer)
-    and an ``nn.Linear`` output, gradients of every parameter and of x; on the CPU in as many
+               device: str = "cpu", loss: str = "weighted", cell: str = "statespace"):
+    """A callable doing the same forward + backward in PyTorch: ``nn.RNN`` (tanh, one layer;
+    ``nn.LSTM`` or ``nn.GRU`` for a gated ``cell``) and an ``nn.Linear`` output, gradients of every parameter and of x; on the CPU in as many
     threads as Numba uses, or with ``device="cuda"`` on the GPU (cuDNN's RNN), waiting for the
     GPU to finish each call. On the GPU, TF32 is turned off for cuDNN and cuBLAS (PyTorch lets
     cuDNN use it by default): float32 is then float32 on both sides, as in the cuda engine."""
@@ -176,7 +183,8 @@ def torch_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed
     torch.set_num_threads(numba.get_num_threads())
     torch.manual_seed(seed)
     tdtype = getattr(torch, dtype)
-    rnn = torch.nn.RNN(hidden, hidden, batch_first=True).to(device=device, dtype=tdtype)
+    layer = {"statespace": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    rnn = layer(hidden, hidden, batch_first=True).to(device=device, dtype=tdtype)
     out = torch.nn.Linear(hidden, hidden).to(device=device, dtype=tdtype)
     rng = np.random.default_rng(seed)
     x = torch.tensor(rng.standard_normal((batch, steps, hidden)), dtype=tdtype, device=device,
@@ -205,19 +213,55 @@ def jax_available() -> bool:
     return True
 
 
+def _jax_cell(cell: str, hidden: int):
+    """(rows per unit of W_xh and W_hh, the scan's step (state, a_t, p) -> (state, h_t), and
+    the initial state from the parameters and the batch) of a JAX RNN: tanh, LSTM or GRU, the
+    equations of ``models.elman`` and ``models.gated``."""
+    import jax
+    import jax.numpy as jnp
+
+    H = hidden
+    if cell == "lstm":
+        def step(state, a_t, p):
+            h, c = state
+            z = a_t + h @ p["W_hh"].T
+            i, f = jax.nn.sigmoid(z[:, :H]), jax.nn.sigmoid(z[:, H:2 * H])
+            g, o = jnp.tanh(z[:, 2 * H:3 * H]), jax.nn.sigmoid(z[:, 3 * H:])
+            c = f * c + i * g
+            h = o * jnp.tanh(c)
+            return (h, c), h
+        return 4, step, lambda p, B: (jnp.zeros((B, H), p["W_hh"].dtype),) * 2
+    if cell == "gru":
+        def step(h, a_t, p):
+            u = h @ p["W_hh"].T + p["b_hh"]
+            r = jax.nn.sigmoid(a_t[:, :H] + u[:, :H])
+            z = jax.nn.sigmoid(a_t[:, H:2 * H] + u[:, H:2 * H])
+            n = jnp.tanh(a_t[:, 2 * H:] + r * u[:, 2 * H:])
+            h = (1 - z) * n + z * h
+            return h, h
+        return 3, step, lambda p, B: jnp.zeros((B, H), p["W_hh"].dtype)
+
+    def step(h, a_t, p):
+        h = jnp.tanh(a_t + h @ p["W_hh"].T)
+        return h, h
+    return 1, step, lambda p, B: jnp.broadcast_to(p["h0"], (B, H))
+
+
 def jax_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed: int = 0,
-             loss: str = "weighted"):
+             loss: str = "weighted", cell: str = "statespace"):
     """A callable doing the same forward + backward in JAX on the CPU, written as JAX users
     write an RNN: ``jax.jit(jax.value_and_grad(…))`` of a ``lax.scan`` over time, with the
     input projection W_xh x_t + b_h hoisted out of the scan (one product over every step);
-    the state-space RNN's learned h0; gradients of every parameter and of x. XLA picks its
-    own threads."""
+    the state-space RNN's learned h0 (a gated ``cell``: an LSTM or GRU from a zero state);
+    gradients of every parameter and of x. XLA picks its own threads."""
     import jax
     import jax.numpy as jnp
 
     rng = np.random.default_rng(seed)
     bound = 1 / np.sqrt(hidden)
-    shapes = {"W_xh": (hidden, hidden), "W_hh": (hidden, hidden), "b_h": (hidden,),
+    gates, cell_step, initial = _jax_cell(cell, hidden)
+    G = gates * hidden
+    shapes = {"W_xh": (G, hidden), "W_hh": (G, hidden), "b_h": (G,), "b_hh": (G,),
               "W_hy": (hidden, hidden), "b_y": (hidden,), "h0": (hidden,)}
     params = {name: jnp.asarray(rng.uniform(-bound, bound, shape).astype(dtype))
               for name, shape in shapes.items()}
@@ -225,13 +269,8 @@ def jax_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed: 
     weights = jnp.asarray(rng.standard_normal((batch, steps, hidden)).astype(dtype))
 
     def objective(p, x):
-        a = x @ p["W_xh"].T + p["b_h"]  # (B, T, H), outside the scan
-
-        def cell(h, a_t):
-            h = jnp.tanh(a_t + h @ p["W_hh"].T)
-            return h, h
-
-        _, hs = jax.lax.scan(cell, jnp.broadcast_to(p["h0"], (batch, hidden)),
+        a = x @ p["W_xh"].T + p["b_h"]  # (B, T, G·H), outside the scan
+        _, hs = jax.lax.scan(lambda state, a_t: cell_step(state, a_t, p), initial(p, batch),
                              jnp.swapaxes(a, 0, 1))
         y = jnp.swapaxes(hs, 0, 1) @ p["W_hy"].T + p["b_y"]
         return jnp.mean((y - weights) ** 2) if loss == "mse" else jnp.sum(y * weights)
@@ -246,26 +285,30 @@ def jax_step(batch: int, steps: int, hidden: int, dtype: str = "float32", seed: 
 
 def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat: int = 5,
                    progress=None, torch: bool = False, loss: str = "weighted",
-                   jax: bool = False) -> list[BenchRow]:
+                   jax: bool = False, cell: str = "statespace") -> list[BenchRow]:
     """One row per (size, engine), the engines of one size timed in turns; ratios against the
     tape engine, PyTorch and JAX where they ran.
     ``torch=True`` adds PyTorch's CPU ``nn.RNN`` as one more row per size, and, when the cuda
     engine runs and PyTorch sees a GPU, its cuDNN ``nn.RNN`` ("pytorch-cuda"), the reference
-    of the cuda engine's ratio; ``jax=True`` adds JAX on the CPU (``jax_step``)."""
+    of the cuda engine's ratio; ``jax=True`` adds JAX on the CPU (``jax_step``). ``cell``:
+    the state-space RNN, or an LSTM or GRU against ``nn.LSTM`` / ``nn.GRU`` (``CELLS``)."""
+    if cell not in CELLS:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
     rows = []
     for batch, steps, hidden in sizes:
-        runs = {backend: model_step(backend, batch, steps, hidden, dtype, loss=loss)
+        runs = {backend: model_step(backend, batch, steps, hidden, dtype, loss=loss, cell=cell)
                 for backend in backends}
         if jax:
-            runs["jax"] = jax_step(batch, steps, hidden, dtype, loss=loss)
+            runs["jax"] = jax_step(batch, steps, hidden, dtype, loss=loss, cell=cell)
         devices = (["cpu"] if torch else []) + \
             (["cuda"] if torch and "cuda" in backends and torch_cuda_available() else [])
         for device in devices:
             name = "pytorch" if device == "cpu" else "pytorch-cuda"
-            runs[name] = torch_step(batch, steps, hidden, dtype, device=device, loss=loss)
+            runs[name] = torch_step(batch, steps, hidden, dtype, device=device, loss=loss,
+                                    cell=cell)
         seconds = _interleaved_medians(runs, repeat)
         case = [BenchRow(name, batch, steps, hidden, dtype, 1e3 * s,
-                         gflops=model_flops(batch, steps, hidden) / s / 1e9)
+                         gflops=model_flops(batch, steps, hidden, GATES[cell]) / s / 1e9)
                 for name, s in seconds.items()]
         if progress is not None:
             progress()
@@ -457,7 +500,7 @@ def training_step(model_name: str, batch: int, steps: int, hidden: int, backend:
 
 #: the models ``training_table`` times, as ``minirnn train`` names them
 TRAINING_FAMILIES = ["sliding", "narx", "elman", "statespace", "memory", "jordan", "multilayer",
-                     "seq2seq"]
+                     "seq2seq", "lstm", "gru"]
 #: the families ``torch_training_step`` builds in PyTorch (``minirnn.torch_models``): all
 TORCH_FAMILIES = tuple(TRAINING_FAMILIES)
 

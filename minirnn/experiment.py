@@ -252,6 +252,21 @@ def task_scalers(task) -> dict:
 
 
 # --- sizes and memory ------------------------------------------------------------------------
+#: rows of W_xh and W_hh per hidden unit, one per gate, and the values a cell keeps per unit and
+#: step for its BPTT (the state, and a gated cell's saved gates)
+_GATES = {"elman": 1, "lstm": 4, "gru": 3}
+_SAVED = {"elman": 1, "lstm": 2 + 4, "gru": 1 + 4}
+
+
+def _layer_count(cell: str, fan_in: int, H: int, learned_state: bool) -> int:
+    """Weights of one recurrent layer: W_xh, W_hh, its bias (two for a gated cell, as
+    PyTorch's), and a learned initial state (h0, and c0 for an LSTM)."""
+    G = _GATES[cell]
+    biases = H if cell == "elman" else 2 * G * H
+    state = (2 * H if cell == "lstm" else H) if learned_state else 0
+    return G * H * fan_in + G * H * H + biases + state
+
+
 def parameter_count(name: str, config: dict) -> int:
     """The number of weights of model ``name`` built from ``config``, without building it
     (checked against built models in tests/test_experiment.py)."""
@@ -263,6 +278,8 @@ def parameter_count(name: str, config: dict) -> int:
         return H * (L + 1) * I + H * K * O + H + O * H + O
     if name in ("elman", "statespace"):
         return H * I + H * H + H + O * H + O + (H if name == "statespace" else 0)
+    if name in ("lstm", "gru"):
+        return _layer_count(name, I, H, config["learn_initial_state"]) + O * H + O
     if name == "memory":
         M = config["memory_size"] or H
         return H * I + H + M * O + M * H + M * M + M + H * M + O * H + O
@@ -273,12 +290,14 @@ def parameter_count(name: str, config: dict) -> int:
         total = 0
         for l in range(layers):
             fan_in = I if l == 0 else H + (I if skip else 0)
-            total += H * fan_in + H * H + 2 * H
+            total += _layer_count(config["cell"], fan_in, H, True)
             total += H * H if config["connectivity"] == "feedback" and l < layers - 1 else 0
             total += H * O if config["connectivity"] == "output_feedback" and l == 0 else 0
         return total + O * (layers * H if skip else H) + O
-    if name == "seq2seq":
-        return (H * I + H * H + 2 * H + O * H + O) + (H * O + H * H + H + O * H + O)
+    if name == "seq2seq":  # the encoder's initial state learned, the decoder's not
+        cell = config["cell"]
+        return (_layer_count(cell, I, H, True) + O * H + O) + \
+            (_layer_count(cell, O, H, False) + O * H + O)
     raise ValueError(f"unknown model {name!r}")
 
 
@@ -292,7 +311,11 @@ def state_width(name: str, config: dict) -> int:
     if name == "memory":
         return H + (config["memory_size"] or H) + O
     if name == "multilayer":
-        return config["num_layers"] * H + O
+        return config["num_layers"] * _SAVED[config["cell"]] * H + O
+    if name in ("lstm", "gru"):
+        return _SAVED[name] * H + H + O + I
+    if name == "seq2seq":
+        return 2 * _SAVED[config["cell"]] * H + O + I
     return 2 * H + O + I
 
 

@@ -2,7 +2,8 @@ r"""PyTorch equivalents of minirnn's model families, for ``minirnn bench --train
 
 Each class computes the same function as the minirnn model it mirrors (docs/DESIGN.md, "The
 models"), written the way a PyTorch user writes that model: ``nn.RNN`` where PyTorch has the
-recurrence (Elman, state-space, stacked layers, the seq2seq encoder and decoder), ``nn.Linear``
+recurrence (Elman, state-space, stacked layers, the seq2seq encoder and decoder; ``nn.LSTM`` and
+``nn.GRU`` for the gated cells, whose weights minirnn lays out as PyTorch does), ``nn.Linear``
 layers in a Python loop over time where it does not (Jordan, ExplicitMemory), and batched
 operations with no loop where the model has no recurrence (the sliding window, open-loop NARX:
 ``unfold`` cuts the windows of past values, an MLP reads them).
@@ -29,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import (NARX, Elman, ExplicitMemory, Jordan, MultiLayerRNN, Seq2Seq,
+from .models import (GRU, LSTM, NARX, Elman, ExplicitMemory, Jordan, MultiLayerRNN, Seq2Seq,
                      SlidingPredictor)
 
 #: activations as functions of a tensor (minirnn's names)
@@ -136,6 +137,37 @@ class TorchRNN(nn.Module):
     def forward(self, x):
         h0 = None if self.h0 is None else self.h0.expand(-1, x.shape[0], -1).contiguous()
         return self.g(self.out(self.rnn(x, h0)[0]))
+
+
+class TorchGated(nn.Module):
+    r"""LSTM and GRU (``LSTM``, ``GRU``): ``nn.LSTM`` or ``nn.GRU`` and an ``nn.Linear`` output,
+    y_t = g(W_hy h_t + b_y). minirnn's W_xh, W_hh, b_xh, b_hh are the cell's ``weight_ih_l0``,
+    ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0`` unchanged (gate rows [i|f|g|o] and
+    [r|z|n] in both); a learned initial state is ``h0`` (and ``c0``), (layers, 1, H) each.
+    Several layers (``MultiLayerRNN(cell=…)``, stacked) are the cell's ``num_layers``."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int,
+                 num_layers: int = 1, learn_initial_state: bool = False,
+                 output_activation: str = "identity"):
+        super().__init__()
+        self.cell = cell
+        self.g = activation_function(output_activation)
+        self.rnn = (nn.LSTM if cell == "lstm" else nn.GRU)(input_size, hidden_size,
+                                                            num_layers=num_layers,
+                                                            batch_first=True)
+        self.out = nn.Linear(hidden_size, output_size)
+        parts = ("h0", "c0") if cell == "lstm" else ("h0",)
+        self.learned = parts if learn_initial_state else ()
+        for part in self.learned:
+            setattr(self, part, nn.Parameter(torch.zeros(num_layers, 1, hidden_size)))
+
+    def forward(self, x):
+        state = None
+        if self.learned:
+            state = tuple(getattr(self, p).expand(-1, x.shape[0], -1).contiguous()
+                          for p in self.learned)
+            state = state if self.cell == "lstm" else state[0]
+        return self.g(self.out(self.rnn(x, state)[0]))
 
 
 class TorchJordan(nn.Module):
@@ -265,6 +297,10 @@ def _check_seq2seq(model: Seq2Seq):
                                   "activation in the encoder and the decoder")
 
 
+#: a gated cell's parameters in PyTorch (per layer, ``_l{l}``) and in minirnn: the same arrays
+GATED_NAMES = {"weight_ih": "W_xh", "weight_hh": "W_hh", "bias_ih": "b_xh", "bias_hh": "b_hh"}
+
+
 def torch_layout(model, arrays: dict, gradients: bool = False) -> dict:
     """The entries of the PyTorch equivalent's ``state_dict`` (name -> NumPy array) from
     minirnn ``model``'s arrays (name -> array, its ``state_dict()`` or its gradients). Each
@@ -288,11 +324,24 @@ def torch_layout(model, arrays: dict, gradients: bool = False) -> dict:
         if model.learn_initial_state:
             layout["h0"] = a["h0"].reshape(1, 1, -1)
         return layout
+    if isinstance(model, (LSTM, GRU)):
+        layout = {f"rnn.{torch_name}_l0": a[name] for torch_name, name in GATED_NAMES.items()}
+        layout.update({"out.weight": a["W_hy"], "out.bias": a["b_y"]})
+        for part in model.state_parts if model.learn_initial_state else ():
+            layout[f"{part}0"] = a[f"{part}0"].reshape(1, 1, -1)
+        return layout
     if isinstance(model, MultiLayerRNN):
+        layers = range(len(model.layer))
         layout = {"out.weight": a["W_hy"], "out.bias": a["b_y"],
-                  "h0": np.stack([a[f"layer{l}.h0"] for l in range(len(model.layer))])[:, None]}
-        for l in range(len(model.layer)):
-            layout.update(_rnn_layout(a, f"layer{l}.", "rnn.", l, gradients))
+                  "h0": np.stack([a[f"layer{l}.h0"] for l in layers])[:, None]}
+        if model.cell == "lstm":
+            layout["c0"] = np.stack([a[f"layer{l}.c0"] for l in layers])[:, None]
+        for l in layers:
+            if model.cell == "elman":
+                layout.update(_rnn_layout(a, f"layer{l}.", "rnn.", l, gradients))
+            else:
+                layout.update({f"rnn.{torch_name}_l{l}": a[f"layer{l}.{name}"]
+                               for torch_name, name in GATED_NAMES.items()})
         return layout
     if isinstance(model, Jordan):
         return {"inp.weight": a["W_xh"], "inp.bias": a["b_h"], "read.weight": a["W_mh"],
@@ -340,12 +389,20 @@ def torch_equivalent(model) -> nn.Module:
     elif isinstance(model, Elman):
         built = TorchRNN(**sizes, hidden_size=model.hidden_size,
                          learn_initial_state=model.learn_initial_state, **acts)
+    elif isinstance(model, (LSTM, GRU)):
+        built = TorchGated("lstm" if isinstance(model, LSTM) else "gru", **sizes,
+                           hidden_size=model.hidden_size,
+                           learn_initial_state=model.learn_initial_state,
+                           output_activation=model.output_activation)
     elif isinstance(model, MultiLayerRNN):
         if model.connectivity != "stacked" or len(set(model.hidden_sizes)) != 1:
             raise NotImplementedError("a PyTorch multi-layer RNN is here nn.RNN's: the "
                                       "'stacked' connectivity, every layer the same size")
-        built = TorchRNN(**sizes, hidden_size=model.hidden_sizes[0],
-                         num_layers=len(model.hidden_sizes), learn_initial_state=True, **acts)
+        layers = {"hidden_size": model.hidden_sizes[0], "num_layers": len(model.hidden_sizes),
+                  "learn_initial_state": True}
+        built = (TorchRNN(**sizes, **layers, **acts) if model.cell == "elman" else
+                 TorchGated(model.cell, **sizes, **layers,
+                            output_activation=model.output_activation))
     elif isinstance(model, Jordan):
         built = TorchJordan(**sizes, hidden_size=model.hidden_size, mu=float(model.mu.data),
                             learn_mu=model.mu.requires_grad, **acts)

@@ -100,8 +100,42 @@ def test_wide_layers_split_over_blocks_on_the_gpu(monkeypatch, dtype, H):
                                    atol=tol * np.abs(g_ref[name]).max(), err_msg=name)
 
 
+@pytest.mark.parametrize("dtype,H", [("float64", 37), ("float64", 64), ("float32", 300)])
+@pytest.mark.parametrize("family", ["lstm", "gru"])
+def test_gated_ops_on_the_device_match_the_numpy_engine(family, dtype, H):
+    """The LSTM and GRU ops with their inputs on the GPU (a device-resident model's), W_hh in
+    shared memory (H = 37 fits both families' kernels in float64) or read from device memory
+    (64, 300), several warps to a block, padded rows: the numpy engine's states and every
+    input's gradient, which stay on the GPU."""
+    from minirnn.models.gated import gru_states, lstm_states
+
+    gates, parts, states = {"lstm": (4, 2, lstm_states), "gru": (3, 1, gru_states)}[family]
+    B, T, I, G = 5, 9, 3, gates * H
+    lengths = np.array([9, 4, 9, 1, 7])
+    rng = np.random.default_rng(24)
+    scale = 1 / np.sqrt(H)  # the models' own initialisation (a gain near 1 per step)
+    arrays = [rng.uniform(-1, 1, (B, T, I)), rng.uniform(-scale, scale, (G, I)),
+              rng.uniform(-scale, scale, G), rng.uniform(-scale, scale, (G, H)),
+              rng.uniform(-scale, scale, G), rng.uniform(-0.5, 0.5, (B, parts * H))]
+    w = rng.standard_normal((B, T, parts * H)).astype(dtype)
+    results = []
+    for backend, xp in (("numpy", np), ("cuda", cupy)):
+        inputs = [mr.Tensor(xp.asarray(a.astype(dtype)), requires_grad=True) for a in arrays]
+        out = states(*inputs, lengths, backend)
+        (out * xp.asarray(w)).sum().backward()
+        if backend == "cuda":
+            assert on_device(out.data) and all(on_device(t.grad) for t in inputs)
+        results.append([to_host(out.data)] + [to_host(t.grad) for t in inputs])
+    tol = 1e-10 if dtype == "float64" else 2e-5
+    names = ["states", "x", "W_xh", "b_xh", "W_hh", "b_hh", "initial state"]
+    for name, ref, got in zip(names, *results):
+        assert got.dtype == np.dtype(dtype), name
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max(),
+                                   err_msg=f"{family}: {name}")
+
+
 @pytest.mark.parametrize("name", ["elman", "statespace", "narx", "memory", "jordan",
-                                  "multilayer", "sliding", "seq2seq"])
+                                  "multilayer", "sliding", "seq2seq", "lstm", "gru"])
 def test_training_steps_on_the_device_match_the_host(name):
     """Three whole training steps (MSE, BPTT, clipping, Adam) with the model on the GPU end
     with the same weights, and the same optimiser state, as on the numpy engine."""

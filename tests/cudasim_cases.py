@@ -118,3 +118,89 @@ def test_cuda_elman_wide_kernels(monkeypatch, on_chip_bytes):
     kinds = elman_kernel_kinds(monkeypatch)
     _padded_state_space_matches_the_tape(seed=17)
     assert kinds == ["wide"]
+
+
+# --- the gated families' ops (LSTM, GRU), cuda against the tape ---------------------------------
+# (batch, time, input, hidden, lengths): batch 1 and time 1; odd sizes with padded rows (a row
+# of full length, one that ends early, one in between)
+GATED_SHAPES = [(1, 1, 1, 1, [1]), (3, 4, 2, 5, [4, 2, 3]), (2, 3, 3, 2, [1, 3])]
+
+
+def _gated_states(family, backend, dtype, B, T, I, H, lengths, seed=18):
+    """The op's states (every s_t = [h_t | c_t] for the LSTM, h_t for the GRU) and the gradient
+    of every input (x, W_xh, b_xh, W_hh, b_hh, the initial state) for L = Σ states ⊙ w, w
+    random: all the inputs random in ±0.8, the same for every backend."""
+    from minirnn.models.gated import gru_states, lstm_states
+
+    gates, parts, states = {"lstm": (4, 2, lstm_states), "gru": (3, 1, gru_states)}[family]
+    rng = np.random.default_rng(seed)
+    shapes = [(B, T, I), (gates * H, I), (gates * H,), (gates * H, H), (gates * H,),
+              (B, parts * H)]
+    inputs = [mr.Tensor(rng.uniform(-0.8, 0.8, s).astype(dtype), requires_grad=True)
+              for s in shapes]
+    out = states(*inputs, np.array(lengths), backend)
+    (out * rng.standard_normal(out.shape).astype(dtype)).sum().backward()
+    return [out.data] + [t.grad for t in inputs]
+
+
+def _assert_gated_like_the_tape(family, shape, dtype=np.float64, rtol=1e-10, atol=1e-14):
+    reference = _gated_states(family, "tape", dtype, *shape)
+    result = _gated_states(family, "cuda", dtype, *shape)
+    names = ["states", "x", "W_xh", "b_xh", "W_hh", "b_hh", "initial state"]
+    for name, got, ref in zip(names, result, reference):
+        assert got.dtype == dtype, name
+        np.testing.assert_allclose(got, ref, rtol=rtol, atol=atol, err_msg=f"{family}: {name}")
+
+
+@pytest.mark.parametrize("shape", GATED_SHAPES)
+@pytest.mark.parametrize("family", ["lstm", "gru"])
+def test_cuda_gated_ops_match_the_tape(family, shape):
+    _assert_gated_like_the_tape(family, shape)
+
+
+@pytest.mark.parametrize("family", ["lstm", "gru"])
+def test_cuda_gated_ops_float32(family):
+    _assert_gated_like_the_tape(family, (3, 4, 2, 5, [4, 2, 3]), np.float32, rtol=1e-5,
+                                atol=1e-6)
+
+
+@pytest.mark.parametrize("weights_on_chip", [True, False])
+@pytest.mark.parametrize("family", ["lstm", "gru"])
+def test_cuda_gated_ops_with_and_without_the_weights_on_chip(monkeypatch, family,
+                                                             weights_on_chip):
+    """W_hh in shared memory (when it fits) or read from device memory (room for the state
+    alone); fewer blocks than rows (the grid-stride loop over rows) and fewer threads than units
+    (each thread strides over several): the tape's numbers each time."""
+    import importlib
+
+    device = importlib.import_module(f"minirnn.kernels.{family}.cuda")
+    state = {"lstm": (3, 6), "gru": (2, 4)}[family]  # values of state, forward and backward
+    weights = {"lstm": 4, "gru": 3}[family] * 5 * 5
+    if weights_on_chip:
+        assert device.forward_shared_bytes(5, 8) == (state[0] * 5 + weights) * 8
+        assert device.backward_shared_bytes(5, 8) == (state[1] * 5 + weights) * 8
+    else:
+        monkeypatch.setattr(device, "ON_CHIP_BYTES", state[1] * 5 * 8)
+        assert device.forward_shared_bytes(5, 8) == state[0] * 5 * 8
+        assert device.backward_shared_bytes(5, 8) == state[1] * 5 * 8
+    launches = []
+
+    def shape(B, H):
+        launches.append((B, H))
+        return min(B, 2), min(H, 2)
+
+    monkeypatch.setattr(device, "launch_shape", shape)
+    _assert_gated_like_the_tape(family, (3, 4, 2, 5, [4, 2, 3]))
+    assert launches == [(3, 5), (3, 5)]  # forward and backward, one launch each
+
+
+@pytest.mark.parametrize("family", ["lstm", "gru"])
+def test_cuda_gated_ops_refuse_a_state_too_wide_for_a_block(family):
+    from minirnn.kernels.gru.cuda import check_width as gru_width
+    from minirnn.kernels.lstm.cuda import check_width as lstm_width
+
+    check_width, widest = {"lstm": (lstm_width, 1024), "gru": (gru_width, 1536)}[family]
+    check_width(widest, np.float64)
+    check_width(2 * widest, np.float32)
+    with pytest.raises(ValueError, match=f"at most {widest} in float64"):
+        check_width(widest + 1, np.float64)

@@ -18,6 +18,12 @@ RECURRENT_MODELS = [
     (mr.models.MultiLayerRNN, {"connectivity": "skip", "hidden_sizes": [3, 2, 4]}),
     (mr.models.MultiLayerRNN, {"connectivity": "feedback", "hidden_sizes": [2, 3, 1]}),
     (mr.models.MultiLayerRNN, {"connectivity": "output_feedback"}),
+    (mr.models.LSTM, {}),
+    (mr.models.LSTM, {"learn_initial_state": True}),
+    (mr.models.GRU, {}),
+    (mr.models.GRU, {"learn_initial_state": True}),
+    (mr.models.MultiLayerRNN, {"cell": "lstm", "hidden_sizes": [3, 2]}),
+    (mr.models.MultiLayerRNN, {"cell": "gru", "connectivity": "skip", "hidden_sizes": [2, 3]}),
 ]
 
 # (batch, time, input, hidden, output): batch 1, time 1, odd sizes

@@ -71,6 +71,8 @@ from minirnn.kernels.elman import cuda_kernels as k, wide_cuda_kernels as wk
 from minirnn.kernels.memory import cuda_kernels as mk
 from minirnn.kernels.delay import cuda_kernels as dk
 from minirnn.kernels.layered import cuda_kernels as lk
+from minirnn.kernels.lstm import cuda_kernels as gl
+from minirnn.kernels.gru import cuda_kernels as gg
 
 class H100:  # compile_ptx asks the driver for the device when a kernel calls a device function
     compute_capability = (9, 0)
@@ -94,11 +96,21 @@ kernels = [
     (lk.layered_backward_kernel, (a3, a3, a3, a3, a2, a2, a2, a2, i1, i1, i, i,
                                   a3, a3, a2, a2)),
 ]
-for n, (kernel, sig) in enumerate(kernels):
+gated = [  # LSTM and GRU, forward and backward
+    (gl.KERNELS["{dtype}"][0], (a3, a2, a1, a2, i1, a3, a3)),
+    (gl.KERNELS["{dtype}"][1], (a3, a3, a3, a2, a2, i1, a3, a2)),
+    (gg.KERNELS["{dtype}"][0], (a3, a2, a1, a2, i1, a3, a3)),
+    (gg.KERNELS["{dtype}"][1], (a3, a3, a3, a2, a2, i1, a3, a3, a2)),
+]
+for n, (kernel, sig) in enumerate(kernels + gated):
     ptx, _ = k.cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
     assert ".target sm_90" in ptx and ".entry" in ptx, ptx[:400]
-    if n < 2:  # the Elman kernels keep their state (and W_hh when it fits) on chip
+    if n < 2 or n >= len(kernels):  # the Elman and the gated kernels keep their state (and
+        # W_hh when it fits) on chip
         assert ".extern .shared" in ptx and "ld.shared" in ptx, kernel
+    if n >= len(kernels) and n % 2 and "{dtype}" == "float32":  # the gated backward kernels:
+        # no float64 arithmetic (a bare literal would make it: activations.cast_like)
+        assert ".f64" not in ptx, kernel
 print("ok")
 """
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}

@@ -210,9 +210,13 @@ def test_parameter_count_matches_the_built_models():
     """The memory estimate counts weights without building the model: the count is exact."""
     cases = [("sliding", {"window": 3}), ("narx", {"input_delays": 3, "output_delays": 2}),
              ("elman", {}), ("statespace", {}), ("memory", {"memory_size": 4}), ("memory", {}),
-             ("jordan", {}), ("seq2seq", {})]
+             ("jordan", {}), ("seq2seq", {}), ("lstm", {}), ("gru", {}),
+             ("lstm", {"learn_initial_state": True}), ("gru", {"learn_initial_state": True}),
+             ("seq2seq", {"cell": "lstm"}), ("seq2seq", {"cell": "gru"})]
     cases += [("multilayer", {"num_layers": 3, "connectivity": c})
               for c in ("stacked", "skip", "feedback", "output_feedback")]
+    cases += [("multilayer", {"num_layers": 3, "connectivity": c, "cell": cell})
+              for c in ("stacked", "skip") for cell in ("lstm", "gru")]
     for name, options in cases:
         for sizes in ((1, 1, 1), (3, 2, 5)):
             config = model_config(name, sizes[0], sizes[1], sizes[2], backend="numpy",

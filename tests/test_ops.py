@@ -238,3 +238,35 @@ def test_unsupported_dtype_is_rejected():
 def test_embedding_rejects_out_of_range_ids():
     with pytest.raises(IndexError, match=r"ids must lie in \[0, 5\)"):
         ops.embedding(leaf(5, 2), [0, 5])
+
+
+# --- NumPy's functions on a Tensor ------------------------------------------------------------
+@pytest.mark.parametrize("call,instead", [
+    (lambda t: np.tanh(t), r"np\.tanh\(\) .* use t\.tanh\(\)"),
+    (lambda t: np.exp(t), r"np\.exp\(\) .* use t\.exp\(\)"),
+    (lambda t: np.sum(t), r"np\.sum\(\) .* use t\.sum\(axis\)"),
+    (lambda t: np.mean(t, axis=0), r"np\.mean\(\) .* use t\.mean\(axis\)"),
+    (lambda t: np.concatenate([t, t]), r"np\.concatenate\(\) .*ops\.concatenate"),
+    (lambda t: np.maximum(t, 0.0), r"np\.maximum\(\) .*ops\.maximum"),
+])
+def test_a_numpy_function_on_a_tensor_says_what_to_use_instead(call, instead):
+    """np.tanh(t) would build an object array of Tensors, off the tape: refused, in one line."""
+    t = mr.Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(TypeError, match=instead) as error:
+        call(t)
+    assert "\n" not in str(error.value)
+
+
+def test_an_ndarray_on_the_left_of_an_operator_still_gives_a_tensor_on_the_tape():
+    """ndarray + Tensor is np.add(ndarray, Tensor) to NumPy: it comes back as the tape op."""
+    rng = np.random.default_rng(0)
+    a, m = rng.standard_normal((2, 3)), rng.standard_normal((4, 2))
+    t = mr.Tensor(rng.standard_normal((2, 3)) + 3, requires_grad=True)
+    results = {"+": a + t, "-": a - t, "*": a * t, "/": a / t, "@": m @ t,
+               "scalar *": np.float64(2.0) * t}
+    for op, r in results.items():
+        assert isinstance(r, mr.Tensor) and r.requires_grad, op
+    np.testing.assert_allclose((a - t).data, a - t.data)
+    np.testing.assert_allclose((m @ t).data, m @ t.data)
+    (a / t).sum().backward()  # ∂/∂t Σ a / t = -a / t²
+    np.testing.assert_allclose(t.grad, -a / t.data ** 2)

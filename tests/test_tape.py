@@ -96,3 +96,72 @@ def test_float32_stays_float32():
     out = ((a @ a).tanh() * 2 + 1).mean()
     out.backward()
     assert out.dtype == np.float32 and a.grad.dtype == np.float32
+
+
+# --- reading an intermediate gradient ---------------------------------------------------------
+def test_retain_grad_keeps_the_gradient_of_an_intermediate_tensor():
+    """L = Σ tanh(x W): u = x W is an intermediate; ∂L/∂u = 1 - tanh²(u), elementwise."""
+    x = mr.Tensor(np.arange(6.0).reshape(2, 3) / 10, requires_grad=True)
+    W = mr.Tensor(np.linspace(-1, 1, 6).reshape(3, 2), requires_grad=True)
+    u = (x @ W).retain_grad()
+    v = x * 2  # not retained: its gradient is freed as the pass goes
+    loss = (u.tanh().sum() + v.sum())
+    loss.backward()
+    np.testing.assert_allclose(u.grad, 1 - np.tanh(x.data @ W.data) ** 2, rtol=1e-14)
+    assert v.grad is None
+    assert u.retains_grad and not u.is_leaf and x.is_leaf
+
+
+def test_a_retained_gradient_sums_every_use_and_accumulates_like_a_leafs():
+    a = mr.Tensor([1.5], requires_grad=True)
+    u = (a * 2).retain_grad()
+    out = u * u + 3 * u  # ∂/∂u (u² + 3u) = 2u + 3 = 9
+    out.sum().backward(retain_graph=True)
+    np.testing.assert_allclose(u.grad, [9.0])
+    out.sum().backward()
+    np.testing.assert_allclose(u.grad, [18.0])
+
+
+def test_retain_grad_on_a_constant_is_refused():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mr.Tensor([1.0]).retain_grad()
+
+
+def test_a_hook_sees_the_summed_gradient_once_and_may_replace_it():
+    a = mr.Tensor([1.0, 2.0], requires_grad=True)
+    u = a * 3
+    seen = []
+    u.register_hook(lambda g: seen.append(g.copy()))
+    (u * u + u).sum().backward()  # ∂/∂u = 2u + 1
+    assert len(seen) == 1
+    np.testing.assert_allclose(seen[0], 2 * u.data + 1)
+
+    # a hook that returns an array replaces the gradient from there on: clip it at 5
+    b = mr.Tensor([1.0, 2.0], requires_grad=True)
+    w = b * 3
+    w.register_hook(lambda g: np.minimum(g, 5.0))
+    (w * w).sum().backward()  # ∂/∂w = 2w = [6, 12] → clipped [5, 5]; ∂/∂b = 3 · that
+    np.testing.assert_allclose(b.grad, [15.0, 15.0])
+
+
+def test_a_leaf_hook_sees_the_sum_of_the_pass_and_can_be_removed():
+    a = mr.Tensor([2.0], requires_grad=True)
+    seen = []
+    handle = a.register_hook(lambda g: seen.append(g.copy()))
+    (a * a + a).sum().backward()  # two uses of a: one call with 2a + 1
+    np.testing.assert_allclose(seen, [[5.0]])
+    np.testing.assert_allclose(a.grad, [5.0])
+    handle.remove()
+    (a * 1).sum().backward()
+    assert len(seen) == 1
+
+
+def test_a_backward_that_returns_too_few_gradients_fails_loudly():
+    """One gradient per input, checked: a backward that forgets one is a bug, not a constant."""
+    from minirnn.autograd import record
+
+    a = mr.Tensor([1.0], requires_grad=True)
+    b = mr.Tensor([2.0], requires_grad=True)
+    broken = record("broken_add", a.data + b.data, (a, b), lambda g: (g,))
+    with pytest.raises(ValueError, match="'broken_add' returned 1 gradient"):
+        broken.sum().backward()

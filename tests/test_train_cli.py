@@ -31,7 +31,8 @@ def train_json(*args):
 @pytest.mark.parametrize("model,extra", [
     ("sliding", ["--window", "4"]), ("narx", ["--mode", "open"]), ("narx", ["--mode", "closed"]),
     ("memory", []), ("jordan", ["--learn-mu"]), ("elman", []), ("statespace", []),
-    ("multilayer", ["--connectivity", "feedback"]),
+    ("multilayer", ["--connectivity", "feedback"]), ("lstm", []),
+    ("gru", ["--learn-initial-state"]), ("multilayer", ["--cell", "lstm"]),
 ])
 def test_every_model_trains_and_reports_train_validation_and_test(model, extra):
     summary = train_json(model, "--data", "narendra", *extra)
@@ -167,7 +168,7 @@ def test_bad_data_gives_one_line_errors(tmp_path, rows, args, message):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["lstm", "--data", "sine"], "'lstm' is not one of"),
+    (["transformer", "--data", "sine"], "'transformer' is not one of"),
     (["elman", "--data", "sine", "--hidden", "0"], "0 is not in the range x>=1"),
     (["elman", "--data", "weather"], "unknown data source 'weather'"),
     (["elman", "--data", "sine", "--lr", "-1"], "'--lr': -1 is not in the range x > 0"),

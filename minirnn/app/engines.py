@@ -65,7 +65,11 @@ def needs_compiling(model: str, config: dict, backend: str) -> bool:
 
     if backend != "cpu":
         return False
-    if model in ("elman", "statespace", "seq2seq"):
+    if model in ("lstm", "gru"):
+        family = model
+    elif model in ("seq2seq", "multilayer") and config.get("cell", "elman") != "elman":
+        family = config["cell"]
+    elif model in ("elman", "statespace", "seq2seq"):
         family = "elman"
     elif model in ("memory", "jordan") or (model == "narx" and config.get("mode") == "closed"):
         family = "memory"

@@ -69,6 +69,8 @@ class TrainOptions:
     open_epochs: int | None = None     # closed-loop narx: epochs in open loop first
     mu: float | None = None            # jordan
     learn_mu: bool | None = None       # jordan
+    cell: str | None = None            # multilayer, seq2seq: elman, lstm or gru
+    learn_initial_state: bool | None = None  # lstm, gru
     memory_size: int | None = None     # memory
     activation: str = "tanh"
     backend: str | None = None         # engine; None: cpu, or a checkpoint's where available
@@ -101,6 +103,7 @@ FIXED_ON_RESUME = {
     "input_delays": ("config", "input_delays"), "output_delays": ("config", "output_delays"),
     "mode": ("config", "mode"), "mu": ("config", "mu"), "learn_mu": ("config", "learn_mu"),
     "memory_size": ("config", "memory_size"), "activation": ("config", "activation"),
+    "cell": ("config", "cell"), "learn_initial_state": ("config", "learn_initial_state"),
     "dtype": ("config", "dtype"), "seed": ("config", "seed"),
     "difference": ("data", "difference"), "context": ("data", "context"),
     "horizon": ("data", "horizon"), "length": ("data", "length"),
@@ -116,7 +119,8 @@ FIXED_ON_RESUME = {
 MODEL_FLAGS = {"layers": "num_layers", "connectivity": "connectivity", "window": "window",
                "input_delays": "input_delays", "output_delays": "output_delays",
                "mode": "mode", "mu": "mu", "learn_mu": "learn_mu",
-               "memory_size": "memory_size"}
+               "memory_size": "memory_size", "cell": "cell",
+               "learn_initial_state": "learn_initial_state"}
 
 
 @dataclass
@@ -193,7 +197,8 @@ def new_run(options: TrainOptions, on_note: Notes = None) -> Run:
     chosen = choose_engine(o.backend, on_note=on_note)
     settings = dict(num_layers=o.layers, connectivity=o.connectivity, window=o.window,
                     input_delays=o.input_delays, output_delays=o.output_delays, mode=o.mode,
-                    mu=o.mu, learn_mu=o.learn_mu, memory_size=o.memory_size,
+                    mu=o.mu, learn_mu=o.learn_mu, cell=o.cell,
+                    learn_initial_state=o.learn_initial_state, memory_size=o.memory_size,
                     activation=o.activation, backend=chosen, dtype=o.dtype, seed=o.seed)
     config = model_config(o.model, task.model_input_size, task.output_size, o.hidden,
                           **settings)

@@ -11,6 +11,14 @@ replays them in reverse order, accumulating gradients.
 
 After ``backward()`` the replayed entries are dropped (the closures hold the saved arrays), so
 memory is freed, unless ``retain_graph=True`` asks to keep them for a second backward pass.
+
+Reading an intermediate gradient. Only leaves keep ``.grad``: the gradient of an intermediate
+tensor u lives in the pass's bookkeeping until u's own entry has run, then it is dropped (a
+long sequence's activations would otherwise all stay). ``u.retain_grad()`` keeps it: after
+``backward()``, ``u.grad`` = ∂L/∂u, the sum over every consumer c of u of (∂c/∂u)^T ∂L/∂c, the
+same gradient that u's entry sends on. ``u.register_hook(fn)`` calls ``fn(∂L/∂u)`` at that
+moment (for a leaf: once, with the sum of the pass's contributions, before it is added to
+``.grad``); a hook that returns an array replaces the gradient from there on.
 """
 from __future__ import annotations
 
@@ -93,6 +101,8 @@ class TapeTensor:
     """
 
     __array_priority__ = 100  # so ndarray + Tensor calls Tensor.__radd__
+    _retains_grad = False  # set by retain_grad(); class defaults cost nothing per tensor
+    _hooks = ()  # set by register_hook()
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, TapeTensor):
@@ -142,6 +152,58 @@ class TapeTensor:
     def zero_grad(self):
         self.grad = None
 
+    # --- reading gradients that are not a leaf's --------------------------------------------
+    @property
+    def is_leaf(self) -> bool:
+        """True for a tensor no recorded op produced (data, parameters, constants): the tensors
+        whose ``.grad`` ``backward()`` always fills."""
+        return not self._recorded
+
+    @property
+    def retains_grad(self) -> bool:
+        """True once ``retain_grad()`` was called on this (non-leaf) tensor."""
+        return self._retains_grad
+
+    def retain_grad(self):
+        """Keep this intermediate tensor's gradient: after ``backward()``, ``self.grad`` holds
+        ∂L/∂self, summed over every use of self (accumulating over calls, as a leaf's does).
+
+        Only this tensor's gradient is kept; every other intermediate one is still freed as the
+        pass goes. A leaf keeps its gradient anyway (nothing to do)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad: no "
+                               "gradient will reach it")
+        if self._recorded:
+            self._retains_grad = True
+        return self
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` during ``backward()`` with ∂L/∂self (an array of self's shape), once
+        the pass has summed every use of self; if ``fn`` returns an array, that array replaces
+        the gradient (what self's entry sends on, and what a leaf adds to ``.grad``). Returns a
+        handle whose ``remove()`` takes the hook off."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook() on a tensor that does not require grad: no "
+                               "gradient will reach it")
+        self._hooks = (*self._hooks, fn)
+        return _HookHandle(self, fn)
+
+    def _hooked(self, grad):
+        """``grad`` after every hook of this tensor has seen (and maybe replaced) it."""
+        for fn in self._hooks:
+            replaced = fn(grad)
+            if replaced is not None:
+                values = replaced.data if isinstance(replaced, TapeTensor) else replaced
+                if values.shape != self.shape:
+                    raise ValueError(f"a hook returned a gradient of shape {values.shape} for "
+                                     f"a tensor of shape {self.shape}")
+                grad = values
+        return grad
+
+    def _keep(self, grad):
+        """Add ``grad`` to ``self.grad`` (the first one copied: it may be a read-only view)."""
+        self.grad = grad.copy() if self.grad is None else self.grad + grad
+
     # --- the backward pass ------------------------------------------------------------------
     def backward(self, grad=None, retain_graph: bool = False):
         """Reverse-mode differentiation: accumulate dself/dt into ``t.grad`` for every tensor t
@@ -169,6 +231,7 @@ class TapeTensor:
         tape = _collect_tape(self)
         tape.reverse()
         grads = {id(self): grad}
+        hooked_leaves = {}  # leaf id -> (leaf, summed gradient): hooks see the pass's sum
         while tape:  # newest entry first: every consumer runs before its producer
             # popped, not iterated: once its entry has run, nothing here keeps a tensor (and
             # its array) alive, so the memory of a long sequence is given back as BPTT goes
@@ -179,18 +242,48 @@ class TapeTensor:
                 tensor._entry = None
             if g is None:
                 continue
-            for parent, pg in zip(entry.inputs, entry.backward(g)):
+            if tensor._hooks:
+                g = tensor._hooked(g)
+            if tensor._retains_grad:
+                tensor._keep(g)
+            pgs = tuple(entry.backward(g))
+            try:  # one gradient per input: a backward that returns fewer is a bug, not a skip
+                pairs = list(zip(entry.inputs, pgs, strict=True))
+            except ValueError:
+                raise ValueError(f"the backward of {entry.name!r} returned {len(pgs)} "
+                                 f"gradient(s) for {len(entry.inputs)} input(s)") from None
+            for parent, pg in pairs:
                 if pg is None or not parent.requires_grad:
                     continue
                 if parent._recorded and parent._entry is None:
                     raise RuntimeError(_FREED_MESSAGE)
                 if parent._entry is None:  # a leaf: store the gradient where the user reads it
-                    parent.grad = pg.copy() if parent.grad is None else parent.grad + pg
+                    if parent._hooks:
+                        key = id(parent)
+                        _, total = hooked_leaves.get(key, (parent, None))
+                        hooked_leaves[key] = parent, pg if total is None else total + pg
+                    else:
+                        parent._keep(pg)
                 else:
                     key = id(parent)
                     grads[key] = pg if key not in grads else grads[key] + pg
+        for leaf, total in hooked_leaves.values():
+            leaf._keep(leaf._hooked(total))
         if not self._recorded:  # backward() called on a leaf
-            self.grad = grad.copy() if self.grad is None else self.grad + grad
+            self._keep(self._hooked(grad) if self._hooks else grad)
+
+
+class _HookHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off its tensor."""
+
+    def __init__(self, tensor, fn):
+        self._tensor, self._fn = tensor, fn
+
+    def remove(self):
+        hooks = list(self._tensor._hooks)
+        if self._fn in hooks:
+            hooks.remove(self._fn)
+            self._tensor._hooks = tuple(hooks)
 
 
 _FREED_MESSAGE = ("this part of the graph was already used by a backward() and freed; "

@@ -7,8 +7,37 @@
 """
 from __future__ import annotations
 
+import numpy as np
+
 from . import ops
 from .tape import TapeTensor, register_tensor_class
+
+#: NumPy's arithmetic ufuncs as tape ops: ``ndarray + Tensor`` reaches ``__array_ufunc__`` as
+#: ``np.add(ndarray, Tensor)``, and must give the Tensor that ``Tensor.__radd__`` would
+_ARITHMETIC = {np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul,
+               np.true_divide: ops.div, np.matmul: ops.matmul}
+
+#: what to write instead of a NumPy function on a Tensor, where the name alone does not say it
+_INSTEAD = {"absolute": "t.abs()", "sum": "t.sum(axis)", "mean": "t.mean(axis)",
+            "transpose": "t.transpose(*axes) or t.T", "reshape": "t.reshape(*shape)",
+            "concatenate": "minirnn.autograd.ops.concatenate([a, b], axis)",
+            "stack": "minirnn.autograd.ops.stack([a, b], axis)",
+            "where": "minirnn.autograd.ops.where(condition, a, b)",
+            "maximum": "minirnn.autograd.ops.maximum(a, b)",
+            "minimum": "minirnn.autograd.ops.minimum(a, b)",
+            "broadcast_to": "minirnn.autograd.ops.broadcast_to(t, shape)",
+            "sqrt": "t ** 0.5", "square": "t * t", "negative": "-t", "power": "t ** p",
+            "dot": "a @ b", "matmul": "a @ b"}
+_METHODS = {"exp", "log", "tanh", "abs", "sigmoid", "relu", "softmax", "log_softmax", "astype"}
+
+
+def _refusal(name: str) -> TypeError:
+    """The one-line error for a NumPy function called on a Tensor."""
+    instead = _INSTEAD.get(name, f"t.{name}()" if name in _METHODS else
+                           "an op of minirnn.autograd.ops")
+    return TypeError(f"np.{name}() was given a minirnn Tensor: NumPy functions do not record "
+                     f"on the tape (the gradient would be lost); use {instead}, or "
+                     f"NumPy on t.numpy() for the values alone")
 
 
 @register_tensor_class
@@ -19,6 +48,23 @@ class Tensor(TapeTensor):
 
     def astype(self, dtype) -> "Tensor":
         return ops.astype(self, dtype)
+
+    # --- NumPy's functions: refused, except the arithmetic an ndarray operand sends here -----
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``ndarray + Tensor`` (and -, *, /, @) is ``np.add(ndarray, Tensor)`` to NumPy, which
+        hands it here: the tape op, operands in order. Any other ufunc (``np.tanh(t)``,
+        ``np.exp(t)``) would otherwise make an object array of Tensors and silently leave the
+        tape: a TypeError says what to call instead."""
+        op = _ARITHMETIC.get(ufunc)
+        if op is not None and method == "__call__" and not kwargs and len(inputs) == 2:
+            return op(*inputs)
+        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+        raise _refusal(name)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(t)``, ``np.concatenate([t, u])``, ``np.where(c, t, u)``…: refused, one line
+        saying what records on the tape instead."""
+        raise _refusal(func.__name__)
 
     # --- operators: one line each; each op and its backward are written in ops.py ------------
     def __add__(self, other):

@@ -1,0 +1,20 @@
+"""Data: the built-in series (generated from a seed, nothing downloaded), users' CSV files,
+and the forecasting task a model trains on.
+
+    import minirnn as mr
+    s = mr.data.narendra(600)            # a Series: s.inputs (T, I), s.targets (T, O)
+    x, target = mr.data.adding_problem(32, 50)
+
+``series.py`` makes the numeric series and reads CSV files, ``text.py`` the sentence corpus,
+``adding.py`` the adding problem, ``task.py`` the split, scaling and metrics, ``sources.py``
+either kind of source by name.
+"""
+from .adding import BASELINE_MSE, adding_problem
+from .series import DataError, Series, load_csv, memory_task, narendra, sine, stock
+from .sources import BUILTIN, load_series
+from .task import ForecastTask, Scaler, make_task, metrics
+from .text import meat_sentences, vocabulary
+
+__all__ = ["Series", "DataError", "sine", "stock", "narendra", "memory_task", "load_csv",
+           "load_series", "BUILTIN", "adding_problem", "BASELINE_MSE", "meat_sentences",
+           "vocabulary", "make_task", "ForecastTask", "Scaler", "metrics"]

@@ -8,6 +8,7 @@ from ..autograd.arrays import array_module
 from ..kernels.activations import CODES
 from ..kernels.cuda_support import cuda_available
 from ..kernels.delay import check_start, delay_embed
+from . import init
 from .module import Module, Parameter
 
 BACKENDS = ("tape", "numpy", "cpu", "cuda")
@@ -96,11 +97,10 @@ class SequenceModel(Module):
         self._rng = np.random.default_rng(seed)
 
     def _uniform(self, shape, fan_in: int) -> Parameter:
-        bound = 1.0 / np.sqrt(fan_in)
-        return Parameter(self._rng.uniform(-bound, bound, shape).astype(self.dtype))
+        return Parameter(init.fan_in_uniform(shape, self._rng, fan_in, self.dtype))
 
     def _zeros(self, *shape) -> Parameter:
-        return Parameter(np.zeros(shape, dtype=self.dtype))
+        return Parameter(init.zeros(shape, self.dtype))
 
     def _constant_zeros(self, *shape) -> Tensor:
         """A constant tensor of zeros, where the model's parameters live (host or GPU)."""

@@ -12,6 +12,10 @@ from ..autograd import Tensor
 from ..autograd.arrays import array_module, to_host
 
 
+def _floats(value) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
 class Parameter(Tensor):
     """A tensor that a model learns: ``requires_grad`` is on by default."""
 
@@ -27,6 +31,13 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
+        """``forward``, with every floating-point NumPy array among the arguments made a
+        Tensor first (of the module's ``dtype`` when it has one), so ``model(x)`` takes arrays
+        wherever it takes Tensors; integer arrays (lengths, class ids) stay as they are."""
+        dtype = getattr(self, "dtype", None)
+        if any(_floats(a) for a in args) or any(_floats(v) for v in kwargs.values()):
+            args = [Tensor(a, dtype=dtype) if _floats(a) else a for a in args]
+            kwargs = {k: Tensor(v, dtype=dtype) if _floats(v) else v for k, v in kwargs.items()}
         return self.forward(*args, **kwargs)
 
     def named_modules(self, prefix: str = ""):

@@ -10,15 +10,23 @@ Layer l has H_l units, state h^l_t and its own learned initial state h^l_{-1} = 
     feedback         as stacked, plus a top-down recurrence: + W_fb^l h^{l+1}_{t-1} (l < L-1)
     output_feedback  as stacked, plus the last output into the first layer: + W_yh y_{t-1} (l = 0)
 
+Gated layers. With ``cell="lstm"`` or ``"gru"`` each layer is an LSTM or GRU cell
+(``models.gated``) instead of h^l_t = f(…): the gates read h^{l-1}_t (and, with ``skip``,
+x_t) where Elman's layer reads them, as PyTorch's ``nn.LSTM(num_layers=L)`` stacks them. Only
+``stacked`` and ``skip`` are defined for them: the top-down and output feedback of the other
+two connectivities belong to the article's Elman stacks.
+
 How it runs. In ``stacked`` and ``skip`` each layer's recurrence only involves itself, so each
-layer is one fused Elman op (``minirnn.kernels.elman``) over the whole sequence, and the layers
-run one after another. ``feedback`` and ``output_feedback`` tie the layers together in time, so
+layer is one fused op (``minirnn.kernels.elman``, ``.lstm`` or ``.gru``) over the whole sequence,
+and the layers run one after another. ``feedback`` and ``output_feedback`` tie the layers together in time, so
 the whole stack is one fused layered recurrence (``minirnn.kernels.layered``), whose block
 weight matrices are assembled on the tape from the layers' parameters.
 
 Parameter names: ``layer{l}.W_xh``, ``layer{l}.W_hh``, ``layer{l}.b_h``, ``layer{l}.h0``,
-``layer{l}.W_fb``, ``layer0.W_yh``, and the output's ``W_hy``, ``b_y``.
-The state is every layer's state then the last output, packed as (B, ΣH_l + O).
+``layer{l}.W_fb``, ``layer0.W_yh``, and the output's ``W_hy``, ``b_y``; a gated layer has
+``b_xh`` and ``b_hh`` (PyTorch's two biases) instead of ``b_h``, and an LSTM layer also ``c0``.
+The state is every layer's state then the last output, packed as (B, ΣS_l + O), where S_l is
+H_l, or 2H_l for an LSTM layer ([h | c]).
 """
 from __future__ import annotations
 
@@ -31,9 +39,13 @@ from ..kernels.linear import linear
 from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_activation,
                    check_lengths, check_size)
 from .elman import elman_states
+from .gated import gru_states, lstm_states
 from .module import Module
 
 CONNECTIVITIES = ("stacked", "skip", "feedback", "output_feedback")
+CELLS = ("elman", "lstm", "gru")
+#: rows of W_xh and W_hh per unit: one per gate
+_GATES = {"elman": 1, "lstm": 4, "gru": 3}
 
 
 class RecurrentLayer(Module):
@@ -47,7 +59,7 @@ class MultiLayerRNN(SequenceModel):
     def __init__(self, *, input_size: int, hidden_size: int | None = None, output_size: int,
                  hidden_sizes=None, num_layers: int = 2, connectivity: str = "stacked",
                  activation: str = "tanh", output_activation: str = "identity",
-                 backend: str = "cpu", dtype="float64", seed=0):
+                 cell: str = "elman", backend: str = "cpu", dtype="float64", seed=0):
         super().__init__(backend, dtype, seed)
         if hidden_sizes is None:  # the same size for every layer
             hidden_sizes = [check_size("hidden_size", hidden_size if hidden_size else 0)] * \
@@ -61,24 +73,41 @@ class MultiLayerRNN(SequenceModel):
             raise ValueError(f"unknown connectivity {connectivity!r}; choose one of "
                              f"{', '.join(CONNECTIVITIES)}")
         self.connectivity = connectivity
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
+        if cell != "elman" and connectivity not in ("stacked", "skip"):
+            raise ValueError(f"connectivity {connectivity!r} is defined for Elman layers only; "
+                             f"{cell} layers stack with 'stacked' or 'skip'")
+        if cell != "elman" and activation != "tanh":
+            raise ValueError(f"{cell} layers' activations are fixed (sigmoid gates, tanh "
+                             f"candidate): activation must be 'tanh', got {activation!r}")
+        self.cell = cell
         self.activation = check_activation(activation)
         fused_stack = connectivity in ("feedback", "output_feedback")
         self.output_activation = check_activation(
             output_activation, tuple(CODES) if fused_stack else OUTPUT_ACTIVATIONS)
         sizes = self.hidden_sizes
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        state_sizes = [2 * H if cell == "lstm" else H for H in sizes]
+        self.offsets = np.concatenate([[0], np.cumsum(state_sizes)]).astype(np.int64)
+        G = _GATES[cell]
         self.layer = []
         for l, H in enumerate(sizes):
             layer = RecurrentLayer()
             fan_in = I if l == 0 else sizes[l - 1] + (I if connectivity == "skip" else 0)
-            layer.W_xh = self._uniform((H, fan_in), H)
-            layer.W_hh = self._uniform((H, H), H)
+            layer.W_xh = self._uniform((G * H, fan_in), H)
+            layer.W_hh = self._uniform((G * H, H), H)
             if connectivity == "feedback" and l < len(sizes) - 1:
                 layer.W_fb = self._uniform((H, sizes[l + 1]), H)
             if connectivity == "output_feedback" and l == 0:
                 layer.W_yh = self._uniform((H, O), H)
-            layer.b_h = self._uniform((H,), H)
+            if cell == "elman":
+                layer.b_h = self._uniform((H,), H)
+            else:  # PyTorch's two biases, in its order
+                layer.b_xh = self._uniform((G * H,), H)
+                layer.b_hh = self._uniform((G * H,), H)
             layer.h0 = self._zeros(H)
+            if cell == "lstm":
+                layer.c0 = self._zeros(H)
             self.layer.append(layer)
         top = sum(sizes) if connectivity == "skip" else sizes[-1]
         self.W_hy = self._uniform((O, top), top)
@@ -95,8 +124,9 @@ class MultiLayerRNN(SequenceModel):
         B, T, _ = x.shape
         lengths = check_lengths(lengths, B, T)
         N = int(self.offsets[-1])
-        default = ops.concatenate([layer.h0 for layer in self.layer] +
-                                  [self._constant_zeros(self.output_size)], axis=0)
+        initial = [p for layer in self.layer for p in (layer.h0, getattr(layer, "c0", None))
+                   if p is not None]
+        default = ops.concatenate(initial + [self._constant_zeros(self.output_size)], axis=0)
         state = self._state(h, B, self.state_size, default)
         if self.connectivity in ("stacked", "skip"):
             layers, y = self._layer_by_layer(x, state, lengths)
@@ -110,17 +140,25 @@ class MultiLayerRNN(SequenceModel):
         return (y, last) if return_state else y
 
     def _layer_by_layer(self, x, state, lengths):
-        """stacked / skip: one Elman recurrence per layer, bottom to top; returns every layer's
-        states (a list) and y."""
-        below, all_states = x, []
+        """stacked / skip: one recurrence per layer (Elman, LSTM or GRU), bottom to top; returns
+        every layer's states (a list; an LSTM layer's are [h | c]) and y."""
+        below, all_states, all_h = x, [], []
         for l, layer in enumerate(self.layer):
             lo, hi = self.offsets[l], self.offsets[l + 1]
             inputs = ops.concatenate([x, below], axis=2) if (self.connectivity == "skip" and
                                                               l > 0) else below
-            below = elman_states(inputs, layer.W_xh, layer.b_h, layer.W_hh, state[:, lo:hi],
-                                 self.activation, lengths, self.backend)
-            all_states.append(below)
-        top = ops.concatenate(all_states, axis=2) if self.connectivity == "skip" else below
+            s0 = state[:, lo:hi]
+            if self.cell == "elman":
+                states = elman_states(inputs, layer.W_xh, layer.b_h, layer.W_hh, s0,
+                                      self.activation, lengths, self.backend)
+            else:
+                run = lstm_states if self.cell == "lstm" else gru_states
+                states = run(inputs, layer.W_xh, layer.b_xh, layer.W_hh, layer.b_hh, s0,
+                             lengths, self.backend)
+            below = states[:, :, :self.hidden_sizes[l]] if self.cell == "lstm" else states
+            all_states.append(states)
+            all_h.append(below)
+        top = ops.concatenate(all_h, axis=2) if self.connectivity == "skip" else below
         return all_states, activate_tensor(self.output_activation,
                                            linear(top, self.W_hy, self.b_y))
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .elman import Elman, StateSpaceRNN
+from .gated import GRU, LSTM
 from .memory import ExplicitMemory, Jordan
-from .multilayer import CONNECTIVITIES, MultiLayerRNN
+from .multilayer import CELLS, CONNECTIVITIES, MultiLayerRNN
 from .narx import NARX
 from .seq2seq import Seq2Seq
 from .sliding import SlidingPredictor
@@ -40,6 +41,17 @@ MODELS = {
         "statespace", StateSpaceRNN,
         "h_t = f(W_xh x_t + W_hh h_{t-1} + b_h), h_{-1} = h0 (learned);  y_t = g(W_hy h_t + b_y)",
         True),
+    "lstm": ModelInfo(
+        "lstm", LSTM,
+        "[i|f|g|o]_t = [s|s|tanh|s](W_xh x_t + b_xh + W_hh h_{t-1} + b_hh);  "
+        "c_t = f_t * c_{t-1} + i_t * g_t;  h_t = o_t * tanh(c_t);  y_t = g(W_hy h_t + b_y)  "
+        "(s: sigmoid; *: elementwise)", True, {"learn_initial_state": True}),
+    "gru": ModelInfo(
+        "gru", GRU,
+        "[r|z]_t = s(W_x[rz] x_t + b_x[rz] + W_h[rz] h_{t-1} + b_h[rz]);  "
+        "n_t = tanh(W_xn x_t + b_xn + r_t * (W_hn h_{t-1} + b_hn));  "
+        "h_t = (1 - z_t) * n_t + z_t * h_{t-1};  y_t = g(W_hy h_t + b_y)", True,
+        {"learn_initial_state": True}),
     "memory": ModelInfo(
         "memory", ExplicitMemory,
         "m_t = r(W_ym y_{t-1} + W_hm h_{t-1} + W_mm m_{t-1} + b_m);  "
@@ -52,23 +64,38 @@ MODELS = {
         "multilayer", MultiLayerRNN,
         "h^l_t = f(W_xh^l h^{l-1}_t + W_hh^l h^l_{t-1} + b_h^l) [+ W_fb^l h^{l+1}_{t-1} | "
         "+ W_yh y_{t-1} | skip: x_t into every layer, every layer into y];  "
-        "y_t = g(W_hy h^{L-1}_t + b_y)", True, {"num_layers": 2},
-        tuple((c, {"connectivity": c}) for c in CONNECTIVITIES)),
+        "y_t = g(W_hy h^{L-1}_t + b_y)  (cell=lstm|gru: each layer a gated cell; stacked, skip)",
+        True, {"num_layers": 2},
+        tuple((c, {"connectivity": c}) for c in CONNECTIVITIES) +
+        tuple((f"{cell}-{c}", {"cell": cell, "connectivity": c})
+              for cell in CELLS[1:] for c in ("stacked", "skip"))),
     "seq2seq": ModelInfo(
         "seq2seq", Seq2Seq,
         "encoder: state-space RNN over the context;  decoder: Elman from the encoder's final "
-        "state, y_k = g(W_hy h_k + b_y), h_k = f(W_xh y_{k-1} + W_hh h_{k-1} + b_h)", True,
+        "state, y_k = g(W_hy h_k + b_y), h_k = f(W_xh y_{k-1} + W_hh h_{k-1} + b_h)  "
+        "(cell=lstm|gru: LSTM or GRU encoder and decoder)", True,
+        variants=(("", {}),) + tuple((cell, {"cell": cell}) for cell in CELLS[1:]),
         factory=lambda **config: seq2seq_forecaster(**config)),
 }
 
 
-def seq2seq_forecaster(input_size: int, hidden_size: int, output_size: int, **options):
+def seq2seq_forecaster(input_size: int, hidden_size: int, output_size: int,
+                       cell: str = "elman", **options):
     """The delayed encoder-decoder that ``minirnn train seq2seq`` fits: a state-space RNN reads
-    the context, an Elman decoder (reading its previous output) emits the forecast."""
-    encoder = StateSpaceRNN(input_size=input_size, hidden_size=hidden_size, output_size=output_size,
-                            **options)
-    decoder = Elman(input_size=output_size, hidden_size=hidden_size, output_size=output_size,
-                    **{**options, "seed": options.get("seed", 0) + 1})
+    the context, an Elman decoder (reading its previous output) emits the forecast; with
+    ``cell="lstm"`` or ``"gru"``, an LSTM or GRU of each (the encoder's initial state learned)."""
+    if cell not in CELLS:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
+    if cell == "elman":
+        encoder_class, decoder_class, learned = StateSpaceRNN, Elman, {}
+    else:
+        encoder_class = decoder_class = LSTM if cell == "lstm" else GRU
+        learned = {"learn_initial_state": True}
+    encoder = encoder_class(input_size=input_size, hidden_size=hidden_size,
+                            output_size=output_size, **options, **learned)
+    decoder = decoder_class(input_size=output_size, hidden_size=hidden_size,
+                            output_size=output_size,
+                            **{**options, "seed": options.get("seed", 0) + 1})
     return Seq2Seq(encoder, decoder, mode="delayed", feedback="value")
 
 
@@ -89,8 +116,10 @@ MODEL_OPTIONS = {
     "jordan": {"mu": 0.5, "learn_mu": False},
     "elman": {},
     "statespace": {},
-    "multilayer": {"num_layers": 2, "connectivity": "stacked"},
-    "seq2seq": {},
+    "lstm": {"learn_initial_state": False},
+    "gru": {"learn_initial_state": False},
+    "multilayer": {"num_layers": 2, "connectivity": "stacked", "cell": "elman"},
+    "seq2seq": {"cell": "elman"},
 }
 
 

@@ -1,0 +1,144 @@
+"""The course (docs/course/): every notebook runs top to bottom, and every exercise's solution
+is right.
+
+The notebooks are jupytext "percent" files, executed here by nbclient in their own folder on a
+fresh kernel, with a per-cell timeout; a cell that raises fails the test, naming the notebook
+and the cell. The solutions are checked against minirnn itself.
+"""
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minirnn as mr
+
+COURSE = Path(__file__).resolve().parents[1] / "docs" / "course"
+NOTEBOOKS = sorted(COURSE.glob("[0-9][0-9]_*.py"))
+
+
+def _solutions():
+    spec = importlib.util.spec_from_file_location("course_solutions", COURSE / "solutions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+solutions = _solutions()
+
+
+def test_the_course_has_its_notebooks_in_order():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names[:3] == ["01_autograd", "02_sliding_predictor", "03_narx"], names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_top_to_bottom(path):
+    jupytext = pytest.importorskip("jupytext", reason="the course needs the test extra: "
+                                   "pip install -e '.[test]'")
+    nbclient = pytest.importorskip("nbclient", reason="the course needs the test extra")
+    notebook = jupytext.read(path)
+    client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(COURSE)}})
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as error:
+        pytest.fail(f"{path.name} failed:\n{error}")
+    seconds = time.perf_counter() - start
+    print(f"{path.name}: {seconds:.1f} s")
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert images, f"{path.name} drew no figure"
+
+
+# --- 1. Autograd on a tape ----------------------------------------------------------------------
+def test_numeric_gradient_matches_the_tape():
+    rng = np.random.default_rng(0)
+    X, W0 = rng.normal(size=(4, 3)), rng.normal(size=(3, 2))
+    W = mr.Tensor(W0.copy(), requires_grad=True)
+    (mr.Tensor(X) @ W).tanh().sum().backward()
+    numeric = solutions.numeric_gradient(lambda: np.tanh(X @ W0).sum(), W0)
+    np.testing.assert_allclose(numeric, W.grad, rtol=1e-7, atol=1e-9)
+
+
+def test_sigmoid_and_softmax_backward_match_the_tape():
+    rng = np.random.default_rng(1)
+    x0, g = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+    for op, backward in (("sigmoid", solutions.sigmoid_backward),
+                         ("softmax", solutions.softmax_backward)):
+        x = mr.Tensor(x0.copy(), requires_grad=True)
+        y = getattr(x, op)()
+        (y * mr.Tensor(g)).sum().backward()
+        np.testing.assert_allclose(backward(y.numpy(), g), x.grad, rtol=1e-12, atol=1e-14)
+
+
+def test_topological_order_on_a_diamond_and_a_long_chain():
+    graph = {"L": ["c", "d"], "c": ["a", "b"], "d": ["b"], "b": ["a"], "a": []}
+    order = solutions.topological_order("L", graph.__getitem__)
+    assert sorted(order) == sorted(graph)
+    position = {n: i for i, n in enumerate(order)}
+    for node, parents in graph.items():
+        for p in parents:
+            assert position[node] < position[p], (node, p, order)
+    n = 100_000  # an RNN unrolled over 100,000 steps: node i reads node i-1, twice
+    chain = solutions.topological_order(n, lambda i: [i - 1, i - 1] if i > 0 else [])
+    assert chain == list(range(n, -1, -1))
+
+
+# --- 2. The sliding predictor -------------------------------------------------------------------
+def test_delay_window_equals_the_reference():
+    x = np.random.default_rng(2).normal(size=(2, 7, 3))
+    for N in (1, 3, 9):
+        np.testing.assert_array_equal(solutions.delay_window(x, N),
+                                      mr.kernels.delay.reference.delay_forward(x, 0, N, 0))
+
+
+def test_sliding_parameter_count():
+    for I, H, O, N in ((1, 4, 1, 3), (3, 8, 2, 5)):
+        model = mr.models.SlidingPredictor(input_size=I, hidden_size=H, output_size=O,
+                                           window=N, backend="numpy")
+        assert solutions.sliding_parameter_count(I, H, O, N) == \
+            sum(p.size for p in model.parameters())
+
+
+def test_response_band_is_finite_for_the_window_and_not_for_elman():
+    steps = 10
+    sliding = mr.models.SlidingPredictor(input_size=1, hidden_size=5, output_size=1, window=3,
+                                         backend="numpy")
+    elman = mr.models.Elman(input_size=1, hidden_size=5, output_size=1, backend="numpy")
+    assert solutions.response_band(sliding, steps) == {0, 1, 2}
+    assert solutions.response_band(elman, steps) == set(range(steps))
+
+
+# --- 3. NARX ------------------------------------------------------------------------------------
+def test_narx_parameter_count():
+    for I, H, O, L, K in ((1, 4, 1, 1, 2), (2, 6, 3, 0, 4)):
+        model = mr.models.NARX(input_size=I, hidden_size=H, output_size=O, input_delays=L,
+                               output_delays=K, backend="numpy")
+        assert solutions.narx_parameter_count(I, H, O, L, K) == \
+            sum(p.size for p in model.parameters())
+
+
+def test_narx_memory_matrices_shift_the_outputs():
+    K, O, T = 4, 2, 9
+    W_ym, W_mm = solutions.narx_memory_matrices(K, O)
+    y = np.random.default_rng(3).normal(size=(T, O))
+    m = np.zeros(K * O)
+    for t in range(1, T):
+        m = W_ym @ y[t - 1] + W_mm @ m
+        expected = [y[t - k] if t - k >= 0 else np.zeros(O) for k in range(1, K + 1)]
+        np.testing.assert_array_equal(m, np.concatenate(expected))
+
+
+def test_narx_simulate_equals_the_closed_loop_model():
+    model = mr.models.NARX(input_size=2, hidden_size=5, output_size=1, input_delays=2,
+                           output_delays=3, mode="open", backend="numpy", seed=4)
+    x = np.random.default_rng(5).normal(size=(3, 12, 2))
+    with mr.no_grad():
+        expected = model.closed_loop()(x).numpy()
+    np.testing.assert_allclose(solutions.narx_simulate(model, x), expected, rtol=1e-12,
+                               atol=1e-14)
