@@ -12,16 +12,21 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from minirnn.checkpoint import CheckpointError
+from minirnn.data.series import MISSING, DataError
 from minirnn.models import BACKENDS
+
+#: the library's errors that are the user's to fix: each one line, no traceback
+USER_ERRORS = (DataError, CheckpointError, ValueError, TypeError, RuntimeError, MemoryError)
 
 console = Console()
 err_console = Console(stderr=True)
 
 
 def available_backends() -> list[str]:
-    from minirnn.kernels.cuda_support import cuda_available
+    from minirnn.app.engines import available_backends
 
-    return [b for b in BACKENDS if b != "cuda" or cuda_available()]
+    return available_backends()
 
 
 def progress_bar(transient=True):
@@ -67,8 +72,9 @@ def backends_option(value: str) -> list[str]:
     if value == "all":
         return available_backends()
     if value == "cuda" and "cuda" not in available_backends():
-        fail("backend 'cuda' needs an NVIDIA GPU with a working CUDA driver and numba-cuda "
-             "(pip install 'minirnn[cuda]'); none was found")
+        from minirnn.app.engines import CUDA_MISSING
+
+        fail(CUDA_MISSING)
     return [value]
 
 
@@ -87,6 +93,38 @@ json_option = click.option("--json", "as_json", is_flag=True, callback=_remember
 backend_option = click.option(
     "--backend", type=click.Choice(["all", *BACKENDS]), default="all", show_default=True,
     help="Engine(s) to run: every available one, or one of them.")
+
+
+def data_options(f):
+    """--data, --target, --inputs, --series-id, --length, --missing: shared by train and
+    predict."""
+    f = click.option("--series-id", default=None, metavar="COLUMN",
+                     help="CSV in long format: the column that names each row's series. One "
+                          "model learns them all (each series split in time and scaled on its "
+                          "own, streams of one batch) and is scored per series and overall "
+                          "(predict and --resume: the checkpoint's).")(f)
+    f = click.option("--missing", type=click.Choice(MISSING), default=None,
+                     help="CSV: what a missing value (empty, NA, NaN, null, ?) does: error (the "
+                          "default for train), drop its row, or interpolate between its "
+                          "neighbours (predict and --resume: the checkpoint's).")(f)
+    f = click.option("--length", type=click.IntRange(min=10), default=None,
+                     help="Rows of a built-in data set [default: 2000; the text corpus: 10000 "
+                          "words].")(f)
+    f = click.option("--inputs", default=None,
+                     help="CSV: exogenous input columns, comma-separated.")(f)
+    f = click.option("--target", default=None,
+                     help="CSV: the column(s) to predict, comma-separated.")(f)
+    return f
+
+
+def announce_compiling(model: str, config: dict, backend: str):
+    """One line on stderr, in every output mode, when the run's recurrence kernels are not in
+    Numba's cache yet (the seconds a first run spends compiling)."""
+    from minirnn.app.engines import needs_compiling
+
+    if needs_compiling(model, config, backend):
+        click.echo("compiling the cpu kernels not cached yet (after installing or editing "
+                   "minirnn; about 10 s, once)", err=True)
 
 
 class FiniteFloat(click.ParamType):
@@ -153,17 +191,6 @@ def check_not_inputs(outputs: dict, inputs: dict):
             fail(f"{option} {path} is {seen[real]}: writing there would destroy it; choose "
                  f"another file")
         seen[real] = option
-
-
-def text_output(path):
-    """Where a text output goes: written whole or not at all (``checkpoint.atomic_write``), or,
-    to a device or a pipe that exists (/dev/null, a FIFO), directly."""
-    from minirnn.checkpoint import atomic_write
-
-    target = Path(os.path.realpath(path))
-    if target.exists() and not target.is_file():
-        return open(target, "w", newline="")
-    return atomic_write(path, "w")
 
 
 # --- interrupts ---------------------------------------------------------------------------------

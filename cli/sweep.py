@@ -102,21 +102,7 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
         if arg.startswith("--") and key in OWN:
             fail(f"{arg.split('=')[0]} is set by the sweep for each trial; leave it out of "
                  f"the train options")
-    try:
-        if random_count:
-            if grids:
-                fail("--random draws from --range's; give either --grid or --random")
-            if not ranges:
-                fail("--random needs at least one --range NAME=LO:HI")
-            bounds = _named(ranges, "--range", searchable, sweeps.parse_range)
-            trials = sweeps.random_trials(names, bounds, random_count, seeds, search_seed)
-        else:
-            if ranges:
-                fail("--range is for --random; a grid takes --grid NAME=V1,V2")
-            grid = _named(grids, "--grid", searchable, sweeps.parse_values)
-            trials = sweeps.grid_trials(names, grid, seeds)
-    except sweeps.SweepError as error:
-        fail(str(error))
+    trials = _trials(names, grids, random_count, ranges, search_seed, seeds, searchable)
     for trial in trials:  # every option named twice is a mistake
         for key in trial.params:
             flag = "--" + key.replace("_", "-")
@@ -273,6 +259,31 @@ def _copy(source, out):
     wrote(out, f"the best trial, {Path(source).stem}")
 
 
+def _trials(names, grids, random_count, ranges, search_seed, seeds, searchable) -> list:
+    """The trials of a grid (--grid) or of a random search (--random over --range's)."""
+    from minirnn import sweep as sweeps
+
+    try:
+        if random_count:
+            if grids:
+                fail("--random draws from --range's; give either --grid or --random")
+            if not ranges:
+                fail("--random needs at least one --range NAME=LO:HI")
+            bounds = _named(ranges, "--range", searchable, sweeps.parse_range)
+            return sweeps.random_trials(names, bounds, random_count, seeds, search_seed)
+        if ranges:
+            fail("--range is for --random; a grid takes --grid NAME=V1,V2")
+        grid = _named(grids, "--grid", searchable, sweeps.parse_values)
+        return sweeps.grid_trials(names, grid, seeds)
+    except sweeps.SweepError as error:
+        fail(str(error))
+
+
+def _cell(r: dict, key: str) -> str:
+    """A score: the mean ± the spread over seeds (the value alone for one seed)."""
+    return f"{r[key]:.3g}±{r[key + '_spread']:.1g}" if r["done"] > 1 else f"{r[key]:.3g}"
+
+
 def _table(rows, trials):
     metric = next((r["metric"] for r in rows if r["metric"]), "score")
     table = Table(title=f"{trials} trials: validation and test {metric}, mean ± spread over "
@@ -284,13 +295,11 @@ def _table(rows, trials):
         if r["metric"] is None:
             table.add_row(escape(r["configuration"]), f"0/{r['failed']} failed", "", "", "", "")
             continue
-        cell = (lambda key: f"{r[key]:.3g}±{r[key + '_spread']:.1g}" if r["done"] > 1 else
-                f"{r[key]:.3g}")
         label = r["configuration"] + (" (simulation*)" if r.get("scored_as") == "simulation"
                                       else "")
         table.add_row(escape(label),
                       f"{r['done']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
-                      cell("validation"), cell("test"), f"{r['naive_validation']:.4g}",
+                      _cell(r, "validation"), _cell(r, "test"), f"{r['naive_validation']:.4g}",
                       f"{r['naive_test']:.4g}")
     console.print(table)
     if any(r.get("scored_as") == "simulation" for r in rows):

@@ -128,7 +128,7 @@ def test_bench_full_narx_curve():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["gradcheck", "lstm"], "'lstm' is not one of 'all',"),
+    (["gradcheck", "transformer"], "'transformer' is not one of 'all',"),
     (["bench", "--size", "2,x,4"], "is not B,T,H"),
     (["bench", "--size", "2,0,4"], "sizes must be positive"),
     (["gradcheck", "--backend", "cuda"], "backend 'cuda' needs an NVIDIA GPU"),
@@ -286,7 +286,7 @@ def test_json_mode_prints_one_document_even_for_an_error():
     assert result.stderr.startswith("Error: unknown data source 'weather'")
 
 
-@pytest.mark.parametrize("args", [["train", "lstm", "--data", "sine", "--json"],
+@pytest.mark.parametrize("args", [["train", "transformer", "--data", "sine", "--json"],
                                   ["train", "elman", "--data", "sine", "--epochs", "0", "--json"],
                                   ["predict", "--json"]])
 def test_json_mode_usage_errors_are_json_too(args):

@@ -126,7 +126,7 @@ def test_a_sweep_with_no_finished_trial_says_so_in_its_json(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--model", "elman", "--grid", "hiden=3,4"], "'hiden' is not an option of minirnn train"),
-    (["--model", "lstm"], "unknown model(s) lstm"),
+    (["--model", "transformer"], "unknown model(s) transformer"),
     (["--model", "elman", "--grid", "hidden=3", "--", "--hidden", "4"],
      "--hidden is both searched and given to every trial"),
     (["--model", "elman", "--", "--seed", "4"], "--seed is set by the sweep"),

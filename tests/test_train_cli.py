@@ -123,7 +123,7 @@ def prices(n=120):
     rng = np.random.default_rng(0)
     close = 100 + np.cumsum(rng.standard_normal(n))
     return [[day(i), f"{c:.3f}", f"{v:.1f}"]
-            for i, (c, v) in enumerate(zip(close, rng.uniform(1e5, 2e5, n)))]
+            for i, (c, v) in enumerate(zip(close, rng.uniform(1e5, 2e5, n), strict=True))]
 
 
 def test_train_on_a_csv_with_a_date_column(tmp_path):
@@ -168,7 +168,7 @@ def test_bad_data_gives_one_line_errors(tmp_path, rows, args, message):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["lstm", "--data", "sine"], "'lstm' is not one of"),
+    (["transformer", "--data", "sine"], "'transformer' is not one of"),
     (["elman", "--data", "sine", "--hidden", "0"], "0 is not in the range x>=1"),
     (["elman", "--data", "weather"], "unknown data source 'weather'"),
     (["elman", "--data", "sine", "--lr", "-1"], "'--lr': -1 is not in the range x > 0"),
@@ -471,7 +471,7 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_the_uninterrupted_one
     assert f"note: resuming at epoch {killed_at + 1} of 8" in resumed.stderr
     a, b = json.loads(whole.stdout), json.loads(resumed.stdout)
     assert b["resumed_from_epoch"] == killed_at and b["epochs_done"] == 8
-    differ = [(x, y) for x, y in zip(a["history"], b["history"]) if x != y]
+    differ = [(x, y) for x, y in zip(a["history"], b["history"], strict=True) if x != y]
     assert not differ, f"killed at epoch {killed_at}; first difference: {differ[0]}"
     assert a["metrics"] == b["metrics"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.npz", "whole.npz"]
@@ -651,7 +651,7 @@ def test_an_interrupt_swallowed_on_the_way_is_still_an_interrupt(monkeypatch, tm
         on_chunk(0, 0, 1, 1.0, 1.0, 10)
         raise AssertionError("training went on")
 
-    monkeypatch.setattr("minirnn.cli.train.fit", on_chunk_after_a_lost_signal)
+    monkeypatch.setattr("minirnn.app.training.fit", on_chunk_after_a_lost_signal)
     result = CliRunner().invoke(main, ["train", "elman", "--data", "sine"])
     assert result.exit_code == 1 and result.stderr.strip() == "Error: interrupted"
 
@@ -705,7 +705,7 @@ def test_an_interrupt_before_the_first_epoch_says_the_file_is_unchanged(monkeypa
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("minirnn.cli.train.fit", interrupted)
+    monkeypatch.setattr("minirnn.app.training.fit", interrupted)
     result = CliRunner().invoke(main, ["train", "jordan", "--data", "sine", "--out", str(path),
                                        "--overwrite"])
     assert result.exit_code == 1 and path.read_bytes() == before
@@ -860,7 +860,7 @@ def plant_rows(n=160, seed=4):
     y = np.zeros(n)
     for t in range(1, n):
         y[t] = 0.7 * y[t - 1] + u[t] + 0.05 * rng.standard_normal()
-    return [[f"{a:.6f}", f"{b:.6f}"] for a, b in zip(u, y)]
+    return [[f"{a:.6f}", f"{b:.6f}"] for a, b in zip(u, y, strict=True)]
 
 
 @pytest.mark.parametrize("lagged", [False, True])
@@ -1031,7 +1031,7 @@ def test_every_csv_shape_reports_numbers_that_the_rows_confirm(tmp_path, shape):
 def test_the_loss_curve_of_a_long_run_stays_on_its_line():
     """One mark per epoch up to 40 epochs; beyond, one per run of epochs (their mean), and the
     line says how many each mark stands for."""
-    from minirnn.cli.train import sparkline
+    from minirnn.cli.present import sparkline
 
     assert len(sparkline([3.0, 2.0, 1.0])) == 3
     curve = sparkline(np.linspace(1.0, 0.0, 200))
