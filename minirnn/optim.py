@@ -12,6 +12,9 @@ from .autograd.arrays import array_module, to_host
 
 
 class Optimizer:
+    """Base of the optimisers: the parameters it updates (``params``), the learning rate
+    ``lr``, ``zero_grad()`` to clear their gradients and ``step()`` to update them."""
+
     def __init__(self, params, lr: float):
         self.params = [p for p in params]
         if not self.params:

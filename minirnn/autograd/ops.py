@@ -73,6 +73,8 @@ def _broadcast_check(a: TapeTensor, b: TapeTensor, op: str):
 
 # --- arithmetic ---------------------------------------------------------------------------------
 def add(a, b) -> TapeTensor:
+    """C = A + B (NumPy broadcasting); backward: Ā = C̄, B̄ = C̄, each summed over its
+    broadcast axes."""
     a, b = _pair(a, b, "add")
     _broadcast_check(a, b, "add")
 
@@ -84,6 +86,7 @@ def add(a, b) -> TapeTensor:
 
 
 def sub(a, b) -> TapeTensor:
+    """C = A - B; backward: Ā = C̄, B̄ = -C̄, each summed over its broadcast axes."""
     a, b = _pair(a, b, "sub")
     _broadcast_check(a, b, "sub")
 
@@ -95,6 +98,8 @@ def sub(a, b) -> TapeTensor:
 
 
 def mul(a, b) -> TapeTensor:
+    """C = A ⊙ B, elementwise; backward: Ā = C̄ ⊙ B, B̄ = C̄ ⊙ A (a constant operand gets
+    none)."""
     a, b = _pair(a, b, "mul")
     _broadcast_check(a, b, "mul")
 
@@ -106,6 +111,7 @@ def mul(a, b) -> TapeTensor:
 
 
 def div(a, b) -> TapeTensor:
+    """C = A / B, elementwise; backward: Ā = C̄ / B, B̄ = -C̄ ⊙ A / B²."""
     a, b = _pair(a, b, "div")
     _broadcast_check(a, b, "div")
 
@@ -118,6 +124,7 @@ def div(a, b) -> TapeTensor:
 
 
 def neg(a: TapeTensor) -> TapeTensor:
+    """-A; backward: Ā = -C̄."""
     return record("neg", -a.data, (a,), lambda g: (-g,))
 
 
@@ -210,6 +217,7 @@ def check_linear(x: TapeTensor, W: TapeTensor, b):
 
 # --- shape --------------------------------------------------------------------------------------
 def transpose(a: TapeTensor, axes=None) -> TapeTensor:
+    """A with its axes permuted (reversed by default); backward: C̄ permuted back."""
     axes = tuple(reversed(range(a.ndim))) if axes is None else tuple(axes)
     inverse = tuple(np.argsort(axes))
     return record("transpose", np.transpose(a.data, axes), (a,),
@@ -217,6 +225,7 @@ def transpose(a: TapeTensor, axes=None) -> TapeTensor:
 
 
 def reshape(a: TapeTensor, *shape) -> TapeTensor:
+    """A with a new shape, same elements; backward: C̄ reshaped to A's shape."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
@@ -307,6 +316,7 @@ def _add_at(full, index, g):
 
 
 def concatenate(tensors, axis: int = 0) -> TapeTensor:
+    """The tensors joined along ``axis``; backward: C̄ cut back into their pieces."""
     tensors = _same_dtype(tensors, "concatenate")
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
@@ -321,6 +331,7 @@ def concatenate(tensors, axis: int = 0) -> TapeTensor:
 
 
 def stack(tensors, axis: int = 0) -> TapeTensor:
+    """The tensors stacked along a new ``axis``; backward: C̄ split along it."""
     tensors = _same_dtype(tensors, "stack")
     try:
         out = np.stack([t.data for t in tensors], axis=axis)
@@ -346,6 +357,7 @@ def _same_dtype(tensors, op):
 
 
 def astype(a: TapeTensor, dtype) -> TapeTensor:
+    """A converted to ``dtype``; backward: C̄ converted back to A's dtype."""
     out = TapeTensor(a.data, dtype=dtype).data
     return record("astype", out, (a,), lambda g: (g.astype(a.dtype),))
 
@@ -359,12 +371,16 @@ def _expand_reduced(g, shape, axis, keepdims):
 
 
 def sum(a: TapeTensor, axis=None, keepdims: bool = False) -> TapeTensor:  # noqa: A001 (tensor sum)
+    """Σ A over ``axis`` (all axes by default); backward: Ā = C̄ repeated over the summed
+    axes."""
     out = array_module(a.data).asarray(a.data.sum(axis=axis, keepdims=keepdims))
     # the gradient is g repeated: a read-only broadcast view, no array of a's size
     return record("sum", out, (a,), lambda g: (_expand_reduced(g, a.shape, axis, keepdims),))
 
 
 def mean(a: TapeTensor, axis=None, keepdims: bool = False) -> TapeTensor:
+    """The mean of A over ``axis`` (all axes by default); backward: Ā = C̄ / n repeated
+    over the averaged axes, n the count of elements averaged."""
     xp = array_module(a.data)
     out = xp.asarray(a.data.mean(axis=axis, keepdims=keepdims))
     count = a.data.size // max(out.size, 1)
@@ -377,11 +393,13 @@ def mean(a: TapeTensor, axis=None, keepdims: bool = False) -> TapeTensor:
 
 # --- elementwise functions ----------------------------------------------------------------------
 def exp(a: TapeTensor) -> TapeTensor:
+    """Y = e^A, elementwise; backward: Ā = Ȳ ⊙ Y."""
     out = np.exp(a.data)
     return record("exp", out, (a,), lambda g: (g * out,))
 
 
 def log(a: TapeTensor) -> TapeTensor:
+    """Y = ln A, elementwise; backward: Ā = Ȳ / A."""
     return record("log", np.log(a.data), (a,), lambda g: (g / a.data,))
 
 
@@ -391,11 +409,14 @@ def abs(a: TapeTensor) -> TapeTensor:  # noqa: A001 (tensor abs)
 
 
 def tanh(a: TapeTensor) -> TapeTensor:
+    """Y = tanh A, elementwise; backward: Ā = Ȳ ⊙ (1 - Y²), from the output."""
     out = np.tanh(a.data)
     return record("tanh", out, (a,), lambda g: (g * (1 - out * out),))
 
 
 def sigmoid(a: TapeTensor) -> TapeTensor:
+    """Y = σ(A) = 1 / (1 + e^-A), elementwise, without overflow; backward:
+    Ā = Ȳ ⊙ Y ⊙ (1 - Y)."""
     out = stable_sigmoid(a.data)
     return record("sigmoid", out, (a,), lambda g: (g * out * (1 - out),))
 
@@ -407,6 +428,7 @@ def stable_sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def relu(a: TapeTensor) -> TapeTensor:
+    """Y = max(A, 0), elementwise; backward: Ā = Ȳ where A > 0, else 0."""
     mask = a.data > 0
     return record("relu", a.data * mask, (a,), lambda g: (g * mask,))
 

@@ -49,6 +49,7 @@ def no_grad():
 
 
 def is_grad_enabled() -> bool:
+    """Whether operations are being recorded now (False inside ``no_grad()``)."""
     return _GradMode.enabled
 
 

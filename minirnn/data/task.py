@@ -334,6 +334,7 @@ def streams(values: np.ndarray, batch: int) -> np.ndarray:
 
 
 def metrics(prediction: np.ndarray, truth: np.ndarray) -> dict:
+    """{"rmse": root mean squared error, "mae": mean absolute error} of a prediction."""
     err = prediction - truth
     return {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}
 

@@ -26,6 +26,8 @@ END = "."
 
 
 def vocabulary() -> list:
+    """Every word of the corpus, once, in a fixed order (its index is the word's id): the
+    padding word first, then the sentence's words, fillers, clues, answers and the full stop."""
     words = [PAD] + PREFIX + SUFFIX + FILLERS + sorted(CLUES) + sorted(set(CLUES.values())) + [END]
     return list(dict.fromkeys(words))
 

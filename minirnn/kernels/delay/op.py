@@ -51,5 +51,6 @@ def delay_embed(v: Tensor, first: int, count: int, backend: str, start: int = 0)
 
 
 def check_start(v: Tensor, start: int):
+    """Raise ValueError unless ``start`` is a step of v (B, T, C): 0 <= start < T."""
     if not 0 <= start < v.shape[1]:
         raise ValueError(f"delay_embed: start must lie in [0, {v.shape[1]}), got {start}")
