@@ -89,6 +89,11 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
               show_default=True,
               help="What the timed call differentiates: Σ y ⊙ R (the kernels alone), or the MSE "
                    "against R, as a training step does (minirnn and PyTorch alike).")
+@click.option("--cell", type=click.Choice(["statespace", "lstm", "gru"]), default="statespace",
+              show_default=True,
+              help="The default benchmark's model: the state-space RNN (against nn.RNN), or an "
+                   "LSTM or GRU from a zero state (against nn.LSTM / nn.GRU, and JAX's "
+                   "lax.scan of the same cell).")
 @click.option("--training", "training_steps", is_flag=True,
               help="Instead: a whole training step (fwd, MSE, BPTT, Adam) of every family at "
                    "B=32, T=100, H=64 (or each --size) on the numpy, cpu and cuda engines "
@@ -99,13 +104,15 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
                    "not depend on the thread count), timed in turns, and what it costs.")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
-          under_load, others, loss, training_steps, deterministic_too, as_json):
-    """Time forward + backward of a StateSpaceRNN on each engine, against the tape engine
-    (and PyTorch's CPU nn.RNN and JAX when they are installed)."""
+          under_load, others, loss, cell, training_steps, deterministic_too, as_json):
+    """Time forward + backward of a StateSpaceRNN (or --cell lstm|gru) on each engine, against
+    the tape engine (and PyTorch's CPU nn.RNN / nn.LSTM / nn.GRU and JAX when installed)."""
     modes = {"--full-narx": full_narx, "--families": families, "--scaling": scaling,
              "--memory": long_sequence, "--load": under_load, "--training": training_steps}
     chosen = [flag for flag, on in modes.items() if on]
     _check_options(chosen, backend, sizes, loss, under_load, deterministic_too)
+    if cell != "statespace" and chosen:
+        fail(f"--cell is for the default benchmark, not {chosen[0]}")
     mode = chosen[0] if chosen else None
     if mode == "--training":
         rows, show = _training(backend, sizes, dtype, repeat, deterministic_too)
@@ -118,7 +125,7 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
     elif mode == "--full-narx":
         rows, show = _full_narx(backend, dtype, repeat)
     else:
-        rows, show = _engines(backend, sizes, dtype, repeat, loss)
+        rows, show = _engines(backend, sizes, dtype, repeat, loss, cell)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
@@ -240,8 +247,9 @@ def _full_narx(backend, dtype, repeat):
     return rows, show
 
 
-def _engines(backend, sizes, dtype, repeat, loss):
-    """The default benchmark: forward + backward of a StateSpaceRNN on each engine, against
+def _engines(backend, sizes, dtype, repeat, loss, cell="statespace"):
+    """The default benchmark: forward + backward of a StateSpaceRNN (or ``cell``) on each engine,
+    against
     the tape engine, PyTorch and JAX (when installed), and NumPy's matmul as a yardstick."""
     from minirnn.bench import (DEFAULT_SIZES, jax_available, matmul_gflops, run_benchmarks,
                                torch_available)
@@ -254,17 +262,19 @@ def _engines(backend, sizes, dtype, repeat, loss):
         reference = matmul_gflops(dtype=dtype)
         rows = run_benchmarks(backends, cases, dtype, repeat, loss=loss,
                               progress=lambda: progress.advance(task), torch=with_torch,
-                              jax=with_jax)
-    document = {"matmul_gflops": reference, "loss": loss, "rows": [vars(r) for r in rows]}
+                              jax=with_jax, cell=cell)
+    document = {"matmul_gflops": reference, "loss": loss, "cell": cell,
+                "rows": [vars(r) for r in rows]}
     return document, lambda: _show_engines(rows, reference, dtype, repeat, loss, with_torch,
-                                           with_jax)
+                                           with_jax, cell)
 
 
-def _show_engines(rows, reference, dtype, repeat, loss, with_torch, with_jax):
+def _show_engines(rows, reference, dtype, repeat, loss, with_torch, with_jax,
+                  cell="statespace"):
     """The default benchmark's table, what its GFLOP/s count, and who was not compared."""
     what = "MSE" if loss == "mse" else "Σ y ⊙ R"
-    table = Table(title=f"forward + backward of {what}, StateSpaceRNN, {dtype}, median of "
-                        f"{repeat}")
+    name = {"statespace": "StateSpaceRNN", "lstm": "LSTM", "gru": "GRU"}[cell]
+    table = Table(title=f"forward + backward of {what}, {name}, {dtype}, median of {repeat}")
     ratio = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
     cells = {"B,T,H": lambda r: f"{r.batch},{r.steps},{r.hidden}",
              "engine": lambda r: r.backend, "ms": lambda r: f"{r.median_ms:.4g}",
@@ -281,9 +291,16 @@ def _show_engines(rows, reference, dtype, repeat, loss, with_torch, with_jax):
     for r in rows:
         table.add_row(*(cells[c](r) for c in shown))
     console.print(table)
-    console.print(f"GFLOP/s count 18·B·T·H² per forward + backward (three H x H products: "
-                  f"input, recurrence, output; the recurrence alone is 6·B·T·H²). One "
-                  f"2048 x 2048 {dtype} numpy.matmul in this run: {reference:.1f} GFLOP/s.")
+    if cell == "statespace":
+        console.print(f"GFLOP/s count 18·B·T·H² per forward + backward (three H x H products: "
+                      f"input, recurrence, output; the recurrence alone is 6·B·T·H²). One "
+                      f"2048 x 2048 {dtype} numpy.matmul in this run: {reference:.1f} GFLOP/s.")
+    else:
+        gates = 4 if cell == "lstm" else 3
+        console.print(f"GFLOP/s count 6·B·T·H²·{2 * gates + 1} per forward + backward (the "
+                      f"input and recurrent products of {gates} gates and the output; the "
+                      f"gates' elementwise work is not counted). One 2048 x 2048 {dtype} "
+                      f"numpy.matmul in this run: {reference:.1f} GFLOP/s.")
     if with_torch and os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
         console.print("PyTorch's threads wait asleep here too (OMP_WAIT_POLICY=PASSIVE, which "
                       "minirnn sets unless told otherwise), which slows its many small ops "

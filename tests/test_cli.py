@@ -173,6 +173,21 @@ def test_bench_compares_with_pytorch_when_installed():
     assert rows["cpu"]["speedup_vs_torch"] > 0
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_bench_times_a_gated_cell(cell):
+    """--cell times an LSTM or a GRU on each engine; with PyTorch installed, nn.LSTM / nn.GRU
+    beside it (and JAX's lax.scan of the same cell, when installed)."""
+    result = invoke("bench", "--cell", cell, "--size", "2,3,4", "--backend", "numpy",
+                    "--repeat", "1", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    rows = {r["backend"]: r for r in document["rows"]}
+    assert document["cell"] == cell and rows["numpy"]["median_ms"] > 0
+    gates = 4 if cell == "lstm" else 3
+    expected = 6 * 2 * 3 * 4 * 4 * (2 * gates + 1) / (rows["numpy"]["median_ms"] / 1e3) / 1e9
+    assert rows["numpy"]["gflops"] == pytest.approx(expected)
+
+
 def test_bench_families():
     result = invoke("bench", "--families", "--repeat", "1", "--json")
     assert result.exit_code == 0, result.output
@@ -243,6 +258,7 @@ def test_bench_training_times_deterministic_mode_beside_the_default_and_restores
     (["--training", "--load"], "--load and --training: choose one kind of benchmark"),
     (["--families", "--size", "4,10,8"], "--size does not apply to --families"),
     (["--training", "--loss", "mse"], "--loss is for the default benchmark, not --training"),
+    (["--families", "--cell", "lstm"], "--cell is for the default benchmark, not --families"),
     (["--training", "--deterministic", "--backend", "numpy"],
      "--deterministic times the cpu engine's deterministic mode"),
 ])
