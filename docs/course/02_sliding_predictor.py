@@ -62,11 +62,11 @@ print(inspect.getsource(delay.delay_forward))
 
 # %% [markdown]
 # The rest of the model is two batched matrix products, one for every step at once
-# (`SlidingPredictor.forward`):
+# (`SlidingPredictor.forward`: the known past, zeros by default, goes in front of the sequence,
+# the delay line starts after it, then `linear` twice):
 
 # %%
-source = inspect.getsource(mr.models.SlidingPredictor.forward)
-print(source[source.index("        past = self.window - 1"):source.index("        if not return_state")])
+print(inspect.getsource(mr.models.SlidingPredictor.forward))
 
 # %% [markdown]
 # ## The architecture unrolled in time
