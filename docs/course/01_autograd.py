@@ -205,8 +205,9 @@ for name, var, theta in [("W", W, W0), ("b", b, b0)]:
 # $h_t = \tanh(a_t)$, $h_{-1} = 0$, and a loss on every step,
 # $L = \sum_t (h_t - d_t)^2$. Unrolled over $T$ steps it is an ordinary graph, drawn below: the
 # same $w$ and $u$ are read at every step, and each $h_t$ is read twice, by the loss and by the
-# next step. The numbers are the order in which the tape records the operations; the backward
-# pass visits them from the largest number down.
+# next step. The numbers give the order in which the states are computed, and so recorded on
+# the tape (each loss term is recorded right after its $h_t$); the backward pass visits them
+# from the largest number down.
 
 # %%
 def draw_unrolled_scalar_rnn(T=3):
