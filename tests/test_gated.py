@@ -126,6 +126,53 @@ def test_the_cell_state_carries_the_gradient_unchanged_when_the_forget_gate_is_o
     assert np.linalg.norm(h0.grad) < 1e-6 * np.linalg.norm(w)
 
 
+@pytest.mark.parametrize("backend", ["tape", "numpy", "cpu"])
+def test_the_lstm_shows_the_total_gradient_of_h_and_c_at_every_step(backend):
+    """``return_states`` gives h_t and c_t on the tape; their ``.grad`` is the TOTAL ∂L/∂h_t and
+    ∂L/∂c_t of BPTT. The oracle, written by hand: the same LSTM with zero "probe" leaves added
+    to h_t and to c_t; a probe shifts its state for everything after it (c_t's probe moves h_t
+    = o_t tanh(c_t) too), so ∂L/∂probe_t is the total derivative. A padded batch, the loss at
+    every step."""
+    from minirnn.autograd import Tensor, ops
+    rng = np.random.default_rng(3)
+    B, T, I, H = 3, 6, 2, 4
+    x, target = rng.standard_normal((B, T, I)), rng.standard_normal((B, T, 1))
+    lengths = np.array([6, 4, 2])
+    model = LSTM(input_size=I, hidden_size=H, output_size=1, backend=backend, seed=2,
+                 learn_initial_state=True)
+    for p in model.parameters():
+        p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
+    y, states = model(x, lengths=lengths, return_states=True)
+    for s in states.values():
+        s.retain_grad()
+    mask = mr.losses.length_mask(lengths, T)
+    mr.losses.mse(y, target, mask=mask).backward()
+
+    W_xh, W_hh, b, W_hy, b_y = (Tensor(v) for v in (
+        model.W_xh.data, model.W_hh.data, model.b_xh.data + model.b_hh.data, model.W_hy.data,
+        model.b_y.data))
+    h = Tensor(np.repeat(model.h0.data[None], B, axis=0))
+    c = Tensor(np.repeat(model.c0.data[None], B, axis=0))
+    probes, ys = {"h": [], "c": []}, []
+    for t in range(T):
+        p = Tensor(x[:, t]) @ W_xh.T + h @ W_hh.T + b
+        i, f, g, o = (p[:, :H].sigmoid(), p[:, H:2 * H].sigmoid(), p[:, 2 * H:3 * H].tanh(),
+                      p[:, 3 * H:].sigmoid())
+        active = (t < lengths)[:, None]
+        probe_c, probe_h = (Tensor(np.zeros((B, H)), requires_grad=True) for _ in range(2))
+        c = ops.where(active, f * c + i * g, c) + probe_c
+        h = ops.where(active, o * c.tanh(), h) + probe_h
+        probes["c"].append(probe_c)
+        probes["h"].append(probe_h)
+        ys.append(h @ W_hy.T + b_y)
+    mr.losses.mse(ops.stack(ys, axis=1), target, mask=mask).backward()
+    for name in ("h", "c"):
+        expected = np.stack([q.grad for q in probes[name]], axis=1)
+        assert np.abs(expected).max() > 0
+        np.testing.assert_allclose(states[name].grad, expected, rtol=1e-10, atol=1e-15,
+                                   err_msg=name)
+
+
 def train_on_the_adding_problem(model, steps: int, batch: int = 32, lr: float = 0.01,
                                 seed: int = 1) -> float:
     """Adam on fresh batches of the adding problem, the loss at the last step only; returns

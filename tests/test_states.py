@@ -33,12 +33,21 @@ FAMILIES = {
     **{f"multilayer:{c}": (lambda b, c=c: mr.models.MultiLayerRNN(
         input_size=2, hidden_sizes=[3, 4], output_size=1, connectivity=c, backend=b, seed=1))
        for c in ("stacked", "skip", "feedback", "output_feedback")},
+    "lstm": lambda b: mr.models.LSTM(input_size=2, hidden_size=4, output_size=1, backend=b,
+                                     seed=1, learn_initial_state=True),
+    "gru": lambda b: mr.models.GRU(input_size=2, hidden_size=4, output_size=1, backend=b,
+                                   seed=1),
+    **{f"multilayer-{cell}:{c}": (lambda b, c=c, cell=cell: mr.models.MultiLayerRNN(
+        input_size=2, hidden_sizes=[3, 4], output_size=1, connectivity=c, cell=cell, backend=b,
+        seed=1)) for c, cell in (("stacked", "lstm"), ("skip", "gru"))},
 }
 NAMES = {"elman": ["h"], "statespace": ["h"], "memory": ["m", "h", "y"],
          "jordan": ["m", "h", "y"], "narx": ["m", "h", "y"],
          "multilayer:stacked": ["layer0.h", "layer1.h"], "multilayer:skip": ["layer0.h", "layer1.h"],
          "multilayer:feedback": ["layer0.h", "layer1.h"],
-         "multilayer:output_feedback": ["layer0.h", "layer1.h", "y"]}
+         "multilayer:output_feedback": ["layer0.h", "layer1.h", "y"], "lstm": ["h", "c"],
+         "gru": ["h"], "multilayer-lstm:stacked": ["layer0.h", "layer0.c", "layer1.h", "layer1.c"],
+         "multilayer-gru:skip": ["layer0.h", "layer1.h"]}
 
 
 def state_gradients(model, x, lengths=None, at_last=True):
@@ -105,7 +114,8 @@ def test_elman_state_gradients_are_those_of_probe_leaves_added_to_each_state(bac
 
 @pytest.mark.parametrize("family,part", [("elman", "h"), ("memory", "y"), ("narx", "y"),
                                          ("multilayer:stacked", "layer1.h"),
-                                         ("multilayer:output_feedback", "y")])
+                                         ("multilayer:output_feedback", "y"), ("lstm", "h"),
+                                         ("gru", "h"), ("multilayer-lstm:stacked", "layer1.h")])
 @pytest.mark.parametrize("backend", ENGINES)
 def test_what_comes_back_through_time_is_the_next_chunks_initial_state_gradient(
         family, part, backend):

@@ -45,20 +45,24 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, ops
+from ..kernels.fused import StateTaps
 from ..kernels.gru import gru_recurrence
 from ..kernels.linear import linear
 from ..kernels.lstm import lstm_recurrence
 from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_activation,
-                   check_lengths, check_size)
+                   check_lengths, check_size, outputs)
 
 
 def lstm_states(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: Tensor, s: Tensor,
-                lengths: np.ndarray, backend: str) -> Tensor:
+                lengths: np.ndarray, backend: str, taps: StateTaps | None = None) -> Tensor:
     """Every state s_t = [h_t | c_t] (B, T, 2H) from s_{-1} = s (B, 2H), on the given engine:
     the fused op, or (backend="tape") the input projection as one linear op and the cell
-    written step by step with primitive ops, the oracle."""
+    written step by step with primitive ops, the oracle. ``taps``: the states' protocol
+    (``base.py``; parts "h" and "c"): on the tape, what reads h_t and c_t again (the next step;
+    h_t = o_t tanh(c_t) within the step) goes through ``taps.carry``."""
     if backend != "tape":
-        return lstm_recurrence(x, W_xh, b_xh, W_hh, b_hh, s, lengths, backend)
+        return lstm_recurrence(x, W_xh, b_xh, W_hh, b_hh, s, lengths, backend, taps)
+    tap = (lambda part, v, t: v) if taps is None else taps.carry
     H = W_hh.shape[1]
     a = linear(x, W_xh, b_xh)  # every gate's input part, every step at once
     h, c = s[:, :H], s[:, H:]
@@ -68,21 +72,25 @@ def lstm_states(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: Tenso
         i, f, g, o = (p[:, :H].sigmoid(), p[:, H:2 * H].sigmoid(), p[:, 2 * H:3 * H].tanh(),
                       p[:, 3 * H:].sigmoid())
         new_c = f * c + i * g
-        new_h = o * new_c.tanh()
         if t >= lengths.min():  # some rows have ended: they keep their state
             active = (t < lengths)[:, None]
-            new_c, new_h = ops.where(active, new_c, c), ops.where(active, new_h, h)
-        h, c = new_h, new_c
-        states.append(ops.concatenate([h, c], axis=1))
+            new_c = ops.where(active, new_c, c)
+            new_h = ops.where(active, o * tap("c", new_c, t).tanh(), h)
+        else:
+            new_h = o * tap("c", new_c, t).tanh()
+        states.append(ops.concatenate([new_h, new_c], axis=1))
+        h, c = tap("h", new_h, t), tap("c", new_c, t)
     return ops.stack(states, axis=1)
 
 
 def gru_states(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: Tensor, h: Tensor,
-               lengths: np.ndarray, backend: str) -> Tensor:
+               lengths: np.ndarray, backend: str, taps: StateTaps | None = None) -> Tensor:
     """Every state h_t (B, T, H) from h_{-1} = h (B, H), on the given engine: the fused op, or
-    (backend="tape") the equations unrolled with primitive ops, the oracle."""
+    (backend="tape") the equations unrolled with primitive ops, the oracle. ``taps``: the
+    states' protocol (``base.py``; part "h"): on the tape, what the next step reads of h_t
+    goes through ``taps.carry``."""
     if backend != "tape":
-        return gru_recurrence(x, W_xh, b_xh, W_hh, b_hh, h, lengths, backend)
+        return gru_recurrence(x, W_xh, b_xh, W_hh, b_hh, h, lengths, backend, taps)
     H = W_hh.shape[1]
     a = linear(x, W_xh, b_xh)
     states = []
@@ -94,6 +102,8 @@ def gru_states(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: Tensor
         new = (1 - z) * n + z * h
         h = ops.where((t < lengths)[:, None], new, h) if t >= lengths.min() else new
         states.append(h)
+        if taps is not None:  # what the next step reads of h_t: its share reaches the taps
+            h = taps.carry("h", h, t)
     return ops.stack(states, axis=1)
 
 
@@ -142,10 +152,11 @@ class _GatedModel(SequenceModel):
         parts = [getattr(self, part + suffix) for part in self.state_parts]
         return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=0)
 
-    def _states(self, x, s, lengths):
+    def _states(self, x, s, lengths, taps=None):
         raise NotImplementedError
 
-    def forward(self, x, h=None, return_state: bool = False, lengths=None):
+    def forward(self, x, h=None, return_state: bool = False, lengths=None,
+                return_states: bool = False):
         """y (B, T, O) from x (B, T, I).
 
         Args:
@@ -155,15 +166,28 @@ class _GatedModel(SequenceModel):
             return_state: also return the final state (B, state_size).
             lengths: (B,) true lengths of a padded batch; a row's state stops changing after
                 its end, so the final state is each row's own.
+            return_states: also return {"h": hs} (and the LSTM's "c": cs), every step's
+                state (B, T, H) on the tape, whose ``.grad`` after ``retain_grad()`` and
+                ``backward()`` is ∂L/∂h_t (∂L/∂c_t) (``base.py``: the states' protocol).
+
+        Returns y, then the final state with ``return_state``, then the states with
+        ``return_states``.
         """
         x = self._input(x, self.input_size)
         B, T, _ = x.shape
         lengths = check_lengths(lengths, B, T)
         s = self._state(h, B, self.state_size, self.initial_state())
-        states = self._states(x, s, lengths)
-        hs = states if len(self.state_parts) == 1 else states[:, :, :self.hidden_size]
+        taps = StateTaps() if return_states else None
+        states = self._states(x, s, lengths, taps)
+        H = self.hidden_size
+        hs = states if len(self.state_parts) == 1 else states[:, :, :H]
         y = activate_tensor(self.output_activation, linear(hs, self.W_hy, self.b_y))
-        return (y, states[:, -1]) if return_state else y
+        shown = None
+        if return_states:
+            shown = {"h": taps.expose("h", hs)}
+            if "c" in self.state_parts:
+                shown["c"] = taps.expose("c", states[:, :, H:])
+        return outputs(y, states[:, -1] if return_state else None, shown)
 
 
 class LSTM(_GatedModel):
@@ -173,9 +197,9 @@ class LSTM(_GatedModel):
     gates = 4
     state_parts = ("h", "c")
 
-    def _states(self, x, s, lengths):
+    def _states(self, x, s, lengths, taps=None):
         return lstm_states(x, self.W_xh, self.b_xh, self.W_hh, self.b_hh, s, lengths,
-                           self.backend)
+                           self.backend, taps)
 
 
 class GRU(_GatedModel):
@@ -186,6 +210,6 @@ class GRU(_GatedModel):
     gates = 3
     state_parts = ("h",)
 
-    def _states(self, x, s, lengths):
+    def _states(self, x, s, lengths, taps=None):
         return gru_states(x, self.W_xh, self.b_xh, self.W_hh, self.b_hh, s, lengths,
-                          self.backend)
+                          self.backend, taps)

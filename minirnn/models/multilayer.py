@@ -155,26 +155,26 @@ class MultiLayerRNN(SequenceModel):
         """stacked / skip: one recurrence per layer (Elman, LSTM or GRU), bottom to top; returns
         every layer's states (a list; an LSTM layer's are [h | c]), y, and with
         ``return_states`` the named states of the protocol (None without)."""
-        if return_states and self.cell != "elman":
-            raise ValueError(f"return_states is not available for a stack of {self.cell} cells "
-                             f"yet (Elman cells only)")
         below, all_states, all_h, named = x, [], [], {} if return_states else None
         for l, layer in enumerate(self.layer):
             lo, hi = self.offsets[l], self.offsets[l + 1]
             inputs = ops.concatenate([x, below], axis=2) if (self.connectivity == "skip" and
                                                               l > 0) else below
             s0 = state[:, lo:hi]
+            taps = StateTaps() if return_states else None
             if self.cell == "elman":
-                taps = StateTaps() if return_states else None
                 states = elman_states(inputs, layer.W_xh, layer.b_h, layer.W_hh, s0,
                                       self.activation, lengths, self.backend, taps)
-                if return_states:
-                    named[f"layer{l}.h"] = taps.expose("h", states)
             else:
                 run = lstm_states if self.cell == "lstm" else gru_states
                 states = run(inputs, layer.W_xh, layer.b_xh, layer.W_hh, layer.b_hh, s0,
-                             lengths, self.backend)
-            below = states[:, :, :self.hidden_sizes[l]] if self.cell == "lstm" else states
+                             lengths, self.backend, taps)
+            H = self.hidden_sizes[l]
+            below = states[:, :, :H] if self.cell == "lstm" else states
+            if return_states:
+                named[f"layer{l}.h"] = taps.expose("h", below)
+                if self.cell == "lstm":
+                    named[f"layer{l}.c"] = taps.expose("c", states[:, :, H:])
             all_states.append(states)
             all_h.append(below)
         top = ops.concatenate(all_h, axis=2) if self.connectivity == "skip" else below

@@ -19,7 +19,8 @@ import numpy as np
 
 from ...autograd import Tensor
 from .. import blas
-from ..fused import fused_op, if_needed, sum_outer_previous
+from ...autograd.arrays import array_module, to_host
+from ..fused import StateTaps, fused_op, if_needed, sum_outer_previous
 from . import cpu, reference
 
 
@@ -69,9 +70,42 @@ IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu,
                    "cuda": _with_projection(_cuda)}
 
 
+def _showing_states(engine, taps: StateTaps):
+    """``engine`` whose backward first hands the states' inside shares to ``taps`` (the
+    states' protocol, ``kernels.fused.StateTaps``; part "h")."""
+    def run(x, W_xh, b_xh, W_hh, b_hh, h0, lengths):
+        output, backward = engine(x, W_xh, b_xh, W_hh, b_hh, h0, lengths)
+
+        def backward_showing(dstates, needs):
+            _share_of_the_states(taps, dstates, x, W_xh, b_xh, W_hh, b_hh, h0, lengths)
+            return backward(dstates, needs)
+        return output, backward_showing
+    return run
+
+
+def _share_of_the_states(taps, dstates, *arrays):
+    """What the recurrence adds to each state's direct gradient (``reference``: keep_inside),
+    for the states a model showed (``return_states``). It is asked for to look inside a network,
+    not to train one, so it comes from the reference BPTT on the host whatever the engine (the
+    engines are held equal to it), and goes to the taps in the engine's array library."""
+    if not any(taps.wanted(part) for part in ("h",)):
+        return
+    xp = array_module(dstates)
+    dstates, x, W_xh, b_xh, W_hh, b_hh, h0 = (to_host(v) for v in (dstates, *arrays[:-1]))
+    lengths = arrays[-1]
+    a = x @ W_xh.T + b_xh
+    hs, saved = reference.gru_forward(a, W_hh, b_hh, h0, lengths)
+    *_, inside = reference.gru_backward(dstates, hs, saved, h0, W_hh, lengths, keep_inside=True)
+    inside = xp.asarray(inside)
+    taps.deliver("h", inside)
+
+
 def gru_recurrence(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: Tensor,
-                   h0: Tensor, lengths: np.ndarray, backend: str) -> Tensor:
+                   h0: Tensor, lengths: np.ndarray, backend: str,
+                   taps: StateTaps | None = None) -> Tensor:
     """Every state h_t (B, T, H) from x (B, T, I), W_xh (3H, I), b_xh (3H,), W_hh (3H, H),
     b_hh (3H,), h0 (B, H), lengths (B,)."""
-    return fused_op("gru_recurrence", backend, IMPLEMENTATIONS, (x, W_xh, b_xh, W_hh, b_hh, h0),
+    engines = IMPLEMENTATIONS if taps is None else \
+        {name: _showing_states(engine, taps) for name, engine in IMPLEMENTATIONS.items()}
+    return fused_op("gru_recurrence", backend, engines, (x, W_xh, b_xh, W_hh, b_hh, h0),
                     lengths)

@@ -53,6 +53,10 @@ The forward saves [r_t | z_t | n_t | u_t^n] (B, T, 4H), all that step 2 reads. A
 passes the gradient straight through: da_t = du_t = 0 and dh_{t-1} gets dh_t. Only steps 1-2
 are sequential; the reference computes da and du (B, T, 3H) and the initial state's gradient,
 and the op adds the weight gradients as products (``op.py``).
+
+What the recurrence adds to h_t's direct gradient, dh_t - gh_t = z_{t+1} ⊙ dh_{t+1} + W_hh^T
+du_{t+1}, is its *inside share* (``kernels.fused.StateTaps``): ``keep_inside=True`` returns it
+(B, T, H), for a model that shows its states' total gradients (``return_states``).
 """
 import numpy as np
 
@@ -79,14 +83,18 @@ def gru_forward(a, W_hh, b_hh, h0, lengths):
     return hs, saved
 
 
-def gru_backward(dhs, hs, saved, h0, W_hh, lengths):
+def gru_backward(dhs, hs, saved, h0, W_hh, lengths, keep_inside=False):
     """(da (B, T, 3H), du (B, T, 3H), dh0 (B, H)) from dhs = ∂L/∂hs (B, T, H), the direct
-    gradients, and the forward's hs and saved gates."""
+    gradients, and the forward's hs and saved gates; and, with ``keep_inside``, h_t's inside
+    share (B, T, H) fourth."""
     B, T, H = hs.shape
     da = np.zeros((B, T, 3 * H), dtype=hs.dtype)
     du = np.zeros_like(da)
     carry = np.zeros((B, H), dtype=hs.dtype)  # z_{t+1} dh_{t+1} + W_hh^T du_{t+1}
+    inside = np.zeros_like(hs) if keep_inside else None
     for t in range(T - 1, -1, -1):
+        if keep_inside:
+            inside[:, t] = carry
         r, z, n, un = (saved[:, t, k * H:(k + 1) * H] for k in range(4))
         h_prev = hs[:, t - 1] if t > 0 else h0
         dh = dhs[:, t] + carry                                            # step 1
@@ -97,4 +105,4 @@ def gru_backward(dhs, hs, saved, h0, W_hh, lengths):
         da[:, t] = np.where(active, np.concatenate([dr, dz, dq], axis=1), 0)
         du[:, t] = np.where(active, np.concatenate([dr, dz, dq * r], axis=1), 0)
         carry = np.where(active, dh * z + du[:, t] @ W_hh, dh)
-    return da, du, carry
+    return (da, du, carry, inside) if keep_inside else (da, du, carry)

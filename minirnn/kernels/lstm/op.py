@@ -22,7 +22,8 @@ import numpy as np
 
 from ...autograd import Tensor
 from .. import blas
-from ..fused import fused_op, if_needed, sum_outer_previous
+from ...autograd.arrays import array_module, to_host
+from ..fused import StateTaps, fused_op, if_needed, sum_outer_previous
 from . import cpu, reference
 
 
@@ -79,9 +80,45 @@ IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu,
                    "cuda": _with_projection(_cuda)}
 
 
+def _showing_states(engine, taps: StateTaps):
+    """``engine`` whose backward first hands the states' inside shares to ``taps`` (the
+    states' protocol, ``kernels.fused.StateTaps``; parts "h" and "c")."""
+    def run(x, W_xh, b_xh, W_hh, b_hh, s0, lengths):
+        output, backward = engine(x, W_xh, b_xh, W_hh, b_hh, s0, lengths)
+
+        def backward_showing(dstates, needs):
+            _share_of_the_states(taps, dstates, x, W_xh, b_xh, W_hh, b_hh, s0, lengths)
+            return backward(dstates, needs)
+        return output, backward_showing
+    return run
+
+
+def _share_of_the_states(taps, dstates, *arrays):
+    """What the recurrence adds to each state's direct gradient (``reference``: keep_inside),
+    for the states a model showed (``return_states``). It is asked for to look inside a network,
+    not to train one, so it comes from the reference BPTT on the host whatever the engine (the
+    engines are held equal to it), and goes to the taps in the engine's array library."""
+    if not any(taps.wanted(part) for part in ("h", "c")):
+        return
+    xp = array_module(dstates)
+    dstates, x, W_xh, b_xh, W_hh, b_hh, s0 = (to_host(v) for v in (dstates, *arrays[:-1]))
+    lengths = arrays[-1]
+    a = x @ W_xh.T + b_xh
+    states, gates = reference.lstm_forward(a, W_hh, b_hh, s0, lengths)
+    _, _, inside = reference.lstm_backward(dstates, states, gates, s0, W_hh, lengths,
+                                           keep_inside=True)
+    inside = xp.asarray(inside)
+    H = W_hh.shape[1]
+    taps.deliver("h", inside[..., :H])
+    taps.deliver("c", inside[..., H:])
+
+
 def lstm_recurrence(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: Tensor,
-                    s0: Tensor, lengths: np.ndarray, backend: str) -> Tensor:
+                    s0: Tensor, lengths: np.ndarray, backend: str,
+                    taps: StateTaps | None = None) -> Tensor:
     """Every state s_t = [h_t | c_t] (B, T, 2H) from x (B, T, I), W_xh (4H, I), b_xh (4H,),
     W_hh (4H, H), b_hh (4H,), s0 = [h0 | c0] (B, 2H), lengths (B,)."""
-    return fused_op("lstm_recurrence", backend, IMPLEMENTATIONS, (x, W_xh, b_xh, W_hh, b_hh, s0),
+    engines = IMPLEMENTATIONS if taps is None else \
+        {name: _showing_states(engine, taps) for name, engine in IMPLEMENTATIONS.items()}
+    return fused_op("lstm_recurrence", backend, engines, (x, W_xh, b_xh, W_hh, b_hh, s0),
                     lengths)

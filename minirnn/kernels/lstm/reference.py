@@ -54,6 +54,11 @@ outside the recurrence: the outputs, a next chunk). From t = T-1 down to 0:
 A padded step passes both gradients straight through: dp_t = 0, dh_{t-1} gets dh_t and dc_{t-1}
 gets dc_t. Only steps 1-3 are sequential; the reference computes dp (B, T, 4H) and the initial
 state's gradient, and the op adds the weight gradients as products (``op.py``).
+
+What the recurrence adds to each state's direct gradient, dh_t - gh_t = W_hh^T dp_{t+1} and
+dc_t - gc_t = f_{t+1} ⊙ dc_{t+1} + dh_t ⊙ o_t ⊙ (1 - tanh²(c_t)), is the state's *inside share*
+(``kernels.fused.StateTaps``): ``keep_inside=True`` returns it, [inside_h | inside_c] (B, T, 2H),
+for a model that shows its states' total gradients (``return_states``).
 """
 import numpy as np
 
@@ -83,14 +88,16 @@ def lstm_forward(a, W_hh, b_hh, s0, lengths):
     return states, gates
 
 
-def lstm_backward(dstates, states, gates, s0, W_hh, lengths):
+def lstm_backward(dstates, states, gates, s0, W_hh, lengths, keep_inside=False):
     """(dp (B, T, 4H), ds0 (B, 2H)) from dstates = ∂L/∂states (B, T, 2H), the direct gradients
-    [gh_t | gc_t], and the forward's states and gates."""
+    [gh_t | gc_t], and the forward's states and gates; and, with ``keep_inside``, the states'
+    inside shares (B, T, 2H) third."""
     B, T, H2 = states.shape
     H = H2 // 2
     dp = np.zeros_like(gates)
     carry_h = np.zeros((B, H), dtype=states.dtype)  # W_hh^T dp_{t+1}: what h_t owes the future
     carry_c = np.zeros((B, H), dtype=states.dtype)  # f_{t+1} ⊙ dc_{t+1}: what c_t owes it
+    inside = np.zeros_like(states) if keep_inside else None
     for t in range(T - 1, -1, -1):
         i, f, g, o = (gates[:, t, k * H:(k + 1) * H] for k in range(4))
         c = states[:, t, H:]
@@ -103,7 +110,11 @@ def lstm_backward(dstates, states, gates, s0, W_hh, lengths):
                                dc * i * (1 - g * g),
                                dh * tanh_c * o * (1 - o)], axis=1)
         active = (t < lengths)[:, None]
+        if keep_inside:  # dh_t and dc_t less their direct parts (a padded c_t: the carry alone)
+            inside[:, t, :H] = carry_h
+            inside[:, t, H:] = np.where(active, dc - dstates[:, t, H:], carry_c)
         dp[:, t] = np.where(active, dp_t, 0)
         carry_h = np.where(active, dp[:, t] @ W_hh, dh)
         carry_c = np.where(active, dc * f, dstates[:, t, H:] + carry_c)
-    return dp, np.concatenate([carry_h, carry_c], axis=1)
+    ds0 = np.concatenate([carry_h, carry_c], axis=1)
+    return (dp, ds0, inside) if keep_inside else (dp, ds0)
