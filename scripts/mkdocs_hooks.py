@@ -75,8 +75,8 @@ class EquationBrackets(Extension):
     """Registers ``_EquationBrackets`` before Markdown's own link pattern (priority 160)."""
 
     def extendMarkdown(self, md):
-        md.inlinePatterns.register(
-            _EquationBrackets(r"\[([^\]\n]*)\]\(([^)\n]*\s[^)\n]*)\)", md), "equation_brackets", 165)
+        pattern = r"\[([^\]\n]*)\]\(([^)\n]*\s[^)\n]*)\)"
+        md.inlinePatterns.register(_EquationBrackets(pattern, md), "equation_brackets", 165)
 
 
 @event_priority(100)  # before mkdocstrings reads the extensions for the docstrings

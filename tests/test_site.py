@@ -38,7 +38,8 @@ function report(result) { document.getElementById("result").textContent = JSON.s
 frame.addEventListener("load", async () => {
   try {
     const win = frame.contentWindow, doc = frame.contentDocument;
-    for (let i = 0; i < 200 && !(win.MathJax && win.MathJax.startup && win.MathJax.startup.promise); i++) {
+    const started = () => win.MathJax && win.MathJax.startup && win.MathJax.startup.promise;
+    for (let i = 0; i < 200 && !started(); i++) {
       await new Promise(r => setTimeout(r, 50));
     }
     if (win.MathJax && win.MathJax.startup) { await win.MathJax.startup.promise; }
@@ -47,7 +48,7 @@ frame.addEventListener("load", async () => {
     body.querySelectorAll("pre, code, script, style, mjx-container").forEach(e => e.remove());
     const images = Array.from(doc.images).map(img => ({
       src: img.src.slice(0, 80), ok: img.complete && img.naturalWidth > 0 }));
-    report({ mathjax: !!(win.MathJax && win.MathJax.version), version: win.MathJax && win.MathJax.version,
+    report({ mathjax: !!(win.MathJax && win.MathJax.version),
              typeset: doc.querySelectorAll("mjx-container").length,
              errors: doc.querySelectorAll("mjx-merror, [data-mjx-error]").length,
              text: body.textContent, images: images, title: doc.title });

@@ -44,7 +44,8 @@ np.set_printoptions(precision=4, suppress=True)
 # (its *adjoint*, an array of $v$'s shape). The loss reaches $v_j$ only through the operations
 # that read $v_j$, so by the chain rule
 #
-# $$\bar v_j \;=\; \sum_{k \,:\, j \in \mathrm{parents}(k)} \left(\frac{\partial v_k}{\partial v_j}\right)^{\!\top} \bar v_k ,
+# $$\bar v_j \;=\; \sum_{k \,:\, j \in \mathrm{parents}(k)}
+# \left(\frac{\partial v_k}{\partial v_j}\right)^{\!\top} \bar v_k ,
 # \qquad \bar L = 1 .$$
 #
 # Every term needs $\bar v_k$ of an operation recorded *after* $v_j$. The order in which the
@@ -64,7 +65,8 @@ np.set_printoptions(precision=4, suppress=True)
 # $$\bar A = \bar C \odot B, \qquad \bar B = \bar C \odot A .$$
 #
 # **Matrix product** $C = AB$, $C_{ik} = \sum_j A_{ij} B_{jk}$. Then
-# $\partial L/\partial A_{ij} = \sum_k \bar C_{ik}\, \partial C_{ik}/\partial A_{ij} = \sum_k \bar C_{ik} B_{jk}$,
+# $\partial L/\partial A_{ij} = \sum_k \bar C_{ik}\, \partial C_{ik}/\partial A_{ij}
+# = \sum_k \bar C_{ik} B_{jk}$,
 # and likewise for $B$:
 # $$\bar A = \bar C B^\top, \qquad \bar B = A^\top \bar C .$$
 #
@@ -146,14 +148,15 @@ def backward(loss):
     """Replay the tape newest first: every output's gradient is complete when it is used."""
     loss.grad = np.ones_like(loss.data)
     for out, inputs, fn in reversed(TAPE):
-        for x, g in zip(inputs, fn(out.grad)):
+        for x, g in zip(inputs, fn(out.grad), strict=True):
             x.grad = x.grad + g
     TAPE.clear()
 
 # %% [markdown]
 # ### Checked against finite differences
 #
-# A central difference $\big(L(\theta + \varepsilon e_i) - L(\theta - \varepsilon e_i)\big)/2\varepsilon$
+# A central difference
+# $\big(L(\theta + \varepsilon e_i) - L(\theta - \varepsilon e_i)\big)/2\varepsilon$
 # approximates $\partial L/\partial\theta_i$ with an error $O(\varepsilon^2)$ (plus rounding,
 # $O(u/\varepsilon)$, $u \approx 10^{-16}$ in float64): with $\varepsilon = 10^{-6}$ the two
 # should agree to about $10^{-9}$ relative. The test function is one tanh layer and a squared
@@ -161,7 +164,8 @@ def backward(loss):
 
 # %%
 rng = np.random.default_rng(0)
-X, W0, b0, D = rng.normal(size=(5, 3)), rng.normal(size=(3, 2)), rng.normal(size=(1, 2)), rng.normal(size=(5, 2))
+X, D = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+W0, b0 = rng.normal(size=(3, 2)), rng.normal(size=(1, 2))
 
 
 def layer_loss(W, b):
@@ -179,8 +183,10 @@ def numeric_gradient(f, theta, eps=1e-6):
     grad = np.zeros_like(theta)
     for i in np.ndindex(theta.shape):
         old = theta[i]
-        theta[i] = old + eps; plus = f()
-        theta[i] = old - eps; minus = f()
+        theta[i] = old + eps
+        plus = f()
+        theta[i] = old - eps
+        minus = f()
         theta[i] = old
         grad[i] = (plus - minus) / (2 * eps)
     return grad
@@ -239,8 +245,11 @@ def draw_unrolled_scalar_rnn(T=3):
                 arrowprops=dict(arrowstyle="->", lw=1.5, color="#b03030", ls="--"))
     ax.text(1 + 1.3 * (T - 1), 4.45, "backward: the tape replayed newest first", color="#b03030",
             ha="center")
-    ax.set_xlim(0.2, 2.6 * T + 0.2); ax.set_ylim(-0.6, 4.9); ax.axis("off")
-    ax.set_title("A one-unit recurrence unrolled in time: one graph, the same $w$ and $u$ at every step")
+    ax.set_xlim(0.2, 2.6 * T + 0.2)
+    ax.set_ylim(-0.6, 4.9)
+    ax.axis("off")
+    ax.set_title("A one-unit recurrence unrolled in time: one graph, "
+                 "the same $w$ and $u$ at every step")
     plt.show()
 
 
@@ -301,7 +310,8 @@ assert np.isclose(w.grad, w_bar, rtol=1e-12) and np.isclose(u.grad, u_bar, rtol=
 # inputs, backward)` (`tape.py`), each operation's forward and backward side by side
 # (`ops.py`), an iterative replay so that 20,000 unrolled steps need no deep recursion, and
 # gradients only for what needs them. Here are its `tanh` and its elementwise product, the
-# formulas $\bar X = \bar Y \odot (1 - Y^2)$ and $\bar A = \bar C \odot B$, $\bar B = \bar C \odot A$
+# formulas $\bar X = \bar Y \odot (1 - Y^2)$ and $\bar A = \bar C \odot B$,
+# $\bar B = \bar C \odot A$
 # (`unbroadcast` sums over broadcast axes, as ours does; a constant operand gets no gradient):
 
 # %%
@@ -323,7 +333,8 @@ def layer_loss_mr():
 
 
 layer_loss_mr().backward()
-print("same as our tape:", np.allclose(Wt.grad, W.grad, rtol=1e-12), np.allclose(bt.grad, b.grad, rtol=1e-12))
+print("same as our tape:", np.allclose(Wt.grad, W.grad, rtol=1e-12),
+      np.allclose(bt.grad, b.grad, rtol=1e-12))
 report = mr.autograd.check_gradients(layer_loss_mr, {"W": Wt, "b": bt})
 print(report)
 assert report.passed
@@ -340,14 +351,15 @@ assert report.passed
 # %%
 series = mr.data.sine(500, seed=0).targets[:, 0]
 N = 4
-windows = np.stack([series[N - 1 - j:len(series) - 1 - j] for j in range(N)], axis=1)  # [y_{t-1} … y_{t-N}]
+# the windows [y_{t-1} … y_{t-N}], one row per predicted y_t
+windows = np.stack([series[N - 1 - j:len(series) - 1 - j] for j in range(N)], axis=1)
 targets = series[N:, None]
 split = 350
 
 params = {"W1": rng.normal(scale=0.5, size=(N, 8)), "b1": np.zeros((1, 8)),
           "W2": rng.normal(scale=0.5, size=(8, 1)), "b2": np.zeros((1, 1))}
 losses = []
-for step in range(400):
+for _ in range(400):
     v = {k: Var(p) for k, p in params.items()}
     r = tanh(Var(windows[:split]) @ v["W1"] + v["b1"]) @ v["W2"] + v["b2"] - Var(targets[:split])
     loss = total(r * r)
@@ -362,10 +374,11 @@ naive_rmse = np.sqrt(((windows[split:, :1] - targets[split:]) ** 2).mean())
 print(f"our tape, test RMSE {test_rmse:.3f} (the last value held: {naive_rmse:.3f})")
 
 # %%
-model = [mr.Tensor(rng.normal(scale=0.5, size=s), requires_grad=True) for s in [(N, 8), (1, 8), (8, 1), (1, 1)]]
+model = [mr.Tensor(rng.normal(scale=0.5, size=s), requires_grad=True)
+         for s in [(N, 8), (1, 8), (8, 1), (1, 1)]]
 opt = mr.optim.Adam(model, lr=0.02)
 mr_losses = []
-for step in range(400):
+for _ in range(400):
     opt.zero_grad()
     W1, b1, W2, b2 = model
     out = (mr.Tensor(windows[:split]) @ W1 + b1).tanh() @ W2 + b2
@@ -376,19 +389,26 @@ for step in range(400):
 with mr.no_grad():
     W1, b1, W2, b2 = model
     mr_prediction = ((mr.Tensor(windows) @ W1 + b1).tanh() @ W2 + b2).numpy()
-print(f"minirnn + Adam, test RMSE {np.sqrt(((mr_prediction[split:] - targets[split:]) ** 2).mean()):.3f}")
+mr_rmse = np.sqrt(((mr_prediction[split:] - targets[split:]) ** 2).mean())
+print(f"minirnn + Adam, test RMSE {mr_rmse:.3f}")
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.5))
 ax1.semilogy(losses, label="our tape, gradient descent")
 ax1.semilogy(mr_losses, label="minirnn, Adam")
-ax1.set_xlabel("step"); ax1.set_ylabel("training MSE"); ax1.legend(); ax1.set_title("Training")
+ax1.set_xlabel("step")
+ax1.set_ylabel("training MSE")
+ax1.legend()
+ax1.set_title("Training")
 rows = np.arange(split, len(targets))
 ax2.plot(rows, targets[split:], "k.", ms=3, label="the series (test rows)")
 ax2.plot(rows, prediction[split:], label="our tape")
 ax2.plot(rows, mr_prediction[split:], "--", label="minirnn")
-ax2.set_xlabel("t"); ax2.legend(); ax2.set_title("One-step predictions on unseen rows")
-plt.tight_layout(); plt.show()
+ax2.set_xlabel("t")
+ax2.legend()
+ax2.set_title("One-step predictions on unseen rows")
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## Exercises
@@ -402,7 +422,8 @@ plt.tight_layout(); plt.show()
 #    the tanh layer with respect to `X`.
 # 2. **Two more backward rules.** Derive the vector-Jacobian products of the logistic sigmoid
 #    $y = \sigma(x)$ ($\bar x = \bar y \odot y \odot (1 - y)$) and of the softmax over the last
-#    axis, $y_i = e^{x_i}/\sum_j e^{x_j}$ (show that $\bar x = y \odot (\bar y - \langle \bar y, y \rangle)$),
+#    axis, $y_i = e^{x_i}/\sum_j e^{x_j}$
+#    (show that $\bar x = y \odot (\bar y - \langle \bar y, y \rangle)$),
 #    and write them as `sigmoid_backward(y, g)` and `softmax_backward(y, g)`, from the output `y`
 #    and its gradient `g`. Compare with `mr.Tensor(...).sigmoid()` and `.softmax()`.
 # 3. **A tape without the tape.** When a graph was not recorded in order (it is given only by

@@ -46,7 +46,8 @@ delay = mr.kernels.delay.reference   # the delay line in plain NumPy: the code t
 # outputs, a window of $N$ steps. At every step $t$:
 #
 # $$\begin{aligned}
-# e_t &= [x_t;\ x_{t-1};\ \dots;\ x_{t-N+1}] \in \mathbb{R}^{N I} && \text{(the window; } x_u = 0 \text{ for } u < 0) \\
+# e_t &= [x_t;\ x_{t-1};\ \dots;\ x_{t-N+1}] \in \mathbb{R}^{N I}
+#   && \text{(the window; } x_u = 0 \text{ for } u < 0) \\
 # z_t &= W_{xh}\, e_t + b_h, \qquad h_t = f(z_t) && W_{xh} \in \mathbb{R}^{H \times N I} \\
 # o_t &= W_{hy}\, h_t + b_y, \qquad y_t = g(o_t) && W_{hy} \in \mathbb{R}^{O \times H}
 # \end{aligned}$$
@@ -95,9 +96,13 @@ def draw_sliding(T=7, N=3, highlight=4):
             ax.text(t * 1.4, level, f"${key}_{t}$", ha="center", va="center", fontsize=11, zorder=3)
     ax.text(-1.3, 0.8, "$W_{xh}$", fontsize=12)
     ax.text(-1.3, 2.4, "$W_{hy}$", fontsize=12)
-    ax.text(highlight * 1.4 + 0.5, 0.75, f"window of\n$N = {N}$ inputs", color="#c0392b", fontsize=10)
-    ax.set_xlim(-1.6, T * 1.4); ax.set_ylim(-0.6, 3.8); ax.axis("off")
-    ax.set_title("Sliding predictor (time-delay network) unrolled: $y_t$ reads $x_t, x_{t-1}, x_{t-2}$")
+    ax.text(highlight * 1.4 + 0.5, 0.75, f"window of\n$N = {N}$ inputs", color="#c0392b",
+            fontsize=10)
+    ax.set_xlim(-1.6, T * 1.4)
+    ax.set_ylim(-0.6, 3.8)
+    ax.axis("off")
+    ax.set_title("Sliding predictor (time-delay network) unrolled: "
+                 "$y_t$ reads $x_t, x_{t-1}, x_{t-2}$")
     plt.show()
 
 
@@ -152,8 +157,10 @@ W_xh, b_h, W_hy, b_y = (p.data for p in (model.W_xh, model.b_h, model.W_hy, mode
 
 # forward
 e = delay.delay_forward(x, 0, N, 0)                      # (B, T, N·I): e_t = [x_t, …, x_{t-N+1}]
-z = e @ W_xh.T + b_h;  h = np.tanh(z)                    # z_t = W_xh e_t + b_h, h_t = f(z_t)
-o = h @ W_hy.T + b_y;  y = o                             # o_t = W_hy h_t + b_y, y_t = g(o_t)
+z = e @ W_xh.T + b_h
+h = np.tanh(z)                    # z_t = W_xh e_t + b_h, h_t = f(z_t)
+o = h @ W_hy.T + b_y
+y = o                             # o_t = W_hy h_t + b_y, y_t = g(o_t)
 L = ((y - d) ** 2).mean()
 # backward, one line per equation of the derivation
 y_bar = 2 * (y - d) / y.size                             # ȳ_t = 2 (y_t - d_t) / BTO
@@ -213,13 +220,16 @@ sliding = mr.models.SlidingPredictor(input_size=1, hidden_size=8, output_size=1,
 elman = mr.models.Elman(input_size=1, hidden_size=8, output_size=1, backend="numpy", seed=0)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 for ax, (title, m) in zip(axes, [("sliding predictor, N = 4: finite", sliding),
-                                 ("Elman network: infinite", elman)]):
+                                 ("Elman network: infinite", elman)], strict=True):
     J = response(m, steps)
     ax.imshow(np.log10(J + 1e-12), vmin=-6, vmax=0, cmap="magma")
-    ax.set_xlabel("input step $u$"); ax.set_ylabel("output step $t$")
+    ax.set_xlabel("input step $u$")
+    ax.set_ylabel("output step $t$")
     ax.set_title(r"$\log_{10} |\partial y_t / \partial x_u|$" + f"\n{title}")
-plt.tight_layout(); plt.show()
-print("sliding predictor: nonzero lags t-u:", sorted({t - u for t, u in zip(*np.nonzero(response(sliding, steps)))}))
+plt.tight_layout()
+plt.show()
+rows_t, cols_u = np.nonzero(response(sliding, steps))
+print("sliding predictor: nonzero lags t-u:", sorted(set((rows_t - cols_u).tolist())))
 
 # %% [markdown]
 # ## Training on built-in data
@@ -269,14 +279,22 @@ fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_rati
 ax1.plot(rows, truth[rows], "k.", ms=3, label="the series")
 for w in (1, 16):
     ax1.plot(rows, levels[w][rows, 0], label=f"window N = {w}")
-ax1.set_xlim(rows[0], rows[0] + 120); ax1.set_xlabel("t (test rows)"); ax1.legend()
+ax1.set_xlim(rows[0], rows[0] + 120)
+ax1.set_xlabel("t (test rows)")
+ax1.legend()
 ax1.set_title("One-step predictions on the test rows")
 widths = list(results)
-ax2.plot(widths, [results[w][1]["test"]["model"]["rmse"] for w in widths], "o-", label="sliding predictor")
-ax2.axhline(results[1][1]["test"]["naive"]["rmse"], color="gray", ls="--", label="naive (last value)")
-ax2.set_xscale("log", base=2); ax2.set_xlabel("window N"); ax2.set_ylabel("test RMSE"); ax2.legend()
+ax2.plot(widths, [results[w][1]["test"]["model"]["rmse"] for w in widths], "o-",
+         label="sliding predictor")
+ax2.axhline(results[1][1]["test"]["naive"]["rmse"], color="gray", ls="--",
+            label="naive (last value)")
+ax2.set_xscale("log", base=2)
+ax2.set_xlabel("window N")
+ax2.set_ylabel("test RMSE")
+ax2.legend()
 ax2.set_title("A wider window sees more of the period")
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # A window of one value can only say "about where the last value was"; a window of 16 steps
@@ -292,7 +310,8 @@ plt.tight_layout(); plt.show()
 # Solutions: `docs/course/solutions.py` (functions `delay_window`, `sliding_parameter_count`,
 # `response_band`), checked by `tests/test_course.py`.
 #
-# 1. **The delay line by hand.** Write `delay_window(x, N)` that builds $e_t = [x_t, \dots, x_{t-N+1}]$
+# 1. **The delay line by hand.** Write `delay_window(x, N)` that builds
+#    $e_t = [x_t, \dots, x_{t-N+1}]$
 #    (zeros before $t = 0$) for x of shape (B, T, I) with a plain loop over the steps, and check
 #    it equals `mr.kernels.delay.reference.delay_forward(x, 0, N, 0)`.
 # 2. **The price of reach.** Write `sliding_parameter_count(I, H, O, N)`, the number of weights

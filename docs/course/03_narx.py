@@ -96,13 +96,21 @@ print(inspect.getsource(memory.memory_forward))
 # %%
 def draw_narx(ax, mode, T=5):
     ax.set_aspect("equal")
-    node = lambda x, y, label, colour: (ax.add_patch(plt.Circle((x, y), 0.34, color=colour, ec="k", zorder=2)),
-                                        ax.text(x, y, label, ha="center", va="center", fontsize=10, zorder=3))
-    arrow = lambda a, b, **kw: ax.annotate("", b, a, arrowprops=dict(arrowstyle="->", shrinkA=12, shrinkB=12, **kw))
+
+    def node(x, y, label, colour):
+        ax.add_patch(plt.Circle((x, y), 0.34, color=colour, ec="k", zorder=2))
+        ax.text(x, y, label, ha="center", va="center", fontsize=10, zorder=3)
+
+    def arrow(a, b, **style):
+        ax.annotate("", b, a, arrowprops=dict(arrowstyle="->", shrinkA=12, shrinkB=12, **style))
+
     for t in range(T):
         X = 1.3 * t
-        node(X, 0, f"$x_{t}$", "#dbe9f6"); node(X, 1.5, f"$h_{t}$", "#cfe8cf"); node(X, 3.0, f"$y_{t}$", "#f4cccc")
-        arrow((X, 0), (X, 1.5), lw=1); arrow((X, 1.5), (X, 3.0), lw=1)
+        node(X, 0, f"$x_{t}$", "#dbe9f6")
+        node(X, 1.5, f"$h_{t}$", "#cfe8cf")
+        node(X, 3.0, f"$y_{t}$", "#f4cccc")
+        arrow((X, 0), (X, 1.5), lw=1)
+        arrow((X, 1.5), (X, 3.0), lw=1)
         if mode == "open":
             node(X - 0.65, 2.25, f"$d_{{{t - 1}}}$" if t else "$d_{-1}$", "#eeeeee")
             arrow((X - 0.65, 2.25), (X, 1.5), lw=1, color="0.4")
@@ -110,22 +118,27 @@ def draw_narx(ax, mode, T=5):
             arrow((X - 1.3, 3.0), (X, 1.5), lw=1.6, color="#c0392b")
         elif mode == "full":
             for s in range(t):
-                arrow((1.3 * s, 3.0), (X, 1.5), lw=0.9, color="#c0392b", connectionstyle=f"arc3,rad={0.08 * (t - s)}")
-    ax.set_xlim(-1.0, 1.3 * T - 0.6); ax.set_ylim(-0.6, 3.6); ax.axis("off")
+                arrow((1.3 * s, 3.0), (X, 1.5), lw=0.9, color="#c0392b",
+                      connectionstyle=f"arc3,rad={0.08 * (t - s)}")
+    ax.set_xlim(-1.0, 1.3 * T - 0.6)
+    ax.set_ylim(-0.6, 3.6)
+    ax.axis("off")
     ax.set_title({"open": "open loop: the measured $d_{t-1}$",
                   "closed": "closed loop: its own $y_{t-1}$ fed back",
                   "full": "\"full\" NARX: every $y_s$, $s < t$"}[mode], fontsize=11)
 
 
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
-for ax, mode in zip(axes, ("open", "closed", "full")):
+for ax, mode in zip(axes, ("open", "closed", "full"), strict=True):
     draw_narx(ax, mode)
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## The backward pass
 #
-# Take $L = \sum_t \ell_t(y_t)$ (the mean squared error), and write $\partial_t = \partial \ell_t / \partial y_t$
+# Take $L = \sum_t \ell_t(y_t)$ (the mean squared error), and write
+# $\partial_t = \partial \ell_t / \partial y_t$
 # for its direct gradient at step $t$.
 #
 # **Open loop.** The fed-back values are data, so the gradient never crosses a step:
@@ -154,7 +167,8 @@ plt.tight_layout(); plt.show()
 #
 # $$\begin{aligned}
 # \bar y_t &= \partial_t + W_{ym}^\top \bar q_{t+1} & \bar o_t &= \bar y_t \odot g'(o_t) \\
-# \bar h_t &= W_{hm}^\top \bar q_{t+1} + W_{hy}^\top \bar o_t & \bar z_t &= \bar h_t \odot f'(z_t) \\
+# \bar h_t &= W_{hm}^\top \bar q_{t+1} + W_{hy}^\top \bar o_t
+#   & \bar z_t &= \bar h_t \odot f'(z_t) \\
 # \bar m_t &= W_{mm}^\top \bar q_{t+1} + W_{mh}^\top \bar z_t & \bar q_t &= \bar m_t \odot r'(q_t)
 # \end{aligned}$$
 #
@@ -184,14 +198,18 @@ W_xh, W_yh, b_h, W_hy, b_y = (p.data for p in (narx.W_xh, narx.W_yh, narx.b_h, n
 
 # forward, step by step
 e = mr.kernels.delay.reference.delay_forward(x, 0, L + 1, 0)   # [x_t, …, x_{t-L}]
-y = np.zeros((B, T, O)); h = np.zeros((B, T, H)); r = np.zeros((B, T, K * O))
+y = np.zeros((B, T, O))
+h = np.zeros((B, T, H))
+r = np.zeros((B, T, K * O))
 for t in range(T):
-    r[:, t] = np.concatenate([y[:, t - k] if t - k >= 0 else np.zeros((B, O)) for k in range(1, K + 1)], axis=1)
+    past = [y[:, t - k] if t - k >= 0 else np.zeros((B, O)) for k in range(1, K + 1)]
+    r[:, t] = np.concatenate(past, axis=1)                      # [y_{t-1}, …, y_{t-K}]
     h[:, t] = np.tanh(e[:, t] @ W_xh.T + r[:, t] @ W_yh.T + b_h)
     y[:, t] = h[:, t] @ W_hy.T + b_y
 # backward through time
 direct = 2 * (y - d) / y.size                                   # ∂_t of the mean squared error
-y_bar = np.zeros_like(y); z_bar = np.zeros_like(h)
+y_bar = np.zeros_like(y)
+z_bar = np.zeros_like(h)
 for t in reversed(range(T)):
     y_bar[:, t] = direct[:, t] + sum(z_bar[:, t + k] @ W_yh[:, (k - 1) * O:k * O]
                                      for k in range(1, K + 1) if t + k < T)
@@ -215,7 +233,8 @@ for name, mine in grads.items():
 # %%
 print(mr.gradcheck(narx, x, d))
 print(mr.gradcheck(narx.open_loop(), x, d, forward={"y": d}))
-assert mr.gradcheck(narx, x, d).passed and mr.gradcheck(narx.open_loop(), x, d, forward={"y": d}).passed
+assert mr.gradcheck(narx, x, d).passed
+assert mr.gradcheck(narx.open_loop(), x, d, forward={"y": d}).passed
 
 # %% [markdown]
 # ## Training on a nonlinear plant: open loop, then closed loop
@@ -247,7 +266,10 @@ def fit(model, steps, lr):
     opt = mr.optim.Adam(model.parameters(), lr=lr)
     for _ in range(steps):
         opt.zero_grad()
-        predicted = model(u[:, train], y=meas[:, train]) if model.mode == "open" else model(u[:, train])
+        if model.mode == "open":
+            predicted = model(u[:, train], y=meas[:, train])     # the measured past fed in
+        else:
+            predicted = model(u[:, train])                       # its own outputs fed back
         loss = mr.losses.mse(predicted, meas[:, train])
         loss.backward()
         opt.step()
@@ -258,7 +280,10 @@ def evaluate(model):
     with mr.no_grad():
         one_step = task.to_levels(model.open_loop()(u, y=meas).numpy()[0])
         simulation = task.to_levels(model.closed_loop()(u).numpy()[0])
-    rmse = lambda a, b: float(np.sqrt(((a[test] - b[test]) ** 2).mean()))
+
+    def rmse(a, b):
+        return float(np.sqrt(((a[test] - b[test]) ** 2).mean()))
+
     return one_step, simulation, {"one-step vs measured": rmse(one_step, plant.targets),
                                   "simulation vs measured": rmse(simulation, plant.targets),
                                   "simulation vs noise-free": rmse(simulation, clean)}
@@ -287,7 +312,8 @@ ax.plot(rows, plant.targets[rows], "k.", ms=4, label="measured (noisy)")
 ax.plot(rows, clean[rows], "k-", lw=0.8, alpha=0.5, label="noise-free plant")
 ax.plot(rows, open_sim[rows], label="simulation, trained in open loop")
 ax.plot(rows, closed_sim[rows], "--", label="simulation, then trained in closed loop")
-ax.set_xlabel("t (test rows)"); ax.legend(ncol=2, fontsize=9)
+ax.set_xlabel("t (test rows)")
+ax.legend(ncol=2, fontsize=9)
 ax.set_title("NARX run as a simulation of the plant: only the input $u_t$ is known")
 plt.show()
 
@@ -303,7 +329,8 @@ plt.show()
 #
 # ## The "full" NARX and its cost
 #
-# The article's "full" NARX reads *every* past output, $y_t = F(x_t, \dots, x_0, y_{t-1}, \dots, y_{-1})$:
+# The article's "full" NARX reads *every* past output,
+# $y_t = F(x_t, \dots, x_0, y_{t-1}, \dots, y_{-1})$:
 # $K$ grows with the sequence. minirnn builds it with `output_delays="all"` and a `max_steps`
 # that fixes $K$. Its weights $W_{yh} \in \mathbb{R}^{H \times T O}$ grow with $T$, step $t$
 # reads $t$ of them, and the whole sequence costs $\sum_t H t O \approx H O T^2/2$
@@ -328,16 +355,23 @@ for T_ in sizes:
         timings[label].append(best)
         counts[label].append(sum(p.size for p in m.parameters()))
 for label in timings:
-    print(f"{label:6s} weights {counts[label]}   forward+backward (s) {np.round(timings[label], 4)}")
+    print(f"{label:6s} weights {counts[label]}   "
+          f"forward+backward (s) {np.round(timings[label], 4)}")
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.5))
 for label in timings:
     ax1.loglog(sizes, counts[label], "o-", label=label)
     ax2.loglog(sizes, timings[label], "o-", label=label)
-ax1.set_xlabel("sequence length T"); ax1.set_ylabel("weights"); ax1.legend(); ax1.set_title("Weights grow with T")
-ax2.set_xlabel("sequence length T"); ax2.set_ylabel("seconds (numpy engine)"); ax2.legend()
+ax1.set_xlabel("sequence length T")
+ax1.set_ylabel("weights")
+ax1.legend()
+ax1.set_title("Weights grow with T")
+ax2.set_xlabel("sequence length T")
+ax2.set_ylabel("seconds (numpy engine)")
+ax2.legend()
 ax2.set_title("Time of one forward + backward")
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # The full NARX's reach is unbounded, but so is its price, and each of its $T$ output weights
