@@ -4,15 +4,15 @@ Same function as ``reference`` (see its docstring for the equations and the BPTT
 gate by gate), in the shape of ``elman.cpu``: each batch row is an independent recurrence, so
 the batch is cut into one block of rows per thread (``row_blocks``) and time stays a sequential
 loop inside each thread. Each block first projects its inputs for all its (b, t) rows at once
-(one product, outside the time loop) into the array the forward saves for the BPTT, laid out
-for the step that reads it: [a^r + b^r | a^z + b^z | b_hn | a^n], the r and z gates' two
-biases added together (they only ever meet as a sum), the candidate's recurrent bias b_hn
-where W_hn h_{t-1} will be added. Each step copies that row into a small local buffer, adds
-h_{t-1} W_hh^T to its first 3H columns (ONE product over the block's rows for the three gates,
+(one product, outside the time loop) into the array the forward saves for the BPTT, in the
+places of r, z and n: [W_x[rz] x_t | · | W_xn x_t]. Each step makes, in a small local buffer, u
+= [a^r + b^r | a^z + b^z | b_hn] from that row and the biases (the r and z gates' two biases
+added together: they only ever meet as a sum; the candidate's recurrent bias b_hn where W_hn
+h_{t-1} is added), adds h_{t-1} W_hh^T (ONE product over the block's rows for the three gates,
 NumPy's BLAS called from the compiled code, ``minirnn.kernels.blas.gemm``; tiny products by its
 own loop), and runs the gates elementwise and branch-free (the vectorisable ``tanh_fast`` and
-``gate_sigmoid``), overwriting the saved row with [r | z | n | u^n]. The running state lives in
-a small local array per block; nothing is allocated inside the time loop.
+``gate_sigmoid``, float32 in float32), overwriting the saved row with [r | z | n | u^n]. The
+running state lives in a small local array per block; nothing is allocated inside the time loop.
 
 The backward keeps, per (b, t), D = [dr | dz | dq ⊙ r | dq] (B, T, 4H): its first 3H columns are
 du_t, the gradient of the recurrent parts u_t = W_hh h_{t-1} + b_hh in W_hh's row order, so the
@@ -37,30 +37,36 @@ from ..vector_math import gate_sigmoid, tanh_fast
 
 
 @cpu_jit()
-def _cells(w, h, saved, hs, b0, t, lengths):
+def _cells(u, bias, h, saved, hs, b0, t, lengths):
     """One step of the cell for every row i of a block (b = b0 + i), from
-    w[i] = [a^r + u^r | a^z + u^z | u^n | a^n] (u_t = W_hh h_{t-1} + b_hh, biases in) and the
-    state h[i] = h_{t-1}:
+    u[i] = [a^r + u^r | a^z + u^z | u^n] (u_t = W_hh h_{t-1} + b_hh, the r and z biases in),
+    a^n = W_xn x_t (saved[b, t, 3H:]; b_xn = bias[3H:] added here) and h[i] = h_{t-1}:
 
-        r_t = σ(a^r + u^r),  z_t = σ(a^z + u^z),  n_t = tanh(a^n + r_t ⊙ u^n)
+        r_t = σ(a^r + u^r),  z_t = σ(a^z + u^z),  n_t = tanh(a^n + b_xn + r_t ⊙ u^n)
         h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
 
-    [r | z | n | u^n] into saved[b, t], h_t into hs[b, t] and h[i]; past the row's end the kept
-    state is copied over h_t (a padded step keeps its state)."""
+    [r | z | n | u^n] into saved[b, t] (u^n over the a^n it has read), h_t into hs[b, t] and
+    h[i]; past the row's end the kept state is copied over h_t (a padded step keeps its
+    state). One loop over the units, each gate a view of its own: LLVM vectorises that behind
+    a check that the views do not overlap, but not a loop indexing one row at offsets H, 2H,
+    3H it cannot compare (written so, this loop ran scalar)."""
     H = h.shape[1]
-    for r in range(w.shape[0]):
+    b_xn = bias[3 * H:]
+    for r in range(u.shape[0]):
         b = b0 + r
-        wr, hr, sv, out = w[r], h[r], saved[b, t], hs[b, t]
+        ur, hr, sv, out = u[r], h[r], saved[b, t], hs[b, t]
         one = cast_like(1, hr[0])
+        u_r, u_z, u_n = ur[:H], ur[H:2 * H], ur[2 * H:]
+        s_r, s_z, s_n, s_u = sv[:H], sv[H:2 * H], sv[2 * H:3 * H], sv[3 * H:]
         for k in range(H):
-            rg = gate_sigmoid(wr[k])
-            z = gate_sigmoid(wr[H + k])
-            un = wr[2 * H + k]
-            nc = tanh_fast(wr[3 * H + k] + rg * un)
-            sv[k] = rg
-            sv[H + k] = z
-            sv[2 * H + k] = nc
-            sv[3 * H + k] = un
+            rg = gate_sigmoid(u_r[k])
+            z = gate_sigmoid(u_z[k])
+            un = u_n[k]
+            nc = tanh_fast(s_u[k] + b_xn[k] + rg * un)
+            s_r[k] = rg
+            s_z[k] = z
+            s_n[k] = nc
+            s_u[k] = un
             out[k] = (one - z) * nc + z * hr[k]
         if t < lengths[b]:
             copy_into(out, hr)
@@ -77,10 +83,11 @@ def _gru_forward(x, Win_t, bias, Wt, h0, lengths, blocks, address, hs, saved):
         h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1},   a_t = W_xh x_t + b_xh,  h_{-1} = h0
 
     with Win_t = W_xh^T (I, 3H), Wt = W_hh^T (H, 3H) contiguous and bias = [b_xr + b_hr |
-    b_xz + b_hz | b_hn | b_xn] (4H). Each block first writes its rows' projections into saved
-    as [a^r | a^z | · | a^n] plus bias (two products over the block's (b, t) rows, outside the
-    time loop), then step by step copies a row out, adds h_{t-1} W_hh^T to its first 3H columns
-    and overwrites it with the gates."""
+    b_xz + b_hz | b_hn | b_xn] (4H). Each block first writes its rows' W_xh x_t into saved as
+    [a^r | a^z | · | a^n] (two products over the block's (b, t) rows, outside the time loop),
+    then step by step copies the r and z parts out with the biases added, adds h_{t-1} W_hh^T
+    (one product for the three gates of every row of the block) and overwrites the row with
+    the gates."""
     B, T, H = hs.shape
     I = x.shape[2]
     G = 3 * H
@@ -89,25 +96,21 @@ def _gru_forward(x, Win_t, bias, Wt, h0, lengths, blocks, address, hs, saved):
         n = b1 - b0
         rows = saved[b0:b1].reshape(n * T, 4 * H)
         x_rows = x[b0:b1].reshape(n * T, I)
-        gemm(address, x_rows, Win_t[:, :2 * H], rows[:, :2 * H], False, 0.0)
-        gemm(address, x_rows, Win_t[:, 2 * H:], rows[:, 3 * H:], False, 0.0)
-        for r in range(n * T):
-            row = rows[r]
-            for j in range(2 * H):
-                row[j] += bias[j]
-            for j in range(2 * H, 3 * H):
-                row[j] = bias[j]
-            for j in range(3 * H, 4 * H):
-                row[j] += bias[j]
+        gemm(address, x_rows, Win_t[:, :2 * H], rows[:, :2 * H], False, 0.0)  # W_x[rz] x_t
+        gemm(address, x_rows, Win_t[:, 2 * H:], rows[:, 3 * H:], False, 0.0)  # W_xn x_t
         h = np.empty((n, H), dtype=hs.dtype)
         for r in range(n):
             copy_into(h0[b0 + r], h[r])
-        w = np.empty((n, 4 * H), dtype=hs.dtype)
+        u = np.empty((n, G), dtype=hs.dtype)
         for t in range(T):
-            for r in range(n):
-                copy_into(saved[b0 + r, t], w[r])
-            gemm(address, h, Wt, w[:, :G], False, 1.0)  # u_t += h_{t-1} W_hh^T, every gate
-            _cells(w, h, saved, hs, b0, t, lengths)
+            for r in range(n):  # [a^r + b^r | a^z + b^z | b_hn], the biases added as it is read
+                ur, ar = u[r], saved[b0 + r, t]
+                for j in range(2 * H):
+                    ur[j] = ar[j] + bias[j]
+                for j in range(2 * H, G):
+                    ur[j] = bias[j]
+            gemm(address, h, Wt, u, False, 1.0)  # u_t += h_{t-1} W_hh^T, every gate
+            _cells(u, bias, h, saved, hs, b0, t, lengths)
 
 
 @cpu_jit()
@@ -122,7 +125,7 @@ def _cells_backward(dhs, hs, saved, h0, lengths, b0, t, carry, D):
         carry = z_t ⊙ dh_t
 
     (W_hh^T du_t is added after the block's product). A padded row passes the gradient
-    through: D = 0, carry += gh_t."""
+    through: D = 0, carry += gh_t. Each gate a view of its own (``_cells`` says why)."""
     H = carry.shape[1]
     for r in range(carry.shape[0]):
         b = b0 + r
@@ -134,16 +137,18 @@ def _cells_backward(dhs, hs, saved, h0, lengths, b0, t, carry, D):
                 cr[k] += g[k]
             continue
         sv = saved[b, t]
-        hp = hs[b, t - 1] if t > 0 else h0[b]
+        h_prev = hs[b, t - 1] if t > 0 else h0[b]
         one = cast_like(1, sv[0])
+        s_r, s_z, s_n, s_u = sv[:H], sv[H:2 * H], sv[2 * H:3 * H], sv[3 * H:]
+        d_r, d_z, d_qr, d_q = dr[:H], dr[H:2 * H], dr[2 * H:3 * H], dr[3 * H:]
         for k in range(H):
-            rg, z, nc, un = sv[k], sv[H + k], sv[2 * H + k], sv[3 * H + k]
+            rg, z, nc, un = s_r[k], s_z[k], s_n[k], s_u[k]
             dh = g[k] + cr[k]
             dq = dh * (one - z) * (one - nc * nc)
-            dr[k] = dq * un * rg * (one - rg)
-            dr[H + k] = dh * (hp[k] - nc) * z * (one - z)
-            dr[2 * H + k] = dq * rg
-            dr[3 * H + k] = dq
+            d_r[k] = dq * un * rg * (one - rg)
+            d_z[k] = dh * (h_prev[k] - nc) * z * (one - z)
+            d_qr[k] = dq * rg
+            d_q[k] = dq
             cr[k] = dh * z
 
 

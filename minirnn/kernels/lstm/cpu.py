@@ -3,14 +3,15 @@
 Same function as ``reference`` (see its docstring for the equations and the BPTT derivation,
 gate by gate), in the shape of ``elman.cpu``: each batch row is an independent recurrence, so
 the batch is cut into one block of rows per thread (``row_blocks``) and time stays a sequential
-loop inside each thread. Each block first projects its inputs, a_t = W_xh x_t + b_xh + b_hh for
-all its (b, t) rows at once (one product into the gates array, outside the time loop); then
-each step is ONE small product over the block's rows, h_{t-1} W_hh^T for the four gates at
-once (NumPy's BLAS called from the compiled code, ``minirnn.kernels.blas.gemm``; tiny products
-by its own loop), followed by the gates and the cell, elementwise and branch-free (the
-vectorisable ``tanh_fast`` and ``gate_sigmoid``, float32 in float32), which overwrite the
-projection with the gate values. The running state [h | c] lives in a small local array per
-block, not in a view of the output; nothing is allocated inside the time loop.
+loop inside each thread. Each block first projects its inputs, W_xh x_t for all its (b, t) rows
+at once (one product into the gates array, outside the time loop); then each step reads its rows
+with b_xh + b_hh added, and makes ONE small product over the block's rows, h_{t-1} W_hh^T for
+the four gates at once (NumPy's BLAS called from the compiled code,
+``minirnn.kernels.blas.gemm``; tiny products by its own loop), followed by the gates and the
+cell, elementwise and branch-free (the vectorisable ``tanh_fast`` and ``gate_sigmoid``, float32
+in float32), which overwrite the projection with the gate values. The running state [h | c]
+lives in a small local array per block, not in a view of the output; nothing is allocated inside
+the time loop.
 
 The backward runs the BPTT the same way, one product per step (W_hh^T dp_t, the gradient h_{t-1}
 owes), keeping dp (B, T, 4H) for the sums that follow: each block computes its share of
@@ -41,23 +42,30 @@ def _cells(p, state, gates, states, b0, t, lengths):
         c_t = f c_{t-1} + i g,  h_t = o tanh(c_t)     into states[b0 + i, t] = [h_t | c_t]
 
     then [h_t | c_t] is kept in ``state[i]`` for the next step or, past the row's end, the kept
-    state is copied over it (a padded step keeps its state). Each loop reads and writes
-    different arrays (the gates are never computed in place), so each vectorises."""
+    state is copied over it (a padded step keeps its state; its gates are never read). One loop
+    over the units, each gate and each part of the state a view of its own: LLVM vectorises
+    that behind a check that the views do not overlap, but not a loop indexing one row at
+    offsets H, 2H, 3H it cannot compare (written so, this loop ran scalar)."""
     H = state.shape[1] // 2
     for r in range(p.shape[0]):
         b = b0 + r
         pr, gr, sr, out = p[r], gates[b, t], state[r], states[b, t]
-        for k in range(2 * H):
-            gr[k] = gate_sigmoid(pr[k])
-        for k in range(2 * H, 3 * H):
-            gr[k] = tanh_fast(pr[k])
-        for k in range(3 * H, 4 * H):
-            gr[k] = gate_sigmoid(pr[k])
+        p_i, p_f, p_g, p_o = pr[:H], pr[H:2 * H], pr[2 * H:3 * H], pr[3 * H:]
+        g_i, g_f, g_g, g_o = gr[:H], gr[H:2 * H], gr[2 * H:3 * H], gr[3 * H:]
+        h_out, c_out, c_prev = out[:H], out[H:], sr[H:]
+        for k in range(H):
+            i = gate_sigmoid(p_i[k])
+            f = gate_sigmoid(p_f[k])
+            g = tanh_fast(p_g[k])
+            o = gate_sigmoid(p_o[k])
+            g_i[k] = i
+            g_f[k] = f
+            g_g[k] = g
+            g_o[k] = o
+            c = f * c_prev[k] + i * g
+            c_out[k] = c
+            h_out[k] = o * tanh_fast(c)
         if t < lengths[b]:
-            for k in range(H):
-                c = gr[H + k] * sr[H + k] + gr[k] * gr[2 * H + k]
-                out[H + k] = c
-                out[k] = gr[3 * H + k] * tanh_fast(c)
             copy_into(out, sr)
         else:  # after its end a row keeps its state
             copy_into(sr, out)
@@ -72,10 +80,10 @@ def _lstm_forward(x, Win_t, bias, Wt, s0, lengths, blocks, address, states, gate
         c_t = f ⊙ c_{t-1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
 
     with Win_t = W_xh^T (I, 4H), bias = b_xh + b_hh, Wt = W_hh^T (H, 4H) contiguous and
-    (h_{-1}, c_{-1}) = s0 = [h0 | c0]. Each block first writes its rows' projections into
-    gates (one product over the block's (b, t) rows, outside the time loop), then step by step
-    copies a_t out, adds h_{t-1} W_hh^T (one product for every gate and row of the block) and
-    overwrites a_t with the gates."""
+    (h_{-1}, c_{-1}) = s0 = [h0 | c0]. Each block first writes its rows' W_xh x_t into gates
+    (one product over the block's (b, t) rows, outside the time loop), then step by step
+    copies it out with the biases added, adds h_{t-1} W_hh^T (one product for every gate and
+    row of the block) and overwrites W_xh x_t with the gates."""
     B, T, G = gates.shape
     H = G // 4
     I = x.shape[2]
@@ -83,16 +91,16 @@ def _lstm_forward(x, Win_t, bias, Wt, s0, lengths, blocks, address, states, gate
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
         rows = gates[b0:b1].reshape(n * T, G)
-        gemm(address, x[b0:b1].reshape(n * T, I), Win_t, rows, False, 0.0)
-        for r in range(n * T):
-            add_into(bias, rows[r])
+        gemm(address, x[b0:b1].reshape(n * T, I), Win_t, rows, False, 0.0)  # W_xh x_t
         state = np.empty((n, 2 * H), dtype=states.dtype)  # [h_{t-1} | c_{t-1}] of the block
         for r in range(n):
             copy_into(s0[b0 + r], state[r])
         p = np.empty((n, G), dtype=states.dtype)
         for t in range(T):
-            for r in range(n):
-                copy_into(gates[b0 + r, t], p[r])
+            for r in range(n):  # the biases added as the row is read, not in a pass of its own
+                pr, ar = p[r], gates[b0 + r, t]
+                for j in range(G):
+                    pr[j] = ar[j] + bias[j]
             gemm(address, state[:, :H], Wt, p, False, 1.0)  # p += h_{t-1} W_hh^T, every gate
             _cells(p, state, gates, states, b0, t, lengths)
 
@@ -110,7 +118,9 @@ def _cells_backward(dstates, states, gates, s0, lengths, b0, t, carry_h, carry_c
         carry_c = f_t ⊙ dc_t
 
     (carry_h becomes W_hh^T dp_t after the block's product). A padded row (t >= its length)
-    passes both gradients through: dp_t = 0, carry_h += gh_t, carry_c += gc_t."""
+    passes both gradients through: dp_t = 0, carry_h += gh_t, carry_c += gc_t. Two loops, each
+    gate a view of its own (``_cells`` says why): the first makes dp_t's o part and dc_t (kept
+    in carry_c), the second the other three parts from dc_t."""
     H = carry_h.shape[1]
     for r in range(carry_h.shape[0]):
         b = b0 + r
@@ -122,18 +132,23 @@ def _cells_backward(dstates, states, gates, s0, lengths, b0, t, carry_h, carry_c
                 ch[k] += ds[k]
                 cc[k] += ds[H + k]
             continue
-        gr, sr = gates[b, t], states[b, t]
-        cp = states[b, t - 1, H:] if t > 0 else s0[b, H:]
-        one = cast_like(1, sr[0])
+        gr, c = gates[b, t], states[b, t, H:]
+        c_prev = states[b, t - 1, H:] if t > 0 else s0[b, H:]
+        one = cast_like(1, c[0])
+        g_i, g_f, g_g, g_o = gr[:H], gr[H:2 * H], gr[2 * H:3 * H], gr[3 * H:]
+        d_i, d_f, d_g, d_o = dr[:H], dr[H:2 * H], dr[2 * H:3 * H], dr[3 * H:]
+        gh, gc = ds[:H], ds[H:]
         for k in range(H):
-            i, f, g, o = gr[k], gr[H + k], gr[2 * H + k], gr[3 * H + k]
-            tc = tanh_fast(sr[H + k])
-            dh = ds[k] + ch[k]
-            dc = ds[H + k] + cc[k] + dh * o * (one - tc * tc)
-            dr[k] = dc * g * i * (one - i)
-            dr[H + k] = dc * cp[k] * f * (one - f)
-            dr[2 * H + k] = dc * i * (one - g * g)
-            dr[3 * H + k] = dh * tc * o * (one - o)
+            tc = tanh_fast(c[k])
+            dh = gh[k] + ch[k]
+            o = g_o[k]
+            d_o[k] = dh * tc * o * (one - o)
+            cc[k] = gc[k] + cc[k] + dh * o * (one - tc * tc)  # dc_t
+        for k in range(H):
+            dc, i, f, g = cc[k], g_i[k], g_f[k], g_g[k]
+            d_i[k] = dc * g * i * (one - i)
+            d_f[k] = dc * c_prev[k] * f * (one - f)
+            d_g[k] = dc * i * (one - g * g)
             cc[k] = dc * f
 
 
