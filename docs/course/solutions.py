@@ -126,3 +126,96 @@ def narx_simulate(model, x: np.ndarray) -> np.ndarray:
                     + np.concatenate(outputs, axis=1) @ W_yh.T + b_h)
         y[:, t] = h @ W_hy.T + b_y
     return y
+
+
+# --- 4. Explicit memory and the Jordan network --------------------------------------------------
+def jordan_memory(y: np.ndarray, mu: float, m0: np.ndarray) -> np.ndarray:
+    """Jordan's memory m_t = μ m_{t-1} + (1-μ) y_{t-1} for t = 0 … T-1, from the outputs y
+    (B, T, O), the initial memory m_{-1} = m0 (B, O) and y_{-1} = 0: (B, T, O)."""
+    m = np.zeros_like(y, dtype=np.float64)
+    previous_m, previous_y = m0, np.zeros_like(m0)
+    for t in range(y.shape[1]):
+        m[:, t] = mu * previous_m + (1 - mu) * previous_y
+        previous_m, previous_y = m[:, t], y[:, t]
+    return m
+
+
+def jordan_as_explicit_memory(jordan):
+    """An ExplicitMemory computing the same function as ``jordan``: M = O, r the identity,
+    W_ym = (1-μ) I, W_mm = μ I, W_hm = 0, b_m = 0, and Jordan's own W_xh, b_h, W_mh, W_hy, b_y."""
+    O, H = jordan.output_size, jordan.hidden_size
+    mu = float(jordan.mu.data)
+    model = mr.models.ExplicitMemory(input_size=jordan.input_size, hidden_size=H, output_size=O,
+                                     memory_size=O, memory_activation="identity",
+                                     activation=jordan.activation,
+                                     output_activation=jordan.output_activation,
+                                     backend=jordan.backend, dtype=jordan.dtype)
+    weights = {"W_ym": (1 - mu) * np.eye(O), "W_hm": np.zeros((O, H)), "W_mm": mu * np.eye(O),
+               "b_m": np.zeros(O)}
+    for name in ("W_xh", "b_h", "W_mh", "W_hy", "b_y"):
+        weights[name] = getattr(jordan, name).data
+    for name, value in weights.items():
+        getattr(model, name).data[...] = value
+    return model
+
+
+def explicit_memory_parameter_count(I: int, H: int, O: int, M: int) -> int:
+    """W_xh (H, I) + b_h (H) + W_ym (M, O) + W_hm (M, H) + W_mm (M, M) + b_m (M) + W_mh (H, M)
+    + W_hy (O, H) + b_y (O). With I = 1, H = M = 16, O = 1: 16 + 16 + 16 + 256 + 256 + 16 + 256
+    + 16 + 1 = 849 weights, against Jordan's W_xh, b_h, W_mh, W_hy, b_y: 16 + 16 + 16 + 16 + 1 =
+    65 (66 with μ)."""
+    return H * I + H + M * O + M * H + M * M + M + H * M + O * H + O
+
+
+# --- 5. The state-space model and the Elman network ---------------------------------------------
+def state_space_simulate(model, x: np.ndarray) -> np.ndarray:
+    """y (B, T, O) of an Elman or StateSpaceRNN (tanh state, identity output) in plain NumPy:
+    h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h) from h_{-1} = the model's initial state,
+    y_t = W_hy h_t + b_y."""
+    W_xh, W_hh, b_h, W_hy, b_y = (p.data for p in (model.W_xh, model.W_hh, model.b_h,
+                                                    model.W_hy, model.b_y))
+    B, T, _ = x.shape
+    h = np.broadcast_to(model.initial_state().data, (B, W_hh.shape[0]))
+    y = np.zeros((B, T, W_hy.shape[0]))
+    for t in range(T):
+        h = np.tanh(x[:, t] @ W_xh.T + h @ W_hh.T + b_h)
+        y[:, t] = h @ W_hy.T + b_y
+    return y
+
+
+def initial_state_gradient(model, x: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """∂L/∂h_{-1} (B, H) for L = mse(model(x), d), by BPTT: ō_t = 2 (y_t - d_t) / size,
+    h̄_t = W_hyᵀ ō_t + W_hhᵀ z̄_{t+1}, z̄_t = h̄_t ⊙ (1 - h_t²), and h̄_{-1} = W_hhᵀ z̄_0. A learned
+    h0 is the same vector for every row, so its gradient is the sum of these rows."""
+    W_xh, W_hh, b_h, W_hy, b_y = (p.data for p in (model.W_xh, model.W_hh, model.b_h,
+                                                    model.W_hy, model.b_y))
+    B, T, _ = x.shape
+    H = W_hh.shape[0]
+    hs = np.zeros((B, T + 1, H))                 # hs[:, t + 1] = h_t, hs[:, 0] = h_{-1}
+    hs[:, 0] = model.initial_state().data
+    for t in range(T):
+        hs[:, t + 1] = np.tanh(x[:, t] @ W_xh.T + hs[:, t] @ W_hh.T + b_h)
+    y = hs[:, 1:] @ W_hy.T + b_y
+    o_bar = 2 * (y - d) / y.size
+    z_next = np.zeros((B, H))
+    for t in reversed(range(T)):
+        h_bar = o_bar[:, t] @ W_hy + z_next @ W_hh
+        z_next = h_bar * (1 - hs[:, t + 1] ** 2)
+    return z_next @ W_hh
+
+
+def state_jacobian(model, x: np.ndarray, t: int, k: int) -> np.ndarray:
+    """∂h_t/∂h_{t-k} (B, H, H) of an Elman or StateSpaceRNN (tanh state): the product
+    diag f'(z_t) W_hh · diag f'(z_{t-1}) W_hh ⋯ diag f'(z_{t-k+1}) W_hh, with f'(z) = 1 - h²."""
+    W_xh, W_hh, b_h = model.W_xh.data, model.W_hh.data, model.b_h.data
+    B = x.shape[0]
+    H = W_hh.shape[0]
+    h = np.broadcast_to(model.initial_state().data, (B, H))
+    hs = []
+    for s in range(t + 1):
+        h = np.tanh(x[:, s] @ W_xh.T + h @ W_hh.T + b_h)
+        hs.append(h)
+    J = np.broadcast_to(np.eye(H), (B, H, H)).copy()
+    for s in range(t - k + 1, t + 1):            # oldest factor first: J ← diag f'(z_s) W_hh J
+        J = (1 - hs[s] ** 2)[:, :, None] * (W_hh @ J)
+    return J
