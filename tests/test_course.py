@@ -32,7 +32,8 @@ solutions = _solutions()
 
 def test_the_course_has_its_notebooks_in_order():
     names = [p.stem for p in NOTEBOOKS]
-    assert names[:3] == ["01_autograd", "02_sliding_predictor", "03_narx"], names
+    assert names[:5] == ["01_autograd", "02_sliding_predictor", "03_narx",
+                         "04_explicit_memory_and_jordan", "05_state_space_and_elman"], names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -142,3 +143,83 @@ def test_narx_simulate_equals_the_closed_loop_model():
         expected = model.closed_loop()(x).numpy()
     np.testing.assert_allclose(solutions.narx_simulate(model, x), expected, rtol=1e-12,
                                atol=1e-14)
+
+
+# --- 4. Explicit memory and the Jordan network --------------------------------------------------
+def test_jordan_memory_equals_the_models_memory():
+    rng = np.random.default_rng(6)
+    M, H, O = 3, 5, 3
+    model = mr.models.Jordan(input_size=2, hidden_size=H, output_size=O, mu=0.7, backend="numpy",
+                             seed=7)
+    x = rng.normal(size=(2, 11, 2))
+    initial = np.zeros((2, M + H + O))   # the packed [m | h | y]: a memory, no past output
+    initial[:, :M] = rng.normal(size=(2, M))
+    with mr.no_grad():
+        _, states = model(x, h=initial, return_states=True)
+    np.testing.assert_allclose(solutions.jordan_memory(states["y"].numpy(), 0.7, initial[:, :M]),
+                               states["m"].numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_jordan_as_explicit_memory_computes_the_same_function():
+    jordan = mr.models.Jordan(input_size=2, hidden_size=5, output_size=2, mu=0.35,
+                              backend="numpy", seed=8)
+    x = np.random.default_rng(9).normal(size=(3, 13, 2))
+    model = solutions.jordan_as_explicit_memory(jordan)
+    assert isinstance(model, mr.models.ExplicitMemory)
+    with mr.no_grad():
+        np.testing.assert_allclose(model(x).numpy(), jordan(x).numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_explicit_memory_parameter_count():
+    for I, H, O, M in ((1, 16, 1, 16), (3, 5, 2, 4)):
+        model = mr.models.ExplicitMemory(input_size=I, hidden_size=H, output_size=O,
+                                         memory_size=M, backend="numpy")
+        assert solutions.explicit_memory_parameter_count(I, H, O, M) == \
+            sum(p.size for p in model.parameters())
+
+
+# --- 5. The state-space model and the Elman network ---------------------------------------------
+def _state_space_models(rng):
+    elman = mr.models.Elman(input_size=2, hidden_size=6, output_size=2, backend="numpy", seed=3)
+    state_space = mr.models.StateSpaceRNN(input_size=2, hidden_size=6, output_size=2,
+                                          backend="numpy", seed=3)
+    state_space.h0.data[:] = rng.uniform(-0.8, 0.8, 6)   # a learned h_{-1} that matters
+    return elman, state_space
+
+
+def test_state_space_simulate_equals_the_models():
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(3, 9, 2))
+    for model in _state_space_models(rng):
+        with mr.no_grad():
+            expected = model(x).numpy()
+        np.testing.assert_allclose(solutions.state_space_simulate(model, x), expected,
+                                   rtol=1e-12, atol=1e-14)
+
+
+def test_initial_state_gradient_matches_the_tape():
+    rng = np.random.default_rng(11)
+    x, d = rng.normal(size=(3, 9, 2)), rng.normal(size=(3, 9, 2))
+    for model in _state_space_models(rng):
+        h = mr.Tensor(np.tile(model.initial_state().data, (3, 1)), requires_grad=True)
+        mr.losses.mse(model(x, h=h), d).backward()
+        mine = solutions.initial_state_gradient(model, x, d)
+        np.testing.assert_allclose(mine, h.grad, rtol=1e-10, atol=1e-15)
+        if isinstance(model, mr.models.StateSpaceRNN):  # the learned h0: the sum over the rows
+            mr.losses.mse(model(x), d).backward()
+            np.testing.assert_allclose(mine.sum(axis=0), model.h0.grad, rtol=1e-10, atol=1e-15)
+
+
+def test_state_jacobian_carries_the_states_gradient_back():
+    rng = np.random.default_rng(12)
+    x, target = rng.normal(size=(3, 12, 2)), rng.normal(size=(3, 2))
+    for model in _state_space_models(rng):
+        y, states = model(x, return_states=True)
+        states["h"].retain_grad()
+        mr.losses.mse(y[:, -1], target).backward()      # the loss at the last step
+        h_bar = states["h"].grad
+        for k in (1, 4, 11):
+            J = solutions.state_jacobian(model, x, 11, k)
+            assert J.shape == (3, 6, 6)
+            np.testing.assert_allclose(np.einsum("bij,bi->bj", J, h_bar[:, 11]),
+                                       h_bar[:, 11 - k], rtol=1e-9, atol=1e-15)
