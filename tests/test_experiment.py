@@ -153,7 +153,7 @@ LOAD_DEFECTS = [
     (lambda d: d.update(schema=1), None, "an older minirnn wrote it"),
     (lambda d: d.update(schema=99), None, "a newer minirnn wrote it"),
     (lambda d: d.update(format="other"), None, "not a minirnn checkpoint"),
-    (lambda d: d.update(model="lstm"), None, "unknown model 'lstm'"),
+    (lambda d: d.update(model="transformer"), None, "unknown model 'transformer'"),
     (None, _nan_weight, "best weights: W_hh holds NaN or infinite values"),
     (None, lambda a: a.pop("best/W_hh"), "best weights: missing parameter(s) W_hh"),
     (None, lambda a: a.update({"best/W_hh": np.zeros((2, 2))}), "W_hh has shape (2, 2)"),
