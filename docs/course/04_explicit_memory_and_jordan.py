@@ -130,7 +130,7 @@ def draw_memory(ax, jordan, T=4):
     ax.set_xlim(-0.7, dx * (T - 1) + 0.7)
     ax.set_ylim(-0.6, 4.8)
     ax.axis("off")
-    ax.set_title("Jordan: $m_t = \\mu m_{t-1} + (1-\\mu) y_{t-1}$" if jordan else
+    ax.set_title(r"Jordan: $m_t = \mu m_{t-1} + (1-\mu) y_{t-1}$" if jordan else
                  "explicit memory: $m_t = r(W_{ym} y_{t-1} + W_{hm} h_{t-1} + W_{mm} m_{t-1}"
                  " + b_m)$", fontsize=11)
 

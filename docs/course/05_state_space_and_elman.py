@@ -367,7 +367,7 @@ for scale, colour in ((0.5, "C0"), (1.0, "C1"), (2.0, "C2"), (4.0, "C3")):
 ax2.set_xlabel("time step t")
 ax2.set_ylabel("‖∂L/∂h_t‖")
 ax2.legend(fontsize=9)
-ax2.set_title("The per-step factor $W_{hh}^\\top \\operatorname{diag} f'(z_t)$")
+ax2.set_title(r"The per-step factor $W_{hh}^\top \operatorname{diag} f'(z_t)$")
 plt.tight_layout()
 plt.show()
 
