@@ -36,6 +36,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minirnn as mr
+from minirnn.inside import hidden_states, plot_states
 
 np.set_printoptions(precision=4, suppress=True)
 rng = np.random.default_rng(0)
@@ -70,7 +71,7 @@ memory = mr.kernels.memory.reference   # the recurrence in plain NumPy: the code
 #
 # $$W_{ym} = (1-\mu)\, I_O, \qquad W_{mm} = \mu\, I_O, \qquad W_{hm} = 0, \qquad b_m = 0 .$$
 #
-# Unrolled, $m_t = (1-\mu)\sum_{k \ge 1} \mu^{k-1}\, y_{t-k} + \mu^{t+1} m_{-1}$: every past
+# Unrolled, $m_t = (1-\mu)\sum_{k=1}^{t+1} \mu^{k-1}\, y_{t-k} + \mu^{t+1} m_{-1}$: every past
 # output counts, with a weight that falls geometrically with its age, and the memory keeps the
 # size of one output however long the sequence. (Closed-loop NARX of notebook 3 is another
 # special case, with $m_t$ the last $K$ outputs and $W_{mm}$ a shift.)
@@ -422,9 +423,6 @@ plt.show()
 # the explicit memory's states drawn with `mr.inside.plot_states` (units down, time across).
 
 # %%
-from minirnn.inside import hidden_states, plot_states  # noqa: E402 (the plots, used from here)
-
-
 def readout_r2(states, lag):
     """R² of the least-squares fit of x_(t-lag) on [m_t, 1] over the test rows."""
     A = np.c_[states[test], np.ones(len(states[test]))]
