@@ -32,8 +32,9 @@ solutions = _solutions()
 
 def test_the_course_has_its_notebooks_in_order():
     names = [p.stem for p in NOTEBOOKS]
-    assert names[:5] == ["01_autograd", "02_sliding_predictor", "03_narx",
-                         "04_explicit_memory_and_jordan", "05_state_space_and_elman"], names
+    assert names[:8] == ["01_autograd", "02_sliding_predictor", "03_narx",
+                         "04_explicit_memory_and_jordan", "05_state_space_and_elman",
+                         "06_multilayer", "07_seq2seq", "08_gated_memory"], names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -223,3 +224,135 @@ def test_state_jacobian_carries_the_states_gradient_back():
             assert J.shape == (3, 6, 6)
             np.testing.assert_allclose(np.einsum("bij,bi->bj", J, h_bar[:, 11]),
                                        h_bar[:, 11 - k], rtol=1e-9, atol=1e-15)
+
+
+# --- 6. Multi-layer RNNs ------------------------------------------------------------------------
+CONNECTIVITIES = ("stacked", "skip", "feedback", "output_feedback")
+
+
+def test_multilayer_parameter_count():
+    for connectivity in CONNECTIVITIES:
+        for I, H, O, L in ((1, 4, 1, 2), (3, 5, 2, 3)):
+            model = mr.models.MultiLayerRNN(input_size=I, hidden_size=H, output_size=O,
+                                            num_layers=L, connectivity=connectivity,
+                                            backend="numpy")
+            assert solutions.multilayer_parameter_count(I, H, O, L, connectivity) == \
+                sum(p.size for p in model.parameters()), connectivity
+
+
+@pytest.mark.parametrize("connectivity", ["stacked", "feedback", "output_feedback"])
+def test_layered_weights_run_the_stack_as_one_recurrence(connectivity):
+    rng = np.random.default_rng(6)
+    model = mr.models.MultiLayerRNN(input_size=2, hidden_sizes=[4, 3, 5], output_size=2,
+                                    connectivity=connectivity, backend="numpy", seed=6)
+    for p in model.parameters():
+        p.data[...] = rng.uniform(-0.7, 0.7, p.shape)
+    x = rng.normal(size=(3, 7, 2))
+    U, V, Y, W = solutions.layered_weights(model)
+    first = model.layer[0]
+    b = np.concatenate([layer.b_h.data for layer in model.layer])
+    S0 = np.repeat(np.concatenate([layer.h0.data for layer in model.layer])[None], 3, axis=0)
+    states = mr.kernels.layered.reference.layered_forward(
+        x @ first.W_xh.data.T, b, U, V, Y, W, model.b_y.data, S0,
+        np.zeros((3, 2)), model.offsets, None, np.full(3, 7), "tanh", "identity")
+    with mr.no_grad():
+        expected = model(x).numpy()
+    np.testing.assert_allclose(states[:, :, U.shape[0]:], expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("connectivity", ["stacked", "skip"])
+def test_stack_layer_by_layer_equals_the_model(connectivity):
+    rng = np.random.default_rng(7)
+    model = mr.models.MultiLayerRNN(input_size=2, hidden_sizes=[4, 3, 5], output_size=2,
+                                    connectivity=connectivity, backend="cpu", seed=7)
+    for p in model.parameters():
+        p.data[...] = rng.uniform(-0.7, 0.7, p.shape)
+    x = rng.normal(size=(3, 9, 2))
+    with mr.no_grad():
+        expected = model(x).numpy()
+    np.testing.assert_allclose(solutions.stack_layer_by_layer(model, x), expected, rtol=1e-12,
+                               atol=1e-14)
+
+
+# --- 7. Sequence to sequence --------------------------------------------------------------------
+def _forecaster(seed):
+    from minirnn.models.registry import seq2seq_forecaster
+    model = seq2seq_forecaster(2, 5, 3, backend="numpy", seed=seed)
+    rng = np.random.default_rng(seed)
+    for p in model.parameters():
+        p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
+    return model, rng.normal(size=(4, 6, 2)), rng.normal(size=(4, 5, 3))
+
+
+def test_teacher_forcing_inputs_drive_the_decoder_as_the_model_does():
+    model, x, d = _forecaster(8)
+    inputs = solutions.teacher_forcing_inputs(d)
+    assert inputs.shape == d.shape and not inputs[:, 0].any()
+    with mr.no_grad():
+        expected = model(x, d).numpy()
+        mine = model.decoder(inputs, h=model.encode(x)).numpy()
+    np.testing.assert_allclose(mine, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_greedy_forecast_equals_generate():
+    model, x, _ = _forecaster(9)
+    np.testing.assert_allclose(solutions.greedy_forecast(model, x, 7), model.generate(x, 7),
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_free_running_loss_is_generates_error_and_its_gradient_is_right():
+    model, x, d = _forecaster(10)
+    loss = solutions.free_running_loss(model, x, d)
+    assert loss.item() == pytest.approx(((model.generate(x, 5) - d) ** 2).mean(), rel=1e-12)
+    params = dict(model.named_parameters())
+    report = mr.autograd.check_gradients(lambda: solutions.free_running_loss(model, x, d),
+                                         {n: params[n] for n in ("decoder.W_xh", "decoder.W_hy",
+                                                                 "encoder.W_hh")})
+    assert report.passed, report
+    # the fed-back outputs are differentiated: the gradient is not teacher forcing's
+    for p in params.values():
+        p.grad = None
+    solutions.free_running_loss(model, x, d).backward()
+    closed = params["decoder.W_xh"].grad.copy()
+    for p in params.values():
+        p.grad = None
+    mr.losses.mse(model(x, model.generate(x, 5)), d).backward()
+    assert not np.allclose(closed, params["decoder.W_xh"].grad)
+
+
+# --- 8. Gated memory: the LSTM and the GRU ------------------------------------------------------
+def test_gru_by_hand_equals_the_model():
+    rng = np.random.default_rng(11)
+    model = mr.models.GRU(input_size=3, hidden_size=5, output_size=2, backend="cpu", seed=11)
+    for p in model.parameters():
+        p.data[...] = rng.uniform(-0.8, 0.8, p.shape)
+    x = rng.normal(size=(4, 9, 3))
+    with mr.no_grad():
+        expected = model(x).numpy()
+    np.testing.assert_allclose(solutions.gru_by_hand(model, x), expected, rtol=1e-12,
+                               atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_forget_gate_products_are_the_cell_states_gradient(backend):
+    rng = np.random.default_rng(12)
+    H, T = 4, 30
+    model = mr.models.LSTM(input_size=2, hidden_size=H, output_size=1, backend=backend, seed=12)
+    model.W_hh.data[...] = 0
+    model.b_xh.data[H:2 * H] += 2.0  # forget gates mostly open: the products stay visible
+    x = rng.normal(size=(3, T, 2))
+    w = rng.normal(size=H)
+    _, states = model(x, return_states=True)
+    states["c"].retain_grad()
+    (states["c"][:, -1] * mr.Tensor(w)).sum().backward()   # L = w · c_{T-1}
+    products = solutions.forget_gate_products(model, x)
+    assert products[:, 0].min() < 0.5 < products[:, -2].min()
+    np.testing.assert_allclose(states["c"].grad, w * products, rtol=1e-10, atol=1e-14)
+
+
+def test_second_value_only_scores_a_twelfth():
+    x, target = mr.data.adding_problem(200_000, 20, seed=13)
+    answer = solutions.second_value_only(x)
+    assert answer.shape == target.shape
+    assert ((answer - target) ** 2).mean() == pytest.approx(1 / 12, rel=0.02)
+    assert ((1.0 - target) ** 2).mean() == pytest.approx(mr.data.BASELINE_MSE, rel=0.02)

@@ -219,3 +219,153 @@ def state_jacobian(model, x: np.ndarray, t: int, k: int) -> np.ndarray:
     for s in range(t - k + 1, t + 1):            # oldest factor first: J ← diag f'(z_s) W_hh J
         J = (1 - hs[s] ** 2)[:, :, None] * (W_hh @ J)
     return J
+
+
+# --- 6. Multi-layer RNNs ------------------------------------------------------------------------
+def multilayer_parameter_count(I: int, H: int, O: int, L: int, connectivity: str) -> int:
+    """The weights of a MultiLayerRNN of L Elman layers of H units: per layer W_xh, W_hh (H, H),
+    b_h and h0 (H); layer 0's W_xh is (H, I), the others' (H, H), or (H, I + H) with skip;
+    the output W_hy (O, H), or (O, L·H) with skip, and b_y (O). Feedback adds W_fb (H, H) to
+    every layer but the last, output feedback W_yh (H, O) to layer 0."""
+    above = H + I if connectivity == "skip" else H
+    count = H * I + (L - 1) * H * above + L * (H * H + 2 * H)
+    count += O * (L * H if connectivity == "skip" else H) + O
+    if connectivity == "feedback":
+        count += (L - 1) * H * H
+    if connectivity == "output_feedback":
+        count += H * O
+    return count
+
+
+def layered_weights(model):
+    """(U (N, N), V (N, N), Y (N, O), W (O, N)) of a stacked, feedback or output_feedback Elman
+    stack as one layered recurrence on S_t = [h^0_t; …; h^{L-1}_t]: U's block (l, l-1) is
+    W^l_xh (the layer below, same step), V's block (l, l) is W^l_hh and (l, l+1) W^l_fb (the
+    previous step), Y's rows of layer 0 are W_yh, and W's columns of the top layer W_hy. A
+    skip stack's layers above the first also read x_t, which the layered recurrence hands to
+    layer 0 alone: it cannot be written this way."""
+    if model.connectivity == "skip":
+        raise ValueError("a skip stack's upper layers read x_t: not a layered recurrence")
+    off = model.offsets
+    N, O = int(off[-1]), model.output_size
+    U, V, Y, W = np.zeros((N, N)), np.zeros((N, N)), np.zeros((N, O)), np.zeros((O, N))
+    for l, layer in enumerate(model.layer):
+        rows = slice(off[l], off[l + 1])
+        if l > 0:
+            U[rows, off[l - 1]:off[l]] = layer.W_xh.data
+        V[rows, rows] = layer.W_hh.data
+        if hasattr(layer, "W_fb"):
+            V[rows, off[l + 1]:off[l + 2]] = layer.W_fb.data
+        if hasattr(layer, "W_yh"):
+            Y[rows] = layer.W_yh.data
+    W[:, off[-2]:] = model.W_hy.data
+    return U, V, Y, W
+
+
+def stack_layer_by_layer(model, x: np.ndarray) -> np.ndarray:
+    """A stacked or skip Elman stack (tanh layers, identity output) run one layer at a time:
+    each layer's whole sequence with the reference ``elman_forward``, from the layer below's
+    (with skip: [x_t, h^{l-1}_t]), then the output layer. Returns y (B, T, O)."""
+    elman_forward = mr.kernels.elman.reference.elman_forward
+    B, T, _ = x.shape
+    lengths = np.full(B, T)
+    below, every = x, []
+    for l, layer in enumerate(model.layer):
+        inputs = np.concatenate([x, below], axis=2) if model.connectivity == "skip" and l > 0 \
+            else below
+        a = inputs @ layer.W_xh.data.T + layer.b_h.data       # a_t = W_xh h^{l-1}_t + b_h
+        h0 = np.repeat(layer.h0.data[None], B, axis=0)
+        below = elman_forward(a, layer.W_hh.data, h0, lengths, "tanh")
+        every.append(below)
+    top = np.concatenate(every, axis=2) if model.connectivity == "skip" else below
+    return top @ model.W_hy.data.T + model.b_y.data
+
+
+# --- 7. Sequence to sequence --------------------------------------------------------------------
+def teacher_forcing_inputs(target: np.ndarray) -> np.ndarray:
+    """The decoder's inputs under teacher forcing, [0, d_0, …, d_{K-2}] (B, K, O): the target
+    (B, K, O) shifted one step right behind a zero "start" vector."""
+    start = np.zeros_like(target[:, :1])
+    return np.concatenate([start, target[:, :-1]], axis=1)
+
+
+def greedy_forecast(model, x: np.ndarray, steps: int) -> np.ndarray:
+    """A seq2seq_forecaster's greedy generation in plain NumPy: the encoder (tanh) from its
+    learned h0 over x (B, T, I), s = h_{T-1}; then the decoder (tanh, identity output) from
+    k_{-1} = s and ŷ_{-1} = 0, k_j = tanh(U_xh ŷ_{j-1} + U_hh k_{j-1} + c_h), y_j = U_hy k_j +
+    c_y, each y_j fed back as ŷ_j. Returns y (B, steps, O)."""
+    enc, dec = model.encoder, model.decoder
+    B, T, _ = x.shape
+    h = np.repeat(enc.h0.data[None], B, axis=0)
+    for t in range(T):
+        h = np.tanh(x[:, t] @ enc.W_xh.data.T + h @ enc.W_hh.data.T + enc.b_h.data)
+    k, previous, ys = h, np.zeros((B, dec.output_size)), []
+    for _ in range(steps):
+        k = np.tanh(previous @ dec.W_xh.data.T + k @ dec.W_hh.data.T + dec.b_h.data)
+        previous = k @ dec.W_hy.data.T + dec.b_y.data
+        ys.append(previous)
+    return np.stack(ys, axis=1)
+
+
+def free_running_loss(model, x, target: np.ndarray):
+    """The mean squared error of a delayed Seq2Seq (value feedback) whose decoder reads its own
+    previous outputs, kept on the tape: a Tensor whose backward also differentiates each output
+    through the steps that read it (closed-loop BPTT, not teacher forcing)."""
+    state = model.encode(x)
+    B, K, O = target.shape
+    current = mr.Tensor(np.zeros((B, 1, O), dtype=model.dtype))
+    total = None
+    for j in range(K):
+        y, state = model.decoder(current, h=state, return_state=True)
+        step = mr.losses.mse(y[:, 0], target[:, j])
+        total = step if total is None else total + step
+        current = y  # fed back as it is, on the tape
+    return total * (1.0 / K)
+
+
+# --- 8. Gated memory: the LSTM and the GRU ------------------------------------------------------
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-v))
+
+
+def gru_by_hand(model, x: np.ndarray) -> np.ndarray:
+    """A GRU's outputs (B, T, O) in plain NumPy from a zero initial state: PyTorch's equations
+    and layout, rows [r | z | n] of W_xh, b_xh, W_hh, b_hh; u_t = W_hh h_{t-1} + b_hh,
+    r_t = σ(a^r_t + u^r_t), z_t = σ(a^z_t + u^z_t), n_t = tanh(a^n_t + r_t ⊙ u^n_t),
+    h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}, y_t = W_hy h_t + b_y (identity output)."""
+    W_xh, b_xh, W_hh, b_hh, W_hy, b_y = (getattr(model, n).data for n in (
+        "W_xh", "b_xh", "W_hh", "b_hh", "W_hy", "b_y"))
+    B, T, _ = x.shape
+    H = model.hidden_size
+    h, ys = np.zeros((B, H)), []
+    for t in range(T):
+        a = x[:, t] @ W_xh.T + b_xh
+        u = h @ W_hh.T + b_hh
+        r = _sigmoid(a[:, :H] + u[:, :H])
+        z = _sigmoid(a[:, H:2 * H] + u[:, H:2 * H])
+        n = np.tanh(a[:, 2 * H:] + r * u[:, 2 * H:])
+        h = (1 - z) * n + z * h
+        ys.append(h @ W_hy.T + b_y)
+    return np.stack(ys, axis=1)
+
+
+def forget_gate_products(model, x: np.ndarray) -> np.ndarray:
+    """For an LSTM whose W_hh is zero (the gates read x_t alone), ∂c_{T-1}/∂c_t =
+    diag(f_{t+1} ⊙ … ⊙ f_{T-1}) (1 at t = T-1): c_t reaches c_{T-1} only through the cell-state
+    carry, h_t reaching nothing. Returns those products (B, T, H)."""
+    H = model.hidden_size
+    rows = slice(H, 2 * H)  # the forget gate's rows of [i | f | g | o]
+    f = _sigmoid(x @ model.W_xh.data[rows].T + model.b_xh.data[rows] + model.b_hh.data[rows])
+    products = np.ones_like(f)
+    for t in range(x.shape[1] - 2, -1, -1):
+        products[:, t] = products[:, t + 1] * f[:, t + 1]
+    return products
+
+
+def second_value_only(x: np.ndarray) -> np.ndarray:
+    """The best answer to the adding problem of a network that holds only the second marked
+    value v_b: v_b + E[v_a] = v_b + 1/2 (count, 1). Its mean squared error is
+    E[(v_a - 1/2)²] = Var(v_a) = 1/12 ≈ 0.083: half of answering the mean (2/12)."""
+    half = x.shape[1] // 2
+    marked = x[:, :, 0] * x[:, :, 1]
+    return marked[:, half:].sum(axis=1, keepdims=True) + 0.5
