@@ -23,7 +23,7 @@
 # and show what they hold, are the way out: the **LSTM** (Hochreiter and Schmidhuber, 1997;
 # the forget gate of Gers et al., 2000) and the **GRU** (Cho et al., 2014).
 #
-# This notebook derives why Elman's gradient vanishes, writes both gated cells and their BPTT
+# This notebook recalls why Elman's gradient vanishes, writes both gated cells and their BPTT
 # gate by gate (with the LSTM's cell-state carry, the line that makes the difference), checks
 # minirnn's LSTM against hand-written equations and finite differences, makes the vanishing
 # gradient visible, and trains an Elman network, an LSTM and a GRU on the adding problem,
@@ -418,10 +418,12 @@ for name, r in before.items():
     print(f"{name:5s} ‖∂L/∂h_0‖ / ‖∂L/∂h_49‖ = {r['h'][0]:.1e}")
 
 # %% [markdown]
-# Elman's curve is the straight fall derived above. At initialisation the gated cells fall too
-# (their gates start near $\sigma(0) = 1/2$, so the carry halves the gradient at every step),
-# but more slowly, and training can open their gates; Elman's Jacobians, a matrix times the
-# derivatives of a tanh, have no such switch.
+# At initialisation the three fall alike, by a nearly constant factor per step (about 0.6
+# here: straight lines). The gated cells' gates start near $\sigma(0) = 1/2$, their weights
+# being small, so the carry $f_{t+1} \odot \bar c_{t+1}$ roughly halves the gradient at every
+# step: a gated cell is not better by construction. It is better because training can open
+# its gates, and so its carry; Elman's Jacobians, a matrix times the derivatives of a tanh,
+# have no such switch.
 #
 # ### Training
 #
