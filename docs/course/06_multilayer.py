@@ -386,7 +386,7 @@ ax1.set_title("Training")
 rows = np.arange(task.val_end, task.val_end + 80)
 ax2.plot(rows, plant.targets[rows], "k.-", lw=0.6, label="the plant")
 for name in ("one Elman layer (16)", "stacked", "skip", "output_feedback"):
-    ax2.plot(rows, results[name][1][rows], label=name)
+    ax2.plot(rows, results[name][1][rows], color=f"C{list(results).index(name)}", label=name)
 ax2.set_xlabel("t (test rows)")
 ax2.legend(ncol=3, fontsize=8)
 ax2.set_title("Simulations of the plant from its input alone")
