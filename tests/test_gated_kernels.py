@@ -6,6 +6,7 @@ block of rows, and in float32; and their float32 sigmoid. The models built on th
 test_recurrent_models.py."""
 import math
 
+import numba
 import numpy as np
 import pytest
 
@@ -179,6 +180,27 @@ def test_padded_rows_keep_their_state_and_pass_the_gradient(family):
     np.testing.assert_array_equal(got[1][1, 2:], 0)  # a padded step's input has no effect
     np.testing.assert_allclose(got[6][1], one[6][0], rtol=1e-10, atol=1e-14)
 
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_deterministic_mode_gives_the_same_bits_on_any_thread_count(family, monkeypatch):
+    """In deterministic mode the batch is cut into the same blocks whatever the thread count,
+    and the blocks' shares of the weight gradients are added in the same order: one thread
+    and all of them give the same bits."""
+    monkeypatch.setattr(blas, "_deterministic", True)
+    arrays, weights = problem(family, 9, 6, 3, 5, seed=11)
+    lengths = padded_lengths(9, 6)
+    most = numba.get_num_threads()
+    runs = []
+    for threads in sorted({1, most}):
+        numba.set_num_threads(threads)
+        try:
+            runs.append(run(family, "cpu", arrays, weights, lengths))
+        finally:
+            numba.set_num_threads(most)
+    for got in runs[1:]:
+        for name, a, b in zip(("states",) + INPUTS, got, runs[0]):
+            np.testing.assert_array_equal(a, b, err_msg=name)
 
 @cpu_jit()
 def _gate_sigmoid_all(z, out):
