@@ -143,3 +143,33 @@ def test_under_no_grad_the_states_are_values_alone():
     with mr.no_grad():
         y, states = FAMILIES["jordan"]("tape")(X, return_states=True)
     assert not any(s.requires_grad for s in states.values())
+
+
+@pytest.mark.parametrize("family,part", [("elman", "h"), ("gru", "h"), ("lstm", "h"),
+                                         ("memory", "y"), ("multilayer-lstm:stacked", "layer1.h"),
+                                         ("multilayer:feedback", "layer1.h")])
+@pytest.mark.parametrize("backend", ENGINES)
+def test_a_loss_on_the_final_state_reaches_the_last_steps_state_gradient(family, part, backend):
+    """``model(x, return_state=True, return_states=True)``: the final state is read from the
+    shown states, so a loss on it (the next chunk's, say) is part of their gradient. Adding
+    w · last to the loss adds w's piece to ∂L/∂state_{T-1} (for these states, which nothing
+    else of the last step reads but the output already in the loss; earlier steps get what
+    the recurrence carries back of it)."""
+    model = FAMILIES[family](backend)
+    grads = []
+    for with_last in (False, True):
+        model.zero_grad()
+        y, last, states = model(X, return_state=True, return_states=True)
+        for s in states.values():
+            s.retain_grad()
+        names = NAMES[family]
+        first = sum(states[n].shape[2] for n in names[:names.index(part)])
+        width = states[part].shape[2]
+        w = np.zeros(last.shape)  # on the part alone (a stack's final state holds y too)
+        w[:, first:first + width] = np.random.default_rng(5).standard_normal((3, width))
+        loss = mr.losses.mse(y[:, -1], TARGET[:, -1])
+        (loss + (last * w).sum() if with_last else loss).backward()
+        grads.append(states[part].grad)
+    difference = grads[1] - grads[0]
+    np.testing.assert_allclose(difference[:, -1], w[:, first:first + width], rtol=1e-10,
+                               atol=1e-14)

@@ -182,12 +182,14 @@ class _GatedModel(SequenceModel):
         H = self.hidden_size
         hs = states if len(self.state_parts) == 1 else states[:, :, :H]
         y = activate_tensor(self.output_activation, linear(hs, self.W_hy, self.b_y))
-        shown = None
+        shown, last = None, states[:, -1] if return_state else None
         if return_states:
             shown = {"h": taps.expose("h", hs)}
             if "c" in self.state_parts:
                 shown["c"] = taps.expose("c", states[:, :, H:])
-        return outputs(y, states[:, -1] if return_state else None, shown)
+            if return_state:  # read from the shown states, so that their gradients include it
+                last = ops.concatenate([shown[part][:, -1] for part in self.state_parts], axis=1)
+        return outputs(y, last, shown)
 
 
 class LSTM(_GatedModel):

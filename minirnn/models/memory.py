@@ -67,11 +67,13 @@ class MemoryRecurrence(SequenceModel):
         [m_t | h_t | y_t]: each a slice of it on the tape."""
         M, H = self.memory_size, self.hidden_size
         y = packed[:, :, M + H:]
-        states = None
+        states, last = None, packed[:, -1] if return_state else None
         if taps is not None:
             states = {"m": taps.expose("m", packed[:, :, :M]),
                       "h": taps.expose("h", packed[:, :, M:M + H]), "y": taps.expose("y", y)}
-        return outputs(y, packed[:, -1] if return_state else None, states)
+            if return_state:  # read from the shown states, so that their gradients include it
+                last = ops.concatenate([states[n][:, -1] for n in ("m", "h", "y")], axis=1)
+        return outputs(y, last, states)
 
     def run_memory(self, a: Tensor, h, lengths: np.ndarray, y_only: bool = False,
                    taps=None) -> Tensor:

@@ -136,6 +136,8 @@ class MultiLayerRNN(SequenceModel):
         named = None
         if self.connectivity in ("stacked", "skip"):
             layers, y, named = self._layer_by_layer(x, state, lengths, return_states)
+            if named is not None:  # the final state read from the shown states, so that their
+                layers = list(named.values())  # gradients include it (layer l's h, then c)
             last = (ops.concatenate([h[:, -1] for h in layers] + [y[:, -1]], axis=1)
                     if return_state else None)
         elif not return_state and not return_states:
@@ -149,6 +151,9 @@ class MultiLayerRNN(SequenceModel):
                          for l, (lo, hi) in enumerate(zip(self.offsets[:-1], self.offsets[1:]))}
                 if self.connectivity == "output_feedback":
                     named["y"] = taps.expose("y", y)
+                if return_state:  # from the shown states, so that their gradients include it
+                    last = ops.concatenate([v[:, -1] for v in named.values()] +
+                                           ([] if "y" in named else [y[:, -1]]), axis=1)
         return outputs(y, last, named)
 
     def _layer_by_layer(self, x, state, lengths, return_states: bool = False):
