@@ -50,8 +50,9 @@ def clear_stale_kernels(package: Path = PACKAGE) -> bool:
 
 #: the modules whose compiled kernels the cpu engine runs
 CPU_MODULES = ("minirnn.kernels.blas", "minirnn.kernels.linalg_cpu", "minirnn.kernels.activations",
-               "minirnn.kernels.elman.cpu", "minirnn.kernels.memory.cpu",
-               "minirnn.kernels.layered.cpu", "minirnn.kernels.delay.cpu")
+               "minirnn.kernels.elman.cpu", "minirnn.kernels.lstm.cpu", "minirnn.kernels.gru.cpu",
+               "minirnn.kernels.memory.cpu", "minirnn.kernels.layered.cpu",
+               "minirnn.kernels.delay.cpu")
 
 
 def uncached_kernels(modules=CPU_MODULES) -> list:
