@@ -25,9 +25,11 @@ import pytest
 
 SITE = Path(__file__).resolve().parents[1] / "site"
 REQUIRED = os.environ.get("MINIRNN_REQUIRE_SITE_CHECK") == "1"
-#: (page, whether it must hold typeset math): a notebook with equations, an API page
-PAGES = [("course/03_narx/index.html", True), ("course/01_autograd/index.html", True),
-         ("api/kernels/index.html", False)]
+COURSE = Path(__file__).resolve().parents[1] / "docs" / "course"
+#: (page, whether it must hold typeset math): every notebook of the course, an API page
+PAGES = [(f"course/{notebook.stem}/index.html", True)
+         for notebook in sorted(COURSE.glob("[0-9][0-9]_*.py"))] + \
+    [("api/kernels/index.html", False)]
 
 PROBE = """<!doctype html><html><body>
 <iframe id="page" src="%(url)s" style="width:1200px;height:900px"></iframe>
