@@ -16,9 +16,10 @@ an early input mattered to a late output) and rising where it is above (explodin
 
 It works for any model that follows the states' protocol (``forward(..., return_states=True)``,
 ``minirnn.models.base``), on every engine, and reports ‖∂L/∂x_t‖ alone for one that does not (a
-sliding window, a Seq2Seq). The plots (matplotlib, an optional dependency: ``pip install
-'minirnn[plot]'``, imported only when a plot is drawn) show that curve on a log scale, and the
-hidden states over time as a heatmap.
+sliding window). A delayed Seq2Seq shows its encoder's and its decoder's states, named
+"encoder.h", "decoder.h", … (pass ``forward={"target": y}`` for its teacher forcing). The
+plots (matplotlib, an optional dependency: ``pip install 'minirnn[plot]'``, imported only when
+a plot is drawn) show that curve on a log scale, and the hidden states over time as a heatmap.
 """
 from __future__ import annotations
 

@@ -173,3 +173,33 @@ def test_a_loss_on_the_final_state_reaches_the_last_steps_state_gradient(family,
     difference = grads[1] - grads[0]
     np.testing.assert_allclose(difference[:, -1], w[:, first:first + width], rtol=1e-10,
                                atol=1e-14)
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm"])
+@pytest.mark.parametrize("backend", ENGINES)
+def test_a_delayed_seq2seq_shows_what_the_decoder_sends_back_to_the_encoder(cell, backend):
+    """``Seq2Seq(..., return_states=True)``: the encoder's and the decoder's states, named
+    "encoder.h", "decoder.h", … The encoder's last state is handed to the decoder and feeds
+    nothing else, so its h's gradient is the gradient of the decoder's initial h, here a leaf.
+    (An LSTM encoder's last c also reaches the decoder through its h = o tanh(c): its total
+    gradient is more than the leaf's c part.)"""
+    from minirnn.models.registry import seq2seq_forecaster
+    model = seq2seq_forecaster(input_size=2, hidden_size=3, output_size=1, cell=cell,
+                               backend=backend, dtype="float64", seed=4)
+    target = rng.standard_normal((3, 4, 1))
+    y, states = model(X, target, return_states=True)
+    parts = ["h", "c"] if cell == "lstm" else ["h"]
+    assert list(states) == [f"{side}.{p}" for side in ("encoder", "decoder") for p in parts]
+    for s in states.values():
+        s.retain_grad()
+    mr.losses.mse(y, target).backward()
+    handed = states["encoder.h"].grad[:, -1]
+
+    _, last = model.encoder(X, return_state=True)
+    leaf = Tensor(last.data, requires_grad=True)
+    start = np.zeros((3, 1, 1))
+    y_again = model.decoder(np.concatenate([start, target[:, :-1]], axis=1), h=leaf)
+    np.testing.assert_allclose(y_again.data, y.data, rtol=1e-12)
+    mr.losses.mse(y_again, target).backward()
+    np.testing.assert_allclose(handed, leaf.grad[:, :3], rtol=1e-10, atol=1e-15)
+    assert np.abs(handed).max() > 0

@@ -79,20 +79,36 @@ class Seq2Seq(Module):
         """The encoder's final state (B, state_size), each row's own."""
         return self.encoder(x, lengths=lengths, return_state=True)[1]
 
-    def forward(self, x, target=None, lengths=None, target_lengths=None):
+    def forward(self, x, target=None, lengths=None, target_lengths=None,
+                return_states: bool = False):
         """Outputs (B, T_out, O). Synchronous: the encoder's outputs for x. Delayed: trained
-        with teacher forcing on ``target`` ((B, T_out, O) values, or (B, T_out) class ids)."""
+        with teacher forcing on ``target`` ((B, T_out, O) values, or (B, T_out) class ids).
+
+        ``return_states``: also return every step's states (``base.py``: the states'
+        protocol), the encoder's and the decoder's under their names with "encoder." and
+        "decoder." in front (a synchronous model's are its encoder's, unprefixed): their
+        ``.grad`` after ``retain_grad()`` and ``backward()`` is ∂L/∂state_t, so the encoder's
+        last step shows what the decoder sends back through the handed-over state."""
         if self.mode == "synchronous":
-            return self.encoder(x, lengths=lengths)
+            return self.encoder(x, lengths=lengths, return_states=return_states)
         if target is None:
             raise ValueError("a delayed Seq2Seq needs the target sequence for teacher forcing "
                              "(use generate() at inference)")
-        state = self.encode(x, lengths)
+        if return_states:
+            _, state, encoder_states = self.encoder(x, lengths=lengths, return_state=True,
+                                                    return_states=True)
+        else:
+            state = self.encode(x, lengths)
         previous = self._as_decoder_input(target)
         B, T_out, O = previous.shape
         start = np.zeros((B, 1, O), dtype=previous.dtype)
         decoder_input = np.concatenate([start, previous[:, :-1]], axis=1)
-        return self.decoder(decoder_input, h=state, lengths=target_lengths)
+        if not return_states:
+            return self.decoder(decoder_input, h=state, lengths=target_lengths)
+        y, decoder_states = self.decoder(decoder_input, h=state, lengths=target_lengths,
+                                         return_states=True)
+        return y, {**{f"encoder.{n}": v for n, v in encoder_states.items()},
+                   **{f"decoder.{n}": v for n, v in decoder_states.items()}}
 
     def _as_decoder_input(self, target) -> np.ndarray:
         target = np.asarray(target.data if isinstance(target, Tensor) else target)
