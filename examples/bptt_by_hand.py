@@ -13,7 +13,6 @@ Run: python examples/bptt_by_hand.py
 import numpy as np
 
 import minirnn as mr
-from minirnn.autograd import check_gradients
 
 rng = np.random.default_rng(0)
 x = rng.standard_normal((1, 3, 2))       # batch 1, 3 time steps, 2 inputs
@@ -28,7 +27,7 @@ for backend in ("tape", "numpy"):
 
 model = engines["numpy"]
 W_hh = model.W_hh
-report = check_gradients(lambda: mr.losses.mse(model(x), target), {"W_hh": W_hh})
+report = mr.autograd.check_gradients(lambda: mr.losses.mse(model(x), target), {"W_hh": W_hh})
 numeric = np.empty_like(W_hh.data)
 flat = W_hh.data.reshape(-1)
 eps = 1e-6

@@ -18,7 +18,6 @@ import argparse
 import numpy as np
 
 import minirnn as mr
-from minirnn.models.seq2seq import one_hot
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="tiny sizes, for the test suite")
@@ -52,7 +51,7 @@ synchronous = mr.models.Seq2Seq(mr.models.StateSpaceRNN(input_size=V, hidden_siz
 optimizers = {m: mr.optim.Adam(m.parameters(), lr=0.01) for m in (delayed, synchronous)}
 for step in range(steps):
     source, target, lengths = batch(rng)
-    x, mask = one_hot(source, V, np.float64), mr.losses.length_mask(lengths, MAX_LEN)
+    x, mask = mr.models.one_hot(source, V), mr.losses.length_mask(lengths, MAX_LEN)
     for model, opt in optimizers.items():
         opt.zero_grad()
         logits = (model(x, target, lengths=lengths, target_lengths=lengths)
@@ -62,18 +61,20 @@ for step in range(steps):
         mr.optim.clip_grad_norm(model.parameters(), 1.0)
         opt.step()
 
-source, target, lengths = batch(np.random.default_rng(99), size=200)
-x, mask = one_hot(source, V, np.float64), mr.losses.length_mask(lengths, MAX_LEN) > 0
+TEST = 200
+source, target, lengths = batch(np.random.default_rng(99), size=TEST)
+x, mask = mr.models.one_hot(source, V), mr.losses.length_mask(lengths, MAX_LEN) > 0
 results = {
     "delayed (encoder, then decoder)": delayed.generate(x, MAX_LEN, lengths=lengths).argmax(-1),
     "synchronous (one output per input)": synchronous(x, lengths=lengths).data.argmax(-1),
 }
+print(f"on {TEST} new sentences, after {steps} training steps of 64 sentences:")
 for name, predicted in results.items():
     words = np.mean((predicted == target)[mask])
     sentences = np.mean([np.array_equal(predicted[b, :L], target[b, :L])
                          for b, L in enumerate(lengths)])
     print(f"{name:<36} words right {words:6.1%}   whole sentences right {sentences:6.1%}")
-print("\nexamples (input → delayed's translation, expected):")
+print("\nthe first five of them (input → delayed's translation, expected):")
 translations = results["delayed (encoder, then decoder)"]
 for b in range(5):
     L = lengths[b]

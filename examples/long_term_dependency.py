@@ -1,6 +1,6 @@
 """Long-term dependency: why Elman forgets, and how the LSTM's and the GRU's gates remember.
 
-The adding problem (``minirnn.data.adding``): each sequence of T steps holds random values in
+The adding problem (``mr.data.adding_problem``): each sequence of T steps holds random values in
 [0, 1] and marks two of them, one in each half; the answer, read at the last step only, is the
 sum of the two marked values. Answering the mean scores MSE = 2/12 = 0.167: a network has
 learned nothing until it goes well below that.
@@ -8,7 +8,7 @@ learned nothing until it goes well below that.
 For T = 50 and T = 200, an Elman network, an LSTM and a GRU (32 units each) train with Adam on
 fresh batches, from the same seeds. For each, the script prints the test MSE, and measures how
 the gradient of the last step's loss reaches back through time, ‖∂L/∂h_t‖ for every t
-(``minirnn.inside.state_gradient_norms``), before and after training. Through Elman's
+(``mr.inside.state_gradient_norms``), before and after training. Through Elman's
 recurrence that norm shrinks by about the same factor at every step (a falling line on a log
 scale); through the gated cells' carries, c_t = f_t ⊙ c_{t-1} + … and
 h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}, it stays level far longer, so the first marked value can
@@ -28,8 +28,6 @@ import time
 import numpy as np
 
 import minirnn as mr
-from minirnn.data.adding import BASELINE_MSE, adding_problem
-from minirnn.inside import plot_gradient_norms, state_gradient_norms
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="tiny sizes, for the test suite")
@@ -38,6 +36,7 @@ parser.add_argument("--out", default="long_term_dependency.png",
 args = parser.parse_args()
 LENGTHS, STEPS, H, BATCH = ((20,), 30, 8, 16) if args.quick else ((50, 200), 1000, 32, 32)
 MODELS = {"Elman": mr.models.Elman, "LSTM": mr.models.LSTM, "GRU": mr.models.GRU}
+TEST = 1000  # new sequences the test MSE is measured on
 
 
 def build(name):
@@ -54,7 +53,7 @@ def train(model, T, steps, seed=1):
     optimizer = mr.optim.Adam(model.parameters(), lr=0.01)
     rng = np.random.default_rng(seed)
     for _ in range(steps):
-        x, target = adding_problem(BATCH, T, rng, dtype="float32")
+        x, target = mr.data.adding_problem(BATCH, T, rng, dtype="float32")
         optimizer.zero_grad()
         mr.losses.mse(model(x)[:, -1], target).backward()
         mr.optim.clip_grad_norm(model.parameters(), 1.0)
@@ -64,18 +63,21 @@ def train(model, T, steps, seed=1):
 def gradient_through_time(model, T):
     """‖∂L/∂h_t‖ for every t, L the last step's loss over 64 sequences, scaled so that the
     last step's is 1 (what matters is how much of it reaches each earlier step)."""
-    x, target = adding_problem(64, T, seed=7, dtype="float32")
-    norms = state_gradient_norms(model, x, target)["h"]
+    x, target = mr.data.adding_problem(64, T, seed=7, dtype="float32")
+    norms = mr.inside.state_gradient_norms(model, x, target)["h"]
     return norms / norms[-1]
 
 
-print(f"the adding problem: answering the mean scores MSE {BASELINE_MSE:.3f}; {STEPS} Adam "
-      f"steps of {BATCH} sequences, H = {H}, float32, cpu engine")
+print(f"the adding problem: answering the mean scores MSE {mr.data.BASELINE_MSE:.3f}; {STEPS} "
+      f"Adam steps of {BATCH} sequences, H = {H}, float32, cpu engine")
+print(f"test MSE: on {TEST:,} new sequences; vs mean: test MSE / {mr.data.BASELINE_MSE:.3f}; "
+      f"|dL/dh_0| / |dL/dh_T-1|: the share of the\nlast step's gradient that reaches step 0 "
+      f"(64 sequences), before and after training; seconds: training")
 print(f"{'T':>4} {'model':>6} {'test MSE':>9} {'vs mean':>8} "
       f"{'|dL/dh_0| / |dL/dh_T-1|: before':>32} {'after':>9} {'seconds':>8}")
 curves = {}
 for T in LENGTHS:
-    x_test, target_test = adding_problem(1000, T, seed=99, dtype="float32")
+    x_test, target_test = mr.data.adding_problem(TEST, T, seed=99, dtype="float32")
     for name in MODELS:
         model = build(name)
         before = gradient_through_time(model, T)
@@ -85,8 +87,8 @@ for T in LENGTHS:
         after = gradient_through_time(model, T)
         error = test_mse(model, x_test, target_test)
         curves[T, name] = before, after
-        print(f"{T:>4} {name:>6} {error:>9.4f} {error / BASELINE_MSE:>7.0%} {before[0]:>32.2e} "
-              f"{after[0]:>9.2e} {seconds:>8.1f}")
+        print(f"{T:>4} {name:>6} {error:>9.4f} {error / mr.data.BASELINE_MSE:>7.0%} "
+              f"{before[0]:>32.2e} {after[0]:>9.2e} {seconds:>8.1f}")
 
 try:
     import matplotlib
@@ -100,7 +102,7 @@ else:
     for row, T in enumerate(LENGTHS):
         for column, when in enumerate(("at initialisation", "after training")):
             ax = axes[row, column]
-            plot_gradient_norms({name: curves[T, name][column] for name in MODELS}, ax=ax,
+            mr.inside.plot_gradient_norms({name: curves[T, name][column] for name in MODELS}, ax=ax,
                                 title=f"T = {T}, {when}")
             ax.set_ylabel("‖∂L/∂h_t‖ / ‖∂L/∂h_T-1‖")
             ax.axvspan(0, T // 2, color="0.9", zorder=0)  # where the first marked value lies

@@ -19,6 +19,7 @@ parser.add_argument("--quick", action="store_true", help="tiny sizes, for the te
 args = parser.parse_args()
 steps, delays, T = (20, [1, 3], 12) if args.quick else (400, [1, 2, 4, 8], 30)
 H = 16
+TEST = 128  # new sequences each model is scored on
 
 models = {
     "sliding (window 4)": lambda: mr.models.SlidingPredictor(input_size=1, hidden_size=H,
@@ -44,7 +45,7 @@ def task(rng, delay, batch=32):
     return x, y, mask
 
 
-print("R² of y_t = x_{t-d} on new sequences\n")
+print(f"R² of y_t = x_{{t-d}} on {TEST} new sequences, after {steps} Adam steps of 32\n")
 print(f"{'model':<22}" + "".join(f"{'d=' + str(d):>8}" for d in delays))
 for name, make in models.items():
     scores = []
@@ -59,7 +60,7 @@ for name, make in models.items():
             loss.backward()
             mr.optim.clip_grad_norm(model.parameters(), 1.0)
             opt.step()
-        x, y, mask = task(np.random.default_rng(100 + delay), delay, batch=128)
+        x, y, mask = task(np.random.default_rng(100 + delay), delay, batch=TEST)
         error = mr.losses.mse(model(x), y, mask=mask).item()
         scores.append(1 - error / np.mean(y[:, delay:] ** 2))
     print(f"{name:<22}" + "".join(f"{s:8.2f}" for s in scores))

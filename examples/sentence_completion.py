@@ -15,18 +15,17 @@ import argparse
 import numpy as np
 
 import minirnn as mr
-from minirnn.data.text import meat_sentences
-from minirnn.models.seq2seq import one_hot
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="tiny sizes, for the test suite")
 args = parser.parse_args()
 steps, sentences = (40, 64) if args.quick else (400, 256)
 
-ids, answers, vocab = meat_sentences(sentences, seed=0, filler_words=4)
-test_ids, test_answers, _ = meat_sentences(200, seed=1, filler_words=4)
+ids, answers, vocab = mr.data.meat_sentences(sentences, seed=0, filler_words=4)
+TEST = 200
+test_ids, test_answers, _ = mr.data.meat_sentences(TEST, seed=1, filler_words=4)
 V, T = len(vocab), ids.shape[1]
-x, x_test = one_hot(ids, V, np.float64), one_hot(test_ids, V, np.float64)
+x, x_test = mr.models.one_hot(ids, V), mr.models.one_hot(test_ids, V)
 last = np.zeros((sentences, T))
 last[:, -1] = 1  # the loss counts only the prediction after the last word
 targets = np.zeros((sentences, T), dtype=np.int64)
@@ -56,5 +55,5 @@ for name, model in models.items():
     accuracy = np.mean(predicted == test_answers)
     window = getattr(model, "window", None)
     sees = ("sees the clue" if window is None or window >= T - 8 else "cannot see the clue")
-    print(f"{name:<30} accuracy on new sentences {accuracy:6.1%}   ({sees})")
+    print(f"{name:<30} blank right in {accuracy:6.1%} of {TEST} new sentences   ({sees})")
 print("\nchance among the four meats is 25%")

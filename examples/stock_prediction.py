@@ -8,55 +8,81 @@ spells, and an exogenous market signal that nudges the next day's return):
 - the state-space RNN: a learned state that summarises the whole past.
 
 All three model the daily change (``difference=True``), so the trend never takes them out of
-the range they were trained on. They are scored one step ahead and over a 10-day free run
-(each day's forecast fed back as the next day's input, the market signal known), against the
-naive forecast "tomorrow's price is today's", which is hard to beat on a random walk.
+the range they were trained on. Each trains as ``minirnn train`` would train it
+(``minirnn.app.training.train``; the same as ``minirnn train sliding --data stock --length
+2000 --difference --window 8 --lr 0.005``), and is scored on the test days (the last 15%),
+every error the RMSE of the price against the naive forecast "tomorrow's price is today's"
+(hard to beat on a random walk):
 
-Run: python examples/stock_prediction.py   (add --quick for a fast smoke run; writes
-stock_prediction.png when matplotlib is installed)
+- one-step: each test day forecast from the true prices of the days before it, over every
+  test day;
+- free run: from an origin, 10 days forecast, each day's forecast fed back as the next day's
+  input (the market signal known; ``mr.forecast.free_run``), from every test day where 10
+  days fit before the series ends. Day k of the free run is the k-step forecast; day 1 is the
+  one-step forecast from those same origins, so it is printed next to it.
+
+Run: python examples/stock_prediction.py [--out FIGURE.png]   (add --quick for a fast smoke
+run; the figure, free-run RMSE against days ahead, needs matplotlib)
 """
 import argparse
 
 import numpy as np
 
-from minirnn.data.series import stock
-from minirnn.data.task import make_task
-from minirnn.forecast import free_run
-from minirnn.models.registry import build_model, model_config
-from minirnn.train import TrainConfig, evaluate, fit
+import minirnn as mr
+from minirnn.app.training import TrainOptions, train
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="tiny sizes, for the test suite")
+parser.add_argument("--out", default="stock_prediction.png",
+                    help="where to write the figure (default: %(default)s)")
 args = parser.parse_args()
-rows, epochs, horizon = (400, 2, 5) if args.quick else (2000, 30, 10)
+days, epochs, horizon = (400, 2, 5) if args.quick else (2000, 30, 10)
 
-series = stock(steps=rows, seed=0)
-models = {"sliding predictor": ("sliding", {"window": 8}),
-          "NARX": ("narx", {"input_delays": 2, "output_delays": 2, "mode": "open"}),
-          "state-space RNN": ("statespace", {})}
-print(f"{rows} days of a synthetic price; train / validation / test = 70 / 15 / 15%\n")
-print(f"{'model':<20}{'one-step RMSE':>15}{'naive':>8}   free-run RMSE by day 1 … {horizon}")
+models = {"sliding predictor": dict(model="sliding", window=8),
+          "NARX": dict(model="narx", input_delays=2, output_delays=2, mode="open"),
+          "state-space RNN": dict(model="statespace")}
+notes = []
+trained = {label: train(TrainOptions(data="stock", length=days, difference=True, hidden=16,
+                                     horizon=horizon, epochs=epochs, batch=8, bptt=50,
+                                     lr=0.005, **options),
+                        on_note=notes.append)
+           for label, options in models.items()}
 
+first = next(iter(trained.values()))
+prices = first.run.task.series.targets[:, 0]  # the same series for every model
+test = first.run.task.splits()["test"]
+# every test day from which a free run of `horizon` days stays inside the series
+origins = np.arange(test.start, test.stop - horizon + 1)
+
+
+def free_run_rmse(task, net) -> np.ndarray:
+    """RMSE by day ahead (horizon,) of the free runs from every origin."""
+    errors = [task.forecast_levels(mr.forecast.free_run(net, task, horizon, origin), origin)[:, 0]
+              - prices[origin:origin + horizon] for origin in origins]
+    return np.sqrt(np.mean(np.square(errors), axis=0))
+
+
+print(f"{days} days of a synthetic price; train / validation / test = 70 / 15 / 15%;\nthe "
+      f"test days: days {test.start} to {test.stop - 1} ({test.stop - test.start} days)\n")
+print(f"RMSE of the price. one-step: every test day; free run: from each of the "
+      f"{len(origins)} test days\nwhere {horizon} days fit, days 1 … {horizon} ahead (day 1 "
+      f"is the one-step forecast from those days)\n")
+print(f"{'':<22}{'one-step':>9}   free run, days ahead ({len(origins)} origins)")
+print(f"{'':<22}{f'{test.stop - test.start} days':>9}   "
+      + " ".join(f"{k:>5}" for k in range(1, horizon + 1)))
 curves = {}
-for label, (name, options) in models.items():
-    task = make_task(series, autoregressive=name != "narx", difference=True)
-    config = model_config(name, task.model_input_size, 1, 16, dtype="float32", **options)
-    model = build_model(name, config)
-    fit(model, task, TrainConfig(epochs=epochs, batch=8, bptt=50, lr=0.005))
-    test = evaluate(model, task)["test"]
-    # free runs of `horizon` days from origins all through the test rows
-    origins = range(task.val_end, len(series) - horizon, max(1, horizon // 2))
-    errors = []
-    for origin in origins:
-        forecast = task.forecast_levels(free_run(model, task, horizon, origin), origin)
-        errors.append((forecast - series.targets[origin:origin + horizon]) ** 2)
-    curves[label] = np.sqrt(np.mean(errors, axis=0))[:, 0]
-    print(f"{label:<20}{test['model']['rmse']:>15.3f}{test['naive']['rmse']:>8.3f}   "
-          + " ".join(f"{v:.2f}" for v in curves[label]))
-
-naive = np.sqrt(np.mean([(series.targets[o - 1] - series.targets[o:o + horizon]) ** 2
-                         for o in origins], axis=0))[:, 0]
-print(f"{'naive (flat)':<20}{'':>23}   " + " ".join(f"{v:.2f}" for v in naive))
+for label, report in trained.items():
+    task, net = report.run.task, report.run.net
+    scores = report.summary["metrics"]["test"]
+    curves[label] = free_run_rmse(task, net)
+    print(f"{label:<22}{scores['model']['rmse']:>9.3f}   "
+          + " ".join(f"{v:>5.2f}" for v in curves[label]))
+naive_one_step = first.summary["metrics"]["test"]["naive"]["rmse"]
+naive = np.sqrt(np.mean([(prices[o - 1] - prices[o:o + horizon]) ** 2 for o in origins], axis=0))
+print(f"{'naive (price held)':<22}{naive_one_step:>9.3f}   "
+      + " ".join(f"{v:>5.2f}" for v in naive))
+for note in dict.fromkeys(notes):
+    print(f"note: {note}")
 
 try:
     import matplotlib
@@ -64,17 +90,17 @@ try:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 except ImportError:
-    print("\n(matplotlib not installed: no picture)")
+    print("\n(matplotlib not installed: no figure; pip install 'minirnn[plot]')")
 else:
     fig, ax = plt.subplots(figsize=(7, 4))
-    days = np.arange(1, horizon + 1)
+    ahead = np.arange(1, horizon + 1)
     for label, curve in curves.items():
-        ax.plot(days, curve, marker="o", label=label)
-    ax.plot(days, naive, "k--", label="naive (flat)")
+        ax.plot(ahead, curve, marker="o", label=label)
+    ax.plot(ahead, naive, "k--", label="naive (price held)")
     ax.set_xlabel("days ahead")
     ax.set_ylabel("RMSE of the price")
-    ax.set_title("free-run forecasts on the test days")
+    ax.set_title(f"free runs from the {len(origins)} test days where {horizon} days fit")
     ax.legend()
     fig.tight_layout()
-    fig.savefig("stock_prediction.png", dpi=100)
-    print("\nwrote stock_prediction.png")
+    fig.savefig(args.out, dpi=100)
+    print(f"\nwrote {args.out}")

@@ -19,9 +19,9 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "no_grad", "gradcheck", "autograd", "data", "kernels", "losses", "models",
-           "optim"]
-_SUBMODULES = {"autograd", "data", "kernels", "losses", "models", "optim"}
+__all__ = ["Tensor", "no_grad", "gradcheck", "autograd", "data", "forecast", "inside", "kernels",
+           "losses", "models", "optim"]
+_SUBMODULES = {"autograd", "data", "forecast", "inside", "kernels", "losses", "models", "optim"}
 _FROM_AUTOGRAD = {"Tensor", "no_grad"}
 
 

@@ -8,9 +8,9 @@ from .memory import ExplicitMemory, Jordan
 from .module import Module, Parameter
 from .multilayer import MultiLayerRNN
 from .narx import NARX
-from .seq2seq import Seq2Seq
+from .seq2seq import Seq2Seq, one_hot
 from .sliding import SlidingPredictor
 
 __all__ = ["Module", "Parameter", "Linear", "init", "SequenceModel", "BACKENDS",
            "SlidingPredictor", "NARX", "ExplicitMemory", "Jordan", "Elman", "StateSpaceRNN",
-           "MultiLayerRNN", "Seq2Seq", "LSTM", "GRU"]
+           "MultiLayerRNN", "Seq2Seq", "one_hot", "LSTM", "GRU"]

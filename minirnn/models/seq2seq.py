@@ -31,7 +31,9 @@ MODES = ("synchronous", "delayed")
 FEEDBACK = ("value", "argmax")
 
 
-def one_hot(ids, classes: int, dtype) -> np.ndarray:
+def one_hot(ids, classes: int, dtype=np.float64) -> np.ndarray:
+    """Integer ids (any shape) → one-hot vectors, shape ids.shape + (classes,): how a word
+    or a symbol becomes a model's input (``Seq2Seq`` feeds its decoder its own argmax so)."""
     ids = np.asarray(ids)
     out = np.zeros(ids.shape + (classes,), dtype=dtype)
     np.put_along_axis(out, ids[..., None].astype(np.int64), 1, axis=-1)
