@@ -113,7 +113,7 @@ def plot_gradient_norms(norms: dict, ax=None, title: str | None = None):
     is a falling straight line); returns the matplotlib Axes."""
     plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+        _, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")  # labels kept in
     for name, values in norms.items():
         values = np.asarray(values, dtype=float)
         shown = np.where(values > 0, values, np.nan)  # log scale: exact zeros are left out
@@ -135,7 +135,7 @@ def plot_states(states, row: int = 0, ax=None, title: str | None = None):
     if values.ndim == 3:
         values = values[row]
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3))
+        _, ax = plt.subplots(figsize=(6, 3), layout="constrained")
     image = ax.imshow(values.T, aspect="auto", cmap="RdBu_r", interpolation="nearest",
                       vmin=-np.abs(values).max(), vmax=np.abs(values).max())
     ax.figure.colorbar(image, ax=ax)

@@ -37,7 +37,8 @@ gate. In short, for the LSTM, with dp_t the gradient of the four pre-activations
 
     dh_t = W_hy^T dy_t + W_hh^T dp_{t+1}
     dc_t = f_{t+1} ⊙ dc_{t+1} + dh_t ⊙ o_t ⊙ (1 - tanh²(c_t))
-    dp_t = [dc_t g_t i_t(1-i_t) | dc_t c_{t-1} f_t(1-f_t) | dc_t i_t (1-g_t²) | dh_t tanh(c_t) o_t(1-o_t)]
+    dp_t = [dc_t g_t i_t(1-i_t) | dc_t c_{t-1} f_t(1-f_t) | dc_t i_t (1-g_t²)
+            | dh_t tanh(c_t) o_t(1-o_t)]
     ∂L/∂W_hh = Σ_t dp_t h_{t-1}^T,  ∂L/∂W_xh = Σ_t dp_t x_t^T,  ∂L/∂b_xh = ∂L/∂b_hh = Σ_t dp_t.
 """
 from __future__ import annotations
@@ -194,7 +195,24 @@ class _GatedModel(SequenceModel):
 
 class LSTM(_GatedModel):
     """Long short-term memory: [i|f|g|o] = [σ|σ|tanh|σ](W_xh x_t + b_xh + W_hh h_{t-1} + b_hh);
-    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t;  h_t = o_t ⊙ tanh(c_t);  y_t = g(W_hy h_t + b_y)."""
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t;  h_t = o_t ⊙ tanh(c_t);  y_t = g(W_hy h_t + b_y).
+
+    Args (keyword-only, like every model's):
+        input_size, hidden_size, output_size: I, H, O.
+        activation: "tanh" only (the cell's activations are fixed); there so that one set
+            of options builds every model.
+        output_activation: g, identity by default.
+        learn_initial_state: learn h_{-1} and c_{-1} (parameters ``h0`` and ``c0``) instead
+            of starting from zeros.
+        backend: "tape", "numpy", "cpu" (default) or "cuda"; dtype: float64 (default) or
+            float32; seed: the weights' (uniform in ±1/√H, PyTorch's initialisation).
+
+    ``model(x, h=None, return_state=False, lengths=None, return_states=False)``: y (B, T, O)
+    from x (B, T, I); ``h`` and the final state (``return_state``) are (B, 2H), [h | c] side
+    by side; ``lengths`` for a padded batch; ``return_states``: also {"h": hs, "c": cs},
+    every step's states on the tape, whose ``.grad`` after ``retain_grad()`` and
+    ``backward()`` is the total ∂L/∂h_t, ∂L/∂c_t.
+    """
 
     gates = 4
     state_parts = ("h", "c")
@@ -207,7 +225,22 @@ class LSTM(_GatedModel):
 class GRU(_GatedModel):
     """Gated recurrent unit: [r|z] = σ(W_x x_t + b_x + W_h h_{t-1} + b_h);
     n_t = tanh(W_xn x_t + b_xn + r_t ⊙ (W_hn h_{t-1} + b_hn));
-    h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1};  y_t = g(W_hy h_t + b_y)."""
+    h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1};  y_t = g(W_hy h_t + b_y).
+
+    Args (keyword-only, like every model's):
+        input_size, hidden_size, output_size: I, H, O.
+        activation: "tanh" only (the cell's activations are fixed); there so that one set
+            of options builds every model.
+        output_activation: g, identity by default.
+        learn_initial_state: learn h_{-1} (parameter ``h0``) instead of starting from zeros.
+        backend: "tape", "numpy", "cpu" (default) or "cuda"; dtype: float64 (default) or
+            float32; seed: the weights' (uniform in ±1/√H, PyTorch's initialisation).
+
+    ``model(x, h=None, return_state=False, lengths=None, return_states=False)``: y (B, T, O)
+    from x (B, T, I); ``h`` and the final state (``return_state``) are (B, H); ``lengths``
+    for a padded batch; ``return_states``: also {"h": hs}, every step's state on the tape,
+    whose ``.grad`` after ``retain_grad()`` and ``backward()`` is the total ∂L/∂h_t.
+    """
 
     gates = 3
     state_parts = ("h",)

@@ -17,9 +17,9 @@ x_t) where Elman's layer reads them, as PyTorch's ``nn.LSTM(num_layers=L)`` stac
 two connectivities belong to the article's Elman stacks.
 
 How it runs. In ``stacked`` and ``skip`` each layer's recurrence only involves itself, so each
-layer is one fused op (``minirnn.kernels.elman``, ``.lstm`` or ``.gru``) over the whole sequence,
-and the layers run one after another. ``feedback`` and ``output_feedback`` tie the layers together in time, so
-the whole stack is one fused layered recurrence (``minirnn.kernels.layered``), whose block
+layer is one fused op (``minirnn.kernels.elman``, ``.lstm`` or ``.gru``) over the whole
+sequence, and the layers run one after another. ``feedback`` and ``output_feedback`` tie the
+layers together in time, so the whole stack is one fused layered recurrence (``minirnn.kernels.layered``), whose block
 weight matrices are assembled on the tape from the layers' parameters.
 
 Parameter names: ``layer{l}.W_xh``, ``layer{l}.W_hh``, ``layer{l}.b_h``, ``layer{l}.h0``,
