@@ -25,7 +25,7 @@ def _parse_size(text: str):
         raise click.BadParameter(f"{text!r} is not B,T,H (three integers)") from None
     if min(batch, steps, hidden) < 1:
         raise click.BadParameter(f"{text!r}: sizes must be positive")
-    from minirnn.experiment import check_memory
+    from minirnn.sizing import check_memory
     from minirnn.models.registry import model_config
 
     try:  # the benchmark's StateSpaceRNN on B·T rows, before anything is allocated
