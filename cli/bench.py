@@ -159,7 +159,8 @@ def _one_engine(backend) -> str:
 
 def _training(backend, sizes, dtype, repeat, deterministic_too):
     """--training: a whole training step of every family, per engine and size."""
-    from minirnn.bench import torch_available, training_table
+    from minirnn.bench import training_table
+    from minirnn.comparisons import torch_available
 
     engines = backends_option(backend) if backend != "all" else \
         [b for b in backends_option("all") if b in ("numpy", "cpu", "cuda")]
@@ -251,8 +252,8 @@ def _engines(backend, sizes, dtype, repeat, loss, cell="statespace"):
     """The default benchmark: forward + backward of a StateSpaceRNN (or ``cell``) on each engine,
     against
     the tape engine, PyTorch and JAX (when installed), and NumPy's matmul as a yardstick."""
-    from minirnn.bench import (DEFAULT_SIZES, jax_available, matmul_gflops, run_benchmarks,
-                               torch_available)
+    from minirnn.bench import DEFAULT_SIZES, matmul_gflops, run_benchmarks
+    from minirnn.comparisons import jax_available, torch_available
 
     cases = [_parse_size(s) for s in sizes] or DEFAULT_SIZES
     backends = backends_option(backend)

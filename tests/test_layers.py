@@ -3,8 +3,8 @@ floor), and no two modules import each other, round about or directly.
 
     cli                the ``minirnn`` command
     application        data, experiment, sizing, train, forecast, diagnostics, checkpoint, checks,
-                       bench, sweep, torch_models, inside, app (what the command does, as
-                       library calls)
+                       bench, comparisons, sweep, torch_models, inside, app (what the command
+                       does, as library calls)
     models             the networks of the seed article
     kernels            the fused ops, their engines and the cpu runtime (all the Numba code)
     framework          losses, optimisers
@@ -25,9 +25,8 @@ FLOORS = [
     ("models", ["minirnn.models"]),
     ("application", ["minirnn.data", "minirnn.experiment", "minirnn.sizing", "minirnn.train",
                      "minirnn.forecast", "minirnn.diagnostics", "minirnn.checkpoint",
-                     "minirnn.checks",
-                     "minirnn.bench", "minirnn.sweep", "minirnn.torch_models",
-                     "minirnn.inside", "minirnn.app"]),
+                     "minirnn.checks", "minirnn.bench", "minirnn.comparisons", "minirnn.sweep",
+                     "minirnn.torch_models", "minirnn.inside", "minirnn.app"]),
     ("cli", ["minirnn.cli"]),
 ]
 
