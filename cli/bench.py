@@ -25,7 +25,7 @@ def _parse_size(text: str):
         raise click.BadParameter(f"{text!r} is not B,T,H (three integers)") from None
     if min(batch, steps, hidden) < 1:
         raise click.BadParameter(f"{text!r}: sizes must be positive")
-    from minirnn.experiment import check_memory
+    from minirnn.sizing import check_memory
     from minirnn.models.registry import model_config
 
     try:  # the benchmark's StateSpaceRNN on B·T rows, before anything is allocated
@@ -159,7 +159,8 @@ def _one_engine(backend) -> str:
 
 def _training(backend, sizes, dtype, repeat, deterministic_too):
     """--training: a whole training step of every family, per engine and size."""
-    from minirnn.bench import torch_available, training_table
+    from minirnn.bench import training_table
+    from minirnn.comparisons import torch_available
 
     engines = backends_option(backend) if backend != "all" else \
         [b for b in backends_option("all") if b in ("numpy", "cpu", "cuda")]
@@ -251,8 +252,8 @@ def _engines(backend, sizes, dtype, repeat, loss, cell="statespace"):
     """The default benchmark: forward + backward of a StateSpaceRNN (or ``cell``) on each engine,
     against
     the tape engine, PyTorch and JAX (when installed), and NumPy's matmul as a yardstick."""
-    from minirnn.bench import (DEFAULT_SIZES, jax_available, matmul_gflops, run_benchmarks,
-                               torch_available)
+    from minirnn.bench import DEFAULT_SIZES, matmul_gflops, run_benchmarks
+    from minirnn.comparisons import jax_available, torch_available
 
     cases = [_parse_size(s) for s in sizes] or DEFAULT_SIZES
     backends = backends_option(backend)

@@ -190,7 +190,7 @@ def _check_data(params, seen):
     """Read the trials' data once here: a missing file or column fails now, in one line, not
     in every trial."""
     from minirnn.data.series import DataError
-    from minirnn.experiment import load_data
+    from minirnn.app.tasks import load_data
 
     if params.get("data") is None:
         fail("the trials need --data after -- (a built-in data set or a CSV file)")

@@ -16,7 +16,8 @@ from minirnn.app.training import (TrainOptions, check_out, prepare, range_hint, 
                                   train)
 from minirnn.data.series import DataError
 from minirnn.diagnostics import residual_diagnostics
-from minirnn.experiment import Experiment, build_task, load_data
+from minirnn.app.tasks import build_task, load_data
+from minirnn.experiment import Experiment
 
 QUICK = dict(epochs=2, hidden=6, bptt=20)
 FAST = dict(length=300, **QUICK)  # a built-in data set's

@@ -425,7 +425,7 @@ def snapshot(folder):
 def test_bad_input(tmp_path, monkeypatch, trained, case, setup, args, code, message):
     monkeypatch.chdir(tmp_path)
     # every case sees a machine with 16 GiB available (this project's machines have 24)
-    monkeypatch.setattr("minirnn.experiment.available_memory", lambda: 16 * 2 ** 30)
+    monkeypatch.setattr("minirnn.sizing.available_memory", lambda: 16 * 2 ** 30)
     if setup is not None:
         setup(tmp_path, trained)
     before = snapshot(tmp_path)

@@ -2,6 +2,7 @@
 checked on load, how a run continues exactly, and how data are checked against a model."""
 import json
 import os
+from dataclasses import asdict, field, fields, is_dataclass, make_dataclass
 
 import numpy as np
 import pytest
@@ -10,11 +11,13 @@ from minirnn.checkpoint import CheckpointError, WriterLock, read_archive
 from minirnn.data.series import DataError, load_csv
 from minirnn.data.sources import load_series
 from minirnn.data.text import make_text_task, meat_text
-from minirnn.experiment import (DataSpec, Experiment, build_task, fingerprint,
-                                memory_estimate, parameter_count, task_scalers)
+from minirnn.app.tasks import build_task, task_scalers
+from minirnn.data.fingerprints import fingerprint
+from minirnn.experiment import ADDED, RUN_ARRAYS, DataSpec, Experiment
+from minirnn.sizing import memory_estimate, parameter_count
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
-from minirnn.train import TrainConfig, evaluate, fit
+from minirnn.train import TrainConfig, TrainResult, evaluate, fit
 
 
 def new_experiment(model="elman", data="sine", backend="numpy", epochs=3, length=240,
@@ -60,6 +63,86 @@ def test_a_checkpoint_round_trips_every_part(tmp_path):
     assert back.data.target == ["y"] and back.data.inputs == ["u"]
     assert back.data.fingerprint == fingerprint(load_series("narendra", steps=240))
     assert back.scalers["inputs"]["columns"] == ["u"]
+
+
+
+def _same(a, b, where):
+    """Equal values, or equal arrays in equal containers (a run's weights and slots)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and list(a) == list(b), where
+        for key in a:
+            _same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, (list, tuple)) and any(isinstance(v, np.ndarray) for v in a):
+        assert len(a) == len(b), where
+        for k, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{k}]")
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(b, a, err_msg=where)
+    else:
+        assert b == a, where
+
+
+def test_every_field_of_the_record_round_trips_and_names_its_section(tmp_path):
+    """The document is the record's fields, nothing listed by hand: each section is a field of
+    ``Experiment``, each key of a dataclass section one of its fields (the run's arrays aside),
+    and every field of every part reads back equal."""
+    exp, task = new_experiment("narx", "narendra", mode="open")
+    train(exp, task)
+    exp.metrics = evaluate(exp.build_model(), task)
+    exp.trained_with = {"engine": "numpy", "threads": 1}
+    exp.save(tmp_path / "n.npz")
+    document, arrays = read_archive(tmp_path / "n.npz")
+    assert set(document) == {"format", "schema"} | {f.name for f in fields(Experiment)}
+    assert set(document["data"]) == {f.name for f in fields(DataSpec)}
+    assert set(document["train"]) == {f.name for f in fields(TrainConfig)}
+    assert set(document["run"]) == {f.name for f in fields(TrainResult)
+                                    if f.name not in RUN_ARRAYS} | {"optimizer_step"}
+    assert {k.split("/")[0] for k in arrays} == set(RUN_ARRAYS.values())
+    back = Experiment.load(tmp_path / "n.npz")
+    for f in fields(Experiment):
+        value, again = getattr(exp, f.name), getattr(back, f.name)
+        if is_dataclass(value):
+            assert type(again) is type(value), f.name
+            for g in fields(value):
+                _same(getattr(value, g.name), getattr(again, g.name), f"{f.name}.{g.name}")
+        else:
+            _same(value, again, f.name)
+
+
+def test_a_field_added_to_the_record_is_saved_and_loaded_with_no_other_edit(tmp_path,
+                                                                             monkeypatch):
+    """Save and load cannot drift: a new field of the data, of the run or of the experiment
+    itself is in the document and back in the loaded record, with nothing else changed."""
+    import minirnn.experiment as experiment
+
+    Data = make_dataclass("Data", [("note", str, field(default=""))], bases=(DataSpec,))
+    Run = make_dataclass("Run", [("seconds", float, field(default=0.0))],
+                         bases=(TrainResult,))
+    Wider = make_dataclass("Wider", [("tags", list, field(default_factory=list))],
+                           bases=(Experiment,))
+    monkeypatch.setattr(experiment, "DataSpec", Data)
+    monkeypatch.setattr(experiment, "TrainResult", Run)
+    exp, task = new_experiment(epochs=1)
+    train(exp, task)
+    run = {f.name: getattr(exp.run, f.name) for f in fields(TrainResult)}
+    wider = Wider(exp.model, exp.config, Data(**asdict(exp.data), note="from a test"),
+                  exp.scalers, exp.train, Run(**run, seconds=1.5), exp.metrics,
+                  exp.trained_with, tags=["a", "b"])
+    wider.save(tmp_path / "w.npz")
+    document, _ = read_archive(tmp_path / "w.npz")
+    assert document["data"]["note"] == "from a test"
+    assert document["run"]["seconds"] == 1.5
+    assert document["tags"] == ["a", "b"]
+    back = Wider.load(tmp_path / "w.npz")
+    assert (back.data.note, back.run.seconds, back.tags) == ("from a test", 1.5, ["a", "b"])
+    assert back.data == wider.data and back.run.history == wider.run.history
+    # a file without the new field is a clear error, unless the field is marked ADDED
+    old = damaged(tmp_path / "w.npz", tmp_path, _drop("data", "note"), name="old.npz")
+    with pytest.raises(CheckpointError, match="data.note is missing"):
+        Wider.load(old)
+    monkeypatch.setattr(experiment, "DataSpec", make_dataclass(
+        "Data", [("note", str, field(default="", metadata=ADDED))], bases=(DataSpec,)))
+    assert Wider.load(old).data.note == ""
 
 
 def test_the_file_gets_the_umask_mode_and_no_temporary_survives(tmp_path):

@@ -2,9 +2,9 @@
 floor), and no two modules import each other, round about or directly.
 
     cli                the ``minirnn`` command
-    application        data, experiment, train, forecast, diagnostics, checkpoint, checks, bench,
-                       sweep, torch_models, inside, app (what the command does, as library
-                       calls)
+    application        data, experiment, sizing, train, forecast, diagnostics, checkpoint, checks,
+                       bench, comparisons, sweep, torch_models, inside, app (what the command
+                       does, as library calls)
     models             the networks of the seed article
     kernels            the fused ops, their engines and the cpu runtime (all the Numba code)
     framework          losses, optimisers
@@ -23,10 +23,10 @@ FLOORS = [
     ("framework", ["minirnn.losses", "minirnn.optim"]),
     ("kernels", ["minirnn.kernels"]),
     ("models", ["minirnn.models"]),
-    ("application", ["minirnn.data", "minirnn.experiment", "minirnn.train", "minirnn.forecast",
-                     "minirnn.diagnostics", "minirnn.checkpoint", "minirnn.checks",
-                     "minirnn.bench", "minirnn.sweep", "minirnn.torch_models",
-                     "minirnn.inside", "minirnn.app"]),
+    ("application", ["minirnn.data", "minirnn.experiment", "minirnn.sizing", "minirnn.train",
+                     "minirnn.forecast", "minirnn.diagnostics", "minirnn.checkpoint",
+                     "minirnn.checks", "minirnn.bench", "minirnn.comparisons", "minirnn.sweep",
+                     "minirnn.torch_models", "minirnn.inside", "minirnn.app"]),
     ("cli", ["minirnn.cli"]),
 ]
 

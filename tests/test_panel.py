@@ -12,7 +12,9 @@ from minirnn.checkpoint import CheckpointError
 from minirnn.cli.main import main
 from minirnn.data.series import DataError, Panel, load_csv
 from minirnn.data.task import make_panel_task, make_task, metrics
-from minirnn.experiment import Experiment, build_task, fingerprint, load_data
+from minirnn.app.tasks import build_task, load_data
+from minirnn.data.fingerprints import fingerprint
+from minirnn.experiment import Experiment
 from minirnn.forecast import multi_step_errors, pooled_errors
 
 FAST = ["--epochs", "2", "--hidden", "6", "--bptt", "20"]

@@ -719,7 +719,7 @@ def test_one_step_ahead_of_every_origin_is_the_one_step_prediction(model_name, o
     """k-step errors come from free runs started at each origin; with k = 1 and every origin
     of the test rows they are exactly the one-step RMSE of the test rows, and the free run's
     naive counterpart is the last known value held."""
-    from minirnn.experiment import build_task
+    from minirnn.app.tasks import build_task
     from minirnn.forecast import multi_step_errors
     from minirnn.models.registry import build_model, model_config
 
@@ -869,7 +869,8 @@ def test_a_forecast_with_known_future_inputs_is_the_free_run_through_them(tmp_pa
     (--future-inputs) is the free run from row 150 of the whole file, whose inputs are known:
     the same numbers, whether the model reads u_t or u_{t-1} (--lag-inputs)."""
     from minirnn.data.sources import load_series
-    from minirnn.experiment import Experiment, build_task
+    from minirnn.app.tasks import build_task
+    from minirnn.experiment import Experiment
     from minirnn.forecast import free_run
 
     rows = plant_rows()

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from minirnn.data.series import DataError
 from minirnn.data.sources import BUILTIN
-from minirnn.experiment import DataSpec, load_data
+from minirnn.experiment import DataSpec
+
+from .tasks import load_data
 
 
 def stored_data(spec: DataSpec, where: str):

@@ -27,11 +27,12 @@ import numpy as np
 
 from minirnn.data.series import DataError, comes_after, csv_columns, next_dates
 from minirnn.data.sources import BUILTIN
-from minirnn.experiment import (BYTES_PER_FORECAST_STEP, DataSpec, Experiment, build_task,
-                                check_bytes, check_memory, load_data)
+from minirnn.experiment import DataSpec, Experiment
+from minirnn.sizing import BYTES_PER_FORECAST_STEP, check_bytes, check_memory
 
 from .datafiles import check_series_id, data_for_model, stored_data
 from .engines import choose_engine, tell
+from .tasks import build_task, load_data
 
 Notes = Callable[[str], None] | None
 

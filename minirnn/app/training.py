@@ -26,14 +26,15 @@ import numpy as np
 
 from minirnn.checkpoint import CheckpointError, WriterLock
 from minirnn.data.sources import BUILTIN, default_length
-from minirnn.experiment import (BYTES_PER_BUILTIN_ROW, DataSpec, Experiment, build_task,
-                                check_bytes, check_memory, load_data, task_scalers)
+from minirnn.experiment import DataSpec, Experiment
 from minirnn.forecast import pooled_errors
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
+from minirnn.sizing import BYTES_PER_BUILTIN_ROW, check_bytes, check_memory
 from minirnn.train import TrainConfig, TrainResult, evaluate, fit
 
 from .datafiles import stored_data
 from .engines import choose_engine, engine_facts, tell
+from .tasks import build_task, load_data, task_scalers
 
 Notes = Callable[[str], None] | None
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .base import BACKENDS, DTYPES
 from .elman import Elman, StateSpaceRNN
 from .gated import GRU, LSTM
 from .memory import ExplicitMemory, Jordan
@@ -140,3 +141,43 @@ def model_config(name: str, input_size: int, output_size: int, hidden_size: int,
 def build_model(name: str, config: dict):
     """The model ``name`` from a configuration made by ``model_config`` (or a checkpoint's)."""
     return get_model_info(name).build(**config)
+
+
+def check_config(name: str, config) -> dict:
+    """A model configuration (a checkpoint's): the keys ``model_config`` makes, sizes positive
+    integers, a known engine and dtype. The model's constructor checks the rest."""
+    if name not in MODEL_OPTIONS:
+        raise ValueError(f"unknown model {name!r}")
+    if not isinstance(config, dict):
+        raise ValueError("config is not an object")
+    expected = set(model_config(name, 1, 1, 1))
+    if set(config) != expected:
+        extra, missing = sorted(set(config) - expected), sorted(expected - set(config))
+        raise ValueError("config " + "; ".join(
+            part for part in (f"lacks {', '.join(missing)}" if missing else "",
+                              f"has unknown key(s) {', '.join(extra)}" if extra else "")
+            if part))
+    for key in ("input_size", "output_size", "hidden_size", "window", "output_delays",
+                "num_layers"):
+        if key in config:
+            _positive_int(config[key], f"config.{key}")
+    if "input_delays" in config:
+        _positive_int(config["input_delays"] + 1 if _is_int(config["input_delays"]) else None,
+                      "config.input_delays + 1")
+    if config.get("memory_size") is not None:
+        _positive_int(config["memory_size"], "config.memory_size")
+    if config["backend"] not in BACKENDS:
+        raise ValueError(f"config.backend {config['backend']!r} is not one of "
+                         f"{', '.join(BACKENDS)}")
+    if config["dtype"] not in DTYPES:
+        raise ValueError(f"config.dtype {config['dtype']!r} is not one of {', '.join(DTYPES)}")
+    return config
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive_int(value, what: str):
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, found {value!r}")
