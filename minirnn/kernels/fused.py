@@ -145,6 +145,20 @@ class StateTaps:
         return tap
 
 
+def showing_states(engine, taps: StateTaps, share):
+    """``engine`` whose backward first calls ``share(taps, doutput, *arrays)``: the states'
+    protocol for an op whose inside shares are computed apart from its kernels (the gated ops
+    take them from their reference BPTT)."""
+    def run(*arrays):
+        output, backward = engine(*arrays)
+
+        def backward_showing(doutput, needs):
+            share(taps, doutput, *arrays)
+            return backward(doutput, needs)
+        return output, backward_showing
+    return run
+
+
 def inside_share(direct, sent_back, lengths, within=None):
     """A state's inside share from its op's BPTT, for every step (B, T, n):
 

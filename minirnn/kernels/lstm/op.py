@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd import Tensor
-from .. import blas
 from ...autograd.arrays import array_module, to_host
-from ..fused import StateTaps, fused_op, if_needed, sum_outer_previous
+from .. import blas
+from ..fused import StateTaps, fused_op, if_needed, showing_states, sum_outer_previous
 from . import cpu, reference
 
 
@@ -80,19 +80,6 @@ IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu,
                    "cuda": _with_projection(_cuda)}
 
 
-def _showing_states(engine, taps: StateTaps):
-    """``engine`` whose backward first hands the states' inside shares to ``taps`` (the
-    states' protocol, ``kernels.fused.StateTaps``; parts "h" and "c")."""
-    def run(x, W_xh, b_xh, W_hh, b_hh, s0, lengths):
-        output, backward = engine(x, W_xh, b_xh, W_hh, b_hh, s0, lengths)
-
-        def backward_showing(dstates, needs):
-            _share_of_the_states(taps, dstates, x, W_xh, b_xh, W_hh, b_hh, s0, lengths)
-            return backward(dstates, needs)
-        return output, backward_showing
-    return run
-
-
 def _share_of_the_states(taps, dstates, *arrays):
     """What the recurrence adds to each state's direct gradient (``reference``: keep_inside),
     for the states a model showed (``return_states``). It is asked for to look inside a network,
@@ -119,6 +106,7 @@ def lstm_recurrence(x: Tensor, W_xh: Tensor, b_xh: Tensor, W_hh: Tensor, b_hh: T
     """Every state s_t = [h_t | c_t] (B, T, 2H) from x (B, T, I), W_xh (4H, I), b_xh (4H,),
     W_hh (4H, H), b_hh (4H,), s0 = [h0 | c0] (B, 2H), lengths (B,)."""
     engines = IMPLEMENTATIONS if taps is None else \
-        {name: _showing_states(engine, taps) for name, engine in IMPLEMENTATIONS.items()}
+        {name: showing_states(engine, taps, _share_of_the_states)
+         for name, engine in IMPLEMENTATIONS.items()}
     return fused_op("lstm_recurrence", backend, engines, (x, W_xh, b_xh, W_hh, b_hh, s0),
                     lengths)
