@@ -323,6 +323,8 @@ def test_memory_estimate_grows_with_the_sizes():
     ("narx", "narendra", "cpu", {"mode": "open"}),
     ("jordan", "sine", "numpy", {"learn_mu": True}),
     ("seq2seq", "sine", "numpy", {}),  # windows shuffled anew each epoch
+    ("lstm", "sine", "cpu", {"learn_initial_state": True}),  # the state [h | c] carried
+    ("gru", "stock", "cpu", {}),
 ])
 def test_resume_equals_the_uninterrupted_run_bit_for_bit(tmp_path, model, data, backend,
                                                          options):
