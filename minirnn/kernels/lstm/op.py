@@ -46,7 +46,7 @@ def _with_projection(recurrence):
                     db if needs[2] else None,
                     if_needed(needs[3], lambda: sum_outer_previous(dp, s0[:, :H],
                                                                    states[:, :, :H])),
-                    db.copy() if needs[4] else None,
+                    (db.copy() if needs[2] else db) if needs[4] else None,  # one sum, two biases
                     ds0)
         return states, backward
     return layer
