@@ -6,7 +6,6 @@ shows progress and results (``present``).
 """
 from __future__ import annotations
 
-import os
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -25,8 +24,8 @@ from minirnn.models.multilayer import CELLS, CONNECTIVITIES
 from minirnn.models.registry import MODEL_OPTIONS
 from minirnn.optim import OPTIMIZERS
 
-from .common import (USER_ERRORS, FiniteFloat, announce_compiling, check_interrupted,
-                     check_not_inputs, check_writable, data_options, fail, fail_with,
+from .common import (USER_ERRORS, FiniteFloat, announce_compiling, check_checkpoint_out,
+                     check_interrupted, check_not_inputs, data_options, fail, fail_with,
                      interrupts_deferred, json_option, note, progress_bar, wrote)
 from .present import (PLOT_FORMATS, as_json_document, check_plot_path, plot_training, show_metrics,
                       show_series)
@@ -153,12 +152,7 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
     if resume is not None and out is None:
         out = resume  # continue the checkpoint where it is
     if out is not None:
-        if Path(out).suffix != ".npz":
-            fail(f"--out {out}: a checkpoint file must end in .npz")
-        real = Path(os.path.realpath(out))
-        if real.exists() and not real.is_file() and not real.is_dir():
-            fail(f"--out {out} is not a regular file: a checkpoint cannot go there")
-        check_writable(out, "--out")
+        check_checkpoint_out(out, data)
     check_not_inputs({"--out": out, "--plot": plot},
                      {"the --data file": data if data not in BUILTIN else None})
     options = TrainOptions(

@@ -298,10 +298,10 @@ def prepare(options: TrainOptions, resume=None, on_note: Notes = None) -> Run:
     return resumed_run(resume, options, on_note) if resume else new_run(options, on_note)
 
 
-def check_out(out, resume=None, overwrite: bool = False):
+def check_out(out, resume=None, overwrite: bool = False, continuable: bool = True):
     """A checkpoint ``out`` that exists already is replaced only with ``overwrite``, or
     continued when it is the one resumed; otherwise a ValueError says what it holds and what
-    can be done."""
+    can be done (``continuable``: whether resuming it is one of those)."""
     if not Path(out).exists() or overwrite or (
             resume and Path(out).resolve() == Path(resume).resolve()):
         return
@@ -310,9 +310,10 @@ def check_out(out, resume=None, overwrite: bool = False):
     except (CheckpointError, MemoryError):
         raise ValueError(f"--out {out} already exists and is not a minirnn checkpoint: choose "
                          f"another --out, or give --overwrite to replace it") from None
+    resume_it = f"continue it with --resume {out}, " if continuable else ""
     raise ValueError(f"--out {out} already exists (the model {held.model!r}, {held.run.epoch} "
-                     f"epoch(s)): continue it with --resume {out}, choose another --out, or "
-                     f"give --overwrite to replace it")
+                     f"epoch(s)): {resume_it}choose another --out, or give --overwrite to "
+                     f"replace it")
 
 
 def stream_note(task, batch: int) -> str | None:
