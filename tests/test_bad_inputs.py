@@ -140,7 +140,35 @@ def not_a_folder(d, t):
     (d / "file").write_text("x")
 
 
+def results(**record):
+    """sweep/results.json of a finished one-trial sweep (``SWEEP``) whose record of the trial
+    has ``record``'s keys changed by hand; its checkpoint is m.npz, put where the sweep keeps
+    it."""
+    def setup(d, t):
+        (d / "sweep" / "trials").mkdir(parents=True)
+        own = d / "sweep" / "trials" / "elman-seed=0.npz"
+        shutil.copy(t / "m.npz", own)
+        done = {"name": "elman-seed=0", "status": "done", "metric": "rmse", "validation": 0.2,
+                "test": 0.3, "naive_validation": 0.5, "naive_test": 0.5, "epochs": 2,
+                "model": "elman", "params": {}, "seed": 0, "configuration": "elman",
+                "checkpoint": str(own.resolve()), **record}
+        document = {"shared": SWEEP[SWEEP.index("--") + 1:], "planned": ["elman-seed=0"],
+                    "trials": [done]}
+        (d / "sweep" / "results.json").write_text(json.dumps(document))
+    return setup
+
+
+def deeply_nested(d, t):
+    """m.npz with a list nested 5,000 deep in its document (the JSON text written as is)."""
+    document, arrays = read_archive(t / "m.npz")
+    text = json.dumps(document).replace('"config": {', '"config": {"extra": ' + "[" * 5000 +
+                                        "]" * 5000 + ", ", 1)
+    np.savez(d / "m.npz", meta=np.array(text), **arrays)
+
+
 TRAIN = ["train", "elman"]
+SWEEP = ["sweep", "--model", "elman", "--", "--data", "sine", "--length", "300", "--epochs",
+         "2"]
 CSV = ["--data", "bad.csv", "--target", "a", "--inputs", "b"]
 PREDICT = ["predict", "m.npz"]
 
@@ -400,6 +428,33 @@ CASES = [
     ("resume-out-holds-another", both(model, csv_model),
      ["train", "elman", "--resume", "m.npz", "--out", "c.npz", "--epochs", "4"], 1,
      "--out c.npz already exists"),
+    ("ckpt-best-score-nan", edited(lambda d: d["run"].update(best_score=float("nan"))), PREDICT,
+     1, "m.npz: its 'meta' document is refused: it holds NaN"),
+    ("ckpt-best-score-null", edited(lambda d: d["run"].update(best_score=None)),
+     ["train", "elman", "--resume", "m.npz", "--epochs", "4"], 1,
+     "run.best_score must be a finite number where an epoch was best (best epoch"),
+    ("ckpt-meta-nested-deeply", deeply_nested, PREDICT, 1,
+     "its 'meta' document is refused: it nests 5002 levels deep (at most 32)"),
+    # sweeps: --out follows train's rules; results.json is checked before it is trusted
+    ("sweep-out-is-the-data", good, SWEEP[:3] + ["--out", "good.csv", "--", "--data",
+                                                  "good.csv", "--target", "a"], 1,
+     "--out good.csv: a checkpoint file must end in .npz"),
+    ("sweep-out-not-npz", None, SWEEP[:3] + ["--out", "b.txt"] + SWEEP[3:], 1,
+     "--out b.txt: a checkpoint file must end in .npz"),
+    ("sweep-out-holds-another-run", model, SWEEP[:3] + ["--out", "m.npz"] + SWEEP[3:], 1,
+     "--out m.npz already exists (the model 'elman', 2 epoch(s)): choose another --out, or "
+     "give --overwrite"),
+    ("sweep-results-score-edited", results(validation=-1),
+     SWEEP[:3] + ["--resume", "--out", "best.npz"] + SWEEP[3:], 1,
+     "the record of elman-seed=0: its validation score -1 is not a possible rmse"),
+    ("sweep-results-checkpoint-edited", both(csv_model, results(checkpoint="c.npz")),
+     SWEEP[:3] + ["--resume", "--out", "best.npz"] + SWEEP[3:], 1,
+     "the record of elman-seed=0 names a checkpoint that is not its own file in sweep/trials"),
+    ("sweep-results-nan", results(test=float("nan")),
+     SWEEP[:3] + ["--resume", "--out", "best.npz"] + SWEEP[3:], 1,
+     "results.json is not a sweep's results: it holds NaN"),
+    ("sweep-scheduler-not-an-address", None, SWEEP[:3] + ["--scheduler", "zzz://::"] + SWEEP[3:],
+     1, "cannot reach the Dask scheduler zzz://::: unknown address scheme 'zzz'"),
     # the other commands
     ("gradcheck-model", None, ["gradcheck", "transformer"], 2,
      "'transformer' is not one of 'all',"),
