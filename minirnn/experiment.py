@@ -252,6 +252,10 @@ class Experiment:
         return cls(**parts)
 
 
+#: the smallest scale a scaler may have: a normal float64 (below it, the scaled values
+#: lose their digits; 1e-320 made every prediction one constant)
+SMALLEST_SCALE = float(np.finfo(np.float64).tiny)
+
 #: optimiser slots a checkpoint may hold per weight (Adam's two moments; room for more)
 MAX_SLOTS = 4
 
@@ -489,3 +493,7 @@ def _check_scaler_pair(scalers: dict, data: DataSpec, model: str, where: str):
                                       f"number(s), found {values!r}")
         if not all(v > 0 for v in stored["scale"]):
             raise CheckpointError(f"{where}.{part}.scale must be positive")
+        for mean, scale in zip(stored["mean"], stored["scale"]):
+            if scale < max(SMALLEST_SCALE, 1e-12 * abs(mean)):  # nothing left of the values
+                raise CheckpointError(f"{where}.{part}.scale {scale!r} is too small to scale "
+                                      f"values around {mean:g} by")
