@@ -40,7 +40,7 @@ import numpy as np
 
 from .app.tasks import input_columns, training_rows
 from .checkpoint import CheckpointError, read_archive, write_archive
-from .data.fingerprints import fingerprint
+from .data.fingerprints import fingerprint, matches
 from .data.series import MISSING, DataError
 from .data.sources import BUILTIN
 from .models.registry import MODEL_OPTIONS, build_model, check_config
@@ -127,7 +127,7 @@ class DataSpec:
     def check_same_data(self, series, where: str):
         """The exact rows the model was trained on (resuming needs them)."""
         found = fingerprint(series)
-        if len(series) != self.rows or found != self.fingerprint:
+        if len(series) != self.rows or not matches(self.fingerprint, series):
             raise DataError(f"{where} was trained on other data: {self.source} ({self.rows} "
                             f"rows, fingerprint {self.fingerprint[:12]}); this data has "
                             f"{len(series)} rows, fingerprint {found[:12]}")

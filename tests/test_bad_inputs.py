@@ -435,6 +435,10 @@ CASES = [
     ("resume-other-csv", both(csv_model, text("other.csv", csv_text(rows=good_rows(seed=3)))),
      ["train", "elman", "--resume", "c.npz", "--data", "other.csv", "--epochs", "4"], 1,
      "c.npz was trained on other data"),
+    ("resume-same-values-other-dates", both(csv_model, text("other.csv", csv_text(
+        rows=[[r[0].replace("2024", "2025"), *r[1:]] for r in good_rows()]))),
+     ["train", "elman", "--resume", "c.npz", "--data", "other.csv", "--epochs", "4"], 1,
+     "c.npz was trained on other data"),
     ("resume-other-target", csv_model, ["train", "elman", "--resume", "c.npz", "--target", "b",
                                         "--epochs", "4"], 1, "--target gives b (expected a"),
     ("resume-nothing-left", model, ["train", "elman", "--resume", "m.npz"], 1,
