@@ -83,6 +83,16 @@ def edited(change_document=None, change_arrays=None):
     return setup
 
 
+def daily(name, first, n=60):
+    """A file of good.csv's columns, one row a day from the date ``first`` (ISO)."""
+    from datetime import date, timedelta
+
+    start = date.fromisoformat(first)
+    rows = [[(start + timedelta(days=k)).isoformat(), *r[1:]]
+            for k, r in enumerate(good_rows(n))]
+    return text(name, csv_text(rows=rows))
+
+
 def both(*setups):
     def setup(d, t):
         for s in setups:
@@ -390,6 +400,11 @@ CASES = [
     ("ckpt-wrong-model-on-resume", model, ["train", "jordan", "--resume", "m.npz"], 1,
      "m.npz holds the model 'elman', not 'jordan'"),
     # data and options against a checkpoint
+    ("predict-future-inputs-a-month-late", both(csv_model, daily("days.csv", "2024-01-01"),
+                                                 daily("next.csv", "2024-04-01", 5)),
+     ["predict", "c.npz", "--data", "days.csv", "--steps", "3", "--future-inputs", "next.csv"],
+     1, "--future-inputs next.csv starts at 2024-04-01, further after the data's last row "
+        "(2024-02-29) than any row from the one before"),
     ("predict-missing-column", both(csv_model, text("other.csv", csv_text(
         ("date", "a", "b"), [r[:3] for r in good_rows()]))),
      ["predict", "c.npz", "--data", "other.csv"], 1,

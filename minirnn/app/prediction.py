@@ -25,7 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from minirnn.data.series import DataError, comes_after, csv_columns, next_dates
+from minirnn.data.series import (DataError, comes_after, csv_columns, follows_on,
+                                 next_dates)
 from minirnn.data.sources import BUILTIN
 from minirnn.experiment import DataSpec, Experiment
 from minirnn.sizing import BYTES_PER_FORECAST_STEP, check_bytes, check_memory
@@ -262,6 +263,10 @@ def future_inputs(path, spec: DataSpec, members: list, steps: int, on_note: Note
         if future.dates and dates and not comes_after(future.dates[0], dates[-1]):
             raise DataError(f"{where} starts at {future.dates[0]}, not after the data's last "
                             f"row ({dates[-1]}): its rows are the inputs of the steps ahead")
+        if future.dates and dates and not follows_on(future.dates[0], dates):
+            raise DataError(f"{where} starts at {future.dates[0]}, further after the data's "
+                            f"last row ({dates[-1]}) than any row from the one before: its "
+                            f"first row must be the inputs of the step right after the end")
         scaled.append((one.input_scaler.transform(future.targets[:needed]), future.dates))
     return scaled
 

@@ -138,6 +138,27 @@ def comes_after(later: str, earlier: str) -> bool:
         return True
 
 
+def follows_on(later: str, dates: list) -> bool:
+    """Whether the date ``later`` can be the row right after a date column's ``dates`` (in
+    time order): no further after the last than the largest step between them, or across a
+    weekend alone (a Friday, then the Monday). True when they cannot be compared."""
+    from datetime import timedelta
+
+    layout = _date_layout(dates) if len(dates) >= 2 else None
+    following = _parse_date(later)
+    if layout is None or following is None:
+        return True
+    stamps = [_parse_date(v, layout) for v in dates]
+    try:
+        gap = following - stamps[-1]
+        largest = max(b - a for a, b in zip(stamps, stamps[1:]))
+    except TypeError:  # one with a time zone, one without
+        return True
+    day = timedelta(days=1)
+    return gap <= largest or (gap.days <= 3 and all(
+        (stamps[-1] + day * k).weekday() >= 5 for k in range(1, gap.days)))
+
+
 def _is_date(text: str) -> bool:
     """A date or time that is not also a number: "2024-01-31", "31.01.2024", "10:15"."""
     return _parse_date(text) is not None
