@@ -332,6 +332,22 @@ CASES = [
                                   "1000000000000"], 1, "needs ~"),
     ("size-batch-absurd", None, TRAIN + ["--data", "sine", "--batch", "100000000000"], 1,
      "needs ~"),
+    ("size-window-beyond-the-rows", None, ["train", "sliding", "--data", "sine", "--window",
+                                           "100000"], 1,
+     "sliding reads 100,000 rows back (window), as many as or more than the 1,400 training "
+     "rows"),
+    ("size-window-longer-than-the-data", None, ["train", "sliding", "--data", "sine",
+                                                "--window", "3000"], 1,
+     "sliding reads 3,000 rows back (window)"),
+    ("size-delays-beyond-the-rows", None, ["train", "narx", "--data", "narendra",
+                                           "--input-delays", "100000"], 1,
+     "narx reads 100,000 rows back (input delays)"),
+    ("size-layers-hours-of-work", None, ["train", "multilayer", "--data", "sine", "--layers",
+                                         "5000"], 1,
+     "multilayer with 5,000 layers of 16 units on 2,000 rows needs ~3.7 hours of computing "
+     "for 30 epoch(s)"),
+    ("size-horizon-absurd", None, TRAIN + ["--data", "sine", "--horizon", "100000000"], 1,
+     "elman with hidden size 16 on 2,000 rows needs ~"),
     # paths
     ("out-missing-folder", None, TRAIN + ["--data", "sine", "--out", "no/such/m.npz"], 1,
      "--out no/such/m.npz: the folder no/such does not exist"),

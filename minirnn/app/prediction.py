@@ -355,12 +355,18 @@ def predict_model(path, options: PredictOptions | None = None, on_note: Notes = 
                                         ahead_dates=dates)
                        for one, ahead, (_, dates) in zip(members, aheads, futures,
                                                          strict=True)]
-    check_finite(path, exp, [p.one_step for p in predictions], aheads)
+    check_finite(path, exp, [observed(one, p.one_step) for one, p in zip(members, predictions)],
+                 aheads)
     header, rows = series_table(predictions, spec.series_id)
     report = None
     if o.diagnostics:  # of the one series (more are refused above)
         report = residual_diagnostics(members[0].series, predictions[0].one_step, members[0])
     return Prediction(header, rows, predictions, report, simulated)
+
+
+def observed(one, levels):
+    """The one-step predictions that exist (modelling changes, the first row has none)."""
+    return levels[1:] if one.difference else levels
 
 
 def check_finite(path, exp: Experiment, one_steps: list, aheads: list):
@@ -436,7 +442,8 @@ class _Ensemble:
         with np.errstate(all="ignore"):  # an overflow is an error below, not a warning
             one_steps = [one.to_levels(one.predict(net)) for one in members]
             aheads = _forecast(net, members, futures, o.steps)
-        check_finite(path, exp, one_steps, aheads)
+        check_finite(path, exp, [observed(one, v) for one, v in zip(members, one_steps)],
+                     aheads)
         self.one_steps.append(one_steps)
         if o.steps:
             self.dates = [dates for _, dates in futures]
