@@ -85,6 +85,27 @@ def test_an_interrupted_sweep_resumes_with_only_the_missing_trials(tmp_path):
         assert os.stat(record["checkpoint"]).st_mtime_ns == stamps[name]
 
 
+def test_a_sweep_interrupted_before_any_trial_finished_resumes(tmp_path):
+    """Ctrl-C once the cluster runs but before a trial is done: the advice to --resume
+    works (the plan is recorded before the first trial starts)."""
+    args = ["sweep", "--model", "elman", "--grid", "hidden=2,3", "--workers", "1", "--",
+            *DATA]
+    process = subprocess.Popen([sys.executable, "-m", "minirnn.cli", *args], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    results = tmp_path / "sweep" / "results.json"
+    deadline = time.time() + 300
+    while not results.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1 and "Traceback" not in err
+    assert json.loads(results.read_text())["trials"] == []  # none finished
+    assert "0 trial(s) recorded" in err and "--resume runs the rest" in err
+    run = minirnn(*args[:-len(DATA) - 1], "--resume", "--json", "--", *DATA, cwd=tmp_path)
+    assert [t["status"] for t in json.loads(run.stdout)["trials"]] == ["done", "done"]
+
+
 def test_a_worker_killed_mid_trial_does_not_lose_its_trial(tmp_path):
     from distributed import Client
 
