@@ -222,12 +222,23 @@ class WriterLock:
             except FileNotFoundError:
                 same = False
             if same:
-                os.ftruncate(fd, 0)
-                os.write(fd, str(os.getpid()).encode())
+                self._write_pid(fd)
                 self.fd = fd
                 return self
             os.close(fd)
         raise CheckpointError(f"cannot lock {self.target}: {self.path} keeps changing")
+
+    def _write_pid(self, fd):
+        """The holder's id into the lock file just taken; if that fails (a full disk), the
+        lock is released and its file removed, as if never taken."""
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        except OSError as error:
+            self.path.unlink(missing_ok=True)
+            os.close(fd)
+            raise CheckpointError(f"cannot lock {self.target}: writing {self.path.name} failed "
+                                  f"({error.strerror or error})") from None
 
     def __exit__(self, *exc):
         if self.fd is not None:

@@ -95,9 +95,39 @@ def daily(name, first, n=60):
 
 def both(*setups):
     def setup(d, t):
-        for s in setups:
-            s(d, t)
+        patches = [s(d, t) for s in setups]
+        return lambda monkeypatch: [p(monkeypatch) for p in patches if callable(p)]
     return setup
+
+
+def disk_full(what):
+    """A setup whose case runs on a full disk for ``what``: "lock" (the process id written
+    into a checkpoint's lock file just taken) or "figure" (an image, after its first bytes)."""
+    import errno
+    import os
+
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def lock(monkeypatch):
+        write = os.write
+
+        def write_unless_a_lock(fd, data):
+            if os.readlink(f"/proc/self/fd/{fd}").endswith(".lock"):
+                raise full
+            return write(fd, data)
+        monkeypatch.setattr(os, "write", write_unless_a_lock)
+
+    def figure(monkeypatch):
+        def savefig(self, handle, **options):  # to a file name or an open file
+            if isinstance(handle, (str, os.PathLike)):
+                with open(handle, "wb") as opened:
+                    opened.write(b"\x89PNG\r\n")
+            else:
+                handle.write(b"\x89PNG\r\n")
+            raise full
+        monkeypatch.setattr("matplotlib.figure.Figure.savefig", savefig)
+
+    return lambda d, t: {"lock": lock, "figure": figure}[what]
 
 
 def nan_weight(arrays):
@@ -364,6 +394,12 @@ CASES = [
     ("out-holds-a-plain-archive", text("m.npz", b""), TRAIN + ["--data", "sine", "--out",
                                                                "m.npz"], 1,
      "--out m.npz already exists and is not a minirnn checkpoint"),
+    ("plot-on-a-full-disk", disk_full("figure"), TRAIN + SMALL + ["--data", "sine", "--plot",
+                                                                   "fit.png"], 1,
+     "--plot fit.png: cannot write it (No space left on device)"),
+    ("resume-lock-on-a-full-disk", both(model, disk_full("lock")),
+     ["train", "elman", "--resume", "m.npz", "--epochs", "4"], 1,
+     "m.npz: writing .m.npz.lock failed (No space left on device)"),
     ("plot-unknown-format", None, TRAIN + ["--data", "sine", "--plot", "fit.xyz"], 1,
      "--plot fit.xyz: unknown image format 'xyz'"),
     ("plot-no-extension", None, TRAIN + ["--data", "sine", "--plot", "fit"], 1,
@@ -530,8 +566,9 @@ def test_bad_input(tmp_path, monkeypatch, trained, case, setup, args, code, mess
     monkeypatch.chdir(tmp_path)
     # every case sees a machine with 16 GiB available (this project's machines have 24)
     monkeypatch.setattr("minirnn.sizing.available_memory", lambda: 16 * 2 ** 30)
-    if setup is not None:
-        setup(tmp_path, trained)
+    patch = setup(tmp_path, trained) if setup is not None else None
+    if callable(patch):  # the case's circumstances: a full disk
+        patch(monkeypatch)
     before = snapshot(tmp_path)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == code, result.output
