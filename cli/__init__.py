@@ -5,6 +5,7 @@ def run():
     """The ``minirnn`` command. The application (NumPy, Numba, the models) is imported here,
     inside a guard, so that Ctrl-C or SIGTERM during its seconds-long import ends with one
     line, not a traceback or a silent exit."""
+    import atexit
     import signal
     import sys
 
@@ -12,9 +13,44 @@ def run():
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)  # a polite kill during the imports: one line too
+    atexit.register(_report_held_signals)  # the last of the exit handlers to run
     try:
         from .main import main
     except KeyboardInterrupt:
         sys.stderr.write("Error: interrupted\n")
         sys.exit(1)
-    main()
+    try:
+        main()
+    finally:
+        _hold_signals()
+
+
+_held = []  # the signals received after the command ended
+
+
+def _hold_signals():
+    """Once the command has ended, Ctrl-C and SIGTERM are only remembered: raised while the
+    interpreter shuts down (joining threads, Dask's and multiprocessing's exit handlers), one
+    printed a traceback from wherever it landed, and one after Python put back the default
+    handlers killed the process silently. ``_report_held_signals`` says so instead."""
+    import signal
+
+    for name in ("SIGINT", "SIGTERM"):
+        signal.signal(getattr(signal, name), lambda signum, frame: _held.append(signum))
+
+
+def _report_held_signals():
+    """The last exit handler: from here on the signals are ignored (nothing is left to do),
+    and one received since the command ended ends the process with the usual one line and
+    exit code 1 (what the command wrote is complete)."""
+    import os
+    import signal
+    import sys
+
+    for name in ("SIGINT", "SIGTERM"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    if _held:
+        sys.stdout.flush()
+        sys.stderr.write("Error: interrupted\n")
+        sys.stderr.flush()
+        os._exit(1)

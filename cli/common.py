@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from minirnn.catalog import BACKENDS, MISSING
+from minirnn.catalog import BACKENDS, BUILTIN_DATA, MISSING
 from minirnn.errors import CheckpointError, DataError
 
 #: the library's errors that are the user's to fix: each one line, no traceback
@@ -188,6 +188,21 @@ def check_writable(path, option: str):
         probe.unlink()
     except OSError as error:
         fail(f"{option} {path}: cannot write in {folder} ({error.strerror or error})")
+
+
+def check_checkpoint_out(out, data=None):
+    """The rules for a checkpoint written to ``--out`` (train's and sweep's), before any work: a
+    name ending in .npz, a regular file or none yet, in a folder that can be written, and not
+    the ``data`` file the run reads. (Replacing a checkpoint that exists is
+    ``app.training.check_out``'s to allow.)"""
+    if Path(out).suffix != ".npz":
+        fail(f"--out {out}: a checkpoint file must end in .npz")
+    real = Path(os.path.realpath(out))
+    if real.exists() and not real.is_file() and not real.is_dir():
+        fail(f"--out {out} is not a regular file: a checkpoint cannot go there")
+    check_writable(out, "--out")
+    check_not_inputs({"--out": out},
+                     {"the --data file": data if data not in BUILTIN_DATA else None})
 
 
 def check_not_inputs(outputs: dict, inputs: dict):

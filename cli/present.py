@@ -6,6 +6,7 @@ computes a result.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 from rich.markup import escape
@@ -13,11 +14,33 @@ from rich.table import Table
 
 from minirnn.data.series import next_dates
 
-from .common import console, err_console
+from .common import console, err_console, fail
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 40  # marks at most in a sparkline: a long run's curve stays on its line
 
+
+
+def save_figure(fig, path):
+    """Write the figure whole or not at all (``checkpoint.atomic_write``; to a device that
+    exists, directly) and close it; a failed write (a full disk) is one line naming the file,
+    and leaves nothing behind."""
+    import matplotlib.pyplot as plt
+
+    from minirnn.checkpoint import atomic_write
+
+    target = Path(path).resolve()
+    kind = target.suffix.lower().lstrip(".")
+    try:
+        if target.exists() and not target.is_file():
+            fig.savefig(path, dpi=100, format=kind)
+        else:
+            with atomic_write(path) as handle:
+                fig.savefig(handle, dpi=100, format=kind)
+    except OSError as error:
+        fail(f"--plot {path}: cannot write it ({error.strerror or error})")
+    finally:
+        plt.close(fig)
 
 
 def as_json_document(document) -> str:
@@ -197,8 +220,7 @@ def plot_training(path, history, task, net, scores, best_epoch, closed_at=0, sim
         bottom.set(title="next-word accuracy", ylim=(0, 1))
         bottom.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _date_ticks(ax, series, t):
@@ -288,5 +310,4 @@ def plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_s
         ax.set_xlabel(f"lag k ({name} k steps before the residual; k < 0: after it)")
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

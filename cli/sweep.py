@@ -10,8 +10,8 @@ from rich.markup import escape
 
 from minirnn.catalog import MODELS
 
-from .common import (check_writable, console, fail, json_option, new_table, progress_bar,
-                     wrote)
+from .common import (check_checkpoint_out, check_writable, console, fail, json_option,
+                     new_table, progress_bar, wrote)
 
 #: the train options a sweep may search or share (not the ones it sets on each trial itself)
 OWN = ("out", "resume", "seed", "as_json", "plot", "overwrite", "model")
@@ -68,12 +68,17 @@ def _named(texts, option: str, searchable, parse) -> dict:
               help="Where every trial's checkpoint (trials/) and the results (results.json, "
                    "written as each trial finishes) go.")
 @click.option("--out", type=click.Path(dir_okay=False),
-              help="Copy the best trial's checkpoint here.")
+              help="Copy the best trial's checkpoint here (.npz; as minirnn train's --out).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing --out that holds another run.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="A running Dask scheduler (tcp://host:8786) to run the trials on; without "
                    "it, a local cluster of one single-threaded worker per core.")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Workers of the local cluster (default: one per core).")
+@click.option("--dashboard", is_flag=True,
+              help="Run Dask's dashboard for the local cluster, on 127.0.0.1 (its address is "
+                   "printed); without it, none.")
 @click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True,
               help="More attempts for a trial whose task failed (a trial whose worker died is "
                    "run again by Dask itself).")
@@ -81,8 +86,8 @@ def _named(texts, option: str, searchable, parse) -> dict:
               help="Continue the sweep recorded in --dir: run only the trials not done.")
 @json_option
 @click.argument("train_args", nargs=-1, type=click.UNPROCESSED)
-def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, out, scheduler,
-          workers, retries, resume, as_json, train_args):
+def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, out, overwrite,
+          scheduler, workers, dashboard, retries, resume, as_json, train_args):
     """Train many models and compare them: one `minirnn train` per (configuration, seed), run
     as Dask tasks. TRAIN_ARGS (after --) go to every trial, e.g.
 
@@ -108,12 +113,16 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
             flag = "--" + key.replace("_", "-")
             if any(a == flag or a.startswith(flag + "=") for a in shared):
                 fail(f"{flag} is both searched and given to every trial; give it once")
-    _check_commands(trials, shared, directory)
+    if dashboard and scheduler:
+        fail("--dashboard is the local cluster's; a --scheduler has its own")
+    data_files = _check_commands(trials, shared, directory)
 
     folder = Path(directory)
     plan = sweeps.Sweep(trials, folder, shared)
     if out:
-        check_writable(out, "--out")
+        for data in data_files or [None]:
+            check_checkpoint_out(out, data)
+        _check_out(out, plan, overwrite)
     if resume and not plan.results_path.exists():
         fail(f"nothing to resume: {plan.results_path} does not exist")
     created = not folder.exists()
@@ -127,14 +136,15 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
         fail(f"another minirnn sweep is running in {folder}: wait for it, or choose another "
              f"--dir")
     try:
-        _sweep(plan, trials, resume, out, scheduler, workers, retries, as_json)
+        _sweep(plan, trials, resume, out, overwrite, (scheduler, workers, dashboard, retries),
+               as_json)
     finally:
         lock.__exit__(None, None, None)
         if created and not any(folder.iterdir()):  # a sweep that never started leaves nothing
             folder.rmdir()
 
 
-def _sweep(plan, trials, resume, out, scheduler, workers, retries, as_json):
+def _sweep(plan, trials, resume, out, overwrite, cluster, as_json):
     """The sweep itself, with its folder locked: resume or start, run, report."""
     from minirnn import sweep as sweeps
 
@@ -148,12 +158,12 @@ def _sweep(plan, trials, resume, out, scheduler, workers, retries, as_json):
              f"another --dir")
     pending = plan.pending()
     if pending:
-        _run(plan, pending, scheduler, workers, retries, as_json)
+        _run(plan, pending, *cluster, as_json)
     records = [plan.results[t.name] for t in trials if t.name in plan.results]
     rows = sweeps.summarize(records)
     best = sweeps.best_record(records)
     if out and best is not None:
-        _copy(best["checkpoint"], out)
+        _copy(plan, best, out, overwrite)
     nothing = f"no trial finished: see the errors in {plan.results_path}"
     if as_json:
         click.echo(json.dumps({"directory": str(plan.directory), "shared": plan.shared,
@@ -170,7 +180,7 @@ def _check_commands(trials, shared, directory):
     shared option or value fails here, once, not in every trial."""
     from .train import train
 
-    seen, data_seen = set(), set()
+    seen, data_seen = set(), {}
     for trial in trials:
         key = (trial.model, tuple(sorted(trial.params.items())))
         if key in seen:
@@ -184,6 +194,7 @@ def _check_commands(trials, shared, directory):
         except click.UsageError as error:
             fail(f"the train options of {trial.configuration}: {error.format_message()}")
         _check_data(ctx.params, data_seen)
+    return sorted({params["data"] for params in data_seen.values()})
 
 
 def _check_data(params, seen):
@@ -198,7 +209,7 @@ def _check_data(params, seen):
                                         "missing", "series_id"))
     if key in seen:
         return
-    seen.add(key)
+    seen[key] = params
     try:
         load_data(params["data"], params.get("target"), params.get("inputs"),
                   params.get("length"), params.get("data_seed") or 0,
@@ -207,21 +218,25 @@ def _check_data(params, seen):
         fail(f"the trials' data: {error}")
 
 
-def _run(plan, pending, scheduler, workers, retries, as_json):
+def _run(plan, pending, scheduler, workers, dashboard, retries, as_json):
     from distributed import Client
 
     from minirnn import sweep as sweeps
 
     counts = {"done": 0, "failed": 0}
     cluster = None
-    try:
-        if scheduler:
+    if scheduler:
+        try:
             client = Client(scheduler, timeout="20s")
-        else:
-            cluster = sweeps.local_cluster(workers)
-            client = Client(cluster)
-    except OSError as error:
-        fail(f"cannot reach the Dask scheduler {scheduler}: {error}")
+        except (OSError, ValueError, TypeError) as error:  # unreachable, or not an address
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            fail(f"cannot reach the Dask scheduler {scheduler}: {reason}")
+    else:
+        cluster = sweeps.local_cluster(workers, dashboard)
+        client = Client(cluster)
+    if dashboard:
+        click.echo(f"dashboard: {client.dashboard_link}", err=True)
+    plan.save()  # the plan, recorded before the first trial: an interrupt can be resumed
     try:
         with progress_bar(transient=False) as progress:
             task = progress.add_task("sweep", total=len(pending))
@@ -251,12 +266,47 @@ def _run(plan, pending, scheduler, workers, retries, as_json):
     wrote(plan.results_path, f"{len(plan.results)} trials")
 
 
-def _copy(source, out):
-    from minirnn.checkpoint import atomic_write
+def _check_out(out, plan, overwrite):
+    """An --out that exists is replaced only with --overwrite, or when it holds a copy of one
+    of this sweep's own trials (a resumed sweep's best so far)."""
+    from minirnn.app.training import check_out
 
+    if _holds_a_trial(out, plan):
+        return
+    try:
+        check_out(out, overwrite=overwrite, continuable=False)
+    except ValueError as error:
+        fail(str(error))
+
+
+def _holds_a_trial(out, plan) -> bool:
+    from minirnn.sweep import checkpoint_path
+
+    target = Path(out)
+    if not target.is_file():
+        return False
+    for trial in plan.trials:
+        own = checkpoint_path(plan.directory, trial)
+        if own.is_file() and own.stat().st_size == target.stat().st_size and \
+                own.read_bytes() == target.read_bytes():
+            return True
+    return False
+
+
+def _copy(plan, best, out, overwrite):
+    """The best trial's checkpoint to --out, once it is checked to be that trial's own
+    file (results.json is only a record: a path or score edited there copies nothing)."""
+    from minirnn.checkpoint import CheckpointError, atomic_write
+    from minirnn.sweep import SweepError
+
+    try:
+        source = plan.checked_checkpoint(best)
+    except (SweepError, CheckpointError) as error:
+        fail(f"the best trial's checkpoint is not copied to --out: {error}")
+    _check_out(out, plan, overwrite)  # (a file that appeared there meanwhile)
     with open(source, "rb") as src, atomic_write(out) as dst:
         shutil.copyfileobj(src, dst)
-    wrote(out, f"the best trial, {Path(source).stem}")
+    wrote(out, f"the best trial, {source.stem}")
 
 
 def _trials(names, grids, random_count, ranges, search_seed, seeds, searchable) -> list:

@@ -6,7 +6,6 @@ shows progress and results (``present``).
 """
 from __future__ import annotations
 
-import os
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -18,7 +17,7 @@ from minirnn.catalog import (BACKENDS, BUILTIN_DATA, CELLS, CONNECTIVITIES, DTYP
                              MODEL_OPTIONS, OPTIMIZERS)
 
 from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
-                     check_interrupted, check_not_inputs, check_plot_path, check_writable,
+                     check_checkpoint_out, check_interrupted, check_not_inputs, check_plot_path,
                      data_options, fail, fail_with, interrupts_deferred, json_option, note,
                      progress_bar, wrote)
 
@@ -176,12 +175,7 @@ def _check_paths(out, resume, plot, data):
     if resume is not None and out is None:
         out = resume  # continue the checkpoint where it is
     if out is not None:
-        if Path(out).suffix != ".npz":
-            fail(f"--out {out}: a checkpoint file must end in .npz")
-        real = Path(os.path.realpath(out))
-        if real.exists() and not real.is_file() and not real.is_dir():
-            fail(f"--out {out} is not a regular file: a checkpoint cannot go there")
-        check_writable(out, "--out")
+        check_checkpoint_out(out, data)
     check_not_inputs({"--out": out, "--plot": plot},
                      {"the --data file": data if data not in BUILTIN_DATA else None})
     return out

@@ -14,7 +14,9 @@ the mode the umask gives new files (``mkstemp`` alone would make it private).
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,38 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CheckpointError
+
+
+#: how deep a document's objects and lists may nest (a checkpoint's nest 5 deep)
+MAX_DEPTH = 32
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def parse_document(text: str):
+    """A JSON document as minirnn writes them (a checkpoint's, a sweep's results): NaN,
+    infinities and numbers beyond the float range are refused (JSON has none, minirnn never
+    writes one), and so is nesting deeper than ``MAX_DEPTH`` (checked before parsing, which
+    would recurse); a ValueError saying which, the document's text left out."""
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", _STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise ValueError(f"it nests {deepest} levels deep (at most {MAX_DEPTH})")
+
+    def constant(name):
+        raise ValueError(f"it holds {name}, which is not a number JSON has")
+
+    def number(digits):
+        value = float(digits)
+        if not math.isfinite(value):
+            raise ValueError(f"it holds {digits[:20]}, beyond the float range")
+        return value
+
+    try:
+        return json.loads(text, parse_constant=constant, parse_float=number)
+    except RecursionError:
+        raise ValueError("it nests too deeply") from None
 
 
 def write_archive(path, document: dict, arrays: dict) -> None:
@@ -81,9 +115,20 @@ def _running(pid: int) -> bool:
     return True
 
 
-def read_archive(path) -> tuple[dict, dict]:
+#: the most bytes a checkpoint's document may unpack to (a long run's history is a few MB),
+#: and the most arrays a checkpoint may hold
+MAX_DOCUMENT_BYTES, MAX_MEMBERS = 64 * 2 ** 20, 4096
+
+
+def read_archive(path, array_bytes=None) -> tuple[dict, dict]:
     """(document, arrays) of a checkpoint file; any defect of the file itself is one
-    ``CheckpointError`` naming it (missing, empty, truncated, not an archive, no document)."""
+    ``CheckpointError`` naming it (missing, empty, truncated, not an archive, no document).
+
+    ``array_bytes(document)``: the most bytes the arrays may hold, given the document (it may
+    raise on a defect of the document). Every member's size as the archive declares it, which
+    bounds what unpacking it can yield, is checked against that before any array is
+    decompressed (so is the document's, against ``MAX_DOCUMENT_BYTES``): a small file that
+    would unpack to gigabytes is refused at the cost of reading its directory."""
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"{path} is a directory, not a checkpoint file")
@@ -99,19 +144,43 @@ def read_archive(path) -> tuple[dict, dict]:
             if "meta" not in archive.files:
                 raise CheckpointError(f"{path} is not a minirnn checkpoint: it has no 'meta' "
                                       f"document")
-            text = archive["meta"]
+            sizes = {info.filename.removesuffix(".npy"): info.file_size
+                     for info in archive.zip.infolist()}
+            _check_unpacked_size(path, "its 'meta' document", sizes.pop("meta", 0),
+                                 MAX_DOCUMENT_BYTES)
+            document = _document(path, archive["meta"])
+            limit = None if array_bytes is None else array_bytes(document)
+            if len(sizes) > MAX_MEMBERS:
+                raise CheckpointError(f"{path}: it holds {len(sizes):,} arrays (a checkpoint "
+                                      f"holds at most {MAX_MEMBERS:,})")
+            if limit is not None:  # each member's header: a few hundred bytes at most
+                _check_unpacked_size(path, "its arrays", sum(sizes.values()),
+                                     limit + 1024 * len(sizes), "the model's weights need")
             arrays = {key: archive[key] for key in archive.files if key != "meta"}
-    except CheckpointError:
+    except (CheckpointError, MemoryError):  # (the document's model too large for memory)
         raise
     except Exception as error:  # a damaged member: zipfile, zlib and numpy each have their own
         raise CheckpointError(f"{path} is damaged: {type(error).__name__}: {error}") from None
+    return document, arrays
+
+
+def _check_unpacked_size(path, what: str, size: int, limit: int, reason: str = "the limit"):
+    if size > limit:
+        raise CheckpointError(f"{path}: {what} would unpack to {size:,} bytes, more than "
+                              f"{reason} ({limit:,}): not a checkpoint this minirnn wrote")
+
+
+def _document(path, text) -> dict:
+    """The checkpoint's JSON document (``parse_document``), an object."""
     try:
-        document = json.loads(str(text))
-    except (ValueError, TypeError):
+        document = parse_document(str(text))
+    except json.JSONDecodeError:
         raise CheckpointError(f"{path}: its 'meta' document is not valid JSON") from None
+    except (ValueError, TypeError) as error:
+        raise CheckpointError(f"{path}: its 'meta' document is refused: {error}") from None
     if not isinstance(document, dict):
         raise CheckpointError(f"{path}: its 'meta' document is not a JSON object")
-    return document, arrays
+    return document
 
 
 class WriterLock:
@@ -151,12 +220,23 @@ class WriterLock:
             except FileNotFoundError:
                 same = False
             if same:
-                os.ftruncate(fd, 0)
-                os.write(fd, str(os.getpid()).encode())
+                self._write_pid(fd)
                 self.fd = fd
                 return self
             os.close(fd)
         raise CheckpointError(f"cannot lock {self.target}: {self.path} keeps changing")
+
+    def _write_pid(self, fd):
+        """The holder's id into the lock file just taken; if that fails (a full disk), the
+        lock is released and its file removed, as if never taken."""
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        except OSError as error:
+            self.path.unlink(missing_ok=True)
+            os.close(fd)
+            raise CheckpointError(f"cannot lock {self.target}: writing {self.path.name} failed "
+                                  f"({error.strerror or error})") from None
 
     def __exit__(self, *exc):
         if self.fd is not None:

@@ -40,11 +40,11 @@ import numpy as np
 
 from .app.tasks import input_columns, training_rows
 from .checkpoint import CheckpointError, read_archive, write_archive
-from .data.fingerprints import fingerprint
+from .data.fingerprints import fingerprint, matches
 from .data.series import MISSING, DataError
 from .data.sources import BUILTIN
 from .models.registry import MODEL_OPTIONS, build_model, check_config
-from .sizing import check_memory
+from .sizing import check_memory, parameter_count
 from .train import TrainConfig, TrainResult
 
 FORMAT = "minirnn-checkpoint"
@@ -127,7 +127,7 @@ class DataSpec:
     def check_same_data(self, series, where: str):
         """The exact rows the model was trained on (resuming needs them)."""
         found = fingerprint(series)
-        if len(series) != self.rows or found != self.fingerprint:
+        if len(series) != self.rows or not matches(self.fingerprint, series):
             raise DataError(f"{where} was trained on other data: {self.source} ({self.rows} "
                             f"rows, fingerprint {self.fingerprint[:12]}); this data has "
                             f"{len(series)} rows, fingerprint {found[:12]}")
@@ -188,17 +188,34 @@ class Experiment:
 
     @classmethod
     def load(cls, path) -> "Experiment":
-        """Read and check a checkpoint; its first defect is one ``CheckpointError``."""
-        document, arrays = read_archive(path)
-        try:
-            return cls.from_document(document, arrays)
-        except (ValueError, TypeError, KeyError) as error:  # CheckpointError, DataError too
-            raise CheckpointError(f"{path}: {error}") from None
+        """Read and check a checkpoint; its first defect is one ``CheckpointError``. The
+        document is checked first, and the arrays are unpacked only if the archive declares
+        no more bytes than the model's weights need (``array_bytes``)."""
+        sections = {}
+
+        def checked(step, *args):
+            try:
+                return step(*args)
+            except (ValueError, TypeError, KeyError) as error:  # CheckpointError, DataError
+                raise CheckpointError(f"{path}: {error}") from None
+
+        def budget(document):
+            sections.update(checked(cls._checked_sections, document))
+            return array_bytes(sections["model"], sections["config"])
+
+        _, arrays = read_archive(path, budget)
+        return checked(cls._with_arrays, sections, arrays)
 
     @classmethod
     def from_document(cls, document: dict, arrays: dict) -> "Experiment":
         """The experiment of a checkpoint's document and arrays, each part checked (its first
         defect raised: ``CheckpointError``, or ``MemoryError`` for a model too large)."""
+        return cls._with_arrays(cls._checked_sections(document), arrays)
+
+    @classmethod
+    def _checked_sections(cls, document: dict) -> dict:
+        """The document's sections, each checked; the run's still as its record (its arrays
+        are not read yet)."""
         _check_format(document)
         hints = typing.get_type_hints(cls)
         parts = {}
@@ -217,16 +234,51 @@ class Experiment:
         _check_data(data)
         parts["scalers"] = _check_scalers(parts["scalers"], data, model)
         train = parts["train"] = _train_config(hints["train"], parts["train"])
-        run = _record(hints["run"], parts["run"], "run")
-        if not all(isinstance(h, dict) and _is_int(h.get("epoch")) for h in run["history"]):
-            raise CheckpointError("run.history must be a list of records, each with its epoch")
+        parts["run"] = _record(hints["run"], parts["run"], "run")
+        _check_run(parts["run"])
         check_memory(model, config, data.rows, train.batch, train.bptt)
-        parts["run"] = hints["run"](**{k: v for k, v in run.items() if k != "optimizer_step"},
-                                    **_run_arrays(arrays, model, config, run["optimizer_step"]))
+        return parts
+
+    @classmethod
+    def _with_arrays(cls, parts: dict, arrays: dict) -> "Experiment":
+        hints = typing.get_type_hints(cls)
+        model, config, run = parts["model"], parts["config"], parts["run"]
+        parts = {**parts, "run": hints["run"](
+            **{k: v for k, v in run.items() if k != "optimizer_step"},
+            **_run_arrays(arrays, model, config, run["optimizer_step"]))}
         for f in fields(cls):  # a dataclass section that no check above reads
             if is_dataclass(hints[f.name]) and not is_dataclass(parts[f.name]):
                 parts[f.name] = hints[f.name](**_record(hints[f.name], parts[f.name], f.name))
         return cls(**parts)
+
+
+#: the smallest scale a scaler may have: a normal float64 (below it, the scaled values
+#: lose their digits; 1e-320 made every prediction one constant)
+SMALLEST_SCALE = float(np.finfo(np.float64).tiny)
+
+#: optimiser slots a checkpoint may hold per weight (Adam's two moments; room for more)
+MAX_SLOTS = 4
+
+
+def array_bytes(model: str, config: dict) -> int:
+    """The most bytes a checkpoint of this model's arrays hold: its weights in float64, for
+    the best and last states and up to ``MAX_SLOTS`` optimiser slots."""
+    return parameter_count(model, config) * 8 * (2 + MAX_SLOTS)
+
+
+def _check_run(run: dict):
+    """The run's numbers: counts within each other, the best score finite where an epoch was
+    best (a NaN would never be beaten, and JSON would write it back as null)."""
+    epoch, best_epoch, waited = run["epoch"], run["best_epoch"], run["waited"]
+    if epoch < 0 or waited < 0 or not (best_epoch == -1 or 1 <= best_epoch <= epoch):
+        raise CheckpointError(f"run: epoch {epoch}, best epoch {best_epoch} and waited "
+                              f"{waited} do not fit together")
+    score = run["best_score"]
+    if (best_epoch == -1) != (score is None) or (score is not None and not np.isfinite(score)):
+        raise CheckpointError(f"run.best_score must be a finite number where an epoch was best "
+                              f"(best epoch {best_epoch}), found {score!r}")
+    if not all(isinstance(h, dict) and _is_int(h.get("epoch")) for h in run["history"]):
+        raise CheckpointError("run.history must be a list of records, each with its epoch")
 
 
 def _section_of(record) -> dict:
@@ -441,3 +493,7 @@ def _check_scaler_pair(scalers: dict, data: DataSpec, model: str, where: str):
                                       f"number(s), found {values!r}")
         if not all(v > 0 for v in stored["scale"]):
             raise CheckpointError(f"{where}.{part}.scale must be positive")
+        for mean, scale in zip(stored["mean"], stored["scale"]):
+            if scale < max(SMALLEST_SCALE, 1e-12 * abs(mean)):  # nothing left of the values
+                raise CheckpointError(f"{where}.{part}.scale {scale!r} is too small to scale "
+                                      f"values around {mean:g} by")

@@ -131,6 +131,63 @@ def check_bytes(needed: int, what: str):
                           f"available")
 
 
+#: the work estimate's rates, on the low side of one core of a small machine: floating-point
+#: operations per second in products, and seconds per layer and time step of the recurrence
+#: outside them (a step of a narrow layer is dominated by it: 40 µs measured for the forward,
+#: backward and validation passes of one layer of 16 units on 2 cores under load)
+FLOPS_PER_SECOND, SECONDS_PER_LAYER_STEP = 1e9, 4e-5
+#: the longest run (all its epochs) the estimate lets start: a longer one is a mistyped size
+#: far more often than a wish
+LONGEST_RUN_SECONDS = 2 * 3600
+
+
+def layers(name: str, config: dict) -> int:
+    """Recurrent layers stepped one after another at each time step."""
+    if name == "multilayer":
+        return config["num_layers"]
+    return 2 if name == "seq2seq" else 1
+
+
+def seconds_estimate(name: str, config: dict, rows: int, epochs: int, horizon: int = 1) -> float:
+    """Seconds that training ``epochs`` epochs on ``rows`` rows takes, roughly: per row and
+    epoch, each weight's forward, backward and validation products (8 operations) and each
+    layer's step, and once at the end, the ``horizon``-step forecasts from every row."""
+    per_row = 8 * parameter_count(name, config) / FLOPS_PER_SECOND + \
+        layers(name, config) * SECONDS_PER_LAYER_STEP
+    forecasts = rows * horizon * 2 * parameter_count(name, config) / FLOPS_PER_SECOND
+    return epochs * rows * per_row + forecasts
+
+
+def check_work(name: str, config: dict, rows: int, epochs: int, horizon: int = 1):
+    """A clear error before anything is built when a run would take far longer than any
+    sensible one (``LONGEST_RUN_SECONDS``, by ``seconds_estimate``)."""
+    seconds = seconds_estimate(name, config, rows, epochs, horizon)
+    if seconds > LONGEST_RUN_SECONDS:
+        raise ValueError(f"{name} {sizes(name, config)} on {rows:,} rows needs ~"
+                         f"{seconds / 3600:,.1f} hours of computing for {epochs} epoch(s) "
+                         f"(the estimate lets at most {LONGEST_RUN_SECONDS / 3600:g} start): "
+                         f"lower its sizes or epochs")
+
+
+def sizes(name: str, config: dict) -> str:
+    """The model's sizes for messages: "with 5,000 layers of 16 units"."""
+    H = config["hidden_size"]
+    if name == "multilayer":
+        return f"with {config['num_layers']:,} layers of {H:,} units"
+    return f"with hidden size {H:,}"
+
+
+def check_reach(name: str, config: dict, train_rows: int):
+    """A model that reads as far back as the training rows go, or further, is an error (a
+    window or delays as long as the rows to learn them from)."""
+    reach = {"window": config.get("window"), "input delays": config.get("input_delays"),
+             "output delays": config.get("output_delays")}
+    for what, rows in reach.items():
+        if rows is not None and rows >= train_rows:
+            raise ValueError(f"{name} reads {rows:,} rows back ({what}), as many as or more "
+                             f"than the {train_rows:,} training rows")
+
+
 #: bytes per row of a built-in set while it is generated (a dozen float64 arrays), and per
 #: step of a free-run forecast (each step's arrays and tensors: a 10⁶-step predict --steps
 #: grew to about 500 MB, so twice that, on the high side)

@@ -37,9 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import atomic_write
+from .checkpoint import atomic_write, parse_document
 
 RESULTS = "results.json"
+LOOPBACK = "127.0.0.1"
 #: options the sweep sets itself on every trial's command line
 OWN_OPTIONS = ("--out", "--resume", "--seed", "--json", "--plot", "--overwrite")
 
@@ -180,7 +181,9 @@ def run_trial(args: list, name: str) -> dict:
     """Run ``minirnn train`` with ``args`` in a process of its own; the summary of its JSON
     report (or its one-line error). A Dask task: everything it returns is plain data."""
     start = time.perf_counter()
-    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    # PYTHONSAFEPATH: the command imports the installed minirnn, not a folder of that name
+    # where the sweep was started (a clone of the repository would shadow it)
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", PYTHONSAFEPATH="1")
     run = subprocess.run([sys.executable, "-m", "minirnn.cli", *args], capture_output=True,
                          text=True, env=env,
                          preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
@@ -224,11 +227,13 @@ class Sweep:
         """The records of an earlier run of this sweep (``resume``); a sweep with other
         trials or other shared options is refused."""
         try:
-            document = json.loads(self.results_path.read_text())
+            document = parse_document(self.results_path.read_text())
         except OSError:
             raise SweepError(f"nothing to resume: {self.results_path} does not exist") from None
-        except json.JSONDecodeError as error:
+        except ValueError as error:  # not JSON, a NaN, too deep
             raise SweepError(f"{self.results_path} is not a sweep's results: {error}") from None
+        if not isinstance(document, dict):
+            raise SweepError(f"{self.results_path} is not a sweep's results: not an object")
         if document.get("shared") != self.shared:
             raise SweepError(f"{self.results_path} is a sweep with other shared options "
                              f"({' '.join(document.get('shared') or [])}); give the same ones")
@@ -238,9 +243,36 @@ class Sweep:
                              f"({len(document.get('planned', []))} trials); give the same "
                              f"--model, --grid or --random/--range, and --seeds, or another "
                              f"--dir")
-        self.results = {r["name"]: r for r in document.get("trials", [])
-                        if r.get("name") in names and r.get("status") == "done"}
+        by_name = {t.name: t for t in self.trials}
+        records = document.get("trials", [])
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise SweepError(f"{self.results_path}: 'trials' is not a list of records")
+        self.results = {r["name"]: _checked_record(r, by_name[r["name"]], self)
+                        for r in records if r.get("name") in names and r.get("status") == "done"}
         return self
+
+    def checked_checkpoint(self, record) -> Path:
+        """The checkpoint of a done trial's ``record``, checked to be that trial's own file
+        in this sweep's folder and to hold that trial's model (its name, seed and searched
+        sizes): what may be copied out as the best."""
+        trial = next((t for t in self.trials if t.name == record.get("name")), None)
+        path = checkpoint_path(self.directory, trial).resolve() if trial else None
+        if trial is None or record.get("checkpoint") != str(path):
+            raise SweepError(f"{self.results_path}: the trial {record.get('name')!r} names a "
+                             f"checkpoint that is not its own file in "
+                             f"{Path(self.directory, 'trials')}")
+        from .experiment import Experiment
+
+        held = Experiment.load(path)
+        stored = {"model": held.model, "seed": held.config.get("seed"),
+                  **{key: held.config.get(CONFIG_KEYS[key]) for key in trial.params
+                     if key in CONFIG_KEYS}}
+        wanted = {"model": trial.model, "seed": trial.seed,
+                  **{key: trial.params[key] for key in trial.params if key in CONFIG_KEYS}}
+        if stored != wanted:
+            raise SweepError(f"{path} does not hold the trial {trial.name} (it holds "
+                             f"{', '.join(f'{k}={v}' for k, v in stored.items())})")
+        return path
 
     def save(self):
         """Write the records so far, atomically."""
@@ -282,6 +314,41 @@ class Sweep:
             if on_update is not None:
                 on_update(record)
         return self
+
+
+#: searched options that a trial's checkpoint records in its model configuration
+CONFIG_KEYS = {"hidden": "hidden_size", "layers": "num_layers", "window": "window",
+               "input_delays": "input_delays", "output_delays": "output_delays",
+               "memory_size": "memory_size", "activation": "activation", "cell": "cell",
+               "connectivity": "connectivity", "mode": "mode", "mu": "mu", "dtype": "dtype"}
+#: a done trial's scores: finite numbers, never below 0 (an error, or an accuracy)
+SCORES = ("validation", "test", "naive_validation", "naive_test")
+
+
+def _checked_record(record: dict, trial: Trial, plan: Sweep) -> dict:
+    """A done trial's record read back from results.json, checked: of that trial (model,
+    values, seed), its scores finite and within their range, its checkpoint the trial's own
+    file; a record edited by hand is an error, not a result."""
+    where = f"{plan.results_path}: the record of {trial.name}"
+    if record.get("model") != trial.model or record.get("seed") != trial.seed or \
+            record.get("params") != trial.params:
+        raise SweepError(f"{where} is of another trial")
+    metric = record.get("metric")
+    if not isinstance(metric, str):
+        raise SweepError(f"{where} has no metric")
+    for key in SCORES:
+        value = record.get(key)
+        if value is None:  # a score the report lacked: never the best
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value) or value < 0 or \
+                (not lower_is_better(metric) and value > 1):
+            raise SweepError(f"{where}: its {key} score {value!r} is not a possible "
+                             f"{metric}")
+    if record.get("checkpoint") != str(checkpoint_path(plan.directory, trial).resolve()):
+        raise SweepError(f"{where} names a checkpoint that is not its own file in "
+                         f"{Path(plan.directory, 'trials')}")
+    return record
 
 
 def _plain(value):
@@ -340,9 +407,10 @@ def best_record(records):
     return min(done, key=lambda r: sign * r["validation"])
 
 
-def local_cluster(workers: int | None = None):
+def local_cluster(workers: int | None = None, dashboard: bool = False):
     """A Dask cluster on this machine: one single-threaded worker process per core (or
-    ``workers``), quiet, no dashboard."""
+    ``workers``), quiet; the scheduler, the workers and (if asked for) the dashboard listen
+    on 127.0.0.1 alone: nothing of a sweep can be reached from another machine."""
     import logging
 
     from distributed import LocalCluster
@@ -355,6 +423,7 @@ def local_cluster(workers: int | None = None):
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                            dashboard_address=":0", silence_logs=logging.ERROR)
+                            host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0" if dashboard
+                            else None, silence_logs=logging.ERROR)
     finally:
         signal.signal(signal.SIGINT, previous)

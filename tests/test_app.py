@@ -176,17 +176,21 @@ def test_future_inputs_drive_the_free_run_and_date_it(tmp_path):
     train(TrainOptions(model="elman", data=str(data), target="close", inputs="volume",
                        **QUICK), out=path)
     future = tmp_path / "future.csv"
-    future.write_text("date,volume\n" + "".join(f"{day(130 + k)},{1e5 * (1 + k)}\n"
+    future.write_text("date,volume\n" + "".join(f"{day(120 + k)},{1e5 * (1 + k)}\n"
                                                 for k in range(3)))
     held = predict_model(path, PredictOptions(steps=3))
     known = predict_model(path, PredictOptions(steps=3, future_inputs=str(future)))
-    assert [row[1] for row in known.rows[-3:]] == [day(130), day(131), day(132)]
+    assert [row[1] for row in known.rows[-3:]] == [day(120), day(121), day(122)]
     assert [row[1] for row in held.rows[-3:]] == [day(120), day(121), day(122)]
     assert not np.array_equal(known.series[0].ahead, held.series[0].ahead)
     stale = tmp_path / "stale.csv"
     stale.write_text("date,volume\n" + "".join(f"{day(k)},1.0\n" for k in range(3)))
     with pytest.raises(DataError, match="not after the data's last row"):
         predict_model(path, PredictOptions(steps=3, future_inputs=str(stale)))
+    late = tmp_path / "late.csv"  # the days after the end are the steps ahead, none skipped
+    late.write_text("date,volume\n" + "".join(f"{day(130 + k)},1.0\n" for k in range(3)))
+    with pytest.raises(DataError, match=f"starts at {day(130)}, further after the data's last"):
+        predict_model(path, PredictOptions(steps=3, future_inputs=str(late)))
 
 
 def test_predict_options_refuse_what_they_cannot_do_alone():

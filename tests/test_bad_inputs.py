@@ -83,11 +83,51 @@ def edited(change_document=None, change_arrays=None):
     return setup
 
 
+def daily(name, first, n=60):
+    """A file of good.csv's columns, one row a day from the date ``first`` (ISO)."""
+    from datetime import date, timedelta
+
+    start = date.fromisoformat(first)
+    rows = [[(start + timedelta(days=k)).isoformat(), *r[1:]]
+            for k, r in enumerate(good_rows(n))]
+    return text(name, csv_text(rows=rows))
+
+
 def both(*setups):
     def setup(d, t):
-        for s in setups:
-            s(d, t)
+        patches = [s(d, t) for s in setups]
+        return lambda monkeypatch: [p(monkeypatch) for p in patches if callable(p)]
     return setup
+
+
+def disk_full(what):
+    """A setup whose case runs on a full disk for ``what``: "lock" (the process id written
+    into a checkpoint's lock file just taken) or "figure" (an image, after its first bytes)."""
+    import errno
+    import os
+
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def lock(monkeypatch):
+        write = os.write
+
+        def write_unless_a_lock(fd, data):
+            if os.readlink(f"/proc/self/fd/{fd}").endswith(".lock"):
+                raise full
+            return write(fd, data)
+        monkeypatch.setattr(os, "write", write_unless_a_lock)
+
+    def figure(monkeypatch):
+        def savefig(self, handle, **options):  # to a file name or an open file
+            if isinstance(handle, (str, os.PathLike)):
+                with open(handle, "wb") as opened:
+                    opened.write(b"\x89PNG\r\n")
+            else:
+                handle.write(b"\x89PNG\r\n")
+            raise full
+        monkeypatch.setattr("matplotlib.figure.Figure.savefig", savefig)
+
+    return lambda d, t: {"lock": lock, "figure": figure}[what]
 
 
 def nan_weight(arrays):
@@ -140,7 +180,35 @@ def not_a_folder(d, t):
     (d / "file").write_text("x")
 
 
+def results(**record):
+    """sweep/results.json of a finished one-trial sweep (``SWEEP``) whose record of the trial
+    has ``record``'s keys changed by hand; its checkpoint is m.npz, put where the sweep keeps
+    it."""
+    def setup(d, t):
+        (d / "sweep" / "trials").mkdir(parents=True)
+        own = d / "sweep" / "trials" / "elman-seed=0.npz"
+        shutil.copy(t / "m.npz", own)
+        done = {"name": "elman-seed=0", "status": "done", "metric": "rmse", "validation": 0.2,
+                "test": 0.3, "naive_validation": 0.5, "naive_test": 0.5, "epochs": 2,
+                "model": "elman", "params": {}, "seed": 0, "configuration": "elman",
+                "checkpoint": str(own.resolve()), **record}
+        document = {"shared": SWEEP[SWEEP.index("--") + 1:], "planned": ["elman-seed=0"],
+                    "trials": [done]}
+        (d / "sweep" / "results.json").write_text(json.dumps(document))
+    return setup
+
+
+def deeply_nested(d, t):
+    """m.npz with a list nested 5,000 deep in its document (the JSON text written as is)."""
+    document, arrays = read_archive(t / "m.npz")
+    text = json.dumps(document).replace('"config": {', '"config": {"extra": ' + "[" * 5000 +
+                                        "]" * 5000 + ", ", 1)
+    np.savez(d / "m.npz", meta=np.array(text), **arrays)
+
+
 TRAIN = ["train", "elman"]
+SWEEP = ["sweep", "--model", "elman", "--", "--data", "sine", "--length", "300", "--epochs",
+         "2"]
 CSV = ["--data", "bad.csv", "--target", "a", "--inputs", "b"]
 PREDICT = ["predict", "m.npz"]
 
@@ -173,6 +241,11 @@ CASES = [
      "line 7, column 'b': a missing value ('nan'); --missing drop or --missing interpolate"),
     ("csv-inf-cell", cell(3, 1, "inf"), TRAIN + CSV, 1,
      "line 3, column 'a': inf (infinite values cannot be used)"),
+    ("csv-huge-cell", cell(4, 2, "1e308"), TRAIN + CSV, 1,
+     "bad.csv, line 4, column 'b': 1e308 is too large to use (its square overflows)"),
+    ("predict-huge-cell", both(csv_model, cell(4, 3, "-2e200")),
+     ["predict", "c.npz", "--data", "bad.csv"], 1,
+     "bad.csv, line 4, column 'c': -2e200 is too large to use"),
     ("csv-empty-cell", cell(9, 1, ""), TRAIN + CSV, 1, "line 9, column 'a': a missing value"),
     ("missing-for-a-builtin", None, TRAIN + ["--data", "sine", "--missing", "drop"], 1,
      "--missing is for CSV files"),
@@ -222,6 +295,9 @@ CASES = [
                                                                ["soon", "1", "2", "3"],
                                                                *good_rows()[31:]])),
      TRAIN + CSV, 1, "bad.csv, line 32, column 'date': 'soon' is not a date like the column's"),
+    ("csv-dates-in-two-layouts", cell(20, 0, "2024/01/19"), TRAIN + CSV, 1,
+     "bad.csv, line 20, column 'date': '2024/01/19' is not written like the column's first "
+     "date ('2024-01-01')"),
     ("csv-too-few-rows", text("bad.csv", csv_text(rows=good_rows(6))), TRAIN + CSV, 1,
      "too few for a train / validation / test split"),
     ("csv-not-utf8", text("bad.csv", b"a,b\n1,\xff\xfe\n"), TRAIN + CSV, 1, "cannot read bad.csv"),
@@ -286,6 +362,22 @@ CASES = [
                                   "1000000000000"], 1, "needs ~"),
     ("size-batch-absurd", None, TRAIN + ["--data", "sine", "--batch", "100000000000"], 1,
      "needs ~"),
+    ("size-window-beyond-the-rows", None, ["train", "sliding", "--data", "sine", "--window",
+                                           "100000"], 1,
+     "sliding reads 100,000 rows back (window), as many as or more than the 1,400 training "
+     "rows"),
+    ("size-window-longer-than-the-data", None, ["train", "sliding", "--data", "sine",
+                                                "--window", "3000"], 1,
+     "sliding reads 3,000 rows back (window)"),
+    ("size-delays-beyond-the-rows", None, ["train", "narx", "--data", "narendra",
+                                           "--input-delays", "100000"], 1,
+     "narx reads 100,000 rows back (input delays)"),
+    ("size-layers-hours-of-work", None, ["train", "multilayer", "--data", "sine", "--layers",
+                                         "5000"], 1,
+     "multilayer with 5,000 layers of 16 units on 2,000 rows needs ~3.7 hours of computing "
+     "for 30 epoch(s)"),
+    ("size-horizon-absurd", None, TRAIN + ["--data", "sine", "--horizon", "100000000"], 1,
+     "elman with hidden size 16 on 2,000 rows needs ~"),
     # paths
     ("out-missing-folder", None, TRAIN + ["--data", "sine", "--out", "no/such/m.npz"], 1,
      "--out no/such/m.npz: the folder no/such does not exist"),
@@ -302,6 +394,12 @@ CASES = [
     ("out-holds-a-plain-archive", text("m.npz", b""), TRAIN + ["--data", "sine", "--out",
                                                                "m.npz"], 1,
      "--out m.npz already exists and is not a minirnn checkpoint"),
+    ("plot-on-a-full-disk", disk_full("figure"), TRAIN + SMALL + ["--data", "sine", "--plot",
+                                                                   "fit.png"], 1,
+     "--plot fit.png: cannot write it (No space left on device)"),
+    ("resume-lock-on-a-full-disk", both(model, disk_full("lock")),
+     ["train", "elman", "--resume", "m.npz", "--epochs", "4"], 1,
+     "m.npz: writing .m.npz.lock failed (No space left on device)"),
     ("plot-unknown-format", None, TRAIN + ["--data", "sine", "--plot", "fit.xyz"], 1,
      "--plot fit.xyz: unknown image format 'xyz'"),
     ("plot-no-extension", None, TRAIN + ["--data", "sine", "--plot", "fit"], 1,
@@ -339,6 +437,12 @@ CASES = [
      "elman with hidden size 1,000,000,000 on 300 rows needs ~"),
     ("ckpt-nan-weight", edited(change_arrays=nan_weight), PREDICT, 1,
      "best weights: W_hh holds NaN or infinite values"),
+    ("ckpt-weights-overflow", edited(change_arrays=lambda a: a["best/W_hy"].fill(3e38)),
+     PREDICT, 1, "m.npz: the model's predictions overflow its float32 range (17 of 300 rows "
+                 "not finite): its weights are too large for these data (the largest, in W_hy"),
+    ("ckpt-scale-subnormal",
+     edited(lambda d: d["scalers"]["targets"].update(scale=[1e-320])), PREDICT, 1,
+     "scalers.targets.scale 1e-320 is too small to scale values around"),
     ("ckpt-old-schema", edited(lambda d: d.update(schema=1)), PREDICT, 1,
      "an older minirnn wrote it"),
     ("ckpt-source-not-csv", edited(source("/etc/passwd")), PREDICT, 1,
@@ -348,6 +452,11 @@ CASES = [
     ("ckpt-wrong-model-on-resume", model, ["train", "jordan", "--resume", "m.npz"], 1,
      "m.npz holds the model 'elman', not 'jordan'"),
     # data and options against a checkpoint
+    ("predict-future-inputs-a-month-late", both(csv_model, daily("days.csv", "2024-01-01"),
+                                                 daily("next.csv", "2024-04-01", 5)),
+     ["predict", "c.npz", "--data", "days.csv", "--steps", "3", "--future-inputs", "next.csv"],
+     1, "--future-inputs next.csv starts at 2024-04-01, further after the data's last row "
+        "(2024-02-29) than any row from the one before"),
     ("predict-missing-column", both(csv_model, text("other.csv", csv_text(
         ("date", "a", "b"), [r[:3] for r in good_rows()]))),
      ["predict", "c.npz", "--data", "other.csv"], 1,
@@ -393,6 +502,10 @@ CASES = [
     ("resume-other-csv", both(csv_model, text("other.csv", csv_text(rows=good_rows(seed=3)))),
      ["train", "elman", "--resume", "c.npz", "--data", "other.csv", "--epochs", "4"], 1,
      "c.npz was trained on other data"),
+    ("resume-same-values-other-dates", both(csv_model, text("other.csv", csv_text(
+        rows=[[r[0].replace("2024", "2025"), *r[1:]] for r in good_rows()]))),
+     ["train", "elman", "--resume", "c.npz", "--data", "other.csv", "--epochs", "4"], 1,
+     "c.npz was trained on other data"),
     ("resume-other-target", csv_model, ["train", "elman", "--resume", "c.npz", "--target", "b",
                                         "--epochs", "4"], 1, "--target gives b (expected a"),
     ("resume-nothing-left", model, ["train", "elman", "--resume", "m.npz"], 1,
@@ -400,6 +513,33 @@ CASES = [
     ("resume-out-holds-another", both(model, csv_model),
      ["train", "elman", "--resume", "m.npz", "--out", "c.npz", "--epochs", "4"], 1,
      "--out c.npz already exists"),
+    ("ckpt-best-score-nan", edited(lambda d: d["run"].update(best_score=float("nan"))), PREDICT,
+     1, "m.npz: its 'meta' document is refused: it holds NaN"),
+    ("ckpt-best-score-null", edited(lambda d: d["run"].update(best_score=None)),
+     ["train", "elman", "--resume", "m.npz", "--epochs", "4"], 1,
+     "run.best_score must be a finite number where an epoch was best (best epoch"),
+    ("ckpt-meta-nested-deeply", deeply_nested, PREDICT, 1,
+     "its 'meta' document is refused: it nests 5002 levels deep (at most 32)"),
+    # sweeps: --out follows train's rules; results.json is checked before it is trusted
+    ("sweep-out-is-the-data", good, SWEEP[:3] + ["--out", "good.csv", "--", "--data",
+                                                  "good.csv", "--target", "a"], 1,
+     "--out good.csv: a checkpoint file must end in .npz"),
+    ("sweep-out-not-npz", None, SWEEP[:3] + ["--out", "b.txt"] + SWEEP[3:], 1,
+     "--out b.txt: a checkpoint file must end in .npz"),
+    ("sweep-out-holds-another-run", model, SWEEP[:3] + ["--out", "m.npz"] + SWEEP[3:], 1,
+     "--out m.npz already exists (the model 'elman', 2 epoch(s)): choose another --out, or "
+     "give --overwrite"),
+    ("sweep-results-score-edited", results(validation=-1),
+     SWEEP[:3] + ["--resume", "--out", "best.npz"] + SWEEP[3:], 1,
+     "the record of elman-seed=0: its validation score -1 is not a possible rmse"),
+    ("sweep-results-checkpoint-edited", both(csv_model, results(checkpoint="c.npz")),
+     SWEEP[:3] + ["--resume", "--out", "best.npz"] + SWEEP[3:], 1,
+     "the record of elman-seed=0 names a checkpoint that is not its own file in sweep/trials"),
+    ("sweep-results-nan", results(test=float("nan")),
+     SWEEP[:3] + ["--resume", "--out", "best.npz"] + SWEEP[3:], 1,
+     "results.json is not a sweep's results: it holds NaN"),
+    ("sweep-scheduler-not-an-address", None, SWEEP[:3] + ["--scheduler", "zzz://::"] + SWEEP[3:],
+     1, "cannot reach the Dask scheduler zzz://::: unknown address scheme 'zzz'"),
     # the other commands
     ("gradcheck-model", None, ["gradcheck", "transformer"], 2,
      "'transformer' is not one of 'all',"),
@@ -426,12 +566,13 @@ def test_bad_input(tmp_path, monkeypatch, trained, case, setup, args, code, mess
     monkeypatch.chdir(tmp_path)
     # every case sees a machine with 16 GiB available (this project's machines have 24)
     monkeypatch.setattr("minirnn.sizing.available_memory", lambda: 16 * 2 ** 30)
-    if setup is not None:
-        setup(tmp_path, trained)
+    patch = setup(tmp_path, trained) if setup is not None else None
+    if callable(patch):  # the case's circumstances: a full disk
+        patch(monkeypatch)
     before = snapshot(tmp_path)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output and "Warning" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, result.output
@@ -458,50 +599,3 @@ def test_bench_refuses_a_size_beyond_memory():
     assert result.exit_code == 1 and result.output.count("Error:") == 1
     assert "--size 1,10,10000000: statespace with hidden size 10,000,000" in result.output
     assert "needs ~" in result.output
-
-
-def test_an_interrupt_at_any_moment_is_one_line(tmp_path):
-    """Ctrl-C while the command imports NumPy and Numba, or while it runs: never a traceback
-    (the moment the signal lands varies; each outcome must be clean)."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    code = "import sys; from minirnn.cli import run; sys.argv = ['minirnn', 'models']; run()"
-    for delay, sent in ((0.2, signal.SIGINT), (0.6, signal.SIGTERM), (1.2, signal.SIGINT)):
-        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-        time.sleep(delay)
-        process.send_signal(sent)
-        _, stderr = process.communicate(timeout=120)
-        assert "Traceback" not in stderr, stderr
-        if process.returncode == -sent:  # it landed before the interpreter ran our first line
-            assert stderr == ""          # on a slow machine: ended by the signal, silently
-        elif process.returncode != 0:
-            assert stderr.strip().splitlines() == ["Error: interrupted"], stderr
-
-
-def test_an_interrupt_while_the_kernels_compile_is_one_line(tmp_path):
-    """Ctrl-C lands in Numba's compiler (an empty kernel cache), where its exception is raised
-    inside a ctypes callback that cannot pass it on: still one line, no "Exception ignored"
-    report, and the run stops instead of training on."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    process = subprocess.Popen([sys.executable, "-m", "minirnn.cli.main", "train", "elman",
-                                "--data", "sine", "--epochs", "200", "--patience", "200"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=tmp_path, env=env)
-    # ready when it says it compiles (the line comes just before the compiler starts, and
-    # compiling takes seconds): a readiness signal, not a guess at how long imports take
-    first = process.stderr.readline()
-    assert first.startswith("compiling the cpu kernels"), first
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 1, first + stderr
-    lines = [line for line in stderr.splitlines() if not line.startswith("compiling")]
-    assert lines == ["Error: interrupted"], first + stderr

@@ -421,6 +421,24 @@ def test_other_rows_are_other_data():
             spec.check_same_data(other, "m.npz")
 
 
+def test_the_same_values_under_other_dates_are_other_data(tmp_path):
+    """A fingerprint covers the dates. One of the first version (a bare digest, of the values
+    alone) is still checked as it was made: such checkpoints keep loading."""
+    rows = "".join(f"2024-01-{d:02d},{d % 5},{d % 3}\n" for d in range(1, 29))
+    series = load_csv(write(tmp_path / "a.csv", "date,a,b\n" + rows), "a", "b")
+    later = load_csv(write(tmp_path / "b.csv", "date,a,b\n" + rows.replace("2024", "2025")),
+                     "a", "b")
+    spec = DataSpec.describe(str(tmp_path / "a.csv"), series, build_task(series, "elman"),
+                             None, None, False, 20, 5)
+    assert spec.fingerprint.startswith("2:")
+    spec.check_same_data(series, "m.npz")
+    with pytest.raises(DataError, match="m.npz was trained on other data"):
+        spec.check_same_data(later, "m.npz")
+    spec.fingerprint = fingerprint(series, version=1)  # as a checkpoint of the first version
+    assert len(spec.fingerprint) == 64
+    spec.check_same_data(later, "m.npz")  # which never saw the dates
+
+
 def test_stored_scalers_must_name_the_columns_of_the_data(tmp_path):
     exp, _ = new_experiment("narx", "narendra", mode="open")
     wrong = load_series("stock", steps=240)  # other column names

@@ -85,6 +85,27 @@ def test_an_interrupted_sweep_resumes_with_only_the_missing_trials(tmp_path):
         assert os.stat(record["checkpoint"]).st_mtime_ns == stamps[name]
 
 
+def test_a_sweep_interrupted_before_any_trial_finished_resumes(tmp_path):
+    """Ctrl-C once the cluster runs but before a trial is done: the advice to --resume
+    works (the plan is recorded before the first trial starts)."""
+    args = ["sweep", "--model", "elman", "--grid", "hidden=2,3", "--workers", "1", "--",
+            *DATA]
+    process = subprocess.Popen([sys.executable, "-m", "minirnn.cli", *args], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    results = tmp_path / "sweep" / "results.json"
+    deadline = time.time() + 300
+    while not results.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1 and "Traceback" not in err
+    assert json.loads(results.read_text())["trials"] == []  # none finished
+    assert "0 trial(s) recorded" in err and "--resume runs the rest" in err
+    run = minirnn(*args[:-len(DATA) - 1], "--resume", "--json", "--", *DATA, cwd=tmp_path)
+    assert [t["status"] for t in json.loads(run.stdout)["trials"]] == ["done", "done"]
+
+
 def test_a_worker_killed_mid_trial_does_not_lose_its_trial(tmp_path):
     from distributed import Client
 
@@ -182,3 +203,54 @@ def test_a_configuration_runs_once_and_names_stay_apart():
     assert sorted(t.params["hidden"] for t in draws) == [4, 5]  # 10 draws, 2 values
     with pytest.raises(sweeps.SweepError, match="would share the name"):
         sweeps.grid_trials(["elman"], {"data": ["a/b.csv", "a_b.csv"]}, seeds=1)
+
+
+def listening(process) -> set:
+    """The addresses a process and its children (the cluster's scheduler, workers, nannies)
+    listen on, as (ip, port)."""
+    import psutil
+
+    found = set()
+    for one in [process, *process.children(recursive=True)]:
+        try:
+            found |= {tuple(c.laddr) for c in one.net_connections(kind="inet")
+                      if c.status == psutil.CONN_LISTEN}
+        except psutil.NoSuchProcess:  # it ended between the listing and the look
+            pass
+    return found
+
+
+def test_a_sweep_listens_on_the_loopback_address_alone(tmp_path):
+    """While the trials run, every listening socket of the sweep's processes is on
+    127.0.0.1: the scheduler and the workers, and no dashboard (none unless asked for)."""
+    import psutil
+
+    process = subprocess.Popen([sys.executable, "-m", "minirnn.cli", "sweep", "--model",
+                                "elman", "--grid", "hidden=2,3,4", "--workers", "2", "--",
+                                *DATA], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    seen = set()
+    while process.poll() is None:
+        seen |= listening(psutil.Process(process.pid))
+        time.sleep(0.2)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert len({port for _, port in seen}) >= 3  # the scheduler and two workers, at least
+    assert {ip for ip, _ in seen} == {"127.0.0.1"}, seen
+
+
+def test_the_trials_import_the_installed_package_whatever_the_folder_holds(tmp_path):
+    """A folder named minirnn where the sweep starts (a clone of the repository, no
+    __init__.py at its top) would be imported by ``python -m`` as a namespace package in
+    place of the installed one; the trials run as they do anywhere else."""
+    (tmp_path / "minirnn" / "minirnn").mkdir(parents=True)
+    (tmp_path / "minirnn" / "README.md").write_text("a clone\n")
+    env = dict(os.environ)  # the package as installed, not from a path entry holding it
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+        if p and not (Path(p) / "minirnn" / "__init__.py").exists())
+    run = subprocess.run([sys.executable, "-P", "-m", "minirnn.cli", "sweep", "--model",
+                          "elman", "--workers", "1", "--json", "--", *DATA], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert [t["status"] for t in json.loads(run.stdout)["trials"]] == ["done"]

@@ -25,7 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from minirnn.data.series import DataError, comes_after, csv_columns, next_dates
+from minirnn.data.series import (DataError, comes_after, csv_columns, follows_on,
+                                 next_dates)
 from minirnn.data.sources import BUILTIN
 from minirnn.experiment import DataSpec, Experiment
 from minirnn.sizing import BYTES_PER_FORECAST_STEP, check_bytes, check_memory
@@ -262,6 +263,10 @@ def future_inputs(path, spec: DataSpec, members: list, steps: int, on_note: Note
         if future.dates and dates and not comes_after(future.dates[0], dates[-1]):
             raise DataError(f"{where} starts at {future.dates[0]}, not after the data's last "
                             f"row ({dates[-1]}): its rows are the inputs of the steps ahead")
+        if future.dates and dates and not follows_on(future.dates[0], dates):
+            raise DataError(f"{where} starts at {future.dates[0]}, further after the data's "
+                            f"last row ({dates[-1]}) than any row from the one before: its "
+                            f"first row must be the inputs of the step right after the end")
         scaled.append((one.input_scaler.transform(future.targets[:needed]), future.dates))
     return scaled
 
@@ -344,15 +349,41 @@ def predict_model(path, options: PredictOptions | None = None, on_note: Notes = 
     simulated = is_simulation(exp, on_note)
     futures = future_inputs(o.future_inputs, spec, members, o.steps, on_note) if o.steps \
         else [(None, None)] * len(members)
-    aheads = _forecast(net, members, futures, o.steps)
-    predictions = [SeriesPrediction(one.series, one.to_levels(one.predict(net)), ahead,
-                                    ahead_dates=dates)
-                   for one, ahead, (_, dates) in zip(members, aheads, futures, strict=True)]
+    with np.errstate(all="ignore"):  # an overflow is an error below, not a warning
+        aheads = _forecast(net, members, futures, o.steps)
+        predictions = [SeriesPrediction(one.series, one.to_levels(one.predict(net)), ahead,
+                                        ahead_dates=dates)
+                       for one, ahead, (_, dates) in zip(members, aheads, futures,
+                                                         strict=True)]
+    check_finite(path, exp, [observed(one, p.one_step) for one, p in zip(members, predictions)],
+                 aheads)
     header, rows = series_table(predictions, spec.series_id)
     report = None
     if o.diagnostics:  # of the one series (more are refused above)
         report = residual_diagnostics(members[0].series, predictions[0].one_step, members[0])
     return Prediction(header, rows, predictions, report, simulated)
+
+
+def observed(one, levels):
+    """The one-step predictions that exist (modelling changes, the first row has none)."""
+    return levels[1:] if one.difference else levels
+
+
+def check_finite(path, exp: Experiment, one_steps: list, aheads: list):
+    """Predictions and forecasts that are not all finite are an error naming the cause, never
+    rows of NaN: the data and the scalers are checked where they are read, so it is the
+    weights, whose products overflow the model's floating-point type."""
+    rows = [np.isfinite(values).all(axis=-1) for values in [*one_steps, *aheads]
+            if values is not None]
+    bad = sum(int((~finite).sum()) for finite in rows)
+    if not bad:
+        return
+    name, weight = max(((n, float(np.max(np.abs(w)))) for n, w in exp.run.best_state.items()
+                        if w.size), key=lambda item: item[1])
+    raise ValueError(f"{path}: the model's predictions overflow its {exp.config['dtype']} "
+                     f"range ({bad:,} of {sum(len(r) for r in rows):,} rows not finite): its "
+                     f"weights are too large for these data (the largest, in {name}: "
+                     f"{weight:.3g})")
 
 
 def mean_and_spread(values: list):
@@ -406,12 +437,17 @@ class _Ensemble:
                              f"({self.spec.series_id}): choose one with --series NAME")
         net = exp.build_model(choose_engine(o.backend, exp.config["backend"], self.on_note))
         self.members = members
-        self.one_steps.append([one.to_levels(one.predict(net)) for one in members])
+        futures = future_inputs(o.future_inputs, spec, members, o.steps, self.on_note,
+                                quiet=quiet) if o.steps else [(None, None)] * len(members)
+        with np.errstate(all="ignore"):  # an overflow is an error below, not a warning
+            one_steps = [one.to_levels(one.predict(net)) for one in members]
+            aheads = _forecast(net, members, futures, o.steps)
+        check_finite(path, exp, [observed(one, v) for one, v in zip(members, one_steps)],
+                     aheads)
+        self.one_steps.append(one_steps)
         if o.steps:
-            futures = future_inputs(o.future_inputs, spec, members, o.steps, self.on_note,
-                                    quiet=quiet)
             self.dates = [dates for _, dates in futures]
-            self.aheads.append(_forecast(net, members, futures, o.steps))
+            self.aheads.append(aheads)
 
     def prediction(self) -> Prediction:
         predictions = []

@@ -29,12 +29,13 @@ from minirnn.data.sources import BUILTIN, default_length
 from minirnn.experiment import DataSpec, Experiment
 from minirnn.forecast import pooled_errors
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
-from minirnn.sizing import BYTES_PER_BUILTIN_ROW, check_bytes, check_memory
+from minirnn.sizing import (BYTES_PER_BUILTIN_ROW, check_bytes, check_memory, check_reach,
+                            check_work)
 from minirnn.train import TrainConfig, TrainResult, evaluate, fit
 
 from .datafiles import stored_data
 from .engines import choose_engine, engine_facts, tell
-from .tasks import build_task, load_data, task_scalers
+from .tasks import build_task, load_data, task_scalers, training_rows
 
 Notes = Callable[[str], None] | None
 
@@ -211,6 +212,9 @@ def new_run(options: TrainOptions, on_note: Notes = None) -> Run:
                                open_loop_epochs=open_epochs)
     train_config.check()
     check_memory(o.model, config, len(series), o.batch, o.bptt)
+    train_rows = training_rows(task)
+    check_reach(o.model, config, min(train_rows) if isinstance(train_rows, list) else train_rows)
+    check_work(o.model, config, len(series), o.epochs, o.horizon)
     net = build_model(o.model, config)
     spec = DataSpec.describe(o.data, series, task, length, o.data_seed, o.difference,
                              o.context, o.horizon, missing, o.lag_inputs)
@@ -298,10 +302,10 @@ def prepare(options: TrainOptions, resume=None, on_note: Notes = None) -> Run:
     return resumed_run(resume, options, on_note) if resume else new_run(options, on_note)
 
 
-def check_out(out, resume=None, overwrite: bool = False):
+def check_out(out, resume=None, overwrite: bool = False, continuable: bool = True):
     """A checkpoint ``out`` that exists already is replaced only with ``overwrite``, or
     continued when it is the one resumed; otherwise a ValueError says what it holds and what
-    can be done."""
+    can be done (``continuable``: whether resuming it is one of those)."""
     if not Path(out).exists() or overwrite or (
             resume and Path(out).resolve() == Path(resume).resolve()):
         return
@@ -310,9 +314,10 @@ def check_out(out, resume=None, overwrite: bool = False):
     except (CheckpointError, MemoryError):
         raise ValueError(f"--out {out} already exists and is not a minirnn checkpoint: choose "
                          f"another --out, or give --overwrite to replace it") from None
+    resume_it = f"continue it with --resume {out}, " if continuable else ""
     raise ValueError(f"--out {out} already exists (the model {held.model!r}, {held.run.epoch} "
-                     f"epoch(s)): continue it with --resume {out}, choose another --out, or "
-                     f"give --overwrite to replace it")
+                     f"epoch(s)): {resume_it}choose another --out, or give --overwrite to "
+                     f"replace it")
 
 
 def stream_note(task, batch: int) -> str | None:

@@ -94,6 +94,11 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y-
                 "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%H:%M", "%H:%M:%S")
 
 
+#: the largest value a data cell may hold: its square (a variance, a squared error) is
+#: still a finite float64
+LARGEST_VALUE = float(np.sqrt(np.finfo(np.float64).max))
+
+
 def _parse_date(text: str, layout: str | None = None):
     """``text`` as a datetime, with ``layout`` ("iso" or a strptime layout) or the first of
     ISO 8601 and ``DATE_FORMATS`` that reads it; None if it is not a date, or is also a number
@@ -122,6 +127,27 @@ def comes_after(later: str, earlier: str) -> bool:
         return a is None or b is None or a > b
     except TypeError:
         return True
+
+
+def follows_on(later: str, dates: list) -> bool:
+    """Whether the date ``later`` can be the row right after a date column's ``dates`` (in
+    time order): no further after the last than the largest step between them, or across a
+    weekend alone (a Friday, then the Monday). True when they cannot be compared."""
+    from datetime import timedelta
+
+    layout = _date_layout(dates) if len(dates) >= 2 else None
+    following = _parse_date(later)
+    if layout is None or following is None:
+        return True
+    stamps = [_parse_date(v, layout) for v in dates]
+    try:
+        gap = following - stamps[-1]
+        largest = max(b - a for a, b in zip(stamps, stamps[1:]))
+    except TypeError:  # one with a time zone, one without
+        return True
+    day = timedelta(days=1)
+    return gap <= largest or (gap.days <= 3 and all(
+        (stamps[-1] + day * k).weekday() >= 5 for k in range(1, gap.days)))
 
 
 def _is_date(text: str) -> bool:
@@ -197,9 +223,15 @@ def _check_time_order(path: Path, name: str, values: list, lines: list, member: 
     order, one row per time (``member``: the series of a long-format file these rows are)."""
     layout = _date_layout(values)
     if layout is None:
-        first = next(i for i, v in enumerate(values) if _parse_date(v) is None)
+        first = next((i for i, v in enumerate(values) if _parse_date(v) is None), None)
+        if first is not None:
+            raise DataError(f"{path.name}, line {lines[first]}, column {name!r}: "
+                            f"{values[first]!r} is not a date like the column's others")
+        # every value a date, in layouts that differ: the first one not in the first's
+        opening = next(f for f in ("iso", *DATE_FORMATS) if _parse_date(values[0], f))
+        first = next(i for i, v in enumerate(values) if _parse_date(v, opening) is None)
         raise DataError(f"{path.name}, line {lines[first]}, column {name!r}: {values[first]!r} "
-                        f"is not a date like the column's others")
+                        f"is not written like the column's first date ({values[0]!r})")
     stamps = [_parse_date(v, layout) for v in values]
     for i in range(1, len(stamps)):
         try:
@@ -405,6 +437,10 @@ def _series(path: Path, header: list, body: list, lines: list, targets: list,
             if not np.isfinite(values[i]):
                 raise DataError(f"{path.name}, line {lines[i]}, column {column!r}: {cell} "
                                 f"(infinite values cannot be used)")
+            if abs(values[i]) > LARGEST_VALUE:
+                raise DataError(f"{path.name}, line {lines[i]}, column {column!r}: {cell} is "
+                                f"too large to use (its square overflows); rescale the "
+                                f"column")
         columns[column] = values
     dropped = 0
     if missing == "drop":
