@@ -110,31 +110,39 @@ def show_metrics(model, config, series, scores, result, task, further=None):
     # a panel's MAE (in its JSON) would make the table wider than 80 columns
     shown = [n for n, v in scores["train"]["model"].items()
              if np.isscalar(v) and not (task.kind == "panel" and n == "mae")]
-    metric_names, naive_names = shown, [n for n in scores["train"]["naive"] if n in shown]
+    baselines = [who for who in ("naive", "seasonal_naive") if who in scores["train"]]
+    # beside the seasonal naive forecast too, the baselines show the task's metric alone
+    naive_names = [n for n in scores["train"]["naive"] if n in shown
+                   and (len(baselines) == 1 or n == task.metric)]
     short = {"blank_accuracy": "blank", "perplexity": "perplexity"}  # fits 80 columns
-    for name in metric_names:
+    label = {"naive": "naive", "seasonal_naive": "seasonal\nnaive"}
+    for name in shown:
         table.add_column(short.get(name, name.replace("_", " ")), justify="right")
-    for name in naive_names:
-        table.add_column(f"naive\n{short.get(name, name.replace('_', ' '))}", justify="right")
-    table.add_column("beats\nnaive", justify="right")
+    for who in baselines:
+        for name in naive_names:
+            table.add_column(f"{label[who]}\n{short.get(name, name.replace('_', ' '))}",
+                             justify="right")
+    for who in baselines:
+        table.add_column(f"beats\n{label[who].splitlines()[0]}", justify="right")
     for split, s in scores.items():
-        ours, naive = s["model"][task.metric], s["naive"][task.metric]
-        beats = ours < naive if task.lower_is_better else ours > naive
-        table.add_row(split, *(f"{s['model'][n]:.4g}" for n in metric_names),
-                      *(f"{s['naive'][n]:.4g}" for n in naive_names),
-                      "[green]yes[/]" if beats else "[red]no[/]")
+        ours = s["model"][task.metric]
+        beats = [ours < s[who][task.metric] if task.lower_is_better else
+                 ours > s[who][task.metric] for who in baselines]
+        table.add_row(split, *(f"{s['model'][n]:.4g}" for n in shown),
+                      *(f"{s[who][n]:.4g}" for who in baselines for n in naive_names),
+                      *("[green]yes[/]" if b else "[red]no[/]" for b in beats))
     console.print(table)
     by_step = scores["test"]["model"].get("rmse_by_step")
     if by_step:
         console.print("test RMSE by step ahead  " + "  ".join(f"{v:.4g}" for v in by_step))
     if further:
         k, free = further["k_step"], further["free_run"]
-        ahead = f"{further['k']}-step RMSE {k['model']:.4g} (naive {k['naive']:.4g}, " \
-            f"{further['origins']} origins)" if k else \
+        ahead = f"{further['k']}-step RMSE {k['model']:.4g} (naive {k['naive']:.4g}" \
+            f"{_seasonal(k)}, {further['origins']} origins)" if k else \
             f"no {further['k']}-step errors (fewer than {further['k']} test rows)"
         console.print(f"test, further ahead: {ahead}; free run over the {free['steps']} test "
                       f"rows {free['model']:.4g} (naive, the last value held: "
-                      f"{free['naive']:.4g})")
+                      f"{free['naive']:.4g}{_seasonal(free, ', the last season repeated')})")
     losses = [h["train_loss"] for h in result.history]
     if losses:
         per = ("" if len(losses) <= SPARK_WIDTH else
@@ -142,6 +150,12 @@ def show_metrics(model, config, series, scores, result, task, further=None):
         console.print(f"training loss by epoch{per}  {sparkline(losses)}  "
                       f"({losses[0]:.4g} → {losses[-1]:.4g}); best epoch {result.best_epoch}; "
                       f"{result.stopped}")
+
+
+def _seasonal(errors: dict, what: str = "") -> str:
+    """", seasonal naive 1.234" when the errors have a seasonal naive counterpart."""
+    value = errors.get("seasonal_naive")
+    return "" if value is None else f"; seasonal naive{what} {value:.4g}"
 
 
 def plot_training(path, history, task, net, scores, best_epoch, closed_at=0, simulated=False):
@@ -166,6 +180,9 @@ def plot_training(path, history, task, net, scores, best_epoch, closed_at=0, sim
     val_ax.plot(epochs, [h.get(f"val_{task.metric}") for h in history], label="model")
     val_ax.axhline(scores["validation"]["naive"][task.metric], color="grey", ls="--",
                    label="naive")
+    if "seasonal_naive" in scores["validation"]:
+        val_ax.axhline(scores["validation"]["seasonal_naive"][task.metric], color="grey",
+                       ls=":", label="seasonal naive")
     val_ax.axvline(best_epoch, color="green", ls=":", label=f"best epoch ({best_epoch})")
     if closed_at:  # closed-loop NARX: the epoch after which the loop was closed
         for ax in (loss_ax, val_ax):

@@ -18,6 +18,7 @@ from minirnn.app.training import (TrainOptions, check_out, finish_run, fit_run, 
                                   range_hint, stream_note)
 from minirnn.checkpoint import WriterLock
 from minirnn.data.sources import BUILTIN
+from minirnn.data.transforms import TRANSFORMS
 from minirnn.experiment import Experiment
 from minirnn.models import BACKENDS
 from minirnn.models.base import DTYPES
@@ -44,6 +45,17 @@ from .present import (PLOT_FORMATS, as_json_document, check_plot_path, plot_trai
                    "free-run ones (seq2seq: the values its decoder forecasts).")
 @click.option("--difference", is_flag=True,
               help="Model the changes y_t - y_{t-1} instead of the levels (trending series).")
+@click.option("--seasonal-period", type=click.IntRange(min=0), default=None,
+              help="The seasonal period P in rows: the seasonal naive forecast y_{t-P} is "
+                   "scored beside the naive one [default: from an evenly spaced date column, "
+                   "12 for months, 4 quarters, 52 weeks, 7 days, 24 hours; 0: none].")
+@click.option("--seasonal-difference", is_flag=True,
+              help="Model the seasonal changes y_t - y_{t-P} (with --difference: of the "
+                   "changes), undone for every prediction and score.")
+@click.option("--transform", type=click.Choice(TRANSFORMS), default="none", show_default=True,
+              help="Power transform of the targets before differencing and scaling: log, or "
+                   "Box-Cox with λ fitted on the training rows (positive data only); undone "
+                   "for every prediction and score.")
 @click.option("--lag-inputs", is_flag=True,
               help="Read the inputs one step late, u_{t-1}, for forecasting with inputs known "
                    "only once their step has passed (default: u_t, known at time t, as a "
@@ -119,7 +131,8 @@ from .present import (PLOT_FORMATS, as_json_document, check_plot_path, plot_trai
 @json_option
 @click.pass_context
 def train(ctx, model, data, target, inputs, series_id, length, missing, context, horizon,
-          difference, lag_inputs, hidden, layers, connectivity, window, input_delays,
+          difference, seasonal_period, seasonal_difference, transform, lag_inputs, hidden,
+          layers, connectivity, window, input_delays,
           output_delays, mode, open_epochs, mu, learn_mu, cell, learn_initial_state,
           memory_size, activation, backend,
           dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, data_seed,
@@ -164,7 +177,9 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
     options = TrainOptions(
         model=model, data=data, target=target, inputs=inputs, series_id=series_id,
         length=length, missing=missing, context=context, horizon=horizon,
-        difference=difference, lag_inputs=lag_inputs, hidden=hidden, layers=layers,
+        difference=difference, seasonal_period=seasonal_period,
+        seasonal_difference=seasonal_difference, transform=transform,
+        lag_inputs=lag_inputs, hidden=hidden, layers=layers,
         connectivity=connectivity, window=window, input_delays=input_delays,
         output_delays=output_delays, mode=mode, open_epochs=open_epochs, mu=mu,
         learn_mu=learn_mu, cell=cell, learn_initial_state=learn_initial_state,

@@ -12,7 +12,7 @@ from minirnn.checkpoint import CheckpointError
 from minirnn.cli.main import main
 from minirnn.data.series import DataError, Panel, load_csv
 from minirnn.data.task import make_panel_task, make_task, metrics
-from minirnn.app.tasks import build_task, load_data
+from minirnn.app.tasks import build_task, load_data, stored_task
 from minirnn.data.fingerprints import fingerprint
 from minirnn.experiment import Experiment
 from minirnn.forecast import multi_step_errors, pooled_errors
@@ -231,10 +231,11 @@ def test_train_reports_every_series_and_the_pooled_errors(tmp_path):
     assert summary["series_id"] == "symbol" and list(summary["by_series"]) == ["AAA", "BB", "C"]
     each = summary["by_series"]
     assert [each[s]["rows"]["test"] for s in each] == [18, 9, 15]
+    assert summary["seasonal_period"] == 7  # daily dates: a weekly season
     for split in ("train", "validation", "test"):  # pooled = every series' rows together
-        # (but each series' first row, which has no last value and is not scored)
-        sizes = [each[s]["rows"][split] - (split == "train") for s in each]
-        for who in ("model", "naive"):
+        # (but each series' first 7 rows, which have no value a season before: not scored)
+        sizes = [each[s]["rows"][split] - 7 * (split == "train") for s in each]
+        for who in ("model", "naive", "seasonal_naive"):
             mse = np.average([each[s]["metrics"][split][who]["rmse"] ** 2 for s in each],
                              weights=sizes)
             assert summary["metrics"][split][who]["rmse"] == pytest.approx(np.sqrt(mse))
@@ -247,8 +248,8 @@ def test_train_reports_every_series_and_the_pooled_errors(tmp_path):
     assert result.exit_code == 0, result.output
     exp = Experiment.load(tmp_path / "m.npz")
     net = exp.build_model()
-    task = build_task(load_data(str(path), "close", "volume", missing="interpolate",
-                                series_id="symbol"), "elman", scalers=exp.scalers)
+    task = stored_task(load_data(str(path), "close", "volume", missing="interpolate",
+                                 series_id="symbol"), "elman", exp.data, exp.scalers)
     bb = task.tasks[1]
     assert each["BB"]["metrics"] == bb.score(bb.predict(net))
     assert each["BB"]["further_ahead"] == multi_step_errors(net, bb, k=3)

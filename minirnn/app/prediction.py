@@ -32,7 +32,7 @@ from minirnn.sizing import BYTES_PER_FORECAST_STEP, check_bytes, check_memory
 
 from .datafiles import check_series_id, data_for_model, stored_data
 from .engines import choose_engine, tell
-from .tasks import build_task, load_data
+from .tasks import load_data, stored_task
 
 Notes = Callable[[str], None] | None
 
@@ -325,8 +325,7 @@ def predict_model(path, options: PredictOptions | None = None, on_note: Notes = 
     series = _data(exp, o, path)
     check_memory(exp.model, exp.config, len(series))
     check_bytes(BYTES_PER_FORECAST_STEP * o.steps, f"--steps {o.steps:,}")
-    task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
-                      spec.horizon, spec.lag_inputs)
+    task = stored_task(series, exp.model, spec, exp.scalers)
     net = exp.build_model(choose_engine(o.backend, exp.config["backend"], on_note))
     if task.kind in ("windows", "text"):
         return _other_kinds(task, net, series, o, on_note)
@@ -393,8 +392,7 @@ class _Ensemble:
         elif o.data is None and spec.fingerprint != self.spec.fingerprint:
             raise DataError(f"{path} was trained on other rows than {self.first}: give --data "
                             f"to predict the same rows with every model")
-        task = build_task(self.series, exp.model, spec.difference, exp.scalers, spec.context,
-                          spec.horizon, spec.lag_inputs)
+        task = stored_task(self.series, exp.model, spec, exp.scalers)
         if task.kind not in ("series", "panel"):
             raise DataError(f"{path}: an ensemble is of one-step models of a numeric series, "
                             f"not of {exp.model} ({task.kind})")
