@@ -1,10 +1,10 @@
 """Seasons and transforms in the data layer: the seasonal naive baseline, seasonal
 differencing, the log and Box-Cox transforms and their λ, each number recomputed here from
-the rows themselves; the seasonal period read from the dates."""
+the rows themselves; the seasonal period read from the dates; a gap in the dates."""
 import numpy as np
 import pytest
 
-from minirnn.data.series import DataError, Series, infer_period
+from minirnn.data.series import DataError, Series, infer_period, load_csv
 from minirnn.data.task import make_task
 from minirnn.data.transforms import (TargetSteps, boxcox, boxcox_llf, fit_boxcox_lambda,
                                      inverse_boxcox)
@@ -182,3 +182,22 @@ def test_a_transform_refuses_values_that_are_not_positive():
 ])
 def test_the_seasonal_period_of_evenly_spaced_dates(dates, period):
     assert infer_period(dates)[0] == period
+
+
+def test_a_gap_in_the_dates_is_an_error_or_interpolated(tmp_path):
+    """Six months deleted from a monthly file: an error naming the dates on either side, or
+    with interpolation the rows put back, their values on the line between."""
+    dates = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(36)]
+    kept = [i for i in range(36) if not 14 <= i < 20]
+    path = tmp_path / "monthly.csv"
+    path.write_text("month,y\n" + "".join(f"{dates[i]},{2 * i}\n" for i in kept))
+    with pytest.raises(DataError) as error:
+        load_csv(path, "y")
+    assert str(error.value) == ("monthly.csv, lines 15-16: 6 rows missing between month "
+                                "2001-02 and 2001-09 (the rows step by 1 month); add the "
+                                "rows, or interpolate them")
+    series = load_csv(path, "y", missing="interpolate")
+    assert series.dates == dates
+    np.testing.assert_allclose(series.targets[:, 0], 2 * np.arange(36))
+    assert series.filled[:, 0].tolist() == [14 <= i < 20 for i in range(36)]
+    assert len(load_csv(path, "y", missing="drop")) == 30  # rows left out, as asked

@@ -245,6 +245,51 @@ def infer_period(dates: list | None) -> tuple:
     return SEASONS.get(date_step([_parse_date(v, layout) for v in dates]), (0, None))
 
 
+def _fill_gaps(path: Path, name: str, values: list, lines: list, columns: dict, missing: str):
+    """Rows missing from dates that step evenly (``date_step``): a DataError naming the
+    dates on either side of the first gap, or with ``missing`` "interpolate" the rows put in
+    (their dates in the column's layout, their values NaN, for the interpolation to fill);
+    with "drop", rows left out are what was asked for. (dates, lines, columns)."""
+    layout = _date_layout(values)
+    parsed = [_parse_date(v, layout) for v in values] if layout else []
+    step = date_step(parsed)
+    if step is None or missing == "drop":
+        return values, lines, columns
+    unit, size = step
+
+    def apart(a, b):  # steps between two dates
+        if unit == "months":
+            return ((b.year - a.year) * 12 + b.month - a.month) // size
+        return int((b - a).total_seconds() // (size * (86400 if unit == "days" else 3600)))
+
+    gaps = [i for i in range(1, len(parsed)) if apart(parsed[i - 1], parsed[i]) > 1]
+    if not gaps:
+        return values, lines, columns
+    if missing != "interpolate":
+        i = gaps[0]
+        count = apart(parsed[i - 1], parsed[i]) - 1
+        raise DataError(f"{path.name}, lines {lines[i - 1]}-{lines[i]}: {count} row"
+                        f"{'s' if count > 1 else ''} missing between {name} {values[i - 1]} "
+                        f"and {values[i]} (the rows step by {size} {unit[:-1]}"
+                        f"{'s' if size > 1 else ''}); add the rows, or interpolate them",
+                        reason="date gap")
+    write = _writer(layout, values[-1])
+    out_stamps, out_lines, keep = [], [], []
+    for i, stamp in enumerate(parsed):
+        if i in gaps:
+            for k in range(1, apart(parsed[i - 1], stamp)):
+                out_stamps.append(write(_step_on(parsed[i - 1], unit, size * k)))
+                out_lines.append(lines[i])
+                keep.append(-1)
+        out_stamps.append(values[i])
+        out_lines.append(lines[i])
+        keep.append(i)
+    keep = np.array(keep)
+    filled = {column: np.where(keep >= 0, v[np.maximum(keep, 0)], np.nan)
+              for column, v in columns.items()}
+    return out_stamps, out_lines, filled
+
+
 def _step_on(date, unit: str, count: int):
     """``date`` moved on by ``count`` months, days or hours."""
     from datetime import datetime, timedelta
@@ -355,7 +400,10 @@ def load_csv(path, target, inputs=None, missing: str = "error", series_id: str |
     as data. Every used value must be a finite number, or missing (an empty cell, NA, NaN,
     null, ?), which ``missing`` handles: "error" names its line and column, "drop" leaves out
     the rows that have one, "interpolate" fills each gap linearly between the values around it
-    (the nearest value before the first or after the last). Errors name the file's line.
+    (the nearest value before the first or after the last). Dates that step evenly (months,
+    weeks, days, hours) with rows missing between two of them are an error naming both, unless
+    ``missing`` is "interpolate" (the rows are put in, their values interpolated) or "drop"
+    (rows left out). Errors name the file's line.
 
     With ``series_id`` (a column name) the file is in long format: its rows are grouped by
     that column's values into a ``Panel`` of series, each checked (time order, gaps) on its
@@ -484,6 +532,7 @@ def _series(path: Path, header: list, body: list, lines: list, targets: list,
         stamps = [v for v, kept in zip(stamps, keep) if kept] if stamps else None
     if stamps:
         _check_time_order(path, dates[0], stamps, lines, member or "")
+        stamps, lines, columns = _fill_gaps(path, dates[0], stamps, lines, columns, missing)
     filled = None
     if missing == "interpolate":
         filled = np.stack([np.isnan(columns[n]) for n in targets], axis=1)
