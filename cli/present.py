@@ -251,7 +251,8 @@ def _date_ticks(ax, series, t):
 
 def show_diagnostics(report):
     band = report["band"]
-    table = Table(title=f"residual diagnostics on the test rows (n = {report['n']}, 95% band "
+    which = "every row" if report.get("rows") == "all" else "the test rows"
+    table = Table(title=f"residual diagnostics on {which} (n = {report['n']}, 95% band "
                         f"±{band:.3f})")
     table.add_column("lag", justify="right")
     table.add_column("autocorrelation", justify="right")
@@ -272,14 +273,28 @@ def show_diagnostics(report):
 
 
 def plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_spread=None,
-                      members=1, simulated=False):
+                     members=1, simulated=False, splits=None):
+    """``prediction_figure`` written to the image ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = prediction_figure(series, one_step, ahead, report, spread, ahead_spread, members,
+                            simulated, splits)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def prediction_figure(series, one_step, ahead, report, spread=None, ahead_spread=None,
+                      members=1, simulated=False, splits=None):
     """The last 300 rows, their one-step predictions and the free run past the end (an
     ensemble's: the mean, with a band of ±2 spreads, the fan of the free run); dates on the
-    time axis when the data have them; the residual diagnostics below."""
+    time axis when the data have them; where the validation and test rows begin (``splits``:
+    {"validation": row, "test": row}, for the data the model was trained on); the residual
+    diagnostics below, their lags on whole numbers."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     crossed = bool(report and report["cross_correlation"])
     rows = 1 + bool(report) + crossed
@@ -302,10 +317,17 @@ def plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_s
             ax.fill_between(ahead_t, ahead[:, 0] - 2 * ahead_spread[:, 0],
                             ahead[:, 0] + 2 * ahead_spread[:, 0], alpha=0.25,
                             label="free-run fan, ±2 spreads")
+    for name, edge in (splits or {}).items():
+        if edge >= shown[0]:
+            ax.axvline(edge, color="grey", ls="--", lw=0.8)
+            ax.text(edge, 1, f" {name}", transform=ax.get_xaxis_transform(), va="top",
+                    fontsize=8)
     _date_ticks(ax, series, np.concatenate([shown, ahead_t]))
     ax.set_ylabel(series.target_names[0])
     ax.set_title(series.name)
     ax.legend()
+    for ax in axes[1:, 0]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if report:
         ax = axes[1, 0]
         ax.bar(report["lags"], report["autocorrelation"], label="residual autocorrelation")
@@ -322,5 +344,4 @@ def plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_s
         ax.set_xlabel(f"lag k ({name} k steps before the residual; k < 0: after it)")
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig

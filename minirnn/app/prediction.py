@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from minirnn.data.fingerprints import fingerprint
 from minirnn.data.series import DataError, comes_after, csv_columns, next_dates
 from minirnn.data.sources import BUILTIN
 from minirnn.experiment import DataSpec, Experiment
@@ -90,6 +91,7 @@ class SeriesPrediction:
     spread: np.ndarray | None = None        # (T, O): an ensemble's
     ahead_spread: np.ndarray | None = None  # (steps, O): an ensemble's
     ahead_dates: list | None = None         # the future inputs' dates, when they have them
+    splits: dict | None = None              # the training data's: where validation, test begin
 
 
 @dataclass
@@ -344,14 +346,26 @@ def predict_model(path, options: PredictOptions | None = None, on_note: Notes = 
     futures = future_inputs(o.future_inputs, spec, members, o.steps, on_note) if o.steps \
         else [(None, None)] * len(members)
     aheads = _forecast(net, members, futures, o.steps)
+    own = fingerprint(series) == spec.fingerprint  # the rows it was trained on
     predictions = [SeriesPrediction(one.series, one.to_levels(one.predict(net)), ahead,
-                                    ahead_dates=dates)
+                                    ahead_dates=dates, splits=split_starts(one) if own else None)
                    for one, ahead, (_, dates) in zip(members, aheads, futures, strict=True)]
     header, rows = series_table(predictions, spec.series_id)
     report = None
     if o.diagnostics:  # of the one series (more are refused above)
-        report = residual_diagnostics(members[0].series, predictions[0].one_step, members[0])
+        unseen = o.data is not None and not own
+        if unseen:
+            tell(on_note, "the diagnostics look at every row: the model was not trained on "
+                          "these data, so none of them is a training row")
+        report = residual_diagnostics(members[0].series, predictions[0].one_step, members[0],
+                                      every_row=unseen)
     return Prediction(header, rows, predictions, report, simulated)
+
+
+def split_starts(task) -> dict:
+    """{"validation": its first row, "test": its first row} of a one-step task."""
+    splits = task.splits()
+    return {name: splits[name].start for name in ("validation", "test")}
 
 
 def mean_and_spread(values: list):
@@ -398,7 +412,13 @@ class _Ensemble:
                             f"not of {exp.model} ({task.kind})")
         members = chosen_series(task, spec, o.series)
         quiet = path != self.first
-        self.simulated = is_simulation(exp, self.on_note, quiet=quiet)
+        simulated = is_simulation(exp, self.on_note, quiet=quiet)
+        if quiet and simulated != self.simulated:
+            how = {True: "by closed-loop simulation", False: "one step ahead"}
+            raise DataError(f"{path} predicts {how[simulated]}, {self.first} "
+                            f"{how[self.simulated]}: an ensemble averages predictions of one "
+                            f"kind; predict with each apart")
+        self.simulated = simulated
         if o.one_series and len(members) > 1:
             raise ValueError(f"--plot takes one series; the data have {len(members)} "
                              f"({self.spec.series_id}): choose one with --series NAME")
@@ -415,7 +435,9 @@ class _Ensemble:
         predictions = []
         for k, one in enumerate(self.members):
             mean, spread = mean_and_spread([run[k] for run in self.one_steps])
-            p = SeriesPrediction(one.series, mean, spread=spread)
+            own = self.options.data is None  # every model's training rows (checked)
+            p = SeriesPrediction(one.series, mean, spread=spread,
+                                 splits=split_starts(one) if own else None)
             if self.options.steps:
                 p.ahead, p.ahead_spread = mean_and_spread([run[k] for run in self.aheads])
                 p.ahead_dates = self.dates[k]
