@@ -66,30 +66,39 @@ def number(value: float) -> str:
 
 def show_series(id_column: str, by_series: dict, k: int, first: str, targets: list):
     """The test rows of each series: the model's RMSE one step (``first`` names what that
-    column is), k steps ahead and in a free run, each beside its naive counterpart (green
-    where the model beats it); a blank k-step cell: fewer than k test rows."""
+    column is; with a seasonal period, beside the seasonal naive one's too), k steps ahead and
+    in a free run, each beside its naive counterpart (green where the model beats it); a
+    blank k-step cell: fewer than k test rows."""
     over = f" (over {', '.join(targets)})" if len(targets) > 1 else ""
+    seasonal = any("seasonal_naive" in r["metrics"]["test"] for r in by_series.values())
     table = Table(title=f"test RMSE per {id_column}{over}: model, naive", box=None,
                   padding=(0, 1))
-    for name in (id_column, "rows", first, "naive", f"{k}-step", "naive", "free run", "naive"):
+    names = (id_column, "rows", first, "naive", *(("seasonal",) if seasonal else ()),
+             f"{k}-step", "naive", "free run", "naive")
+    for name in names:
         table.add_column(name, justify="left" if name == id_column else "right",
                          overflow="fold" if name == id_column else "ellipsis",
                          no_wrap=name != id_column)
     for name, report in by_series.items():
         test, further = report["metrics"]["test"], report["further_ahead"]
-        parts = [{who: test[who]["rmse"] for who in ("model", "naive")}, further["k_step"],
-                 further["free_run"]]
+        one_step = {who: test[who]["rmse"] for who in ("model", "naive", "seasonal_naive")
+                    if who in test}
         cells = []
-        for part in parts:
+        for part in (one_step, further["k_step"], further["free_run"]):
             if part is None:
                 cells += ["", ""]
                 continue
             colour = "green" if part["model"] < part["naive"] else "red"
             cells += [f"[{colour}]{number(part['model'])}[/]", number(part["naive"])]
+            if part is one_step and seasonal:
+                cells.append(number(part["seasonal_naive"]))
         table.add_row(escape(name), str(report["rows"]["test"]), *cells)
     console.print(table)
     if any(report["further_ahead"]["k_step"] is None for report in by_series.values()):
         console.print(f"(a blank {k}-step cell: that series has fewer than {k} test rows)")
+    if seasonal:
+        console.print("(seasonal: the seasonal naive forecast one step ahead; further ahead, "
+                      "in the JSON document)")
 
 
 def show_metrics(model, config, series, scores, result, task, further=None):

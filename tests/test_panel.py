@@ -254,13 +254,15 @@ def test_train_reports_every_series_and_the_pooled_errors(tmp_path):
     assert each["BB"]["metrics"] == bb.score(bb.predict(net))
     assert each["BB"]["further_ahead"] == multi_step_errors(net, bb, k=3)
     # the table: a row per series with its one-step, 3-step and free-run errors and naive's
+    # (one step ahead the seasonal naive one's too: daily dates, a weekly season)
     lines = result.output.splitlines()
     cells = next(line.split() for line in lines if line.split()[:1] == ["BB"])
     f = each["BB"]["further_ahead"]
     test = each["BB"]["metrics"]["test"]
     assert cells[1:] == [str(9), *(f"{v:.4g}" for v in (
-        test["model"]["rmse"], test["naive"]["rmse"], f["k_step"]["model"], f["k_step"]["naive"],
-        f["free_run"]["model"], f["free_run"]["naive"]))]
+        test["model"]["rmse"], test["naive"]["rmse"], test["seasonal_naive"]["rmse"],
+        f["k_step"]["model"], f["k_step"]["naive"], f["free_run"]["model"],
+        f["free_run"]["naive"]))]
     assert all(len(line) <= 80 for line in lines if str(tmp_path) not in line)
 
 

@@ -201,3 +201,21 @@ def test_a_gap_in_the_dates_is_an_error_or_interpolated(tmp_path):
     np.testing.assert_allclose(series.targets[:, 0], 2 * np.arange(36))
     assert series.filled[:, 0].tolist() == [14 <= i < 20 for i in range(36)]
     assert len(load_csv(path, "y", missing="drop")) == 30  # rows left out, as asked
+
+
+def test_seq2seq_windows_undo_the_transform_and_repeat_the_last_season():
+    """Windows of 24 rows → 6 values: a perfect forecast (the transformed truth) scores 0 in
+    the data's units; the seasonal naive forecast of step j from origin o is y_{o+j-P}."""
+    from minirnn.data.task import WindowTask
+
+    series = monthly()
+    y = series.targets[:, 0]
+    task = WindowTask(make_task(series, True, transform="log", period=P), 24, 6)
+    perfect = {split: task.windows(task.origins(split))[1] for split in ("train", "test")}
+    report = task.score(perfect)
+    origins = task.origins("test")
+    assert origins[0] >= P and report["test"]["model"]["rmse"] == pytest.approx(0, abs=1e-9)
+    truth = np.stack([y[o:o + 6] for o in origins])
+    guess = np.stack([y[o - P:o - P + 6] for o in origins])
+    assert report["test"]["seasonal_naive"]["rmse"] == pytest.approx(
+        np.sqrt(np.mean((truth - guess) ** 2)))
