@@ -8,9 +8,9 @@ import json
 import os
 import signal
 import sys
+import textwrap
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from minirnn.models.registry import MODELS
@@ -69,7 +69,8 @@ def _quiet_exit_after_broken_pipe():
     sys.exit(128 + signal.SIGPIPE)
 
 
-@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                 "show_default": True})
 @click.version_option(package_name="minirnn")
 @click.option("--blas-threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads for NumPy's BLAS (the matmuls); Numba's kernels use every core, so "
@@ -98,12 +99,15 @@ def models(as_json):
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return
-    table = Table(title="minirnn models")
-    for column in ("name", "class", "equations", "parameters"):
-        table.add_column(column)
+    # a model a paragraph: its name, class and parameters, then its equations indented,
+    # wrapped to 80 columns whatever the terminal's width
     for e in entries:
-        table.add_row(e["name"], e["class"], escape(e["equations"]), ", ".join(e["parameters"]))
-    console.print(table)
+        head = f"{e['name']} ({e['class']}): "
+        click.echo(textwrap.fill(head + ", ".join(e["parameters"]), width=80,
+                                 subsequent_indent=" " * len(head)))
+        for part in e["equations"].split(";  "):
+            click.echo(textwrap.fill(part, width=80, initial_indent="    ",
+                                     subsequent_indent="      ", break_on_hyphens=False))
 
 
 @main.command()

@@ -62,23 +62,30 @@ from .present import (PLOT_FORMATS, as_json_document, check_plot_path, plot_trai
                    "plant's driving input is in system identification).")
 @click.option("--hidden", type=click.IntRange(min=1), default=16, show_default=True,
               help="Hidden units (per layer).")
-@click.option("--layers", type=click.IntRange(min=1), default=None, help="multilayer: layers.")
+@click.option("--layers", type=click.IntRange(min=1), default=None, help="multilayer: layers.",
+              show_default=str(MODEL_OPTIONS["multilayer"]["num_layers"]))
 @click.option("--connectivity", type=click.Choice(CONNECTIVITIES), default=None,
-              help="multilayer: how the layers connect.")
-@click.option("--window", type=click.IntRange(min=1), default=None, help="sliding: window.")
+              help="multilayer: how the layers connect.",
+              show_default=MODEL_OPTIONS["multilayer"]["connectivity"])
+@click.option("--window", type=click.IntRange(min=1), default=None, help="sliding: window.",
+              show_default=str(MODEL_OPTIONS["sliding"]["window"]))
 @click.option("--input-delays", type=click.IntRange(min=0), default=None,
-              help="narx: input delays L.")
+              help="narx: input delays L.",
+              show_default=str(MODEL_OPTIONS["narx"]["input_delays"]))
 @click.option("--output-delays", type=click.IntRange(min=1), default=None,
-              help="narx: output delays K.")
+              help="narx: output delays K.",
+              show_default=str(MODEL_OPTIONS["narx"]["output_delays"]))
 @click.option("--mode", type=click.Choice(["open", "closed"]), default=None,
-              help="narx: open (true past outputs) or closed loop (own predictions).")
+              help="narx: open (true past outputs) or closed loop (own predictions).",
+              show_default=MODEL_OPTIONS["narx"]["mode"])
 @click.option("--open-epochs", type=click.IntRange(min=0), default=None,
               help="narx --mode closed: epochs trained in open loop (true past outputs) before "
                    "the loop is closed and the same weights fine-tuned [default: half of "
                    "--epochs, fixed when the run begins: --resume with more --epochs keeps "
                    "it]; early stopping counts from the closing.")
 @click.option("--mu", type=FiniteFloat(0, 1, max_open=True), default=None,
-              help="jordan: memory decay μ in [0, 1).")
+              help="jordan: memory decay μ in [0, 1).",
+              show_default=str(MODEL_OPTIONS["jordan"]["mu"]))
 @click.option("--learn-mu", is_flag=True, default=None, help="jordan: learn μ too.")
 @click.option("--cell", type=click.Choice(CELLS), default=None,
               help="multilayer, seq2seq: the recurrent cell of each layer [default: elman].")
@@ -86,7 +93,7 @@ from .present import (PLOT_FORMATS, as_json_document, check_plot_path, plot_trai
               help="lstm, gru: learn the initial state (h0, and c0 for an LSTM) instead of "
                    "starting from zeros.")
 @click.option("--memory-size", type=click.IntRange(min=1), default=None,
-              help="memory: memory units.")
+              help="memory: memory units.", show_default="--hidden")
 @click.option("--activation", type=click.Choice(["tanh", "sigmoid", "relu", "identity"]),
               default="tanh", show_default=True, help="Hidden activation f.")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None,
