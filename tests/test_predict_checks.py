@@ -18,7 +18,7 @@ def plant_csv(path, n=160, seed=4):
     y = np.zeros(n)
     for t in range(1, n):
         y[t] = 0.7 * y[t - 1] + u[t] + 0.05 * rng.standard_normal()
-    path.write_text("u,y\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(u, y)))
+    path.write_text("u,y\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(u, y, strict=True)))
     return path
 
 
