@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import textwrap
 
 import click
 from rich.markup import escape
@@ -70,7 +71,8 @@ def _quiet_exit_after_broken_pipe():
     sys.exit(128 + signal.SIGPIPE)
 
 
-@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                 "show_default": True})
 @click.version_option(package_name="minirnn")
 @click.option("--blas-threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads for NumPy's BLAS (the matmuls); Numba's kernels use every core, so "
@@ -112,8 +114,6 @@ def models(as_json):
         return
     # a block per model, not a table: the equations are too long for a column of an
     # 80-character terminal; each line wraps under its indent (not padded to the width)
-    import textwrap
-
     def indented(text, style=None):
         console.print(escape(textwrap.fill(text, width=min(console.width, 100),
                                            initial_indent="  ", subsequent_indent="    ")),

@@ -117,7 +117,7 @@ def _plot(path, prediction):
     shown = prediction.series[0]
     plot_predictions(path, shown.series, shown.one_step, shown.ahead, prediction.diagnostics,
                      shown.spread, shown.ahead_spread, prediction.models,
-                     simulated=prediction.simulated)
+                     simulated=prediction.simulated, splits=shown.splits)
     if prediction.models > 1:
         wrote(path, f"the ensemble of {prediction.models} models")
     else:

@@ -72,30 +72,39 @@ def number(value: float) -> str:
 
 def show_series(id_column: str, by_series: dict, k: int, first: str, targets: list):
     """The test rows of each series: the model's RMSE one step (``first`` names what that
-    column is), k steps ahead and in a free run, each beside its naive counterpart (green
-    where the model beats it); a blank k-step cell: fewer than k test rows."""
+    column is; with a seasonal period, beside the seasonal naive one's too), k steps ahead and
+    in a free run, each beside its naive counterpart (green where the model beats it); a
+    blank k-step cell: fewer than k test rows."""
     over = f" (over {', '.join(targets)})" if len(targets) > 1 else ""
+    seasonal = any("seasonal_naive" in r["metrics"]["test"] for r in by_series.values())
     table = Table(title=f"test RMSE per {id_column}{over}: model, naive", box=None,
                   padding=(0, 1))
-    for name in (id_column, "rows", first, "naive", f"{k}-step", "naive", "free run", "naive"):
+    names = (id_column, "rows", first, "naive", *(("seasonal",) if seasonal else ()),
+             f"{k}-step", "naive", "free run", "naive")
+    for name in names:
         table.add_column(name, justify="left" if name == id_column else "right",
                          overflow="fold" if name == id_column else "ellipsis",
                          no_wrap=name != id_column)
     for name, report in by_series.items():
         test, further = report["metrics"]["test"], report["further_ahead"]
-        parts = [{who: test[who]["rmse"] for who in ("model", "naive")}, further["k_step"],
-                 further["free_run"]]
+        one_step = {who: test[who]["rmse"] for who in ("model", "naive", "seasonal_naive")
+                    if who in test}
         cells = []
-        for part in parts:
+        for part in (one_step, further["k_step"], further["free_run"]):
             if part is None:
                 cells += ["", ""]
                 continue
             colour = "green" if part["model"] < part["naive"] else "red"
             cells += [f"[{colour}]{number(part['model'])}[/]", number(part["naive"])]
+            if part is one_step and seasonal:
+                cells.append(number(part["seasonal_naive"]))
         table.add_row(escape(name), str(report["rows"]["test"]), *cells)
     console.print(table)
     if any(report["further_ahead"]["k_step"] is None for report in by_series.values()):
         console.print(f"(a blank {k}-step cell: that series has fewer than {k} test rows)")
+    if seasonal:
+        console.print("(seasonal: the seasonal naive forecast one step ahead; further ahead, "
+                      "in the JSON document)")
 
 
 def show_metrics(model, config, series, scores, result, task, further=None):
@@ -116,31 +125,39 @@ def show_metrics(model, config, series, scores, result, task, further=None):
     # a panel's MAE (in its JSON) would make the table wider than 80 columns
     shown = [n for n, v in scores["train"]["model"].items()
              if np.isscalar(v) and not (task.kind == "panel" and n == "mae")]
-    metric_names, naive_names = shown, [n for n in scores["train"]["naive"] if n in shown]
+    baselines = [who for who in ("naive", "seasonal_naive") if who in scores["train"]]
+    # beside the seasonal naive forecast too, the baselines show the task's metric alone
+    naive_names = [n for n in scores["train"]["naive"] if n in shown
+                   and (len(baselines) == 1 or n == task.metric)]
     short = {"blank_accuracy": "blank", "perplexity": "perplexity"}  # fits 80 columns
-    for name in metric_names:
+    label = {"naive": "naive", "seasonal_naive": "seasonal\nnaive"}
+    for name in shown:
         table.add_column(short.get(name, name.replace("_", " ")), justify="right")
-    for name in naive_names:
-        table.add_column(f"naive\n{short.get(name, name.replace('_', ' '))}", justify="right")
-    table.add_column("beats\nnaive", justify="right")
+    for who in baselines:
+        for name in naive_names:
+            table.add_column(f"{label[who]}\n{short.get(name, name.replace('_', ' '))}",
+                             justify="right")
+    for who in baselines:
+        table.add_column(f"beats\n{label[who].splitlines()[0]}", justify="right")
     for split, s in scores.items():
-        ours, naive = s["model"][task.metric], s["naive"][task.metric]
-        beats = ours < naive if task.lower_is_better else ours > naive
-        table.add_row(split, *(f"{s['model'][n]:.4g}" for n in metric_names),
-                      *(f"{s['naive'][n]:.4g}" for n in naive_names),
-                      "[green]yes[/]" if beats else "[red]no[/]")
+        ours = s["model"][task.metric]
+        beats = [ours < s[who][task.metric] if task.lower_is_better else
+                 ours > s[who][task.metric] for who in baselines]
+        table.add_row(split, *(f"{s['model'][n]:.4g}" for n in shown),
+                      *(f"{s[who][n]:.4g}" for who in baselines for n in naive_names),
+                      *("[green]yes[/]" if b else "[red]no[/]" for b in beats))
     console.print(table)
     by_step = scores["test"]["model"].get("rmse_by_step")
     if by_step:
         console.print("test RMSE by step ahead  " + "  ".join(f"{v:.4g}" for v in by_step))
     if further:
         k, free = further["k_step"], further["free_run"]
-        ahead = f"{further['k']}-step RMSE {k['model']:.4g} (naive {k['naive']:.4g}, " \
-            f"{further['origins']} origins)" if k else \
+        ahead = f"{further['k']}-step RMSE {k['model']:.4g} (naive {k['naive']:.4g}" \
+            f"{_seasonal(k)}, {further['origins']} origins)" if k else \
             f"no {further['k']}-step errors (fewer than {further['k']} test rows)"
         console.print(f"test, further ahead: {ahead}; free run over the {free['steps']} test "
                       f"rows {free['model']:.4g} (naive, the last value held: "
-                      f"{free['naive']:.4g})")
+                      f"{free['naive']:.4g}{_seasonal(free, ', the last season repeated')})")
     losses = [h["train_loss"] for h in result.history]
     if losses:
         per = ("" if len(losses) <= SPARK_WIDTH else
@@ -148,6 +165,12 @@ def show_metrics(model, config, series, scores, result, task, further=None):
         console.print(f"training loss by epoch{per}  {sparkline(losses)}  "
                       f"({losses[0]:.4g} → {losses[-1]:.4g}); best epoch {result.best_epoch}; "
                       f"{result.stopped}")
+
+
+def _seasonal(errors: dict, what: str = "") -> str:
+    """", seasonal naive 1.234" when the errors have a seasonal naive counterpart."""
+    value = errors.get("seasonal_naive")
+    return "" if value is None else f"; seasonal naive{what} {value:.4g}"
 
 
 def plot_training(path, history, task, net, scores, best_epoch, closed_at=0, simulated=False):
@@ -172,6 +195,9 @@ def plot_training(path, history, task, net, scores, best_epoch, closed_at=0, sim
     val_ax.plot(epochs, [h.get(f"val_{task.metric}") for h in history], label="model")
     val_ax.axhline(scores["validation"]["naive"][task.metric], color="grey", ls="--",
                    label="naive")
+    if "seasonal_naive" in scores["validation"]:
+        val_ax.axhline(scores["validation"]["seasonal_naive"][task.metric], color="grey",
+                       ls=":", label="seasonal naive")
     val_ax.axvline(best_epoch, color="green", ls=":", label=f"best epoch ({best_epoch})")
     if closed_at:  # closed-loop NARX: the epoch after which the loop was closed
         for ax in (loss_ax, val_ax):
@@ -239,7 +265,8 @@ def _date_ticks(ax, series, t):
 
 def show_diagnostics(report):
     band = report["band"]
-    table = Table(title=f"residual diagnostics on the test rows (n = {report['n']}, 95% band "
+    which = "every row" if report.get("rows") == "all" else "the test rows"
+    table = Table(title=f"residual diagnostics on {which} (n = {report['n']}, 95% band "
                         f"±{band:.3f})")
     table.add_column("lag", justify="right")
     table.add_column("autocorrelation", justify="right")
@@ -260,14 +287,24 @@ def show_diagnostics(report):
 
 
 def plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_spread=None,
-                      members=1, simulated=False):
+                     members=1, simulated=False, splits=None):
+    """``prediction_figure`` written to the image ``path`` (whole or not at all)."""
+    save_figure(prediction_figure(series, one_step, ahead, report, spread, ahead_spread,
+                                  members, simulated, splits), path)
+
+
+def prediction_figure(series, one_step, ahead, report, spread=None, ahead_spread=None,
+                      members=1, simulated=False, splits=None):
     """The last 300 rows, their one-step predictions and the free run past the end (an
     ensemble's: the mean, with a band of ±2 spreads, the fan of the free run); dates on the
-    time axis when the data have them; the residual diagnostics below."""
+    time axis when the data have them; where the validation and test rows begin (``splits``:
+    {"validation": row, "test": row}, for the data the model was trained on); the residual
+    diagnostics below, their lags on whole numbers."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     crossed = bool(report and report["cross_correlation"])
     rows = 1 + bool(report) + crossed
@@ -290,10 +327,17 @@ def plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_s
             ax.fill_between(ahead_t, ahead[:, 0] - 2 * ahead_spread[:, 0],
                             ahead[:, 0] + 2 * ahead_spread[:, 0], alpha=0.25,
                             label="free-run fan, ±2 spreads")
+    for name, edge in (splits or {}).items():
+        if edge >= shown[0]:
+            ax.axvline(edge, color="grey", ls="--", lw=0.8)
+            ax.text(edge, 1, f" {name}", transform=ax.get_xaxis_transform(), va="top",
+                    fontsize=8)
     _date_ticks(ax, series, np.concatenate([shown, ahead_t]))
     ax.set_ylabel(series.target_names[0])
     ax.set_title(series.name)
     ax.legend()
+    for ax in axes[1:, 0]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if report:
         ax = axes[1, 0]
         ax.bar(report["lags"], report["autocorrelation"], label="residual autocorrelation")
@@ -310,4 +354,4 @@ def plot_predictions(path, series, one_step, ahead, report, spread=None, ahead_s
         ax.set_xlabel(f"lag k ({name} k steps before the residual; k < 0: after it)")
         ax.legend()
     fig.tight_layout()
-    save_figure(fig, path)
+    return fig

@@ -14,7 +14,7 @@ import click
 from click.core import ParameterSource
 
 from minirnn.catalog import (BACKENDS, BUILTIN_DATA, CELLS, CONNECTIVITIES, DTYPES,
-                             MODEL_OPTIONS, OPTIMIZERS)
+                             MODEL_OPTIONS, OPTIMIZERS, TRANSFORMS)
 
 from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
                      check_checkpoint_out, check_interrupted, check_not_inputs, check_plot_path,
@@ -34,29 +34,47 @@ from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
                    "free-run ones (seq2seq: the values its decoder forecasts).")
 @click.option("--difference", is_flag=True,
               help="Model the changes y_t - y_{t-1} instead of the levels (trending series).")
+@click.option("--seasonal-period", type=click.IntRange(min=0), default=None,
+              help="The seasonal period P in rows: the seasonal naive forecast y_{t-P} is "
+                   "scored beside the naive one [default: from an evenly spaced date column, "
+                   "12 for months, 4 quarters, 52 weeks, 7 days, 24 hours; 0: none].")
+@click.option("--seasonal-difference", is_flag=True,
+              help="Model the seasonal changes y_t - y_{t-P} (with --difference: of the "
+                   "changes), undone for every prediction and score.")
+@click.option("--transform", type=click.Choice(TRANSFORMS), default="none", show_default=True,
+              help="Power transform of the targets before differencing and scaling: log, or "
+                   "Box-Cox with λ fitted on the training rows (positive data only); undone "
+                   "for every prediction and score.")
 @click.option("--lag-inputs", is_flag=True,
               help="Read the inputs one step late, u_{t-1}, for forecasting with inputs known "
                    "only once their step has passed (default: u_t, known at time t, as a "
                    "plant's driving input is in system identification).")
 @click.option("--hidden", type=click.IntRange(min=1), default=16, show_default=True,
               help="Hidden units (per layer).")
-@click.option("--layers", type=click.IntRange(min=1), default=None, help="multilayer: layers.")
+@click.option("--layers", type=click.IntRange(min=1), default=None, help="multilayer: layers.",
+              show_default=str(MODEL_OPTIONS["multilayer"]["num_layers"]))
 @click.option("--connectivity", type=click.Choice(CONNECTIVITIES), default=None,
-              help="multilayer: how the layers connect.")
-@click.option("--window", type=click.IntRange(min=1), default=None, help="sliding: window.")
+              help="multilayer: how the layers connect.",
+              show_default=MODEL_OPTIONS["multilayer"]["connectivity"])
+@click.option("--window", type=click.IntRange(min=1), default=None, help="sliding: window.",
+              show_default=str(MODEL_OPTIONS["sliding"]["window"]))
 @click.option("--input-delays", type=click.IntRange(min=0), default=None,
-              help="narx: input delays L.")
+              help="narx: input delays L.",
+              show_default=str(MODEL_OPTIONS["narx"]["input_delays"]))
 @click.option("--output-delays", type=click.IntRange(min=1), default=None,
-              help="narx: output delays K.")
+              help="narx: output delays K.",
+              show_default=str(MODEL_OPTIONS["narx"]["output_delays"]))
 @click.option("--mode", type=click.Choice(["open", "closed"]), default=None,
-              help="narx: open (true past outputs) or closed loop (own predictions).")
+              help="narx: open (true past outputs) or closed loop (own predictions).",
+              show_default=MODEL_OPTIONS["narx"]["mode"])
 @click.option("--open-epochs", type=click.IntRange(min=0), default=None,
               help="narx --mode closed: epochs trained in open loop (true past outputs) before "
                    "the loop is closed and the same weights fine-tuned [default: half of "
                    "--epochs, fixed when the run begins: --resume with more --epochs keeps "
                    "it]; early stopping counts from the closing.")
 @click.option("--mu", type=FiniteFloat(0, 1, max_open=True), default=None,
-              help="jordan: memory decay μ in [0, 1).")
+              help="jordan: memory decay μ in [0, 1).",
+              show_default=str(MODEL_OPTIONS["jordan"]["mu"]))
 @click.option("--learn-mu", is_flag=True, default=None, help="jordan: learn μ too.")
 @click.option("--cell", type=click.Choice(CELLS), default=None,
               help="multilayer, seq2seq: the recurrent cell of each layer [default: elman].")
@@ -64,7 +82,7 @@ from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
               help="lstm, gru: learn the initial state (h0, and c0 for an LSTM) instead of "
                    "starting from zeros.")
 @click.option("--memory-size", type=click.IntRange(min=1), default=None,
-              help="memory: memory units.")
+              help="memory: memory units.", show_default="--hidden")
 @click.option("--activation", type=click.Choice(["tanh", "sigmoid", "relu", "identity"]),
               default="tanh", show_default=True, help="Hidden activation f.")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None,
@@ -109,7 +127,8 @@ from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
 @json_option
 @click.pass_context
 def train(ctx, model, data, target, inputs, series_id, length, missing, context, horizon,
-          difference, lag_inputs, hidden, layers, connectivity, window, input_delays,
+          difference, seasonal_period, seasonal_difference, transform, lag_inputs, hidden,
+          layers, connectivity, window, input_delays,
           output_delays, mode, open_epochs, mu, learn_mu, cell, learn_initial_state,
           memory_size, activation, backend,
           dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, data_seed,
@@ -146,7 +165,9 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
     options = TrainOptions(
         model=model, data=data, target=target, inputs=inputs, series_id=series_id,
         length=length, missing=missing, context=context, horizon=horizon,
-        difference=difference, lag_inputs=lag_inputs, hidden=hidden, layers=layers,
+        difference=difference, seasonal_period=seasonal_period,
+        seasonal_difference=seasonal_difference, transform=transform,
+        lag_inputs=lag_inputs, hidden=hidden, layers=layers,
         connectivity=connectivity, window=window, input_delays=input_delays,
         output_delays=output_delays, mode=mode, open_epochs=open_epochs, mu=mu,
         learn_mu=learn_mu, cell=cell, learn_initial_state=learn_initial_state,

@@ -23,6 +23,8 @@ CONNECTIVITIES = ("stacked", "skip", "feedback", "output_feedback")
 BUILTIN_DATA = ("sine", "stock", "narendra", "memory", "text")
 #: what to do with a missing value in a CSV file
 MISSING = ("error", "drop", "interpolate")
+#: the transforms of a series before it is modelled (``minirnn.data.transforms``)
+TRANSFORMS = ("none", "log", "boxcox")
 #: the first-order optimisers, by name (``minirnn.optim`` holds the classes)
 OPTIMIZERS = ("sgd", "adam", "adamw")
 

@@ -31,14 +31,18 @@ def cross_correlation(u: np.ndarray, e: np.ndarray, lags) -> np.ndarray:
                      for k in lags])
 
 
-def residual_diagnostics(series, predicted: np.ndarray, task, max_lag: int = 20) -> dict:
-    """Correlations of the first target's residuals on the test rows, with the 95% band."""
-    rows = task.splits()["test"]
+def residual_diagnostics(series, predicted: np.ndarray, task, max_lag: int = 20,
+                         every_row: bool = False) -> dict:
+    """Correlations of the first target's residuals with the 95% band: on the test rows (the
+    last 15%, which training never used), or with ``every_row`` on all the rows that have a
+    prediction (data the model never saw: none of it was used); ``rows`` says which."""
+    rows = slice(task.first_scored, len(series)) if every_row else task.splits()["test"]
     e = series.targets[rows, 0] - predicted[rows, 0]
     n = len(e)
+    which = "rows" if every_row else "test rows (the last 15%)"
     if n < 8:
-        raise ValueError(f"residual diagnostics look at the test rows (the last 15%); "
-                         f"{series.name} has {n}, too few (at least 8)")
+        raise ValueError(f"residual diagnostics look at the {which}; {series.name} has {n}, "
+                         f"too few (at least 8)")
     lags = list(range(1, max(2, min(max_lag, n // 4) + 1)))
     cross_lags = list(range(-lags[-1], lags[-1] + 1))
     band = 1.96 / np.sqrt(n)
@@ -50,6 +54,6 @@ def residual_diagnostics(series, predicted: np.ndarray, task, max_lag: int = 20)
     total = len(acf) + sum(len(v) for v in ccf.values())
     verdict = (f"{outside} of {total} correlations lie outside the 95% band (about "
                f"{0.05 * total:.1f} expected by chance for white residuals)")
-    return {"n": n, "band": float(band), "lags": lags, "autocorrelation": acf.tolist(),
+    return {"rows": "all" if every_row else "test", "n": n, "band": float(band), "lags": lags, "autocorrelation": acf.tolist(),
             "cross_lags": cross_lags, "cross_correlation": ccf, "outside": outside,
             "total": total, "verdict": verdict}

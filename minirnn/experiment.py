@@ -8,9 +8,11 @@ An ``Experiment`` is everything ``minirnn train`` needs to continue a run exactl
 - ``data`` (``DataSpec``): where the rows came from, the target and input column names in
   order, the date column, a long-format file's series id column, the row count and a
   fingerprint (SHA-256) of all rows and of the training rows, and how the task was made of
-  them (``difference``, ``lag_inputs``, seq2seq's ``context`` and ``horizon``);
-- ``scalers``: per column name, the mean and scale fitted on the training rows (of several
-  series: per series id, each fitted on its own training rows);
+  them (``difference``, ``lag_inputs``, seq2seq's ``context`` and ``horizon``, the
+  ``seasonal_period``, ``seasonal_difference`` and the targets' ``transform``);
+- ``scalers``: per column name, the mean and scale fitted on the training rows, and a Box-Cox
+  transform's λ per target column (of several series: per series id, each fitted on its own
+  training rows);
 - ``train``: the ``TrainConfig``;
 - ``run`` (``TrainResult``): epochs done, the best epoch and its score, early stopping's count,
   the history, and as arrays the best weights, the weights after the last epoch and the
@@ -41,7 +43,8 @@ import numpy as np
 from .app.tasks import input_columns, training_rows
 from .checkpoint import CheckpointError, read_archive, write_archive
 from .data.fingerprints import fingerprint, matches
-from .data.series import MISSING, DataError
+from .catalog import MISSING, TRANSFORMS
+from .data.series import DataError
 from .data.sources import BUILTIN
 from .models.registry import MODEL_OPTIONS, build_model, check_config
 from .sizing import check_memory, parameter_count
@@ -85,6 +88,11 @@ class DataSpec:
     lag_inputs: bool = field(default=False, metadata=ADDED)
     # a long-format file: the column naming each row's series
     series_id: str | None = field(default=None, metadata=ADDED)
+    # the seasonal period P (0: none), whether the model learns y_t - y_{t-P}, and the
+    # targets' power transform (none, log, boxcox: its λ kept with the target scaler)
+    seasonal_period: int = field(default=0, metadata=ADDED)
+    seasonal_difference: bool = field(default=False, metadata=ADDED)
+    transform: str = field(default="none", metadata=ADDED)
 
     @property
     def builtin(self) -> bool:
@@ -94,8 +102,11 @@ class DataSpec:
     def describe(cls, source: str, series, task, length: int, seed: int, difference: bool,
                  context: int, horizon: int, missing: str = "error",
                  lag_inputs: bool = False) -> "DataSpec":
+        """The description of ``series`` (read from ``source``) and of the ``task`` made of
+        it (its seasonal period, differencing and transform are read from the task)."""
         builtin = source in BUILTIN
         train_rows = training_rows(task)
+        one = getattr(task, "tasks", [getattr(task, "base", task)])[0]  # a panel's first
         return cls(source=source if builtin else str(Path(source).resolve()),
                    target=list(getattr(series, "target_names", [])),
                    inputs=list(getattr(series, "input_names", [])), rows=len(series),
@@ -105,7 +116,10 @@ class DataSpec:
                    length=length if builtin else None, seed=seed if builtin else None,
                    date_column=getattr(series, "date_column", None), difference=difference,
                    context=context, horizon=horizon, missing=missing, lag_inputs=lag_inputs,
-                   series_id=getattr(series, "id_column", None))
+                   series_id=getattr(series, "id_column", None),
+                   seasonal_period=getattr(one, "period", 0),
+                   seasonal_difference=bool(getattr(one, "seasonal_difference", False)),
+                   transform=getattr(getattr(one, "steps", None), "transform", "none"))
 
     def columns(self) -> str:
         """"target y; inputs u, v" for messages."""
@@ -402,6 +416,12 @@ def _check_data(data: DataSpec):
         names = getattr(data, what)
         if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
             raise CheckpointError(f"data.{what} must be distinct column names, found {names!r}")
+    if data.transform not in TRANSFORMS:
+        raise CheckpointError(f"data.transform {data.transform!r} is not one of "
+                              f"{', '.join(TRANSFORMS)}")
+    if data.seasonal_period < 0 or (data.seasonal_difference and data.seasonal_period < 2):
+        raise CheckpointError(f"data.seasonal_period {data.seasonal_period} is not a period "
+                              f"(0: none; seasonal differencing needs 2 or more)")
     if not 0 < data.train_rows <= data.rows:
         raise CheckpointError(f"data.train_rows {data.train_rows} is not within the "
                               f"{data.rows} rows")
@@ -493,7 +513,14 @@ def _check_scaler_pair(scalers: dict, data: DataSpec, model: str, where: str):
                                       f"number(s), found {values!r}")
         if not all(v > 0 for v in stored["scale"]):
             raise CheckpointError(f"{where}.{part}.scale must be positive")
-        for mean, scale in zip(stored["mean"], stored["scale"]):
+        for mean, scale in zip(stored["mean"], stored["scale"], strict=True):
             if scale < max(SMALLEST_SCALE, 1e-12 * abs(mean)):  # nothing left of the values
                 raise CheckpointError(f"{where}.{part}.scale {scale!r} is too small to scale "
                                       f"values around {mean:g} by")
+    lambdas = scalers["targets"].get("lambda")
+    if (data.transform == "boxcox") != (lambdas is not None) or lambdas is not None and not (
+            isinstance(lambdas, list) and len(lambdas) == len(data.target) and all(
+                _fits(v, (float,)) and np.isfinite(v) for v in lambdas)):
+        raise CheckpointError(f"{where}.targets.lambda must be {len(data.target)} finite "
+                              f"number(s) with the Box-Cox transform, and absent without it; "
+                              f"found {lambdas!r}")

@@ -77,7 +77,9 @@ def generate_words(model, task, steps: int) -> np.ndarray:
 def multi_step_errors(model, task, k: int = 5, split: str = "test",
                       max_origins: int = 50) -> dict:
     """How the model forecasts further ahead than one step, on one split, in the data's units,
-    each against its naive counterpart (the last known value, held):
+    each against its naive counterpart (the last known value, held) and, with a seasonal
+    period P, its seasonal naive one (the last known season repeated: the j-th step ahead of
+    origin o is y_{o + (j mod P) - P}):
 
     - ``k_step``: RMSE of the k-th value of free runs started at origins o in the split (read
       rows [0, o), forecast o … o+k-1, compare the last with y_{o+k-1}); at most
@@ -89,10 +91,12 @@ def multi_step_errors(model, task, k: int = 5, split: str = "test",
 
     For a series task (one-step forecasting); the model's own outputs are fed back.
     """
+    from .data.task import seasonal_naive_ahead
+
     if task.kind != "series":
         raise ValueError("multi-step errors are for series tasks (seq2seq reports its own)")
     rows = task.splits()[split]
-    truth = task.series.targets
+    truth, period = task.series.targets, task.period
     origins = np.arange(rows.start, rows.stop - k + 1)
     if len(origins) > max_origins:
         origins = origins[np.linspace(0, len(origins) - 1, max_origins).round().astype(int)]
@@ -102,13 +106,18 @@ def multi_step_errors(model, task, k: int = 5, split: str = "test",
                         for o in origins])
         target = truth[origins + k - 1]
         k_step = {"model": _rmse(kth, target), "naive": _rmse(truth[origins - 1], target)}
+        if period:
+            k_step["seasonal_naive"] = _rmse(
+                [seasonal_naive_ahead(truth, o, k, period)[-1] for o in origins], target)
     steps = rows.stop - rows.start
     run = task.forecast_levels(free_run(model, task, steps, origin=rows.start),
                                origin=rows.start)
     flat = np.repeat(truth[rows.start - 1][None], steps, axis=0)
-    return {"k": k, "origins": len(origins), "k_step": k_step,
-            "free_run": {"model": _rmse(run, truth[rows]), "naive": _rmse(flat, truth[rows]),
-                         "steps": steps}}
+    free = {"model": _rmse(run, truth[rows]), "naive": _rmse(flat, truth[rows]), "steps": steps}
+    if period:
+        free["seasonal_naive"] = _rmse(seasonal_naive_ahead(truth, rows.start, steps, period),
+                                       truth[rows])
+    return {"k": k, "origins": len(origins), "k_step": k_step, "free_run": free}
 
 
 def pooled_errors(reports: list) -> dict:
@@ -121,7 +130,7 @@ def pooled_errors(reports: list) -> dict:
             return None
         return {who: float(np.sqrt(np.average([r[part][who] ** 2 for r, _ in kept],
                                               weights=[n for _, n in kept])))
-                for who in ("model", "naive")}
+                for who in kept[0][0][part] if who != "steps"}
 
     origins = [r["origins"] for r in reports]
     steps = [r["free_run"]["steps"] for r in reports]

@@ -6,6 +6,7 @@ Each case runs in an empty folder holding only the files its setup makes: ``good
 column, target ``a``, inputs ``b`` and ``c``), ``m.npz`` (an Elman model trained on the built-in
 sine for 2 epochs) and ``c.npz`` (an Elman model trained on good.csv with inputs b, c).
 """
+import datetime
 import json
 import shutil
 
@@ -20,9 +21,11 @@ SMALL = ["--length", "300", "--epochs", "2", "--hidden", "6", "--bptt", "20"]
 
 
 def good_rows(n=60, seed=0):
+    """One row a day from 2024-01-01 (no day left out: that would be a gap in the dates)."""
     rng = np.random.default_rng(seed)
-    return [[f"2024-{1 + i // 28:02d}-{1 + i % 28:02d}", f"{v:.4f}", f"{w:.4f}", f"{z:.4f}"]
-            for i, (v, w, z) in enumerate(rng.standard_normal((n, 3)))]
+    first = datetime.date(2024, 1, 1)
+    return [[(first + datetime.timedelta(days=i)).isoformat(), f"{v:.4f}", f"{w:.4f}",
+             f"{z:.4f}"] for i, (v, w, z) in enumerate(rng.standard_normal((n, 3)))]
 
 
 def csv_text(header=("date", "a", "b", "c"), rows=None):
@@ -272,6 +275,9 @@ CASES = [
                                                             *good_rows()[11:]])),
      TRAIN + CSV, 1, "bad.csv, line 12: date '2024-01-10' does not come after the line before "
                      "('2024-01-11'): rows must be in time order"),
+    ("csv-date-gap", text("bad.csv", csv_text(rows=good_rows()[:20] + good_rows()[26:])),
+     TRAIN + CSV, 1, "bad.csv, lines 21-22: 6 rows missing between date 2024-01-20 and "
+                     "2024-01-27 (the rows step by 1 day); add the rows, or interpolate them"),
     ("csv-long-format", text("bad.csv", csv_text(rows=good_rows(30) + good_rows(30, seed=1))),
      TRAIN + CSV, 1, "line 32: date '2024-01-01' does not come after the line before"),
     ("series-id-not-a-column", text("bad.csv", csv_text()), TRAIN + CSV + ["--series-id", "s"],

@@ -23,6 +23,34 @@ def test_every_command_has_help(command):
     assert len(result.output.splitlines()) > 4
 
 
+@pytest.mark.parametrize("name", ["train", "predict", "sweep", "bench", "gradcheck"])
+def test_every_option_s_default_is_in_its_help(name):
+    """An option with a default (a value, or what the model or the data decide) says it in
+    its --help line; a flag's default is off, and an option without one has none to show."""
+    import click
+
+    command = main.commands[name]
+    with click.Context(main, info_name="minirnn", **main.context_settings) as parent:
+        context = click.Context(command, info_name=name, parent=parent)
+        for option in command.params:
+            if not isinstance(option, click.Option) or option.is_flag or option.hidden:
+                continue
+            record = option.get_help_record(context)
+            decided_elsewhere = option.name in (  # by the model, the data or a checkpoint
+                "layers", "connectivity", "window", "input_delays", "output_delays", "mode",
+                "mu", "memory_size", "cell", "open_epochs", "backend", "length",
+                "seasonal_period")
+            if option.default not in (None, click.core.UNSET) or decided_elsewhere:
+                assert "default:" in record[1], f"{name} {record[0]}"
+
+
+def test_models_fit_80_columns_whatever_the_terminal():
+    result = CliRunner().invoke(main, ["models"], terminal_width=200, env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    assert "elman (Elman): W_xh, W_hh, b_h, W_hy, b_y" in result.output
+
+
 def test_gradcheck_passes_and_reports_every_tensor_as_json():
     result = invoke("gradcheck", "statespace", "--backend", "numpy", "--json")
     assert result.exit_code == 0, result.output

@@ -12,7 +12,7 @@ from minirnn.checkpoint import CheckpointError
 from minirnn.cli.main import main
 from minirnn.data.series import DataError, Panel, load_csv
 from minirnn.data.task import make_panel_task, make_task, metrics
-from minirnn.app.tasks import build_task, load_data
+from minirnn.app.tasks import build_task, load_data, stored_task
 from minirnn.data.fingerprints import fingerprint
 from minirnn.experiment import Experiment
 from minirnn.forecast import multi_step_errors, pooled_errors
@@ -231,10 +231,11 @@ def test_train_reports_every_series_and_the_pooled_errors(tmp_path):
     assert summary["series_id"] == "symbol" and list(summary["by_series"]) == ["AAA", "BB", "C"]
     each = summary["by_series"]
     assert [each[s]["rows"]["test"] for s in each] == [18, 9, 15]
+    assert summary["seasonal_period"] == 7  # daily dates: a weekly season
     for split in ("train", "validation", "test"):  # pooled = every series' rows together
-        # (but each series' first row, which has no last value and is not scored)
-        sizes = [each[s]["rows"][split] - (split == "train") for s in each]
-        for who in ("model", "naive"):
+        # (but each series' first 7 rows, which have no value a season before: not scored)
+        sizes = [each[s]["rows"][split] - 7 * (split == "train") for s in each]
+        for who in ("model", "naive", "seasonal_naive"):
             mse = np.average([each[s]["metrics"][split][who]["rmse"] ** 2 for s in each],
                              weights=sizes)
             assert summary["metrics"][split][who]["rmse"] == pytest.approx(np.sqrt(mse))
@@ -247,19 +248,21 @@ def test_train_reports_every_series_and_the_pooled_errors(tmp_path):
     assert result.exit_code == 0, result.output
     exp = Experiment.load(tmp_path / "m.npz")
     net = exp.build_model()
-    task = build_task(load_data(str(path), "close", "volume", missing="interpolate",
-                                series_id="symbol"), "elman", scalers=exp.scalers)
+    task = stored_task(load_data(str(path), "close", "volume", missing="interpolate",
+                                 series_id="symbol"), "elman", exp.data, exp.scalers)
     bb = task.tasks[1]
     assert each["BB"]["metrics"] == bb.score(bb.predict(net))
     assert each["BB"]["further_ahead"] == multi_step_errors(net, bb, k=3)
     # the table: a row per series with its one-step, 3-step and free-run errors and naive's
+    # (one step ahead the seasonal naive one's too: daily dates, a weekly season)
     lines = result.output.splitlines()
     cells = next(line.split() for line in lines if line.split()[:1] == ["BB"])
     f = each["BB"]["further_ahead"]
     test = each["BB"]["metrics"]["test"]
     assert cells[1:] == [str(9), *(f"{v:.4g}" for v in (
-        test["model"]["rmse"], test["naive"]["rmse"], f["k_step"]["model"], f["k_step"]["naive"],
-        f["free_run"]["model"], f["free_run"]["naive"]))]
+        test["model"]["rmse"], test["naive"]["rmse"], test["seasonal_naive"]["rmse"],
+        f["k_step"]["model"], f["k_step"]["naive"], f["free_run"]["model"],
+        f["free_run"]["naive"]))]
     assert all(len(line) <= 80 for line in lines if str(tmp_path) not in line)
 
 
@@ -310,7 +313,10 @@ def test_predict_gives_a_row_per_series_and_time_on_another_file(tmp_path):
                     "--diagnostics", "--plot", tmp_path / "c.png")
     assert result.exit_code == 0, result.output
     chosen = json.loads(result.stdout)
-    assert chosen["rows"] == rows[42:92] and chosen["diagnostics"]["n"] == 8
+    assert chosen["rows"] == rows[42:92]
+    # rows the model never saw: every row is looked at, but the first 7 (daily dates, a
+    # weekly season: they have no value a season before)
+    assert chosen["diagnostics"]["rows"] == "all" and chosen["diagnostics"]["n"] == 50 - 7
     assert (tmp_path / "c.png").stat().st_size > 0
     result = invoke("predict", tmp_path / "m.npz", "--data", newer, "--series", "BB")
     assert result.exit_code == 1 and "--series 'BB' is not in the data; the series (symbol) " \

@@ -938,7 +938,7 @@ def test_lagged_inputs_and_the_data_seed_are_kept_across_a_resume(tmp_path):
 
 
 SUMMARY_KEYS = {"model", "config", "stopped", "resumed_from_epoch", "epochs_done", "best_epoch",
-                "history", "metrics", "further_ahead", "checkpoint"}
+                "history", "seasonal_period", "metrics", "further_ahead", "checkpoint"}
 
 
 def _csv_of_shape(path, shape):
@@ -994,7 +994,8 @@ def test_every_csv_shape_reports_numbers_that_the_rows_confirm(tmp_path, shape):
     forecasts' one-step, k-step and free-run errors recomputed here from the rows alone, the
     JSON document's schema, and the same numbers in the table of the text output."""
     path, options, truth = _csv_of_shape(tmp_path / "data.csv", shape)
-    args = ["elman", "--data", path, *options, "--horizon", "3", *FAST[2:]]
+    args = ["elman", "--data", path, *options, "--horizon", "3", *FAST[2:],
+            "--seasonal-period", "0"]  # daily dates: not the weekly season (test_season_cli)
     summary = json.loads(invoke("train", *args, "--json").stdout)
     assert set(summary) == SUMMARY_KEYS | ({"series_id", "by_series"} if shape == "long" else
                                            set())

@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from minirnn.data.fingerprints import fingerprint
 from minirnn.data.series import (DataError, comes_after, csv_columns, follows_on,
                                  next_dates)
 from minirnn.data.sources import BUILTIN
@@ -33,7 +34,7 @@ from minirnn.sizing import BYTES_PER_FORECAST_STEP, check_bytes, check_memory
 
 from .datafiles import check_series_id, data_for_model, stored_data
 from .engines import choose_engine, tell
-from .tasks import build_task, load_data
+from .tasks import load_data, stored_task
 
 Notes = Callable[[str], None] | None
 
@@ -91,6 +92,7 @@ class SeriesPrediction:
     spread: np.ndarray | None = None        # (T, O): an ensemble's
     ahead_spread: np.ndarray | None = None  # (steps, O): an ensemble's
     ahead_dates: list | None = None         # the future inputs' dates, when they have them
+    splits: dict | None = None              # the training data's: where validation, test begin
 
 
 @dataclass
@@ -330,8 +332,7 @@ def predict_model(path, options: PredictOptions | None = None, on_note: Notes = 
     series = _data(exp, o, path)
     check_memory(exp.model, exp.config, len(series))
     check_bytes(BYTES_PER_FORECAST_STEP * o.steps, f"--steps {o.steps:,}")
-    task = build_task(series, exp.model, spec.difference, exp.scalers, spec.context,
-                      spec.horizon, spec.lag_inputs)
+    task = stored_task(series, exp.model, spec, exp.scalers)
     net = exp.build_model(choose_engine(o.backend, exp.config["backend"], on_note))
     if task.kind in ("windows", "text"):
         return _other_kinds(task, net, series, o, on_note)
@@ -349,24 +350,32 @@ def predict_model(path, options: PredictOptions | None = None, on_note: Notes = 
     simulated = is_simulation(exp, on_note)
     futures = future_inputs(o.future_inputs, spec, members, o.steps, on_note) if o.steps \
         else [(None, None)] * len(members)
+    own = fingerprint(series) == spec.fingerprint  # the rows it was trained on
     with np.errstate(all="ignore"):  # an overflow is an error below, not a warning
         aheads = _forecast(net, members, futures, o.steps)
         predictions = [SeriesPrediction(one.series, one.to_levels(one.predict(net)), ahead,
-                                        ahead_dates=dates)
+                                        ahead_dates=dates,
+                                        splits=split_starts(one) if own else None)
                        for one, ahead, (_, dates) in zip(members, aheads, futures,
                                                          strict=True)]
-    check_finite(path, exp, [observed(one, p.one_step) for one, p in zip(members, predictions)],
-                 aheads)
+    check_finite(path, exp, [observed(one, p.one_step)
+                             for one, p in zip(members, predictions, strict=True)], aheads)
     header, rows = series_table(predictions, spec.series_id)
     report = None
     if o.diagnostics:  # of the one series (more are refused above)
-        report = residual_diagnostics(members[0].series, predictions[0].one_step, members[0])
+        unseen = o.data is not None and not own
+        if unseen:
+            tell(on_note, "the diagnostics look at every row: the model was not trained on "
+                          "these data, so none of them is a training row")
+        report = residual_diagnostics(members[0].series, predictions[0].one_step, members[0],
+                                      every_row=unseen)
     return Prediction(header, rows, predictions, report, simulated)
 
 
 def observed(one, levels):
-    """The one-step predictions that exist (modelling changes, the first row has none)."""
-    return levels[1:] if one.difference else levels
+    """The one-step predictions that exist (modelling changes, the first ``steps.span`` rows
+    have none: 1 for the changes, P for the seasonal ones, P + 1 for both)."""
+    return levels[one.steps.span:]
 
 
 def check_finite(path, exp: Experiment, one_steps: list, aheads: list):
@@ -384,6 +393,12 @@ def check_finite(path, exp: Experiment, one_steps: list, aheads: list):
                      f"range ({bad:,} of {sum(len(r) for r in rows):,} rows not finite): its "
                      f"weights are too large for these data (the largest, in {name}: "
                      f"{weight:.3g})")
+
+
+def split_starts(task) -> dict:
+    """{"validation": its first row, "test": its first row} of a one-step task."""
+    splits = task.splits()
+    return {name: splits[name].start for name in ("validation", "test")}
 
 
 def mean_and_spread(values: list):
@@ -424,14 +439,19 @@ class _Ensemble:
         elif o.data is None and spec.fingerprint != self.spec.fingerprint:
             raise DataError(f"{path} was trained on other rows than {self.first}: give --data "
                             f"to predict the same rows with every model")
-        task = build_task(self.series, exp.model, spec.difference, exp.scalers, spec.context,
-                          spec.horizon, spec.lag_inputs)
+        task = stored_task(self.series, exp.model, spec, exp.scalers)
         if task.kind not in ("series", "panel"):
             raise DataError(f"{path}: an ensemble is of one-step models of a numeric series, "
                             f"not of {exp.model} ({task.kind})")
         members = chosen_series(task, spec, o.series)
         quiet = path != self.first
-        self.simulated = is_simulation(exp, self.on_note, quiet=quiet)
+        simulated = is_simulation(exp, self.on_note, quiet=quiet)
+        if quiet and simulated != self.simulated:
+            how = {True: "by closed-loop simulation", False: "one step ahead"}
+            raise DataError(f"{path} predicts {how[simulated]}, {self.first} "
+                            f"{how[self.simulated]}: an ensemble averages predictions of one "
+                            f"kind; predict with each apart")
+        self.simulated = simulated
         if o.one_series and len(members) > 1:
             raise ValueError(f"--plot takes one series; the data have {len(members)} "
                              f"({self.spec.series_id}): choose one with --series NAME")
@@ -453,7 +473,9 @@ class _Ensemble:
         predictions = []
         for k, one in enumerate(self.members):
             mean, spread = mean_and_spread([run[k] for run in self.one_steps])
-            p = SeriesPrediction(one.series, mean, spread=spread)
+            own = self.options.data is None  # every model's training rows (checked)
+            p = SeriesPrediction(one.series, mean, spread=spread,
+                                 splits=split_starts(one) if own else None)
             if self.options.steps:
                 p.ahead, p.ahead_spread = mean_and_spread([run[k] for run in self.aheads])
                 p.ahead_dates = self.dates[k]

@@ -43,12 +43,15 @@ def load_data(source, target=None, inputs=None, length: int | None = None, seed:
 
 
 def build_task(series, model_name: str, difference: bool = False, scalers: dict | None = None,
-               context: int = 20, horizon: int = 5, lag_inputs: bool = False):
+               context: int = 20, horizon: int = 5, lag_inputs: bool = False,
+               period: int = 0, seasonal_difference: bool = False, transform: str = "none"):
     """The task for ``series`` and model: next-word prediction for a text; windows of
     ``context`` rows → ``horizon`` values for seq2seq; one-step forecasting otherwise (NARX
     reads the inputs and keeps its own past outputs; every other model reads the last target).
-    ``scalers`` (a checkpoint's, by column name) are reused; without them they are fitted.
-    ``lag_inputs``: the model reads the inputs one step late (``data.task.make_task``)."""
+    ``scalers`` (a checkpoint's, by column name, with a Box-Cox λ) are reused; without them
+    they are fitted. ``lag_inputs``: the model reads the inputs one step late; ``period``,
+    ``seasonal_difference``, ``transform``: the seasonal period and the targets' steps
+    (``data.task.make_task``)."""
     if lag_inputs and not getattr(series, "input_names", None):
         raise DataError("--lag-inputs needs input columns (--inputs): the data have none")
     if isinstance(series, TextSeries):
@@ -56,10 +59,16 @@ def build_task(series, model_name: str, difference: bool = False, scalers: dict 
             raise DataError(f"{model_name} models numeric series; for text choose another model")
         if difference:
             raise DataError("--difference is for numeric series, not text")
+        if period or seasonal_difference or transform != "none":
+            raise DataError("seasons and transforms are for numeric series, not text")
         return make_text_task(series)
     if model_name == "seq2seq" and difference:
         raise DataError("--difference is not available for seq2seq windows")
+    if model_name == "seq2seq" and seasonal_difference:
+        raise DataError("seasonal differencing is not available for seq2seq windows")
     autoregressive = model_name != "narx"
+    options = dict(difference=difference, lag_inputs=lag_inputs, period=period,
+                   seasonal_difference=seasonal_difference, transform=transform)
     if isinstance(series, Panel):
         if model_name == "seq2seq":
             raise DataError("seq2seq reads windows of one series; several series (--series-id) "
@@ -68,15 +77,11 @@ def build_task(series, model_name: str, difference: bool = False, scalers: dict 
         if scalers:
             def by_id(name):
                 return _stored_scalers(scalers["series"], name, series.members, autoregressive)
-        return make_panel_task(series, autoregressive, by_id, difference=difference,
-                               lag_inputs=lag_inputs)
+        return make_panel_task(series, autoregressive, by_id, **options)
     given = {}
     if scalers:
-        given = {"input_scaler": _scaler(scalers, "inputs",
-                                         input_columns(series.input_names, autoregressive)),
-                 "target_scaler": _scaler(scalers, "targets", list(series.target_names))}
-    base = make_task(series, autoregressive=autoregressive, difference=difference,
-                     lag_inputs=lag_inputs, **given)
+        given = _given_scalers(scalers, series, autoregressive)
+    base = make_task(series, autoregressive=autoregressive, **options, **given)
     if model_name != "seq2seq":
         return base
     task = WindowTask(base, context, horizon)
@@ -84,6 +89,14 @@ def build_task(series, model_name: str, difference: bool = False, scalers: dict 
         raise DataError(f"{series.name} has {len(series)} rows: too few for windows of "
                         f"{context} + {horizon} rows in every split")
     return task
+
+
+def stored_task(series, model_name: str, spec, scalers: dict):
+    """``build_task`` for a trained model: as its data's description ``spec`` (an
+    ``experiment.DataSpec``) says, with its ``scalers``."""
+    return build_task(series, model_name, spec.difference, scalers, spec.context, spec.horizon,
+                      spec.lag_inputs, spec.seasonal_period, spec.seasonal_difference,
+                      spec.transform)
 
 
 NO_INPUT = "(constant 0)"  # NARX's input column when the data has none
@@ -102,9 +115,16 @@ def _stored_scalers(stored: dict, name: str, members: list, autoregressive: bool
                         f"{', '.join(map(repr, stored))}): each series is scaled as its "
                         f"training rows were")
     member = next(m for m in members if m.name == name)
-    return {"input_scaler": _scaler(stored[name], "inputs",
-                                    input_columns(member.input_names, autoregressive)),
-            "target_scaler": _scaler(stored[name], "targets", list(member.target_names))}
+    return _given_scalers(stored[name], member, autoregressive)
+
+
+def _given_scalers(scalers: dict, series, autoregressive: bool) -> dict:
+    """``make_task``'s keyword arguments for stored scalers: the input and target scalers,
+    and the target columns' Box-Cox λ when there are some."""
+    return {"input_scaler": _scaler(scalers, "inputs",
+                                    input_columns(series.input_names, autoregressive)),
+            "target_scaler": _scaler(scalers, "targets", list(series.target_names)),
+            "lambdas": scalers["targets"].get("lambda")}
 
 
 def _scaler(scalers: dict, part: str, columns: list) -> Scaler:
@@ -127,4 +147,5 @@ def task_scalers(task) -> dict:
     series = task.series
     return {"inputs": {"columns": input_columns(series.input_names, task.autoregressive),
                        **task.input_scaler.to_dict()},
-            "targets": {"columns": list(series.target_names), **task.target_scaler.to_dict()}}
+            "targets": {"columns": list(series.target_names), **task.target_scaler.to_dict(),
+                        **task.steps.to_dict()}}

@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from minirnn.checkpoint import CheckpointError, WriterLock
+from minirnn.data.series import infer_period
 from minirnn.data.sources import BUILTIN, default_length
 from minirnn.experiment import DataSpec, Experiment
 from minirnn.forecast import pooled_errors
@@ -35,7 +36,7 @@ from minirnn.train import TrainConfig, TrainResult, evaluate, fit
 
 from .datafiles import stored_data
 from .engines import choose_engine, engine_facts, tell
-from .tasks import build_task, load_data, task_scalers, training_rows
+from .tasks import build_task, load_data, stored_task, task_scalers, training_rows
 
 Notes = Callable[[str], None] | None
 
@@ -60,6 +61,9 @@ class TrainOptions:
     context: int = 20                  # seq2seq: rows read before each forecast
     horizon: int = 5                   # steps ahead (seq2seq: the values forecast)
     difference: bool = False           # model the changes y_t - y_{t-1}
+    seasonal_period: int | None = None  # P; None: inferred from the dates; 0: none
+    seasonal_difference: bool = False  # model the seasonal changes y_t - y_{t-P}
+    transform: str = "none"            # the targets' power transform: none, log, boxcox
     lag_inputs: bool = False           # read the inputs one step late
     hidden: int = 16
     layers: int | None = None          # multilayer
@@ -113,7 +117,8 @@ FIXED_ON_RESUME = {
     "batch": ("train", "batch"), "bptt": ("train", "bptt"),
     "optimizer": ("train", "optimizer"), "clip": ("train", "clip"),
     "open_epochs": ("train", "open_loop_epochs"), "missing": ("data", "missing"),
-    "series_id": ("data", "series_id"),
+    "series_id": ("data", "series_id"), "seasonal_period": ("data", "seasonal_period"),
+    "seasonal_difference": ("data", "seasonal_difference"), "transform": ("data", "transform"),
 }
 
 #: the options that belong to one or a few models (the others refuse them), and their names in
@@ -195,7 +200,9 @@ def new_run(options: TrainOptions, on_note: Notes = None) -> Run:
     if dropped:
         tell(on_note, f"{dropped} row{'s' if dropped > 1 else ''} with a missing value left "
                       f"out (--missing drop)")
-    task = build_task(series, o.model, o.difference, None, o.context, o.horizon, o.lag_inputs)
+    period = seasonal_period(series, o.seasonal_period, on_note)
+    task = build_task(series, o.model, o.difference, None, o.context, o.horizon, o.lag_inputs,
+                      period, o.seasonal_difference, o.transform)
     chosen = choose_engine(o.backend, on_note=on_note)
     settings = dict(num_layers=o.layers, connectivity=o.connectivity, window=o.window,
                     input_delays=o.input_delays, output_delays=o.output_delays, mode=o.mode,
@@ -221,6 +228,20 @@ def new_run(options: TrainOptions, on_note: Notes = None) -> Run:
     exp = Experiment(o.model, config, spec, task_scalers(task), train_config,
                      trained_with=engine_facts(chosen))
     return Run(exp, series, task, net)
+
+
+def seasonal_period(series, given: int | None, on_note: Notes = None) -> int:
+    """The seasonal period: ``given``, or inferred from the data's dates (a note says so:
+    12 for months, 4 quarters, 52 weeks, 7 days, 24 hours; 0 without dates or for others)."""
+    if given is not None:
+        return given
+    dates = getattr(getattr(series, "members", [series])[0], "dates", None)
+    period, unit = infer_period(dates)
+    if period:
+        tell(on_note, f"the dates step by the {unit}: seasonal period {period}, the seasonal "
+                      f"naive forecast (the value {period} rows before) scored beside the "
+                      f"naive one (a period of 0 turns it off)")
+    return period
 
 
 def _conflicts(exp: Experiment, options: TrainOptions, given: set) -> list:
@@ -267,8 +288,7 @@ def resumed_run(path, options: TrainOptions, on_note: Notes = None) -> Run:
         series = load_data(o.data, *columns, exp.data.length, exp.data.seed or 0,
                            exp.data.missing, exp.data.series_id)
         exp.data.check_same_data(series, path)
-    task = build_task(series, exp.model, exp.data.difference, exp.scalers, exp.data.context,
-                      exp.data.horizon, exp.data.lag_inputs)
+    task = stored_task(series, exp.model, exp.data, exp.scalers)
     run = exp.run
     if run.last_state is None or run.optimizer_state is None:
         raise CheckpointError(f"{path} holds no training state to continue (no last weights "
@@ -342,7 +362,7 @@ def range_hint(task, share: float = 0.1) -> str | None:
     """A hint when more than ``share`` of the validation and test targets lie outside the
     range of the training targets (of their own series: a trending series, the model never
     saw such values) and the task models the levels: --difference models the changes."""
-    if task.kind not in ("series", "panel") or task.difference:
+    if task.kind not in ("series", "panel") or task.steps.lags:
         return None
     outside = []
     for one in getattr(task, "tasks", [task]):
@@ -422,7 +442,8 @@ def finish_run(run: Run, result: TrainResult, out=None, writing=nullcontext) -> 
         further = further_ahead(net, task, exp.data.horizon)
     return {"model": exp.model, "config": exp.config, "stopped": result.stopped,
             "resumed_from_epoch": run.resumed_at or None, "epochs_done": result.epoch,
-            "best_epoch": result.best_epoch, "history": result.history, "metrics": scores,
+            "best_epoch": result.best_epoch, "history": result.history,
+            "seasonal_period": exp.data.seasonal_period, "metrics": scores,
             "further_ahead": further, "checkpoint": out,
             **({"series_id": run.series.id_column, "by_series": by_series} if by_series
                else {})}

@@ -170,33 +170,33 @@ def _date_layout(values):
     return None
 
 
+def _writer(layout: str, example: str):
+    """A datetime as text in ``layout`` (ISO 8601: with as much of the time as ``example``)."""
+    colons = example.count(":")
+    if layout != "iso":
+        return lambda d: d.strftime(layout)
+    if not colons:
+        return lambda d: d.date().isoformat()
+    return lambda d: d.isoformat(sep=" ", timespec="minutes" if colons == 1 else "seconds")
+
+
 def next_dates(values: list, steps: int) -> list | None:
     """The ``steps`` dates after a date column's last, written in its layout, when its rows are
     evenly spaced: by a fixed time (days, hours), by whole months (monthly or quarterly data:
     the same day of the month), or by whole years; or business days (every weekday, no
     weekend: the next weekdays); None otherwise (other gaps, a time of day alone)."""
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     layout = _date_layout(values) if values else None
     if layout is None or len(values) < 2 or layout in ("%H:%M", "%H:%M:%S"):
         return None
     stamps = [_parse_date(v, layout) for v in values]
-    colons = values[-1].count(":")
-    if layout == "iso":
-        write = (lambda d: d.date().isoformat()) if not colons else \
-            (lambda d: d.isoformat(sep=" ", timespec="minutes" if colons == 1 else "seconds"))
-    else:
-        write = (lambda d: d.strftime(layout))
+    write = _writer(layout, values[-1])
     months = {(b.year - a.year) * 12 + b.month - a.month for a, b in zip(stamps, stamps[1:])}
     if len(months) == 1 and min(months) > 0 and stamps[0].day <= 28 and \
             all(d.day == stamps[0].day and d.time() == stamps[0].time() for d in stamps):
         step, last = months.pop(), stamps[-1]  # whole months (or years): calendar steps
-        ahead = []
-        for k in range(1, steps + 1):
-            total = last.month - 1 + step * k
-            ahead.append(write(datetime(last.year + total // 12, total % 12 + 1, last.day,
-                                        last.hour, last.minute, last.second)))
-        return ahead
+        return [write(_step_on(last, "months", step * k)) for k in range(1, steps + 1)]
     steps_between = {b - a for a, b in zip(stamps, stamps[1:])}
     if len(steps_between) == 1:  # a fixed step: days, hours, weeks
         step = steps_between.pop()
@@ -216,6 +216,106 @@ def next_dates(values: list, steps: int) -> list | None:
                 ahead.append(write(date))
         return ahead
     return None
+
+
+#: the seasonal period of dates that step by a month, a quarter, a week, a day, an hour
+SEASONS = {("months", 1): (12, "month"), ("months", 3): (4, "quarter"),
+           ("days", 7): (52, "week"), ("days", 1): (7, "day"), ("hours", 1): (24, "hour")}
+
+
+def date_step(stamps: list):
+    """How most rows of parsed dates (in time order) step: ("months", m) when every date
+    falls on one day of the month and time, by m whole months between most neighbours;
+    ("days", d) or ("hours", h) by a fixed time; None for too few dates or uneven steps,
+    weekdays alone (business days: weekends and holidays are no gaps) or steps of another
+    size (minutes). A step is "most" when at least half the neighbours are that far apart."""
+    from collections import Counter
+
+    if len(stamps) < 3:
+        return None
+    first = stamps[0]
+    if first.day <= 28 and all(d.day == first.day and d.time() == first.time()
+                               for d in stamps):
+        unit, gaps = "months", [(b.year - a.year) * 12 + b.month - a.month
+                                for a, b in zip(stamps, stamps[1:], strict=False)]
+    else:
+        seconds = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
+        if all(d.weekday() < 5 for d in stamps) and min(seconds) == 86400:
+            return None  # weekdays alone: business days
+        unit = "days" if all(s % 86400 == 0 for s in seconds) else "hours"
+        size = 86400 if unit == "days" else 3600
+        if any(s % size for s in seconds):
+            return None
+        gaps = [int(s // size) for s in seconds]
+    step, count = Counter(gaps).most_common(1)[0]
+    if step < 1 or 2 * count < len(gaps) or any(g % step for g in gaps):
+        return None
+    return unit, step
+
+
+def infer_period(dates: list | None) -> tuple:
+    """(P, the unit) of a date column whose rows step by a month (12), a quarter (4), a week
+    (52), a day (7) or an hour (24); (0, None) otherwise, or without dates."""
+    layout = _date_layout(dates) if dates else None
+    if layout is None:
+        return 0, None
+    return SEASONS.get(date_step([_parse_date(v, layout) for v in dates]), (0, None))
+
+
+def _fill_gaps(path: Path, name: str, values: list, lines: list, columns: dict, missing: str):
+    """Rows missing from dates that step evenly (``date_step``): a DataError naming the
+    dates on either side of the first gap, or with ``missing`` "interpolate" the rows put in
+    (their dates in the column's layout, their values NaN, for the interpolation to fill);
+    with "drop", rows left out are what was asked for. (dates, lines, columns)."""
+    layout = _date_layout(values)
+    parsed = [_parse_date(v, layout) for v in values] if layout else []
+    step = date_step(parsed)
+    if step is None or missing == "drop":
+        return values, lines, columns
+    unit, size = step
+
+    def apart(a, b):  # steps between two dates
+        if unit == "months":
+            return ((b.year - a.year) * 12 + b.month - a.month) // size
+        return int((b - a).total_seconds() // (size * (86400 if unit == "days" else 3600)))
+
+    gaps = [i for i in range(1, len(parsed)) if apart(parsed[i - 1], parsed[i]) > 1]
+    if not gaps:
+        return values, lines, columns
+    if missing != "interpolate":
+        i = gaps[0]
+        count = apart(parsed[i - 1], parsed[i]) - 1
+        raise DataError(f"{path.name}, lines {lines[i - 1]}-{lines[i]}: {count} row"
+                        f"{'s' if count > 1 else ''} missing between {name} {values[i - 1]} "
+                        f"and {values[i]} (the rows step by {size} {unit[:-1]}"
+                        f"{'s' if size > 1 else ''}); add the rows, or interpolate them",
+                        reason="date gap")
+    write = _writer(layout, values[-1])
+    out_stamps, out_lines, keep = [], [], []
+    for i, stamp in enumerate(parsed):
+        if i in gaps:
+            for k in range(1, apart(parsed[i - 1], stamp)):
+                out_stamps.append(write(_step_on(parsed[i - 1], unit, size * k)))
+                out_lines.append(lines[i])
+                keep.append(-1)
+        out_stamps.append(values[i])
+        out_lines.append(lines[i])
+        keep.append(i)
+    keep = np.array(keep)
+    filled = {column: np.where(keep >= 0, v[np.maximum(keep, 0)], np.nan)
+              for column, v in columns.items()}
+    return out_stamps, out_lines, filled
+
+
+def _step_on(date, unit: str, count: int):
+    """``date`` moved on by ``count`` months, days or hours."""
+    from datetime import datetime, timedelta
+
+    if unit == "months":
+        total = date.month - 1 + count
+        return datetime(date.year + total // 12, total % 12 + 1, date.day, date.hour,
+                        date.minute, date.second)
+    return date + timedelta(**{unit: count})
 
 
 def _check_time_order(path: Path, name: str, values: list, lines: list, member: str = ""):
@@ -322,7 +422,10 @@ def load_csv(path, target, inputs=None, missing: str = "error", series_id: str |
     as data. Every used value must be a finite number, or missing (an empty cell, NA, NaN,
     null, ?), which ``missing`` handles: "error" names its line and column, "drop" leaves out
     the rows that have one, "interpolate" fills each gap linearly between the values around it
-    (the nearest value before the first or after the last). Errors name the file's line.
+    (the nearest value before the first or after the last). Dates that step evenly (months,
+    weeks, days, hours) with rows missing between two of them are an error naming both, unless
+    ``missing`` is "interpolate" (the rows are put in, their values interpolated) or "drop"
+    (rows left out). Errors name the file's line.
 
     With ``series_id`` (a column name) the file is in long format: its rows are grouped by
     that column's values into a ``Panel`` of series, each checked (time order, gaps) on its
@@ -453,6 +556,9 @@ def _series(path: Path, header: list, body: list, lines: list, targets: list,
         body = [row for row, kept in zip(body, keep) if kept]
         lines = [line for line, kept in zip(lines, keep) if kept]
         stamps = [v for v, kept in zip(stamps, keep) if kept] if stamps else None
+    if stamps:
+        _check_time_order(path, dates[0], stamps, lines, member or "")
+        stamps, lines, columns = _fill_gaps(path, dates[0], stamps, lines, columns, missing)
     filled = None
     if missing == "interpolate":
         filled = np.stack([np.isnan(columns[n]) for n in targets], axis=1)
@@ -464,11 +570,9 @@ def _series(path: Path, header: list, body: list, lines: list, targets: list,
             if gaps.any():
                 rows = np.arange(len(values))
                 values[gaps] = np.interp(rows[gaps], rows[~gaps], values[~gaps])
-    if stamps:
-        _check_time_order(path, dates[0], stamps, lines, member or "")
-    x = np.stack([columns[n] for n in input_names], axis=1) if input_names else \
-        np.zeros((len(body), 0))
     y = np.stack([columns[n] for n in targets], axis=1)
+    x = np.stack([columns[n] for n in input_names], axis=1) if input_names else \
+        np.zeros((len(y), 0))
     return Series(x, y, input_names, targets, path.stem if member is None else member,
                   dates[0] if dates else None, stamps,
                   filled if filled is not None and filled.any() else None, dropped)

@@ -5,24 +5,32 @@ The task is one-step-ahead forecasting of the targets y_t:
 - NARX reads the exogenous inputs u_t (a constant 0 column if there are none) and keeps its own
   delay lines of past outputs (true ones in open loop, its predictions in closed loop);
 - every other model reads x_t = [u_t, y_{t-1}]: the inputs and the last known target (0 at t = 0).
-The naive baseline predicts y_t = y_{t-1}: a model is only useful if it beats it.
+The naive baseline predicts y_t = y_{t-1}: a model is only useful if it beats it. With a
+seasonal period P the seasonal naive one, y_t = y_{t-P} (the same month last year), stands
+beside it: on a seasonal series that is the bar to clear. Both, and the model, are scored on
+the same rows: those from max(1, P, S) on (S: the rows differencing leaves without a value).
 
-With ``difference=True`` the model works on the changes Δy_t = y_t - y_{t-1} instead of the
+The targets reach the model through invertible steps (``transforms.TargetSteps``): a power
+transform (log, Box-Cox) for swings that grow with the level, then differencing. With
+``difference=True`` the model works on the changes Δy_t = y_t - y_{t-1} instead of the
 levels (reading Δy_{t-1}, predicting Δy_t), and its forecast is y_{t-1} + Δŷ_t. For trending
 series (prices) this keeps every value the model sees within the range it was trained on.
+With ``seasonal_difference=True`` it works on y_t - y_{t-P} (both: on their combination,
+Δy_t - Δy_{t-P}). Every prediction and score is undone to the data's own units.
 
 Scaling (zero mean, unit variance per column) is fitted on the training part only, so nothing
 about the validation and test parts leaks into training.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import losses
 from ..autograd import no_grad
 from .series import DataError, Panel, Series
+from .transforms import TargetSteps
 
 
 @dataclass
@@ -102,6 +110,8 @@ class ForecastTask(StreamTraining):
     difference: bool = False    # y holds the scaled changes Δy_t, not the levels
     lag_inputs: bool = False    # u holds u_{t-1} (forecasting), not u_t (system identification)
     next_input: np.ndarray | None = None  # lagged: the input the step after the last row reads
+    period: int = 0             # the seasonal period P (0: none): the seasonal naive baseline
+    steps: TargetSteps = field(default_factory=TargetSteps)  # y's transform and differencing
 
     #: what the task is; the validation metric that early stopping watches, and its direction
     kind, metric, lower_is_better = "series", "rmse", True
@@ -114,22 +124,35 @@ class ForecastTask(StreamTraining):
         """The training loss: mean squared error in the scaled units."""
         return losses.mse(prediction, target)
 
+    @property
+    def seasonal_difference(self) -> bool:
+        """Whether y holds the seasonal changes y_t - y_{t-P} (of the changes, with both)."""
+        return len(self.steps.lags) > int(self.difference)
+
+    @property
+    def first_scored(self) -> int:
+        """The first row scored: the naive forecasts need a row before it (the seasonal
+        naive one, P rows), the model its differenced inputs (``steps.span`` rows)."""
+        return max(1, self.period, self.steps.span)
+
     def score(self, predicted: np.ndarray) -> dict:
         """RMSE and MAE per split, in the data's own units, for the model's one-step
-        predictions (scaled, (T, O)) and for the naive forecast y_t = y_{t-1}."""
-        return {split: {"model": metrics(levels, truth), "naive": metrics(naive, truth)}
-                for split, (levels, naive, truth) in self.split_values(predicted).items()}
+        predictions (scaled, (T, O)), the naive forecast y_t = y_{t-1} and, with a seasonal
+        period P, the seasonal naive forecast y_t = y_{t-P}."""
+        return {split: {who: metrics(values, truth) for who, values in guesses.items()}
+                for split, (guesses, truth) in self.split_values(predicted).items()}
 
     def split_values(self, predicted: np.ndarray) -> dict:
-        """{split: (the model's one-step predictions, the naive ones, the truth)} of its rows,
-        in the data's own units; but the first row: it has no last value for the naive
-        forecast to repeat (nor for the model to read), so neither is scored there."""
-        levels = self.to_levels(predicted)
+        """{split: ({"model": its one-step predictions, "naive": …, "seasonal_naive": … (with
+        a period)}, the truth)} of its rows from ``first_scored`` on, in the data's units."""
         truth = self.series.targets
-        naive = np.concatenate([truth[:1], truth[:-1]], axis=0)
-        scored = {split: slice(max(rows.start, 1), rows.stop)
+        guesses = {"model": self.to_levels(predicted),
+                   "naive": np.concatenate([truth[:1], truth[:-1]], axis=0)}
+        if self.period:
+            guesses["seasonal_naive"] = seasonal_naive(truth, self.period)
+        scored = {split: slice(max(rows.start, self.first_scored), rows.stop)
                   for split, rows in self.splits().items()}
-        return {split: (levels[rows], naive[rows], truth[rows])
+        return {split: ({who: values[rows] for who, values in guesses.items()}, truth[rows])
                 for split, rows in scored.items()}
 
     @property
@@ -145,75 +168,101 @@ class ForecastTask(StreamTraining):
         return np.concatenate([self.u, y_prev], axis=1)
 
     def predict(self, model) -> np.ndarray:
-        """``StreamTraining.predict``; but a closed-loop NARX modelling changes simulates the
-        changes, so its levels are the first true value plus its changes summed, y_0 + Σ Δŷ:
-        returned as the changes from each true last value that take it there (what
-        ``to_levels`` adds them to), so that its scores are those of its simulation."""
+        """``StreamTraining.predict``; but a closed-loop NARX modelling differences simulates
+        them from the first rows on, so its levels are those rows' true values with its own
+        differences undone after them (``steps.ahead``): returned as the differences from the
+        true past that take each row there (what ``to_levels`` undoes), so that its scores are
+        those of its simulation."""
         out = super().predict(model)
-        if not (self.difference and not self.autoregressive and model.mode == "closed"):
+        if not (self.steps.lags and not self.autoregressive and model.mode == "closed"):
             return out
-        truth = self.series.targets
-        changes = self.target_scaler.inverse(out)
-        changes[0] = 0  # the first row: no change before it
-        levels = truth[:1] + np.cumsum(changes, axis=0)
-        return self.target_scaler.transform(levels - np.concatenate([truth[:1], truth[:-1]]))
+        truth, span = self.series.targets, self.steps.span
+        simulated = self.steps.ahead(self.target_scaler.inverse(out)[span:], truth[:span])
+        levels = np.concatenate([truth[:span], simulated])
+        v, true_v = self.steps.apply(levels), self.steps.apply(truth)
+        changes = v - (true_v - self.steps.forward(truth))  # ŵ_t = v̂_t + Σ_{k>=1} c_k v_{t-k}
+        changes[:span] = self.target_scaler.mean  # no simulation there: scaled 0
+        return self.target_scaler.transform(changes)
 
     def to_levels(self, predicted: np.ndarray) -> np.ndarray:
         """One-step predictions (T, O) in the model's scaled units → the data's own units.
-        Modelling changes, the first row has no prediction (NaN): it would be the row's own
-        value plus a change from nothing."""
-        values = self.target_scaler.inverse(predicted)
-        if not self.difference:
-            return values
-        truth = self.series.targets
-        levels = np.concatenate([truth[:1], truth[:-1]], axis=0) + values
-        levels[0] = np.nan
-        return levels
+        Modelling differences, the first ``steps.span`` rows have no prediction (NaN): it
+        would be the row's own value plus a difference from nothing."""
+        return self.steps.one_step(self.target_scaler.inverse(predicted), self.series.targets)
 
     def forecast_levels(self, ahead: np.ndarray, origin: int | None = None) -> np.ndarray:
         """A free-run forecast (N, O) of rows origin … (default: past the last row) → the
         data's own units."""
-        values = self.target_scaler.inverse(ahead)
-        if not self.difference:
-            return values
-        anchor = self.series.targets[(len(self.y) if origin is None else origin) - 1]
-        return anchor + np.cumsum(values, axis=0)
+        origin = len(self.y) if origin is None else origin
+        return self.steps.ahead(self.target_scaler.inverse(ahead),
+                                self.series.targets[:origin])
+
+
+def seasonal_naive(truth: np.ndarray, period: int) -> np.ndarray:
+    """ŷ_t = y_{t-P} for every row (T, O); NaN in the first P rows, which have none."""
+    guess = np.full(truth.shape, np.nan)
+    guess[period:] = truth[:len(truth) - period]
+    return guess
+
+
+def seasonal_naive_ahead(truth: np.ndarray, origin: int, steps: int, period: int) -> np.ndarray:
+    """The seasonal naive forecast (steps, O) of rows origin … from the rows before it: the
+    last known value of the same season, y_{origin + (j mod P) - P} for the j-th (origin >= P)."""
+    return truth[origin - period + np.arange(steps) % period]
 
 
 def make_task(series: Series, autoregressive: bool, split=(0.7, 0.15), min_rows: int = 8,
               input_scaler=None, target_scaler=None, difference: bool = False,
-              lag_inputs: bool = False, label: str | None = None) -> ForecastTask:
+              lag_inputs: bool = False, label: str | None = None, period: int = 0,
+              seasonal_difference: bool = False, transform: str = "none",
+              lambdas=None) -> ForecastTask:
     """Split in time, fit the scalers on the training rows (or reuse given ones), scale.
 
     The inputs of row t are u_t, known when y_t is forecast (a known input driving a plant:
     system identification); with ``lag_inputs`` they are u_{t-1} (0 at t = 0), for forecasting
     with inputs that are only known once their step has passed.
 
+    The targets go through ``transform`` ("none", "log", "boxcox": its λ given as
+    ``lambdas`` or fitted on the training rows) and differencing (``difference``: lag 1;
+    ``seasonal_difference``: lag ``period``) before the scaling, which is fitted on the
+    training rows that have a difference; the first rows, which have none, read 0 (scaled).
+
     With both scalers given (a trained model's) any number of rows will do: too few for the
     split, they are all "train" rows. ``label`` names the series in errors."""
     T = len(series)
+    label = label or series.name
     train_end = int(round(T * split[0]))
     val_end = int(round(T * (split[0] + split[1])))
     too_few = train_end < min_rows or val_end - train_end < 1 or T - val_end < 1
     if too_few and input_scaler is not None and target_scaler is not None and T >= 1:
         train_end = val_end = T  # predicting with a trained model: nothing to split
     elif too_few:
-        raise DataError(f"{label or series.name} has {T} row{'' if T == 1 else 's'}: too few "
+        raise DataError(f"{label} has {T} row{'' if T == 1 else 's'}: too few "
                         f"for a train / validation / test split with at least {min_rows} "
                         f"training rows")
+    if seasonal_difference and period < 2:
+        raise DataError(f"{label}: seasonal differencing needs a seasonal period of 2 rows or "
+                        f"more (given {period})")
+    lags = (1,) * difference + (period,) * seasonal_difference
+    if target_scaler is None and max(period, sum(lags)) + min_rows > train_end:
+        raise DataError(f"{label} has {train_end} training rows: too few for a seasonal period "
+                        f"of {period} rows (at least {max(period, sum(lags)) + min_rows})")
     u = series.inputs
     if not autoregressive and u.shape[1] == 0:
         u = np.zeros((T, 1))  # NARX needs an input: a constant zero (a pure NAR model)
-    y = series.targets
-    if difference:
-        y = np.concatenate([np.zeros((1, y.shape[1])), np.diff(y, axis=0)], axis=0)
+    steps = TargetSteps.fit(series.targets, train_end, transform, lags, lambdas,
+                            series.target_names, label)
+    y = steps.forward(series.targets)
     input_scaler = input_scaler or Scaler.fit(u[:train_end])
-    target_scaler = target_scaler or Scaler.fit(y[:train_end])
+    target_scaler = target_scaler or Scaler.fit(y[steps.span:train_end])
+    scaled_y = target_scaler.transform(y)
+    scaled_y[:steps.span] = 0  # no difference there: the training rows' mean
     scaled, next_input = input_scaler.transform(u), None
     if lag_inputs:
         scaled, next_input = np.concatenate([np.zeros_like(scaled[:1]), scaled[:-1]]), scaled[-1:]
-    return ForecastTask(series, scaled, target_scaler.transform(y), input_scaler, target_scaler,
-                        train_end, val_end, autoregressive, difference, lag_inputs, next_input)
+    return ForecastTask(series, scaled, scaled_y, input_scaler, target_scaler,
+                        train_end, val_end, autoregressive, difference, lag_inputs, next_input,
+                        period, steps)
 
 
 @dataclass
@@ -245,6 +294,8 @@ class PanelTask:
     # what every series' task shares
     autoregressive = property(lambda self: self.tasks[0].autoregressive)
     difference = property(lambda self: self.tasks[0].difference)
+    steps = property(lambda self: self.tasks[0].steps)
+    period = property(lambda self: self.tasks[0].period)
     lag_inputs = property(lambda self: self.tasks[0].lag_inputs)
     model_input_size = property(lambda self: self.tasks[0].model_input_size)
     output_size = property(lambda self: self.tasks[0].output_size)
@@ -294,19 +345,19 @@ class PanelTask:
 
     def score(self, predicted: list) -> dict:
         """Scaled RMSE, RMSE and MAE per split of every series' rows together, model and
-        naive."""
+        naive (and seasonal naive, with a period)."""
         parts = [task.split_values(p) for task, p in zip(self.tasks, predicted)]
         scales = [task.target_scaler.scale for task in self.tasks]
         report = {}
         for split in parts[0]:
-            levels, naive, truth = (np.concatenate([part[split][k] for part in parts])
-                                    for k in range(3))
-            scaled = {who: np.concatenate([(part[split][k] - part[split][2]) / scale
-                                           for part, scale in zip(parts, scales)])
-                      for who, k in (("model", 0), ("naive", 1))}
-            report[split] = {who: {"scaled_rmse": float(np.sqrt(np.mean(scaled[who] ** 2))),
-                                   **metrics(values, truth)}
-                             for who, values in (("model", levels), ("naive", naive))}
+            truth = np.concatenate([part[split][1] for part in parts])
+            report[split] = {}
+            for who in parts[0][split][0]:
+                values = np.concatenate([part[split][0][who] for part in parts])
+                scaled = np.concatenate([(part[split][0][who] - part[split][1]) / scale
+                                         for part, scale in zip(parts, scales)])
+                report[split][who] = {"scaled_rmse": float(np.sqrt(np.mean(scaled ** 2))),
+                                      **metrics(values, truth)}
         return report
 
     def score_each(self, predicted: list) -> dict:
@@ -368,6 +419,7 @@ class WindowTask:
         """Origins whose context and targets both lie inside the split's rows."""
         rows = self.base.splits()[split]
         first = max(rows.start, self.context) if split == "train" else rows.start
+        first = max(first, self.base.period)  # the seasonal naive forecast's season before
         last = rows.stop - self.horizon
         return np.arange(first, last + 1)
 
@@ -400,21 +452,29 @@ class WindowTask:
         return forecasts
 
     def score(self, forecasts: dict) -> dict:
-        scaler, truth_all = self.base.target_scaler, self.base.series.targets
+        """RMSE and MAE of every step of every window per split, in the data's units; the
+        naive forecast holds the last known value y_{o-1}, the seasonal naive one (with a
+        period P) repeats the last known season, y_{o+j-P} for the j-th step (j < P)."""
+        truth_all, period = self.base.series.targets, self.base.period
         report = {}
         for split, predicted in forecasts.items():
             origins = self.origins(split)
             truth = np.stack([truth_all[o:o + self.horizon] for o in origins])
             naive = np.repeat(truth_all[origins - 1][:, None], self.horizon, axis=1)
-            levels = scaler.inverse(predicted)
+            levels = self.base.steps.restore(self.base.target_scaler.inverse(predicted))
             report[split] = {
                 "model": {**metrics(levels, truth),
                           "rmse_by_step": np.sqrt(np.mean((levels - truth) ** 2,
                                                           axis=(0, 2))).tolist()},
                 "naive": metrics(naive, truth)}
+            if period:
+                seasonal = np.stack([seasonal_naive_ahead(truth_all, o, self.horizon, period)
+                                     for o in origins])
+                report[split]["seasonal_naive"] = metrics(seasonal, truth)
         return report
 
     def forecast_after_end(self, model) -> np.ndarray:
         """The next ``horizon`` values after the last row, in the data's units (N, O)."""
         x = self.base.x[None, -self.context:].astype(model.dtype)
-        return self.base.target_scaler.inverse(model.generate(x, self.horizon)[0])
+        return self.base.steps.restore(
+            self.base.target_scaler.inverse(model.generate(x, self.horizon)[0]))
