@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from minirnn.models import BACKENDS
+from minirnn.catalog import BACKENDS
 
 #: why the cuda engine cannot be chosen on a machine without it
 CUDA_MISSING = ("backend 'cuda' needs an NVIDIA GPU with a working CUDA driver and numba-cuda "
@@ -22,9 +22,15 @@ def tell(on_note: Callable[[str], None] | None, text: str):
 
 def available_backends() -> list[str]:
     """The engines this machine runs: every one, less cuda without a GPU."""
+    return [b for b in BACKENDS if b != "cuda" or _has_cuda()]
+
+
+def _has_cuda() -> bool:
+    """Whether the cuda engine runs here: asked only when it matters, since the asking imports
+    numba.cuda, a second or more of a run that never uses it."""
     from minirnn.kernels.cuda_support import cuda_available
 
-    return [b for b in BACKENDS if b != "cuda" or cuda_available()]
+    return cuda_available()
 
 
 def choose_engine(asked: str | None, trained_on: str | None = None,
@@ -35,10 +41,10 @@ def choose_engine(asked: str | None, trained_on: str | None = None,
     if asked is not None:
         if asked not in BACKENDS:
             raise ValueError(f"unknown engine {asked!r}; choose one of {', '.join(BACKENDS)}")
-        if asked == "cuda" and "cuda" not in available_backends():
+        if asked == "cuda" and not _has_cuda():
             raise ValueError(CUDA_MISSING)
         return asked
-    if trained_on in available_backends():
+    if trained_on in BACKENDS and (trained_on != "cuda" or _has_cuda()):
         return trained_on
     if trained_on is not None:
         tell(on_note, f"the model was trained on the {trained_on} engine, which this machine "
