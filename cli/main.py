@@ -113,9 +113,9 @@ def models(as_json):
         click.echo(json.dumps(entries, indent=2))
         return
     # a block per model, not a table: the equations are too long for a column of an
-    # 80-character terminal; each line wraps under its indent (not padded to the width)
+    # 80-character terminal; each line wraps at 80 under its indent, whatever the terminal
     def indented(text, style=None):
-        console.print(escape(textwrap.fill(text, width=min(console.width, 100),
+        console.print(escape(textwrap.fill(text, width=80,
                                            initial_indent="  ", subsequent_indent="    ")),
                       style=style, soft_wrap=True)
 
