@@ -186,6 +186,25 @@ def plot_training(path, history, task, net, scores, best_epoch, closed_at=0, sim
     fig = plt.figure(figsize=(10, 7.5))
     loss_ax, val_ax = fig.add_subplot(2, 2, 1), fig.add_subplot(2, 2, 2)
     bottom = fig.add_subplot(2, 1, 2)
+    _learning_curves(loss_ax, val_ax, history, task, scores, best_epoch, closed_at)
+    shown = task.tasks[0] if task.kind == "panel" else task  # a panel: its first series
+    if shown.kind == "series":
+        if shown is not task:
+            bottom.set_title(f"{task.panel.id_column} {shown.series.name} (1 of "
+                             f"{len(task.tasks)} series)")
+        _series_panel(bottom, shown, net, simulated)
+    elif task.kind == "windows":
+        _steps_ahead_panel(bottom, scores)
+    else:
+        _accuracy_panel(bottom, scores)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def _learning_curves(loss_ax, val_ax, history, task, scores, best_epoch, closed_at):
+    """The training loss by epoch (log axis); the validation metric with the naive (and
+    seasonal naive) forecast's level, the best epoch and, for a closed-loop NARX, the epoch
+    after which the loop was closed."""
     epochs = [h["epoch"] for h in history]
     loss_name = "cross-entropy" if task.kind == "text" else "MSE, scaled units"
     loss_ax.plot(epochs, [h["train_loss"] for h in history])
@@ -199,54 +218,57 @@ def plot_training(path, history, task, net, scores, best_epoch, closed_at=0, sim
         val_ax.axhline(scores["validation"]["seasonal_naive"][task.metric], color="grey",
                        ls=":", label="seasonal naive")
     val_ax.axvline(best_epoch, color="green", ls=":", label=f"best epoch ({best_epoch})")
-    if closed_at:  # closed-loop NARX: the epoch after which the loop was closed
+    if closed_at:
         for ax in (loss_ax, val_ax):
             ax.axvline(closed_at + 0.5, color="purple", ls="-.", lw=0.8,
                        label="loop closed" if ax is val_ax else None)
     val_ax.set(title=f"validation {metric}", xlabel="epoch")
     val_ax.legend()
-    shown = task.tasks[0] if task.kind == "panel" else task  # a panel: its first series
-    if shown.kind == "series":
-        series, splits = shown.series, shown.splits()
-        predicted = shown.to_levels(shown.predict(net))
-        if shown is not task:
-            bottom.set_title(f"{task.panel.id_column} {series.name} (1 of {len(task.tasks)} "
-                             f"series)")
-        t = np.arange(len(series))
-        bottom.plot(t, series.targets[:, 0], lw=0.8, label="true")
-        later = slice(splits["validation"].start, len(series))
-        bottom.plot(t[later], predicted[later, 0], lw=0.8,
-                    label="closed-loop simulation" if simulated else "one-step prediction")
-        for edge, name in ((splits["validation"].start, "validation"),
-                           (splits["test"].start, "test")):
-            bottom.axvline(edge, color="grey", ls="--")
-            bottom.text(edge, bottom.get_ylim()[1], f" {name}", va="top", fontsize=8)
-        bottom.set(xlabel="t" if not series.dates else f"row ({series.date_column} "
-                   f"{series.dates[0]} … {series.dates[-1]})", ylabel=series.target_names[0])
-        bottom.legend(loc="lower left")
-    elif task.kind == "windows":
-        by_step = scores["test"]["model"]["rmse_by_step"]
-        steps = np.arange(1, len(by_step) + 1)
-        bottom.bar(steps, by_step, label="model")
-        bottom.axhline(scores["test"]["naive"]["rmse"], color="grey", ls="--",
-                       label="naive (all steps)")
-        bottom.set(title="test RMSE by step ahead", xlabel="step ahead")
-        bottom.legend()
-    else:
-        names = [n for n in ("accuracy", "blank_accuracy") if n in scores["test"]["model"]]
-        splits = list(scores)
-        width = 0.8 / (2 * len(names))
-        for k, name in enumerate(names):
-            for m, who in enumerate(("model", "naive")):
-                offset = (2 * k + m - len(names) + 0.5) * width
-                bottom.bar(np.arange(len(splits)) + offset,
-                           [scores[sp][who][name] for sp in splits], width,
-                           label=f"{who} {name.replace('_', ' ')}")
-        bottom.set_xticks(np.arange(len(splits)), splits)
-        bottom.set(title="next-word accuracy", ylim=(0, 1))
-        bottom.legend()
-    fig.tight_layout()
-    save_figure(fig, path)
+
+
+def _series_panel(ax, task, net, simulated):
+    """The series with its split boundaries, and the model's predictions of the validation
+    and test rows (one-step, or the closed-loop simulation)."""
+    series, splits = task.series, task.splits()
+    predicted = task.to_levels(task.predict(net))
+    t = np.arange(len(series))
+    ax.plot(t, series.targets[:, 0], lw=0.8, label="true")
+    later = slice(splits["validation"].start, len(series))
+    ax.plot(t[later], predicted[later, 0], lw=0.8,
+            label="closed-loop simulation" if simulated else "one-step prediction")
+    for edge, name in ((splits["validation"].start, "validation"),
+                       (splits["test"].start, "test")):
+        ax.axvline(edge, color="grey", ls="--")
+        ax.text(edge, ax.get_ylim()[1], f" {name}", va="top", fontsize=8)
+    ax.set(xlabel="t" if not series.dates else f"row ({series.date_column} "
+           f"{series.dates[0]} … {series.dates[-1]})", ylabel=series.target_names[0])
+    ax.legend(loc="lower left")
+
+
+def _steps_ahead_panel(ax, scores):
+    """seq2seq: the test RMSE at each step ahead, against the naive forecast's."""
+    by_step = scores["test"]["model"]["rmse_by_step"]
+    ax.bar(np.arange(1, len(by_step) + 1), by_step, label="model")
+    ax.axhline(scores["test"]["naive"]["rmse"], color="grey", ls="--",
+               label="naive (all steps)")
+    ax.set(title="test RMSE by step ahead", xlabel="step ahead")
+    ax.legend()
+
+
+def _accuracy_panel(ax, scores):
+    """Text: the next-word accuracies (all words, and the blank) of the model and the naive
+    forecast, on each split."""
+    names = [n for n in ("accuracy", "blank_accuracy") if n in scores["test"]["model"]]
+    splits = list(scores)
+    width = 0.8 / (2 * len(names))
+    for k, name in enumerate(names):
+        for m, who in enumerate(("model", "naive")):
+            offset = (2 * k + m - len(names) + 0.5) * width
+            ax.bar(np.arange(len(splits)) + offset, [scores[sp][who][name] for sp in splits],
+                   width, label=f"{who} {name.replace('_', ' ')}")
+    ax.set_xticks(np.arange(len(splits)), splits)
+    ax.set(title="next-word accuracy", ylim=(0, 1))
+    ax.legend()
 
 
 def _date_ticks(ax, series, t):
