@@ -125,7 +125,7 @@ def pooled_errors(reports: list) -> dict:
     (k-step; the series with none left out) or rows (free run) together,
     sqrt(Σ_s n_s·rmse_s² / Σ_s n_s)."""
     def pool(part, counts):
-        kept = [(r, n) for r, n in zip(reports, counts) if n]
+        kept = [(r, n) for r, n in zip(reports, counts, strict=True) if n]
         if not kept:
             return None
         return {who: float(np.sqrt(np.average([r[part][who] ** 2 for r, _ in kept],

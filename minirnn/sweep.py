@@ -114,7 +114,7 @@ def grid_trials(models, grid: dict, seeds: int) -> list:
     """Every combination of the grid's values, for every model and seed (seeds 0 … seeds-1)."""
     keys = list(grid)
     combinations = list(itertools.product(*(grid[k] for k in keys))) if keys else [()]
-    return _unique([Trial(model, dict(zip(keys, values)), seed)
+    return _unique([Trial(model, dict(zip(keys, values, strict=True)), seed)
                     for model in models for values in combinations for seed in range(seeds)])
 
 

@@ -29,7 +29,6 @@ def test_an_interrupt_while_the_kernels_compile_is_one_line(tmp_path):
     """Ctrl-C lands in Numba's compiler (an empty kernel cache), where its exception is raised
     inside a ctypes callback that cannot pass it on: still one line, no "Exception ignored"
     report, and the run stops instead of training on."""
-    import os
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     process = subprocess.Popen([sys.executable, "-m", "minirnn.cli.main", "train", "elman",
                                 "--data", "sine", "--epochs", "200", "--patience", "200"],
