@@ -462,8 +462,8 @@ class _Ensemble:
         with np.errstate(all="ignore"):  # an overflow is an error below, not a warning
             one_steps = [one.to_levels(one.predict(net)) for one in members]
             aheads = _forecast(net, members, futures, o.steps)
-        check_finite(path, exp, [observed(one, v) for one, v in zip(members, one_steps, strict=True)],
-                     aheads)
+        check_finite(path, exp, [observed(one, v)
+                                 for one, v in zip(members, one_steps, strict=True)], aheads)
         self.one_steps.append(one_steps)
         if o.steps:
             self.dates = [dates for _, dates in futures]
