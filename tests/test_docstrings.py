@@ -1,5 +1,6 @@
-"""Every public function and class of the modules that the API reference documents has a
-docstring: the reference is generated from them (docs/api/*.md, mkdocstrings).
+"""Every public function and class of the modules that the API reference documents, and every
+public method and property of those classes, has a docstring: the reference is generated from
+them (docs/api/*.md, mkdocstrings).
 
 The modules are read from the API pages' ``::: module`` lines, so a module added to the
 reference is held to this at once. A module's public names are its ``__all__`` where it has
@@ -52,4 +53,20 @@ def test_every_public_function_and_class_has_a_docstring(module_name):
     objects = list(public_objects(module))
     assert objects, f"{module_name} has no public function or class"
     missing = [name for name, obj in objects if not (obj.__doc__ or "").strip()]
+    missing += [f"{name}.{method}" for name, obj in objects if inspect.isclass(obj)
+                for method, member in public_members(obj) if not (member.__doc__ or "").strip()]
     assert not missing, f"{module_name}: no docstring on {', '.join(missing)}"
+
+
+def public_members(cls):
+    """(name, function) of the methods and properties a class defines itself (inherited ones
+    are documented where they are defined), public names only."""
+    for name, value in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, property):
+            yield name, value.fget
+        elif isinstance(value, (staticmethod, classmethod)):
+            yield name, value.__func__
+        elif inspect.isfunction(value):
+            yield name, value

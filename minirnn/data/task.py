@@ -42,20 +42,26 @@ class Scaler:
 
     @classmethod
     def fit(cls, values: np.ndarray) -> "Scaler":
+        """The mean and standard deviation of each column of ``values`` (the training rows);
+        a constant column gets scale 1, so that it scales to zeros rather than NaN."""
         scale = values.std(axis=0)
         return cls(values.mean(axis=0), np.where(scale > 0, scale, 1.0))
 
     def transform(self, values):
+        """z = (v - mean) / scale, column by column."""
         return (values - self.mean) / self.scale
 
     def inverse(self, values):
+        """v = z scale + mean: ``transform`` undone."""
         return values * self.scale + self.mean
 
     def to_dict(self):
+        """{"mean": [...], "scale": [...]}, as a checkpoint stores it."""
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
 
     @classmethod
     def from_dict(cls, d):
+        """``to_dict()``'s result read back."""
         return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["scale"], np.float64))
 
 
@@ -118,6 +124,7 @@ class ForecastTask(StreamTraining):
 
     @property
     def output_size(self) -> int:
+        """O: the target columns the model predicts."""
         return self.y.shape[1]
 
     def loss(self, prediction, target):
@@ -157,6 +164,8 @@ class ForecastTask(StreamTraining):
 
     @property
     def model_input_size(self) -> int:
+        """I: the columns the model reads at each step: the inputs, and y_{t-1} when the task
+        is autoregressive (every model but NARX, which delays its own outputs)."""
         return self.x.shape[1]
 
     @property
