@@ -493,7 +493,7 @@ def _check_scaler_pair(scalers: dict, data: DataSpec, model: str, where: str):
                                       f"number(s), found {values!r}")
         if not all(v > 0 for v in stored["scale"]):
             raise CheckpointError(f"{where}.{part}.scale must be positive")
-        for mean, scale in zip(stored["mean"], stored["scale"]):
+        for mean, scale in zip(stored["mean"], stored["scale"], strict=True):
             if scale < max(SMALLEST_SCALE, 1e-12 * abs(mean)):  # nothing left of the values
                 raise CheckpointError(f"{where}.{part}.scale {scale!r} is too small to scale "
                                       f"values around {mean:g} by")

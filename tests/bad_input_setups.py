@@ -77,15 +77,25 @@ def disk_full(what):
     return lambda d, t: {"lock": lock, "figure": figure}[what]
 
 
-def deflate_bomb(d, t):
-    """m.npz whose W_hh member deflates 64 MiB of zeros (its header says so) into 64 KB
-    (tests/test_untrusted_files.py measures the memory of a larger one)."""
-    with zipfile.ZipFile(t / "m.npz") as good, zipfile.ZipFile(d / "m.npz", "w",
-                                                               zipfile.ZIP_DEFLATED) as bomb:
-        for info in good.infolist():
+def deflate_bomb(good, path, unpacked=2 ** 30):
+    """``good`` with its best/W_hh replaced by a member that deflates ``unpacked`` bytes of
+    zeros (an .npy whose header says so, float64) into a few MB."""
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
+                                                          compresslevel=1) as bomb:
+        for info in source.infolist():
             if info.filename != "best/W_hh.npy":
-                bomb.writestr(info.filename, good.read(info))
-        with bomb.open("best/W_hh.npy", "w") as member:
-            np.lib.format.write_array_header_1_0(member, {"descr": "<f4", "fortran_order": False,
-                                                          "shape": (4096, 4096)})
-            member.write(bytes(4096 * 4096 * 4))
+                bomb.writestr(info.filename, source.read(info))
+        rows = unpacked // 8 // 1024
+        with bomb.open("best/W_hh.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False,
+                                                          "shape": (rows, 1024)})
+            zeros = bytes(2 ** 24)
+            for _ in range(rows * 1024 * 8 // len(zeros)):
+                member.write(zeros)
+    return path
+
+
+def bomb(d, t):
+    """m.npz whose W_hh unpacks to 64 MiB from about 64 KB (tests/test_untrusted_files.py
+    measures the memory a load of a larger one takes)."""
+    deflate_bomb(t / "m.npz", d / "m.npz", unpacked=64 * 2 ** 20)

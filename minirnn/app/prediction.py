@@ -355,8 +355,8 @@ def predict_model(path, options: PredictOptions | None = None, on_note: Notes = 
                                         ahead_dates=dates)
                        for one, ahead, (_, dates) in zip(members, aheads, futures,
                                                          strict=True)]
-    check_finite(path, exp, [observed(one, p.one_step) for one, p in zip(members, predictions)],
-                 aheads)
+    check_finite(path, exp, [observed(one, p.one_step)
+                             for one, p in zip(members, predictions, strict=True)], aheads)
     header, rows = series_table(predictions, spec.series_id)
     report = None
     if o.diagnostics:  # of the one series (more are refused above)
@@ -442,8 +442,8 @@ class _Ensemble:
         with np.errstate(all="ignore"):  # an overflow is an error below, not a warning
             one_steps = [one.to_levels(one.predict(net)) for one in members]
             aheads = _forecast(net, members, futures, o.steps)
-        check_finite(path, exp, [observed(one, v) for one, v in zip(members, one_steps)],
-                     aheads)
+        check_finite(path, exp, [observed(one, v)
+                                 for one, v in zip(members, one_steps, strict=True)], aheads)
         self.one_steps.append(one_steps)
         if o.steps:
             self.dates = [dates for _, dates in futures]
