@@ -381,6 +381,8 @@ CASES = [
     ("ckpt-scale-subnormal",
      edited(lambda d: d["scalers"]["targets"].update(scale=[1e-320])), PREDICT, 1,
      "scalers.targets.scale 1e-320 is too small to scale values around"),
+    ("ckpt-builtin-length-absurd", edited(lambda d: d["data"].update(length=10 ** 13)),
+     PREDICT, 1, "data.length 10,000,000,000,000 needs ~"),
     ("ckpt-old-schema", edited(lambda d: d.update(schema=1)), PREDICT, 1,
      "an older minirnn wrote it"),
     ("ckpt-source-not-csv", edited(source("/etc/passwd")), PREDICT, 1,
