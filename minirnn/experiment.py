@@ -47,7 +47,7 @@ from .catalog import MISSING, TRANSFORMS
 from .data.series import DataError
 from .data.sources import BUILTIN
 from .models.registry import MODEL_OPTIONS, build_model, check_config
-from .sizing import check_memory, parameter_count
+from .sizing import BYTES_PER_BUILTIN_ROW, check_bytes, check_memory, parameter_count
 from .train import TrainConfig, TrainResult
 
 FORMAT = "minirnn-checkpoint"
@@ -425,6 +425,14 @@ def _check_data(data: DataSpec):
     if not 0 < data.train_rows <= data.rows:
         raise CheckpointError(f"data.train_rows {data.train_rows} is not within the "
                               f"{data.rows} rows")
+    for what in ("context", "horizon"):
+        if not 1 <= getattr(data, what) <= data.rows:
+            raise CheckpointError(f"data.{what} {getattr(data, what)} is not within the "
+                                  f"{data.rows} rows")
+    if data.builtin and data.length is not None:  # the rows generated again to predict
+        if data.length < 1:
+            raise CheckpointError(f"data.length {data.length} is not a number of rows")
+        check_bytes(BYTES_PER_BUILTIN_ROW * data.length, f"data.length {data.length:,}")
 
 
 def _run_arrays(arrays: dict, model: str, config: dict, step: int | None) -> dict:

@@ -17,6 +17,8 @@ from click.testing import CliRunner
 from minirnn.checkpoint import read_archive
 from minirnn.cli.main import main
 
+from bad_input_setups import bomb, daily, deeply_nested, disk_full, results
+
 SMALL = ["--length", "300", "--epochs", "2", "--hidden", "6", "--bptt", "20"]
 
 
@@ -86,51 +88,11 @@ def edited(change_document=None, change_arrays=None):
     return setup
 
 
-def daily(name, first, n=60):
-    """A file of good.csv's columns, one row a day from the date ``first`` (ISO)."""
-    from datetime import date, timedelta
-
-    start = date.fromisoformat(first)
-    rows = [[(start + timedelta(days=k)).isoformat(), *r[1:]]
-            for k, r in enumerate(good_rows(n))]
-    return text(name, csv_text(rows=rows))
-
-
 def both(*setups):
     def setup(d, t):
         patches = [s(d, t) for s in setups]
         return lambda monkeypatch: [p(monkeypatch) for p in patches if callable(p)]
     return setup
-
-
-def disk_full(what):
-    """A setup whose case runs on a full disk for ``what``: "lock" (the process id written
-    into a checkpoint's lock file just taken) or "figure" (an image, after its first bytes)."""
-    import errno
-    import os
-
-    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def lock(monkeypatch):
-        write = os.write
-
-        def write_unless_a_lock(fd, data):
-            if os.readlink(f"/proc/self/fd/{fd}").endswith(".lock"):
-                raise full
-            return write(fd, data)
-        monkeypatch.setattr(os, "write", write_unless_a_lock)
-
-    def figure(monkeypatch):
-        def savefig(self, handle, **options):  # to a file name or an open file
-            if isinstance(handle, (str, os.PathLike)):
-                with open(handle, "wb") as opened:
-                    opened.write(b"\x89PNG\r\n")
-            else:
-                handle.write(b"\x89PNG\r\n")
-            raise full
-        monkeypatch.setattr("matplotlib.figure.Figure.savefig", savefig)
-
-    return lambda d, t: {"lock": lock, "figure": figure}[what]
 
 
 def nan_weight(arrays):
@@ -183,35 +145,9 @@ def not_a_folder(d, t):
     (d / "file").write_text("x")
 
 
-def results(**record):
-    """sweep/results.json of a finished one-trial sweep (``SWEEP``) whose record of the trial
-    has ``record``'s keys changed by hand; its checkpoint is m.npz, put where the sweep keeps
-    it."""
-    def setup(d, t):
-        (d / "sweep" / "trials").mkdir(parents=True)
-        own = d / "sweep" / "trials" / "elman-seed=0.npz"
-        shutil.copy(t / "m.npz", own)
-        done = {"name": "elman-seed=0", "status": "done", "metric": "rmse", "validation": 0.2,
-                "test": 0.3, "naive_validation": 0.5, "naive_test": 0.5, "epochs": 2,
-                "model": "elman", "params": {}, "seed": 0, "configuration": "elman",
-                "checkpoint": str(own.resolve()), **record}
-        document = {"shared": SWEEP[SWEEP.index("--") + 1:], "planned": ["elman-seed=0"],
-                    "trials": [done]}
-        (d / "sweep" / "results.json").write_text(json.dumps(document))
-    return setup
-
-
-def deeply_nested(d, t):
-    """m.npz with a list nested 5,000 deep in its document (the JSON text written as is)."""
-    document, arrays = read_archive(t / "m.npz")
-    text = json.dumps(document).replace('"config": {', '"config": {"extra": ' + "[" * 5000 +
-                                        "]" * 5000 + ", ", 1)
-    np.savez(d / "m.npz", meta=np.array(text), **arrays)
-
-
 TRAIN = ["train", "elman"]
-SWEEP = ["sweep", "--model", "elman", "--", "--data", "sine", "--length", "300", "--epochs",
-         "2"]
+SWEEP_SHARED = ["--data", "sine", "--length", "300", "--epochs", "2"]
+SWEEP = ["sweep", "--model", "elman", "--", *SWEEP_SHARED]
 CSV = ["--data", "bad.csv", "--target", "a", "--inputs", "b"]
 PREDICT = ["predict", "m.npz"]
 
@@ -435,6 +371,8 @@ CASES = [
      PREDICT, 1, "not an .npz archive, or a truncated one"),
     ("ckpt-text-file", text("m.npz", "weights: 1 2 3\n"), PREDICT, 1,
      "m.npz is not a minirnn checkpoint: not an .npz archive"),
+    ("ckpt-deflate-bomb", bomb, PREDICT, 1,
+     "m.npz: its arrays would unpack to 67,"),
     ("ckpt-no-meta", no_meta, PREDICT, 1, "it has no 'meta' document"),
     ("ckpt-meta-not-json", not_json, PREDICT, 1, "its 'meta' document is not valid JSON"),
     ("ckpt-no-config", edited(lambda d: d.pop("config")), PREDICT, 1,
@@ -449,6 +387,8 @@ CASES = [
     ("ckpt-scale-subnormal",
      edited(lambda d: d["scalers"]["targets"].update(scale=[1e-320])), PREDICT, 1,
      "scalers.targets.scale 1e-320 is too small to scale values around"),
+    ("ckpt-builtin-length-absurd", edited(lambda d: d["data"].update(length=10 ** 13)),
+     PREDICT, 1, "data.length 10,000,000,000,000 needs ~"),
     ("ckpt-old-schema", edited(lambda d: d.update(schema=1)), PREDICT, 1,
      "an older minirnn wrote it"),
     ("ckpt-source-not-csv", edited(source("/etc/passwd")), PREDICT, 1,
@@ -458,8 +398,9 @@ CASES = [
     ("ckpt-wrong-model-on-resume", model, ["train", "jordan", "--resume", "m.npz"], 1,
      "m.npz holds the model 'elman', not 'jordan'"),
     # data and options against a checkpoint
-    ("predict-future-inputs-a-month-late", both(csv_model, daily("days.csv", "2024-01-01"),
-                                                 daily("next.csv", "2024-04-01", 5)),
+    ("predict-future-inputs-a-month-late",
+     both(csv_model, daily("days.csv", "2024-01-01", good_rows()),
+          daily("next.csv", "2024-04-01", good_rows(5))),
      ["predict", "c.npz", "--data", "days.csv", "--steps", "3", "--future-inputs", "next.csv"],
      1, "--future-inputs next.csv starts at 2024-04-01, further after the data's last row "
         "(2024-02-29) than any row from the one before"),
@@ -535,13 +476,13 @@ CASES = [
     ("sweep-out-holds-another-run", model, SWEEP[:3] + ["--out", "m.npz"] + SWEEP[3:], 1,
      "--out m.npz already exists (the model 'elman', 2 epoch(s)): choose another --out, or "
      "give --overwrite"),
-    ("sweep-results-score-edited", results(validation=-1),
+    ("sweep-results-score-edited", results(SWEEP_SHARED, validation=-1),
      SWEEP[:3] + ["--resume", "--out", "best.npz"] + SWEEP[3:], 1,
      "the record of elman-seed=0: its validation score -1 is not a possible rmse"),
-    ("sweep-results-checkpoint-edited", both(csv_model, results(checkpoint="c.npz")),
+    ("sweep-results-checkpoint-edited", both(csv_model, results(SWEEP_SHARED, checkpoint="c.npz")),
      SWEEP[:3] + ["--resume", "--out", "best.npz"] + SWEEP[3:], 1,
      "the record of elman-seed=0 names a checkpoint that is not its own file in sweep/trials"),
-    ("sweep-results-nan", results(test=float("nan")),
+    ("sweep-results-nan", results(SWEEP_SHARED, test=float("nan")),
      SWEEP[:3] + ["--resume", "--out", "best.npz"] + SWEEP[3:], 1,
      "results.json is not a sweep's results: it holds NaN"),
     ("sweep-scheduler-not-an-address", None, SWEEP[:3] + ["--scheduler", "zzz://::"] + SWEEP[3:],
@@ -605,3 +546,50 @@ def test_bench_refuses_a_size_beyond_memory():
     assert result.exit_code == 1 and result.output.count("Error:") == 1
     assert "--size 1,10,10000000: statespace with hidden size 10,000,000" in result.output
     assert "needs ~" in result.output
+
+
+def test_an_interrupt_at_any_moment_is_one_line(tmp_path):
+    """Ctrl-C while the command imports NumPy and Numba, or while it runs: never a traceback
+    (the moment the signal lands varies; each outcome must be clean)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = "import sys; from minirnn.cli import run; sys.argv = ['minirnn', 'models']; run()"
+    for delay, sent in ((0.2, signal.SIGINT), (0.6, signal.SIGTERM), (1.2, signal.SIGINT)):
+        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        time.sleep(delay)
+        process.send_signal(sent)
+        _, stderr = process.communicate(timeout=120)
+        assert "Traceback" not in stderr, stderr
+        if process.returncode == -sent:  # it landed before the interpreter ran our first line
+            assert stderr == ""          # on a slow machine: ended by the signal, silently
+        elif process.returncode != 0:
+            assert stderr.strip().splitlines() == ["Error: interrupted"], stderr
+
+
+def test_an_interrupt_while_the_kernels_compile_is_one_line(tmp_path):
+    """Ctrl-C lands in Numba's compiler (an empty kernel cache), where its exception is raised
+    inside a ctypes callback that cannot pass it on: still one line, no "Exception ignored"
+    report, and the run stops instead of training on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    process = subprocess.Popen([sys.executable, "-m", "minirnn.cli.main", "train", "elman",
+                                "--data", "sine", "--epochs", "200", "--patience", "200"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=tmp_path, env=env)
+    # ready when it says it compiles (the line comes just before the compiler starts, and
+    # compiling takes seconds): a readiness signal, not a guess at how long imports take
+    first = process.stderr.readline()
+    assert first.startswith("compiling the cpu kernels"), first
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1, first + stderr
+    lines = [line for line in stderr.splitlines() if not line.startswith("compiling")]
+    assert lines == ["Error: interrupted"], first + stderr

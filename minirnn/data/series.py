@@ -142,7 +142,7 @@ def follows_on(later: str, dates: list) -> bool:
     stamps = [_parse_date(v, layout) for v in dates]
     try:
         gap = following - stamps[-1]
-        largest = max(b - a for a, b in zip(stamps, stamps[1:]))
+        largest = max(b - a for a, b in zip(stamps, stamps[1:], strict=False))
     except TypeError:  # one with a time zone, one without
         return True
     day = timedelta(days=1)
