@@ -182,3 +182,18 @@ def test_a_configuration_runs_once_and_names_stay_apart():
     assert sorted(t.params["hidden"] for t in draws) == [4, 5]  # 10 draws, 2 values
     with pytest.raises(sweeps.SweepError, match="would share the name"):
         sweeps.grid_trials(["elman"], {"data": ["a/b.csv", "a_b.csv"]}, seeds=1)
+
+
+def test_the_summary_keeps_the_seasonal_naive_score_when_the_trials_have_a_period():
+    """Trials of a seasonal series (their train summary has a seasonal naive score): the
+    configuration's row has its mean over the seeds beside the naive one's."""
+    def trial(seed, seasonal):
+        return {"configuration": "elman", "model": "elman", "params": {}, "name": f"s{seed}",
+                "checkpoint": f"s{seed}.npz", "status": "done", "metric": "rmse",
+                "validation": 1.0 + seed, "test": 2.0, "naive_validation": 3.0,
+                "naive_test": 4.0, "seasonal_naive_test": seasonal}
+
+    row, = sweeps.summarize([trial(0, 5.0), trial(1, 7.0)])
+    assert row["seasonal_naive_test"] == 6.0 and row["seasonal_naive_test_spread"] == 1.0
+    row, = sweeps.summarize([trial(0, None), trial(1, None)])  # no period: no such score
+    assert "seasonal_naive_test" not in row
