@@ -338,19 +338,25 @@ def _table(rows, trials):
     metric = next((r["metric"] for r in rows if r["metric"]), "score")
     table = new_table(title=f"{trials} trials: validation and test {metric}, mean ± spread over "
                         f"seeds, best first")
-    for column in ("configuration", "done", "validation", "test", "naive val", "naive test"):
+    seasonal = any("seasonal_naive_test" in r for r in rows)
+    columns = ("configuration", "done", "validation", "test", "naive val", "naive test",
+               *(("seasonal\ntest",) if seasonal else ()))
+    for column in columns:
         table.add_column(column, justify="left" if column == "configuration" else "right",
                          no_wrap=column != "configuration")
     for r in rows:
         if r["metric"] is None:
-            table.add_row(escape(r["configuration"]), f"0/{r['failed']} failed", "", "", "", "")
+            table.add_row(escape(r["configuration"]), f"0/{r['failed']} failed",
+                          *[""] * (len(columns) - 2))
             continue
         label = r["configuration"] + (" (simulation*)" if r.get("scored_as") == "simulation"
                                       else "")
         table.add_row(escape(label),
                       f"{r['done']}" + (f" ({r['failed']} failed)" if r["failed"] else ""),
                       _cell(r, "validation"), _cell(r, "test"), f"{r['naive_validation']:.4g}",
-                      f"{r['naive_test']:.4g}")
+                      f"{r['naive_test']:.4g}",
+                      *((f"{r['seasonal_naive_test']:.4g}" if "seasonal_naive_test" in r
+                         else "",) if seasonal else ()))
     console.print(table)
     if any(r.get("scored_as") == "simulation" for r in rows):
         console.print("* a closed-loop NARX is scored by its simulation from the first row "

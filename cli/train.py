@@ -103,6 +103,11 @@ from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
               show_default=True, help="Optimiser.")
 @click.option("--clip", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Global gradient-norm clipping (0: off).")
+@click.option("--train-horizon", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train on the error of free runs of this many steps from every K-th row "
+                   "(the model's own outputs fed back, closed-loop BPTT), for forecasts "
+                   "further ahead; 1: one-step training. Not for NARX (--mode closed) or "
+                   "seq2seq.")
 @click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True,
               help="Epochs without validation improvement before stopping.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -131,7 +136,8 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
           layers, connectivity, window, input_delays,
           output_delays, mode, open_epochs, mu, learn_mu, cell, learn_initial_state,
           memory_size, activation, backend,
-          dtype, epochs, batch, bptt, lr, optimizer, clip, patience, seed, data_seed,
+          dtype, epochs, batch, bptt, lr, optimizer, clip, train_horizon, patience, seed,
+          data_seed,
           deterministic, out, resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors (with --resume,
     MODEL may be left out: the checkpoint names it).
@@ -173,7 +179,8 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
         learn_mu=learn_mu, cell=cell, learn_initial_state=learn_initial_state,
         memory_size=memory_size, activation=activation, backend=backend,
         dtype=dtype, epochs=epochs, batch=batch, bptt=bptt, lr=lr, optimizer=optimizer,
-        clip=clip, patience=patience, seed=seed, data_seed=data_seed,
+        clip=clip, train_horizon=train_horizon, patience=patience, seed=seed,
+        data_seed=data_seed,
         deterministic=deterministic, given=frozenset(given))
     try:
         with WriterLock(out) if out else nullcontext():

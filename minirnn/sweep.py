@@ -203,6 +203,8 @@ def run_trial(args: list, name: str) -> dict:
             "test": scores["test"]["model"].get(metric),
             "naive_validation": scores["validation"]["naive"].get(metric),
             "naive_test": scores["test"]["naive"].get(metric),
+            # with a seasonal period: the seasonal naive forecast's test score too
+            "seasonal_naive_test": scores["test"].get("seasonal_naive", {}).get(metric),
             "epochs": report.get("epochs_done"), "stopped": report.get("stopped"),
             # what the scores measure: a closed-loop NARX is scored by its simulation from the
             # first row, every other model by its one-step (seq2seq: horizon) forecasts
@@ -363,8 +365,9 @@ def lower_is_better(metric: str) -> bool:
 
 def summarize(records) -> list:
     """One row per configuration over its seeds: mean and spread (standard deviation over the
-    seeds) of the validation and test scores, the naive forecast's, trials done and failed;
-    best validation first."""
+    seeds) of the validation and test scores, the naive forecast's (and the seasonal naive
+    one's test score, when the trials have a seasonal period), trials done and failed; best
+    validation first."""
     groups = {}
     for record in records:
         groups.setdefault(record["configuration"], []).append(record)
@@ -379,7 +382,10 @@ def summarize(records) -> list:
         if done:
             metric = done[0]["metric"]
             row["metric"] = metric
-            for key in ("validation", "test", "naive_validation", "naive_test"):
+            keys = ["validation", "test", "naive_validation", "naive_test"]
+            if all(r.get("seasonal_naive_test") is not None for r in done):
+                keys.append("seasonal_naive_test")
+            for key in keys:
                 values = np.array([r[key] for r in done], dtype=float)
                 row[key] = float(values.mean())
                 row[f"{key}_spread"] = float(values.std())

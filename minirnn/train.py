@@ -36,9 +36,10 @@ class TrainConfig:
     patience: int = 5          # epochs without validation improvement before stopping
     weight_decay: float = 0.0
     open_loop_epochs: int = 0  # NARX in closed loop: its first epochs train in open loop
+    train_horizon: int = 1     # K > 1: train on K-step free runs (``task.multi_step``)
 
     def check(self):
-        for name in ("epochs", "batch", "bptt", "patience"):
+        for name in ("epochs", "batch", "bptt", "patience", "train_horizon"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -147,6 +148,7 @@ def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -
             model.load_state_dict(start.last_state)
         if start.optimizer_state is not None:
             optimizer.load_state_dict(start.optimizer_state)
+    step = _stepper(task, config)
     sign = 1.0 if task.lower_is_better else -1.0  # compare scores as "lower is better"
     best = np.inf if result.best_score is None else sign * result.best_score
     for epoch in range(result.epoch, config.epochs):
@@ -160,7 +162,7 @@ def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -
         chunks = task.training_chunks(config.batch, config.bptt, model.dtype, epoch)
         for chunk, (x, y) in enumerate(chunks):
             optimizer.zero_grad()
-            out, state = task.step(stepped, x, y, state)
+            out, state = step(stepped, x, y, state)
             loss = task.loss(out, y)
             value = loss.item()
             if not np.isfinite(value):
@@ -201,6 +203,14 @@ def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -
     else:
         result.stopped = "finished all epochs"
     return _finish(model, result)
+
+
+def _stepper(task, config: TrainConfig):
+    """How a chunk runs: one step ahead (``task.step``) or, with a training horizon K > 1,
+    as free runs of K steps (``task.multi_step``)."""
+    if config.train_horizon == 1:
+        return task.step
+    return lambda model, x, y, state: task.multi_step(model, x, y, state, config.train_horizon)
 
 
 def _diverged(model, result: TrainResult, what: str) -> TrainResult:

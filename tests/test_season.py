@@ -219,3 +219,22 @@ def test_seq2seq_windows_undo_the_transform_and_repeat_the_last_season():
     guess = np.stack([y[o - P:o - P + 6] for o in origins])
     assert report["test"]["seasonal_naive"]["rmse"] == pytest.approx(
         np.sqrt(np.mean((truth - guess) ** 2)))
+
+
+def test_a_closed_loop_narx_of_seasonal_changes_is_scored_as_its_simulation():
+    """A closed-loop NARX simulates the seasonal changes ŵ_t from the first row on: its
+    levels are the first year's true values, then ŷ_t = ŵ_t + ŷ_{t-P}, its own all the way
+    (not each true value a year before plus a simulated change)."""
+    from minirnn.models import NARX
+
+    series = monthly()
+    y = series.targets[:, 0]
+    task = make_task(series, autoregressive=False, period=P, seasonal_difference=True)
+    model = NARX(input_size=1, hidden_size=5, output_size=1, mode="closed", seed=2,
+                 backend="numpy")
+    changes = task.target_scaler.inverse(model(task.x[None]).data[0])[:, 0]
+    expected = list(y[:P])
+    for t in range(P, len(y)):
+        expected.append(changes[t] + expected[t - P])
+    levels = task.to_levels(task.predict(model))[:, 0]
+    np.testing.assert_allclose(levels[P:], expected[P:], rtol=1e-9)

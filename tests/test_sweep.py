@@ -254,3 +254,18 @@ def test_the_trials_import_the_installed_package_whatever_the_folder_holds(tmp_p
                          capture_output=True, text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
     assert [t["status"] for t in json.loads(run.stdout)["trials"]] == ["done"]
+
+
+def test_the_summary_keeps_the_seasonal_naive_score_when_the_trials_have_a_period():
+    """Trials of a seasonal series (their train summary has a seasonal naive score): the
+    configuration's row has its mean over the seeds beside the naive one's."""
+    def trial(seed, seasonal):
+        return {"configuration": "elman", "model": "elman", "params": {}, "name": f"s{seed}",
+                "checkpoint": f"s{seed}.npz", "status": "done", "metric": "rmse",
+                "validation": 1.0 + seed, "test": 2.0, "naive_validation": 3.0,
+                "naive_test": 4.0, "seasonal_naive_test": seasonal}
+
+    row, = sweeps.summarize([trial(0, 5.0), trial(1, 7.0)])
+    assert row["seasonal_naive_test"] == 6.0 and row["seasonal_naive_test_spread"] == 1.0
+    row, = sweeps.summarize([trial(0, None), trial(1, None)])  # no period: no such score
+    assert "seasonal_naive_test" not in row

@@ -88,6 +88,7 @@ class TrainOptions:
     optimizer: str = "adam"
     clip: float = 1.0
     patience: int = 5
+    train_horizon: int = 1             # train on free runs of this many steps (1: one step)
     seed: int = 0                      # the weights' (and the chunks' order)
     data_seed: int = 0                 # a built-in data set's noise
     deterministic: bool = False        # the same weights whatever the thread count
@@ -119,6 +120,7 @@ FIXED_ON_RESUME = {
     "open_epochs": ("train", "open_loop_epochs"), "missing": ("data", "missing"),
     "series_id": ("data", "series_id"), "seasonal_period": ("data", "seasonal_period"),
     "seasonal_difference": ("data", "seasonal_difference"), "transform": ("data", "transform"),
+    "train_horizon": ("train", "train_horizon"),
 }
 
 #: the options that belong to one or a few models (the others refuse them), and their names in
@@ -216,8 +218,9 @@ def new_run(options: TrainOptions, on_note: Notes = None) -> Run:
         if closed_narx else 0
     train_config = TrainConfig(epochs=o.epochs, batch=o.batch, bptt=o.bptt, lr=o.lr,
                                optimizer=o.optimizer, clip=o.clip, patience=o.patience,
-                               open_loop_epochs=open_epochs)
+                               open_loop_epochs=open_epochs, train_horizon=o.train_horizon)
     train_config.check()
+    check_train_horizon(o.model, task, o.train_horizon)
     check_memory(o.model, config, len(series), o.batch, o.bptt)
     train_rows = training_rows(task)
     check_reach(o.model, config, min(train_rows) if isinstance(train_rows, list) else train_rows)
@@ -242,6 +245,20 @@ def seasonal_period(series, given: int | None, on_note: Notes = None) -> int:
                       f"naive forecast (the value {period} rows before) scored beside the "
                       f"naive one (a period of 0 turns it off)")
     return period
+
+
+def check_train_horizon(model: str, task, horizon: int):
+    """Multi-step training is for the one-step models of a numeric series: they read their
+    last target, which a free run replaces by their own output. NARX has its own closed
+    loop; seq2seq decodes its horizon; a text model reads words."""
+    if horizon == 1:
+        return
+    if model == "narx":
+        raise ValueError("NARX trains on its own outputs in closed loop (its closed mode); "
+                         "a training horizon is for the models that read their last target")
+    if task.kind not in ("series", "panel"):
+        raise ValueError(f"a training horizon is for one-step models of a numeric series, "
+                         f"not {model} ({task.kind})")
 
 
 def _conflicts(exp: Experiment, options: TrainOptions, given: set) -> list:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import losses
-from ..autograd import no_grad
+from ..autograd import concatenate, no_grad
 from .series import DataError, Panel, Series
 from .transforms import TargetSteps
 
@@ -88,6 +88,30 @@ class StreamTraining:
         if self.autoregressive:
             return model(x, h=state, return_state=True)
         return model(x, y=y, h=state, return_state=True)  # NARX: the true outputs for open loop
+
+    def multi_step(self, model, x, y, state, horizon: int):
+        """(outputs, final state) of one chunk trained on free runs of ``horizon`` steps K
+        (closed-loop BPTT), for a model that reads its last target (x_t = [u_t, y_{t-1}]):
+        from origins o = 0, K, 2K, … of the chunk, the model starts from its state after
+        reading the true rows before o, reads the true y_{o-1}, then its own outputs,
+
+            ŷ_t = model(u_t, ŷ_{t-1}; h_{t-1}),   t = o+1 … o+K-1,
+
+        and the outputs returned are these free runs' (the loss is the error of every step
+        of every run). The gradient flows through the fed-back outputs and through each
+        origin's state into the rows read before it, within the chunk. The state carried
+        on is the one after reading the chunk's true rows, as in one-step training."""
+        width = y.shape[-1]
+        outputs = []
+        for start in range(0, x.shape[1], horizon):
+            stop = min(start + horizon, x.shape[1])
+            h, previous = state, x[:, start:start + 1, -width:]  # the true y_{o-1}
+            for t in range(start, stop):
+                read = concatenate([x[:, t:t + 1, :-width], previous], axis=-1)
+                previous, h = model(read, h=h, return_state=True)
+                outputs.append(previous)
+            _, state = model(x[:, start:stop], h=state, return_state=True)
+        return concatenate(outputs, axis=1), state
 
     def predict(self, model) -> np.ndarray:
         """One-step predictions for every row (T, O) in the model's units, in one pass."""
@@ -344,6 +368,9 @@ class PanelTask:
 
     def step(self, model, x, y, state):
         return self.tasks[0].step(model, x, y, state)
+
+    def multi_step(self, model, x, y, state, horizon: int):
+        return self.tasks[0].multi_step(model, x, y, state, horizon)
 
     def loss(self, prediction, target):
         return self.tasks[0].loss(prediction, target)
