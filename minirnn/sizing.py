@@ -136,6 +136,8 @@ def check_bytes(needed: int, what: str):
 #: outside them (a step of a narrow layer is dominated by it: 40 µs measured for the forward,
 #: backward and validation passes of one layer of 16 units on 2 cores under load)
 FLOPS_PER_SECOND, SECONDS_PER_LAYER_STEP = 1e9, 4e-5
+#: the products' rate on the cuda engine (a GPU's, on the low side)
+GPU_FLOPS_PER_SECOND = 1e11
 #: the longest run (all its epochs) the estimate lets start: a longer one is a mistyped size
 #: far more often than a wish
 LONGEST_RUN_SECONDS = 2 * 3600
@@ -152,9 +154,10 @@ def seconds_estimate(name: str, config: dict, rows: int, epochs: int, horizon: i
     """Seconds that training ``epochs`` epochs on ``rows`` rows takes, roughly: per row and
     epoch, each weight's forward, backward and validation products (8 operations) and each
     layer's step, and once at the end, the ``horizon``-step forecasts from every row."""
-    per_row = 8 * parameter_count(name, config) / FLOPS_PER_SECOND + \
+    rate = GPU_FLOPS_PER_SECOND if config.get("backend") == "cuda" else FLOPS_PER_SECOND
+    per_row = 8 * parameter_count(name, config) / rate + \
         layers(name, config) * SECONDS_PER_LAYER_STEP
-    forecasts = rows * horizon * 2 * parameter_count(name, config) / FLOPS_PER_SECOND
+    forecasts = rows * horizon * 2 * parameter_count(name, config) / rate
     return epochs * rows * per_row + forecasts
 
 
@@ -164,9 +167,9 @@ def check_work(name: str, config: dict, rows: int, epochs: int, horizon: int = 1
     seconds = seconds_estimate(name, config, rows, epochs, horizon)
     if seconds > LONGEST_RUN_SECONDS:
         raise ValueError(f"{name} {sizes(name, config)} on {rows:,} rows needs ~"
-                         f"{seconds / 3600:,.1f} hours of computing for {epochs} epoch(s) "
-                         f"(the estimate lets at most {LONGEST_RUN_SECONDS / 3600:g} start): "
-                         f"lower its sizes or epochs")
+                         f"{seconds / 3600:,.1f} hours of computing for {epochs} epoch(s), "
+                         f"beyond the {LONGEST_RUN_SECONDS / 3600:g} hours a run may be "
+                         f"estimated to take: lower its sizes or epochs")
 
 
 def sizes(name: str, config: dict) -> str:

@@ -220,14 +220,16 @@ def listening(process) -> set:
     return found
 
 
-def test_a_sweep_listens_on_the_loopback_address_alone(tmp_path):
+@pytest.mark.parametrize("dashboard", [[], ["--dashboard"]], ids=["default", "dashboard"])
+def test_a_sweep_listens_on_the_loopback_address_alone(tmp_path, dashboard):
     """While the trials run, every listening socket of the sweep's processes is on
-    127.0.0.1: the scheduler and the workers, and no dashboard (none unless asked for)."""
+    127.0.0.1: the scheduler, the workers, and the dashboard when one is asked for (none
+    otherwise)."""
     import psutil
 
     process = subprocess.Popen([sys.executable, "-m", "minirnn.cli", "sweep", "--model",
-                                "elman", "--grid", "hidden=2,3,4", "--workers", "2", "--",
-                                *DATA], cwd=tmp_path, stdout=subprocess.PIPE,
+                                "elman", "--grid", "hidden=2,3,4", "--workers", "2",
+                                *dashboard, "--", *DATA], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     seen = set()
     while process.poll() is None:
@@ -237,6 +239,7 @@ def test_a_sweep_listens_on_the_loopback_address_alone(tmp_path):
     assert process.returncode == 0, err
     assert len({port for _, port in seen}) >= 3  # the scheduler and two workers, at least
     assert {ip for ip, _ in seen} == {"127.0.0.1"}, seen
+    assert ("dashboard: http://127.0.0.1:" in err) == bool(dashboard)
 
 
 def test_the_trials_import_the_installed_package_whatever_the_folder_holds(tmp_path):

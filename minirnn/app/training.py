@@ -313,6 +313,8 @@ def resumed_run(path, options: TrainOptions, on_note: Notes = None) -> Run:
     exp.train = replace(exp.train, **{k: getattr(o, k) for k in ("epochs", "lr", "patience")
                                      if k in given})
     exp.train.check()
+    check_work(exp.model, exp.config, len(series), max(exp.train.epochs - run.epoch, 1),
+               exp.data.horizon)
     finished = exp.metrics is not None  # a run stopped after its last epoch has no scores:
     if finished and run.epoch >= exp.train.epochs:  # resuming it scores and reports it
         raise ValueError(f"{path} has already trained {run.epoch} of its {exp.train.epochs} "
