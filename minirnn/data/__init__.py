@@ -6,15 +6,19 @@ and the forecasting task a model trains on.
     x, target = mr.data.adding_problem(32, 50)
 
 ``series.py`` makes the numeric series and reads CSV files, ``text.py`` the sentence corpus,
-``adding.py`` the adding problem, ``task.py`` the split, scaling and metrics, ``sources.py``
-either kind of source by name.
+``adding.py`` the adding problem, ``task.py`` the split, scaling and metrics (the naive and
+seasonal naive baselines), ``transforms.py`` the invertible steps between the targets and the
+model (log and Box-Cox, differencing and seasonal differencing), ``sources.py`` either kind
+of source by name.
 """
 from .adding import BASELINE_MSE, adding_problem
 from .series import DataError, Series, load_csv, memory_task, narendra, sine, stock
 from .sources import BUILTIN, load_series
 from .task import ForecastTask, Scaler, make_task, metrics
 from .text import meat_sentences, vocabulary
+from .transforms import TargetSteps, boxcox, fit_boxcox_lambda, inverse_boxcox
 
 __all__ = ["Series", "DataError", "sine", "stock", "narendra", "memory_task", "load_csv",
            "load_series", "BUILTIN", "adding_problem", "BASELINE_MSE", "meat_sentences",
-           "vocabulary", "make_task", "ForecastTask", "Scaler", "metrics"]
+           "vocabulary", "make_task", "ForecastTask", "Scaler", "metrics", "TargetSteps",
+           "boxcox", "inverse_boxcox", "fit_boxcox_lambda"]

@@ -159,7 +159,8 @@ class TargetSteps:
             if len(bad):
                 row, column = bad[0]
                 name = names[column] if len(names) > column else str(column)
-                raise DataError(f"{label}: the {transform} transform needs positive values; "
+                what = {"log": "log", "boxcox": "Box-Cox"}[transform]
+                raise DataError(f"{label}: the {what} transform needs positive values; "
                                 f"column {name!r} has {targets[row, column]:g} at row {row}")
         if transform == "log":
             lambdas = np.zeros(targets.shape[1])
