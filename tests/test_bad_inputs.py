@@ -578,6 +578,7 @@ def test_an_interrupt_at_any_moment_is_one_line(tmp_path):
             assert stderr.strip().splitlines()[-1:] == ["Error: interrupted"], stderr
 
 
+@pytest.mark.slow
 def test_an_interrupt_while_the_kernels_compile_is_one_line(tmp_path):
     """Ctrl-C lands in Numba's compiler (an empty kernel cache), where its exception is raised
     inside a ctypes callback that cannot pass it on: still one line, no "Exception ignored"

@@ -52,6 +52,7 @@ def test_blas_threads_is_restored_after_the_block():
     assert blas.get_blas_threads() == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_split_matmul_equals_numpy(monkeypatch, dtype):
     """Large products are cut over Numba's threads: by rows of A, or, for a weight gradient

@@ -100,6 +100,7 @@ def test_models_lists_equations_and_parameters():
     assert entries["lstm"]["optional_parameters"] == {"learn_initial_state": ["h0", "c0"]}
 
 
+@pytest.mark.slow
 def test_bench_times_each_engine_against_the_tape():
     result = invoke("bench", "--size", "2,3,4", "--backend", "all", "--repeat", "1", "--json")
     assert result.exit_code == 0, result.output
@@ -113,6 +114,7 @@ def test_bench_times_each_engine_against_the_tape():
     assert report["matmul_gflops"] > 0
 
 
+@pytest.mark.slow
 def test_bench_can_time_the_loss_a_training_step_differentiates():
     """--loss mse: the timed call is the MSE's forward and backward too, as in training."""
     from minirnn.bench import _one_step
@@ -186,6 +188,7 @@ def test_installed_command_runs_as_a_subprocess():
     assert "StateSpaceRNN" in run.stdout
 
 
+@pytest.mark.slow
 def test_readme_quickstart_runs():
     """The README's Python quickstart is real code: run it."""
     from pathlib import Path
@@ -198,6 +201,7 @@ def test_readme_quickstart_runs():
     assert "PASS" in run.stdout
 
 
+@pytest.mark.slow
 def test_bench_compares_with_pytorch_when_installed():
     pytest.importorskip("torch")
     result = invoke("bench", "--size", "2,3,4", "--backend", "cpu", "--repeat", "1", "--json")
@@ -206,6 +210,7 @@ def test_bench_compares_with_pytorch_when_installed():
     assert rows["cpu"]["speedup_vs_torch"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_bench_times_a_gated_cell(cell):
     """--cell times an LSTM or a GRU on each engine; with PyTorch installed, nn.LSTM / nn.GRU
@@ -246,6 +251,7 @@ def test_scaling_table_varies_one_axis_at_a_time():
     assert {r["threads"] for r in rows if r["vary"] == "threads"} >= {1}
 
 
+@pytest.mark.slow
 def test_bench_memory_of_a_long_sequence():
     result = invoke("bench", "--memory", "--json")
     assert result.exit_code == 0, result.output
@@ -255,6 +261,7 @@ def test_bench_memory_of_a_long_sequence():
     assert 1 <= row["arrays"] < 5.5  # hs at least; what the rest is: test_elman.py
 
 
+@pytest.mark.slow
 def test_bench_under_load_times_a_step_alone_and_beside_other_processes():
     """Each cell: a whole training step alone, beside a second process doing the same, beside
     a busy loop; the other processes are started warm and gone afterwards."""
@@ -300,6 +307,7 @@ def test_bench_options_that_do_not_apply_are_errors(args, message):
     assert result.exit_code == 1 and message in result.output
 
 
+@pytest.mark.slow
 def test_bench_training_times_pytorch_for_every_family():
     pytest.importorskip("torch")
     from minirnn.bench import TORCH_FAMILIES, TRAINING_FAMILIES, training_table

@@ -37,6 +37,7 @@ def test_the_course_has_its_notebooks_in_order():
                          "06_multilayer", "07_seq2seq", "08_gated_memory"], names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path):
     jupytext = pytest.importorskip("jupytext", reason="the course needs the test extra: "

@@ -38,6 +38,7 @@ def run_cases(name: str, **env):
     assert " passed" in run.stdout and "skipped" not in run.stdout
 
 
+@pytest.mark.slow
 @needs_numba_cuda
 def test_cuda_kernels_in_the_simulator():
     run_cases("cudasim_cases.py", NUMBA_ENABLE_CUDASIM="1")
@@ -61,6 +62,7 @@ def test_device_resident_training_on_the_gpu():
     run_cases("cuda_device_cases.py")
 
 
+@pytest.mark.slow
 @needs_numba_cuda
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_cuda_kernels_compile_to_ptx_for_cc90(dtype):

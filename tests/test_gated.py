@@ -191,6 +191,7 @@ def train_on_the_adding_problem(model, steps: int, batch: int = 32, lr: float = 
         return float(((model(x).data[:, -1] - target) ** 2).mean())
 
 
+@pytest.mark.slow
 def test_the_gated_cells_learn_the_adding_problem_and_elman_does_not():
     """The adding problem at T = 50 (``minirnn.data.adding``): the answer depends on a value up
     to 50 steps back. From fixed seeds and the same 1,000 Adam steps, the LSTM and the GRU go

@@ -470,6 +470,7 @@ def test_an_ensemble_of_models_of_several_series(tmp_path):
     assert [r[0] for r in one["rows"]] == ["C"] * 120
 
 
+@pytest.mark.slow
 def test_a_killed_run_of_several_series_resumes_and_ends_as_the_uninterrupted_one(tmp_path):
     """SIGKILL a real `minirnn train --series-id` process as soon as its first checkpoint is
     written, then --resume it: it ends with the same history, pooled and per-series scores, bit

@@ -22,6 +22,7 @@ def reversal_batch(rng, batch=64):
     return one_hot(source, VOCAB, np.float64), target, lengths
 
 
+@pytest.mark.slow
 def test_delayed_seq2seq_learns_to_reverse_sequences_of_unequal_lengths():
     rng = np.random.default_rng(0)
     model = Seq2Seq(Elman(input_size=VOCAB, hidden_size=32, output_size=VOCAB, seed=1),

@@ -30,6 +30,7 @@ def minirnn(*args, cwd, check=True):
     return run
 
 
+@pytest.mark.slow
 def test_a_grid_runs_every_trial_and_equals_train_by_hand(tmp_path):
     run = minirnn("sweep", "--model", "elman,jordan", "--grid", "hidden=3,6", "--seeds", "2",
                   "--workers", "2", "--out", "best.npz", "--json", "--", *DATA, cwd=tmp_path)
@@ -53,6 +54,7 @@ def test_a_grid_runs_every_trial_and_equals_train_by_hand(tmp_path):
     assert by_hand["metrics"]["test"]["model"]["rmse"] == trial["test"]
 
 
+@pytest.mark.slow
 def test_an_interrupted_sweep_resumes_with_only_the_missing_trials(tmp_path):
     args = ["sweep", "--model", "elman", "--grid", "hidden=2,3,4,5,6,7", "--workers", "1",
             "--", *DATA]
@@ -85,6 +87,7 @@ def test_an_interrupted_sweep_resumes_with_only_the_missing_trials(tmp_path):
         assert os.stat(record["checkpoint"]).st_mtime_ns == stamps[name]
 
 
+@pytest.mark.slow
 def test_a_sweep_interrupted_before_any_trial_finished_resumes(tmp_path):
     """Ctrl-C once the cluster runs but before a trial is done: the advice to --resume
     works (the plan is recorded before the first trial starts)."""
@@ -106,6 +109,7 @@ def test_a_sweep_interrupted_before_any_trial_finished_resumes(tmp_path):
     assert [t["status"] for t in json.loads(run.stdout)["trials"]] == ["done", "done"]
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_trial_does_not_lose_its_trial(tmp_path):
     from distributed import Client
 
@@ -127,6 +131,7 @@ def test_a_worker_killed_mid_trial_does_not_lose_its_trial(tmp_path):
     assert all(r["status"] == "done" for r in plan.results.values())
 
 
+@pytest.mark.slow
 def test_a_failing_trial_fails_alone(tmp_path):
     run = minirnn("sweep", "--model", "elman,narx", "--grid", "hidden=3,100000000", "--workers",
                   "2", "--json", "--", *DATA, cwd=tmp_path)
@@ -139,6 +144,7 @@ def test_a_failing_trial_fails_alone(tmp_path):
     assert trials["elman-hidden=3-seed=0"]["scored_as"] == "forecasts"
 
 
+@pytest.mark.slow
 def test_a_sweep_with_no_finished_trial_says_so_in_its_json(tmp_path):
     run = minirnn("sweep", "--model", "elman", "--grid", "hidden=100000000", "--workers", "1",
                   "--json", "--", *DATA, cwd=tmp_path, check=False)
@@ -179,6 +185,7 @@ def test_random_draws_are_seeded_and_within_their_ranges():
     assert [t.seed for t in first[:2]] == [0, 1] and first[0].params == first[1].params
 
 
+@pytest.mark.slow
 def test_two_sweeps_in_one_folder_do_not_overwrite_each_other(tmp_path):
     args = ["sweep", "--model", "elman", "--grid", "hidden=2,3,4", "--workers", "1", "--",
             *DATA]
@@ -220,6 +227,7 @@ def listening(process) -> set:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dashboard", [[], ["--dashboard"]], ids=["default", "dashboard"])
 def test_a_sweep_listens_on_the_loopback_address_alone(tmp_path, dashboard):
     """While the trials run, every listening socket of the sweep's processes is on
@@ -242,6 +250,7 @@ def test_a_sweep_listens_on_the_loopback_address_alone(tmp_path, dashboard):
     assert ("dashboard: http://127.0.0.1:" in err) == bool(dashboard)
 
 
+@pytest.mark.slow
 def test_the_trials_import_the_installed_package_whatever_the_folder_holds(tmp_path):
     """A folder named minirnn where the sweep starts (a clone of the repository, no
     __init__.py at its top) would be imported by ``python -m`` as a namespace package in

@@ -63,6 +63,7 @@ def _train(threads: int, *args) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_a_deterministic_run_moves_between_machines_of_other_thread_counts(tmp_path):
     """``minirnn train --deterministic`` (hidden 200: the kernels' work is above
     ``SPLIT_WORK``, so they are cut into blocks): 2 epochs in a process of 1 thread, resumed to

@@ -376,6 +376,7 @@ def test_text_option_errors(args, message):
     assert result.exit_code == 1 and message in result.output
 
 
+@pytest.mark.slow
 def test_seq2seq_forecasts_a_horizon_and_beats_the_flat_forecast(tmp_path):
     """The delayed encoder-decoder reads 30 rows and emits the next 10 values at once."""
     path = tmp_path / "s2s.npz"
@@ -435,6 +436,7 @@ def _cli(*args):
     return [sys.executable, "-m", "minirnn.cli.main", *map(str, args)]
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_where_it_stopped_and_ends_as_the_uninterrupted_one(
         tmp_path, tmp_path_factory):
     """SIGKILL in the middle of training, then --resume: training goes on at the epoch after the
@@ -477,6 +479,7 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_the_uninterrupted_one
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.npz", "whole.npz"]
 
 
+@pytest.mark.slow
 def test_two_runs_cannot_write_one_checkpoint(tmp_path):
     import time
 
@@ -519,6 +522,7 @@ def test_a_model_trained_on_a_gpu_predicts_on_a_machine_without_one(tmp_path):
     assert result.output.endswith(reference)
 
 
+@pytest.mark.slow
 def test_a_polite_kill_ends_with_one_line_and_a_resumable_checkpoint(tmp_path):
     """SIGTERM (what a scheduler or `kill` sends) ends the run like Ctrl-C: one Error: line
     that says how to continue, the lock released, nothing else left behind."""
@@ -633,6 +637,7 @@ def test_predictions_go_through_links_and_into_pipes(tmp_path):
     assert result.exit_code == 0 and received[0].startswith("t,y,") and fifo.is_fifo()
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_predict_quietly(tmp_path):
     path = tmp_path / "m.npz"
     train_json("elman", "--data", "sine", "--out", path)
