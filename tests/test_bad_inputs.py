@@ -315,9 +315,9 @@ CASES = [
                                            "--input-delays", "100000"], 1,
      "narx reads 100,000 rows back (input delays)"),
     ("size-layers-hours-of-work", None, ["train", "multilayer", "--data", "sine", "--layers",
-                                         "5000"], 1,
-     "multilayer with 5,000 layers of 16 units on 2,000 rows needs ~3.7 hours of computing "
-     "for 30 epoch(s)"),
+                                         "5000", "--epochs", "300"], 1,
+     "multilayer with 5,000 layers of 16 units on 2,000 rows needs ~37.0 hours of computing "
+     "for 300 epoch(s)"),
     ("size-horizon-absurd", None, TRAIN + ["--data", "sine", "--horizon", "100000000"], 1,
      "elman with hidden size 16 on 2,000 rows needs ~"),
     # paths
