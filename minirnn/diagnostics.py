@@ -54,6 +54,6 @@ def residual_diagnostics(series, predicted: np.ndarray, task, max_lag: int = 20,
     total = len(acf) + sum(len(v) for v in ccf.values())
     verdict = (f"{outside} of {total} correlations lie outside the 95% band (about "
                f"{0.05 * total:.1f} expected by chance for white residuals)")
-    return {"rows": "all" if every_row else "test", "n": n, "band": float(band), "lags": lags, "autocorrelation": acf.tolist(),
-            "cross_lags": cross_lags, "cross_correlation": ccf, "outside": outside,
-            "total": total, "verdict": verdict}
+    return {"rows": "all" if every_row else "test", "n": n, "band": float(band), "lags": lags,
+            "autocorrelation": acf.tolist(), "cross_lags": cross_lags, "cross_correlation": ccf,
+            "outside": outside, "total": total, "verdict": verdict}

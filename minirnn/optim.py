@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import catalog
 from .autograd.arrays import array_module, to_host
 
 
@@ -148,4 +149,5 @@ def clip_grad_norm(params, max_norm: float) -> float:
     return total
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+#: each optimiser's name (``minirnn.catalog.OPTIMIZERS``) and its class
+OPTIMIZERS = dict(zip(catalog.OPTIMIZERS, (SGD, Adam, AdamW), strict=True))

@@ -32,9 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .series import DataError
-
-TRANSFORMS = ("none", "log", "boxcox")
+from ..catalog import TRANSFORMS
+from ..errors import DataError
 #: the range the Box-Cox λ is searched in
 LAMBDA_RANGE = (-2.0, 2.0)
 
