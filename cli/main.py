@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import sys
-import textwrap
 
 import click
 from rich.markup import escape

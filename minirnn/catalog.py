@@ -27,6 +27,8 @@ MISSING = ("error", "drop", "interpolate")
 TRANSFORMS = ("none", "log", "boxcox")
 #: the first-order optimisers, by name (``minirnn.optim`` holds the classes)
 OPTIMIZERS = ("sgd", "adam", "adamw")
+#: the power transforms of a series' targets (``minirnn.data.transforms``)
+TRANSFORMS = ("none", "log", "boxcox")
 
 
 @dataclass(frozen=True)

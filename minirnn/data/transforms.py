@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..catalog import TRANSFORMS
-from .series import DataError
+from ..errors import DataError
 
 #: the range the Box-Cox λ is searched in
 LAMBDA_RANGE = (-2.0, 2.0)
