@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import textwrap
 
 import click
 from rich.markup import escape

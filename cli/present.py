@@ -25,13 +25,11 @@ def save_figure(fig, path):
     """Write the figure whole or not at all (``checkpoint.atomic_write``; to a device that
     exists, directly) and close it; a failed write (a full disk) is one line naming the file,
     and leaves nothing behind."""
-    from pathlib import Path
 
     import matplotlib.pyplot as plt
 
     from minirnn.checkpoint import atomic_write
 
-    from .common import fail
 
     target = Path(path).resolve()
     kind = target.suffix.lower().lstrip(".")
