@@ -20,16 +20,13 @@ SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 40  # marks at most in a sparkline: a long run's curve stays on its line
 
 
-
 def save_figure(fig, path):
     """Write the figure whole or not at all (``checkpoint.atomic_write``; to a device that
     exists, directly) and close it; a failed write (a full disk) is one line naming the file,
     and leaves nothing behind."""
-
     import matplotlib.pyplot as plt
 
     from minirnn.checkpoint import atomic_write
-
 
     target = Path(path).resolve()
     kind = target.suffix.lower().lstrip(".")
