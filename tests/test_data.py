@@ -119,7 +119,7 @@ def test_too_few_rows_for_a_split():
     (["2024-01-04", "2024-01-05", "2024-01-08", "2024-01-10"], None),  # a weekday missing
 ])
 def test_the_dates_after_an_evenly_spaced_column(dates, expected):
-    from minirnn.data.series import next_dates
+    from minirnn.data.dates import next_dates
 
     assert next_dates(dates, 2) == expected
 

@@ -461,9 +461,9 @@ def test_csv_with_a_byte_order_mark_and_a_date_column(tmp_path):
     (["1.2.3", "4.5.6"], False), (["2024-13-45"], False),
 ])
 def test_only_real_dates_make_a_date_column(values, is_date):
-    from minirnn.data.series import _is_date_column
+    from minirnn.data.dates import is_date_column
 
-    assert _is_date_column(values) is is_date
+    assert is_date_column(values) is is_date
 
 
 def test_a_date_column_is_read_with_one_layout_and_in_time_order(tmp_path):

@@ -4,7 +4,8 @@ the rows themselves; the seasonal period read from the dates; a gap in the dates
 import numpy as np
 import pytest
 
-from minirnn.data.series import DataError, Series, infer_period, load_csv
+from minirnn.data.dates import infer_period
+from minirnn.data.series import DataError, Series, load_csv
 from minirnn.data.task import make_task
 from minirnn.data.transforms import (TargetSteps, boxcox, boxcox_llf, fit_boxcox_lambda,
                                      inverse_boxcox)

@@ -26,8 +26,8 @@ from typing import Callable
 import numpy as np
 
 from minirnn.data.fingerprints import fingerprint
-from minirnn.data.series import (DataError, comes_after, csv_columns, follows_on,
-                                 next_dates)
+from minirnn.data.dates import comes_after, follows_on, next_dates
+from minirnn.data.series import DataError, csv_columns
 from minirnn.data.sources import BUILTIN
 from minirnn.experiment import DataSpec, Experiment
 from minirnn.sizing import BYTES_PER_FORECAST_STEP, check_bytes, check_memory

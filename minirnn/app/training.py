@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from minirnn.checkpoint import CheckpointError, WriterLock
-from minirnn.data.series import infer_period
+from minirnn.data.dates import infer_period
 from minirnn.data.sources import BUILTIN, default_length
 from minirnn.experiment import DataSpec, Experiment
 from minirnn.forecast import pooled_errors

@@ -5,7 +5,9 @@ and the forecasting task a model trains on.
     s = mr.data.narendra(600)            # a Series: s.inputs (T, I), s.targets (T, O)
     x, target = mr.data.adding_problem(32, 50)
 
-``series.py`` makes the numeric series and reads CSV files, ``text.py`` the sentence corpus,
+``series.py`` makes the numeric series and reads CSV files, ``dates.py`` reads their dates
+(layouts, the step between rows and its seasonal period, time order, gaps), ``text.py`` the
+sentence corpus,
 ``adding.py`` the adding problem, ``task.py`` the split, scaling and metrics (the naive and
 seasonal naive baselines), ``transforms.py`` the invertible steps between the targets and the
 model (log and Box-Cox, differencing and seasonal differencing), ``sources.py`` either kind

@@ -360,7 +360,7 @@ class PanelTask:
         """[(x, y)] chunks of ``bptt`` steps of every series' streams, in time order."""
         length = self.stream_length(batch)
         xs, ys = [], []
-        for task, starts in zip(self.tasks, self.stream_starts(batch)):
+        for task, starts in zip(self.tasks, self.stream_starts(batch), strict=True):
             xs += [task.x[s:s + length] for s in starts]
             ys += [task.y[s:s + length] for s in starts]
         xs, ys = np.stack(xs).astype(dtype), np.stack(ys).astype(dtype)
@@ -382,7 +382,7 @@ class PanelTask:
     def score(self, predicted: list) -> dict:
         """Scaled RMSE, RMSE and MAE per split of every series' rows together, model and
         naive (and seasonal naive, with a period)."""
-        parts = [task.split_values(p) for task, p in zip(self.tasks, predicted)]
+        parts = [task.split_values(p) for task, p in zip(self.tasks, predicted, strict=True)]
         scales = [task.target_scaler.scale for task in self.tasks]
         report = {}
         for split in parts[0]:
@@ -391,14 +391,15 @@ class PanelTask:
             for who in parts[0][split][0]:
                 values = np.concatenate([part[split][0][who] for part in parts])
                 scaled = np.concatenate([(part[split][0][who] - part[split][1]) / scale
-                                         for part, scale in zip(parts, scales)])
+                                         for part, scale in zip(parts, scales, strict=True)])
                 report[split][who] = {"scaled_rmse": float(np.sqrt(np.mean(scaled ** 2))),
                                       **metrics(values, truth)}
         return report
 
     def score_each(self, predicted: list) -> dict:
         """{series id: its own scores per split}."""
-        return {task.series.name: task.score(p) for task, p in zip(self.tasks, predicted)}
+        return {task.series.name: task.score(p)
+                for task, p in zip(self.tasks, predicted, strict=True)}
 
 
 def make_panel_task(panel: Panel, autoregressive: bool, scalers=None, **options) -> PanelTask:
