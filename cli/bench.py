@@ -100,22 +100,29 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
                    "B=32, T=100, H=64 (or each --size) on the numpy, cpu and cuda engines "
                    "(the cuda engine device-resident; --backend picks one), and the same step "
                    "of each family's PyTorch equivalent, when PyTorch is installed.")
+@click.option("--startup", is_flag=True,
+              help="Instead: how long the command takes to answer, each a fresh process: "
+                   "--help, models, a usage error, a warm one-epoch train, beside Python "
+                   "alone and NumPy's and Numba's imports (median of --repeat).")
 @click.option("--deterministic", "deterministic_too", is_flag=True,
               help="With --training: also the cpu engine in deterministic mode (results that do "
                    "not depend on the thread count), timed in turns, and what it costs.")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
-          under_load, others, loss, cell, training_steps, deterministic_too, as_json):
+          under_load, others, loss, cell, training_steps, startup, deterministic_too, as_json):
     """Time forward + backward of a StateSpaceRNN (or --cell lstm|gru) on each engine, against
     the tape engine (and PyTorch's CPU nn.RNN / nn.LSTM / nn.GRU and JAX when installed)."""
     modes = {"--full-narx": full_narx, "--families": families, "--scaling": scaling,
-             "--memory": long_sequence, "--load": under_load, "--training": training_steps}
+             "--memory": long_sequence, "--load": under_load, "--training": training_steps,
+             "--startup": startup}
     chosen = [flag for flag, on in modes.items() if on]
     _check_options(chosen, backend, sizes, loss, under_load, deterministic_too)
     if cell != "statespace" and chosen:
         fail(f"--cell is for the default benchmark, not {chosen[0]}")
     mode = chosen[0] if chosen else None
-    if mode == "--training":
+    if mode == "--startup":
+        rows, show = _startup(repeat)
+    elif mode == "--training":
         rows, show = _training(backend, sizes, dtype, repeat, deterministic_too)
     elif mode == "--load":
         rows, show = _load(backend, sizes, dtype, others)
@@ -138,7 +145,8 @@ def _check_options(modes: list, backend, sizes, loss, under_load, deterministic_
     ctx = click.get_current_context()
     if len(modes) > 1:
         fail(f"{' and '.join(modes)}: choose one kind of benchmark")
-    if sizes and modes and modes[0] in ("--full-narx", "--families", "--scaling", "--memory"):
+    if sizes and modes and modes[0] in ("--full-narx", "--families", "--scaling", "--memory",
+                                        "--startup"):
         fail(f"--size does not apply to {modes[0]} (its sizes are fixed: see --help)")
     if ctx.get_parameter_source("others") == click.core.ParameterSource.COMMANDLINE and \
             not under_load:
@@ -151,6 +159,15 @@ def _check_options(modes: list, backend, sizes, loss, under_load, deterministic_
     if deterministic_too and backend not in ("all", "cpu"):
         fail("--deterministic times the cpu engine's deterministic mode beside the cpu engine: "
              "give --backend cpu (or all)")
+
+
+def _startup(repeat):
+    """--startup: the command's answers, each in a fresh process, in seconds."""
+    from minirnn.startup import startup_table
+
+    rows = startup_table(repeat)
+    return rows, lambda: _print_rows(f"seconds to answer, a fresh process each, {repeat} runs "
+                                     f"in turns", rows, digits=3)
 
 
 def _one_engine(backend) -> str:

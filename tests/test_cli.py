@@ -226,6 +226,19 @@ def test_bench_times_a_gated_cell(cell):
     assert rows["numpy"]["gflops"] == pytest.approx(expected)
 
 
+@pytest.mark.slow
+def test_bench_times_the_command_s_start_up_in_fresh_processes():
+    result = invoke("bench", "--startup", "--repeat", "1", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {r["case"]: r for r in json.loads(result.stdout)}
+    assert {"python -c pass", "minirnn --help", "minirnn models",
+            "minirnn train elman --data sine --epochs 1"} <= set(rows)
+    assert all(r["median_s"] >= r["min_s"] > 0 for r in rows.values())
+    # a training run does everything --help does, and more
+    assert rows["minirnn train elman --data sine --epochs 1"]["min_s"] > \
+        rows["minirnn --help"]["min_s"]
+
+
 def test_bench_families():
     result = invoke("bench", "--families", "--repeat", "1", "--json")
     assert result.exit_code == 0, result.output

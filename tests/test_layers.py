@@ -31,7 +31,7 @@ FLOORS = [
     ("application", ["minirnn.data", "minirnn.experiment", "minirnn.sizing", "minirnn.train",
                      "minirnn.forecast", "minirnn.diagnostics", "minirnn.checkpoint",
                      "minirnn.checks", "minirnn.bench", "minirnn.comparisons", "minirnn.sweep",
-                     "minirnn.torch_models", "minirnn.inside", "minirnn.app"]),
+                     "minirnn.torch_models", "minirnn.inside", "minirnn.app", "minirnn.startup"]),
     ("cli", ["minirnn.cli"]),
 ]
 
@@ -88,6 +88,8 @@ PROGRAMS = {
                                       "by hand, and a crash or a leak stays in its trial",
     ("minirnn.bench", "minirnn.bench"): "the load benchmark times a training step while a "
                                         "second process (itself) trains or spins beside it",
+    ("minirnn.startup", "minirnn.cli"): "the start-up benchmark times the command as a user "
+                                        "runs it: a fresh process",
 }
 
 
