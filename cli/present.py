@@ -12,7 +12,7 @@ import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
-from minirnn.data.series import next_dates
+from minirnn.data.dates import next_dates
 
 from .common import console, err_console, fail
 
