@@ -30,7 +30,8 @@ from minirnn.experiment import DataSpec, Experiment
 from minirnn.forecast import pooled_errors
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.sizing import BYTES_PER_BUILTIN_ROW, check_bytes, check_memory
-from minirnn.train import TrainConfig, TrainResult, evaluate, fit
+from minirnn.optim import OPTIMIZERS
+from minirnn.train import TrainConfig, TrainResult, default_lr, evaluate, fit
 
 from .datafiles import stored_data
 from .engines import choose_engine, engine_facts, tell
@@ -77,10 +78,11 @@ class TrainOptions:
     backend: str | None = None         # engine; None: cpu, or a checkpoint's where available
     dtype: str = "float32"
     epochs: int = 30                   # in all, counted from the run's first
-    batch: int = 8
+    batch: int | None = None           # None: 8, or 1 (the series whole) for lbfgs and lm
     bptt: int = 50
-    lr: float = 0.01
+    lr: float | None = None            # None: the optimiser's own (default_lr)
     optimizer: str = "adam"
+    iterations: int = 20               # lbfgs, lm: iterations per epoch, full batch
     clip: float = 1.0
     patience: int = 5
     seed: int = 0                      # the weights' (and the chunks' order)
@@ -111,6 +113,7 @@ FIXED_ON_RESUME = {
     "data_seed": ("data", "seed"), "lag_inputs": ("data", "lag_inputs"),
     "batch": ("train", "batch"), "bptt": ("train", "bptt"),
     "optimizer": ("train", "optimizer"), "clip": ("train", "clip"),
+    "iterations": ("train", "iterations"),
     "open_epochs": ("train", "open_loop_epochs"), "missing": ("data", "missing"),
     "series_id": ("data", "series_id"),
 }
@@ -172,6 +175,16 @@ def check_options_apply(options: TrainOptions, given: set):
                          "rows")
     if "data_seed" in given and o.data not in BUILTIN:
         raise ValueError("--data-seed is for a built-in data set; a CSV file has its own rows")
+    full_batch = getattr(OPTIMIZERS.get(o.optimizer), "full_batch", False)
+    for name in ("bptt", "clip"):
+        if name in given and full_batch:
+            raise ValueError(f"{_flag(name)} does not apply to {o.optimizer}: a second-order "
+                             f"optimiser trains on every stream whole, unclipped")
+    if "iterations" in given and not full_batch:
+        raise ValueError(f"--iterations is for lbfgs and lm (iterations per epoch on the whole "
+                         f"training set); {o.optimizer} steps once per chunk")
+    if "lr" in given and o.optimizer == "lm":
+        raise ValueError("--lr does not apply to lm: its damping μ sets each step")
 
 
 def new_run(options: TrainOptions, on_note: Notes = None) -> Run:
@@ -206,11 +219,13 @@ def new_run(options: TrainOptions, on_note: Notes = None) -> Run:
     closed_narx = o.model == "narx" and config["mode"] == "closed"
     open_epochs = (o.epochs // 2 if o.open_epochs is None else o.open_epochs) \
         if closed_narx else 0
-    train_config = TrainConfig(epochs=o.epochs, batch=o.batch, bptt=o.bptt, lr=o.lr,
+    batch = o.batch or (1 if getattr(OPTIMIZERS.get(o.optimizer), "full_batch", False) else 8)
+    train_config = TrainConfig(epochs=o.epochs, batch=batch, bptt=o.bptt,
+                               lr=default_lr(o.optimizer) if o.lr is None else o.lr,
                                optimizer=o.optimizer, clip=o.clip, patience=o.patience,
-                               open_loop_epochs=open_epochs)
+                               open_loop_epochs=open_epochs, iterations=o.iterations)
     train_config.check()
-    check_memory(o.model, config, len(series), o.batch, o.bptt)
+    check_memory(o.model, config, len(series), batch, o.bptt, o.optimizer)
     net = build_model(o.model, config)
     spec = DataSpec.describe(o.data, series, task, length, o.data_seed, o.difference,
                              o.context, o.horizon, missing, o.lag_inputs)

@@ -8,8 +8,11 @@ least-squares loss, from its residuals' Jacobian).
 from .base import FlatParameters, Optimizer, clip_grad_norm
 from .first_order import SGD, Adam, AdamW
 from .lbfgs import LBFGS
+from .lm import LevenbergMarquardt
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "lbfgs": LBFGS}
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "lbfgs": LBFGS,
+              "lm": LevenbergMarquardt}
 
-__all__ = ["Optimizer", "FlatParameters", "SGD", "Adam", "AdamW", "LBFGS", "OPTIMIZERS",
+__all__ = ["Optimizer", "FlatParameters", "SGD", "Adam", "AdamW", "LBFGS", "LevenbergMarquardt",
+           "OPTIMIZERS",
            "clip_grad_norm"]

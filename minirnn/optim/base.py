@@ -116,6 +116,8 @@ class FlatParameters:
         self.params = params
         self.shapes = [p.shape for p in params]
         self.ends = np.cumsum([int(np.prod(s)) for s in self.shapes])
+        self.slices = [slice(end - int(np.prod(s)), end) for s, end in zip(self.shapes, self.ends,
+                                                                           strict=True)]
 
     @property
     def size(self) -> int:
@@ -136,8 +138,8 @@ class FlatParameters:
 
     def split(self, vector: np.ndarray) -> list:
         """One array per parameter, shaped as it."""
-        return [part.reshape(shape) for part, shape in
-                zip(np.split(vector, self.ends[:-1]), self.shapes, strict=True)]
+        return [vector[part].reshape(shape) for part, shape in
+                zip(self.slices, self.shapes, strict=True)]
 
     def join(self, arrays) -> np.ndarray:
         """``split``'s inverse, in float64."""

@@ -109,6 +109,7 @@ class LBFGS(Optimizer):
         self.n_iter = 0            # iterations over every step call
         self.func_evals = 0
         self.s, self.y = [], []    # the pairs, oldest first
+        self.rho = []              # 1 / y^T s of each pair
         self.last_step = None      # t·d of the last iteration
         self.last_grad = None      # the gradient where that iteration began
 
@@ -127,21 +128,25 @@ class LBFGS(Optimizer):
 
     # --- the step -------------------------------------------------------------------------
     def direction(self, g: np.ndarray) -> np.ndarray:
-        """-H g by the two-loop recursion over the stored pairs (-g with none)."""
+        """-H g by the two-loop recursion over the stored pairs (-g with none).
+
+        The loops' scalar recurrences are solved as two triangular systems over the pairs'
+        dot products, M_ij = s_i^T y_j, instead of 2m steps of Python: with q₀ = -g, the first
+        loop's α_i = ρ_i (s_i^T q₀ - Σ_{j>i} α_j M_ij), and with r₀ = γ (q₀ - Σ_j α_j y_j) the
+        second's β_i = ρ_i (y_i^T r₀ + Σ_{j<i} (α_j - β_j) M_ji); then r = r₀ + Σ_i (α_i - β_i)
+        s_i. The same numbers, O(m²P + m³) in a few array operations."""
         q = -g
         if not self.s:
             return q
-        rho = [1.0 / float(y @ s) for s, y in zip(self.s, self.y, strict=True)]
-        alpha = [0.0] * len(self.s)
-        for i in range(len(self.s) - 1, -1, -1):
-            alpha[i] = float(self.s[i] @ q) * rho[i]
-            q = q - alpha[i] * self.y[i]
+        S, Y, rho = np.array(self.s), np.array(self.y), np.array(self.rho)
+        M = S @ Y.T
+        eye = np.eye(len(rho))
+        alpha = np.linalg.solve(eye + rho[:, None] * np.triu(M, 1), rho * (S @ q))
         gamma = float(self.s[-1] @ self.y[-1]) / float(self.y[-1] @ self.y[-1])
-        r = gamma * q
-        for i in range(len(self.s)):
-            beta = float(self.y[i] @ r) * rho[i]
-            r = r + (alpha[i] - beta) * self.s[i]
-        return r
+        r = gamma * (q - alpha @ Y)
+        lower = np.tril(M.T, -1)
+        beta = np.linalg.solve(eye + rho[:, None] * lower, rho * (Y @ r + lower @ alpha))
+        return r + (alpha - beta) @ S
 
     def _remember(self, g: np.ndarray):
         """Store the pair of the last iteration (s = t d, y = g - g_prev) if its curvature
@@ -153,8 +158,10 @@ class LBFGS(Optimizer):
             if len(self.s) == self.history_size:
                 self.s.pop(0)
                 self.y.pop(0)
+                self.rho.pop(0)
             self.s.append(s)
             self.y.append(y)
+            self.rho.append(1.0 / float(y @ s))
 
     def step(self, closure):
         """Up to ``max_iter`` iterations on the objective that ``closure`` computes (it zeroes
@@ -210,7 +217,7 @@ class LBFGS(Optimizer):
         return first_loss
 
     def objective_changed(self):
-        self.s, self.y, self.last_step, self.last_grad = [], [], None, None
+        self.s, self.y, self.rho, self.last_step, self.last_grad = [], [], [], None, None
 
     # --- state ----------------------------------------------------------------------------
     def _slot_names(self, pairs: int, pending: bool) -> list:
@@ -236,6 +243,7 @@ class LBFGS(Optimizer):
         vector = {n: self.flat.join(arrays) for n, arrays in slots.items()}
         self.s = [vector[f"s{i:03d}"] for i in range(pairs)]
         self.y = [vector[f"y{i:03d}"] for i in range(pairs)]
+        self.rho = [1.0 / float(y @ s) for s, y in zip(self.s, self.y, strict=True)]
         self.last_step = vector.get("last_step")
         self.last_grad = vector.get("last_grad")
         self.n_iter = int(state.get("step", 0))
