@@ -136,7 +136,8 @@ def check_memory(name: str, config: dict, rows: int, batch: int = 8, bptt: int =
                  optimizer: str = "adam"):
     """A clear error before allocating, when the estimate exceeds the memory available."""
     how = {"lbfgs": ", full batch with L-BFGS,",
-           "lm": ", full batch with Levenberg-Marquardt (a Jacobian of rows x weights),"}
+           "lm": ", full batch with Levenberg-Marquardt (its Jacobian, rows x weights, and "
+                 "J^T J),"}
     check_bytes(memory_estimate(name, config, rows, batch, bptt, optimizer),
                 f"{name} with hidden size {config['hidden_size']:,} on {rows:,} rows"
                 f"{how.get(optimizer, '')}")

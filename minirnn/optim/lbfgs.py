@@ -130,23 +130,25 @@ class LBFGS(Optimizer):
     def direction(self, g: np.ndarray) -> np.ndarray:
         """-H g by the two-loop recursion over the stored pairs (-g with none).
 
-        The loops' scalar recurrences are solved as two triangular systems over the pairs'
-        dot products, M_ij = s_i^T y_j, instead of 2m steps of Python: with q₀ = -g, the first
-        loop's α_i = ρ_i (s_i^T q₀ - Σ_{j>i} α_j M_ij), and with r₀ = γ (q₀ - Σ_j α_j y_j) the
-        second's β_i = ρ_i (y_i^T r₀ + Σ_{j<i} (α_j - β_j) M_ji); then r = r₀ + Σ_i (α_i - β_i)
-        s_i. The same numbers, O(m²P + m³) in a few array operations."""
+        The loops' vector updates are gathered into a few products with the pairs' dot
+        products M_ij = s_i^T y_j, so that only scalars are left to Python: with q₀ = -g, the
+        first loop's α_i = ρ_i (s_i^T q₀ - Σ_{j>i} α_j M_ij), newest first; with
+        r₀ = γ (q₀ - Σ_j α_j y_j) the second's β_i = ρ_i (y_i^T r₀ + Σ_{j<i} (α_j - β_j) M_ji),
+        oldest first; then r = r₀ + Σ_i (α_i - β_i) s_i."""
         q = -g
         if not self.s:
             return q
-        S, Y, rho = np.array(self.s), np.array(self.y), np.array(self.rho)
-        M = S @ Y.T
-        eye = np.eye(len(rho))
-        alpha = np.linalg.solve(eye + rho[:, None] * np.triu(M, 1), rho * (S @ q))
+        S, Y, rho = np.array(self.s), np.array(self.y), self.rho
+        M, m = S @ Y.T, len(rho)
+        sq, alpha = S @ q, np.zeros(m)
+        for i in range(m - 1, -1, -1):
+            alpha[i] = rho[i] * (sq[i] - M[i, i + 1:] @ alpha[i + 1:])
         gamma = float(self.s[-1] @ self.y[-1]) / float(self.y[-1] @ self.y[-1])
         r = gamma * (q - alpha @ Y)
-        lower = np.tril(M.T, -1)
-        beta = np.linalg.solve(eye + rho[:, None] * lower, rho * (Y @ r + lower @ alpha))
-        return r + (alpha - beta) @ S
+        yr, done = Y @ r, np.zeros(m)  # done: α_j - β_j
+        for i in range(m):
+            done[i] = alpha[i] - rho[i] * (yr[i] + M[:i, i] @ done[:i])
+        return r + done @ S
 
     def _remember(self, g: np.ndarray):
         """Store the pair of the last iteration (s = t d, y = g - g_prev) if its curvature
