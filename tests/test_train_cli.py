@@ -105,6 +105,9 @@ def test_a_second_order_optimizer_trains_a_closed_loop_narx_and_resumes(tmp_path
     assert ends[0].train.optimizer == optimizer and ends[0].train.batch == 1
     for key, value in ends[0].run.last_state.items():
         np.testing.assert_array_equal(ends[1].run.last_state[key], value)
+    if optimizer == "lm":
+        result = invoke("train", "--resume", tmp_path / "half.npz", "--lr", "0.1")
+        assert result.exit_code == 1 and "--lr does not apply" in result.output
 
 
 def test_resume_continues_at_the_next_epoch(tmp_path):

@@ -284,6 +284,9 @@ def resumed_run(path, options: TrainOptions, on_note: Notes = None) -> Run:
     if run.last_state is None or run.optimizer_state is None:
         raise CheckpointError(f"{path} holds no training state to continue (no last weights "
                               f"or optimiser state)")
+    if "lr" in given and exp.train.optimizer == "lm":
+        raise ValueError(f"{path} was trained with lm, whose damping μ sets each step: --lr "
+                         f"does not apply")
     exp.train = replace(exp.train, **{k: getattr(o, k) for k in ("epochs", "lr", "patience")
                                      if k in given})
     exp.train.check()

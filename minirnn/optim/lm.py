@@ -37,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import no_grad
+from ..autograd.arrays import to_host
 from .base import FlatParameters, Optimizer
 
 
@@ -75,7 +76,7 @@ class LevenbergMarquardt(Optimizer):
         """(r, J): the residuals (N,) and their Jacobian (N, P) at the present parameters, one
         reverse pass per residual over one recorded graph."""
         r = residuals()
-        values = np.asarray(r.data, dtype=np.float64).ravel()
+        values = to_host(r.data).astype(np.float64).ravel()
         J = np.empty((values.size, self.flat.size))
         seed = np.zeros(r.shape, dtype=r.dtype)
         for i in range(values.size):
@@ -89,7 +90,7 @@ class LevenbergMarquardt(Optimizer):
 
     def _error(self, residuals) -> float:
         with no_grad():
-            r = np.asarray(residuals().data, dtype=np.float64)
+            r = to_host(residuals().data).astype(np.float64)
         return float(r.ravel() @ r.ravel())
 
     def step(self, residuals):
