@@ -77,6 +77,14 @@ def default_lr(optimizer: str) -> float:
 WHOLE = 2 ** 62
 
 
+def check_optimizer_fits(optimizer: str, task):
+    """Levenberg-Marquardt minimises a sum of squares: a ValueError for a task whose loss is
+    not one (the text task's cross-entropy)."""
+    if OPTIMIZERS[optimizer] is LevenbergMarquardt and not getattr(task, "least_squares", False):
+        raise ValueError(f"Levenberg-Marquardt needs a least-squares loss; the {task.kind} "
+                         f"task's is not (use lbfgs or a first-order optimiser)")
+
+
 def make_optimizer(config: TrainConfig, params):
     """The optimiser ``config`` names, over ``params``: a first-order one with its learning
     rate and weight decay; L-BFGS with ``lr`` as its first step length and ``iterations`` per
@@ -145,6 +153,7 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
     alone). ``config.epochs`` counts from the run's first epoch.
     """
     config.check()
+    check_optimizer_fits(config.optimizer, task)
     resident = trains_on_device(model)
     if resident:
         model.to_device()  # before the optimiser, whose moments are made beside the weights
@@ -287,9 +296,6 @@ def _full_batch_step(optimizer, task, model, chunks) -> tuple:
         return value
 
     def residuals():
-        if not getattr(task, "least_squares", False):
-            raise ValueError(f"Levenberg-Marquardt needs a least-squares loss; the "
-                             f"{task.kind} task's is not")
         parts = [(task.step(model, x, y, None)[0] - y).reshape(-1) for x, y in chunks]
         return ops.concatenate(parts, axis=0) * (1 / np.sqrt(total))
 

@@ -294,6 +294,8 @@ CASES = [
                                            "20"], 1, "--bptt does not apply to lbfgs"),
     ("opt-iterations-first-order", None, TRAIN + ["--data", "sine", "--iterations", "5"], 1,
      "--iterations is for lbfgs and lm"),
+    ("opt-lm-text", None, ["train", "elman", "--data", "text", "--optimizer", "lm"], 1,
+     "Levenberg-Marquardt needs a least-squares loss; the text task's is not"),
     ("opt-lr-lm", None, TRAIN + ["--data", "sine", "--optimizer", "lm", "--lr", "0.1"], 1,
      "--lr does not apply to lm"),
     # paths

@@ -31,7 +31,8 @@ from minirnn.forecast import pooled_errors
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.sizing import BYTES_PER_BUILTIN_ROW, check_bytes, check_memory
 from minirnn.optim import OPTIMIZERS
-from minirnn.train import TrainConfig, TrainResult, default_lr, evaluate, fit
+from minirnn.train import (TrainConfig, TrainResult, check_optimizer_fits, default_lr, evaluate,
+                           fit)
 
 from .datafiles import stored_data
 from .engines import choose_engine, engine_facts, tell
@@ -225,6 +226,7 @@ def new_run(options: TrainOptions, on_note: Notes = None) -> Run:
                                optimizer=o.optimizer, clip=o.clip, patience=o.patience,
                                open_loop_epochs=open_epochs, iterations=o.iterations)
     train_config.check()
+    check_optimizer_fits(o.optimizer, task)
     check_memory(o.model, config, len(series), batch, o.bptt, o.optimizer)
     net = build_model(o.model, config)
     spec = DataSpec.describe(o.data, series, task, length, o.data_seed, o.difference,
