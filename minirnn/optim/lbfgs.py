@@ -168,8 +168,11 @@ class LBFGS(Optimizer):
     def step(self, closure):
         """Up to ``max_iter`` iterations on the objective that ``closure`` computes (it zeroes
         the gradients, computes the loss, calls ``backward()`` and returns the loss); returns
-        the loss before them (as PyTorch's). ``converged`` says why it stopped early, if it
-        did because no further progress can be made."""
+        the loss before them (as PyTorch's). The call ends early, as PyTorch's does, when the
+        gradient, the step or the change of the loss falls below its tolerance; ``converged``
+        then says why if that is the end of the optimisation: the gradient is small, or this
+        call's first iteration already made no progress (a later one ending a call only means
+        the next call starts afresh from a new gradient)."""
         self.converged = None
         theta = self.flat.values()
         loss, g = self._evaluate(closure)
@@ -190,7 +193,8 @@ class LBFGS(Optimizer):
             gtd = float(g @ d)
             if gtd > -self.tolerance_change:  # not a descent direction any more
                 self.last_step = None
-                self.converged = "the directional derivative is below the change tolerance"
+                self.converged = (None if n > 1 else
+                                  "the directional derivative is below the change tolerance")
                 self.flat.assign(theta)
                 break
             if self.line_search is None:
@@ -211,10 +215,11 @@ class LBFGS(Optimizer):
                                   f"{self.tolerance_grad:g}")
                 break
             if np.max(np.abs(self.last_step)) <= self.tolerance_change:
-                self.converged = "the step is below the change tolerance"
+                self.converged = None if n > 1 else "the step is below the change tolerance"
                 break
             if abs(loss - previous) < self.tolerance_change:
-                self.converged = "the loss changes less than the change tolerance"
+                self.converged = (None if n > 1 else
+                                  "the loss changes less than the change tolerance")
                 break
         return first_loss
 
