@@ -12,11 +12,12 @@ import os
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from minirnn.models.base import DTYPES
+from minirnn.catalog import DTYPES
 
-from .common import backend_option, backends_option, console, fail, json_option, progress_bar
+from .common import (backend_option, backends_option, console, fail, json_option, new_table,
+                     progress_bar)
+
 
 def _parse_size(text: str):
     try:
@@ -49,7 +50,7 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
     come (labelled by ``_LABELS`` where it has one; blank where a row lacks it), words on the
     left, numbers on the right."""
     columns = list(dict.fromkeys(key for r in rows for key in r))
-    table = Table(title=title, caption=caption)
+    table = new_table(title=title, caption=caption)
     for column in columns:
         words = column in ("family", "vary")
         longest = max(len(str(r.get(column, ""))) for r in rows)
@@ -186,7 +187,7 @@ def _load(backend, sizes, dtype, others):
     def show():
         beside = "a second minirnn run" if others == 1 else f"{others} other minirnn runs"
         loops = "a busy loop" if others == 1 else f"{others} busy loops"
-        table = Table(title=f"a whole training step (fwd, MSE, BPTT, Adam), {dtype}, mean ms: "
+        table = new_table(title=f"a whole training step (fwd, MSE, BPTT, Adam), {dtype}, mean ms: "
                             f"alone, beside {beside}, beside {loops}")
         for column in ("model", "B,T,H", "engine", "alone", "+minirnn", "x alone", "+busy",
                        "x numpy"):
@@ -237,7 +238,7 @@ def _full_narx(backend, dtype, repeat):
     rows = full_narx_curve(engine, repeat=repeat, dtype=dtype)
 
     def show():
-        table = Table(title=f"full NARX vs 2 output delays, {engine}, B=8, H=16, {dtype}: "
+        table = new_table(title=f"full NARX vs 2 output delays, {engine}, B=8, H=16, {dtype}: "
                             f"forward + backward")
         for column in ("T", "full ms", "K=2 ms", "full / K=2"):
             table.add_column(column, justify="right")
@@ -275,7 +276,7 @@ def _show_engines(rows, reference, dtype, repeat, loss, with_torch, with_jax,
     """The default benchmark's table, what its GFLOP/s count, and who was not compared."""
     what = "MSE" if loss == "mse" else "Σ y ⊙ R"
     name = {"statespace": "StateSpaceRNN", "lstm": "LSTM", "gru": "GRU"}[cell]
-    table = Table(title=f"forward + backward of {what}, {name}, {dtype}, median of {repeat}")
+    table = new_table(title=f"forward + backward of {what}, {name}, {dtype}, median of {repeat}")
     ratio = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
     cells = {"B,T,H": lambda r: f"{r.batch},{r.steps},{r.hidden}",
              "engine": lambda r: r.backend, "ms": lambda r: f"{r.median_ms:.4g}",

@@ -1,4 +1,8 @@
-"""What the commands share: the console, one-line errors, the progress bar, option bundles."""
+"""What the commands share: the console, one-line errors, the progress bar, option bundles.
+
+Light to import, as every command module is at its top: Click, Rich's console and the
+catalogue of names, never NumPy, Numba or the models, so that ``--help``, ``minirnn models``
+and a usage error answer at once. The commands import the library inside their bodies."""
 from __future__ import annotations
 
 import json
@@ -10,17 +14,22 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from minirnn.checkpoint import CheckpointError
-from minirnn.data.series import MISSING, DataError
-from minirnn.models import BACKENDS
+from minirnn.catalog import BACKENDS, MISSING
+from minirnn.errors import CheckpointError, DataError
 
 #: the library's errors that are the user's to fix: each one line, no traceback
 USER_ERRORS = (DataError, CheckpointError, ValueError, TypeError, RuntimeError, MemoryError)
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def new_table(*args, **kwargs):
+    """A ``rich.table.Table`` (imported when a table is made: a tenth of --help's time)."""
+    from rich.table import Table
+
+    return Table(*args, **kwargs)
 
 
 def available_backends() -> list[str]:
@@ -31,6 +40,8 @@ def available_backends() -> list[str]:
 
 def progress_bar(transient=True):
     """A progress line on a terminal; nothing at all when stderr is a file or a pipe."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=err_console, transient=transient,
                     disable=not err_console.is_terminal)
@@ -260,3 +271,21 @@ def check_interrupted():
     """Raise KeyboardInterrupt if a signal arrived whose exception went missing."""
     if _signalled:
         raise KeyboardInterrupt
+
+
+PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
+
+
+def check_plot_path(plot):
+    """--plot: a known image format in a writable folder, and matplotlib installed."""
+    if not plot:
+        return
+    suffix = Path(plot).suffix.lower().lstrip(".")
+    if suffix not in PLOT_FORMATS:
+        fail(f"--plot {plot}: unknown image format {suffix or '(no extension)'!r}; use one of "
+             f"{', '.join('.' + f for f in PLOT_FORMATS)}")
+    check_writable(plot, "--plot")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        fail("--plot needs matplotlib: pip install 'minirnn[plot]'")

@@ -1,9 +1,11 @@
 """``minirnn``: gradient-check and benchmark recurrent networks from the command line.
 
 The commands only parse, call library code in ``minirnn`` and show the result with ``rich``.
+Nothing here imports NumPy, Numba or the models before a command runs (``common`` says why).
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -11,13 +13,12 @@ import sys
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from minirnn.models.registry import MODELS
+from minirnn.catalog import MODELS
 
 from .bench import bench
 from .common import (backend_option, backends_option, check_interrupted, console, err_console,
-                     fail, interrupts_caught, json_option, progress_bar)
+                     fail, interrupts_caught, json_option, new_table, progress_bar)
 from .predict import predict
 from .sweep import sweep
 from .train import train
@@ -76,9 +77,23 @@ def _quiet_exit_after_broken_pipe():
                    "more BLAS threads compete with them on a small machine.")
 def main(blas_threads):
     """minirnn: classic recurrent networks with explicit BPTT, checked and fast."""
-    from minirnn.kernels.blas import prepare_cpu
 
-    prepare_cpu(blas_threads)
+
+def computing(command: click.Command) -> click.Command:
+    """``command`` with the cpu engine's process settings made (NumPy's BLAS on
+    --blas-threads threads, freed memory kept) just before its body runs: after its options
+    are parsed, so that its --help and its usage errors import nothing heavy."""
+    body = command.callback
+
+    @functools.wraps(body)
+    def prepared(*args, **kwargs):
+        from minirnn.kernels.blas import prepare_cpu
+
+        prepare_cpu(click.get_current_context().find_root().params["blas_threads"])
+        return body(*args, **kwargs)
+
+    command.callback = prepared
+    return command
 
 
 
@@ -88,24 +103,35 @@ def main(blas_threads):
 @json_option
 def models(as_json):
     """List every model with its equations and parameters."""
-    entries = []
-    for info in MODELS.values():
-        params = [n for n, _ in info.build(input_size=1, hidden_size=1, output_size=1,
-                                           **info.check_options).named_parameters()]
-        entries.append({"name": info.name, "class": info.cls.__name__,
-                        "equations": info.equations, "parameters": params,
-                        "recurrent": info.recurrent})
+    entries = [{"name": e.name, "class": e.cls, "equations": e.equations,
+                "parameters": list(e.parameters),
+                "optional_parameters": {option: list(names) for option, names in e.optional},
+                "recurrent": e.recurrent, "note": e.note} for e in MODELS.values()]
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return
-    table = Table(title="minirnn models")
-    for column in ("name", "class", "equations", "parameters"):
-        table.add_column(column)
+    # a block per model, not a table: the equations are too long for a column of an
+    # 80-character terminal; each line wraps under its indent (not padded to the width)
+    import textwrap
+
+    def indented(text, style=None):
+        console.print(escape(textwrap.fill(text, width=min(console.width, 100),
+                                           initial_indent="  ", subsequent_indent="    ")),
+                      style=style, soft_wrap=True)
+
     for e in entries:
-        table.add_row(e["name"], e["class"], escape(e["equations"]), ", ".join(e["parameters"]))
-    console.print(table)
+        console.print(f"[bold]{e['name']}[/] ({e['class']})")
+        for equation in e["equations"].split("; "):  # one to a line
+            indented(equation, "cyan")
+        optional = "".join(f"; with {option}: {', '.join(names)}"
+                           for option, names in e["optional_parameters"].items())
+        indented(f"parameters: {', '.join(e['parameters'])}{optional}")
+        if e["note"]:
+            indented(e["note"], "dim")
+        console.print()
 
 
+@computing
 @main.command()
 @click.argument("model", type=click.Choice(["all", *MODELS]), default="all")
 @backend_option
@@ -146,43 +172,50 @@ def gradcheck(model, backend, mode, seed, per_step, as_json):
         click.echo(json.dumps({"passed": passed, "rows": [r.as_dict() for r in rows],
                                **({"per_step": steps} if steps else {})}, indent=2))
     else:
-        console.print(f"gradcheck ({mode}, float64): analytic gradient against finite "
-                      f"differences (fd) and against the tape engine")
-        fmt = lambda v: "" if v is None else f"{v:.1e}"  # noqa: E731
-        # a table per model, its name as the title: a column of names as long as
-        # multilayer:output_feedback cut every other column short at 80 characters
-        for model in dict.fromkeys(r.model for r in rows):
-            table = Table(title=model, title_justify="left")
-            for column in ("backend", "tensor", "fd abs err", "fd rel err", "vs tape rel err",
-                           "result"):
-                table.add_column(column, justify="right" if "err" in column else "left")
-            for r in rows:
-                if r.model == model:
-                    table.add_row(r.backend, r.tensor, fmt(r.fd_abs_error),
-                                  fmt(r.fd_rel_error), fmt(r.tape_rel_error),
-                                  "[green]pass[/]" if r.passed else "[bold red]FAIL[/]")
-            console.print(table)
-        if steps:
-            for n, norms in steps.items():
-                # the states first (‖∂L/∂h_t‖: what comes back through time), then the input
-                names_shown = [k for k in norms if k != "x"] + ["x"]
-                step_table = Table(title=f"{n}: gradient norms for L at the last step")
-                step_table.add_column("t", justify="right")
-                for k in names_shown:
-                    step_table.add_column(f"‖∂L/∂{k}_t‖", justify="right")
-                for t in range(len(norms["x"])):
-                    step_table.add_row(str(t), *(f"{norms[k][t]:.3e}" for k in names_shown))
-                console.print(step_table)
-        failed = sum(not r.passed for r in rows)
-        console.print("[green]all gradients check[/]" if passed else
-                      f"[bold red]{failed} check(s) failed[/]")
+        _show_gradcheck(rows, steps, mode)
     sys.exit(0 if passed else 1)
 
 
-main.add_command(train)
-main.add_command(bench)
-main.add_command(predict)
-main.add_command(sweep)
+def _show_gradcheck(rows, steps, mode):
+    """gradcheck's tables: one per model (and per model its gradient norms by time step)."""
+
+    def fmt(v):
+        return "" if v is None else f"{v:.1e}"
+
+    passed = all(r.passed for r in rows)
+    console.print(f"gradcheck ({mode}, float64): analytic gradient against finite "
+                  f"differences (fd) and against the tape engine")
+    # a table per model, its name as the title: a column of names as long as
+    # multilayer:output_feedback cut every other column short at 80 characters
+    for model in dict.fromkeys(r.model for r in rows):
+        table = new_table(title=model, title_justify="left")
+        for column in ("backend", "tensor", "fd abs err", "fd rel err", "vs tape rel err",
+                       "result"):
+            table.add_column(column, justify="right" if "err" in column else "left")
+        for r in rows:
+            if r.model == model:
+                table.add_row(r.backend, r.tensor, fmt(r.fd_abs_error),
+                              fmt(r.fd_rel_error), fmt(r.tape_rel_error),
+                              "[green]pass[/]" if r.passed else "[bold red]FAIL[/]")
+        console.print(table)
+    if steps:
+        for n, norms in steps.items():
+            # the states first (‖∂L/∂h_t‖: what comes back through time), then the input
+            names_shown = [k for k in norms if k != "x"] + ["x"]
+            step_table = new_table(title=f"{n}: gradient norms for L at the last step")
+            step_table.add_column("t", justify="right")
+            for k in names_shown:
+                step_table.add_column(f"‖∂L/∂{k}_t‖", justify="right")
+            for t in range(len(norms["x"])):
+                step_table.add_row(str(t), *(f"{norms[k][t]:.3e}" for k in names_shown))
+            console.print(step_table)
+    failed = sum(not r.passed for r in rows)
+    console.print("[green]all gradients check[/]" if passed else
+                  f"[bold red]{failed} check(s) failed[/]")
+
+
+for command in (train, bench, predict, sweep):
+    main.add_command(computing(command))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,17 +9,11 @@ import sys
 
 import click
 
-from minirnn.app.engines import choose_engine
-from minirnn.app.prediction import (PredictOptions, predict_ensemble, predict_model,
-                                    save_rows, write_rows)
-from minirnn.data.sources import BUILTIN
-from minirnn.experiment import Experiment
-from minirnn.models import BACKENDS
+from minirnn.catalog import BACKENDS, BUILTIN_DATA
 
-from .common import (USER_ERRORS, announce_compiling, check_not_inputs, check_writable,
-                     data_options, fail_with, json_option, note, wrote)
-from .present import (PLOT_FORMATS, as_json_document, check_plot_path, plot_predictions,
-                      show_diagnostics)
+from .common import (PLOT_FORMATS, USER_ERRORS, announce_compiling, check_not_inputs,
+                     check_plot_path, check_writable, data_options, fail_with, json_option,
+                     note, wrote)
 
 
 @click.command()
@@ -67,6 +61,10 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
     check_plot_path(plot)
     if out:
         check_writable(out, "--out")
+    from minirnn.app.prediction import PredictOptions, predict_ensemble
+
+    from .present import show_diagnostics
+
     options = PredictOptions(data=data, target=target, inputs=inputs, series_id=series_id,
                              length=length, missing=missing, steps=steps,
                              future_inputs=future_inputs, backend=backend, series=only,
@@ -76,7 +74,7 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
         if len(checkpoint_paths) > 1:
             check_not_inputs({"--out": out, "--plot": plot},
                              {f"the checkpoint {p}": p for p in checkpoint_paths} |
-                             {"the --data file": data if data not in BUILTIN else None,
+                             {"the --data file": data if data not in BUILTIN_DATA else None,
                               "the --future-inputs file": future_inputs})
             prediction = predict_ensemble(list(checkpoint_paths), options, on_note=note)
         else:
@@ -93,14 +91,18 @@ def predict(checkpoint_paths, data, target, inputs, series_id, length, missing, 
         show_diagnostics(report)
 
 
-def _predict_one(path, options: PredictOptions, out, plot):
+def _predict_one(path, options, out, plot):
     """One model's prediction, its paths checked first, the engine chosen and its kernels'
     compiling announced."""
+    from minirnn.app.engines import choose_engine
+    from minirnn.app.prediction import predict_model
+    from minirnn.experiment import Experiment
+
     exp = Experiment.load(path)
     data, spec = options.data, exp.data
     check_not_inputs({"--out": out, "--plot": plot},
                      {"the checkpoint": path,
-                      "the --data file": data if data not in BUILTIN else None,
+                      "the --data file": data if data not in BUILTIN_DATA else None,
                       "the --future-inputs file": options.future_inputs,
                       "the model's training data": None if data or spec.builtin else spec.source})
     options.backend = choose_engine(options.backend, exp.config["backend"], on_note=note)
@@ -110,6 +112,8 @@ def _predict_one(path, options: PredictOptions, out, plot):
 
 def _plot(path, prediction):
     """The figure of the one series predicted (the options asked for one)."""
+    from .present import plot_predictions
+
     shown = prediction.series[0]
     plot_predictions(path, shown.series, shown.one_step, shown.ahead, prediction.diagnostics,
                      shown.spread, shown.ahead_spread, prediction.models,
@@ -124,6 +128,10 @@ def _plot(path, prediction):
 def _emit(out, header, rows, as_json, extra=None):
     """The rows as CSV to --out (atomically) or to standard output; with --json, one JSON
     document on standard output ({"columns", "rows", …extra}) whether or not --out is given."""
+    from minirnn.app.prediction import save_rows, write_rows
+
+    from .present import as_json_document
+
     if out:
         save_rows(out, header, rows)
         wrote(out, f"{len(rows)} rows")

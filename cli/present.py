@@ -6,7 +6,6 @@ computes a result.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 from rich.markup import escape
@@ -14,26 +13,10 @@ from rich.table import Table
 
 from minirnn.data.series import next_dates
 
-from .common import check_writable, console, err_console, fail
+from .common import console, err_console
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 40  # marks at most in a sparkline: a long run's curve stays on its line
-PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
-
-
-def check_plot_path(plot):
-    """--plot: a known image format in a writable folder, and matplotlib installed."""
-    if not plot:
-        return
-    suffix = Path(plot).suffix.lower().lstrip(".")
-    if suffix not in PLOT_FORMATS:
-        fail(f"--plot {plot}: unknown image format {suffix or '(no extension)'!r}; use one of "
-             f"{', '.join('.' + f for f in PLOT_FORMATS)}")
-    check_writable(plot, "--plot")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        fail("--plot needs matplotlib: pip install 'minirnn[plot]'")
 
 
 

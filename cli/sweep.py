@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from minirnn.models.registry import MODELS
+from minirnn.catalog import MODELS
 
-from .common import check_writable, console, fail, json_option, progress_bar, wrote
+from .common import (check_writable, console, fail, json_option, new_table, progress_bar,
+                     wrote)
 
 #: the train options a sweep may search or share (not the ones it sets on each trial itself)
 OWN = ("out", "resume", "seed", "as_json", "plot", "overwrite", "model")
@@ -286,7 +286,7 @@ def _cell(r: dict, key: str) -> str:
 
 def _table(rows, trials):
     metric = next((r["metric"] for r in rows if r["metric"]), "score")
-    table = Table(title=f"{trials} trials: validation and test {metric}, mean ± spread over "
+    table = new_table(title=f"{trials} trials: validation and test {metric}, mean ± spread over "
                         f"seeds, best first")
     for column in ("configuration", "done", "validation", "test", "naive val", "naive test"):
         table.add_column(column, justify="left" if column == "configuration" else "right",

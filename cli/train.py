@@ -14,27 +14,18 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from minirnn.app.training import (TrainOptions, check_out, finish_run, fit_run, prepare,
-                                  range_hint, stream_note)
-from minirnn.checkpoint import WriterLock
-from minirnn.data.sources import BUILTIN
-from minirnn.experiment import Experiment
-from minirnn.models import BACKENDS
-from minirnn.models.base import DTYPES
-from minirnn.models.multilayer import CELLS, CONNECTIVITIES
-from minirnn.models.registry import MODEL_OPTIONS
-from minirnn.optim import OPTIMIZERS
+from minirnn.catalog import (BACKENDS, BUILTIN_DATA, CELLS, CONNECTIVITIES, DTYPES,
+                             MODEL_OPTIONS, OPTIMIZERS)
 
-from .common import (USER_ERRORS, FiniteFloat, announce_compiling, check_interrupted,
-                     check_not_inputs, check_writable, data_options, fail, fail_with,
-                     interrupts_deferred, json_option, note, progress_bar, wrote)
-from .present import (PLOT_FORMATS, as_json_document, check_plot_path, plot_training, show_metrics,
-                      show_series)
+from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
+                     check_interrupted, check_not_inputs, check_plot_path, check_writable,
+                     data_options, fail, fail_with, interrupts_deferred, json_option, note,
+                     progress_bar, wrote)
 
 @click.command()
 @click.argument("model", type=click.Choice(list(MODEL_OPTIONS)), required=False)
 @click.option("--data", default=None,
-              help=f"A built-in data set ({', '.join(BUILTIN)}) or a CSV file (with --resume: "
+              help=f"A built-in data set ({', '.join(BUILTIN_DATA)}) or a CSV file (with --resume: "
                    f"the checkpoint's data by default).")
 @data_options
 @click.option("--context", type=click.IntRange(min=1), default=20, show_default=True,
@@ -93,7 +84,7 @@ from .present import (PLOT_FORMATS, as_json_document, check_plot_path, plot_trai
 @click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Learning rate [default: 0.01; lbfgs: 1, the first step length tried; lm "
                    "takes none].")
-@click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default="adam",
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam",
               show_default=True,
               help="Optimiser: adam, adamw, sgd step on each chunk of --bptt steps; lbfgs and "
                    "lm (Levenberg-Marquardt, least squares) are second-order, full batch: "
@@ -159,18 +150,10 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
              if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
     if model is None and resume is None:
         raise click.UsageError("Missing argument 'MODEL' (or --resume a checkpoint).")
-    check_plot_path(plot)
-    if resume is not None and out is None:
-        out = resume  # continue the checkpoint where it is
-    if out is not None:
-        if Path(out).suffix != ".npz":
-            fail(f"--out {out}: a checkpoint file must end in .npz")
-        real = Path(os.path.realpath(out))
-        if real.exists() and not real.is_file() and not real.is_dir():
-            fail(f"--out {out} is not a regular file: a checkpoint cannot go there")
-        check_writable(out, "--out")
-    check_not_inputs({"--out": out, "--plot": plot},
-                     {"the --data file": data if data not in BUILTIN else None})
+    out = _check_paths(out, resume, plot, data)
+    from minirnn.app.training import TrainOptions, check_out, prepare
+    from minirnn.checkpoint import WriterLock
+
     options = TrainOptions(
         model=model, data=data, target=target, inputs=inputs, series_id=series_id,
         length=length, missing=missing, context=context, horizon=horizon,
@@ -196,9 +179,31 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
         fail_with(error)
 
 
+def _check_paths(out, resume, plot, data):
+    """The files the run will write, checked before any work: --plot's format and folder;
+    --out (by default the resumed checkpoint) a .npz where a regular file can go, neither
+    of them the data being read. Returns --out."""
+    check_plot_path(plot)
+    if resume is not None and out is None:
+        out = resume  # continue the checkpoint where it is
+    if out is not None:
+        if Path(out).suffix != ".npz":
+            fail(f"--out {out}: a checkpoint file must end in .npz")
+        real = Path(os.path.realpath(out))
+        if real.exists() and not real.is_file() and not real.is_dir():
+            fail(f"--out {out} is not a regular file: a checkpoint cannot go there")
+        check_writable(out, "--out")
+    check_not_inputs({"--out": out, "--plot": plot},
+                     {"the --data file": data if data not in BUILTIN_DATA else None})
+    return out
+
+
 def _train(run, out, plot, as_json):
     """Train, writing the checkpoint after every epoch (a signal waits for the write, then
     ends the run with a line saying what the file holds); then report."""
+    from minirnn.app.training import finish_run, fit_run, stream_note
+
+    from .present import plot_training
     exp = run.experiment
     announce_compiling(exp.model, exp.config, exp.config["backend"])
     stream = stream_note(run.task, exp.train.batch)
@@ -243,6 +248,8 @@ def _train(run, out, plot, as_json):
 
 def _interrupted(out, kept_this_run):
     """End an interrupted run, saying what --out holds now."""
+    from minirnn.experiment import Experiment
+
     kept = ""
     if out and kept_this_run:  # the file holds this run (what it holds is read: the signal
         kept = (f"; {out} holds epoch {Experiment.load(out).run.epoch}: "  # may have cut a
@@ -254,6 +261,10 @@ def _interrupted(out, kept_this_run):
 
 def _report(run, result, summary, as_json):
     """The scores as one JSON document or as tables; a hint; a diverged run's error."""
+    from minirnn.app.training import range_hint
+
+    from .present import as_json_document, show_metrics, show_series
+
     exp, series, by_series = run.experiment, run.series, summary.get("by_series")
     if as_json:
         if result.diverged:

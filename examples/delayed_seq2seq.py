@@ -49,7 +49,7 @@ delayed = mr.models.Seq2Seq(mr.models.Elman(input_size=V, hidden_size=48, output
 synchronous = mr.models.Seq2Seq(mr.models.StateSpaceRNN(input_size=V, hidden_size=48, output_size=V,
                                                         seed=3), mode="synchronous")
 optimizers = {m: mr.optim.Adam(m.parameters(), lr=0.01) for m in (delayed, synchronous)}
-for step in range(steps):
+for _ in range(steps):
     source, target, lengths = batch(rng)
     x, mask = mr.models.one_hot(source, V), mr.losses.length_mask(lengths, MAX_LEN)
     for model, opt in optimizers.items():

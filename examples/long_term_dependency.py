@@ -112,7 +112,7 @@ else:
                                 title=f"T = {T}, {when}")
             ax.set_ylabel("‖∂L/∂h_t‖ / ‖∂L/∂h_T-1‖")
             ax.axvspan(0, T // 2, color="0.9", zorder=0)  # where the first marked value lies
-            for line, name in zip(ax.get_lines(), MODELS):
+            for line, name in zip(ax.get_lines(), MODELS, strict=True):
                 line.set_label(name)
             ax.legend()
     fig.suptitle("the adding problem: how much of the last step's gradient reaches step t "

@@ -213,7 +213,8 @@ def full_narx_curve(backend: str = "cpu", steps=FULL_NARX_STEPS, batch: int = 8,
             model = NARX(input_size=1, hidden_size=hidden, output_size=1, input_delays=1,
                          output_delays=delays, max_steps=T,
                          mode="closed", backend=backend, dtype=dtype)
-            row[label] = 1e3 * _median_seconds(lambda: _one_step(model, x, weights), repeat)
+            row[label] = 1e3 * _median_seconds(
+                lambda model=model, x=x, weights=weights: _one_step(model, x, weights), repeat)
         rows.append(row)
     return rows
 

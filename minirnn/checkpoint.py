@@ -21,9 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used, reported as one line."""
+from .errors import CheckpointError
 
 
 def write_archive(path, document: dict, arrays: dict) -> None:

@@ -178,7 +178,7 @@ class Experiment:
         if run.optimizer_state is not None:
             names = list((run.last_state or run.best_state or {}).keys())
             for slot, values in run.optimizer_state["slots"].items():
-                for name, value in zip(names, values):
+                for name, value in zip(names, values, strict=True):
                     arrays[f"{RUN_ARRAYS['optimizer_state']}/{slot}/{name}"] = value
         return arrays
 

@@ -128,7 +128,7 @@ def test_gated_ops_on_the_device_match_the_numpy_engine(family, dtype, H):
         results.append([to_host(out.data)] + [to_host(t.grad) for t in inputs])
     tol = 1e-10 if dtype == "float64" else 2e-5
     names = ["states", "x", "W_xh", "b_xh", "W_hh", "b_hh", "initial state"]
-    for name, ref, got in zip(names, *results):
+    for name, ref, got in zip(names, *results, strict=True):
         assert got.dtype == np.dtype(dtype), name
         np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max(),
                                    err_msg=f"{family}: {name}")
@@ -167,7 +167,7 @@ def test_training_steps_on_the_device_match_the_host(name):
         np.testing.assert_allclose(weights[key], weights_ref[key], rtol=1e-9, atol=1e-12,
                                    err_msg=key)
     for slot in opt_ref["slots"]:
-        for a, b in zip(opt["slots"][slot], opt_ref["slots"][slot]):
+        for a, b in zip(opt["slots"][slot], opt_ref["slots"][slot], strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-14)
 
 
@@ -186,10 +186,10 @@ def test_fit_trains_on_the_device_and_returns_a_host_model():
                       backend=backend, dtype="float64", seed=1)
         seen = []
         result = fit(model, task, TrainConfig(epochs=3, batch=4, bptt=20, lr=0.01),
-                     on_chunk=lambda *a, m=model: seen.append(m.on_device))
+                     on_chunk=lambda *a, m=model, seen=seen: seen.append(m.on_device))
         assert not model.on_device
         assert all(seen) == (backend == "cuda")
         histories.append(result.history)
-    for ref, got in zip(*histories):
+    for ref, got in zip(*histories, strict=True):
         for key in ref:
             assert got[key] == pytest.approx(ref[key], rel=1e-8), key

@@ -147,7 +147,7 @@ def _assert_gated_like_the_tape(family, shape, dtype=np.float64, rtol=1e-10, ato
     reference = _gated_states(family, "tape", dtype, *shape)
     result = _gated_states(family, "cuda", dtype, *shape)
     names = ["states", "x", "W_xh", "b_xh", "W_hh", "b_hh", "initial state"]
-    for name, got, ref in zip(names, result, reference):
+    for name, got, ref in zip(names, result, reference, strict=True):
         assert got.dtype == dtype, name
         np.testing.assert_allclose(got, ref, rtol=rtol, atol=atol, err_msg=f"{family}: {name}")
 

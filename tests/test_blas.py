@@ -179,7 +179,7 @@ def test_small_work_on_one_thread_gives_the_numbers_of_the_split_kernels(monkeyp
         out.sum().backward()
         results.append((out.data, [p.grad for p in net.parameters()]))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12, atol=1e-15)
-    for a, b in zip(results[0][1], results[1][1]):
+    for a, b in zip(results[0][1], results[1][1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS  # restored after each
 

@@ -65,6 +65,15 @@ def test_models_lists_equations_and_parameters():
     entries = {e["name"]: e for e in json.loads(result.stdout)}
     assert entries["statespace"]["parameters"] == ["W_xh", "W_hh", "b_h", "W_hy", "b_y", "h0"]
     assert "W_hh h_{t-1}" in entries["elman"]["equations"]
+    # a parameter that an option adds is listed with that option, not as always there
+    assert entries["lstm"]["parameters"] == ["W_xh", "W_hh", "b_xh", "b_hh", "W_hy", "b_y"]
+    assert entries["lstm"]["optional_parameters"] == {"learn_initial_state": ["h0", "c0"]}
+
+
+def test_models_fits_an_80_column_terminal():
+    lines = invoke("models").output.splitlines()
+    assert len(lines) > 40 and max(map(len, lines)) <= 80
+    assert "lstm (LSTM)" in lines and "  h_t = o_t ⊙ tanh(c_t)" in lines
 
 
 def test_bench_times_each_engine_against_the_tape():
@@ -96,7 +105,7 @@ def test_bench_can_time_the_loss_a_training_step_differentiates():
     _one_step(timed, x, target, "mse")
     by_hand = StateSpaceRNN(input_size=4, hidden_size=4, output_size=4, backend="tape", seed=1)
     mr.losses.mse(by_hand(mr.Tensor(x)), target).backward()
-    for (name, p), (_, q) in zip(timed.named_parameters(), by_hand.named_parameters()):
+    for (name, p), (_, q) in zip(timed.named_parameters(), by_hand.named_parameters(), strict=True):
         np.testing.assert_allclose(p.grad, q.grad, rtol=1e-10, err_msg=name)
 
 
@@ -291,7 +300,8 @@ def test_bench_times_jax_beside_the_engines_when_it_is_installed():
 def test_text_with_brackets_is_shown_as_written():
     """rich reads [x] as markup: equations and hints are escaped, so nothing is swallowed."""
     result = invoke("models")
-    assert any("[x_t..x_{t-L}]" in line for line in result.output.splitlines())
+    assert any("[x_t … x_{t-L}]" in line for line in result.output.splitlines())
+    assert any("[r_t, z_t] = σ(W_x[rz] x_t" in line for line in result.output.splitlines())
 
 
 def test_json_mode_prints_one_document_even_for_an_error():

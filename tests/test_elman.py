@@ -113,7 +113,7 @@ def test_a_broadcast_gradient_through_the_threaded_products():
         xt = mr.Tensor(x, requires_grad=True)
         model(xt).sum().backward()
         grads[backend] = [p.grad for p in model.parameters()] + [xt.grad]
-    for tape, cpu in zip(grads["tape"], grads["cpu"]):
+    for tape, cpu in zip(grads["tape"], grads["cpu"], strict=True):
         np.testing.assert_allclose(cpu, tape, rtol=1e-10, atol=1e-12)
 
 
@@ -148,7 +148,7 @@ def test_the_elman_op_is_the_projection_then_the_recurrence(B, T, I, H, x_needs_
         (hs * weights).sum().backward()
         results[backend] = [hs.data] + [t.grad for t in (x, W_xh, b_h, W_hh, h0)]
     for backend in ("numpy", "cpu"):
-        for got, want in zip(results[backend], results["tape"]):
+        for got, want in zip(results[backend], results["tape"], strict=True):
             if want is None:
                 assert got is None
             else:

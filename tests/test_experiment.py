@@ -57,7 +57,7 @@ def test_a_checkpoint_round_trips_every_part(tmp_path):
     assert back.run.optimizer_state["step"] == exp.run.optimizer_state["step"] > 0
     for slot in ("m", "v"):
         for a, b in zip(back.run.optimizer_state["slots"][slot],
-                        exp.run.optimizer_state["slots"][slot]):
+                        exp.run.optimizer_state["slots"][slot], strict=True):
             np.testing.assert_array_equal(a, b)
     # the data section names the columns, in order, and fingerprints the rows
     assert back.data.target == ["y"] and back.data.inputs == ["u"]
@@ -390,7 +390,7 @@ def test_optimizer_state_round_trip(name):
     again = other.state_dict()
     assert again["step"] == state["step"] and again["scalars"] == state["scalars"]
     for slot, arrays in state["slots"].items():
-        for a, b in zip(arrays, again["slots"][slot]):
+        for a, b in zip(arrays, again["slots"][slot], strict=True):
             np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="slot"):
         other.load_state_dict({"step": 1, "slots": {"nonsense": []}})

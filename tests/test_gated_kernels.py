@@ -49,14 +49,15 @@ def run(family, backend, arrays, weights, lengths, needs=(True,) * 6):
     """[states, then the gradient of each input (None where it wants none)] of
     L = Σ weights ⊙ states."""
     states_on, _, _ = FAMILIES[family]
-    tensors = [mr.Tensor(a.copy(), requires_grad=need) for a, need in zip(arrays, needs)]
+    tensors = [mr.Tensor(a.copy(), requires_grad=need)
+               for a, need in zip(arrays, needs, strict=True)]
     states = states_on(*tensors, lengths, backend)
     (states * weights).sum().backward()
     return [states.data] + [t.grad for t in tensors]
 
 
 def assert_equal_results(got, want, rtol, atol, what=""):
-    for name, g, w in zip(("states",) + INPUTS, got, want):
+    for name, g, w in zip(("states",) + INPUTS, got, want, strict=True):
         if w is None:
             assert g is None, f"{what} {name}"
         else:
@@ -199,7 +200,7 @@ def test_deterministic_mode_gives_the_same_bits_on_any_thread_count(family, monk
         finally:
             numba.set_num_threads(most)
     for got in runs[1:]:
-        for name, a, b in zip(("states",) + INPUTS, got, runs[0]):
+        for name, a, b in zip(("states",) + INPUTS, got, runs[0], strict=True):
             np.testing.assert_array_equal(a, b, err_msg=name)
 
 @cpu_jit()

@@ -26,7 +26,8 @@ def test_describe_lists_the_ops_in_the_order_they_ran_with_shapes_and_gradients(
         "#3   sum     ()      <- #2 (4, 2) grad",
     ]
     # unnamed, the tensors no op made read "leaf" (a gradient reaches it) or "const"
-    assert describe(loss).splitlines()[0] == "#0   matmul  (4, 2)  <- const (4, 3), leaf (3, 2) grad"
+    first = describe(loss).splitlines()[0]
+    assert first == "#0   matmul  (4, 2)  <- const (4, 3), leaf (3, 2) grad"
 
 
 def test_a_model_names_its_parameters_and_a_fused_recurrence_is_one_entry():

@@ -9,16 +9,21 @@ floor), and no two modules import each other, round about or directly.
     kernels            the fused ops, their engines and the cpu runtime (all the Numba code)
     framework          losses, optimisers
     autograd           Tensor, the tape, primitive ops (NumPy alone)
+    names              the catalogue of names and equations, the errors (plain Python)
 
-Every import statement counts, at the top of a file or inside a function.
+Every import statement counts, at the top of a file or inside a function. A module that runs
+another as a program (``python -m minirnn.cli``) depends on it too, without importing it:
+each such run is declared in ``PROGRAMS``, with why.
 """
 import ast
+from itertools import pairwise
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = [
+    ("names", ["minirnn.catalog", "minirnn.errors"]),
     ("autograd", ["minirnn.autograd"]),
     ("framework", ["minirnn.losses", "minirnn.optim"]),
     ("kernels", ["minirnn.kernels"]),
@@ -64,6 +69,28 @@ def imports(name: str, path: Path, known) -> set:
     return {t for t in targets if t != name and t in known}
 
 
+def runs(path: Path) -> set:
+    """The package's modules that a file runs as a program: ``[..., "-m", "minirnn.x", ...]``
+    in a list or tuple of its code (a command line for ``subprocess``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.List, ast.Tuple)):
+            values = [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
+            found |= {b for a, b in pairwise(values)
+                      if a == "-m" and isinstance(b, str) and b.startswith("minirnn")}
+    return found
+
+
+#: (module, the program it runs) → why it runs a process rather than calling a function
+PROGRAMS = {
+    ("minirnn.sweep", "minirnn.cli"): "each trial is a whole `minirnn train` run in a process of "
+                                      "its own: the same checkpoint and JSON document as a run "
+                                      "by hand, and a crash or a leak stays in its trial",
+    ("minirnn.bench", "minirnn.bench"): "the load benchmark times a training step while a "
+                                        "second process (itself) trains or spins beside it",
+}
+
+
 def floor(name: str) -> int:
     for level, (_, prefixes) in enumerate(FLOORS):
         if any(name == p or name.startswith(p + ".") for p in prefixes):
@@ -82,6 +109,11 @@ def test_every_import_points_down():
               for a, targets in graph().items() for b in targets
               if b != "minirnn" and floor(b) > floor(a)]
     assert not upward, "\n".join(upward)
+
+
+def test_every_program_a_module_runs_is_declared():
+    found = {(name, program) for name, path in modules().items() for program in runs(path)}
+    assert found == set(PROGRAMS)
 
 
 def test_no_module_imports_one_that_imports_it_back():

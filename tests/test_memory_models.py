@@ -117,5 +117,5 @@ def test_y_only_is_the_packed_outputs_forward_and_backward(backend):
     (y_packed, grads_packed), (y_alone, grads_alone) = runs
     assert y_alone.shape == (B, T, O)
     np.testing.assert_allclose(y_alone, y_packed, rtol=1e-12)
-    for alone, packed in zip(grads_alone, grads_packed):
+    for alone, packed in zip(grads_alone, grads_packed, strict=True):
         np.testing.assert_allclose(alone, packed, rtol=1e-10, atol=1e-14)

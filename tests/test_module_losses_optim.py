@@ -36,7 +36,7 @@ def test_parameters_are_found_in_submodules_with_dotted_names():
 def test_state_dict_round_trip():
     a, b = MLP(seed=0), MLP(seed=1)
     b.load_state_dict(a.state_dict())
-    for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+    for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters(), strict=True):
         np.testing.assert_array_equal(p.data, q.data)
     state = a.state_dict()
     state["W1"][...] = 0  # a copy: changing it does not change the model

@@ -100,7 +100,7 @@ def test_without_series_id_a_long_file_says_how_to_read_it(tmp_path):
 def test_each_series_is_scaled_on_its_own_training_rows(tmp_path):
     panel = load_csv(long_csv(tmp_path / "long.csv"), "close", "volume", series_id="symbol")
     task = build_task(panel, "elman")
-    for one, member in zip(task.tasks, panel.members):
+    for one, member in zip(task.tasks, panel.members, strict=True):
         alone = make_task(member, autoregressive=True)
         assert np.array_equal(one.x, alone.x) and np.array_equal(one.y, alone.y)
         assert one.target_scaler.mean == pytest.approx(member.targets[:84].mean(axis=0))
@@ -123,7 +123,7 @@ def test_streams_waste_few_rows_and_the_batch_is_what_was_asked(tmp_path, batch,
     y = np.concatenate([c[1] for c in chunks], axis=1)
     assert x.shape[1] == length and all(c[0].shape[1] <= 7 for c in chunks)
     expected_x, expected_y = [], []
-    for one, starts in zip(task.tasks, task.stream_starts(batch)):
+    for one, starts in zip(task.tasks, task.stream_starts(batch), strict=True):
         n = one.train_end
         covered = np.zeros(n, dtype=int)
         for s in starts:
@@ -153,7 +153,7 @@ def test_pooled_scores_are_the_errors_of_every_series_rows_together(tmp_path):
 
     for split in ("train", "validation", "test"):
         levels = np.concatenate([one.to_levels(p)[scored(one, split)]
-                                 for one, p in zip(task.tasks, predicted)])
+                                 for one, p in zip(task.tasks, predicted, strict=True)])
         truth = np.concatenate([one.series.targets[scored(one, split)] for one in task.tasks])
         expected = metrics(levels, truth)
         assert {k: pooled[split]["model"][k] for k in expected} == pytest.approx(expected,
@@ -200,7 +200,7 @@ def test_a_panel_of_one_series_is_that_series(tmp_path):
     alone = load_csv(path, "close", "volume")
     task, single = build_task(panel, "elman"), build_task(alone, "elman")
     for (x, y), (x1, y1) in zip(task.training_chunks(1, 20, np.float64, 0),
-                                single.training_chunks(1, 20, np.float64, 0)):
+                                single.training_chunks(1, 20, np.float64, 0), strict=True):
         assert np.array_equal(x, x1) and np.array_equal(y, y1)
     predicted = [single.y * 0.5]
     pooled, alone = task.score(predicted), single.score(predicted[0])

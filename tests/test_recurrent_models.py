@@ -120,7 +120,7 @@ def test_padding_changes_neither_the_state_nor_the_masked_loss(model_class, opti
     (loss0, h0, g0), (loss1, h1, g1) = results
     assert loss0 == loss1
     np.testing.assert_array_equal(h0, h1)
-    for a, b in zip(g0, g1):
+    for a, b in zip(g0, g1, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

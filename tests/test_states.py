@@ -43,7 +43,8 @@ FAMILIES = {
 }
 NAMES = {"elman": ["h"], "statespace": ["h"], "memory": ["m", "h", "y"],
          "jordan": ["m", "h", "y"], "narx": ["m", "h", "y"],
-         "multilayer:stacked": ["layer0.h", "layer1.h"], "multilayer:skip": ["layer0.h", "layer1.h"],
+         "multilayer:stacked": ["layer0.h", "layer1.h"],
+         "multilayer:skip": ["layer0.h", "layer1.h"],
          "multilayer:feedback": ["layer0.h", "layer1.h"],
          "multilayer:output_feedback": ["layer0.h", "layer1.h", "y"], "lstm": ["h", "c"],
          "gru": ["h"], "multilayer-lstm:stacked": ["layer0.h", "layer0.c", "layer1.h", "layer1.c"],
@@ -66,7 +67,7 @@ def test_every_engine_gives_the_tape_engines_state_gradients_padded_or_not(famil
     for lengths, at_last in ((None, True), (LENGTHS, False)):
         reference, y_ref = state_gradients(FAMILIES[family]("tape"), X, lengths, at_last)
         assert list(reference) == NAMES[family]
-        for name, g in reference.items():
+        for g in reference.values():
             assert g.shape[:2] == (3, 6) and np.abs(g).max() > 0
         for backend in ENGINES[1:]:
             grads, y = state_gradients(FAMILIES[family](backend), X, lengths, at_last)

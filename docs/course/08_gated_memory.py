@@ -90,7 +90,8 @@ def sigmoid(v):
 # h_t &= o_t \odot \tanh(c_t), \qquad y_t = g(W_{hy}\, h_t + b_y)
 # \end{aligned}$$
 #
-# from $(h_{-1}, c_{-1}) = (h_0, c_0)$, zero or learned. The line that matters is the cell's
+# from $(h_{-1}, c_{-1})$, zero or learned (the parameters `h0` and `c0`: the state before
+# step 0, as in notebook 5, not $h_0$, the state after it). The line that matters is the cell's
 # update: the old cell is carried over by an elementwise product with $f_t$, not by a matrix
 # and a squashing function. Its Jacobian along that path is
 # $\partial c_t / \partial c_{t-1} = \operatorname{diag}(f_t)$ plus the terms through $h_{t-1}$:
@@ -191,8 +192,8 @@ print(inspect.getsource(lstm_ref.lstm_forward))
 # **4. The weights**, sums over the steps as always:
 # $$\bar W_{xh} = \sum_t \bar p_t\, x_t^\top, \quad \bar W_{hh} = \sum_t \bar p_t\, h_{t-1}^\top,
 # \quad \bar b_{xh} = \bar b_{hh} = \sum_t \bar p_t, \quad \bar x_t = W_{xh}^\top \bar p_t,$$
-# $$\bar h_0 = W_{hh}^\top \bar p_0, \qquad \bar c_0 = f_0 \odot \bar c_0^{\text{(cell)}}
-# \ \ (\text{the carry out of step } 0).$$
+# $$\bar h_{-1} = W_{hh}^\top \bar p_0, \qquad \bar c_{-1} = f_0 \odot \bar c_0
+# \ \ (\text{the carries out of step } 0\text{: the gradients of } h0 \text{ and } c0).$$
 #
 # The reference's backward is these lines, in this order (`carry_h` is
 # $W_{hh}^\top \bar p_{t+1}$, `carry_c` is $f_{t+1} \odot \bar c_{t+1}$):

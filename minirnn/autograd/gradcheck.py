@@ -52,6 +52,7 @@ class GradcheckReport:
 
     @property
     def passed(self) -> bool:
+        """Whether every check passed."""
         return all(c.passed for c in self.checks)
 
     def __bool__(self):

@@ -74,7 +74,8 @@ def describe(loss: TapeTensor, names=None) -> str:
     shape_width = max(len(_shape(t)) for t in tape)
     lines = []
     for k, t in enumerate(tape):
-        inputs = ", ".join(f"{_label(p, ops, names)} {_shape(p)}{' grad' if p.requires_grad else ''}"
+        inputs = ", ".join(f"{_label(p, ops, names)} {_shape(p)}"
+                           f"{' grad' if p.requires_grad else ''}"
                            for p in t._entry.inputs)
         lines.append(f"#{k:<3} {t._entry.name:<{width}}  {_shape(t):<{shape_width}}  <- {inputs}")
     return "\n".join(lines)

@@ -264,7 +264,7 @@ def block_matrix(blocks: dict, row_sizes, column_sizes) -> TapeTensor:
     parts = _same_dtype([blocks[k] for k in keys], "block_matrix")
     out = array_module(parts[0].data).zeros((rows[-1], cols[-1]), dtype=parts[0].dtype)
     where = []
-    for (i, j), part in zip(keys, parts):
+    for (i, j), part in zip(keys, parts, strict=True):
         place = slice(rows[i], rows[i + 1]), slice(cols[j], cols[j + 1])
         if part.shape != (rows[i + 1] - rows[i], cols[j + 1] - cols[j]):
             raise ValueError(f"block_matrix: block {(i, j)} has shape {part.shape}, expected "

@@ -215,18 +215,7 @@ class TapeTensor:
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad "
                                "(was it computed under no_grad(), or from constants only?)")
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(f"backward() without a gradient needs a single-element tensor, "
-                                   f"got shape {self.shape}")
-            grad = np.ones_like(self.data)
-        else:
-            values = grad.data if isinstance(grad, TapeTensor) else grad
-            grad = array_module(self.data).asarray(values, dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"gradient of shape {grad.shape} for a tensor of shape "
-                                 f"{self.shape}")
-
+        grad = self._seed(grad)
         if self._recorded and self._entry is None:
             raise RuntimeError(_FREED_MESSAGE)
         tape = _collect_tape(self)
@@ -247,31 +236,55 @@ class TapeTensor:
                 g = tensor._hooked(g)
             if tensor._retains_grad:
                 tensor._keep(g)
-            pgs = tuple(entry.backward(g))
-            try:  # one gradient per input: a backward that returns fewer is a bug, not a skip
-                pairs = list(zip(entry.inputs, pgs, strict=True))
-            except ValueError:
-                raise ValueError(f"the backward of {entry.name!r} returned {len(pgs)} "
-                                 f"gradient(s) for {len(entry.inputs)} input(s)") from None
-            for parent, pg in pairs:
-                if pg is None or not parent.requires_grad:
-                    continue
-                if parent._recorded and parent._entry is None:
-                    raise RuntimeError(_FREED_MESSAGE)
-                if parent._entry is None:  # a leaf: store the gradient where the user reads it
-                    if parent._hooks:
-                        key = id(parent)
-                        _, total = hooked_leaves.get(key, (parent, None))
-                        hooked_leaves[key] = parent, pg if total is None else total + pg
-                    else:
-                        parent._keep(pg)
-                else:
-                    key = id(parent)
-                    grads[key] = pg if key not in grads else grads[key] + pg
+            for parent, pg in _input_gradients(entry, g):
+                _pass_on(parent, pg, grads, hooked_leaves)
         for leaf, total in hooked_leaves.values():
             leaf._keep(leaf._hooked(total))
         if not self._recorded:  # backward() called on a leaf
             self._keep(self._hooked(grad) if self._hooks else grad)
+
+    def _seed(self, grad):
+        """dL/dself to start the pass from: 1 for a single-element tensor, else the given
+        array (or tensor), cast to self's dtype and checked for shape."""
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward() without a gradient needs a single-element tensor, "
+                                   f"got shape {self.shape}")
+            return np.ones_like(self.data)
+        values = grad.data if isinstance(grad, TapeTensor) else grad
+        grad = array_module(self.data).asarray(values, dtype=self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"gradient of shape {grad.shape} for a tensor of shape {self.shape}")
+        return grad
+
+
+def _input_gradients(entry, g) -> list:
+    """(input, gradient) for each input of a tape entry, from its backward applied to g.
+    One gradient per input: a backward that returns fewer is a bug, not a skip."""
+    pgs = tuple(entry.backward(g))
+    try:
+        return list(zip(entry.inputs, pgs, strict=True))
+    except ValueError:
+        raise ValueError(f"the backward of {entry.name!r} returned {len(pgs)} "
+                         f"gradient(s) for {len(entry.inputs)} input(s)") from None
+
+
+def _pass_on(parent, pg, grads: dict, hooked_leaves: dict):
+    """Hand the gradient pg to ``parent``: summed into ``grads`` for a recorded tensor (its
+    entry runs later), stored for a leaf (where the user reads it), or summed into
+    ``hooked_leaves`` for a leaf with hooks (they see the whole pass's sum, once)."""
+    if pg is None or not parent.requires_grad:
+        return
+    if parent._recorded and parent._entry is None:
+        raise RuntimeError(_FREED_MESSAGE)
+    key = id(parent)
+    if parent._entry is not None:
+        grads[key] = pg if key not in grads else grads[key] + pg
+    elif parent._hooks:
+        _, total = hooked_leaves.get(key, (parent, None))
+        hooked_leaves[key] = parent, pg if total is None else total + pg
+    else:
+        parent._keep(pg)
 
 
 class _HookHandle:

@@ -47,6 +47,7 @@ class Tensor(TapeTensor):
     tape operations."""
 
     def astype(self, dtype) -> "Tensor":
+        """The values in another dtype; the gradient comes back cast to this one's."""
         return ops.astype(self, dtype)
 
     # --- NumPy's functions: refused, except the arithmetic an ndarray operand sends here -----
@@ -108,6 +109,7 @@ class Tensor(TapeTensor):
 
     @property
     def T(self):
+        """The transpose (axes reversed); its backward transposes the gradient back."""
         return ops.transpose(self)
 
     def transpose(self, *axes):
@@ -117,34 +119,49 @@ class Tensor(TapeTensor):
         return ops.transpose(self, axes[0] if single else (axes or None))
 
     def reshape(self, *shape):
+        """The values in another shape (``x.reshape(2, 3)`` or ``x.reshape((2, 3))``); the
+        gradient is reshaped back."""
         return ops.reshape(self, *shape)
 
     def sum(self, axis=None, keepdims: bool = False):
+        """Σ over ``axis`` (all axes by default); backward: every summed element gets the
+        gradient of the sum, broadcast back."""
         return ops.sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims: bool = False):
+        """The mean over ``axis`` (all by default); backward: the gradient / n to each of the
+        n elements averaged."""
         return ops.mean(self, axis, keepdims)
 
     def exp(self):
+        """y = eˣ elementwise; ∂y/∂x = y."""
         return ops.exp(self)
 
     def log(self):
+        """y = ln x elementwise; ∂y/∂x = 1/x."""
         return ops.log(self)
 
     def abs(self):
+        """y = |x| elementwise; ∂y/∂x = sign(x) (0 at 0)."""
         return ops.abs(self)
 
     def tanh(self):
+        """y = tanh x elementwise; ∂y/∂x = 1 - y²."""
         return ops.tanh(self)
 
     def sigmoid(self):
+        """y = σ(x) = 1 / (1 + e⁻ˣ) elementwise; ∂y/∂x = y (1 - y)."""
         return ops.sigmoid(self)
 
     def relu(self):
+        """y = max(x, 0) elementwise; ∂y/∂x = 1 where x > 0, else 0."""
         return ops.relu(self)
 
     def softmax(self, axis: int = -1):
+        """y_i = e^{x_i} / Σ_j e^{x_j} along ``axis``; backward: dx = y ⊙ (dy - Σ_j dy_j y_j)."""
         return ops.softmax(self, axis)
 
     def log_softmax(self, axis: int = -1):
+        """y_i = x_i - log Σ_j e^{x_j} along ``axis`` (computed stably); backward:
+        dx = dy - softmax(x) Σ_j dy_j."""
         return ops.log_softmax(self, axis)

@@ -12,17 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-
-class DataError(ValueError):
-    """A problem with the user's data, reported as one line: ``message``, then ``hint``, the
-    advice for training on the command line (a caller reading other data, such as ``predict``,
-    may word its own). ``reason`` names the kind of problem for such callers: "missing value",
-    "several series" (a long-format file read as one series), "absent column", "absent id
-    column"."""
-
-    def __init__(self, message: str, hint: str = "", reason: str | None = None):
-        super().__init__(message + hint)
-        self.message, self.hint, self.reason = message, hint, reason
+from ..catalog import MISSING
+from ..errors import DataError
 
 
 #: the advice for a file whose dates repeat or go back: it may hold several series
@@ -244,7 +235,6 @@ def _names(text_or_list, what: str) -> list:
 
 
 #: how a missing value (an empty cell, NA, NaN, null, ?) in a used column is handled
-MISSING = ("error", "drop", "interpolate")
 _MISSING_CELLS = {"", "na", "n/a", "nan", "null", "none", "?"}
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..catalog import BUILTIN_DATA
 from .series import DataError, Panel, Series, load_csv, memory_task, narendra, sine, stock
 from .text import meat_text
 
-BUILTIN = {"sine": sine, "stock": stock, "narendra": narendra, "memory": memory_task,
-           "text": meat_text}
+#: each built-in data set's name (``minirnn.catalog.BUILTIN_DATA``) and the function making it
+BUILTIN = dict(zip(BUILTIN_DATA, (sine, stock, narendra, memory_task, meat_text), strict=True))
 
 
 def default_length(source: str) -> int:

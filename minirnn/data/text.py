@@ -72,7 +72,8 @@ def meat_text(steps: int = 10_000, seed: int = 0) -> TextSeries:
     per_sentence = len(PREFIX) + 1 + 4 + len(SUFFIX) + 2
     ids, answers, vocab = meat_sentences(max(1, steps // per_sentence), seed=seed)
     end = vocab.index(END)
-    rows = [np.concatenate([sentence, [answer, end]]) for sentence, answer in zip(ids, answers)]
+    rows = [np.concatenate([sentence, [answer, end]])
+            for sentence, answer in zip(ids, answers, strict=True)]
     return TextSeries(np.concatenate(rows), vocab, "text", blank="is")
 
 

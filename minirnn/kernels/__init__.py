@@ -40,5 +40,6 @@ from .linear import linear  # noqa: E402
 from .lstm import lstm_recurrence  # noqa: E402
 from .memory import memory_recurrence  # noqa: E402
 
-__all__ = ["elman_recurrence", "lstm_recurrence", "gru_recurrence", "memory_recurrence", "layered_recurrence", "delay_embed",
+__all__ = ["elman_recurrence", "lstm_recurrence", "gru_recurrence", "memory_recurrence",
+           "layered_recurrence", "delay_embed",
            "linear", "set_deterministic", "deterministic"]

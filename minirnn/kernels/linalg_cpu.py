@@ -95,6 +95,35 @@ def copy_into(source, out):
 
 
 @cpu_jit()
+def sum_outer_previous_rows(address, d, d_rows, h_rows, s0, b0, G, saved, dW):
+    """dW (G, H) = Σ_t d_t[:G] h_{t-1}^T over a block of batch rows b0 … b0 + n - 1, each
+    with h_{-1} = s0[b, :H] (its initial state).
+
+    d (B, T, C) is the gradient array; d_rows (n T, C) and h_rows (n T, H) are the block's (b, t)
+    rows of d and of the states laid end to end, so row (b, t) of d pairs in one product with
+    the row before it in the states: h_{t-1}, except at t = 0 (the previous batch row's last
+    state, or nothing). Those n rows of d are zeroed for the product (and put back after, via
+    ``saved`` (n, C)), so that they add exact zeros, and are then paired with s0. (Adding their
+    wrong pairs and taking them away after left rounding noise where the true gradient is 0:
+    with T = 1 it is.)"""
+    n = saved.shape[0]
+    C = d.shape[2]
+    H = h_rows.shape[1]
+    for r in range(n):
+        copy_into(d[b0 + r, 0], saved[r])
+        for i in range(C):
+            d[b0 + r, 0, i] = 0
+    gemm(address, d_rows[1:, :G], h_rows[:-1], dW, True, 0.0)
+    for r in range(n):
+        b = b0 + r
+        copy_into(saved[r], d[b, 0])
+        for i in range(G):
+            g = saved[r, i]
+            for j in range(H):
+                dW[i, j] += g * s0[b, j]
+
+
+@cpu_jit()
 def output_and_carry(g, o, states, lo, lengths, b0, t, state):
     """The end of a packed forward step, for each row i of a block starting at batch row b0:
     y_t = g(o_i) into columns lo: of the packed states at (b0 + i, t); then the whole packed

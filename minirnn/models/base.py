@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor, ops
+from ..catalog import BACKENDS, DTYPES
 from ..autograd.arrays import array_module
 from ..kernels.activations import CODES
 from ..kernels.cuda_support import cuda_available
@@ -42,8 +43,6 @@ from ..kernels.delay import check_start, delay_embed
 from . import init
 from .module import Module, Parameter
 
-BACKENDS = ("tape", "numpy", "cpu", "cuda")
-DTYPES = ("float32", "float64")
 OUTPUT_ACTIVATIONS = ("identity", "tanh", "sigmoid", "relu", "softmax")
 
 

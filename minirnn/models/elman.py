@@ -79,9 +79,11 @@ class Elman(SequenceModel):
 
     @property
     def state_size(self) -> int:
+        """The state's width: H."""
         return self.hidden_size
 
     def initial_state(self) -> Tensor:
+        """h_{-1} (1, H): the learned h0 of a state-space RNN, zeros for an Elman network."""
         return self.h0 if self.learn_initial_state else self.h0_fixed
 
     def forward(self, x, h=None, return_state: bool = False, lengths=None,

@@ -46,6 +46,7 @@ class Linear(Module):
             self.b = None
 
     def forward(self, x) -> Tensor:
+        """y = x W^T + b over the last axis of x (…, in_features) → (…, out_features)."""
         if x.dtype != self.dtype:
             raise TypeError(f"Linear: input is {x.dtype} but the layer is {self.dtype} "
                             f"(convert with .astype('{self.dtype}'))")

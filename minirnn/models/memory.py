@@ -39,6 +39,7 @@ class MemoryRecurrence(SequenceModel):
 
     @property
     def state_size(self) -> int:
+        """The packed state's width: [m | h | y], M + H + O."""
         return self.memory_size + self.hidden_size + self.output_size
 
     def input_projection(self, x: Tensor) -> Tensor:
@@ -158,6 +159,7 @@ class ExplicitMemory(MemoryRecurrence):
         self.b_y = self._zeros(O)
 
     def memory_weights(self):
+        """(W_ym, W_hm, W_mm, b_m, W_mh): the learned weights of m_t and of its read."""
         return self.W_ym, self.W_hm, self.W_mm, self.b_m, self.W_mh
 
 
@@ -189,6 +191,8 @@ class Jordan(MemoryRecurrence):
         self._no_bias = Tensor(np.zeros(O, dtype=self.dtype))
 
     def memory_weights(self):
+        """(W_ym, W_hm, W_mm, b_m, W_mh) as the memory recurrence reads them: μ on the diagonals
+        (W_ym = (1-μ) I, W_mm = μ I), no h → m path, no bias; W_mh learned."""
         W_ym = (1 - self.mu) * self._eye   # m_t = μ m_{t-1} + (1-μ) y_{t-1}
         W_mm = self.mu * self._eye
         return W_ym, self._no_h, W_mm, self._no_bias, self.W_mh

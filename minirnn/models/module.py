@@ -28,6 +28,7 @@ class Module:
     """Base class: parameters, sub-modules, state dictionaries and a ``__call__`` → ``forward``."""
 
     def forward(self, *args, **kwargs):
+        """What the module computes; ``module(x)`` calls it. Each module defines its own."""
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
@@ -59,9 +60,11 @@ class Module:
                     yield prefix + name, value
 
     def parameters(self):
+        """Every parameter, this module's and its children's, in ``named_parameters`` order."""
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self):
+        """Clear every parameter's gradient (the next backward() writes it afresh)."""
         for p in self.parameters():
             p.grad = None
 

@@ -19,8 +19,9 @@ two connectivities belong to the article's Elman stacks.
 How it runs. In ``stacked`` and ``skip`` each layer's recurrence only involves itself, so each
 layer is one fused op (``minirnn.kernels.elman``, ``.lstm`` or ``.gru``) over the whole
 sequence, and the layers run one after another. ``feedback`` and ``output_feedback`` tie the
-layers together in time, so the whole stack is one fused layered recurrence (``minirnn.kernels.layered``), whose block
-weight matrices are assembled on the tape from the layers' parameters.
+layers together in time, so the whole stack is one fused layered recurrence
+(``minirnn.kernels.layered``), whose block weight matrices are assembled on the tape from the
+layers' parameters.
 
 Parameter names: ``layer{l}.W_xh``, ``layer{l}.W_hh``, ``layer{l}.b_h``, ``layer{l}.h0``,
 ``layer{l}.W_fb``, ``layer0.W_yh``, and the output's ``W_hy``, ``b_y``; a gated layer has
@@ -30,9 +31,12 @@ H_l, or 2H_l for an LSTM layer ([h | c]).
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from ..autograd import Tensor, ops
+from ..catalog import CELLS, CONNECTIVITIES
 from ..kernels.activations import CODES
 from ..kernels.fused import StateTaps
 from ..kernels.layered import layered_recurrence
@@ -43,8 +47,6 @@ from .elman import elman_states
 from .gated import gru_states, lstm_states
 from .module import Module
 
-CONNECTIVITIES = ("stacked", "skip", "feedback", "output_feedback")
-CELLS = ("elman", "lstm", "gru")
 #: rows of W_xh and W_hh per unit: one per gate
 _GATES = {"elman": 1, "lstm": 4, "gru": 3}
 
@@ -116,6 +118,7 @@ class MultiLayerRNN(SequenceModel):
 
     @property
     def state_size(self) -> int:
+        """The packed state's width: every layer's state side by side, then the output."""
         return int(self.offsets[-1]) + self.output_size
 
     def forward(self, x, h=None, return_state: bool = False, lengths=None,
@@ -148,7 +151,7 @@ class MultiLayerRNN(SequenceModel):
             y, last = out[:, :, N:], out[:, -1] if return_state else None
             if return_states:
                 named = {f"layer{l}.h": taps.expose("S", out[:, :, lo:hi], columns=(lo, hi))
-                         for l, (lo, hi) in enumerate(zip(self.offsets[:-1], self.offsets[1:]))}
+                         for l, (lo, hi) in enumerate(pairwise(self.offsets))}
                 if self.connectivity == "output_feedback":
                     named["y"] = taps.expose("y", y)
                 if return_state:  # from the shown states, so that their gradients include it
@@ -241,7 +244,7 @@ class MultiLayerRNN(SequenceModel):
         ``taps``, what the stack reads again of each state (the layer above and the output at
         the same step, every layer at the next) goes through ``taps.carry``."""
         N = int(self.offsets[-1])
-        bounds = list(zip(self.offsets[:-1], self.offsets[1:]))
+        bounds = list(pairwise(self.offsets))
         tap = (lambda part, v, t, columns=None: v) if taps is None else taps.carry
         hs = [state[:, lo:hi] for lo, hi in bounds]
         y = state[:, N:]
@@ -261,10 +264,10 @@ class MultiLayerRNN(SequenceModel):
                                     tap("S", new[-1], t, bounds[-1]) @ self.W_hy.T + self.b_y)
             if t >= lengths.min():
                 active = (t < lengths)[:, None]
-                new = [ops.where(active, n, o) for n, o in zip(new, hs)]
+                new = [ops.where(active, n, o) for n, o in zip(new, hs, strict=True)]
                 y_new = ops.where(active, y_new, y)
             hs, y = new, y_new
             steps.append(ops.concatenate(hs + [y], axis=1))
-            hs = [tap("S", h, t, b) for h, b in zip(hs, bounds)]
+            hs = [tap("S", h, t, b) for h, b in zip(hs, bounds, strict=True)]
             y = tap("y", y, t)
         return ops.stack(steps, axis=1)

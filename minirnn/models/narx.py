@@ -85,9 +85,13 @@ class NARX(MemoryRecurrence):
 
     @property
     def state_size(self) -> int:
+        """The packed state's width: the L delayed inputs and the K delayed outputs."""
         return self.input_delays * self.input_size + self.output_delays * self.output_size
 
     def memory_weights(self):
+        """The memory recurrence's (W_ym, W_hm, W_mm, b_m, W_mh) for a closed loop: the delay
+        line of past outputs as fixed shift matrices (each moves one slot a step), read into
+        h_t by the learned W_yh."""
         return self._W_ym, self._W_hm, self._W_mm, self._b_m, self.W_yh
 
     def open_loop(self) -> "NARX":

@@ -75,6 +75,7 @@ class Seq2Seq(Module):
 
     @property
     def dtype(self):
+        """The encoder's dtype (the decoder's is the same)."""
         return self.encoder.dtype
 
     def encode(self, x, lengths=None) -> Tensor:

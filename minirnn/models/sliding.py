@@ -44,6 +44,7 @@ class SlidingPredictor(SequenceModel):
 
     @property
     def state_size(self) -> int:
+        """The packed state's width: the (window - 1) inputs before the current one."""
         return (self.window - 1) * self.input_size
 
     def forward(self, x, h=None, return_state: bool = False, lengths=None):

@@ -48,7 +48,8 @@ class LevenbergMarquardt(Optimizer):
     Args:
         max_iter: iterations (each one Jacobian) per ``step`` call.
         mu: the initial damping μ.
-        mu_dec, mu_inc: μ's factors after a step that lowered E and after one that did not.
+        mu_dec: μ's factor after a step that lowered E.
+        mu_inc: μ's factor after a step that did not.
         mu_max: stop when μ exceeds this.
         min_grad: stop when ‖J^T r‖ is below this.
     """

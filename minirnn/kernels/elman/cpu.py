@@ -26,7 +26,7 @@ import numpy as np
 from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
                     row_blocks)
 from ..activations import CODES
-from ..linalg_cpu import activate_rows, copy_into, delta_rows
+from ..linalg_cpu import activate_rows, copy_into, delta_rows, sum_outer_previous_rows
 
 
 @cpu_jit(parallel=True)
@@ -93,27 +93,10 @@ def _elman_backward(dhs, hs, W, h0, lengths, code, blocks, address, x, W_in, dz,
         # compile its shape-error messages, 3 s of a cold start
         for r in range(n):
             copy_into(carry[r], dh0[b0 + r])
-        # the sums over the block's (b, t) rows, one product each while dz is in the cache.
-        # Σ dz_t h_{t-1}^T: row (b, t) of dz pairs with the row before it in hs, which is
-        # h_{t-1} except at t = 0 (there it is the previous batch row's last state, or nothing
-        # for the first row). Those n rows of dz are zeroed for the product (and put back), so
-        # that they add exact zeros, then paired with h0. (Adding their wrong pairs and taking
-        # them away after left rounding noise where the true gradient is 0: with T = 1 it is.)
+        # the sums over the block's (b, t) rows, one product each while dz is in the cache
         dz_rows = dz[b0:b1].reshape(n * T, H)
-        hs_rows = hs[b0:b1].reshape(n * T, H)
-        for r in range(n):
-            for i in range(H):
-                back[r, i] = dz[b0 + r, 0, i]
-                dz[b0 + r, 0, i] = 0
-        dW = dW_blocks[block]
-        gemm(address, dz_rows[1:], hs_rows[:-1], dW, True, 0.0)
-        for r in range(n):
-            b = b0 + r
-            for i in range(H):
-                g = back[r, i]
-                dz[b, 0, i] = g
-                for j in range(H):
-                    dW[i, j] += g * h0[b, j]
+        sum_outer_previous_rows(address, dz, dz_rows, hs[b0:b1].reshape(n * T, H), h0, b0, H,
+                                back, dW_blocks[block])  # Σ dz_t h_{t-1}^T
         x_rows = x[b0:b1].reshape(n * T, I)
         gemm(address, dz_rows, x_rows, dWin_blocks[block], True, 0.0)  # Σ dz_t x_t^T
         db = db_blocks[block]

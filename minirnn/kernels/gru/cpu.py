@@ -32,7 +32,7 @@ import numpy as np
 from ..activations import cast_like
 from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
                     row_blocks)
-from ..linalg_cpu import add_into, copy_into
+from ..linalg_cpu import add_into, copy_into, sum_outer_previous_rows
 from ..vector_math import gate_sigmoid, tanh_fast
 
 
@@ -182,26 +182,9 @@ def _gru_backward(dhs, hs, saved, h0, W, lengths, blocks, address, x, W_in, D, d
                         cr[k] += br[k]
         for r in range(n):
             copy_into(carry[r], dh0[b0 + r])
-        # Σ du_t h_{t-1}^T over the block's (b, t) rows laid end to end: row (b, t) of D pairs
-        # with the row before it in hs, h_{t-1} except at t = 0; those n rows are zeroed for the
-        # product (and put back after), so that they add exact zeros, then paired with h0
-        # (elman.cpu says why not subtract them after)
         D_rows = D[b0:b1].reshape(n * T, 4 * H)
-        h_rows = hs[b0:b1].reshape(n * T, H)
-        first = np.empty((n, 4 * H), dtype=hs.dtype)
-        for r in range(n):
-            copy_into(D[b0 + r, 0], first[r])
-            for i in range(4 * H):
-                D[b0 + r, 0, i] = 0
-        dW = dW_blocks[block]
-        gemm(address, D_rows[1:, :G], h_rows[:-1], dW, True, 0.0)
-        for r in range(n):
-            b = b0 + r
-            copy_into(first[r], D[b, 0])
-            for i in range(G):
-                g = first[r, i]
-                for j in range(H):
-                    dW[i, j] += g * h0[b, j]
+        sum_outer_previous_rows(address, D, D_rows, hs[b0:b1].reshape(n * T, H), h0, b0, G,
+                                np.empty((n, 4 * H), dtype=hs.dtype), dW_blocks[block])
         # da_t = [dr | dz | dq]: columns 0:2H and 3H:4H of D, for the rows [r | z] and [n]
         x_rows = x[b0:b1].reshape(n * T, I)
         dWin = dWin_blocks[block]

@@ -10,6 +10,8 @@ With ``y_only=True`` it returns y_t alone (B, T, O) and its BPTT starts from ∂
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from ...autograd import Tensor
@@ -35,7 +37,7 @@ def block_gradient(d, v, offsets, columns, initial=None) -> np.ndarray:
     are mostly zero blocks, and their gradients there go nowhere. With ``initial`` (the
     states before t = 0), Σ d_t v_{t-1}^T instead."""
     G = zeros((d.shape[-1], v.shape[-1]), d.dtype, d)
-    for (lo, hi), (c0, c1) in zip(zip(offsets[:-1], offsets[1:]), columns):
+    for (lo, hi), (c0, c1) in zip(pairwise(offsets), columns, strict=True):
         if c1 > c0:
             G[lo:hi, c0:c1] = (sum_outer(d[..., lo:hi], v[..., c0:c1]) if initial is None else
                                sum_outer_previous(d[..., lo:hi], initial[:, c0:c1],

@@ -27,6 +27,8 @@ then ∂L/∂U = Σ dz_t S_t^T (left-of-diagonal blocks), ∂L/∂V = Σ dz_t S_
 ∂L/∂Y = Σ dz_t y_{t-1}^T, ∂L/∂a_t = dz_t[: A], ∂L/∂b = Σ dz_t, ∂L/∂W_hy = Σ do_t S_t^T,
 ∂L/∂b_y = Σ do_t.
 """
+from itertools import pairwise
+
 import numpy as np
 
 from ..activations import activate_array, derivative_array
@@ -45,7 +47,7 @@ def layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f
     for t in range(T):
         S_new = np.empty_like(S)
         inputs = np.concatenate([a[:, t], np.zeros((B, N - A), dtype=a.dtype)], axis=1) + b
-        for lo, hi in zip(offsets[:-1], offsets[1:]):
+        for lo, hi in pairwise(offsets):
             z = (inputs[:, lo:hi] + S_new[:, :lo] @ U[lo:hi, :lo].T + S @ V[lo:hi].T
                  + y @ Y[lo:hi].T)
             S_new[:, lo:hi] = activate_array(f, z)
@@ -68,7 +70,7 @@ def layered_backward(grads, states, U, V, Y, W_hy, offsets, reads, lengths, f, g
     dz, do = np.zeros_like(S_all), np.zeros_like(ys)
     cS = np.zeros((B, N), dtype=S_all.dtype)
     cy = np.zeros((B, ys.shape[2]), dtype=ys.dtype)
-    bounds = list(zip(offsets[:-1], offsets[1:]))
+    bounds = list(pairwise(offsets))
     for t in range(T - 1, -1, -1):
         active = (t < lengths)[:, None]
         dy = gy[:, t] + cy

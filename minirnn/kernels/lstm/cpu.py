@@ -29,7 +29,7 @@ import numpy as np
 from ..activations import cast_like
 from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
                     row_blocks)
-from ..linalg_cpu import add_into, copy_into
+from ..linalg_cpu import add_into, copy_into, sum_outer_previous_rows
 from ..vector_math import gate_sigmoid, tanh_fast
 
 
@@ -181,27 +181,11 @@ def _lstm_backward(dstates, states, gates, s0, W, lengths, blocks, address, x, W
         for r in range(n):
             copy_into(carry_h[r], ds0[b0 + r, :H])
             copy_into(carry_c[r], ds0[b0 + r, H:])
-        # the sums over the block's (b, t) rows, one product each while dp is in the cache.
-        # Σ dp_t h_{t-1}^T: row (b, t) of dp pairs with the row before it in the states, which
-        # holds h_{t-1} except at t = 0 (there: the previous batch row's last state, or nothing).
-        # Those n rows of dp are zeroed for the product (and put back after), so that they add
-        # exact zeros, then paired with h0 (elman.cpu says why not subtract them after).
+        # the sums over the block's (b, t) rows, one product each while dp is in the cache
         dp_rows = dp[b0:b1].reshape(n * T, G)
         h_rows = states[b0:b1].reshape(n * T, 2 * H)[:, :H]
-        first = np.empty((n, G), dtype=states.dtype)
-        for r in range(n):
-            copy_into(dp[b0 + r, 0], first[r])
-            for i in range(G):
-                dp[b0 + r, 0, i] = 0
-        dW = dW_blocks[block]
-        gemm(address, dp_rows[1:], h_rows[:-1], dW, True, 0.0)
-        for r in range(n):
-            b = b0 + r
-            copy_into(first[r], dp[b, 0])
-            for i in range(G):
-                g = first[r, i]
-                for j in range(H):
-                    dW[i, j] += g * s0[b, j]
+        sum_outer_previous_rows(address, dp, dp_rows, h_rows, s0, b0, G,
+                                np.empty((n, G), dtype=states.dtype), dW_blocks[block])
         x_rows = x[b0:b1].reshape(n * T, I)
         gemm(address, dp_rows, x_rows, dWin_blocks[block], True, 0.0)  # Σ dp_t x_t^T
         db = db_blocks[block]

@@ -46,7 +46,8 @@ def _with_gradients(packed, initial, run_backward, y_only, taps, weights, length
             recurrent = G[:, M + H:], G[:, M:M + H], G[:, :M]
         else:
             recurrent = [if_needed(need, lambda s0=s0, s=s: sum_outer_previous(dq, s0, s))
-                         for need, s0, s in zip(needs[1:4], (y0, h0, m0), (ys, hs, ms))]
+                         for need, s0, s in zip(needs[1:4], (y0, h0, m0), (ys, hs, ms),
+                                                strict=True)]
         return (dz,                                                           # a
                 *recurrent,                                                   # W_ym, W_hm, W_mm
                 if_needed(needs[4], lambda: sum_rows(dq)),                    # b_m
