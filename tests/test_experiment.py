@@ -317,6 +317,16 @@ def test_memory_estimate_grows_with_the_sizes():
     assert memory_estimate("elman", small, 10 ** 6) > memory_estimate("elman", small, 1000)
 
 
+def test_memory_estimate_counts_a_second_order_optimisers_needs():
+    """Full batch: every row's states at once; L-BFGS: 200 copies of the weights; LM: its
+    Jacobian, a float64 row of P weights per residual, twice."""
+    config = model_config("narx", 1, 1, 20, input_delays=1, output_delays=2, mode="closed")
+    P, rows = parameter_count("narx", config), 10_000
+    adam = memory_estimate("narx", config, rows, 8, 50)
+    assert memory_estimate("narx", config, rows, 8, 50, "lbfgs") >= adam + 200 * P * 8
+    assert memory_estimate("narx", config, rows, 8, 50, "lm") >= adam + 2 * rows * P * 8
+
+
 # --- a true resume ------------------------------------------------------------------------
 @pytest.mark.parametrize("model,data,backend,options", [
     ("elman", "sine", "numpy", {}),
