@@ -93,14 +93,22 @@ from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
               help="Epochs in all, counted from the run's first (with --resume: the total, "
                    "not more epochs).")
-@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Parallel streams the training rows are cut into.")
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Parallel streams the training rows are cut into [default: 8; lbfgs, lm: "
+                   "1, the series whole, which a closed-loop narx runs as it is scored].")
 @click.option("--bptt", type=click.IntRange(min=1), default=50, show_default=True,
               help="Chunk length of truncated BPTT.")
-@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=0.01, show_default=True,
-              help="Learning rate.")
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=None,
+              help="Learning rate [default: 0.01; lbfgs: 1, the first step length tried; lm "
+                   "takes none].")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam",
-              show_default=True, help="Optimiser.")
+              show_default=True,
+              help="Optimiser: adam, adamw, sgd step on each chunk of --bptt steps; lbfgs and "
+                   "lm (Levenberg-Marquardt, least squares) are second-order, full batch: "
+                   "each epoch makes --iterations iterations on the whole training set, for "
+                   "small networks fitted to the end (narx, as in system identification).")
+@click.option("--iterations", type=click.IntRange(min=1), default=20, show_default=True,
+              help="lbfgs, lm: iterations per epoch on the whole training set.")
 @click.option("--clip", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Global gradient-norm clipping (0: off).")
 @click.option("--train-horizon", type=click.IntRange(min=1), default=1, show_default=True,
@@ -136,7 +144,8 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
           layers, connectivity, window, input_delays,
           output_delays, mode, open_epochs, mu, learn_mu, cell, learn_initial_state,
           memory_size, activation, backend,
-          dtype, epochs, batch, bptt, lr, optimizer, clip, train_horizon, patience, seed,
+          dtype, epochs, batch, bptt, lr, optimizer, iterations, clip, train_horizon, patience,
+          seed,
           data_seed,
           deterministic, out, resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors (with --resume,
@@ -157,6 +166,7 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
       minirnn train statespace --data sine --epochs 10
       minirnn train seq2seq --data sine --context 30 --horizon 10
       minirnn train narx --data narendra --mode closed --out narx.npz
+      minirnn train narx --data narendra --mode closed --optimizer lbfgs
       minirnn train narx --resume narx.npz --epochs 60
       minirnn train elman --data prices.csv --target close --inputs volume,open
     """
@@ -179,8 +189,8 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
         learn_mu=learn_mu, cell=cell, learn_initial_state=learn_initial_state,
         memory_size=memory_size, activation=activation, backend=backend,
         dtype=dtype, epochs=epochs, batch=batch, bptt=bptt, lr=lr, optimizer=optimizer,
-        clip=clip, train_horizon=train_horizon, patience=patience, seed=seed,
-        data_seed=data_seed,
+        iterations=iterations, clip=clip, train_horizon=train_horizon, patience=patience,
+        seed=seed, data_seed=data_seed,
         deterministic=deterministic, given=frozenset(given))
     try:
         with WriterLock(out) if out else nullcontext():

@@ -23,12 +23,11 @@ CONNECTIVITIES = ("stacked", "skip", "feedback", "output_feedback")
 BUILTIN_DATA = ("sine", "stock", "narendra", "memory", "text")
 #: what to do with a missing value in a CSV file
 MISSING = ("error", "drop", "interpolate")
-#: the transforms of a series before it is modelled (``minirnn.data.transforms``)
+#: the transforms of a series' targets before it is modelled (``minirnn.data.transforms``)
 TRANSFORMS = ("none", "log", "boxcox")
-#: the first-order optimisers, by name (``minirnn.optim`` holds the classes)
-OPTIMIZERS = ("sgd", "adam", "adamw")
-#: the power transforms of a series' targets (``minirnn.data.transforms``)
-TRANSFORMS = ("none", "log", "boxcox")
+#: the optimisers, by name (``minirnn.optim`` holds the classes): first-order, then the
+#: second-order ones that train full batch (L-BFGS, Levenberg-Marquardt)
+OPTIMIZERS = ("sgd", "adam", "adamw", "lbfgs", "lm")
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ OPTIONAL = types.MappingProxyType({"optional": True})
 
 #: the run's fields that a checkpoint keeps as arrays, by prefix ("best/<weight>",
 #: "last/<weight>", "optimizer/<slot>/<weight>"), not in its document; the optimiser's step
-#: count goes into the document as ``run.optimizer_step``
+#: count and numbers go into the document as ``run.optimizer_step`` and ``optimizer_scalars``
 RUN_ARRAYS = {"best_state": "best", "last_state": "last", "optimizer_state": "optimizer"}
 
 
@@ -250,7 +250,7 @@ class Experiment:
         train = parts["train"] = _train_config(hints["train"], parts["train"])
         parts["run"] = _record(hints["run"], parts["run"], "run")
         _check_run(parts["run"])
-        check_memory(model, config, data.rows, train.batch, train.bptt)
+        check_memory(model, config, data.rows, train.batch, train.bptt, train.optimizer)
         return parts
 
     @classmethod
@@ -258,8 +258,9 @@ class Experiment:
         hints = typing.get_type_hints(cls)
         model, config, run = parts["model"], parts["config"], parts["run"]
         parts = {**parts, "run": hints["run"](
-            **{k: v for k, v in run.items() if k != "optimizer_step"},
-            **_run_arrays(arrays, model, config, run["optimizer_step"]))}
+            **{k: v for k, v in run.items() if k not in ("optimizer_step", "optimizer_scalars")},
+            **_run_arrays(arrays, model, config, run["optimizer_step"],
+                          run.get("optimizer_scalars", {})))}
         for f in fields(cls):  # a dataclass section that no check above reads
             if is_dataclass(hints[f.name]) and not is_dataclass(parts[f.name]):
                 parts[f.name] = hints[f.name](**_record(hints[f.name], parts[f.name], f.name))
@@ -302,6 +303,7 @@ def _section_of(record) -> dict:
     section = {name: getattr(record, name) for name in names if name not in RUN_ARRAYS}
     if "optimizer_state" in names:
         section["optimizer_step"] = (record.optimizer_state or {}).get("step")
+        section["optimizer_scalars"] = dict((record.optimizer_state or {}).get("scalars", {}))
     return section
 
 
@@ -376,10 +378,11 @@ def _record(kind, section: dict, where: str) -> dict:
     spec = {f.name: _kinds(hints[f.name]) for f in fields(kind) if f.name not in RUN_ARRAYS}
     if "optimizer_state" in hints:
         spec["optimizer_step"] = (int, None)
+        spec["optimizer_scalars"] = (dict,)
     unknown = sorted(set(section) - set(spec))
     if unknown:
         raise CheckpointError(f"{where} has unknown key(s) {', '.join(unknown)}")
-    added = {f.name for f in fields(kind) if f.metadata.get("added")}
+    added = {f.name for f in fields(kind) if f.metadata.get("added")} | {"optimizer_scalars"}
     out = {}
     for key, kinds in spec.items():
         if key not in section and key in added:
@@ -435,8 +438,14 @@ def _check_data(data: DataSpec):
         check_bytes(BYTES_PER_BUILTIN_ROW * data.length, f"data.length {data.length:,}")
 
 
-def _run_arrays(arrays: dict, model: str, config: dict, step: int | None) -> dict:
-    """The run's ``RUN_ARRAYS`` fields from the file's arrays, checked against the model."""
+def _run_arrays(arrays: dict, model: str, config: dict, step: int | None,
+                scalars: dict) -> dict:
+    """The run's ``RUN_ARRAYS`` fields from the file's arrays, checked against the model (and
+    the optimiser's step count and numbers, from the document)."""
+    if not all(isinstance(k, str) and _fits(v, (float,)) and np.isfinite(v)
+               for k, v in scalars.items()):
+        raise CheckpointError(f"run.optimizer_scalars must map names to finite numbers, found "
+                              f"{scalars!r}")
     net = build_model(model, {**config, "backend": "numpy"})  # the engine is chosen later
     names = [n for n, _ in net.named_parameters()]
     states = {key: _weights(arrays, RUN_ARRAYS[key], net) for key in ("best_state", "last_state")}
@@ -445,8 +454,9 @@ def _run_arrays(arrays: dict, model: str, config: dict, step: int | None) -> dic
     optimizer_state = None
     prefix = RUN_ARRAYS["optimizer_state"]
     slot_keys = [k for k in arrays if k.startswith(prefix + "/")]
-    if slot_keys:
-        optimizer_state = {"step": step or 0, "slots": {}}
+    if slot_keys or step is not None:  # Levenberg-Marquardt's state is a number, no slots
+        optimizer_state = {"step": step or 0, "slots": {},
+                           "scalars": {k: float(v) for k, v in scalars.items()}}
         for slot in sorted({k.split("/")[1] for k in slot_keys}):
             missing = [n for n in names if f"{prefix}/{slot}/{n}" not in arrays]
             if missing:

@@ -75,17 +75,32 @@ def state_width(name: str, config: dict) -> int:
     return 2 * H + O + I
 
 
-def memory_estimate(name: str, config: dict, rows: int, batch: int = 8, bptt: int = 50) -> int:
+#: float64 vectors of the weights' size that L-BFGS keeps per pair of its history (s and y), and
+#: its default history
+LBFGS_HISTORY = 100
+
+
+def memory_estimate(name: str, config: dict, rows: int, batch: int = 8, bptt: int = 50,
+                    optimizer: str = "adam") -> int:
     """Bytes that training (or predicting) ``rows`` rows needs, roughly and on the high side:
     the weights seven times (weights, gradients, two optimiser moments, best and last copies, a
     checkpoint's), and per time step of a training chunk and of a whole-series pass the states
     eight times (forward values, activations' derivatives, gradients, packed copies), plus the
-    data's rows (raw, scaled, model input) in float64."""
+    data's rows (raw, scaled, model input) in float64.
+
+    A second-order optimiser trains on every row at once (a chunk of all ``rows``): L-BFGS adds
+    its history, 2 · 100 float64 copies of the weights; Levenberg-Marquardt its Jacobian, one
+    float64 row of P weights per residual (rows · outputs of them), twice (J and the product
+    being summed), and P × P matrices (J^T J and the damped copy solved)."""
     itemsize = np.dtype(config.get("dtype", "float64")).itemsize
-    weights = 7 * parameter_count(name, config) * itemsize
-    states = 8 * state_width(name, config) * itemsize * (batch * bptt + rows)
+    P = parameter_count(name, config)
+    weights = 7 * P * itemsize
+    chunk = rows if optimizer in ("lbfgs", "lm") else batch * bptt
+    states = 8 * state_width(name, config) * itemsize * (chunk + rows)
     data = 4 * 8 * rows * (config["input_size"] + config["output_size"])
-    return int(weights + states + data)
+    second = {"lbfgs": 2 * LBFGS_HISTORY * P * 8,
+              "lm": 2 * rows * config["output_size"] * P * 8 + 3 * P * P * 8}.get(optimizer, 0)
+    return int(weights + states + data + second)
 
 
 def available_memory() -> int | None:
@@ -117,10 +132,15 @@ def gib(n: float) -> str:
     return f"{n / 2 ** 30:,.1f} GiB" if n >= 2 ** 27 else f"{n / 2 ** 20:,.0f} MiB"
 
 
-def check_memory(name: str, config: dict, rows: int, batch: int = 8, bptt: int = 50):
+def check_memory(name: str, config: dict, rows: int, batch: int = 8, bptt: int = 50,
+                 optimizer: str = "adam"):
     """A clear error before allocating, when the estimate exceeds the memory available."""
-    check_bytes(memory_estimate(name, config, rows, batch, bptt),
-                f"{name} with hidden size {config['hidden_size']:,} on {rows:,} rows")
+    how = {"lbfgs": ", full batch with L-BFGS,",
+           "lm": ", full batch with Levenberg-Marquardt (its Jacobian, rows x weights, and "
+                 "J^T J),"}
+    check_bytes(memory_estimate(name, config, rows, batch, bptt, optimizer),
+                f"{name} with hidden size {config['hidden_size']:,} on {rows:,} rows"
+                f"{how.get(optimizer, '')}")
 
 
 def check_bytes(needed: int, what: str):

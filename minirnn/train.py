@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .autograd import ops
 from .autograd.arrays import device_arrays_available
 from .optim import OPTIMIZERS, clip_grad_norm
+from .optim.lm import LevenbergMarquardt
 
 
 @dataclass
@@ -37,9 +39,10 @@ class TrainConfig:
     weight_decay: float = 0.0
     open_loop_epochs: int = 0  # NARX in closed loop: its first epochs train in open loop
     train_horizon: int = 1     # K > 1: train on K-step free runs (``task.multi_step``)
+    iterations: int = 20       # a second-order optimiser's iterations per epoch (full batch)
 
     def check(self):
-        for name in ("epochs", "batch", "bptt", "patience", "train_horizon"):
+        for name in ("epochs", "batch", "bptt", "patience", "train_horizon", "iterations"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -60,6 +63,40 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of "
                              f"{', '.join(OPTIMIZERS)}")
+        if self.weight_decay and OPTIMIZERS[self.optimizer].full_batch:
+            raise ValueError(f"weight_decay is for the first-order optimisers, not "
+                             f"{self.optimizer}")
+
+
+def default_lr(optimizer: str) -> float:
+    """The learning rate an optimiser gets when none is given: 0.01 for the first-order ones,
+    1 (Newton's step, the first tried) for L-BFGS; Levenberg-Marquardt reads none."""
+    return 1.0 if OPTIMIZERS[optimizer].full_batch else 0.01
+
+
+#: a chunk length longer than any series: a full-batch optimiser gets every stream whole
+WHOLE = 2 ** 62
+
+
+def check_optimizer_fits(optimizer: str, task):
+    """Levenberg-Marquardt minimises a sum of squares: a ValueError for a task whose loss is
+    not one (the text task's cross-entropy)."""
+    if OPTIMIZERS[optimizer] is LevenbergMarquardt and not getattr(task, "least_squares", False):
+        raise ValueError(f"Levenberg-Marquardt needs a least-squares loss; the {task.kind} "
+                         f"task's is not (use lbfgs or a first-order optimiser)")
+
+
+def make_optimizer(config: TrainConfig, params):
+    """The optimiser ``config`` names, over ``params``: a first-order one with its learning
+    rate and weight decay; L-BFGS with ``lr`` as its first step length and ``iterations`` per
+    epoch; Levenberg-Marquardt with ``iterations`` per epoch (no learning rate: μ sets the
+    step)."""
+    kind = OPTIMIZERS[config.optimizer]
+    if kind is LevenbergMarquardt:
+        return kind(params, max_iter=config.iterations)
+    if kind.full_batch:
+        return kind(params, lr=config.lr, max_iter=config.iterations)
+    return kind(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
 #: ``TrainResult.stopped`` of a run that has not ended: what a checkpoint written after each
@@ -105,12 +142,19 @@ def fit(model, task, config: TrainConfig, on_chunk=None, on_epoch=None,
     with the weights and the optimiser's state after this epoch: write the checkpoint there),
     ``on_improve(epoch, record)`` when the validation score is the best so far.
 
+    A first-order optimiser steps once per chunk of ``bptt`` steps (truncated BPTT, the
+    gradient clipped to ``clip``); a second-order one (``Optimizer.full_batch``) is handed the
+    whole training set once per epoch, every stream as one chunk (exact BPTT, no clipping), and
+    makes ``iterations`` iterations on it; the run ends early when it says it has converged.
+    Where a NARX closes its loop, the optimiser is told its objective changed.
+
     ``start``: a run to continue (a checkpoint's): training goes on at its next epoch from its
     last weights, its optimiser's state, its best score and its early-stopping count, and does
     bit for bit what the uninterrupted run would have done (the chunks of epoch e depend on e
     alone). ``config.epochs`` counts from the run's first epoch.
     """
     config.check()
+    check_optimizer_fits(config.optimizer, task)
     resident = trains_on_device(model)
     if resident:
         model.to_device()  # before the optimiser, whose moments are made beside the weights
@@ -133,22 +177,8 @@ def _evaluate(model, task, resident: bool) -> dict:
 
 
 def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -> TrainResult:
-    optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr,
-                                             weight_decay=config.weight_decay)
-    result = TrainResult()
-    if start is not None:
-        # a diverged epoch's record is kept in the history but was never completed
-        result = TrainResult(history=[dict(h) for h in start.history
-                                      if h.get("epoch", 0) <= start.epoch],
-                             best_epoch=start.best_epoch, best_state=start.best_state,
-                             epoch=start.epoch, best_score=start.best_score,
-                             waited=start.waited, last_state=start.last_state,
-                             optimizer_state=start.optimizer_state)
-        if start.last_state is not None:
-            model.load_state_dict(start.last_state)
-        if start.optimizer_state is not None:
-            optimizer.load_state_dict(start.optimizer_state)
-    step = _stepper(task, config)
+    optimizer = make_optimizer(config, model.parameters())
+    result = TrainResult() if start is None else _continued(start, model, optimizer)
     sign = 1.0 if task.lower_is_better else -1.0  # compare scores as "lower is better"
     best = np.inf if result.best_score is None else sign * result.best_score
     for epoch in range(result.epoch, config.epochs):
@@ -158,24 +188,12 @@ def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -
         # outputs (series-parallel), the loop is then closed and the same weights fine-tuned
         opened = epoch < config.open_loop_epochs and hasattr(model, "open_loop")
         stepped = model.open_loop() if opened else model
-        state, losses_seen, norms = None, [], []
-        chunks = task.training_chunks(config.batch, config.bptt, model.dtype, epoch)
-        for chunk, (x, y) in enumerate(chunks):
-            optimizer.zero_grad()
-            out, state = step(stepped, x, y, state)
-            loss = task.loss(out, y)
-            value = loss.item()
-            if not np.isfinite(value):
-                return _diverged(model, result, f"the loss became {value} at epoch {epoch + 1}")
-            loss.backward()
-            norm = clip_grad_norm(model.parameters(), config.clip or np.inf)
-            optimizer.step()
-            if state is not None:
-                state = state.detach()  # carry the state, cut the gradient: truncated BPTT
-            losses_seen.append(value)
-            norms.append(norm)
-            if on_chunk is not None:
-                on_chunk(epoch, chunk, len(chunks), value, norm, x.shape[0] * x.shape[1])
+        if 0 < epoch == config.open_loop_epochs and hasattr(model, "open_loop"):
+            optimizer.objective_changed()
+        losses_seen, norms = _epoch_updates(optimizer, task, stepped, config, epoch, on_chunk)
+        if not np.isfinite(losses_seen[-1]):
+            return _diverged(model, result, f"the loss became {losses_seen[-1]} at epoch "
+                                            f"{epoch + 1}")
         scores = _evaluate(model, task, resident)
         watched = scores["validation"]["model"][task.metric]
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses_seen)),
@@ -195,8 +213,12 @@ def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -
         elif not opened:  # early stopping counts from the closing of the loop
             result.waited += 1
         result.last_state, result.optimizer_state = model.state_dict(), optimizer.state_dict()
+        if optimizer.converged and not opened:
+            result.stopped = f"converged: {optimizer.converged}"
         if on_epoch is not None:
             on_epoch(epoch + 1, record, result)
+        if optimizer.converged and not opened:
+            return _finish(model, result)
     if result.waited >= config.patience:
         result.stopped = (f"early stop: validation {task.metric} did not improve for "
                           f"{config.patience} epochs")
@@ -211,6 +233,87 @@ def _stepper(task, config: TrainConfig):
     if config.train_horizon == 1:
         return task.step
     return lambda model, x, y, state: task.multi_step(model, x, y, state, config.train_horizon)
+
+
+def _continued(start: TrainResult, model, optimizer) -> TrainResult:
+    """The run ``start`` to go on with, its last weights and optimiser state restored."""
+    # a diverged epoch's record is kept in the history but was never completed
+    result = TrainResult(history=[dict(h) for h in start.history
+                                  if h.get("epoch", 0) <= start.epoch],
+                         best_epoch=start.best_epoch, best_state=start.best_state,
+                         epoch=start.epoch, best_score=start.best_score,
+                         waited=start.waited, last_state=start.last_state,
+                         optimizer_state=start.optimizer_state)
+    if start.last_state is not None:
+        model.load_state_dict(start.last_state)
+    if start.optimizer_state is not None:
+        optimizer.load_state_dict(start.optimizer_state)
+    return result
+
+
+def _epoch_updates(optimizer, task, model, config, epoch, on_chunk) -> tuple:
+    """An epoch's updates of ``model`` (the run's, or its open-loop twin): (the losses, the
+    gradients' norms), one each per update; they end at a loss that is not finite."""
+    step = _stepper(task, config)
+    if optimizer.full_batch:
+        chunks = task.training_chunks(config.batch, WHOLE, model.dtype, epoch)
+        value, norm = _full_batch_step(optimizer, task, model, chunks, step)
+        if on_chunk is not None and np.isfinite(value):
+            on_chunk(epoch, 0, 1, value, norm, sum(x.shape[0] * x.shape[1] for x, _ in chunks))
+        return [value], [norm]
+    state, losses, norms = None, [], []
+    chunks = task.training_chunks(config.batch, config.bptt, model.dtype, epoch)
+    for chunk, (x, y) in enumerate(chunks):
+        optimizer.zero_grad()
+        out, state = step(model, x, y, state)
+        loss = task.loss(out, y)
+        value = loss.item()
+        losses.append(value)
+        if not np.isfinite(value):
+            break
+        loss.backward()
+        norm = clip_grad_norm(model.parameters(), config.clip or np.inf)
+        optimizer.step()
+        if state is not None:
+            state = state.detach()  # carry the state, cut the gradient: truncated BPTT
+        norms.append(norm)
+        if on_chunk is not None:
+            on_chunk(epoch, chunk, len(chunks), value, norm, x.shape[0] * x.shape[1])
+    return losses, norms
+
+
+def _full_batch_step(optimizer, task, model, chunks, step) -> tuple:
+    """One ``step`` of a second-order optimiser on the whole training set (``chunks``: the
+    rows, each chunk from a zero state); (the loss before it, its gradient's norm).
+
+    L-BFGS gets the closure of the total loss, each chunk's mean loss weighted by its share of
+    the targets and back-propagated in turn (one chunk's graph alive at a time);
+    Levenberg-Marquardt gets the residuals (ŷ - y)/√n of all chunks, whose squares sum to the
+    mean squared error."""
+    total = sum(y.size for _, y in chunks)
+    seen = []
+
+    def closure():
+        optimizer.zero_grad()
+        value = 0.0
+        for x, y in chunks:
+            out, _ = step(model, x, y, None)
+            loss = task.loss(out, y) * (y.size / total)
+            loss.backward()
+            value += loss.item()
+        if not seen:
+            seen.append(clip_grad_norm(optimizer.params, np.inf))
+        return value
+
+    def residuals():
+        parts = [(step(model, x, y, None)[0] - y).reshape(-1) for x, y in chunks]
+        return ops.concatenate(parts, axis=0) * (1 / np.sqrt(total))
+
+    if isinstance(optimizer, LevenbergMarquardt):
+        value = optimizer.step(residuals)
+        return value, optimizer.grad_norm
+    value = optimizer.step(closure)
+    return value, seen[0] if seen else float("nan")
 
 
 def _diverged(model, result: TrainResult, what: str) -> TrainResult:

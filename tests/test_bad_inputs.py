@@ -320,6 +320,18 @@ CASES = [
      "for 300 epoch(s)"),
     ("size-horizon-absurd", None, TRAIN + ["--data", "sine", "--horizon", "100000000"], 1,
      "elman with hidden size 16 on 2,000 rows needs ~"),
+    ("size-lm-jacobian", None, ["train", "narx", "--data", "narendra", "--hidden", "10000",
+                                "--optimizer", "lm"], 1,
+     "narx with hidden size 10,000 on 2,000 rows, full batch with Levenberg-Marquardt (its "
+     "Jacobian, rows x weights, and J^T J), needs ~"),
+    ("opt-bptt-full-batch", None, TRAIN + ["--data", "sine", "--optimizer", "lbfgs", "--bptt",
+                                           "20"], 1, "--bptt does not apply to lbfgs"),
+    ("opt-iterations-first-order", None, TRAIN + ["--data", "sine", "--iterations", "5"], 1,
+     "--iterations is for lbfgs and lm"),
+    ("opt-lm-text", None, ["train", "elman", "--data", "text", "--optimizer", "lm"], 1,
+     "Levenberg-Marquardt needs a least-squares loss; the text task's is not"),
+    ("opt-lr-lm", None, TRAIN + ["--data", "sine", "--optimizer", "lm", "--lr", "0.1"], 1,
+     "--lr does not apply to lm"),
     # paths
     ("out-missing-folder", None, TRAIN + ["--data", "sine", "--out", "no/such/m.npz"], 1,
      "--out no/such/m.npz: the folder no/such does not exist"),

@@ -2,7 +2,7 @@
 checked on load, how a run continues exactly, and how data are checked against a model."""
 import json
 import os
-from dataclasses import asdict, field, fields, is_dataclass, make_dataclass
+from dataclasses import asdict, field, fields, is_dataclass, make_dataclass, replace
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ from minirnn.experiment import ADDED, RUN_ARRAYS, DataSpec, Experiment
 from minirnn.sizing import memory_estimate, parameter_count
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
 from minirnn.optim import OPTIMIZERS
-from minirnn.train import TrainConfig, TrainResult, evaluate, fit
+from minirnn.train import TrainConfig, TrainResult, evaluate, fit, make_optimizer
 
 
 def new_experiment(model="elman", data="sine", backend="numpy", epochs=3, length=240,
@@ -96,7 +96,8 @@ def test_every_field_of_the_record_round_trips_and_names_its_section(tmp_path):
     assert set(document["data"]) == {f.name for f in fields(DataSpec)}
     assert set(document["train"]) == {f.name for f in fields(TrainConfig)}
     assert set(document["run"]) == {f.name for f in fields(TrainResult)
-                                    if f.name not in RUN_ARRAYS} | {"optimizer_step"}
+                                    if f.name not in RUN_ARRAYS} | {"optimizer_step",
+                                                                     "optimizer_scalars"}
     assert {k.split("/")[0] for k in arrays} == set(RUN_ARRAYS.values())
     back = Experiment.load(tmp_path / "n.npz")
     for f in fields(Experiment):
@@ -316,6 +317,16 @@ def test_memory_estimate_grows_with_the_sizes():
     assert memory_estimate("elman", small, 10 ** 6) > memory_estimate("elman", small, 1000)
 
 
+def test_memory_estimate_counts_a_second_order_optimisers_needs():
+    """Full batch: every row's states at once; L-BFGS: 200 copies of the weights; LM: its
+    Jacobian, a float64 row of P weights per residual, twice."""
+    config = model_config("narx", 1, 1, 20, input_delays=1, output_delays=2, mode="closed")
+    P, rows = parameter_count("narx", config), 10_000
+    adam = memory_estimate("narx", config, rows, 8, 50)
+    assert memory_estimate("narx", config, rows, 8, 50, "lbfgs") >= adam + 200 * P * 8
+    assert memory_estimate("narx", config, rows, 8, 50, "lm") >= adam + 2 * rows * P * 8
+
+
 # --- a true resume ------------------------------------------------------------------------
 @pytest.mark.parametrize("model,data,backend,options", [
     ("elman", "sine", "numpy", {}),
@@ -351,6 +362,32 @@ def test_resume_equals_the_uninterrupted_run_bit_for_bit(tmp_path, model, data, 
     assert resumed.run.optimizer_state["step"] == whole.run.optimizer_state["step"]
 
 
+@pytest.mark.parametrize("optimizer", ["lbfgs", "lm"])
+def test_a_second_order_run_resumes_bit_for_bit(tmp_path, optimizer):
+    """A closed-loop NARX, full batch: 2 epochs in open loop, then the loop closes (the
+    optimiser told so) just where the run is cut; the checkpoint holds L-BFGS's pairs and
+    last step, or Levenberg-Marquardt's μ, and the resumed run is the uninterrupted one."""
+    def experiment():
+        exp, task = new_experiment("narx", "narendra", "cpu", epochs=4, mode="closed")
+        exp.train = replace(exp.train, optimizer=optimizer, lr=1.0, batch=1,
+                            open_loop_epochs=2, iterations=3)
+        return exp, task
+    whole, task = experiment()
+    net_whole, _ = train(whole, task)
+    first, task = experiment()
+    first.train.epochs = 2
+    train(first, task)
+    first.save(tmp_path / "half.npz")
+    resumed = Experiment.load(tmp_path / "half.npz")
+    assert resumed.run.optimizer_state["scalars"] == first.run.optimizer_state["scalars"]
+    resumed.train.epochs = 4
+    net_resumed, _ = train(resumed, task, start=resumed.run)
+    assert resumed.run.history == whole.run.history
+    for key, value in net_whole.state_dict().items():
+        np.testing.assert_array_equal(net_resumed.state_dict()[key], value)
+    assert resumed.run.optimizer_state["step"] == whole.run.optimizer_state["step"] > 0
+
+
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_optimizer_state_round_trip(name):
     exp, task = new_experiment(epochs=1)
@@ -358,10 +395,10 @@ def test_optimizer_state_round_trip(name):
     _, result = train(exp, task)
     state = result.optimizer_state
     net = exp.build_model()
-    other = OPTIMIZERS[name](net.parameters(), lr=0.1)
+    other = make_optimizer(exp.train, net.parameters())
     other.load_state_dict(state)
     again = other.state_dict()
-    assert again["step"] == state["step"]
+    assert again["step"] == state["step"] and again["scalars"] == state["scalars"]
     for slot, arrays in state["slots"].items():
         for a, b in zip(arrays, again["slots"][slot], strict=True):
             np.testing.assert_array_equal(a, b)

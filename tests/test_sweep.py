@@ -55,6 +55,18 @@ def test_a_grid_runs_every_trial_and_equals_train_by_hand(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_sweep_searches_over_the_optimizer(tmp_path):
+    """First- and second-order optimisers side by side: each trial is the train command with
+    its --optimizer (the second-order ones on the whole series, their own defaults)."""
+    run = minirnn("sweep", "--model", "narx", "--grid", "optimizer=adam,lbfgs,lm",
+                  "--workers", "2", "--json", "--", "--data", "narendra", "--length", "300",
+                  "--epochs", "2", "--hidden", "4", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    assert sorted(t["params"]["optimizer"] for t in report["trials"]) == ["adam", "lbfgs", "lm"]
+    assert all(t["status"] == "done" for t in report["trials"])
+
+
+@pytest.mark.slow
 def test_an_interrupted_sweep_resumes_with_only_the_missing_trials(tmp_path):
     args = ["sweep", "--model", "elman", "--grid", "hidden=2,3,4,5,6,7", "--workers", "1",
             "--", *DATA]

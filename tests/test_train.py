@@ -79,7 +79,8 @@ def test_a_run_continued_from_its_record_equals_the_whole_run():
     ("epochs", 0, "epochs must be a positive integer"),
     ("lr", -1.0, "lr must be positive"),
     ("clip", -0.5, "clip must be >= 0"),
-    ("optimizer", "lbfgs", "unknown optimizer 'lbfgs'"),
+    ("optimizer", "newton", "unknown optimizer 'newton'"),
+    ("iterations", 0, "iterations must be a positive integer"),
 ])
 def test_a_bad_configuration_is_refused_before_training(field, value, message):
     model, task = elman_and_task()

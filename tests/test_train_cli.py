@@ -88,6 +88,28 @@ def test_checkpoint_round_trip_and_predict(tmp_path):
     assert report["cross_lags"][0] == -report["lags"][-1] and 0 in report["cross_lags"]
 
 
+@pytest.mark.parametrize("optimizer", ["lbfgs", "lm"])
+def test_a_second_order_optimizer_trains_a_closed_loop_narx_and_resumes(tmp_path, optimizer):
+    """Full batch, a few iterations an epoch: the run, cut after 2 epochs and resumed to 4,
+    ends where the uninterrupted one does (the loop closes at epoch 2, as the cut)."""
+    args = ["narx", "--data", "narendra", "--mode", "closed", "--length", "300", "--hidden",
+            "6", "--optimizer", optimizer, "--iterations", "3", "--open-epochs", "2"]
+    whole = invoke("train", *args, "--epochs", "4", "--out", tmp_path / "whole.npz", "--json")
+    assert whole.exit_code == 0, whole.output
+    half = invoke("train", *args, "--epochs", "2", "--out", tmp_path / "half.npz")
+    assert half.exit_code == 0, half.output
+    resumed = invoke("train", "--resume", tmp_path / "half.npz", "--epochs", "4", "--json")
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["history"] == json.loads(whole.stdout)["history"]
+    ends = [Experiment.load(tmp_path / f"{name}.npz") for name in ("whole", "half")]
+    assert ends[0].train.optimizer == optimizer and ends[0].train.batch == 1
+    for key, value in ends[0].run.last_state.items():
+        np.testing.assert_array_equal(ends[1].run.last_state[key], value)
+    if optimizer == "lm":
+        result = invoke("train", "--resume", tmp_path / "half.npz", "--lr", "0.1")
+        assert result.exit_code == 1 and "--lr does not apply" in result.output
+
+
 def test_resume_continues_at_the_next_epoch(tmp_path):
     path = tmp_path / "model.npz"
     train_json("jordan", "--data", "sine", "--out", path)  # FAST: 2 epochs

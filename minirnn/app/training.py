@@ -30,9 +30,11 @@ from minirnn.data.sources import BUILTIN, default_length
 from minirnn.experiment import DataSpec, Experiment
 from minirnn.forecast import pooled_errors
 from minirnn.models.registry import MODEL_OPTIONS, build_model, model_config
+from minirnn.optim import OPTIMIZERS
 from minirnn.sizing import (BYTES_PER_BUILTIN_ROW, check_bytes, check_memory, check_reach,
                             check_work)
-from minirnn.train import TrainConfig, TrainResult, evaluate, fit
+from minirnn.train import (TrainConfig, TrainResult, check_optimizer_fits, default_lr, evaluate,
+                           fit)
 
 from .datafiles import stored_data
 from .engines import choose_engine, engine_facts, tell
@@ -82,10 +84,11 @@ class TrainOptions:
     backend: str | None = None         # engine; None: cpu, or a checkpoint's where available
     dtype: str = "float32"
     epochs: int = 30                   # in all, counted from the run's first
-    batch: int = 8
+    batch: int | None = None           # None: 8, or 1 (the series whole) for lbfgs and lm
     bptt: int = 50
-    lr: float = 0.01
+    lr: float | None = None            # None: the optimiser's own (default_lr)
     optimizer: str = "adam"
+    iterations: int = 20               # lbfgs, lm: iterations per epoch, full batch
     clip: float = 1.0
     patience: int = 5
     train_horizon: int = 1             # train on free runs of this many steps (1: one step)
@@ -117,6 +120,7 @@ FIXED_ON_RESUME = {
     "data_seed": ("data", "seed"), "lag_inputs": ("data", "lag_inputs"),
     "batch": ("train", "batch"), "bptt": ("train", "bptt"),
     "optimizer": ("train", "optimizer"), "clip": ("train", "clip"),
+    "iterations": ("train", "iterations"),
     "open_epochs": ("train", "open_loop_epochs"), "missing": ("data", "missing"),
     "series_id": ("data", "series_id"), "seasonal_period": ("data", "seasonal_period"),
     "seasonal_difference": ("data", "seasonal_difference"), "transform": ("data", "transform"),
@@ -180,6 +184,16 @@ def check_options_apply(options: TrainOptions, given: set):
                          "rows")
     if "data_seed" in given and o.data not in BUILTIN:
         raise ValueError("--data-seed is for a built-in data set; a CSV file has its own rows")
+    full_batch = getattr(OPTIMIZERS.get(o.optimizer), "full_batch", False)
+    for name in ("bptt", "clip"):
+        if name in given and full_batch:
+            raise ValueError(f"{_flag(name)} does not apply to {o.optimizer}: a second-order "
+                             f"optimiser trains on every stream whole, unclipped")
+    if "iterations" in given and not full_batch:
+        raise ValueError(f"--iterations is for lbfgs and lm (iterations per epoch on the whole "
+                         f"training set); {o.optimizer} steps once per chunk")
+    if "lr" in given and o.optimizer == "lm":
+        raise ValueError("--lr does not apply to lm: its damping μ sets each step")
 
 
 def new_run(options: TrainOptions, on_note: Notes = None) -> Run:
@@ -216,12 +230,16 @@ def new_run(options: TrainOptions, on_note: Notes = None) -> Run:
     closed_narx = o.model == "narx" and config["mode"] == "closed"
     open_epochs = (o.epochs // 2 if o.open_epochs is None else o.open_epochs) \
         if closed_narx else 0
-    train_config = TrainConfig(epochs=o.epochs, batch=o.batch, bptt=o.bptt, lr=o.lr,
+    batch = o.batch or (1 if getattr(OPTIMIZERS.get(o.optimizer), "full_batch", False) else 8)
+    train_config = TrainConfig(epochs=o.epochs, batch=batch, bptt=o.bptt,
+                               lr=default_lr(o.optimizer) if o.lr is None else o.lr,
                                optimizer=o.optimizer, clip=o.clip, patience=o.patience,
-                               open_loop_epochs=open_epochs, train_horizon=o.train_horizon)
+                               open_loop_epochs=open_epochs, train_horizon=o.train_horizon,
+                               iterations=o.iterations)
     train_config.check()
     check_train_horizon(o.model, task, o.train_horizon)
-    check_memory(o.model, config, len(series), o.batch, o.bptt)
+    check_optimizer_fits(o.optimizer, task)
+    check_memory(o.model, config, len(series), batch, o.bptt, o.optimizer)
     train_rows = training_rows(task)
     check_reach(o.model, config, min(train_rows) if isinstance(train_rows, list) else train_rows)
     check_work(o.model, config, len(series), o.epochs, o.horizon)
@@ -310,6 +328,9 @@ def resumed_run(path, options: TrainOptions, on_note: Notes = None) -> Run:
     if run.last_state is None or run.optimizer_state is None:
         raise CheckpointError(f"{path} holds no training state to continue (no last weights "
                               f"or optimiser state)")
+    if "lr" in given and exp.train.optimizer == "lm":
+        raise ValueError(f"{path} was trained with lm, whose damping μ sets each step: --lr "
+                         f"does not apply")
     exp.train = replace(exp.train, **{k: getattr(o, k) for k in ("epochs", "lr", "patience")
                                      if k in given})
     exp.train.check()

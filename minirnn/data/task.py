@@ -145,6 +145,7 @@ class ForecastTask(StreamTraining):
 
     #: what the task is; the validation metric that early stopping watches, and its direction
     kind, metric, lower_is_better = "series", "rmse", True
+    least_squares = True  # its loss is the mean squared error of its residuals
 
     @property
     def output_size(self) -> int:
@@ -323,6 +324,7 @@ class PanelTask:
     panel: Panel
     tasks: list                 # [ForecastTask], one per series, in the panel's order
     kind, metric, lower_is_better = "panel", "scaled_rmse", True
+    least_squares = True  # its loss is the mean squared error of its residuals
 
     # what every series' task shares
     autoregressive = property(lambda self: self.tasks[0].autoregressive)
@@ -443,6 +445,7 @@ class WindowTask:
     context: int
     horizon: int
     kind, metric, lower_is_better = "windows", "rmse", True
+    least_squares = True  # its loss is the mean squared error of its residuals
 
     @property
     def model_input_size(self) -> int:
