@@ -37,10 +37,12 @@ class Optimizer:
         self.lr = lr
 
     def zero_grad(self):
+        """Clear every parameter's gradient (the next backward() writes it afresh)."""
         for p in self.params:
             p.grad = None
 
     def step(self):
+        """One update of every parameter that has a gradient, from ``p.grad``."""
         for i, p in enumerate(self.params):
             if p.grad is not None and p.requires_grad:
                 self._update(i, p)
@@ -121,12 +123,16 @@ class FlatParameters:
 
     @property
     def size(self) -> int:
+        """n: the parameters' elements in all."""
         return int(self.ends[-1])
 
     def values(self) -> np.ndarray:
+        """θ: every parameter's values in one float64 vector (n,), on the host."""
         return np.concatenate([to_host(p.data).ravel().astype(np.float64) for p in self.params])
 
     def grad(self) -> np.ndarray:
+        """g: every parameter's gradient in one float64 vector (n,), zeros where a parameter
+        has none."""
         return np.concatenate([np.zeros(int(np.prod(p.shape))) if p.grad is None else
                                to_host(p.grad).ravel().astype(np.float64)
                                for p in self.params])

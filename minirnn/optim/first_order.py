@@ -50,6 +50,7 @@ class Adam(Optimizer):
         self.t = 0
 
     def step(self):
+        """One update of every parameter, t counted first (the bias corrections use it)."""
         self.t += 1
         super().step()
 

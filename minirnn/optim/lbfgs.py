@@ -224,6 +224,8 @@ class LBFGS(Optimizer):
         return first_loss
 
     def objective_changed(self):
+        """Forget the curvature pairs: the loss is another function now (a closed-loop NARX
+        whose loop was just closed), and its Hessian is not the old one's."""
         self.s, self.y, self.rho, self.last_step, self.last_grad = [], [], [], None, None
 
     # --- state ----------------------------------------------------------------------------
@@ -243,6 +245,8 @@ class LBFGS(Optimizer):
                           for n, v in zip(names, vectors, strict=True)}}
 
     def load_state_dict(self, state: dict):
+        """Restore ``state_dict()``'s result: the (s, y) pairs and the pending step and
+        gradient, each checked against the parameters' shapes first."""
         slots = state.get("slots", {})
         pairs = sum(1 for n in slots if n.startswith("s") and n[1:].isdigit())
         pending = "last_step" in slots

@@ -138,6 +138,7 @@ class LevenbergMarquardt(Optimizer):
         return {"step": self.n_iter, "slots": {}, "scalars": {"mu": float(self.mu)}}
 
     def load_state_dict(self, state: dict):
+        """Restore ``state_dict()``'s result: μ (positive) and the iteration count."""
         self._check_slots(state.get("slots", {}), ())
         mu = state.get("scalars", {}).get("mu")
         if mu is None or not 0 < mu:
