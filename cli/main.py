@@ -17,12 +17,12 @@ from rich.markup import escape
 
 from minirnn.catalog import MODELS
 
-from .bench import bench
+from .bench_command import bench
 from .common import (backend_option, backends_option, check_interrupted, console, err_console,
                      fail, interrupts_caught, json_option, new_table, progress_bar)
-from .predict import predict
-from .sweep import sweep
-from .train import train
+from .predict_command import predict
+from .sweep_command import sweep
+from .train_command import train
 
 
 class GuardedGroup(click.Group):

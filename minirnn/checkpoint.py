@@ -214,7 +214,7 @@ class WriterLock:
                 os.close(fd)  # (no id yet: the holder has just taken the lock)
                 who = f" (process {holder})" if holder.isdigit() else ""
                 raise CheckpointError(f"another minirnn run{who} is writing {self.target}; "
-                                      f"wait for it or choose another --out") from None
+                                      f"wait for it or write elsewhere") from None
             try:  # the file may have been removed by the last holder as we opened it
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:

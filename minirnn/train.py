@@ -101,7 +101,7 @@ def make_optimizer(config: TrainConfig, params):
 
 #: ``TrainResult.stopped`` of a run that has not ended: what a checkpoint written after each
 #: epoch says until the last one (a run killed there says it too)
-NOT_FINISHED = "not finished: --resume the checkpoint to go on"
+NOT_FINISHED = "not finished: resume the checkpoint to go on"
 
 
 @dataclass
@@ -320,7 +320,7 @@ def _diverged(model, result: TrainResult, what: str) -> TrainResult:
     result.diverged = True
     kept = "the best weights so far are kept" if result.best_state is not None else \
         "no epoch finished with finite errors, so there are no weights to keep"
-    result.stopped = (f"{what}: lower the learning rate (--lr) or clip the gradients (--clip); "
+    result.stopped = (f"{what}: lower the learning rate (lr) or clip the gradients (clip); "
                       f"{kept}")
     return _finish(model, result)
 

@@ -113,6 +113,17 @@ def test_every_import_points_down():
     assert not upward, "\n".join(upward)
 
 
+def test_the_command_line_and_the_library_share_no_module_name():
+    """``cli/train.py`` beside ``minirnn/train.py`` made a reader ask which one trains: the
+    command's modules are named for their command (``train_command.py``). (The kernel families
+    share their file names, ``op.py``, ``cpu.py``, … by design: a folder per family.)"""
+    package = ROOT / "minirnn"
+    library = {p.stem for p in [*package.glob("*.py"), *package.glob("*/*.py")]
+               if p.parent.name != "kernels" and p.stem not in ("__init__", "__main__")}
+    command = {p.stem for p in (ROOT / "cli").glob("*.py")} - {"__init__", "__main__"}
+    assert not command & library, sorted(command & library)
+
+
 def test_every_program_a_module_runs_is_declared():
     found = {(name, program) for name, path in modules().items() for program in runs(path)}
     assert found == set(PROGRAMS)

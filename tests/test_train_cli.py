@@ -215,7 +215,7 @@ def test_diverging_training_stops_with_advice_and_keeps_only_finite_weights(tmp_
     result = invoke("train", "elman", "--data", "sine", "--activation", "identity", "--lr", lr,
                     "--clip", "0", "--length", "300", "--epochs", "5", "--out", path)
     assert result.exit_code == 1
-    assert "lower the learning rate (--lr) or clip the gradients (--clip)" in result.output
+    assert "lower the learning rate (lr) or clip the gradients (clip)" in result.output
     if path.exists():  # an epoch finished before the blow-up: its weights were kept
         model = Experiment.load(path).build_model()
         assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
@@ -705,7 +705,7 @@ def test_a_huge_learning_rate_is_one_error_without_warnings():
                     "identity", "--clip", "0", *FAST)
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert result.exit_code == 1 and "Warning" not in result.output
-    assert len(errors) == 1 and "lower the learning rate (--lr)" in errors[0]
+    assert len(errors) == 1 and "lower the learning rate (lr)" in errors[0]
 
 
 def test_a_trending_series_gets_a_hint_to_model_its_changes():

@@ -20,7 +20,7 @@ OWN = ("out", "resume", "seed", "as_json", "plot", "overwrite", "model")
 def _train_options():
     """train's options a sweep may search: not its own, and not the on/off flags (give a
     flag after -- to set it for every trial)."""
-    from .train import train
+    from .train_command import train
 
     return {p.name: p for p in train.params
             if p.name not in OWN and not getattr(p, "is_flag", False)}
@@ -178,7 +178,7 @@ def _sweep(plan, trials, resume, out, overwrite, cluster, as_json):
 def _check_commands(trials, shared, directory):
     """Parse each distinct trial command as ``minirnn train`` would, before any runs: a bad
     shared option or value fails here, once, not in every trial."""
-    from .train import train
+    from .train_command import train
 
     seen, data_seen = set(), {}
     for trial in trials:
