@@ -139,6 +139,8 @@ def minirnn_scores(data: BenchData, folder, epochs: int | None = None) -> dict:
     further = summary["further_ahead"]
     return {"one_step": summary["metrics"]["test"]["model"]["rmse"],
             "naive_one_step": summary["metrics"]["test"]["naive"]["rmse"],
+            "naive_k_step": further["k_step"]["naive"],
+            "naive_free_run": further["free_run"]["naive"],
             "k_step": further["k_step"]["model"], "free_run": further["free_run"]["model"],
             "k": further["k"], "train_end": task.train_end, "val_end": task.val_end,
             "first_scored": max(task.val_end, task.first_scored)}
@@ -236,14 +238,15 @@ def reference_scores(data: BenchData, split: dict) -> dict:
     return {"one_step": one_step_rmse(fitted, data, split["train_end"], split["first_scored"]),
             "k_step": _rmse(kth, data.values[origins + k - 1]),
             "free_run": _rmse(run, data.values[val_end:]), "order": list(order),
-            "seasonal_order": list(seasonal), "reference": describe(order, seasonal),
+            "seasonal_order": list(seasonal),
+            "reference": describe(order, seasonal) + (" with inputs" if data.inputs else ""),
             "aic": float(fitted.aic)}
 
 
 def forecast_table(names=DATA_SETS, epochs: int | None = None, on_row=None) -> list:
     """One row per data set: minirnn's recommended command and the classical reference,
-    their test one-step, k-step and free-run RMSE (``epochs``: fewer for a quick check;
-    ``on_row(row)`` after each)."""
+    their test one-step, k-step and free-run RMSE, and the naive forecast's (the last known
+    value held; ``epochs``: fewer for a quick check; ``on_row(row)`` after each)."""
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
@@ -254,10 +257,11 @@ def forecast_table(names=DATA_SETS, epochs: int | None = None, on_row=None) -> l
                    "train_rows": ours["train_end"], "test_first": ours["first_scored"],
                    "k": ours["k"], "reference": theirs["reference"],
                    "order": theirs["order"], "seasonal_order": theirs["seasonal_order"],
-                   "naive_one_step": ours["naive_one_step"]}
+                   "reference_aic": theirs["aic"]}
             for what in ("one_step", "k_step", "free_run"):
                 row[f"minirnn_{what}"] = ours[what]
                 row[f"reference_{what}"] = theirs[what]
+                row[f"naive_{what}"] = ours[f"naive_{what}"]
             rows.append(row)
             if on_row is not None:
                 on_row(row)
