@@ -1,8 +1,9 @@
 """``minirnn bench``: time the engines, the families, and whole training steps.
 
 One command of several kinds of benchmark (``--families``, ``--scaling``, ``--memory``,
-``--full-narx``, ``--load``, ``--training``, or by default the engines against the tape): the
-flags are checked together, then one function per kind calls ``minirnn.bench`` and shows its
+``--full-narx``, ``--load``, ``--training``, ``--startup``, ``--forecast``, or by default the
+engines against the tape): the flags are checked together, then one function per kind calls
+the library (``minirnn.bench``, ``minirnn.startup``, ``minirnn.forecast_bench``) and shows its
 table (or one JSON document).
 """
 from __future__ import annotations
@@ -15,8 +16,8 @@ from rich.markup import escape
 
 from minirnn.catalog import DTYPES
 
-from .common import (backend_option, backends_option, console, fail, json_option, new_table,
-                     progress_bar)
+from .common import (USER_ERRORS, backend_option, backends_option, console, fail, fail_with,
+                     json_option, new_table, progress_bar)
 
 
 def _parse_size(text: str):
@@ -104,23 +105,36 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
               help="Instead: how long the command takes to answer, each a fresh process: "
                    "--help, models, a usage error, a warm one-epoch train, beside Python "
                    "alone and NumPy's and Numba's imports (median of --repeat).")
+@click.option("--forecast", is_flag=True,
+              help="Instead: minirnn's recommended command for each of statsmodels' data "
+                   "sets (sunspots, co2, nile, elnino, macrodata) beside the classical "
+                   "reference (AR / ARIMA / SARIMA by AIC on the training rows): test "
+                   "one-step, 5-step and free-run RMSE (needs minirnn[forecast]).")
+@click.option("--data", "data_sets", multiple=True, metavar="NAME",
+              help="With --forecast: the data sets to compare; repeat for several "
+                   "(default: all).")
 @click.option("--deterministic", "deterministic_too", is_flag=True,
               help="With --training: also the cpu engine in deterministic mode (results that do "
                    "not depend on the thread count), timed in turns, and what it costs.")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
-          under_load, others, loss, cell, training_steps, startup, deterministic_too, as_json):
+          under_load, others, loss, cell, training_steps, startup, forecast, data_sets,
+          deterministic_too, as_json):
     """Time forward + backward of a StateSpaceRNN (or --cell lstm|gru) on each engine, against
     the tape engine (and PyTorch's CPU nn.RNN / nn.LSTM / nn.GRU and JAX when installed)."""
     modes = {"--full-narx": full_narx, "--families": families, "--scaling": scaling,
              "--memory": long_sequence, "--load": under_load, "--training": training_steps,
-             "--startup": startup}
+             "--startup": startup, "--forecast": forecast}
     chosen = [flag for flag, on in modes.items() if on]
     _check_options(chosen, backend, sizes, loss, under_load, deterministic_too)
+    if data_sets and chosen != ["--forecast"]:
+        fail("--data is an option of --forecast (the data sets compared)")
     if cell != "statespace" and chosen:
         fail(f"--cell is for the default benchmark, not {chosen[0]}")
     mode = chosen[0] if chosen else None
-    if mode == "--startup":
+    if mode == "--forecast":
+        rows, show = _forecast(data_sets)
+    elif mode == "--startup":
         rows, show = _startup(repeat)
     elif mode == "--training":
         rows, show = _training(backend, sizes, dtype, repeat, deterministic_too)
@@ -146,7 +160,7 @@ def _check_options(modes: list, backend, sizes, loss, under_load, deterministic_
     if len(modes) > 1:
         fail(f"{' and '.join(modes)}: choose one kind of benchmark")
     if sizes and modes and modes[0] in ("--full-narx", "--families", "--scaling", "--memory",
-                                        "--startup"):
+                                        "--startup", "--forecast"):
         fail(f"--size does not apply to {modes[0]} (its sizes are fixed: see --help)")
     if ctx.get_parameter_source("others") == click.core.ParameterSource.COMMANDLINE and \
             not under_load:
@@ -168,6 +182,48 @@ def _startup(repeat):
     rows = startup_table(repeat)
     return rows, lambda: _print_rows(f"seconds to answer, a fresh process each, {repeat} runs "
                                      f"in turns", rows, digits=3)
+
+
+def _forecast(data_sets):
+    """--forecast: minirnn against the classical reference on statsmodels' data sets."""
+    from minirnn.forecast_bench import DATA_SETS, forecast_table
+
+    unknown = [name for name in data_sets if name not in DATA_SETS]
+    if unknown:
+        fail(f"--data {unknown[0]}: not one of the forecast benchmark's data sets "
+             f"({', '.join(DATA_SETS)})")
+    try:
+        import statsmodels  # noqa: F401
+    except ImportError:
+        fail("--forecast needs statsmodels: pip install 'minirnn[forecast]'")
+    with progress_bar() as progress:
+        names = list(dict.fromkeys(data_sets)) or list(DATA_SETS)
+        task = progress.add_task("forecast", total=len(names))
+        try:
+            rows = forecast_table(names, on_row=lambda _: progress.advance(task))
+        except USER_ERRORS as error:
+            fail_with(error)
+    return rows, lambda: _show_forecast(rows)
+
+
+def _show_forecast(rows):
+    """One line per data set: the command, minirnn / the reference for each error."""
+    k = rows[0]["k"]
+    table = new_table(title=f"test RMSE, minirnn / the classical reference (fitted on the "
+                            f"training rows, parameters fixed): one-step, {k}-step, free run",
+                      caption="bold: minirnn at or below the reference; the command's data "
+                              "file is the statsmodels set written with a date column")
+    for column in ("data", "command", "one-step", f"{k}-step", "free run", "reference"):
+        table.add_column(column, justify="left" if column in ("data", "command", "reference")
+                         else "right", overflow="fold")
+    for r in rows:
+        cells = []
+        for what in ("one_step", "k_step", "free_run"):
+            ours, theirs = r[f"minirnn_{what}"], r[f"reference_{what}"]
+            text = f"{ours:.4g} / {theirs:.4g}"
+            cells.append(f"[bold]{text}[/bold]" if ours <= theirs else text)
+        table.add_row(r["data"], escape(r["command"]), *cells, r["reference"])
+    console.print(table)
 
 
 def _one_engine(backend) -> str:

@@ -97,9 +97,7 @@ def multi_step_errors(model, task, k: int = 5, split: str = "test",
         raise ValueError("multi-step errors are for series tasks (seq2seq reports its own)")
     rows = task.splits()[split]
     truth, period = task.series.targets, task.period
-    origins = np.arange(rows.start, rows.stop - k + 1)
-    if len(origins) > max_origins:
-        origins = origins[np.linspace(0, len(origins) - 1, max_origins).round().astype(int)]
+    origins = forecast_origins(rows, k, max_origins)
     k_step = None
     if len(origins):
         kth = np.stack([task.forecast_levels(free_run(model, task, k, origin=o), origin=o)[-1]
@@ -118,6 +116,16 @@ def multi_step_errors(model, task, k: int = 5, split: str = "test",
         free["seasonal_naive"] = _rmse(seasonal_naive_ahead(truth, rows.start, steps, period),
                                        truth[rows])
     return {"k": k, "origins": len(origins), "k_step": k_step, "free_run": free}
+
+
+def forecast_origins(rows: slice, k: int, max_origins: int = 50) -> np.ndarray:
+    """The origins of ``multi_step_errors``' k-step forecasts in the rows of a split: every o
+    with o … o+k-1 inside it, at most ``max_origins`` of them, evenly spaced (a classical
+    model compared with it forecasts from the same ones)."""
+    origins = np.arange(rows.start, rows.stop - k + 1)
+    if len(origins) > max_origins:
+        origins = origins[np.linspace(0, len(origins) - 1, max_origins).round().astype(int)]
+    return origins
 
 
 def pooled_errors(reports: list) -> dict:

@@ -1,7 +1,9 @@
 """The README's results table: every model on two built-in series, with the defaults of
-`minirnn train`, against the naive forecast (one-step, 5-step and free run on the test rows).
+`minirnn train`, against the naive forecast (one-step, 5-step and free run on the test rows);
+then, with statsmodels installed, `minirnn bench --forecast`: each of statsmodels' data sets
+with its recommended command, and the classical reference (AR / ARIMA / SARIMA).
 
-    python scripts/readme-results.py     # prints the Markdown table (a minute or two)
+    python scripts/readme-results.py     # prints the Markdown table (five minutes or so)
 """
 import json
 import subprocess
@@ -35,3 +37,24 @@ for data in DATA:
         print(f"| {data} | {model} | {one_step} | "
               f"{cell(k_step['model'], k_step['naive']) if k_step else '–'} | "
               f"{cell(free['model'], free['naive']) if free else '–'} |")
+
+
+def forecast_rows():
+    """bench --forecast's rows: each data set's command, then its classical reference."""
+    try:
+        from minirnn.forecast_bench import forecast_table
+        import statsmodels  # noqa: F401
+    except ImportError:
+        return
+    for row in forecast_table():
+        cells = {who: " | ".join(cell(row[f"{who}_{what}"], row[f"naive_{what}"])
+                                 for what in ("one_step", "k_step", "free_run"))
+                 for who in ("minirnn", "reference")}
+        command = row["command"].replace("minirnn train ", "").replace(
+            f"--data {row['data']}.csv ", "")
+        print(f"| {row['data']} | {command} | {cells['minirnn']} |")
+        print(f"| {row['data']} | {row['reference']} (classical reference) | "
+              f"{cells['reference']} |")
+
+
+forecast_rows()

@@ -2,9 +2,9 @@
 floor), and no two modules import each other, round about or directly.
 
     cli                the ``minirnn`` command
-    application        data, experiment, sizing, train, forecast, diagnostics, checkpoint, checks,
-                       bench, comparisons, sweep, torch_models, inside, app (what the command
-                       does, as library calls)
+    application        data, experiment, sizing, train, forecast, forecast_bench, diagnostics,
+                       checkpoint, checks, bench, startup, comparisons, sweep, torch_models,
+                       inside, app (what the command does, as library calls)
     models             the networks of the seed article
     kernels            the fused ops, their engines and the cpu runtime (all the Numba code)
     framework          losses, optimisers
@@ -31,7 +31,8 @@ FLOORS = [
     ("application", ["minirnn.data", "minirnn.experiment", "minirnn.sizing", "minirnn.train",
                      "minirnn.forecast", "minirnn.diagnostics", "minirnn.checkpoint",
                      "minirnn.checks", "minirnn.bench", "minirnn.comparisons", "minirnn.sweep",
-                     "minirnn.torch_models", "minirnn.inside", "minirnn.app", "minirnn.startup"]),
+                     "minirnn.torch_models", "minirnn.inside", "minirnn.app", "minirnn.startup",
+                     "minirnn.forecast_bench"]),
     ("cli", ["minirnn.cli"]),
 ]
 
