@@ -104,17 +104,23 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
               help="Instead: how long the command takes to answer, each a fresh process: "
                    "--help, models, a usage error, a warm one-epoch train, beside Python "
                    "alone and NumPy's and Numba's imports (median of --repeat).")
+@click.option("--checkpoint", "checkpoint_writes", is_flag=True,
+              help="Instead: what a checkpoint write of the default elman run on sine costs "
+                   "with a history of 10, 100 and 1,000 epochs (the JSON document's share and "
+                   "size beside it), and an epoch of that run with no file, a write every "
+                   "epoch and the default --checkpoint-every (median of --repeat).")
 @click.option("--deterministic", "deterministic_too", is_flag=True,
               help="With --training: also the cpu engine in deterministic mode (results that do "
                    "not depend on the thread count), timed in turns, and what it costs.")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
-          under_load, others, loss, cell, training_steps, startup, deterministic_too, as_json):
+          under_load, others, loss, cell, training_steps, startup, checkpoint_writes,
+          deterministic_too, as_json):
     """Time forward + backward of a StateSpaceRNN (or --cell lstm|gru) on each engine, against
     the tape engine (and PyTorch's CPU nn.RNN / nn.LSTM / nn.GRU and JAX when installed)."""
     modes = {"--full-narx": full_narx, "--families": families, "--scaling": scaling,
              "--memory": long_sequence, "--load": under_load, "--training": training_steps,
-             "--startup": startup}
+             "--startup": startup, "--checkpoint": checkpoint_writes}
     chosen = [flag for flag, on in modes.items() if on]
     _check_options(chosen, backend, sizes, loss, under_load, deterministic_too)
     if cell != "statespace" and chosen:
@@ -122,6 +128,8 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
     mode = chosen[0] if chosen else None
     if mode == "--startup":
         rows, show = _startup(repeat)
+    elif mode == "--checkpoint":
+        rows, show = _checkpoint(repeat)
     elif mode == "--training":
         rows, show = _training(backend, sizes, dtype, repeat, deterministic_too)
     elif mode == "--load":
@@ -146,7 +154,7 @@ def _check_options(modes: list, backend, sizes, loss, under_load, deterministic_
     if len(modes) > 1:
         fail(f"{' and '.join(modes)}: choose one kind of benchmark")
     if sizes and modes and modes[0] in ("--full-narx", "--families", "--scaling", "--memory",
-                                        "--startup"):
+                                        "--startup", "--checkpoint"):
         fail(f"--size does not apply to {modes[0]} (its sizes are fixed: see --help)")
     if ctx.get_parameter_source("others") == click.core.ParameterSource.COMMANDLINE and \
             not under_load:
@@ -168,6 +176,21 @@ def _startup(repeat):
     rows = startup_table(repeat)
     return rows, lambda: _print_rows(f"seconds to answer, a fresh process each, {repeat} runs "
                                      f"in turns", rows, digits=3)
+
+
+def _checkpoint(repeat):
+    """--checkpoint: a write by the history's length, and an epoch with and without writes."""
+    from minirnn.write_cost import epoch_costs, save_costs
+
+    writes = save_costs(repeat=max(repeat, 5) * 6)
+    epochs = epoch_costs(repeat=repeat)
+
+    def show():
+        _print_rows(f"a checkpoint write by the history's epochs, {max(repeat, 5) * 6} in turns",
+                    writes, digits=3)
+        _print_rows(f"an epoch of the same run (20 epochs), {repeat} runs in turns", epochs,
+                    digits=3)
+    return {"writes": writes, "epochs": epochs}, show
 
 
 def _one_engine(backend) -> str:

@@ -31,7 +31,8 @@ FLOORS = [
     ("application", ["minirnn.data", "minirnn.experiment", "minirnn.sizing", "minirnn.train",
                      "minirnn.forecast", "minirnn.diagnostics", "minirnn.checkpoint",
                      "minirnn.checks", "minirnn.bench", "minirnn.comparisons", "minirnn.sweep",
-                     "minirnn.torch_models", "minirnn.inside", "minirnn.app", "minirnn.startup"]),
+                     "minirnn.torch_models", "minirnn.inside", "minirnn.app", "minirnn.startup",
+                     "minirnn.write_cost"]),
     ("cli", ["minirnn.cli"]),
 ]
 
