@@ -149,3 +149,14 @@ def test_sigterm_mid_run_leaves_the_last_completed_epoch_and_resumes_exactly(tmp
     a, b = json.loads(whole.stdout), json.loads(resumed.stdout)
     assert b["resumed_from_epoch"] == 9
     assert a["history"] == b["history"] and a["metrics"] == b["metrics"]
+
+
+def test_the_write_benchmark_finds_a_document_that_does_not_grow_with_the_epochs():
+    """``minirnn bench --checkpoint``'s measure: the document is the same size at 10 and 200
+    epochs of history; the file grows by the history's columns alone (4 columns of 8 bytes
+    an epoch: ``np.savez`` stores them uncompressed)."""
+    from minirnn.write_cost import save_costs
+
+    short, long = save_costs(histories=(10, 200), repeat=1)
+    assert short["document_bytes"] == long["document_bytes"]
+    assert long["file_bytes"] - short["file_bytes"] == 190 * 4 * 8
