@@ -113,18 +113,24 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
 @click.option("--data", "data_sets", multiple=True, metavar="NAME",
               help="With --forecast: the data sets to compare; repeat for several "
                    "(default: all).")
+@click.option("--checkpoint", "checkpoint_writes", is_flag=True,
+              help="Instead: what a checkpoint write of the default elman run on sine costs "
+                   "with a history of 10, 100 and 1,000 epochs (the JSON document's share and "
+                   "size beside it), and an epoch of that run with no file, a write every "
+                   "epoch and the default --checkpoint-every (median of --repeat).")
 @click.option("--deterministic", "deterministic_too", is_flag=True,
               help="With --training: also the cpu engine in deterministic mode (results that do "
                    "not depend on the thread count), timed in turns, and what it costs.")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
           under_load, others, loss, cell, training_steps, startup, forecast, data_sets,
+          checkpoint_writes,
           deterministic_too, as_json):
     """Time forward + backward of a StateSpaceRNN (or --cell lstm|gru) on each engine, against
     the tape engine (and PyTorch's CPU nn.RNN / nn.LSTM / nn.GRU and JAX when installed)."""
     modes = {"--full-narx": full_narx, "--families": families, "--scaling": scaling,
              "--memory": long_sequence, "--load": under_load, "--training": training_steps,
-             "--startup": startup, "--forecast": forecast}
+             "--startup": startup, "--forecast": forecast, "--checkpoint": checkpoint_writes}
     chosen = [flag for flag, on in modes.items() if on]
     _check_options(chosen, backend, sizes, loss, under_load, deterministic_too)
     if data_sets and chosen != ["--forecast"]:
@@ -136,6 +142,8 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
         rows, show = _forecast(data_sets)
     elif mode == "--startup":
         rows, show = _startup(repeat)
+    elif mode == "--checkpoint":
+        rows, show = _checkpoint(repeat)
     elif mode == "--training":
         rows, show = _training(backend, sizes, dtype, repeat, deterministic_too)
     elif mode == "--load":
@@ -160,7 +168,7 @@ def _check_options(modes: list, backend, sizes, loss, under_load, deterministic_
     if len(modes) > 1:
         fail(f"{' and '.join(modes)}: choose one kind of benchmark")
     if sizes and modes and modes[0] in ("--full-narx", "--families", "--scaling", "--memory",
-                                        "--startup", "--forecast"):
+                                        "--startup", "--forecast", "--checkpoint"):
         fail(f"--size does not apply to {modes[0]} (its sizes are fixed: see --help)")
     if ctx.get_parameter_source("others") == click.core.ParameterSource.COMMANDLINE and \
             not under_load:
@@ -224,6 +232,21 @@ def _show_forecast(rows):
             cells.append(f"[bold]{text}[/bold]" if ours <= theirs else text)
         table.add_row(r["data"], escape(r["command"]), *cells, r["reference"])
     console.print(table)
+
+
+def _checkpoint(repeat):
+    """--checkpoint: a write by the history's length, and an epoch with and without writes."""
+    from minirnn.write_cost import epoch_costs, save_costs
+
+    writes = save_costs(repeat=max(repeat, 5) * 6)
+    epochs = epoch_costs(repeat=repeat)
+
+    def show():
+        _print_rows(f"a checkpoint write by the history's epochs, {max(repeat, 5) * 6} in turns",
+                    writes, digits=3)
+        _print_rows(f"an epoch of the same run (20 epochs), {repeat} runs in turns", epochs,
+                    digits=3)
+    return {"writes": writes, "epochs": epochs}, show
 
 
 def _one_engine(backend) -> str:

@@ -128,8 +128,14 @@ from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
                    "the kernels' rows cut into blocks by the batch alone, up to 41% slower on "
                    "two cores (or MINIRNN_DETERMINISTIC=1; --resume keeps the checkpoint's).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Checkpoint to write (.npz) after every epoch: the best weights so far and "
-                   "the state to continue from (default with --resume: the resumed file).")
+              help="Checkpoint to write (.npz): the best weights so far and the state to "
+                   "continue from, written when validation improves, every "
+                   "--checkpoint-every seconds, at the end and on Ctrl-C (default with "
+                   "--resume: the resumed file).")
+@click.option("--checkpoint-every", type=FiniteFloat(min=0), default=30.0, show_default=True,
+              help="Seconds between two writes of --out while validation does not improve "
+                   "(0: after every epoch). A killed run resumes from the last write, "
+                   "redoing the epochs since, to the same result.")
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
               help="Continue the run in this checkpoint at its next epoch.")
 @click.option("--overwrite", is_flag=True,
@@ -147,7 +153,7 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
           dtype, epochs, batch, bptt, lr, optimizer, iterations, clip, train_horizon, patience,
           seed,
           data_seed,
-          deterministic, out, resume, overwrite, plot, as_json):
+          deterministic, checkpoint_every, out, resume, overwrite, plot, as_json):
     """Train MODEL on a series and report train / validation / test errors (with --resume,
     MODEL may be left out: the checkpoint names it).
 
@@ -157,9 +163,10 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
     The table compares the model with a naive forecast (the last value; for text the most
     frequent next word): a model is only useful where it beats it.
 
-    With --out, the checkpoint is written after every epoch; --resume continues it at its next
-    epoch (weights, optimiser state, best score, history) exactly as the uninterrupted run
-    would have gone on. The best weights in --out are only ever replaced by better ones.
+    With --out, the checkpoint is written when validation improves, every --checkpoint-every
+    seconds, at the end and on Ctrl-C; --resume continues it at its next epoch (weights,
+    optimiser state, best score, history) exactly as the uninterrupted run would have gone
+    on. The best weights in --out are only ever replaced by better ones.
 
     \b
     Examples:
@@ -191,7 +198,8 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
         dtype=dtype, epochs=epochs, batch=batch, bptt=bptt, lr=lr, optimizer=optimizer,
         iterations=iterations, clip=clip, train_horizon=train_horizon, patience=patience,
         seed=seed, data_seed=data_seed,
-        deterministic=deterministic, given=frozenset(given))
+        deterministic=deterministic, checkpoint_every=checkpoint_every,
+        given=frozenset(given))
     try:
         with WriterLock(out) if out else nullcontext():
             if out:
@@ -200,7 +208,7 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
                 raise click.UsageError("Missing option '--data' (a data set or CSV file), or "
                                        "--resume a checkpoint.")
             run = prepare(options, resume, on_note=note)
-            _train(run, out, plot, as_json)
+            _train(run, out, plot, as_json, checkpoint_every)
     except USER_ERRORS as error:
         fail_with(error)
 
@@ -219,9 +227,11 @@ def _check_paths(out, resume, plot, data):
     return out
 
 
-def _train(run, out, plot, as_json):
-    """Train, writing the checkpoint after every epoch (a signal waits for the write, then
-    ends the run with a line saying what the file holds); then report."""
+def _train(run, out, plot, as_json, every):
+    """Train, writing the checkpoint as ``fit_run`` does (``every``: the seconds between
+    writes while validation does not improve; a signal waits for a write, has the last
+    completed epoch written, then ends the run with a line saying what the file holds); then
+    report."""
     from minirnn.app.training import finish_run, fit_run, stream_note
 
     from .present import plot_training
@@ -249,7 +259,7 @@ def _train(run, out, plot, as_json):
 
         try:
             result = fit_run(run, out, on_chunk, on_saved=saved.append,
-                             writing=interrupts_deferred)
+                             writing=interrupts_deferred, every=every)
         except KeyboardInterrupt:
             result = None
     if result is None:

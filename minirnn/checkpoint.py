@@ -115,7 +115,7 @@ def _running(pid: int) -> bool:
     return True
 
 
-#: the most bytes a checkpoint's document may unpack to (a long run's history is a few MB),
+#: the most bytes a checkpoint's document may unpack to (a schema-2 history is a few MB),
 #: and the most arrays a checkpoint may hold
 MAX_DOCUMENT_BYTES, MAX_MEMBERS = 64 * 2 ** 20, 4096
 

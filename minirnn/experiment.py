@@ -15,7 +15,7 @@ An ``Experiment`` is everything ``minirnn train`` needs to continue a run exactl
   training rows);
 - ``train``: the ``TrainConfig``;
 - ``run`` (``TrainResult``): epochs done, the best epoch and its score, early stopping's count,
-  the history, and as arrays the best weights, the weights after the last epoch and the
+  and as arrays the history (a column per metric), the best and the last weights and the
   optimiser's state (Adam's moments and step count). Training has no other random state: the
   weights come from ``config["seed"]`` and the order of an epoch's chunks from its number.
 
@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from .app.tasks import input_columns, training_rows
-from .checkpoint import CheckpointError, read_archive, write_archive
+from .checkpoint import MAX_DOCUMENT_BYTES, CheckpointError, read_archive, write_archive
 from .data.fingerprints import fingerprint, matches
 from .catalog import MISSING, TRANSFORMS
 from .data.series import DataError
@@ -51,7 +51,9 @@ from .sizing import BYTES_PER_BUILTIN_ROW, check_bytes, check_memory, parameter_
 from .train import TrainConfig, TrainResult
 
 FORMAT = "minirnn-checkpoint"
-SCHEMA = 2
+#: the schema written; 3 keeps the history as arrays, 2 (still read) kept it in the document
+SCHEMA = 3
+READABLE = (2, 3)
 
 #: a field's metadata. ADDED: added within the schema; a checkpoint written before it lacks
 #: it and reads as the field's default. OPTIONAL: a section that may be absent or of another
@@ -60,9 +62,12 @@ ADDED = types.MappingProxyType({"added": True})
 OPTIONAL = types.MappingProxyType({"optional": True})
 
 #: the run's fields that a checkpoint keeps as arrays, by prefix ("best/<weight>",
-#: "last/<weight>", "optimizer/<slot>/<weight>"), not in its document; the optimiser's step
-#: count and numbers go into the document as ``run.optimizer_step`` and ``optimizer_scalars``
-RUN_ARRAYS = {"best_state": "best", "last_state": "last", "optimizer_state": "optimizer"}
+#: "last/<weight>", "optimizer/<slot>/<weight>", "history/<metric>": one column per key of the
+#: history's records), not in its document, so that the document's size does not grow with the
+#: epochs; the optimiser's step count and numbers go into the document as
+#: ``run.optimizer_step`` and ``optimizer_scalars``
+RUN_ARRAYS = {"best_state": "best", "last_state": "last", "optimizer_state": "optimizer",
+              "history": "history"}
 
 
 # --- the data a model was trained on --------------------------------------------------------
@@ -194,7 +199,7 @@ class Experiment:
             for slot, values in run.optimizer_state["slots"].items():
                 for name, value in zip(names, values, strict=True):
                     arrays[f"{RUN_ARRAYS['optimizer_state']}/{slot}/{name}"] = value
-        return arrays
+        return {**arrays, **history_columns(run.history)}
 
     def save(self, path) -> None:
         """Write the checkpoint atomically (``checkpoint.write_archive``)."""
@@ -215,7 +220,8 @@ class Experiment:
 
         def budget(document):
             sections.update(checked(cls._checked_sections, document))
-            return array_bytes(sections["model"], sections["config"])
+            return array_bytes(sections["model"], sections["config"]) + \
+                history_bytes(sections["run"]["epoch"])
 
         _, arrays = read_archive(path, budget)
         return checked(cls._with_arrays, sections, arrays)
@@ -258,9 +264,10 @@ class Experiment:
         hints = typing.get_type_hints(cls)
         model, config, run = parts["model"], parts["config"], parts["run"]
         parts = {**parts, "run": hints["run"](
-            **{k: v for k, v in run.items() if k not in ("optimizer_step", "optimizer_scalars")},
+            **{k: v for k, v in run.items()
+               if k not in ("optimizer_step", "optimizer_scalars", "history")},
             **_run_arrays(arrays, model, config, run["optimizer_step"],
-                          run.get("optimizer_scalars", {})))}
+                          run.get("optimizer_scalars", {}), run.get("history")))}
         for f in fields(cls):  # a dataclass section that no check above reads
             if is_dataclass(hints[f.name]) and not is_dataclass(parts[f.name]):
                 parts[f.name] = hints[f.name](**_record(hints[f.name], parts[f.name], f.name))
@@ -273,6 +280,47 @@ SMALLEST_SCALE = float(np.finfo(np.float64).tiny)
 
 #: optimiser slots a checkpoint may hold per weight (Adam's two moments; room for more)
 MAX_SLOTS = 4
+
+
+def history_bytes(epochs: int, columns: int = 16) -> int:
+    """The most bytes a history of ``epochs`` epochs takes as arrays (a diverged epoch's record
+    besides; 4 columns, room for more), within what its JSON was allowed (MAX_DOCUMENT_BYTES)."""
+    return min((max(epochs, 0) + 1) * 8 * columns, MAX_DOCUMENT_BYTES)
+
+
+def history_columns(history: list) -> dict:
+    """The history's records as one array per key ("history/<key>", in the records' order):
+    int64 where every value is an integer (the epochs), float64 otherwise (a diverged epoch's
+    NaN kept; a schema-2 file's null read as NaN). Every record holds the same keys."""
+    if not history:
+        return {}
+    keys = list(history[0])
+    if any(set(record) != set(keys) for record in history):
+        raise ValueError("every record of a run's history must hold the same keys")
+    columns = {key: [record[key] for record in history] for key in keys}
+    return {f"history/{key}": np.array(values, dtype=np.int64) if all(map(_is_int, values))
+            else np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            for key, values in columns.items()}
+
+
+def _history(arrays: dict) -> list:
+    """The history's records from the ``history/…`` columns, checked: 1-D columns of one
+    length, of numbers, the epochs integers."""
+    prefix = RUN_ARRAYS["history"] + "/"
+    columns = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    if not columns:
+        return []
+    shapes = {v.shape for v in columns.values()}
+    if len(shapes) != 1 or len(shapes.pop()) != 1 or \
+            any(v.dtype.kind not in "if" for v in columns.values()):
+        raise CheckpointError("the history's arrays must be columns of numbers, all of one "
+                              "length")
+    if "epoch" not in columns or columns["epoch"].dtype.kind != "i":
+        raise CheckpointError("the history's arrays must hold the epochs, as integers "
+                              "(history/epoch)")
+    values = {key: column.tolist() for key, column in columns.items()}
+    order = ["epoch", *(key for key in columns if key != "epoch")]
+    return [{key: values[key][i] for key in order} for i in range(len(values["epoch"]))]
 
 
 def array_bytes(model: str, config: dict) -> int:
@@ -292,7 +340,7 @@ def _check_run(run: dict):
     if (best_epoch == -1) != (score is None) or (score is not None and not np.isfinite(score)):
         raise CheckpointError(f"run.best_score must be a finite number where an epoch was best "
                               f"(best epoch {best_epoch}), found {score!r}")
-    if not all(isinstance(h, dict) and _is_int(h.get("epoch")) for h in run["history"]):
+    if not all(isinstance(h, dict) and _is_int(h.get("epoch")) for h in run.get("history", [])):
         raise CheckpointError("run.history must be a list of records, each with its epoch")
 
 
@@ -363,9 +411,10 @@ def _check_format(document: dict):
     if document.get("format") != FORMAT:
         raise CheckpointError(f"not a minirnn checkpoint (format {document.get('format')!r})")
     schema = document.get("schema")
-    if schema != SCHEMA:
+    if schema not in READABLE or not _is_int(schema):
         hint = "an older minirnn wrote it: train the model again" if \
-            _is_int(schema) and schema < SCHEMA else "a newer minirnn wrote it: upgrade minirnn"
+            _is_int(schema) and schema < min(READABLE) else \
+            "a newer minirnn wrote it: upgrade minirnn"
         raise CheckpointError(f"checkpoint schema {schema!r}, this minirnn reads schema "
                               f"{SCHEMA} ({hint})")
 
@@ -379,10 +428,12 @@ def _record(kind, section: dict, where: str) -> dict:
     if "optimizer_state" in hints:
         spec["optimizer_step"] = (int, None)
         spec["optimizer_scalars"] = (dict,)
+        spec["history"] = (list,)  # schema 2's place for it (now the file's arrays)
     unknown = sorted(set(section) - set(spec))
     if unknown:
         raise CheckpointError(f"{where} has unknown key(s) {', '.join(unknown)}")
-    added = {f.name for f in fields(kind) if f.metadata.get("added")} | {"optimizer_scalars"}
+    added = {f.name for f in fields(kind) if f.metadata.get("added")} | \
+        {"optimizer_scalars", "history"}
     out = {}
     for key, kinds in spec.items():
         if key not in section and key in added:
@@ -439,9 +490,10 @@ def _check_data(data: DataSpec):
 
 
 def _run_arrays(arrays: dict, model: str, config: dict, step: int | None,
-                scalars: dict) -> dict:
+                scalars: dict, history: list | None = None) -> dict:
     """The run's ``RUN_ARRAYS`` fields from the file's arrays, checked against the model (and
-    the optimiser's step count and numbers, from the document)."""
+    the optimiser's step count and numbers, from the document; ``history``: a schema-2
+    document's, where the file has no history arrays)."""
     if not all(isinstance(k, str) and _fits(v, (float,)) and np.isfinite(v)
                for k, v in scalars.items()):
         raise CheckpointError(f"run.optimizer_scalars must map names to finite numbers, found "
@@ -469,7 +521,10 @@ def _run_arrays(arrays: dict, model: str, config: dict, step: int | None,
     stray = sorted(k for k in arrays if k.split("/")[0] not in RUN_ARRAYS.values())
     if stray:
         raise CheckpointError(f"unknown array(s) {', '.join(stray)}")
-    return {**states, "optimizer_state": optimizer_state}
+    if history is not None and _history(arrays):
+        raise CheckpointError("the history is both in the document and in the arrays")
+    return {**states, "optimizer_state": optimizer_state,
+            "history": _history(arrays) if history is None else history}
 
 
 def _weights(arrays: dict, prefix: str, net) -> dict | None:

@@ -99,8 +99,8 @@ def make_optimizer(config: TrainConfig, params):
     return kind(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
-#: ``TrainResult.stopped`` of a run that has not ended: what a checkpoint written after each
-#: epoch says until the last one (a run killed there says it too)
+#: ``TrainResult.stopped`` of a run that has not ended: what a checkpoint written during the
+#: run says (a run killed there says it too)
 NOT_FINISHED = "not finished: resume the checkpoint to go on"
 
 

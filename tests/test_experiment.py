@@ -246,6 +246,15 @@ LOAD_DEFECTS = [
     (None, lambda a: a["optimizer/v/W_hh"].fill(np.nan),
      "optimizer slot 'v': W_hh holds NaN or infinite values"),
     (None, lambda a: a["last/b_h"].fill(np.inf), "last weights: b_h holds NaN or infinite"),
+    (None, lambda a: a.update({"history/grad_norm": np.zeros(5)}),
+     "the history's arrays must be columns of numbers, all of one length"),
+    (None, lambda a: a.update({"history/note": np.array(["x"])}),
+     "the history's arrays must be columns of numbers"),
+    (None, lambda a: a.pop("history/epoch"), "must hold the epochs, as integers"),
+    (None, lambda a: a.update({"history/epoch": a["history/epoch"] * 1.0}),
+     "must hold the epochs, as integers"),
+    (_set("run", "history", [{"epoch": 1}]), None,
+     "the history is both in the document and in the arrays"),
 ]
 
 
@@ -275,6 +284,55 @@ def test_a_checkpoint_from_before_lagged_inputs_still_loads(saved, tmp_path):
     bad = damaged(saved, tmp_path, _set("data", "lag_inputs", "yes"), name="worse.npz")
     with pytest.raises(CheckpointError, match="data.lag_inputs must be bool"):
         Experiment.load(bad)
+
+
+def test_the_history_is_arrays_and_the_document_does_not_grow_with_the_epochs(saved,
+                                                                              tmp_path):
+    """The history is a column per metric among the arrays (8 bytes a value), not in the
+    document: a run of 1,000 epochs has the document of a run of 10 (less the digits of its
+    epoch count), and the records read back as they were, a diverged epoch's NaN included."""
+    exp = Experiment.load(saved)
+    record = exp.run.history[-1]
+    sizes = {}
+    for n in (10, 1000):
+        exp.run.history = [dict(record, epoch=i + 1) for i in range(n)]
+        exp.run.history[-1]["val_rmse"] = float("nan")  # as a diverged epoch leaves it
+        exp.run.epoch = n
+        exp.save(tmp_path / f"{n}.npz")
+        document, arrays = read_archive(tmp_path / f"{n}.npz")
+        assert "history" not in document["run"] and document["schema"] == 3
+        assert {k for k in arrays if k.startswith("history/")} == {
+            f"history/{key}" for key in record}
+        assert all(arrays[f"history/{key}"].nbytes == 8 * n for key in record)
+        sizes[n] = len(json.dumps(document))
+        back = Experiment.load(tmp_path / f"{n}.npz").run.history
+        assert [list(h) for h in back] == [list(record)] * n  # the keys in their order
+        assert back[:-1] == exp.run.history[:-1] and np.isnan(back[-1]["val_rmse"])
+        assert type(back[0]["epoch"]) is int and type(back[0]["train_loss"]) is float
+    assert 0 <= sizes[1000] - sizes[10] <= 2  # "epoch": 10 -> 1000
+
+
+def test_a_schema_2_checkpoint_with_its_history_in_the_document_still_loads(saved, tmp_path):
+    """Before the history became arrays (schema 2) it was the document's run.history, a NaN
+    written as null: such a file loads, resumes, and is written back as schema 3."""
+    history = Experiment.load(saved).run.history
+
+    def schema_2(document):
+        document.update(schema=2)
+        document["run"]["history"] = [dict(h, val_rmse=None) for h in history]
+
+    def no_history_arrays(arrays):
+        for key in [k for k in arrays if k.startswith("history/")]:
+            arrays.pop(key)
+
+    old = damaged(saved, tmp_path, schema_2, no_history_arrays, name="old.npz")
+    exp = Experiment.load(old)
+    assert exp.run.history == [dict(h, val_rmse=None) for h in history]
+    exp.save(tmp_path / "new.npz")
+    document, arrays = read_archive(tmp_path / "new.npz")
+    assert document["schema"] == 3 and np.isnan(arrays["history/val_rmse"]).all()
+    assert [h["epoch"] for h in Experiment.load(tmp_path / "new.npz").run.history] == \
+        [h["epoch"] for h in history]
 
 
 @pytest.mark.parametrize("content,message", [

@@ -32,7 +32,7 @@ FLOORS = [
                      "minirnn.forecast", "minirnn.diagnostics", "minirnn.checkpoint",
                      "minirnn.checks", "minirnn.bench", "minirnn.comparisons", "minirnn.sweep",
                      "minirnn.torch_models", "minirnn.inside", "minirnn.app", "minirnn.startup",
-                     "minirnn.forecast_bench"]),
+                     "minirnn.forecast_bench", "minirnn.write_cost"]),
     ("cli", ["minirnn.cli"]),
 ]
 

@@ -2,7 +2,7 @@
 
 ``TrainOptions`` says what the experiment is (the options of ``minirnn train``); ``prepare``
 turns them into a ``Run`` (a new one, or a checkpoint's checked against them), ``fit_run``
-trains it, writing the checkpoint after every epoch, and ``finish_run`` scores it and gives
+trains it, writing the checkpoint as ``saving`` says, and ``finish_run`` scores it and gives
 back the summary the command prints. ``train`` does the three in one call::
 
     from minirnn.app.training import TrainOptions, train
@@ -38,6 +38,7 @@ from minirnn.train import (TrainConfig, TrainResult, check_optimizer_fits, defau
 
 from .datafiles import stored_data
 from .engines import choose_engine, engine_facts, tell
+from .saving import DEFAULT_EVERY, CheckpointWriter, WritePolicy
 from .tasks import build_task, load_data, stored_task, task_scalers, training_rows
 
 Notes = Callable[[str], None] | None
@@ -95,6 +96,7 @@ class TrainOptions:
     seed: int = 0                      # the weights' (and the chunks' order)
     data_seed: int = 0                 # a built-in data set's noise
     deterministic: bool = False        # the same weights whatever the thread count
+    checkpoint_every: float = DEFAULT_EVERY  # seconds between writes (0: every epoch)
     given: frozenset | None = None
 
     def set_by_user(self) -> set:
@@ -417,25 +419,26 @@ def range_hint(task, share: float = 0.1) -> str | None:
             f"(--difference)")
 
 
-def fit_run(run: Run, out=None, on_chunk=None, on_saved=None, writing=nullcontext) \
-        -> TrainResult:
-    """Train ``run`` (a resumed one from its next epoch), writing checkpoint ``out`` after
-    every epoch inside the context ``writing()`` makes (the command's: a signal waits for the
-    write), then calling ``on_saved(epoch)``. ``on_chunk`` as ``minirnn.train.fit``'s.
-    Overflow on the way to a divergence is no warning: the result says the run diverged."""
+def fit_run(run: Run, out=None, on_chunk=None, on_saved=None, writing=nullcontext,
+            every: float = DEFAULT_EVERY) -> TrainResult:
+    """Train ``run`` (a resumed one from its next epoch), writing checkpoint ``out`` when
+    validation improves, when ``every`` seconds have passed since the last write (0: after
+    every epoch), at the end, and when interrupted (``saving``: the file then holds the last
+    completed epoch); each write inside the context ``writing()`` makes (the command's: a
+    signal waits for the write), then ``on_saved(epoch)``. ``on_chunk`` as
+    ``minirnn.train.fit``'s. Overflow on the way to a divergence is no warning: the result
+    says the run diverged."""
     exp, first_epoch = run.experiment, run.resumed_at
-
-    def save(epoch, record, result):
-        exp.run, exp.metrics = result, None  # the final scores are the finished run's alone
-        if out:
-            with writing():
-                exp.save(out)
-            if on_saved is not None:
-                on_saved(epoch)
-
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return fit(run.net, run.task, exp.train, on_chunk=on_chunk, on_epoch=save,
-                   start=exp.run if first_epoch else None)
+    writer = CheckpointWriter(exp, out, WritePolicy(every), writing, on_saved)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = fit(run.net, run.task, exp.train, on_chunk=on_chunk,
+                         on_epoch=writer.on_epoch, start=exp.run if first_epoch else None)
+    except KeyboardInterrupt:
+        writer.flush()  # the last completed epoch (a second signal waits for the write)
+        raise
+    writer.flush()  # before the scores: a signal while scoring finds the last epoch written
+    return result
 
 
 def further_ahead(net, task, k: int = 5) -> dict | None:
@@ -493,9 +496,9 @@ def train(options: TrainOptions, out=None, resume=None, overwrite: bool = False,
           on_chunk=None, on_note: Notes = None) -> TrainReport:
     """Train as ``minirnn train`` does, in one call: a new run from ``options`` or checkpoint
     ``resume``'s (continued in ``out``, by default the resumed file), the checkpoint written
-    after every epoch and when scored (``out`` locked against a second writer meanwhile). A
-    run that diverges ends with the best weights it had, its summary saying why it stopped
-    (``result.diverged``)."""
+    as ``fit_run`` says (``options.checkpoint_every``) and when scored (``out`` locked
+    against a second writer meanwhile). A run that diverges ends with the best weights it
+    had, its summary saying why it stopped (``result.diverged``)."""
     out = resume if resume is not None and out is None else out
     with WriterLock(out) if out else nullcontext():
         if out:
@@ -504,7 +507,7 @@ def train(options: TrainOptions, out=None, resume=None, overwrite: bool = False,
         stream = stream_note(run.task, run.experiment.train.batch)
         if stream:
             tell(on_note, stream)
-        result = fit_run(run, out, on_chunk)
+        result = fit_run(run, out, on_chunk, every=options.checkpoint_every)
         summary = finish_run(run, result, out)
     hint = range_hint(run.task)
     if hint:

@@ -1,0 +1,82 @@
+"""When a training run writes its checkpoint.
+
+A write (``Experiment.save``: the archive, an fsync, a rename) costs about as much as a small
+model's epoch, so a run does not write after every epoch. It writes:
+
+- when validation improves (the file's best weights are then the run's best, and they are only
+  ever replaced by better ones);
+- when ``every`` seconds have passed since the last write (0: after every epoch);
+- when the run ends, and when it is interrupted (a signal, as ``KeyboardInterrupt``).
+
+At the end of each epoch the run's state (weights, optimiser state, history, early-stopping
+count) is kept in memory as a snapshot, copies of arrays and no disk; an interrupted run writes
+that snapshot, so the file holds the last completed epoch. A run killed outright (SIGKILL)
+leaves the last write, and resuming it redoes the epochs since then: training is deterministic
+from the saved state, so it still ends bit for bit as the uninterrupted run.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import replace
+from typing import Callable
+
+#: seconds between two writes of a run whose validation does not improve
+DEFAULT_EVERY = 30.0
+
+
+class WritePolicy:
+    """Whether an epoch's end is a time to write: when validation improved, or when ``every``
+    seconds (by ``clock``) have passed since the last write, or since the policy was made for
+    a run that has not written yet; ``every`` 0: at every epoch."""
+
+    def __init__(self, every: float = DEFAULT_EVERY, clock: Callable[[], float] = time.monotonic):
+        if not every >= 0:
+            raise ValueError(f"the time between checkpoint writes must be >= 0 seconds, got "
+                             f"{every!r}")
+        self.every, self.clock = float(every), clock
+        self.last = clock()
+
+    def due(self, improved: bool) -> bool:
+        return improved or self.every == 0 or self.clock() - self.last >= self.every
+
+    def wrote(self):
+        """A write has just ended: the interval counts from now."""
+        self.last = self.clock()
+
+
+class CheckpointWriter:
+    """The checkpoint of one run: ``on_epoch`` (``fit``'s callback) keeps the epoch's snapshot
+    in ``experiment.run`` and writes it to ``out`` when ``policy`` says so; ``flush`` writes a
+    snapshot not yet written (at the end, on an interrupt). Each write runs inside the context
+    ``writing()`` makes (the command's: a signal waits for it), then ``on_saved(epoch)``
+    is called; ``writes`` counts them."""
+
+    def __init__(self, experiment, out=None, policy: WritePolicy | None = None,
+                 writing=nullcontext, on_saved=None):
+        self.experiment, self.out = experiment, out
+        self.policy = policy or WritePolicy()
+        self.writing, self.on_saved = writing, on_saved
+        self.unwritten, self.writes = False, 0
+
+    def on_epoch(self, epoch, record, result):
+        # the result goes on changing in the next epoch: keep a copy of its record (the
+        # weights and optimiser state in it are fresh copies each epoch, never changed after)
+        snapshot = replace(result, history=list(result.history))
+        self.experiment.run, self.experiment.metrics = snapshot, None  # scores: the end's
+        self.unwritten = True
+        if self.policy.due(improved=result.best_epoch == epoch):
+            self.flush()
+
+    def flush(self):
+        """Write the last epoch's snapshot, unless it is written already (or there is no
+        ``out``)."""
+        if not (self.unwritten and self.out):
+            return
+        with self.writing():
+            self.experiment.save(self.out)
+            self.unwritten = False
+            self.writes += 1
+            self.policy.wrote()
+            if self.on_saved is not None:
+                self.on_saved(self.experiment.run.epoch)
