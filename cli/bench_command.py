@@ -104,7 +104,8 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
 @click.option("--startup", is_flag=True,
               help="Instead: how long the command takes to answer, each a fresh process: "
                    "--help, models, a usage error, a warm one-epoch train, beside Python "
-                   "alone and NumPy's and Numba's imports (median of --repeat).")
+                   "alone and NumPy's and Numba's imports (median of --repeat); and the "
+                   "one-epoch train with an empty kernel cache (median of up to 3).")
 @click.option("--forecast", is_flag=True,
               help="Instead: minirnn's recommended command for each of statsmodels' data "
                    "sets (sunspots, co2, nile, elnino, macrodata) beside the classical "
@@ -185,11 +186,13 @@ def _check_options(modes: list, backend, sizes, loss, under_load, deterministic_
 
 def _startup(repeat):
     """--startup: the command's answers, each in a fresh process, in seconds."""
-    from minirnn.startup import startup_table
+    from minirnn.startup import cold_start, startup_table
 
     rows = startup_table(repeat)
+    cold = min(repeat, 3)  # each compiles every kernel it uses: seconds
+    rows.append(cold_start(cold))
     return rows, lambda: _print_rows(f"seconds to answer, a fresh process each, {repeat} runs "
-                                     f"in turns", rows, digits=3)
+                                     f"in turns ({cold} of the empty-cache run)", rows, digits=3)
 
 
 def _forecast(data_sets):

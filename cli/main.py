@@ -83,15 +83,18 @@ def main(blas_threads):
 
 def computing(command: click.Command) -> click.Command:
     """``command`` with the cpu engine's process settings made (NumPy's BLAS on
-    --blas-threads threads, freed memory kept) just before its body runs: after its options
+    --blas-threads threads, freed memory kept, Numba's target without SciPy's BLAS: see
+    ``minirnn.kernels.process``) just before its body runs: after its options
     are parsed, so that its --help and its usage errors import nothing heavy."""
     body = command.callback
 
     @functools.wraps(body)
     def prepared(*args, **kwargs):
         from minirnn.kernels.blas import prepare_cpu
+        from minirnn.kernels.process import numba_without_scipy_blas
 
         prepare_cpu(click.get_current_context().find_root().params["blas_threads"])
+        numba_without_scipy_blas()
         return body(*args, **kwargs)
 
     command.callback = prepared

@@ -1,10 +1,12 @@
 """How long the ``minirnn`` command takes to answer, each time in a fresh process as a user
 runs it: ``--help``, ``minirnn models``, a usage error, and a warm one-epoch training run
 (its kernels already in Numba's cache), beside the Python interpreter alone and the imports
-the command cannot do without (NumPy and Numba) for scale. ``minirnn bench --startup``.
+the command cannot do without (NumPy and Numba, and Numba's CPU target) for scale; and the
+same one-epoch run with an empty kernel cache (``cold_start``). ``minirnn bench --startup``.
 """
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -16,6 +18,12 @@ CASES = [
     ("python -c pass", ("-c", "pass")),
     ("import numpy", ("-c", "import numpy")),
     ("import numpy, numba", ("-c", "import numpy, numba")),
+    # what any run of a Numba kernel waits for, however little it loads: the imports and
+    # Numba's CPU target (its registries), as the command starts it (without SciPy's BLAS)
+    ("numba's cpu target ready", ("-c", "import sys, numpy, numba; "
+                                  "sys.modules['scipy.linalg.cython_blas'] = None; "
+                                  "from numba.core.registry import cpu_target; "
+                                  "cpu_target.target_context.refresh()")),
     ("minirnn --help", ("-m", "minirnn.cli", "--help")),
     ("minirnn models", ("-m", "minirnn.cli", "models")),
     ("minirnn train --hidden x", ("-m", "minirnn.cli", "train", "elman", "--hidden", "x")),
@@ -25,11 +33,30 @@ CASES = [
 ]
 
 
-def _seconds(args: tuple, folder: str) -> float:
+#: the run timed with an empty kernel cache: a user's first run after installing
+COLD_CASE = ("minirnn train elman --data sine --epochs 1 (empty kernel cache)",
+             ("-m", "minirnn.cli", "train", "elman", "--data", "sine", "--epochs", "1"))
+
+
+def _seconds(args: tuple, folder: str, env: dict | None = None, check: bool = False) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, *args], cwd=folder, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=False)
+                   stderr=subprocess.DEVNULL, check=check, env=env)
     return time.perf_counter() - start
+
+
+def cold_start(repeat: int = 3) -> dict:
+    """{"case", "median_s", "min_s"} of ``COLD_CASE`` over ``repeat`` runs, each with Numba's
+    cache in a new empty folder (``NUMBA_CACHE_DIR``), so that it compiles every kernel it
+    uses, as the first run after installing minirnn does."""
+    times = []
+    with tempfile.TemporaryDirectory() as folder:
+        for run in range(repeat):
+            cache = os.path.join(folder, f"cache{run}")
+            os.mkdir(cache)
+            times.append(_seconds(COLD_CASE[1], folder,
+                                  env=dict(os.environ, NUMBA_CACHE_DIR=cache), check=True))
+    return {"case": COLD_CASE[0], "median_s": statistics.median(times), "min_s": min(times)}
 
 
 def startup_table(repeat: int = 5) -> list:

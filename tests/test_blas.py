@@ -202,3 +202,61 @@ def test_a_kernel_call_runs_blas_on_one_thread_and_gives_back_the_programs_count
             assert blas.get_blas_threads() == count
     finally:
         blas.set_blas_threads(before)
+
+
+def test_a_small_run_compiles_the_serial_kernels_alone_and_starts_no_thread_pool():
+    """A kernel over blocks of rows is compiled two ways (``RowBlockKernel``): a call with one
+    block, which is every call on small data, runs the serial compilation and leaves Numba's
+    thread pool unstarted; a call with several blocks runs the parallel one. Both give the
+    numbers of the NumPy reference. A fresh process, since other tests have run kernels."""
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np
+from numba.np.ufunc import parallel
+import minirnn as mr
+from minirnn.kernels import blas
+from minirnn.kernels.elman import cpu
+model = mr.models.Elman(input_size=2, hidden_size=3, output_size=1, backend="cpu")
+model(np.ones((2, 4, 2))).sum().backward()
+engine = mr.kernels.thread_count()
+print(bool(cpu._elman_forward.serial.signatures), bool(cpu._elman_forward.parallel.signatures),
+      parallel._is_initialized, engine)
+blas.SPLIT_WORK = 0
+model(np.ones((2, 4, 2))).sum().backward()
+print(bool(cpu._elman_forward.parallel.signatures), parallel._is_initialized)
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr
+    small, split = run.stdout.splitlines()
+    import numba
+
+    assert small == f"True False False {numba.config.NUMBA_NUM_THREADS}"
+    assert split == ("True True" if numba.config.NUMBA_NUM_THREADS > 1 else "False False")
+
+
+@pytest.mark.parametrize("B", [1, 3, 8])
+def test_the_serial_and_parallel_compilations_of_a_kernel_give_the_same_numbers(B):
+    """The same Elman forward kernel run through its serial and its parallel compilation, with
+    the batch cut into the same blocks: equal bit for bit (the blocks' arithmetic is the same
+    code, only which thread runs a block differs)."""
+    from minirnn.kernels.activations import CODES
+    from minirnn.kernels.elman import cpu
+
+    rng = np.random.default_rng(B)
+    T, I, H = 5, 2, 3
+    x = rng.standard_normal((B, T, I))
+    W_in, W_hh = rng.standard_normal((H, I)), rng.standard_normal((H, H))
+    b, h0 = rng.standard_normal(H), rng.standard_normal((B, H))
+    lengths = np.full(B, T, dtype=np.int64)
+    c = np.ascontiguousarray
+    outs = []
+    for kernel in (cpu._elman_forward.serial, cpu._elman_forward.parallel):
+        hs = np.empty((B, T, H))
+        with blas.kernel_threads(B):
+            kernel(x, c(W_in.T), b, c(W_hh.T), h0, lengths, CODES["tanh"], B,
+                   gemm_address(x.dtype), hs)
+        outs.append(hs)
+    np.testing.assert_array_equal(outs[0], outs[1])

@@ -234,9 +234,11 @@ def test_bench_times_the_command_s_start_up_in_fresh_processes():
     assert {"python -c pass", "minirnn --help", "minirnn models",
             "minirnn train elman --data sine --epochs 1"} <= set(rows)
     assert all(r["median_s"] >= r["min_s"] > 0 for r in rows.values())
-    # a training run does everything --help does, and more
-    assert rows["minirnn train elman --data sine --epochs 1"]["min_s"] > \
-        rows["minirnn --help"]["min_s"]
+    # a training run does everything --help does, and more; with an empty kernel cache it
+    # compiles its kernels too
+    warm = rows["minirnn train elman --data sine --epochs 1"]["min_s"]
+    assert warm > rows["minirnn --help"]["min_s"]
+    assert rows["minirnn train elman --data sine --epochs 1 (empty kernel cache)"]["min_s"] > warm
 
 
 def test_bench_families():

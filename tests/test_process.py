@@ -1,6 +1,7 @@
 """minirnn.kernels.process: keeping freed memory for reuse (glibc only; elsewhere it says it did
-not)."""
+not), and Numba's CPU target without its probe of SciPy's BLAS."""
 import platform
+import subprocess
 import sys
 
 import numpy as np
@@ -16,3 +17,23 @@ def test_keep_freed_memory_on_glibc_and_arrays_still_work():
     del a
     b = np.zeros((64, 100, 256), dtype=np.float32)
     assert not b.any()  # reused memory still comes back zero-filled from np.zeros
+
+
+def test_numba_starts_without_scipys_blas_and_scipy_still_imports_afterwards():
+    """The command imports Numba's array functions without their probe of SciPy's BLAS (which
+    imports scipy.linalg); nothing of the block is left behind: SciPy, when installed, imports
+    as usual afterwards, and a kernel still runs. A fresh process: other tests loaded Numba."""
+    code = """
+import importlib.util, sys
+from minirnn.kernels.process import numba_without_scipy_blas
+print(numba_without_scipy_blas(), "scipy.linalg" in sys.modules,
+      "scipy.linalg.cython_blas" in sys.modules, numba_without_scipy_blas())
+if importlib.util.find_spec("scipy") is not None:
+    import scipy.linalg.cython_blas  # noqa: F401
+import numpy as np, minirnn as mr
+print(mr.models.Elman(input_size=1, hidden_size=2, output_size=1)(np.ones((1, 3, 1))).shape)
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["True False False False", "(1, 3, 1)"]

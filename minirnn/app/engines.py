@@ -55,12 +55,10 @@ def choose_engine(asked: str | None, trained_on: str | None = None,
 def engine_facts(backend: str) -> dict:
     """What a bit-for-bit resume needs to be the same: the engine and its thread count (which
     does not matter in deterministic mode)."""
-    import numba
-
     from minirnn import __version__
-    from minirnn.kernels import deterministic
+    from minirnn.kernels import deterministic, thread_count
 
-    return {"backend": backend, "threads": numba.get_num_threads(), "minirnn": __version__,
+    return {"backend": backend, "threads": thread_count(), "minirnn": __version__,
             "deterministic": deterministic()}
 
 

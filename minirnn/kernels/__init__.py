@@ -31,7 +31,7 @@ from .kernel_cache import clear_stale_kernels
 
 clear_stale_kernels()  # before any kernel is loaded from Numba's cache (kernel_cache says why)
 
-from .blas import deterministic, set_deterministic  # noqa: E402
+from .blas import deterministic, set_deterministic, thread_count  # noqa: E402
 from .delay import delay_embed  # noqa: E402
 from .elman import elman_recurrence  # noqa: E402
 from .gru import gru_recurrence  # noqa: E402
@@ -42,4 +42,4 @@ from .memory import memory_recurrence  # noqa: E402
 
 __all__ = ["elman_recurrence", "lstm_recurrence", "gru_recurrence", "memory_recurrence",
            "layered_recurrence", "delay_embed",
-           "linear", "set_deterministic", "deterministic"]
+           "linear", "set_deterministic", "deterministic", "thread_count"]

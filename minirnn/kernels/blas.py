@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import inspect
 import os
+import types as types_module
 from contextlib import contextmanager
 
 import numba
@@ -54,8 +56,55 @@ def cpu_jit(parallel: bool = False):
     """How every CPU kernel and building block is compiled: cached on disk, ``FASTMATH``, and
     NumPy's error model, under which x / 0 gives inf or NaN (IEEE) instead of raising
     ZeroDivisionError. The check that Python's model needs is a branch in every loop that
-    divides, and it stopped the float32 tanh loop from vectorising (about 9x slower)."""
+    divides, and it stopped the float32 tanh loop from vectorising (about 9x slower).
+
+    A parallel kernel over blocks of rows (a ``blocks`` argument) becomes a ``RowBlockKernel``:
+    compiled for threads only when a call has several blocks."""
+    if not parallel:
+        return _njit(False)
+
+    def compile_kernel(py_func):
+        if "blocks" in inspect.signature(py_func).parameters:
+            return RowBlockKernel(py_func)
+        return _njit(True)(py_func)
+
+    return compile_kernel
+
+
+def _njit(parallel: bool):
     return numba.njit(parallel=parallel, cache=True, fastmath=FASTMATH, error_model="numpy")
+
+
+class RowBlockKernel:
+    """A kernel whose ``numba.prange(blocks)`` loop gives each thread a block of rows, compiled
+    two ways, each on its first use: with ``parallel=True`` for a call with several blocks, and
+    serial (``prange`` is then ``range``) for a call with one, which is every call below
+    ``SPLIT_WORK`` (``row_blocks``). The serial code is the same loop on the calling thread,
+    so the numbers are the same; it compiles several times faster (Numba's parfor passes are
+    most of a parallel kernel's compile time, seconds each: a first run on small data waited
+    for them), and it needs no thread pool, which takes 70-150 ms to start. The two are
+    cached apart (the serial one under the name ``<kernel>_serial``)."""
+
+    def __init__(self, py_func):
+        functools.update_wrapper(self, py_func)
+        self.py_func = py_func
+        self.at = list(inspect.signature(py_func).parameters).index("blocks")
+        self.parallel = _njit(True)(py_func)
+        self.serial = _njit(False)(_renamed(py_func, "_serial"))
+
+    def __call__(self, *args):
+        return (self.serial if args[self.at] == 1 else self.parallel)(*args)
+
+
+def _renamed(py_func, suffix: str):
+    """A copy of ``py_func`` whose qualified name ends in ``suffix``: Numba names a kernel's
+    cache files after it, and two compilations of one function would overwrite each other's."""
+    copy = types_module.FunctionType(py_func.__code__, py_func.__globals__,
+                                     py_func.__name__ + suffix, py_func.__defaults__,
+                                     py_func.__closure__)
+    copy.__qualname__ = py_func.__qualname__ + suffix
+    copy.__module__, copy.__doc__ = py_func.__module__, py_func.__doc__
+    return copy
 
 
 # --- finding NumPy's OpenBLAS -------------------------------------------------------------------
@@ -147,6 +196,17 @@ def prepare_cpu_once():
         prepare_cpu()
 
 
+def thread_count() -> int:
+    """Numba's thread count for the calling thread, without starting its pool: a run on small
+    data never needs the pool (``kernel_threads``), and starting it takes 70-150 ms. Until it
+    starts, nothing can have changed the count from ``NUMBA_NUM_THREADS``."""
+    from numba.np.ufunc import parallel
+
+    if getattr(parallel, "_is_initialized", True):
+        return numba.get_num_threads()
+    return numba.config.NUMBA_NUM_THREADS
+
+
 def _numba_thread_count():
     """(get, set) of Numba's thread count for the calling thread: the C functions behind
     ``numba.get_num_threads`` and ``set_num_threads``, without the lock and the checks those
@@ -168,7 +228,9 @@ class kernel_threads:
     for the call when the kernel has fewer blocks than threads (one block: the calling thread
     alone, no thread woken); before the first kernel, the process settings of ``prepare_cpu``
     (BLAS left on one thread afterwards too, freed memory kept), unless the program made them
-    itself. (A class, not a generator: it runs around every kernel call.)"""
+    itself. A call with one block runs a ``RowBlockKernel``'s serial code on the calling thread,
+    so Numba's pool is left alone (and not started: a run on small data never starts it).
+    (A class, not a generator: it runs around every kernel call.)"""
 
     __slots__ = ("blocks", "threads", "blas_before")
     _count = None  # (get, set) of Numba's thread count, once the pool has started
@@ -178,12 +240,15 @@ class kernel_threads:
 
     def __enter__(self):
         prepare_cpu_once()
-        if kernel_threads._count is None:
-            kernel_threads._count = _numba_thread_count()
-        get, set_ = kernel_threads._count
-        self.threads = get()
-        if self.blocks is not None and self.blocks < self.threads:
-            set_(self.blocks)
+        self.threads = 0  # Numba's count to restore; 0: left alone
+        if self.blocks != 1:
+            if kernel_threads._count is None:
+                kernel_threads._count = _numba_thread_count()
+            get, set_ = kernel_threads._count
+            threads = get()
+            if self.blocks is not None and self.blocks < threads:
+                set_(self.blocks)
+                self.threads = threads
         # BLAS's count through its C functions, not ``blas_threads`` (a generator's context
         # manager: a microsecond of every kernel call); it is already 1 unless a program set it
         self.blas_before = None  # BLAS's count to restore, when it was not 1
@@ -200,7 +265,7 @@ class kernel_threads:
             if self.blas_before is not None:
                 _thread_functions()[0](self.blas_before)
         finally:
-            if self.blocks is not None and self.blocks < self.threads:
+            if self.threads:
                 kernel_threads._count[1](self.threads)
         return False
 

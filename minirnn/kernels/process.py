@@ -19,6 +19,9 @@ The cpu engine calls ``blas.prepare_cpu()`` itself before its first kernel, unle
 program did (each setting made a mid-sized training step markedly faster: BENCHMARKS.md). The
 ``minirnn`` command calls it first thing, with ``--blas-threads``; a program may call it with
 its own count, and ``blas.set_blas_threads`` changes the count later, for good.
+
+3. For the ``minirnn`` command alone: Numba's CPU target without its probe of SciPy's BLAS
+   (``numba_without_scipy_blas``), a quarter of a second of every run where SciPy is installed.
 """
 from __future__ import annotations
 
@@ -41,3 +44,27 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(_M_MMAP_THRESHOLD, _THRESHOLD)
                 and mallopt(_M_TRIM_THRESHOLD, 2 * _THRESHOLD))
+
+
+_SCIPY_BLAS = "scipy.linalg.cython_blas"
+
+
+def numba_without_scipy_blas() -> bool:
+    """Import Numba's array functions (``numba.np.arraymath``, which its CPU target loads before
+    the first kernel) without their probe of SciPy's BLAS; True if it did.
+
+    The probe imports ``scipy.linalg`` whenever SciPy is installed (0.2-0.3 s, a sixth of a
+    warm one-epoch run) to learn whether ``np.correlate`` and ``np.convolve`` in compiled code
+    can call BLAS; minirnn's kernels use neither (they call NumPy's OpenBLAS themselves:
+    ``blas.gemm``). While the module is imported, the name of SciPy's BLAS module maps to None,
+    so the probe's import fails at once; the name is freed right after, and SciPy imports as
+    usual later. In compiled code of this process those two functions then use Numba's own
+    loop. The ``minirnn`` command calls this; a program that imports minirnn is left as it is."""
+    if "numba.np.arraymath" in sys.modules or _SCIPY_BLAS in sys.modules:
+        return False
+    sys.modules[_SCIPY_BLAS] = None
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        del sys.modules[_SCIPY_BLAS]
+    return True
