@@ -62,7 +62,8 @@ def meat_sentences(count: int, seed: int = 0, filler_words: int = FILLER_WORDS):
 
     ``filler_words`` is 0 to 6 (0: "… cook steak is"). The sentences come in shuffled rounds
     that hold every (clue, phrase) pair once, so each phrase occurs with each clue equally
-    often (exactly, over whole rounds of 8 × 8 sentences): the phrase gives nothing away.
+    often (exactly, over whole rounds: 8 clues × 8 phrases, 8 sentences without a phrase): the
+    phrase gives nothing away.
 
     Returns (ids (count, T) int, answers (count,) int, vocabulary list); T = len(PREFIX) + 2 +
     filler_words, the blank being the step after the last word.
@@ -99,7 +100,7 @@ class TextSeries:
         return len(self.tokens)
 
 
-def meat_text(steps: int = 10_000, seed: int = 0) -> TextSeries:
+def meat_text(steps: int = 40_000, seed: int = 0) -> TextSeries:
     """About ``steps`` words of complete sentences, "the kind of meat … is beef .", one after
     another: a word-level language-modelling stream for ``minirnn train``."""
     per_sentence = len(PREFIX) + 1 + FILLER_WORDS + len(SUFFIX) + 2
