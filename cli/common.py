@@ -119,7 +119,7 @@ def data_options(f):
                           "default for train), drop its row, or interpolate between its "
                           "neighbours (predict and --resume: the checkpoint's).")(f)
     f = click.option("--length", type=click.IntRange(min=10), default=None,
-                     help="Rows of a built-in data set [default: 2000; the text corpus: 10000 "
+                     help="Rows of a built-in data set [default: 2000; the text corpus: 40000 "
                           "words].")(f)
     f = click.option("--inputs", default=None,
                      help="CSV: exogenous input columns, comma-separated.")(f)

@@ -118,17 +118,21 @@ def show_metrics(model, config, series, scores, result, task, further=None):
     if task.kind == "panel":
         what += f", {len(task.tasks)} series ({series.id_column}) pooled"
     table = Table(title=f"{model} on {escape(series.name)}: {what}",
-                  caption="blank: the accuracy of the word after \"is\", which the clue decides"
+                  caption="blank: the accuracy of the word after \"is\", which the clue decides;"
+                          " blank p: the geometric mean of the probability given to it"
                   if task.kind == "text" else None)
     table.add_column("split")
     # a panel's MAE (in its JSON) would make the table wider than 80 columns
     shown = [n for n, v in scores["train"]["model"].items()
              if np.isscalar(v) and not (task.kind == "panel" and n == "mae")]
     baselines = [who for who in ("naive", "seasonal_naive") if who in scores["train"]]
-    # beside the seasonal naive forecast too, the baselines show the task's metric alone
+    # beside the seasonal naive forecast too, the baselines show the task's metric alone; for
+    # text the bigram's blank scores alone (its accuracy over every word is in the JSON)
     naive_names = [n for n in scores["train"]["naive"] if n in shown
-                   and (len(baselines) == 1 or n == task.metric)]
-    short = {"blank_accuracy": "blank", "perplexity": "perplexity"}  # fits 80 columns
+                   and (len(baselines) == 1 or n == task.metric)
+                   and (task.kind != "text" or n.startswith("blank") or n == task.metric)]
+    short = {"blank_accuracy": "blank", "blank_likelihood": "blank p",
+             "perplexity": "perp-\nlexity"}  # fits 80 columns
     label = {"naive": "naive", "seasonal_naive": "seasonal\nnaive"}
     for name in shown:
         table.add_column(short.get(name, name.replace("_", " ")), justify="right")

@@ -45,7 +45,9 @@ def task(rng, delay, batch=32):
     return x, y, mask
 
 
-print(f"R² of y_t = x_{{t-d}} on {TEST} new sequences, after {steps} Adam steps of 32\n")
+print(f"R² of y_t = x_{{t-d}} on {TEST} new sequences of {T} steps, over every step t >= d, "
+      f"after {steps} Adam steps of 32;\neach model reads the inputs x alone (NARX and Jordan "
+      f"feed back their own outputs: a free run from step 0)\n")
 print(f"{'model':<22}" + "".join(f"{'d=' + str(d):>8}" for d in delays))
 for name, make in models.items():
     scores = []

@@ -1,6 +1,8 @@
 """The sentence that opens the seed article: "The kind of meat we need to cook steak is __".
 
-The answer (beef) depends on one clue word (steak) that lies several words back. A sliding
+The answer (beef) depends on one clue word (steak) that lies several words back: the built-in
+sentences put a phrase between them, "the kind of meat we need to cook steak for our family
+dinner is __", and the phrase says nothing about the meat (each comes with every clue). A sliding
 predictor (time-delay network) sees only its last few words: when the clue is further back than
 its window, it can only guess among the four meats. A recurrent model carries the clue in its
 state, however far back, and fills the blank.

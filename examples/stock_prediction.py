@@ -22,7 +22,8 @@ every error the RMSE of the price against the naive forecast "tomorrow's price i
   one-step forecast from those same origins, so it is printed next to it.
 
 Run: python examples/stock_prediction.py [--out FIGURE.png]   (add --quick for a fast smoke
-run; the figure, free-run RMSE against days ahead, needs matplotlib)
+run). The figure, free-run RMSE against days ahead (needs matplotlib), is the only file
+written: stock_prediction.png in the current folder, or --out.
 """
 import argparse
 

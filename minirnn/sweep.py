@@ -360,7 +360,8 @@ def _plain(value):
 
 
 def lower_is_better(metric: str) -> bool:
-    return "accuracy" not in metric
+    """Errors (RMSE, MSE) are better low; accuracies and likelihoods (the text task's) high."""
+    return not metric.endswith(("accuracy", "likelihood"))
 
 
 def summarize(records) -> list:
