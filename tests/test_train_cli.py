@@ -364,8 +364,10 @@ def test_text_next_word_model_fills_the_blank_better_than_a_bigram(tmp_path):
     """The built-in text corpus: "the kind of meat we need to cook steak … is beef ." A bigram
     guess after "is" cannot know the clue; a recurrent model carries it."""
     path = tmp_path / "text.npz"
+    # 8,000 words: with 4,000 the blank's test accuracy was 0.92 at this seed and reached 0.9
+    # at 3 of 8 seeds (the model sits at chance among the meats for 10-30 epochs first)
     result = invoke("train", "statespace", "--data", "text", "--hidden", "32", "--length",
-                    "4000", "--patience", "10", "--out", path, "--json")
+                    "8000", "--patience", "10", "--out", path, "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     test = summary["metrics"]["test"]
