@@ -79,3 +79,17 @@ def test_the_figure_marks_the_splits_and_puts_the_lags_on_whole_numbers(tmp_path
         assert len(ticks) > 1 and all(float(t).is_integer() for t in ticks)
     other = predict_model(model, PredictOptions(data=str(plant_csv(tmp_path / "o.csv", seed=2))))
     assert other.series[0].splits is None  # rows it was not trained on: no split to mark
+
+
+def test_a_text_model_of_another_vocabulary_is_refused_in_one_line(tmp_path, monkeypatch):
+    """A checkpoint of the built-in corpus as it was (another vocabulary: the corpus's filler
+    phrases changed since) cannot read the corpus as it is: one line that says so, not a
+    shape error from inside the model."""
+    from minirnn.data import text
+
+    path = tmp_path / "text.npz"
+    train(TrainOptions(model="elman", data="text", length=300, epochs=1, hidden=4), out=path)
+    monkeypatch.setitem(text.PHRASES, 4, [*text.PHRASES[4][:-1], "on a new barbecue"])
+    with pytest.raises(ValueError, match=r"vocabulary of \d+ words and text has \d+: it was "
+                                         r"trained on another corpus"):
+        predict_model(path, PredictOptions(steps=3))

@@ -310,6 +310,10 @@ def _other_kinds(task, net, series, options: PredictOptions, on_note: Notes):
         return Prediction(*prediction_rows(series, np.full_like(series.targets, np.nan), ahead))
     if o.diagnostics or o.one_series:
         raise ValueError("--diagnostics and --plot are for numeric series, not text")
+    if net.input_size != task.vocabulary_size:  # a checkpoint of an older built-in corpus
+        raise ValueError(f"the model reads a vocabulary of {net.input_size} words and "
+                         f"{series.name} has {task.vocabulary_size}: it was trained on another "
+                         f"corpus (or an older built-in one); train it again on this one")
     generated = free_run(net, task, o.steps) if o.steps else None
     return Prediction(*word_rows(task, task.predict(net).argmax(-1), generated))
 
