@@ -387,3 +387,28 @@ def test_a_trial_does_not_outlive_the_worker_that_asked_for_it(tmp_path):
     while not (gone(server) and gone(trials[0])) and time.time() < deadline:
         time.sleep(0.1)
     assert gone(server) and gone(trials[0])
+
+
+@pytest.mark.slow
+def test_the_sweep_benchmark_times_the_three_ways_and_a_trial_s_fixed_cost():
+    """``minirnn bench --sweep``'s measures, on two one-epoch trials: the sweep, the commands
+    one after another and the pool, each round in turns; the tiny trial warm and fresh."""
+    from minirnn.sweep_bench import sweep_times, trial_fixed_cost
+
+    row = sweep_times(workers=1, rounds=1, models=("elman",), grid={"hidden": [3]}, seeds=2,
+                      epochs=1)
+    assert row["trials"] == 2 and row["workers"] == 1
+    for way in ("sweep", "sequential", "pool"):
+        assert row[f"{way}_all_s"] == [row[f"{way}_s"]] and row[f"{way}_s"] > 0
+    assert row["sequential_over_sweep"] == row["sequential_s"] / row["sweep_s"]
+    assert row["sweep_over_pool"] == row["sweep_s"] / row["pool_s"]
+    cost = trial_fixed_cost(repeat=1)
+    assert len(cost["warm_all_s"]) == len(cost["fresh_all_s"]) == 1
+    assert cost["warm_s"] > 0 and cost["fresh_s"] > 0
+
+
+def test_the_sweep_benchmark_takes_no_sizes(tmp_path):
+    run = minirnn("bench", "--sweep", "--size", "2,3,4", cwd=tmp_path, check=False)
+    assert run.returncode == 1
+    assert run.stderr.strip() == "Error: --size does not apply to --sweep (its sizes are " \
+                                 "fixed: see --help)"
