@@ -99,12 +99,14 @@ def sweep_times(workers: int = 2, rounds: int = 3, models=MODELS, grid=None, see
     times = {"sweep": [], "sequential": [], "pool": []}
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
+        (root / "trials").mkdir()
         for first in {t.model: t for t in reversed(trials)}.values():
             _seconds([sys.executable, "-m", "minirnn.cli", *first.command(shared, root)], work)
         for round_ in range(rounds):
             times["sweep"].append(_seconds(_sweep_command(search, workers,
                                                           root / f"sweep{round_}"), work))
             folder = root / f"sequential{round_}"
+            (folder / "trials").mkdir(parents=True)  # as the sweep makes its own
             start = time.perf_counter()
             for trial in trials:
                 _seconds([sys.executable, "-m", "minirnn.cli", *trial.command(shared, folder)],
