@@ -15,9 +15,10 @@ code and the output. Why a fork:
 - nothing of one trial can reach the next: each is a fresh copy of the same parent, which
   never runs a trial; a crash kills only its child (reported as its exit code, as a process's);
 - what the warm-up could leave in the parent (the global random generators, the environment,
-  the folder, the signal handlers, the deterministic mode) is put back as it was before the
-  warm-up (``process_state`` is compared in the tests), and a trial's report is checked
-  equal, bit for bit, to the same command typed by hand;
+  the folder, the signal handlers, the deterministic mode, Numba's and the BLAS's thread
+  counts) is put back as it was before the warm-up (``process_state`` is compared in the
+  tests), and a trial's report is checked equal, bit for bit, to the same command typed by
+  hand;
 - the server runs Numba's ``workqueue`` threading layer on one thread (``NUMBA_NUM_THREADS=1``,
   as every trial had; OpenBLAS on one thread too): GNU OpenMP, Numba's default here, ends a
   process that forks after using it. One thread computes the same numbers on any layer.
@@ -141,13 +142,16 @@ def run_program(args: list, warmups=()) -> tuple:
 def process_state() -> dict:
     """What a command run in this process could inherit from an earlier one: the folder, the
     environment, the global random generators, NumPy's error handling, the kernels'
-    deterministic mode, the Ctrl-C and SIGTERM handlers, ``sys.argv``."""
+    deterministic mode, Numba's and the BLAS's thread counts, the Ctrl-C and SIGTERM handlers,
+    ``sys.argv``."""
     import hashlib
     import random
 
+    import numba
     import numpy as np
 
     from minirnn.kernels import deterministic
+    from minirnn.kernels.blas import get_blas_threads
 
     def digest(value) -> str:
         return hashlib.sha256(repr(value).encode()).hexdigest()
@@ -155,6 +159,7 @@ def process_state() -> dict:
     return {"cwd": os.getcwd(), "environ": dict(os.environ), "argv": list(sys.argv),
             "random": digest(random.getstate()), "numpy_random": digest(np.random.get_state()),
             "numpy_errors": np.geterr(), "deterministic": deterministic(),
+            "numba_threads": numba.get_num_threads(), "blas_threads": get_blas_threads(),
             "signals": {name: repr(signal.getsignal(getattr(signal, name)))
                         for name in ("SIGINT", "SIGTERM")}}
 
@@ -180,9 +185,11 @@ def _warm_up(warmups) -> dict:
     leaves less loaded), then put back what they could change; the state before and after."""
     import random
 
+    import numba
     import numpy as np
 
     from minirnn.kernels import deterministic, set_deterministic
+    from minirnn.kernels.blas import set_blas_threads
 
     before = process_state()
     saved = (random.getstate(), np.random.get_state(), np.geterr(), deterministic(),
@@ -203,6 +210,9 @@ def _warm_up(warmups) -> dict:
     np.random.set_state(saved[1])
     np.seterr(**saved[2])
     set_deterministic(saved[3])
+    numba.set_num_threads(before["numba_threads"])
+    if before["blas_threads"] is not None:
+        set_blas_threads(before["blas_threads"])
     for number, handler in saved[4].items():
         signal.signal(number, handler)
     return {"before": before, "after": process_state()}
