@@ -1,9 +1,10 @@
 """``minirnn bench``: time the engines, the families, and whole training steps.
 
 One command of several kinds of benchmark (``--families``, ``--scaling``, ``--memory``,
-``--full-narx``, ``--load``, ``--training``, ``--startup``, ``--forecast``, or by default the
-engines against the tape): the flags are checked together, then one function per kind calls
-the library (``minirnn.bench``, ``minirnn.startup``, ``minirnn.forecast_bench``) and shows its
+``--full-narx``, ``--load``, ``--training``, ``--startup``, ``--forecast``, ``--checkpoint``,
+``--sweep``, or by default the engines against the tape): the flags are checked together, then
+one function per kind calls the library (``minirnn.bench``, ``minirnn.startup``,
+``minirnn.forecast_bench``, ``minirnn.write_cost``, ``minirnn.sweep_bench``) and shows its
 table (or one JSON document).
 """
 from __future__ import annotations
@@ -119,19 +120,24 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
                    "with a history of 10, 100 and 1,000 epochs (the JSON document's share and "
                    "size beside it), and an epoch of that run with no file, a write every "
                    "epoch and the default --checkpoint-every (median of --repeat).")
+@click.option("--sweep", "sweeps", is_flag=True,
+              help="Instead: 16 five-epoch trials (elman, jordan; hidden 8, 16; lr 0.01, "
+                   "0.003; 2 seeds) as one minirnn sweep on 2 workers, as 16 minirnn train "
+                   "commands one after another, and on a plain pool of 2 processes, in turns "
+                   "(--repeat rounds); and one trial's fixed cost, warm and fresh.")
 @click.option("--deterministic", "deterministic_too", is_flag=True,
               help="With --training: also the cpu engine in deterministic mode (results that do "
                    "not depend on the thread count), timed in turns, and what it costs.")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
           under_load, others, loss, cell, training_steps, startup, forecast, data_sets,
-          checkpoint_writes,
-          deterministic_too, as_json):
+          checkpoint_writes, sweeps, deterministic_too, as_json):
     """Time forward + backward of a StateSpaceRNN (or --cell lstm|gru) on each engine, against
     the tape engine (and PyTorch's CPU nn.RNN / nn.LSTM / nn.GRU and JAX when installed)."""
     modes = {"--full-narx": full_narx, "--families": families, "--scaling": scaling,
              "--memory": long_sequence, "--load": under_load, "--training": training_steps,
-             "--startup": startup, "--forecast": forecast, "--checkpoint": checkpoint_writes}
+             "--startup": startup, "--forecast": forecast, "--checkpoint": checkpoint_writes,
+             "--sweep": sweeps}
     chosen = [flag for flag, on in modes.items() if on]
     _check_options(chosen, backend, sizes, loss, under_load, deterministic_too)
     if data_sets and chosen != ["--forecast"]:
@@ -145,6 +151,8 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
         rows, show = _startup(repeat)
     elif mode == "--checkpoint":
         rows, show = _checkpoint(repeat)
+    elif mode == "--sweep":
+        rows, show = _sweep(repeat)
     elif mode == "--training":
         rows, show = _training(backend, sizes, dtype, repeat, deterministic_too)
     elif mode == "--load":
@@ -169,7 +177,8 @@ def _check_options(modes: list, backend, sizes, loss, under_load, deterministic_
     if len(modes) > 1:
         fail(f"{' and '.join(modes)}: choose one kind of benchmark")
     if sizes and modes and modes[0] in ("--full-narx", "--families", "--scaling", "--memory",
-                                        "--startup", "--forecast", "--checkpoint"):
+                                        "--startup", "--forecast", "--checkpoint",
+                                        "--sweep"):
         fail(f"--size does not apply to {modes[0]} (its sizes are fixed: see --help)")
     if ctx.get_parameter_source("others") == click.core.ParameterSource.COMMANDLINE and \
             not under_load:
@@ -250,6 +259,31 @@ def _checkpoint(repeat):
         _print_rows(f"an epoch of the same run (20 epochs), {repeat} runs in turns", epochs,
                     digits=3)
     return {"writes": writes, "epochs": epochs}, show
+
+
+def _sweep(repeat):
+    """--sweep: a sweep's trials against the same trials one after another and on a plain
+    pool; a trial's fixed cost in a warm process and in a fresh one."""
+    from minirnn.sweep_bench import sweep_times, trial_fixed_cost
+
+    with progress_bar() as progress:
+        progress.add_task(f"sweep, sequential commands, pool: {repeat} rounds", total=None)
+        times = sweep_times(rounds=repeat)
+        cost = trial_fixed_cost(repeat=max(repeat, 5))
+
+    def show():
+        ways = [{"way": way, "median_s": times[f"{way}_s"],
+                 "rounds_s": " ".join(f"{v:.2f}" for v in times[f"{way}_all_s"])}
+                for way in ("sweep", "sequential", "pool")]
+        _print_rows(f"{times['trials']} five-epoch trials, {times['workers']} workers, "
+                    f"{repeat} rounds in turns, seconds", ways, digits=2)
+        console.print(f"sequential / sweep: {times['sequential_over_sweep']:.2f}x (target at "
+                      f"least 1.8x); sweep / pool: {times['sweep_over_pool']:.2f}x (target at "
+                      f"most 1.2x)")
+        console.print(f"one trial of one epoch on 100 rows (its fixed cost and more): "
+                      f"{cost['warm_s']:.3f} s in a warm trial server, {cost['fresh_s']:.3f} s "
+                      f"as a fresh process (medians of {len(cost['warm_all_s'])}, in turns)")
+    return {"times": times, "fixed_cost": cost}, show
 
 
 def _one_engine(backend) -> str:

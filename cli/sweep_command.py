@@ -115,10 +115,20 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
                 fail(f"{flag} is both searched and given to every trial; give it once")
     if dashboard and scheduler:
         fail("--dashboard is the local cluster's; a --scheduler has its own")
-    data_files = _check_commands(trials, shared, directory)
+    # the local cluster starts while the trials' options and data are checked
+    starting = None if scheduler else sweeps.StartingCluster(workers, dashboard)
+    try:
+        _checked_sweep(sweeps.Sweep(trials, Path(directory), shared), out, overwrite, resume,
+                       (scheduler, starting, dashboard, retries), as_json)
+    finally:
+        if starting is not None:
+            starting.close()
 
-    folder = Path(directory)
-    plan = sweeps.Sweep(trials, folder, shared)
+
+def _checked_sweep(plan, out, overwrite, resume, cluster, as_json):
+    """Check the trials' commands and the paths, lock the folder, run the sweep."""
+    data_files = _check_commands(plan.trials, plan.shared, plan.directory)
+    folder = Path(plan.directory)
     if out:
         for data in data_files or [None]:
             check_checkpoint_out(out, data)
@@ -136,8 +146,7 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
         fail(f"another minirnn sweep is running in {folder}: wait for it, or choose another "
              f"--dir")
     try:
-        _sweep(plan, trials, resume, out, overwrite, (scheduler, workers, dashboard, retries),
-               as_json)
+        _sweep(plan, plan.trials, resume, out, overwrite, cluster, as_json)
     finally:
         lock.__exit__(None, None, None)
         if created and not any(folder.iterdir()):  # a sweep that never started leaves nothing
@@ -218,13 +227,14 @@ def _check_data(params, seen):
         fail(f"the trials' data: {error}")
 
 
-def _run(plan, pending, scheduler, workers, dashboard, retries, as_json):
+def _run(plan, pending, scheduler, starting, dashboard, retries, as_json):
+    """Run the pending trials on the --scheduler or the local cluster ``starting`` (closed
+    by the caller)."""
     from distributed import Client
 
     from minirnn import sweep as sweeps
 
     counts = {"done": 0, "failed": 0}
-    cluster = None
     if scheduler:
         try:
             client = Client(scheduler, timeout="20s")
@@ -232,8 +242,7 @@ def _run(plan, pending, scheduler, workers, dashboard, retries, as_json):
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             fail(f"cannot reach the Dask scheduler {scheduler}: {reason}")
     else:
-        cluster = sweeps.local_cluster(workers, dashboard)
-        client = Client(cluster)
+        client = Client(starting.result())
     if dashboard:
         click.echo(f"dashboard: {client.dashboard_link}", err=True)
     plan.save()  # the plan, recorded before the first trial: an interrupt can be resumed
@@ -261,8 +270,6 @@ def _run(plan, pending, scheduler, workers, dashboard, retries, as_json):
              f"same command with --resume runs the rest")
     finally:
         client.close()
-        if cluster is not None:
-            cluster.close()
     wrote(plan.results_path, f"{len(plan.results)} trials")
 
 

@@ -3,19 +3,30 @@
 A sweep is a list of trials. A trial is one ``minirnn train`` command line: a model, the
 values of the searched options (a grid's product, or random draws from ranges), a seed, and
 the options every trial shares (the data, the epochs, …); its checkpoint goes to
-``<dir>/trials/<trial>.npz``. Each trial runs as one Dask task, which starts the command in a
-process of its own (with ``NUMBA_NUM_THREADS=1``: one core per worker, so that workers do not
-fight for cores); so a trial of the sweep and the same command typed by hand give the same
-numbers, and a trial that fails (diverges, a bad option) fails alone.
+``<dir>/trials/<trial>.npz``. Each trial runs as one Dask task on a single-threaded worker,
+which runs the command in a process of its own (``NUMBA_NUM_THREADS=1``: one core per worker,
+so that workers do not fight for cores): a fork of the worker's warm *trial server*
+(``trial_server``), a process that has imported the command and loaded the kernels of the
+sweep's models once, by a one-epoch run of each model before the first trial. So a trial
+pays a fork, not the second or more of a fresh process's start-up, and still starts from the
+same state every time: a trial of the sweep and the same command typed by hand give the same
+numbers (the tests compare the reports bit for bit), and a trial that fails (diverges, a bad
+option, a crash) fails alone. (Without fork, not on Linux, each trial is a fresh ``python -m
+minirnn.cli``.)
 
 Nothing is lost:
 
 - each finished trial is added to ``<dir>/results.json`` as it finishes, written atomically;
   ``resume`` reads it back and runs only the trials not done;
-- a worker that dies mid-trial has its task run again by Dask on another worker (its process
-  dies with the worker: the trial's command gets SIGTERM when its parent goes), up to
-  ``distributed.scheduler.allowed-failures`` times;
+- a worker that dies mid-trial has its task run again by Dask on another worker (its trial
+  dies with it: the server ends when its worker goes, and the trial gets SIGTERM when its
+  server goes), up to ``distributed.scheduler.allowed-failures`` times; a server that dies
+  mid-trial fails the task, which is run again (``retries``);
 - a failed trial is recorded with its one-line error, and the sweep goes on.
+
+The local cluster starts in a thread (``StartingCluster``) while the caller checks the trials;
+its workers, their trial servers and the trials ignore Ctrl-C, which the sweep's own process
+handles once the cluster is up: it says how to resume, and closes the cluster.
 
 The table (``summarize``) groups the trials of one configuration over their seeds: the mean and
 the spread (standard deviation) of the validation and test scores beside the naive forecast's,
@@ -29,8 +40,7 @@ import math
 import os
 import re
 import signal
-import subprocess
-import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,11 +82,19 @@ class Trial:
 
     def command(self, shared: list, directory: Path) -> list:
         """The ``minirnn train`` arguments of this trial."""
+        return self._arguments(shared) + ["--out", str(checkpoint_path(directory, self)),
+                                          "--overwrite", "--json"]
+
+    def warmup(self, shared: list) -> list:
+        """A one-epoch run of this trial's model and options, writing nothing: what loads
+        the kernels its sweep's trial server forks from."""
+        return self._arguments(shared) + ["--json", "--epochs", "1"]
+
+    def _arguments(self, shared: list) -> list:
         args = ["train", self.model, *shared]
         for key, value in self.params.items():
             args += [f"--{key.replace('_', '-')}", _text(value)]
-        return args + ["--seed", str(self.seed), "--out", str(checkpoint_path(directory, self)),
-                       "--overwrite", "--json"]
+        return args + ["--seed", str(self.seed)]
 
 
 def _text(value) -> str:
@@ -166,34 +184,21 @@ def random_trials(models, ranges: dict, count: int, seeds: int, search_seed: int
 
 
 # --- one trial, on a worker -----------------------------------------------------------------------
-def _die_with_parent():  # pragma: no cover - runs in the child, between fork and exec
-    """Linux: the trial's process gets SIGTERM when the worker that started it dies, so a
-    killed worker leaves no trial running on behind its rerun."""
-    try:
-        import ctypes
+def run_trial(args: list, name: str, warmups=()) -> dict:
+    """Run ``minirnn train`` with ``args`` in a process of its own (a fork of this worker's
+    trial server warmed with ``warmups``); the summary of its JSON report (or its one-line
+    error). A Dask task: everything it returns is plain data."""
+    from .trial_server import run_program
 
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def run_trial(args: list, name: str) -> dict:
-    """Run ``minirnn train`` with ``args`` in a process of its own; the summary of its JSON
-    report (or its one-line error). A Dask task: everything it returns is plain data."""
     start = time.perf_counter()
-    # PYTHONSAFEPATH: the command imports the installed minirnn, not a folder of that name
-    # where the sweep was started (a clone of the repository would shadow it)
-    env = dict(os.environ, NUMBA_NUM_THREADS="1", PYTHONSAFEPATH="1")
-    run = subprocess.run([sys.executable, "-m", "minirnn.cli", *args], capture_output=True,
-                         text=True, env=env,
-                         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    code, stdout, stderr = run_program(args, warmups)
     record = {"name": name, "seconds": time.perf_counter() - start}
     try:
-        report = json.loads(run.stdout)
+        report = json.loads(stdout)
     except json.JSONDecodeError:
-        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
-        return {**record, "status": "failed", "error": f"exit {run.returncode}: {last}"}
-    if run.returncode != 0 or "error" in report:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        return {**record, "status": "failed", "error": f"exit {code}: {last}"}
+    if code != 0 or "error" in report:
         return {**record, "status": "failed", "error": report.get("error", "failed")}
     metric = next((k[4:] for k in report["history"][-1] if k.startswith("val_")), "rmse")
     closed_narx = report.get("model") == "narx" and report["config"].get("mode") == "closed"
@@ -287,6 +292,13 @@ class Sweep:
     def pending(self) -> list:
         return [t for t in self.trials if self.results.get(t.name, {}).get("status") != "done"]
 
+    def warmups(self) -> list:
+        """The warm-up commands of the trial servers: one per model of the pending trials."""
+        first = {}
+        for trial in self.pending():
+            first.setdefault(trial.model, trial)
+        return [trial.warmup(self.shared) for trial in first.values()]
+
     def run(self, client, on_update=None, retries: int = 1):
         """Run the pending trials on the Dask ``client``, recording each as it finishes;
         ``on_update(record)`` after each. A task whose worker dies is run again by Dask;
@@ -294,11 +306,11 @@ class Sweep:
         from distributed import as_completed
 
         Path(self.directory, "trials").mkdir(parents=True, exist_ok=True)
-        by_key, futures = {}, []
+        by_key, futures, warmups = {}, [], self.warmups()
         for trial in self.pending():
             args = trial.command(self.shared, Path(self.directory))
-            future = client.submit(run_trial, args, trial.name, key=f"trial-{trial.name}",
-                                   pure=False, retries=retries)
+            future = client.submit(run_trial, args, trial.name, warmups,
+                                   key=f"trial-{trial.name}", pure=False, retries=retries)
             by_key[future.key] = trial
             futures.append(future)
         for future in as_completed(futures):
@@ -418,19 +430,57 @@ def local_cluster(workers: int | None = None, dashboard: bool = False):
     """A Dask cluster on this machine: one single-threaded worker process per core (or
     ``workers``), quiet; the scheduler, the workers and (if asked for) the dashboard listen
     on 127.0.0.1 alone: nothing of a sweep can be reached from another machine."""
-    import logging
+    return StartingCluster(workers, dashboard).result()
 
-    from distributed import LocalCluster
 
-    if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-            (os.cpu_count() or 1)
-    # its worker processes ignore Ctrl-C (they inherit the ignoring, and Python keeps it):
-    # the sweep's own process handles it, says how to resume, and closes the cluster
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                            host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0" if dashboard
-                            else None, silence_logs=logging.ERROR)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+class StartingCluster:
+    """``local_cluster`` starting in a thread, so that the caller checks the trials meanwhile
+    (Dask's import and the workers' start take a second or more); ``result()`` waits for it,
+    ``close()`` closes it once it is up.
+
+    Its worker processes ignore Ctrl-C (they inherit the ignoring, and Python keeps it): the
+    sweep's own process handles it, says how to resume, and closes the cluster. So, started
+    from the main thread, it has this process ignore Ctrl-C (SIGINT) until ``result()`` or
+    ``close()`` (in the main thread too) puts the handler back, the workers started."""
+
+    def __init__(self, workers: int | None = None, dashboard: bool = False):
+        from concurrent.futures import Future
+
+        if workers is None:
+            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+                (os.cpu_count() or 1)
+        self._future, self._previous = Future(), None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        threading.Thread(target=self._start, args=(workers, dashboard), name="local cluster",
+                         daemon=True).start()
+
+    def _start(self, workers, dashboard):
+        try:
+            import logging
+
+            from distributed import LocalCluster
+
+            self._future.set_result(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host=LOOPBACK,
+                dashboard_address=f"{LOOPBACK}:0" if dashboard else None,
+                silence_logs=logging.ERROR))
+        except BaseException as error:  # noqa: BLE001 - raised by result(), where it is used
+            self._future.set_exception(error)
+
+    def result(self):
+        """The cluster, once its workers run (its error, if it failed to start)."""
+        try:
+            return self._future.result()
+        finally:
+            if self._previous is not None:
+                signal.signal(signal.SIGINT, self._previous)
+                self._previous = None
+
+    def close(self):
+        """Close the cluster once it is up (one that failed to start has nothing to close)."""
+        try:
+            cluster = self.result()
+        except Exception:  # noqa: BLE001 - its error was reported where it was used
+            return
+        cluster.close()

@@ -3,8 +3,9 @@ floor), and no two modules import each other, round about or directly.
 
     cli                the ``minirnn`` command
     application        data, experiment, sizing, train, forecast, forecast_bench, diagnostics,
-                       checkpoint, checks, bench, startup, comparisons, sweep, torch_models,
-                       inside, app (what the command does, as library calls)
+                       checkpoint, checks, bench, startup, comparisons, sweep, sweep_bench,
+                       trial_server, torch_models, inside, app (what the command does, as
+                       library calls)
     models             the networks of the seed article
     kernels            the fused ops, their engines and the cpu runtime (all the Numba code)
     framework          losses, optimisers
@@ -32,7 +33,8 @@ FLOORS = [
                      "minirnn.forecast", "minirnn.diagnostics", "minirnn.checkpoint",
                      "minirnn.checks", "minirnn.bench", "minirnn.comparisons", "minirnn.sweep",
                      "minirnn.torch_models", "minirnn.inside", "minirnn.app", "minirnn.startup",
-                     "minirnn.forecast_bench", "minirnn.write_cost"]),
+                     "minirnn.forecast_bench", "minirnn.write_cost", "minirnn.trial_server",
+                     "minirnn.sweep_bench"]),
     ("cli", ["minirnn.cli"]),
 ]
 
@@ -84,9 +86,19 @@ def runs(path: Path) -> set:
 
 #: (module, the program it runs) → why it runs a process rather than calling a function
 PROGRAMS = {
-    ("minirnn.sweep", "minirnn.cli"): "each trial is a whole `minirnn train` run in a process of "
-                                      "its own: the same checkpoint and JSON document as a run "
-                                      "by hand, and a crash or a leak stays in its trial",
+    ("minirnn.trial_server", "minirnn.cli"): "each trial of a sweep is a whole `minirnn train` "
+                                             "run in a process of its own (a fork of the warm "
+                                             "server, or a fresh one): the same checkpoint and "
+                                             "JSON document as a run by hand, and a crash or a "
+                                             "leak stays in its trial",
+    ("minirnn.trial_server", "minirnn.trial_server"): "a Dask worker's warm process, started "
+                                                      "once, that forks a trial per command: "
+                                                      "it must not be the worker itself, a "
+                                                      "threaded process that cannot fork "
+                                                      "safely",
+    ("minirnn.sweep_bench", "minirnn.cli"): "the sweep benchmark times the sweep and the "
+                                            "sequential trials as a user runs them: fresh "
+                                            "processes",
     ("minirnn.bench", "minirnn.bench"): "the load benchmark times a training step while a "
                                         "second process (itself) trains or spins beside it",
     ("minirnn.startup", "minirnn.cli"): "the start-up benchmark times the command as a user "

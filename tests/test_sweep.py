@@ -293,3 +293,122 @@ def test_the_summary_keeps_the_seasonal_naive_score_when_the_trials_have_a_perio
     assert row["seasonal_naive_test"] == 6.0 and row["seasonal_naive_test_spread"] == 1.0
     row, = sweeps.summarize([trial(0, None), trial(1, None)])  # no period: no such score
     assert "seasonal_naive_test" not in row
+
+
+# --- the warm trial server ----------------------------------------------------------------------
+BY_HAND = ["train", "elman", *DATA, "--hidden", "5", "--seed", "1", "--json"]
+
+
+def test_a_trial_in_a_warm_server_is_the_command_typed_by_hand(tmp_path, monkeypatch):
+    """Bit for bit: a fork of a server warmed by a run of another model prints what the same
+    command typed by hand prints, and so does the same trial after another one (nothing of a
+    trial reaches the next); the warm-up leaves the process's state as it found it."""
+    from minirnn.trial_server import TrialServer
+
+    monkeypatch.chdir(tmp_path)
+    server = TrialServer([["train", "jordan", *DATA, "--seed", "3", "--json", "--epochs",
+                           "1"]])
+    try:
+        assert server.ready["before"] == server.ready["after"]
+        first = server.run(BY_HAND)
+        between = server.run([*BY_HAND[:-3], "--seed", "2", "--lr", "0.1", "--json"])
+        again = server.run(BY_HAND)
+    finally:
+        server.close()
+    by_hand = minirnn(*BY_HAND, cwd=tmp_path).stdout
+    assert first[0] == 0 and between[0] == 0 and again[0] == 0
+    assert json.loads(by_hand)["metrics"]["test"]["model"]["rmse"] > 0
+    assert first[1] == by_hand and again[1] == by_hand
+    assert between[1] != by_hand
+
+
+def test_a_killed_trial_dies_alone_and_the_server_goes_on(tmp_path, monkeypatch):
+    import threading
+
+    import psutil
+
+    from minirnn.trial_server import TrialServer
+
+    monkeypatch.chdir(tmp_path)
+    server = TrialServer([])
+    answers = []
+    try:
+        long = ["train", "elman", "--data", "sine", "--epochs", "500", "--patience", "500",
+                "--json"]
+        running = threading.Thread(target=lambda: answers.append(server.run(long)))
+        running.start()
+        deadline, trials = time.time() + 120, []
+        while not trials and time.time() < deadline:
+            trials = psutil.Process(server.process.pid).children()
+            time.sleep(0.05)
+        trials[0].kill()
+        running.join(120)
+        code, out, _ = answers[0]
+        assert code == -signal.SIGKILL and out == ""
+        code, out, _ = server.run(BY_HAND)  # the next trial runs as if nothing happened
+        assert code == 0 and out == minirnn(*BY_HAND, cwd=tmp_path).stdout
+    finally:
+        server.close()
+
+
+WORKER = """
+import sys
+from minirnn.trial_server import TrialServer
+server = TrialServer([])
+print(server.process.pid, flush=True)
+server.run(["train", "elman", "--data", "sine", "--epochs", "500", "--patience", "500"])
+"""
+
+
+@pytest.mark.slow
+def test_a_trial_does_not_outlive_the_worker_that_asked_for_it(tmp_path):
+    """The worker killed mid-trial (SIGKILL: no clean-up of its own): its trial server and the
+    trial end too, so nothing runs on beside the trial's rerun."""
+    import psutil
+
+    worker = subprocess.Popen([sys.executable, "-c", WORKER], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True)
+    server = psutil.Process(int(worker.stdout.readline()))
+    deadline, trials = time.time() + 120, []
+    while not trials and time.time() < deadline:
+        trials = server.children()
+        time.sleep(0.05)
+    assert trials
+    worker.kill()
+    worker.wait()
+
+    def gone(process):
+        try:
+            return process.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.time() + 30
+    while not (gone(server) and gone(trials[0])) and time.time() < deadline:
+        time.sleep(0.1)
+    assert gone(server) and gone(trials[0])
+
+
+@pytest.mark.slow
+def test_the_sweep_benchmark_times_the_three_ways_and_a_trial_s_fixed_cost():
+    """``minirnn bench --sweep``'s measures, on two one-epoch trials: the sweep, the commands
+    one after another and the pool, each round in turns; the tiny trial warm and fresh."""
+    from minirnn.sweep_bench import sweep_times, trial_fixed_cost
+
+    row = sweep_times(workers=1, rounds=1, models=("elman",), grid={"hidden": [3]}, seeds=2,
+                      epochs=1)
+    assert row["trials"] == 2 and row["workers"] == 1
+    for way in ("sweep", "sequential", "pool"):
+        assert row[f"{way}_all_s"] == [row[f"{way}_s"]] and row[f"{way}_s"] > 0
+    assert row["sequential_over_sweep"] == row["sequential_s"] / row["sweep_s"]
+    assert row["sweep_over_pool"] == row["sweep_s"] / row["pool_s"]
+    cost = trial_fixed_cost(repeat=1)
+    assert len(cost["warm_all_s"]) == len(cost["fresh_all_s"]) == 1
+    assert cost["warm_s"] > 0 and cost["fresh_s"] > 0
+
+
+def test_the_sweep_benchmark_takes_no_sizes(tmp_path):
+    run = minirnn("bench", "--sweep", "--size", "2,3,4", cwd=tmp_path, check=False)
+    assert run.returncode == 1
+    assert run.stderr.strip() == "Error: --size does not apply to --sweep (its sizes are " \
+                                 "fixed: see --help)"
