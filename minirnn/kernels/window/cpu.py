@@ -103,7 +103,7 @@ def window_forward(b, sources, weights, lags, activation):
     """h (B, T, H) and e (B, T, K), as ``reference.window_forward``."""
     e = reference.embed(sources, lags)
     B, T, K = e.shape
-    WT = np.ascontiguousarray(np.concatenate(weights, axis=1).T)
+    WT = np.ascontiguousarray(_joined(weights).T)
     H = WT.shape[1]
     h = np.empty((B, T, H), dtype=e.dtype)
     blocks = row_blocks(B, B * T * K * H)
@@ -118,7 +118,7 @@ def window_backward(dh, h, e, weights, activation, need_e=True):
     """(∂L/∂b, [∂L/∂W_i], ∂L/∂e or None), as ``reference.window_backward``."""
     B, T, K = e.shape
     H = h.shape[2]
-    W = np.ascontiguousarray(np.concatenate(weights, axis=1))
+    W = np.ascontiguousarray(_joined(weights))
     blocks = row_blocks(B, B * T * K * H)
     dWT = np.empty((blocks, K, H), dtype=e.dtype)
     db = np.empty((blocks, H), dtype=e.dtype)
@@ -127,9 +127,22 @@ def window_backward(dh, h, e, weights, activation, need_e=True):
         _backward(blas.gemm_address(e.dtype), CODES[activation], _rows(dh), h.reshape(B * T, H),
                   e.reshape(B * T, K), W, np.empty((blocks, CHUNK, H), dtype=e.dtype), dWT, db,
                   de.reshape(-1, K), need_e, T, blocks)
-    dW = blas.block_sum(dWT).T
-    splits = np.cumsum([w.shape[1] for w in weights])[:-1]
-    return blas.block_sum(db), np.split(dW, splits, axis=1), de if need_e else None
+    return blas.block_sum(db), _split_columns(blas.block_sum(dWT).T, weights), \
+        de if need_e else None
+
+
+def _joined(weights):
+    """[W_1, W_2, …] (H, K), side by side: the one weight itself when there is one."""
+    return weights[0] if len(weights) == 1 else np.concatenate(weights, axis=1)
+
+
+def _split_columns(dW, weights):
+    """∂L/∂W (H, K) cut back into each W_i's columns, as views (``np.split`` costs more)."""
+    parts, column = [], 0
+    for w in weights:
+        parts.append(dW[:, column:column + w.shape[1]])
+        column += w.shape[1]
+    return parts
 
 
 def fold(de, sources, lags, needs):
