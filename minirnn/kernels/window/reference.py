@@ -27,18 +27,23 @@ from ..activations import activate_array, derivative_array
 from ..delay import reference as delay
 
 
-def embed(sources, lags, out=None):
+def embed(sources, lags):
     """e (B, T, K): the delay lines of the sources side by side (``lags``: (first, count,
-    start) of each), written into ``out`` if given."""
+    start) of each)."""
     B = sources[0].shape[0]
     T = sources[0].shape[1] - lags[0][2]
     width = sum(count * v.shape[2] for v, (_, count, _) in zip(sources, lags, strict=True))
-    e = np.empty((B, T, width), dtype=sources[0].dtype) if out is None else out
+    e = np.empty((B, T, width), dtype=sources[0].dtype)
     column = 0
     for v, (first, count, start) in zip(sources, lags, strict=True):
-        k = count * v.shape[2]
-        e[:, :, column:column + k] = delay.delay_forward(v, first, count, start)
-        column += k
+        C = v.shape[2]
+        for j in range(count):  # each lag's block copied in place (no delay line array)
+            lo, source, steps = delay.lag_span(first + j, start, v.shape[1])
+            block = e[:, :, column + j * C:column + (j + 1) * C]
+            block[:, :lo] = 0
+            if lo < steps:
+                block[:, lo:] = v[:, source:source + steps - lo]
+        column += count * C
     return e
 
 
