@@ -86,6 +86,23 @@ def test_split_matmul_equals_numpy(monkeypatch, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,n", [(1, 1), (3200, 64), (7, 5)])
+def test_a_product_over_one_term_equals_numpy(dtype, m, n):
+    """``matmul`` of A (m, 1) and B (1, n), the outer product an output layer of one unit sends
+    back, goes to ``gemm`` (NumPy's own loop is slow there): NumPy's numbers, with and without
+    the bias, from a column of a wider array too."""
+    rng = np.random.default_rng(4)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    wide = rng.standard_normal((m, 3)).astype(dtype)
+    B = rng.standard_normal((1, n)).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    for A in (np.ascontiguousarray(wide[:, 1:2]), wide[:, 1:2]):
+        np.testing.assert_allclose(blas.matmul(A, B), A @ B, rtol=tol, atol=tol)
+        np.testing.assert_allclose(blas.matmul(A, B, bias), A @ B + bias, rtol=tol, atol=tol)
+        assert blas.matmul(A, B).dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_column_sums_equal_numpy(dtype):
     X = np.random.default_rng(2).standard_normal((3201, 7)).astype(dtype)
     tol = 1e-4 if dtype == np.float32 else 1e-12

@@ -473,6 +473,18 @@ def _rows(X):
     return X if ok else np.ascontiguousarray(X)
 
 
+def _outer(A, B, bias):
+    """A @ B (+ bias) for A (m, 1), B (1, n): the outer product, by ``gemm``. NumPy's matmul
+    runs a product over one term in its own loop rather than BLAS (its strides do not suit
+    BLAS), 10-20x slower: 0.5-1 ms for the (3200, 1) x (1, 64) of an output layer of one
+    unit's backward, more than the rest of a sliding window's training step (BENCHMARKS.md)."""
+    out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
+    gemm(gemm_address(A.dtype), _rows(A), _rows(B), out, False, 0.0)
+    if bias is not None:
+        out += bias
+    return out
+
+
 def matmul(A, B, bias=None):
     """A @ B (+ bias, broadcast over the rows) for 2-D arrays, cut over Numba's threads with
     one-threaded BLAS in each when it is large; ``A`` may be the transpose of a row-major array
@@ -485,6 +497,8 @@ def matmul(A, B, bias=None):
     # small products (most of a small model's), and products on the GPU: the array library's
     # own, asked first: each check before the split costs a microsecond, per product
     if A.shape[0] * A.shape[1] * B.shape[1] < SPLIT_WORK or on_device(A) or on_device(B):
+        if A.shape[1] == 1 and not on_device(A) and A.dtype == B.dtype:
+            return _outer(A, B, bias)
         out = A @ B
         if bias is not None:
             out += bias
