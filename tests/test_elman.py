@@ -194,7 +194,7 @@ def test_the_network_op_is_the_layer_then_the_output_layer(B, T, I, H, O, output
             y, loss = run(backend, tensors)
             loss.backward()
             results[backend, x_needs_grad] = [y.data] + [t.grad for t in tensors]
-    for (backend, x_needs_grad), got in results.items():
+    for (_, x_needs_grad), got in results.items():
         for value, want in zip(got, results["composed", x_needs_grad], strict=True):
             if want is None:
                 assert value is None

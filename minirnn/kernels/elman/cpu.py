@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
-                    row_blocks)
+                    prepare_cpu_once, row_blocks)
 from ..activations import CODES, activate, derivative
 from ..linalg_cpu import activate_rows, copy_into, delta_rows, sum_outer_previous_rows
 
@@ -221,10 +221,11 @@ def elman_forward(x, W_in, b_in, W_hh, h0, lengths, activation, output=None):
     blocks = row_blocks(B, B * T * H * (H + I + W_out.shape[0]))
     arrays = (c(x), c(W_in.T), c(b_in), c(W_hh.T), c(h0), lengths, CODES[activation],
               gemm_address(x.dtype), hs, c(W_out.T), b_out, out_code, y)
-    with kernel_threads(blocks):  # each thread calls BLAS on its own block
-        if blocks == 1:
-            _elman_forward_one(*arrays)
-        else:
+    if blocks == 1:  # the calling thread alone: no thread pool to size
+        prepare_cpu_once()
+        _elman_forward_one(*arrays)
+    else:
+        with kernel_threads(blocks):  # each thread calls BLAS on its own block
             _elman_forward(blocks, *arrays)
     return hs if output is None else (hs, y)
 
@@ -258,10 +259,11 @@ def elman_backward(dhs, hs, x, W_in, W_hh, h0, lengths, activation, need_dx, kee
               c(W_in), dz, dh0,
               *grads[:3], dx, dy, y, W_out, out_code,
               dy if out_code == IDENTITY else np.empty_like(dy), *grads[3:])
-    with kernel_threads(blocks):
-        if blocks == 1:
-            _elman_backward_one(*arrays)
-        else:
+    if blocks == 1:
+        prepare_cpu_once()
+        _elman_backward_one(*arrays)
+    else:
+        with kernel_threads(blocks):
             _elman_backward(blocks, *arrays)
     dW, dWin, db, dWout, dbout = (block_sum(g) for g in grads)
     result = (dx if need_dx else None, dWin, db, dW, dh0) + \
