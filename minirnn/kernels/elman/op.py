@@ -109,7 +109,7 @@ def _with_output(layer):
             dx, dW_xh, db_h, dW_hh, dh0 = layer_backward(
                 blas.matmul(dv, W_hy).reshape(hs.shape), needs[:4] + (True,))
             return (dx, dW_xh, db_h, dW_hh,
-                    if_needed(needs[4], lambda: dh0 if h0.ndim == 2 else dh0.sum(axis=0)),
+                    if_needed(needs[4], lambda: dh0 if h0.ndim == 2 else blas.column_sums(dh0)),
                     if_needed(needs[5], lambda: blas.matmul(dv.T, rows)),
                     if_needed(needs[6], lambda: blas.column_sums(dv)))
         return y.reshape(B, T, W_hy.shape[0]), backward
@@ -130,7 +130,7 @@ def _cpu_network(x, W_xh, b_h, W_hh, h0, W_hy, b_y, lengths, activation, output_
             None, hs, x, W_xh, W_hh, h0_rows, lengths, activation, needs[0],
             output=(dy, kept_y, W_hy, output_activation))
         return (dx, dW_xh, db_h, dW_hh,
-                if_needed(needs[4], lambda: dh0 if h0.ndim == 2 else dh0.sum(axis=0)),
+                if_needed(needs[4], lambda: dh0 if h0.ndim == 2 else blas.column_sums(dh0)),
                 dW_hy, db_y)
     return y, backward
 
