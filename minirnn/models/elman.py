@@ -15,7 +15,10 @@ How it runs: the input projection a_t = W_xh x_t + b_h for every t is one batche
 is the output projection; only h_t = f(a_t + W_hh h_{t-1}) is sequential. With backend="tape"
 that recurrence is unrolled with primitive ops and differentiated by the tape; with "numpy",
 "cpu" or "cuda" the projection and the recurrence are one fused operation whose backward is
-hand-written BPTT (``minirnn.kernels.elman``). Gradients:
+hand-written BPTT (``minirnn.kernels.elman``), and when only y is asked for (no
+``return_state``, no ``return_states``) and g is identity or tanh, the output layer is inside
+that operation too (``elman_network``): a small network's step is mostly the Python around each
+tape entry, so the fewer entries the faster. Gradients:
 
     dh_t = W_hy^T dy_t + W_hh^T dz_{t+1},   dz_t = dh_t ⊙ f'(z_t),
     ∂L/∂W_hh = Σ_t dz_t h_{t-1}^T,   ∂L/∂W_xh = Σ_t dz_t x_t^T,   ∂L/∂b_h = Σ_t dz_t,

@@ -17,6 +17,14 @@ in memory (and correcting the t = 0 rows, whose h_{-1} is h0), so no shifted cop
 made; the wrapper adds the blocks' shares. The input projection and its gradients inside the
 one call, instead of a linear op on each side of it, took a quarter off a tiny network's
 forward + backward, which is mostly Python around the arithmetic (BENCHMARKS.md).
+The network op (``op.elman_network``) hands the kernels its output layer too, y = g(W_out h_t
++ b_out): each block multiplies its (b, t) rows of hs by W_out^T once its recurrence is done,
+and the backward starts with that layer's (dv = dy g'(v), dhs = dv W_out and the block's
+shares of ∂L/∂W_out and ∂L/∂b_out, one product or pass each) before its BPTT; the layer op
+passes an output of width 0. One body per direction (``_forward_rows``, ``_block_backward``)
+is compiled twice: inside a parallel loop over the blocks, and alone for a batch that is one
+block, where Numba's parallel launch (about 7 us) would cost more than a tiny network's
+forward.
 ``fastmath`` allows only contraction into FMA and sign-of-zero freedom: no NaN/inf assumptions,
 so a diverging network shows its NaN.
 """
