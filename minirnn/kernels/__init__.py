@@ -7,6 +7,7 @@ per family, the same files in each:
 
     elman/     elman_recurrence     h_t = f(W_xh x_t + b_h            Elman, StateSpaceRNN,
                                             + W_hh h_{t-1})           a stacked layer
+               elman_network        y_t = g(W_hy h_t + b_y) too       Elman, StateSpaceRNN
     lstm/      lstm_recurrence      [h_t | c_t], gates i f g o        LSTM, an LSTM layer
     gru/       gru_recurrence       h_t, gates r z n                  GRU, a GRU layer
     memory/    memory_recurrence    [m_t, h_t, y_t]                   Jordan, ExplicitMemory, NARX
@@ -38,7 +39,7 @@ clear_stale_kernels()  # before any kernel is loaded from Numba's cache (kernel_
 
 from .blas import deterministic, set_deterministic, thread_count  # noqa: E402
 from .delay import delay_embed  # noqa: E402
-from .elman import elman_recurrence  # noqa: E402
+from .elman import elman_network, elman_recurrence  # noqa: E402
 from .gru import gru_recurrence  # noqa: E402
 from .layered import layered_recurrence  # noqa: E402
 from .linear import linear  # noqa: E402
@@ -46,6 +47,6 @@ from .lstm import lstm_recurrence  # noqa: E402
 from .memory import memory_recurrence  # noqa: E402
 from .window import window_layer  # noqa: E402
 
-__all__ = ["elman_recurrence", "lstm_recurrence", "gru_recurrence", "memory_recurrence",
-           "layered_recurrence", "delay_embed", "window_layer",
+__all__ = ["elman_recurrence", "elman_network", "lstm_recurrence", "gru_recurrence",
+           "memory_recurrence", "layered_recurrence", "delay_embed", "window_layer",
            "linear", "set_deterministic", "deterministic", "thread_count"]
