@@ -203,10 +203,11 @@ def test_small_work_on_one_thread_gives_the_numbers_of_the_split_kernels(monkeyp
 
 
 def test_a_kernel_call_runs_blas_on_one_thread_and_gives_back_the_programs_count():
-    """Around a kernel call BLAS is on one thread (the kernels call it from Numba's threads);
-    a count the program set (after the cpu engine's own settings, ``prepare_cpu``, which the
-    first kernel call makes and which leave BLAS on one thread) is put back afterwards, and
-    one already 1 is left alone."""
+    """Around a kernel call of several blocks BLAS is on one thread (the kernels call it from
+    Numba's threads); a count the program set (after the cpu engine's own settings,
+    ``prepare_cpu``, which the first kernel call makes and which leave BLAS on one thread) is
+    put back afterwards, and one already 1 is left alone. A call of one block runs on the
+    calling thread alone and leaves the program's count as it is."""
     if blas.get_blas_threads() is None:
         pytest.skip("this BLAS cannot be told its thread count")
     blas.prepare_cpu_once()
@@ -214,9 +215,11 @@ def test_a_kernel_call_runs_blas_on_one_thread_and_gives_back_the_programs_count
     try:
         for count in (2, 1):
             blas.set_blas_threads(count)
-            with blas.kernel_threads(1):
+            with blas.kernel_threads(2):
                 assert blas.get_blas_threads() == 1
             assert blas.get_blas_threads() == count
+            with blas.kernel_threads(1):
+                assert blas.get_blas_threads() == count
     finally:
         blas.set_blas_threads(before)
 
@@ -269,11 +272,15 @@ def test_the_serial_and_parallel_compilations_of_a_kernel_give_the_same_numbers(
     b, h0 = rng.standard_normal(H), rng.standard_normal((B, H))
     lengths = np.full(B, T, dtype=np.int64)
     c = np.ascontiguousarray
+    O = 2
+    W_out, b_out = rng.standard_normal((O, H)), rng.standard_normal(O)
     outs = []
     for kernel in (cpu._elman_forward.serial, cpu._elman_forward.parallel):
-        hs = np.empty((B, T, H))
+        hs, y = np.empty((B, T, H)), np.empty((B, T, O))
         with blas.kernel_threads(B):
-            kernel(x, c(W_in.T), b, c(W_hh.T), h0, lengths, CODES["tanh"], B,
-                   gemm_address(x.dtype), hs)
-        outs.append(hs)
+            kernel(B, x, c(W_in.T), b, c(W_hh.T), h0, lengths, CODES["tanh"],
+                   gemm_address(x.dtype), hs, c(W_out.T), b_out, CODES["identity"], y)
+        outs.append((hs, y))
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    outs = [hs for hs, _ in outs]
     np.testing.assert_array_equal(outs[0], outs[1])

@@ -229,8 +229,10 @@ class kernel_threads:
     alone, no thread woken); before the first kernel, the process settings of ``prepare_cpu``
     (BLAS left on one thread afterwards too, freed memory kept), unless the program made them
     itself. A call with one block runs a ``RowBlockKernel``'s serial code on the calling thread,
-    so Numba's pool is left alone (and not started: a run on small data never starts it).
-    (A class, not a generator: it runs around every kernel call.)"""
+    so only the process settings are made: Numba's pool is left alone (and not started: a run
+    on small data never starts it), and so is BLAS, which one thread calls as NumPy's own
+    products do (the thread counts' C calls cost about 3 us, a tenth of a tiny network's
+    forward). (A class, not a generator: it runs around every kernel call.)"""
 
     __slots__ = ("blocks", "threads", "blas_before")
     _count = None  # (get, set) of Numba's thread count, once the pool has started
@@ -241,17 +243,18 @@ class kernel_threads:
     def __enter__(self):
         prepare_cpu_once()
         self.threads = 0  # Numba's count to restore; 0: left alone
-        if self.blocks != 1:
-            if kernel_threads._count is None:
-                kernel_threads._count = _numba_thread_count()
-            get, set_ = kernel_threads._count
-            threads = get()
-            if self.blocks is not None and self.blocks < threads:
-                set_(self.blocks)
-                self.threads = threads
+        self.blas_before = None  # BLAS's count to restore, when it was not 1
+        if self.blocks == 1:
+            return self
+        if kernel_threads._count is None:
+            kernel_threads._count = _numba_thread_count()
+        get, set_ = kernel_threads._count
+        threads = get()
+        if self.blocks is not None and self.blocks < threads:
+            set_(self.blocks)
+            self.threads = threads
         # BLAS's count through its C functions, not ``blas_threads`` (a generator's context
         # manager: a microsecond of every kernel call); it is already 1 unless a program set it
-        self.blas_before = None  # BLAS's count to restore, when it was not 1
         found = _thread_functions()
         if found is not None:
             previous = found[1]()

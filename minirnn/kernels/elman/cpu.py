@@ -22,9 +22,9 @@ The network op (``op.elman_network``) hands the kernels its output layer too, y 
 and the backward starts with that layer's (dv = dy g'(v), dhs = dv W_out and the block's
 shares of ∂L/∂W_out and ∂L/∂b_out, one product or pass each) before its BPTT; the layer op
 passes an output of width 0. One body per direction (``_forward_rows``, ``_block_backward``)
-is compiled twice: inside a parallel loop over the blocks, and alone for a batch that is one
-block, where Numba's parallel launch (about 7 us) would cost more than a tiny network's
-forward.
+runs in a loop over the blocks, compiled twice (``blas.RowBlockKernel``): in parallel, and
+serially for a batch that is one block, where Numba's parallel launch (about 7 us) would cost
+more than a tiny network's forward.
 ``fastmath`` allows only contraction into FMA and sign-of-zero freedom: no NaN/inf assumptions,
 so a diverging network shows its NaN.
 """
@@ -32,7 +32,7 @@ import numba
 import numpy as np
 
 from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
-                    prepare_cpu_once, row_blocks)
+                    row_blocks)
 from ..activations import CODES, activate, derivative
 from ..linalg_cpu import activate_rows, copy_into, delta_rows, sum_outer_previous_rows
 
@@ -85,16 +85,6 @@ def _elman_forward(blocks, x, Win_t, b_in, Wt, h0, lengths, code, address, hs, W
         b0, b1 = block_bounds(block, blocks, hs.shape[0])
         _forward_rows(b0, b1, x, Win_t, b_in, Wt, h0, lengths, code, address, hs, Wout_t,
                       b_out, out_code, y)
-
-
-@cpu_jit()
-def _elman_forward_one(x, Win_t, b_in, Wt, h0, lengths, code, address, hs, Wout_t, b_out,
-                       out_code, y):
-    """``_forward_rows`` on the whole batch as one block, on the calling thread: starting
-    Numba's parallel region costs about 7 us even for one block, a tenth of a small model's
-    step."""
-    _forward_rows(0, hs.shape[0], x, Win_t, b_in, Wt, h0, lengths, code, address, hs, Wout_t,
-                  b_out, out_code, y)
 
 
 @cpu_jit()
@@ -197,17 +187,6 @@ def _elman_backward(blocks, dhs, hs, W, h0, lengths, code, address, x, W_in, dz,
                         dWout_blocks, dbout_blocks)
 
 
-@cpu_jit()
-def _elman_backward_one(dhs, hs, W, h0, lengths, code, address, x, W_in, dz, dh0, dW_blocks,
-                        dWin_blocks, db_blocks, dx, dy, y, W_out, out_code, dv, dWout_blocks,
-                        dbout_blocks):
-    """``_block_backward`` on the whole batch as one block, on the calling thread (as
-    ``_elman_forward_one``)."""
-    _block_backward(0, 1, dhs, hs, W, h0, lengths, code, address, x, W_in, dz, dh0, dW_blocks,
-                    dWin_blocks, db_blocks, dx, dy, y, W_out, out_code, dv, dWout_blocks,
-                    dbout_blocks)
-
-
 def _output_arrays(output, hidden, dtype):
     """(W_out, b_out, g's code) of an output layer (``output`` = (W_out, b_out, g)), or empty
     ones (O = 0: none) for the layer alone."""
@@ -229,12 +208,8 @@ def elman_forward(x, W_in, b_in, W_hh, h0, lengths, activation, output=None):
     blocks = row_blocks(B, B * T * H * (H + I + W_out.shape[0]))
     arrays = (c(x), c(W_in.T), c(b_in), c(W_hh.T), c(h0), lengths, CODES[activation],
               gemm_address(x.dtype), hs, c(W_out.T), b_out, out_code, y)
-    if blocks == 1:  # the calling thread alone: no thread pool to size
-        prepare_cpu_once()
-        _elman_forward_one(*arrays)
-    else:
-        with kernel_threads(blocks):  # each thread calls BLAS on its own block
-            _elman_forward(blocks, *arrays)
+    with kernel_threads(blocks):  # each thread calls BLAS on its own block
+        _elman_forward(blocks, *arrays)
     return hs if output is None else (hs, y)
 
 
@@ -267,12 +242,8 @@ def elman_backward(dhs, hs, x, W_in, W_hh, h0, lengths, activation, need_dx, kee
               c(W_in), dz, dh0,
               *grads[:3], dx, dy, y, W_out, out_code,
               dy if out_code == IDENTITY else np.empty_like(dy), *grads[3:])
-    if blocks == 1:
-        prepare_cpu_once()
-        _elman_backward_one(*arrays)
-    else:
-        with kernel_threads(blocks):
-            _elman_backward(blocks, *arrays)
+    with kernel_threads(blocks):
+        _elman_backward(blocks, *arrays)
     dW, dWin, db, dWout, dbout = (block_sum(g) for g in grads)
     result = (dx if need_dx else None, dWin, db, dW, dh0) + \
         ((dWout, dbout) if output is not None else ())
