@@ -86,6 +86,23 @@ def test_split_matmul_equals_numpy(monkeypatch, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,n", [(1, 1), (3200, 64), (7, 5)])
+def test_a_product_over_one_term_equals_numpy(dtype, m, n):
+    """``matmul`` of A (m, 1) and B (1, n), the outer product an output layer of one unit sends
+    back, goes to ``gemm`` (NumPy's own loop is slow there): NumPy's numbers, with and without
+    the bias, from a column of a wider array too."""
+    rng = np.random.default_rng(4)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    wide = rng.standard_normal((m, 3)).astype(dtype)
+    B = rng.standard_normal((1, n)).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    for A in (np.ascontiguousarray(wide[:, 1:2]), wide[:, 1:2]):
+        np.testing.assert_allclose(blas.matmul(A, B), A @ B, rtol=tol, atol=tol)
+        np.testing.assert_allclose(blas.matmul(A, B, bias), A @ B + bias, rtol=tol, atol=tol)
+        assert blas.matmul(A, B).dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_column_sums_equal_numpy(dtype):
     X = np.random.default_rng(2).standard_normal((3201, 7)).astype(dtype)
     tol = 1e-4 if dtype == np.float32 else 1e-12
@@ -186,10 +203,11 @@ def test_small_work_on_one_thread_gives_the_numbers_of_the_split_kernels(monkeyp
 
 
 def test_a_kernel_call_runs_blas_on_one_thread_and_gives_back_the_programs_count():
-    """Around a kernel call BLAS is on one thread (the kernels call it from Numba's threads);
-    a count the program set (after the cpu engine's own settings, ``prepare_cpu``, which the
-    first kernel call makes and which leave BLAS on one thread) is put back afterwards, and
-    one already 1 is left alone."""
+    """Around a kernel call of several blocks BLAS is on one thread (the kernels call it from
+    Numba's threads); a count the program set (after the cpu engine's own settings,
+    ``prepare_cpu``, which the first kernel call makes and which leave BLAS on one thread) is
+    put back afterwards, and one already 1 is left alone. A call of one block runs on the
+    calling thread alone and leaves the program's count as it is."""
     if blas.get_blas_threads() is None:
         pytest.skip("this BLAS cannot be told its thread count")
     blas.prepare_cpu_once()
@@ -197,9 +215,11 @@ def test_a_kernel_call_runs_blas_on_one_thread_and_gives_back_the_programs_count
     try:
         for count in (2, 1):
             blas.set_blas_threads(count)
-            with blas.kernel_threads(1):
+            with blas.kernel_threads(2):
                 assert blas.get_blas_threads() == 1
             assert blas.get_blas_threads() == count
+            with blas.kernel_threads(1):
+                assert blas.get_blas_threads() == count
     finally:
         blas.set_blas_threads(before)
 
@@ -252,11 +272,15 @@ def test_the_serial_and_parallel_compilations_of_a_kernel_give_the_same_numbers(
     b, h0 = rng.standard_normal(H), rng.standard_normal((B, H))
     lengths = np.full(B, T, dtype=np.int64)
     c = np.ascontiguousarray
+    O = 2
+    W_out, b_out = rng.standard_normal((O, H)), rng.standard_normal(O)
     outs = []
     for kernel in (cpu._elman_forward.serial, cpu._elman_forward.parallel):
-        hs = np.empty((B, T, H))
+        hs, y = np.empty((B, T, H)), np.empty((B, T, O))
         with blas.kernel_threads(B):
-            kernel(x, c(W_in.T), b, c(W_hh.T), h0, lengths, CODES["tanh"], B,
-                   gemm_address(x.dtype), hs)
-        outs.append(hs)
+            kernel(B, x, c(W_in.T), b, c(W_hh.T), h0, lengths, CODES["tanh"],
+                   gemm_address(x.dtype), hs, c(W_out.T), b_out, CODES["identity"], y)
+        outs.append((hs, y))
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    outs = [hs for hs, _ in outs]
     np.testing.assert_array_equal(outs[0], outs[1])

@@ -153,3 +153,63 @@ def test_the_elman_op_is_the_projection_then_the_recurrence(B, T, I, H, x_needs_
                 assert got is None
             else:
                 np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("B,T,I,H,O", [(1, 1, 1, 1, 1), (1, 9, 3, 5, 2), (4, 7, 2, 6, 3),
+                                       (3, 5, 7, 4, 5)])
+@pytest.mark.parametrize("output_activation", ["identity", "tanh"])
+@pytest.mark.parametrize("shared_h0", [True, False])
+def test_the_network_op_is_the_layer_then_the_output_layer(B, T, I, H, O, output_activation,
+                                                           shared_h0):
+    """``elman_network`` (the recurrence and y_t = g(W_hy h_t + b_y) in one entry, what a model
+    runs when nobody reads its states) equals the layer op followed by a linear op and g, on
+    every engine, values and gradients, with h0 shared by every row (H,) or one per row, on a
+    padded batch, with and without x's gradient; and its gradients are finite differences'."""
+    from minirnn.autograd import ops
+    from minirnn.kernels.elman import elman_network, elman_recurrence
+
+    rng = np.random.default_rng(B * 1000 + T * 100 + I * 10 + H + O)
+    lengths = np.maximum(1, T - np.arange(B) % T).astype(np.int64)
+    shapes = ((B, T, I), (H, I), (H,), (H, H), (H,) if shared_h0 else (B, H), (O, H), (O,))
+    arrays = [rng.standard_normal(s) for s in shapes]
+    weights = rng.standard_normal((B, T, O))
+
+    def run(backend, tensors):
+        x, W_xh, b_h, W_hh, h0, W_hy, b_y = tensors
+        if backend == "composed":
+            rows = ops.repeat_rows(h0, B) if shared_h0 else h0
+            hs = elman_recurrence(x, W_xh, b_h, W_hh, rows, "tanh", lengths, "numpy")
+            v = mr.kernels.linear(hs, W_hy, b_y)
+            y = v.tanh() if output_activation == "tanh" else v
+        else:
+            y = elman_network(x, W_xh, b_h, W_hh, h0, W_hy, b_y, "tanh", output_activation,
+                              lengths, backend)
+        return y, (y * weights).sum()
+
+    results = {}
+    for backend in ("composed", "numpy", "cpu"):
+        for x_needs_grad in (True, False):
+            tensors = [mr.Tensor(a, requires_grad=True) for a in arrays]
+            tensors[0].requires_grad = x_needs_grad
+            y, loss = run(backend, tensors)
+            loss.backward()
+            results[backend, x_needs_grad] = [y.data] + [t.grad for t in tensors]
+    for (_, x_needs_grad), got in results.items():
+        for value, want in zip(got, results["composed", x_needs_grad], strict=True):
+            if want is None:
+                assert value is None
+            else:
+                np.testing.assert_allclose(value, want, rtol=1e-10, atol=1e-12)
+    tensors = [mr.Tensor(a, requires_grad=True) for a in arrays]
+    names = ("x", "W_xh", "b_h", "W_hh", "h0", "W_hy", "b_y")
+    report = mr.autograd.check_gradients(lambda: run("cpu", tensors)[1],
+                                         dict(zip(names, tensors, strict=True)))
+    assert report.passed, str(report)
+
+
+def test_the_network_op_refuses_an_output_it_does_not_take():
+    from minirnn.kernels.elman import elman_network
+
+    t = [mr.Tensor(np.ones(s)) for s in ((1, 2, 1), (1, 1), (1,), (1, 1), (1,), (1, 1), (1,))]
+    with pytest.raises(ValueError, match="output activation 'softmax' is not one of"):
+        elman_network(*t, "tanh", "softmax", np.array([2]), "cpu")

@@ -31,9 +31,17 @@ def test_describe_lists_the_ops_in_the_order_they_ran_with_shapes_and_gradients(
 
 
 def test_a_model_names_its_parameters_and_a_fused_recurrence_is_one_entry():
+    """A whole Elman network whose states nobody asks for is one entry; asked for its last
+    state, it is the recurrence's entry and the output layer's."""
     model = mr.models.Elman(input_size=3, hidden_size=4, output_size=2, backend="numpy")
     loss = mr.losses.mse(model(np.ones((2, 5, 3))), np.zeros((2, 5, 2)))
     lines = describe(loss, names=model).splitlines()
+    assert [line.split()[1] for line in lines] == ["elman_network[numpy]", "mse"]
+    assert lines[0].split("<-")[1].strip() == (
+        "const (2, 5, 3), W_xh (4, 3) grad, b_h (4,) grad, W_hh (4, 4) grad, const (4,), "
+        "W_hy (2, 4) grad, b_y (2,) grad")
+    y, _ = model(np.ones((2, 5, 3)), return_state=True)
+    lines = describe(mr.losses.mse(y, np.zeros((2, 5, 2))), names=model).splitlines()
     assert [line.split()[1] for line in lines] == ["elman_recurrence[numpy]", "linear", "mse"]
     assert "W_hh (4, 4) grad" in lines[0] and "const (2, 5, 3)" in lines[0]
     assert lines[1].split("<-")[1].strip() == "#0 (2, 5, 4) grad, W_hy (2, 4) grad, b_y (2,) grad"

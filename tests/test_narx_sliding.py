@@ -183,3 +183,35 @@ def test_closed_loop_narx_learns_a_nonlinear_system_and_free_runs_it():
     rmse = np.sqrt(np.mean((free_run - y_test) ** 2))
     # a free run over unseen inputs, 60 steps of its own feedback: within 15% of the spread
     assert rmse < 0.15 * np.std(y_test), (rmse, np.std(y_test))
+
+
+@pytest.mark.parametrize("kind", ["sliding", "narx-open"])
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_feedforward_models_run_in_chunks_as_in_one_pass(kind, backend):
+    """The state (the window's last inputs, NARX's last inputs and outputs) carried from chunk
+    to chunk gives the outputs of one pass, and the gradient reaches a given state, with
+    padded rows, as finite differences say."""
+    shape = (3, 9, 2, 4, 2)
+    x, target = random_problem(shape, seed=3)
+    y_true = np.random.default_rng(4).standard_normal(target.shape)
+    model = make(kind, shape, backend)
+
+    def call(x_part, **kwargs):
+        return model(x_part, **kwargs) if kind == "sliding" else \
+            model(x_part, y=y_true[:, kwargs.pop("rows")], **kwargs)
+
+    whole = call(x, **({} if kind == "sliding" else {"rows": slice(0, 9)})).data
+    state, parts = None, []
+    for rows in (slice(0, 4), slice(4, 5), slice(5, 9)):
+        extra = {} if kind == "sliding" else {"rows": rows}
+        y, state = call(x[:, rows], h=state, return_state=True, **extra)
+        parts.append(y.data)
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), whole, rtol=1e-12, atol=1e-14)
+    h = mr.Tensor(np.random.default_rng(5).standard_normal(state.shape), requires_grad=True)
+    lengths = np.array([9, 4, 6])
+    extra = {} if kind == "sliding" else {"rows": slice(0, 9)}
+    report = check_gradients(
+        lambda: mr.losses.mse(call(x, h=h, lengths=lengths, return_state=True, **extra)[0]
+                              + call(x, h=h, **extra), target),
+        dict(model.named_parameters(), h=h))
+    assert report.passed, str(report)

@@ -63,8 +63,11 @@ print(inspect.getsource(delay.delay_forward))
 
 # %% [markdown]
 # The rest of the model is two batched matrix products, one for every step at once
-# (`SlidingPredictor.forward`: the known past, zeros by default, goes in front of the sequence,
-# the delay line starts after it, then `linear` twice):
+# (`SlidingPredictor.forward`: a known past goes in front of the sequence and the delay line
+# starts after it; then the hidden layer and the output layer). On the numpy and cpu engines
+# the delay line, the first product and $f$ are one fused op, `window_layer`
+# (`minirnn.kernels.window`, its reference beside `delay_embed`'s); on the tape engine they
+# are `delay_embed`'s shifted copies, `linear` and `tanh`, the same numbers:
 
 # %%
 print(inspect.getsource(mr.models.SlidingPredictor.forward))

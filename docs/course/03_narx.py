@@ -64,7 +64,8 @@ rng = np.random.default_rng(0)
 # default).
 #
 # **Open loop** is two delay lines (the `delay_embed` op of notebook 2, with first lag 0 for
-# the inputs and 1 for the outputs) and an ordinary network. **Closed loop** cannot be computed
+# the inputs and 1 for the outputs) and an ordinary network (whose hidden layer reads both
+# delay lines in the one `window_layer` op of notebook 2). **Closed loop** cannot be computed
 # for all steps at once: $y_t$ needs $y_{t-1}$. minirnn writes the output delay line as a
 # *memory* $m_t = r_t = [y_{t-1}; \dots; y_{t-K}]$ updated by two constant matrices,
 #

@@ -229,8 +229,10 @@ class kernel_threads:
     alone, no thread woken); before the first kernel, the process settings of ``prepare_cpu``
     (BLAS left on one thread afterwards too, freed memory kept), unless the program made them
     itself. A call with one block runs a ``RowBlockKernel``'s serial code on the calling thread,
-    so Numba's pool is left alone (and not started: a run on small data never starts it).
-    (A class, not a generator: it runs around every kernel call.)"""
+    so only the process settings are made: Numba's pool is left alone (and not started: a run
+    on small data never starts it), and so is BLAS, which one thread calls as NumPy's own
+    products do (the thread counts' C calls cost about 3 us, a tenth of a tiny network's
+    forward). (A class, not a generator: it runs around every kernel call.)"""
 
     __slots__ = ("blocks", "threads", "blas_before")
     _count = None  # (get, set) of Numba's thread count, once the pool has started
@@ -241,17 +243,18 @@ class kernel_threads:
     def __enter__(self):
         prepare_cpu_once()
         self.threads = 0  # Numba's count to restore; 0: left alone
-        if self.blocks != 1:
-            if kernel_threads._count is None:
-                kernel_threads._count = _numba_thread_count()
-            get, set_ = kernel_threads._count
-            threads = get()
-            if self.blocks is not None and self.blocks < threads:
-                set_(self.blocks)
-                self.threads = threads
+        self.blas_before = None  # BLAS's count to restore, when it was not 1
+        if self.blocks == 1:
+            return self
+        if kernel_threads._count is None:
+            kernel_threads._count = _numba_thread_count()
+        get, set_ = kernel_threads._count
+        threads = get()
+        if self.blocks is not None and self.blocks < threads:
+            set_(self.blocks)
+            self.threads = threads
         # BLAS's count through its C functions, not ``blas_threads`` (a generator's context
         # manager: a microsecond of every kernel call); it is already 1 unless a program set it
-        self.blas_before = None  # BLAS's count to restore, when it was not 1
         found = _thread_functions()
         if found is not None:
             previous = found[1]()
@@ -473,6 +476,18 @@ def _rows(X):
     return X if ok else np.ascontiguousarray(X)
 
 
+def _outer(A, B, bias):
+    """A @ B (+ bias) for A (m, 1), B (1, n): the outer product, by ``gemm``. NumPy's matmul
+    runs a product over one term in its own loop rather than BLAS (its strides do not suit
+    BLAS), 10-20x slower: 0.5-1 ms for the (3200, 1) x (1, 64) of an output layer of one
+    unit's backward, more than the rest of a sliding window's training step (BENCHMARKS.md)."""
+    out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
+    gemm(gemm_address(A.dtype), _rows(A), _rows(B), out, False, 0.0)
+    if bias is not None:
+        out += bias
+    return out
+
+
 def matmul(A, B, bias=None):
     """A @ B (+ bias, broadcast over the rows) for 2-D arrays, cut over Numba's threads with
     one-threaded BLAS in each when it is large; ``A`` may be the transpose of a row-major array
@@ -485,6 +500,8 @@ def matmul(A, B, bias=None):
     # small products (most of a small model's), and products on the GPU: the array library's
     # own, asked first: each check before the split costs a microsecond, per product
     if A.shape[0] * A.shape[1] * B.shape[1] < SPLIT_WORK or on_device(A) or on_device(B):
+        if A.shape[1] == 1 and not on_device(A) and A.dtype == B.dtype:
+            return _outer(A, B, bias)
         out = A @ B
         if bias is not None:
             out += bias

@@ -40,6 +40,8 @@ from ..autograd.arrays import array_module
 from ..kernels.activations import CODES
 from ..kernels.cuda_support import cuda_available
 from ..kernels.delay import check_start, delay_embed
+from ..kernels.linear import linear
+from ..kernels.window import window_layer
 from . import init
 from .module import Module, Parameter
 
@@ -119,6 +121,22 @@ def delay_line(v: Tensor, first: int, count: int, backend: str, start: int = 0) 
         blocks.append(ops.concatenate([zeros, v[:, :T - lag]], axis=1))
     embedded = ops.concatenate(blocks, axis=2)
     return embedded[:, start:] if start else embedded
+
+
+def window(pairs, lags, b: Tensor, activation: str, backend: str) -> Tensor:
+    """h_t = f(Σ_i W_i e^i_t + b), e^i = delay_line(v^i, first_i, count_i, start_i) of each
+    (v^i, W_i) in ``pairs`` with its (first_i, count_i, start_i) in ``lags``: the hidden
+    layer of the models without a recurrence. On the numpy and cpu engines one fused op
+    (``kernels.window``); on the tape engine (the oracle) and the cuda engine the delay lines,
+    the products and f as ops of their own."""
+    if backend in ("numpy", "cpu"):
+        return window_layer(b, pairs, lags, activation, backend)
+    z = None
+    for (v, W), (first, count, start) in zip(pairs, lags, strict=True):
+        term = linear(delay_line(v, first, count, backend, start=start), W,
+                      b if z is None else None)
+        z = term if z is None else z + term
+    return activate_tensor(activation, z)
 
 
 class SequenceModel(Module):

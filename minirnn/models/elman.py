@@ -15,7 +15,10 @@ How it runs: the input projection a_t = W_xh x_t + b_h for every t is one batche
 is the output projection; only h_t = f(a_t + W_hh h_{t-1}) is sequential. With backend="tape"
 that recurrence is unrolled with primitive ops and differentiated by the tape; with "numpy",
 "cpu" or "cuda" the projection and the recurrence are one fused operation whose backward is
-hand-written BPTT (``minirnn.kernels.elman``). Gradients:
+hand-written BPTT (``minirnn.kernels.elman``), and when only y is asked for (no
+``return_state``, no ``return_states``) and g is identity or tanh, the output layer is inside
+that operation too (``elman_network``): a small network's step is mostly the Python around each
+tape entry, so the fewer entries the faster. Gradients:
 
     dh_t = W_hy^T dy_t + W_hh^T dz_{t+1},   dz_t = dh_t ⊙ f'(z_t),
     ∂L/∂W_hh = Σ_t dz_t h_{t-1}^T,   ∂L/∂W_xh = Σ_t dz_t x_t^T,   ∂L/∂b_h = Σ_t dz_t,
@@ -27,6 +30,7 @@ import numpy as np
 
 from ..autograd import Tensor, ops
 from ..kernels.elman import elman_recurrence
+from ..kernels.elman.op import NETWORK_OUTPUTS, elman_network
 from ..kernels.fused import StateTaps
 from ..kernels.linear import linear
 from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_activation,
@@ -77,6 +81,12 @@ class Elman(SequenceModel):
         else:
             self.h0_fixed = Tensor(np.zeros(H, dtype=self.dtype))  # a constant, not learned
 
+    def _whole_network(self, return_state: bool, return_states: bool) -> bool:
+        """Whether the forward is one fused op, recurrence and output layer together: on a
+        kernel engine, when only y is asked for and g is one the op takes."""
+        return (self.backend != "tape" and not return_state and not return_states
+                and self.output_activation in NETWORK_OUTPUTS)
+
     @property
     def state_size(self) -> int:
         """The state's width: H."""
@@ -105,6 +115,11 @@ class Elman(SequenceModel):
         x = self._input(x, self.input_size)
         B, T, _ = x.shape
         lengths = check_lengths(lengths, B, T)
+        if self._whole_network(return_state, return_states):
+            h_init = self.initial_state() if h is None else \
+                self._state(h, B, self.hidden_size, None)
+            return elman_network(x, self.W_xh, self.b_h, self.W_hh, h_init, self.W_hy, self.b_y,
+                                 self.activation, self.output_activation, lengths, self.backend)
         h_init = self._state(h, B, self.hidden_size, self.initial_state())
         taps = StateTaps() if return_states else None
         hs = elman_states(x, self.W_xh, self.b_h, self.W_hh, h_init, self.activation, lengths,

@@ -9,7 +9,8 @@ default). Shapes: W_xh (H, (L+1)·I), W_yh (H, K·O), b_h (H,), W_hy (O, H), b_y
 Two ways to fill the past outputs y_{t-k}, as in system identification:
 
 - ``mode="open"`` (series-parallel): the TRUE past outputs, given as ``model(x, y=y_true)``.
-  Nothing is fed back, so there is no recurrence: two delay lines and an ordinary network.
+  Nothing is fed back, so there is no recurrence: two delay lines and an ordinary network,
+  whose hidden layer is one fused op (``minirnn.kernels.window``) on the numpy and cpu engines.
 - ``mode="closed"`` (parallel): the model's OWN past predictions are fed back, and training
   differentiates through that feedback exactly (BPTT). This is the explicit-memory recurrence
   (``minirnn.kernels.memory.reference``) with the memory m_t = [y_{t-1}, …, y_{t-K}] kept by
@@ -36,7 +37,7 @@ import numpy as np
 from ..autograd import Tensor, ops
 from ..kernels.fused import StateTaps
 from ..kernels.linear import linear
-from .base import activate_tensor, check_lengths, check_size, delay_line, outputs
+from .base import activate_tensor, check_lengths, check_size, delay_line, outputs, window
 from .memory import MemoryRecurrence
 
 MODES = ("open", "closed")
@@ -135,23 +136,23 @@ class NARX(MemoryRecurrence):
         # The past goes in front of the sequence and the delay line starts after it. A zero
         # past (no h) is the delay line's own zeros before t = 0: no copy of the sequence.
         fresh = h is None
-        regressors = (delay_line(x, 0, L + 1, self.backend) if fresh else
-                      delay_line(ops.concatenate([x_past, x], axis=1), 0, L + 1, self.backend,
-                                  start=L))
-        a = linear(regressors, self.W_xh, self.b_h)
+        x_lags = (x, (0, L + 1, 0)) if fresh else \
+            (ops.concatenate([x_past, x], axis=1), (0, L + 1, L))
         if self.mode == "open":
             if y is None:
                 raise ValueError("an open-loop NARX needs the true outputs: model(x, y=y_true)")
             y_true = self._input(y, O, name="y")
             if y_true.shape[:2] != (B, T):
                 raise ValueError(f"y must have shape ({B}, {T}, {O}), got {y_true.shape}")
-            y_regressors = (delay_line(y_true, 1, K, self.backend) if fresh else
-                            delay_line(ops.concatenate([y_past, y_true], axis=1), 1, K,
-                                        self.backend, start=K))
-            hidden = activate_tensor(self.activation, a + linear(y_regressors, self.W_yh))
+            y_lags = (y_true, (1, K, 0)) if fresh else \
+                (ops.concatenate([y_past, y_true], axis=1), (1, K, K))
+            hidden = window([(x_lags[0], self.W_xh), (y_lags[0], self.W_yh)],
+                            [x_lags[1], y_lags[1]], self.b_h, self.activation, self.backend)
             out = activate_tensor(self.output_activation, linear(hidden, self.W_hy, self.b_y))
             states = {"h": hidden} if return_states else None
         else:
+            regressors = delay_line(x_lags[0], 0, L + 1, self.backend, start=x_lags[1][2])
+            a = linear(regressors, self.W_xh, self.b_h)
             # memory m_{-1} = [y_{-2}, …, y_{-K}, (dropped)], newest first; y_{-1} apart
             newest_first = y_past[:, ::-1].reshape(B, K * O)
             m0 = ops.concatenate([newest_first[:, O:], self._constant_zeros(B, O)],

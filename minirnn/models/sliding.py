@@ -9,8 +9,10 @@ time. Nothing is remembered beyond the window: that is what the recurrent models
 
 Early steps (t < N-1) see zeros in place of the inputs before the start (zero padding), so the
 output has one value per input step, as for every other model; mask those steps out of the loss
-when they should not count. The window is a delay-line kernel (``minirnn.kernels.delay``) on
-every engine; the rest is two batched matmuls.
+when they should not count. The window and the hidden layer are one fused op on the numpy and
+cpu engines (``minirnn.kernels.window``: the delay line, the product, the bias and f in one tape
+entry), the delay-line kernel (``minirnn.kernels.delay``) and a batched matmul on the others;
+the output layer is one more batched matmul.
 
 Shapes: x (B, T, I) → y (B, T, O); W_xh (H, N·I), b_h (H,), W_hy (O, H), b_y (O,).
 """
@@ -21,7 +23,7 @@ import numpy as np
 from ..autograd import ops
 from ..kernels.linear import linear
 from .base import (OUTPUT_ACTIVATIONS, SequenceModel, activate_tensor, check_activation,
-                   check_lengths, check_size, delay_line)
+                   check_lengths, check_size, window)
 
 
 class SlidingPredictor(SequenceModel):
@@ -64,9 +66,13 @@ class SlidingPredictor(SequenceModel):
         past = self.window - 1
         state = self._state(h, B, self.state_size,
                             self._constant_zeros(self.state_size))
-        x_all = ops.concatenate([state.reshape(B, past, I), x], axis=1)  # (B, past+T, I)
-        e = delay_line(x_all, 0, self.window, self.backend, start=past)
-        hidden = activate_tensor(self.activation, linear(e, self.W_xh, self.b_h))
+        # the past goes in front of the sequence and the window starts after it; a zero past
+        # (no h) is the delay line's own zeros before t = 0: no copy of the sequence
+        x_all = ops.concatenate([state.reshape(B, past, I), x], axis=1) \
+            if h is not None or return_state else None  # (B, past+T, I)
+        source, start = (x, 0) if h is None else (x_all, past)
+        hidden = window([(source, self.W_xh)], [(0, self.window, start)], self.b_h,
+                        self.activation, self.backend)
         y = activate_tensor(self.output_activation, linear(hidden, self.W_hy, self.b_y))
         if not return_state:
             return y

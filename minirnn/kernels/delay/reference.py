@@ -16,8 +16,9 @@ It is linear, so its backward is its transpose, a "fold" that sends each copy ba
 import numpy as np
 
 
-def _span(lag, start, T):
-    """Output steps [lo, T - start) of lag ``lag`` read v[lo + start - lag …]; () if none."""
+def lag_span(lag, start, T):
+    """(lo, source, steps): output steps [lo, steps) of lag ``lag`` read v[source …], with
+    steps = T - start (none when lo >= steps)."""
     lo = max(0, lag - start)
     return lo, lo + start - lag, T - start
 
@@ -26,7 +27,7 @@ def delay_forward(v, first, count, start):
     B, T, C = v.shape
     e = np.zeros((B, T - start, count * C), dtype=v.dtype)
     for j in range(count):
-        lo, source, steps = _span(first + j, start, T)
+        lo, source, steps = lag_span(first + j, start, T)
         if lo < steps:
             e[:, lo:, j * C:(j + 1) * C] = v[:, source:source + steps - lo]
     return e
@@ -36,7 +37,7 @@ def delay_backward(de, first, count, start, C):
     B, steps, _ = de.shape
     dv = np.zeros((B, steps + start, C), dtype=de.dtype)
     for j in range(count):
-        lo, source, _ = _span(first + j, start, steps + start)
+        lo, source, _ = lag_span(first + j, start, steps + start)
         if lo < steps:
             dv[:, source:source + steps - lo] += de[:, lo:, j * C:(j + 1) * C]
     return dv

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd import Tensor
+from ...autograd.arrays import array_module
 from . import cpu, cuda, reference
 from .. import blas
 from ..activations import CODES
@@ -82,6 +83,61 @@ def _cpu(x, W_xh, b_h, W_hh, h0, lengths, activation, taps):
 IMPLEMENTATIONS = {"numpy": _with_projection(_numpy), "cpu": _cpu,
                    "cuda": _with_projection(_cuda)}
 
+#: the output layers the network op takes inside it (an activation written in terms of y)
+NETWORK_OUTPUTS = ("identity", "tanh")
+
+
+def _with_output(layer):
+    """An engine's layer (``layer(x, W_xh, b_h, W_hh, h0, lengths, activation, taps) -> (hs,
+    backward)``) and the output layer y_t = g(W_hy h_t + b_y) after it, in one entry: forward
+    one product over every (b, t) row; backward dv = dy ⊙ g'(v) (1 - y² for tanh), dhs = dv
+    W_hy, the layer's BPTT from dhs, ∂L/∂W_hy = Σ dv h^T and ∂L/∂b_y = Σ dv. A shared initial
+    state h0 (H,) is every row's, and its gradient the sum of the rows'."""
+    def network(x, W_xh, b_h, W_hh, h0, W_hy, b_y, lengths, activation, output_activation):
+        B, T = x.shape[:2]
+        h0_rows = h0 if h0.ndim == 2 else array_module(h0).repeat(h0[None], B, axis=0)
+        hs, layer_backward = layer(x, W_xh, b_h, W_hh, h0_rows, lengths, activation, None)
+        rows = hs.reshape(B * T, hs.shape[2])
+        y = blas.matmul(rows, W_hy.T, b_y)
+        if output_activation == "tanh":
+            y = array_module(y).tanh(y, out=y)
+
+        def backward(dy, needs):
+            dv = dy.reshape(y.shape)
+            if output_activation == "tanh":
+                dv = dv * (1 - y * y)
+            dx, dW_xh, db_h, dW_hh, dh0 = layer_backward(
+                blas.matmul(dv, W_hy).reshape(hs.shape), needs[:4] + (True,))
+            return (dx, dW_xh, db_h, dW_hh,
+                    if_needed(needs[4], lambda: dh0 if h0.ndim == 2 else blas.column_sums(dh0)),
+                    if_needed(needs[5], lambda: blas.matmul(dv.T, rows)),
+                    if_needed(needs[6], lambda: blas.column_sums(dv)))
+        return y.reshape(B, T, W_hy.shape[0]), backward
+    return network
+
+
+def _cpu_network(x, W_xh, b_h, W_hh, h0, W_hy, b_y, lengths, activation, output_activation):
+    """The cpu kernels run the output layer too, in the same compiled call each way: its
+    product right after each block's recurrence, its backward (dhs, ∂L/∂W_hy, ∂L/∂b_y)
+    right before the BPTT."""
+    h0_rows = h0 if h0.ndim == 2 else np.repeat(h0[None], x.shape[0], axis=0)
+    hs, y = cpu.elman_forward(x, W_xh, b_h, W_hh, h0_rows, lengths, activation,
+                              output=(W_hy, b_y, output_activation))
+    kept_y = y if output_activation != "identity" else None  # g' of tanh reads y, 1 - y²
+
+    def backward(dy, needs):
+        dx, dW_xh, db_h, dW_hh, dh0, dW_hy, db_y = cpu.elman_backward(
+            None, hs, x, W_xh, W_hh, h0_rows, lengths, activation, needs[0],
+            output=(dy, kept_y, W_hy, output_activation))
+        return (dx, dW_xh, db_h, dW_hh,
+                if_needed(needs[4], lambda: dh0 if h0.ndim == 2 else blas.column_sums(dh0)),
+                dW_hy, db_y)
+    return y, backward
+
+
+NETWORK_IMPLEMENTATIONS = {"numpy": _with_output(IMPLEMENTATIONS["numpy"]), "cpu": _cpu_network,
+                           "cuda": _with_output(IMPLEMENTATIONS["cuda"])}
+
 
 def elman_recurrence(x: Tensor, W_xh: Tensor, b_h: Tensor, W_hh: Tensor, h0: Tensor,
                      activation: str, lengths: np.ndarray, backend: str,
@@ -91,3 +147,18 @@ def elman_recurrence(x: Tensor, W_xh: Tensor, b_h: Tensor, W_hh: Tensor, h0: Ten
     through the later steps, W_hh^T dz_{t+1}, to the states a model returned (part "h")."""
     return fused_op("elman_recurrence", backend, IMPLEMENTATIONS, (x, W_xh, b_h, W_hh, h0),
                     lengths, activation, taps)
+
+
+def elman_network(x: Tensor, W_xh: Tensor, b_h: Tensor, W_hh: Tensor, h0: Tensor, W_hy: Tensor,
+                  b_y: Tensor, activation: str, output_activation: str, lengths: np.ndarray,
+                  backend: str) -> Tensor:
+    """A whole Elman network as ONE tape entry: y (B, T, O) = g(W_hy h_t + b_y) with h_t =
+    f(W_xh x_t + b_h + W_hh h_{t-1}), from h0 (B, H), or (H,) for every row; g one of
+    ``NETWORK_OUTPUTS``. What a small model costs is mostly the Python around each entry (its
+    recording, its backward's call, the products' calls), so a model whose states nobody
+    reads runs this rather than the layer op and a linear op."""
+    if output_activation not in NETWORK_OUTPUTS:
+        raise ValueError(f"elman_network: output activation {output_activation!r} is not one of "
+                         f"{', '.join(NETWORK_OUTPUTS)}")
+    return fused_op("elman_network", backend, NETWORK_IMPLEMENTATIONS,
+                    (x, W_xh, b_h, W_hh, h0, W_hy, b_y), lengths, activation, output_activation)
