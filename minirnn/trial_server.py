@@ -21,10 +21,10 @@ code and the output. Why a fork:
   hand;
 - the server runs Numba's ``workqueue`` threading layer on one thread (``NUMBA_NUM_THREADS=1``,
   as every trial had; OpenBLAS on one thread too): GNU OpenMP, Numba's default here, ends a
-  process that forks after using it. One thread computes the same numbers on any layer; the
-  price is time, since ``workqueue`` hands even one thread's parallel region to a thread of
-  its own and waits for it (a five-epoch trial took 1.35x its time on GNU OpenMP on the
-  loaded 2-core machine of BENCHMARKS.md).
+  process that forks after using it. On one thread every kernel call is one block of rows, which
+  runs the kernel's serial compilation (``kernels.blas.RowBlockKernel``) and starts no thread
+  pool at all, so the layer costs nothing; it matters only where a pool does start (the
+  deterministic mode's fixed blocks), and there a fork stays safe.
 
 Nothing runs on behind a dead worker: the server ends when its standard input closes (the
 worker that started it died, however), even mid-trial, and a child gets SIGTERM when the
