@@ -198,3 +198,17 @@ def test_the_tape_engine_imports_no_numba():
                          timeout=120, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_the_wheel_lists_every_package():
+    """pyproject.toml names the packages a wheel carries one by one (the command line's lives
+    apart, in cli/): a new folder of modules missing from the list would install without its
+    code. Every folder of minirnn with an __init__.py is listed, and nothing else."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {".".join(init.parent.relative_to(ROOT).parts)
+             for init in (ROOT / "minirnn").rglob("__init__.py")
+             if "__pycache__" not in init.parts and not init.parent.is_symlink()}
+    assert listed == found | {"minirnn.cli"}
