@@ -254,7 +254,10 @@ print(bool(cpu._elman_forward.parallel.signatures), parallel._is_initialized)
     import numba
 
     assert small == f"True False False {numba.config.NUMBA_NUM_THREADS}"
-    assert split == ("True True" if numba.config.NUMBA_NUM_THREADS > 1 else "False False")
+    # cut into blocks, the kernel runs its parallel compilation where there are threads to
+    # share the blocks; on one thread every call is one block, still serial; sizing the blocks
+    # asked for the thread count, which starts the pool either way
+    assert split == f"{numba.config.NUMBA_NUM_THREADS > 1} True"
 
 
 @pytest.mark.parametrize("B", [1, 3, 8])

@@ -80,10 +80,10 @@ class RowBlockKernel:
     two ways, each on its first use: with ``parallel=True`` for a call with several blocks, and
     serial (``prange`` is then ``range``) for a call with one, which is every call below
     ``SPLIT_WORK`` (``row_blocks``). The serial code is the same loop on the calling thread,
-    so the numbers are the same; it compiles several times faster (Numba's parfor passes are
-    most of a parallel kernel's compile time, seconds each: a first run on small data waited
-    for them), and it needs no thread pool, which takes 70-150 ms to start. The two are
-    cached apart (the serial one under the name ``<kernel>_serial``)."""
+    so the numbers are the same; it compiles faster (the Elman kernels 2-5x: Numba's parfor
+    passes are seconds of each parallel kernel, which a first run on small data waited for),
+    and it needs no thread pool, which took 70-150 ms to start on the 2-core machine of
+    BENCHMARKS.md. The two are cached apart (the serial one under ``<kernel>_serial``)."""
 
     def __init__(self, py_func):
         functools.update_wrapper(self, py_func)
@@ -198,7 +198,8 @@ def prepare_cpu_once():
 
 def thread_count() -> int:
     """Numba's thread count for the calling thread, without starting its pool: a run on small
-    data never needs the pool (``kernel_threads``), and starting it takes 70-150 ms. Until it
+    data never needs the pool (``kernel_threads``), and starting it took 70-150 ms on the
+    2-core machine of BENCHMARKS.md. Until it
     starts, nothing can have changed the count from ``NUMBA_NUM_THREADS``."""
     from numba.np.ufunc import parallel
 

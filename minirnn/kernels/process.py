@@ -53,13 +53,14 @@ def numba_without_scipy_blas() -> bool:
     """Import Numba's array functions (``numba.np.arraymath``, which its CPU target loads before
     the first kernel) without their probe of SciPy's BLAS; True if it did.
 
-    The probe imports ``scipy.linalg`` whenever SciPy is installed (0.2-0.3 s, a sixth of a
-    warm one-epoch run) to learn whether ``np.correlate`` and ``np.convolve`` in compiled code
-    can call BLAS; minirnn's kernels use neither (they call NumPy's OpenBLAS themselves:
-    ``blas.gemm``). While the module is imported, the name of SciPy's BLAS module maps to None,
-    so the probe's import fails at once; the name is freed right after, and SciPy imports as
-    usual later. In compiled code of this process those two functions then use Numba's own
-    loop. The ``minirnn`` command calls this; a program that imports minirnn is left as it is."""
+    The probe imports ``scipy.linalg`` whenever SciPy is installed (0.2-0.3 s on the 2-core
+    machine of BENCHMARKS.md, a tenth of a warm one-epoch run) to learn whether ``np.correlate``
+    and ``np.convolve`` in compiled code can call BLAS; minirnn's kernels use neither (they call
+    NumPy's OpenBLAS themselves: ``blas.gemm``). While the module is imported, the name of
+    SciPy's BLAS module maps to None, so the probe's import fails at once; the name is freed
+    right after, and SciPy imports as usual later. In compiled code of this process those two
+    functions then use Numba's own loop. The ``minirnn`` command calls this; a program that
+    imports minirnn is left as it is."""
     if "numba.np.arraymath" in sys.modules or _SCIPY_BLAS in sys.modules:
         return False
     sys.modules[_SCIPY_BLAS] = None
