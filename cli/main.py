@@ -216,8 +216,9 @@ def _show_gradcheck(rows, steps, mode, passed: bool):
                   f"[bold red]{failed} check(s) failed[/]")
 
 
-for command in (train, bench, predict, sweep):
+for command in (train, bench, predict):
     main.add_command(computing(command))
+main.add_command(sweep)  # its process computes nothing: the trials run in their servers' forks
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -115,14 +115,19 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
                 fail(f"{flag} is both searched and given to every trial; give it once")
     if dashboard and scheduler:
         fail("--dashboard is the local cluster's; a --scheduler has its own")
-    # the local cluster starts while the trials' options and data are checked
-    starting = None if scheduler else sweeps.StartingCluster(workers, dashboard)
+    plan = sweeps.Sweep(trials, Path(directory), shared)
+    starting = None
+    if not scheduler:  # its trial servers warm up and the local cluster starts while the
+        workers = workers or sweeps.default_workers()  # trials' options and data are checked
+        plan.start_servers(workers)
+        starting = sweeps.StartingCluster(workers, dashboard)
     try:
-        _checked_sweep(sweeps.Sweep(trials, Path(directory), shared), out, overwrite, resume,
-                       (scheduler, starting, dashboard, retries), as_json)
+        _checked_sweep(plan, out, overwrite, resume, (scheduler, starting, dashboard, retries),
+                       as_json)
     finally:
         if starting is not None:
             starting.close()
+        plan.stop_servers()
 
 
 def _checked_sweep(plan, out, overwrite, resume, cluster, as_json):

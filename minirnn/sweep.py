@@ -18,15 +18,20 @@ Nothing is lost:
 
 - each finished trial is added to ``<dir>/results.json`` as it finishes, written atomically;
   ``resume`` reads it back and runs only the trials not done;
-- a worker that dies mid-trial has its task run again by Dask on another worker (its trial
-  dies with it: the server ends when its worker goes, and the trial gets SIGTERM when its
-  server goes), up to ``distributed.scheduler.allowed-failures`` times; a server that dies
-  mid-trial fails the task, which is run again (``retries``);
+- a trial server that dies mid-trial (killed, out of memory) fails the task, which is run
+  again on a new server (``retries``);
+- a worker process of a user's cluster that dies mid-trial has its task run again by Dask on
+  another worker (its trial dies with it: the server ends when its worker goes, and the trial
+  gets SIGTERM when its server goes), up to ``distributed.scheduler.allowed-failures`` times;
 - a failed trial is recorded with its one-line error, and the sweep goes on.
 
-The local cluster starts in a thread (``StartingCluster``) while the caller checks the trials;
-its workers, their trial servers and the trials ignore Ctrl-C, which the sweep's own process
-handles once the cluster is up: it says how to resume, and closes the cluster.
+The local cluster (``local_cluster``) lives in the sweep's own process: its workers are
+threads that hand trials to trial servers, so isolation comes from the servers' forks, not
+from worker processes. It starts in a thread (``StartingCluster``) while the caller checks the
+trials and starts the servers (``Sweep.start_servers``), which warm up meanwhile. The servers
+and the trials ignore Ctrl-C, which the sweep's process handles: it says how to resume, and
+ends its servers, whose trials end with them. A cluster of the user's (a scheduler's address)
+runs the same tasks, each worker process with its own servers.
 
 The table (``summarize``) groups the trials of one configuration over their seeds: the mean and
 the spread (standard deviation) of the validation and test scores beside the naive forecast's,
@@ -39,7 +44,6 @@ import json
 import math
 import os
 import re
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -293,16 +297,41 @@ class Sweep:
         return [t for t in self.trials if self.results.get(t.name, {}).get("status") != "done"]
 
     def warmups(self) -> list:
-        """The warm-up commands of the trial servers: one per model of the pending trials."""
+        """The warm-up commands of the trial servers: one per model of the sweep (known
+        before a resumed sweep's records are read, so that its servers can start first)."""
         first = {}
-        for trial in self.pending():
+        for trial in self.trials:
             first.setdefault(trial.model, trial)
         return [trial.warmup(self.shared) for trial in first.values()]
+
+    def start_servers(self, count: int):
+        """Start ``count`` trial servers in this process (at most one per pending trial), to
+        warm up while the caller goes on: for a cluster whose workers are threads of this
+        process (``local_cluster``), started before it is even up. ``run`` ends them, or
+        ``stop_servers``."""
+        from .trial_server import prestart
+
+        prestart(self.warmups(), min(count, len(self.pending())))
+
+    @staticmethod
+    def stop_servers():
+        """End this process's idle trial servers (a sweep that stops before ``run``)."""
+        from .trial_server import close_idle
+
+        close_idle()
 
     def run(self, client, on_update=None, retries: int = 1):
         """Run the pending trials on the Dask ``client``, recording each as it finishes;
         ``on_update(record)`` after each. A task whose worker dies is run again by Dask;
-        ``retries`` more attempts go to a task that raised."""
+        ``retries`` more attempts go to a task that raised (a trial whose server died). The
+        trial servers of this process's workers end with it."""
+        try:
+            self._run(client, on_update, retries)
+        finally:
+            self.stop_servers()
+        return self
+
+    def _run(self, client, on_update, retries):
         from distributed import as_completed
 
         Path(self.directory, "trials").mkdir(parents=True, exist_ok=True)
@@ -327,7 +356,6 @@ class Sweep:
             self.save()
             if on_update is not None:
                 on_update(record)
-        return self
 
 
 #: searched options that a trial's checkpoint records in its model configuration
@@ -426,56 +454,61 @@ def best_record(records):
     return min(done, key=lambda r: sign * r["validation"])
 
 
+def default_workers() -> int:
+    """A local cluster's workers unless told otherwise: one per core this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def local_cluster(workers: int | None = None, dashboard: bool = False):
-    """A Dask cluster on this machine: one single-threaded worker process per core (or
-    ``workers``), quiet; the scheduler, the workers and (if asked for) the dashboard listen
-    on 127.0.0.1 alone: nothing of a sweep can be reached from another machine."""
+    """A Dask cluster in this process: ``workers`` single-threaded workers (one per core by
+    default), quiet. Its workers are threads, not processes: a worker only hands its trial to
+    a trial server and waits (``run_trial``); the trial itself runs in a process of its own,
+    a fork of the server. So a local sweep does not start a Python process per worker and
+    import Dask in it (about half a second of CPU each on the 2-core machine of
+    BENCHMARKS.md). The scheduler, the workers and (if asked for) the dashboard listen on
+    127.0.0.1 alone (TCP: in-memory transport would have their web servers listen on every
+    address): nothing of a sweep can be reached from another machine."""
     return StartingCluster(workers, dashboard).result()
 
 
 class StartingCluster:
-    """``local_cluster`` starting in a thread, so that the caller checks the trials meanwhile
-    (Dask's import and the workers' start take a second or more); ``result()`` waits for it,
-    ``close()`` closes it once it is up.
-
-    Its worker processes ignore Ctrl-C (they inherit the ignoring, and Python keeps it): the
-    sweep's own process handles it, says how to resume, and closes the cluster. So, started
-    from the main thread, it has this process ignore Ctrl-C (SIGINT) until ``result()`` or
-    ``close()`` (in the main thread too) puts the handler back, the workers started."""
+    """``local_cluster`` starting in a thread, so that the caller checks the trials and starts
+    the trial servers meanwhile (Dask's import takes a third of a second or more);
+    ``result()`` waits for it, ``close()`` closes it once it is up."""
 
     def __init__(self, workers: int | None = None, dashboard: bool = False):
         from concurrent.futures import Future
 
-        if workers is None:
-            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-                (os.cpu_count() or 1)
-        self._future, self._previous = Future(), None
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        workers = workers or default_workers()
+        self._future = Future()
         threading.Thread(target=self._start, args=(workers, dashboard), name="local cluster",
                          daemon=True).start()
 
     def _start(self, workers, dashboard):
         try:
             import logging
+            import warnings
 
             from distributed import LocalCluster
 
+            # the scheduler's web server (health checks; the dashboard when asked for) takes
+            # another free port on its own when 8787 is held (another sweep running, a
+            # notebook's cluster): nothing for the user to act on
+            warnings.filterwarnings("ignore", message=r"Port \d+ is already in use",
+                                    category=UserWarning)
+
             self._future.set_result(LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, host=LOOPBACK,
-                dashboard_address=f"{LOOPBACK}:0" if dashboard else None,
+                n_workers=workers, threads_per_worker=1, processes=False, protocol="tcp://",
+                host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0" if dashboard else None,
                 silence_logs=logging.ERROR))
         except BaseException as error:  # noqa: BLE001 - raised by result(), where it is used
             self._future.set_exception(error)
 
     def result(self):
         """The cluster, once its workers run (its error, if it failed to start)."""
-        try:
-            return self._future.result()
-        finally:
-            if self._previous is not None:
-                signal.signal(signal.SIGINT, self._previous)
-                self._previous = None
+        return self._future.result()
 
     def close(self):
         """Close the cluster once it is up (one that failed to start has nothing to close)."""

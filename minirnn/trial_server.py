@@ -72,21 +72,39 @@ def _die_with_parent(parent: int | None = None):  # pragma: no cover - runs in a
 # --- the client: in the process that wants commands run (a Dask worker) -------------------------
 class TrialServer:
     """A warm server process: started with its warm-up commands, then ``run(args)`` for each
-    command, one at a time."""
+    command, one at a time. Starting one does not wait for its warm-up (``ready`` does, and
+    so does the first ``run``): a caller starts its servers, then does something else."""
 
     def __init__(self, warmups=()):
         self.process = subprocess.Popen(
             [sys.executable, "-m", "minirnn.trial_server"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             env=dict(os.environ, **SERVER_ENV))
-        self.ready = self._ask({"warmups": [list(w) for w in warmups]})
+        self._ready = None
+        self._send({"warmups": [list(w) for w in warmups]})
 
-    def _ask(self, message: dict) -> dict:
+    @property
+    def ready(self) -> dict:
+        """The server's answer to its warm-up: its pid and ``process_state`` before and after
+        (waited for the first time)."""
+        return self._wait_ready()
+
+    def _wait_ready(self) -> dict:
+        if self._ready is None:
+            self._ready = self._receive()
+        return self._ready
+
+    def _send(self, message: dict):
         try:
             self.process.stdin.write(json.dumps(message) + "\n")
             self.process.stdin.flush()
+        except OSError:  # the pipe to a server that is gone: ``_receive`` says so
+            pass
+
+    def _receive(self) -> dict:
+        try:
             line = self.process.stdout.readline()
-        except OSError:  # the pipe to a server that is gone
+        except OSError:
             line = ""
         if not line:
             self.close()
@@ -96,7 +114,9 @@ class TrialServer:
 
     def run(self, args: list) -> tuple:
         """(exit code, standard output, standard error) of ``minirnn *args`` in a fork."""
-        answer = self._ask({"args": list(args)})
+        self._wait_ready()  # the warm-up's answer comes first
+        self._send({"args": list(args)})
+        answer = self._receive()
         return answer["code"], answer["stdout"], answer["stderr"]
 
     def close(self):
@@ -117,21 +137,54 @@ _idle: dict = {}  # (warm-ups, folder, environment) -> idle servers of this proc
 _lock = threading.Lock()
 
 
+def _key(warmups) -> tuple:
+    """What a server's state depends on: its warm-ups, and the folder and environment it
+    was started in (a trial inherits both)."""
+    return json.dumps([list(w) for w in warmups]), os.getcwd(), json.dumps(dict(os.environ))
+
+
+def _idle_servers(key) -> list:
+    """This process's idle servers of ``key`` (call with ``_lock`` held); those of any other
+    key are closed: another sweep's, not needed again."""
+    for other in [k for k in _idle if k != key]:
+        for server in _idle.pop(other):
+            server.close()
+    return _idle.setdefault(key, [])
+
+
+def prestart(warmups=(), count: int = 1):
+    """Start ``count`` servers warmed with ``warmups`` for the commands this process will run
+    (``run_program``), without waiting: they import and warm up while the caller goes on (a
+    sweep: while its local cluster starts). Nothing where there is no fork."""
+    if not FORKS:
+        return
+    started = [TrialServer(warmups) for _ in range(count)]
+    with _lock:
+        _idle_servers(_key(warmups)).extend(started)
+
+
+def close_idle():
+    """End this process's idle servers (a sweep that has run its trials)."""
+    with _lock:
+        servers = [server for idle in _idle.values() for server in idle]
+        _idle.clear()
+    for server in servers:
+        server.close()
+
+
 def run_program(args: list, warmups=()) -> tuple:
     """(exit code, standard output, standard error) of ``minirnn *args``: in a warm server of
-    this process warmed with ``warmups`` (started on first use, kept for the next command of
-    the same warm-ups, folder and environment), or a fresh process where there is no fork."""
+    this process warmed with ``warmups`` (started on first use or by ``prestart``, kept for
+    the next command of the same warm-ups, folder and environment), or a fresh process where
+    there is no fork."""
     if not FORKS:
         env = dict(os.environ, NUMBA_NUM_THREADS="1", PYTHONSAFEPATH="1")
         run = subprocess.run([sys.executable, *PROGRAM, *args], capture_output=True, text=True,
                              env=env)
         return run.returncode, run.stdout, run.stderr
-    key = (json.dumps([list(w) for w in warmups]), os.getcwd(), json.dumps(dict(os.environ)))
+    key = _key(warmups)
     with _lock:
-        for other in [k for k in _idle if k != key]:  # another sweep's: not needed again
-            for server in _idle.pop(other):
-                server.close()
-        idle = _idle.setdefault(key, [])
+        idle = _idle_servers(key)
         server = idle.pop() if idle else None
     if server is None:
         server = TrialServer(warmups)
@@ -277,7 +330,14 @@ def serve():
     for line in requests:
         replies.write(json.dumps(_fork_command(json.loads(line)["args"], requests, replies)) + "\n")
         replies.flush()
+    # the end of the input: nothing is left to clean up (each command's files are closed), and
+    # an interpreter's shutdown with Numba loaded takes a third of a second, which a sweep
+    # ending its servers would wait for
+    os._exit(0)
 
 
 if __name__ == "__main__":
+    # Ctrl-C is the sweep's to handle (it says how to resume, then closes its servers, whose
+    # input closing ends them); a server and its trials, in the sweep's process group, ignore it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve()

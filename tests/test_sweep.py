@@ -1,9 +1,9 @@
-"""``minirnn sweep``: a model search on a Dask cluster of two single-threaded worker processes.
+"""``minirnn sweep``: a model search on a Dask cluster, each trial in a fork of a warm server.
 
 A sweep is many ``minirnn train`` runs; the tests check that a grid runs to completion with
 every trial recorded, that a trial equals the same ``minirnn train`` typed by hand, that a
-sweep killed half-way resumes with only its missing trials, that a worker killed mid-trial
-does not lose its trial, that a failing trial fails alone, and the one-line errors.
+sweep killed half-way resumes with only its missing trials, that a trial server killed
+mid-sweep does not lose its trial, that a failing trial fails alone, and the one-line errors.
 """
 import json
 import os
@@ -20,6 +20,9 @@ pytest.importorskip("distributed")
 from minirnn import sweep as sweeps  # noqa: E402
 
 DATA = ["--data", "sine", "--length", "300", "--epochs", "2"]
+#: trials long enough (half a second or more each) that an interrupt sent once the first is
+#: recorded, or once the plan is, lands before the sweep is over, even on a busy machine
+LONG = ["--data", "sine", "--length", "300", "--epochs", "300", "--patience", "300"]
 
 
 def minirnn(*args, cwd, check=True):
@@ -69,7 +72,7 @@ def test_a_sweep_searches_over_the_optimizer(tmp_path):
 @pytest.mark.slow
 def test_an_interrupted_sweep_resumes_with_only_the_missing_trials(tmp_path):
     args = ["sweep", "--model", "elman", "--grid", "hidden=2,3,4,5,6,7", "--workers", "1",
-            "--", *DATA]
+            "--", *LONG]
     process = subprocess.Popen([sys.executable, "-m", "minirnn.cli", *args], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
@@ -89,9 +92,9 @@ def test_an_interrupted_sweep_resumes_with_only_the_missing_trials(tmp_path):
     stamps = {name: os.stat(t["checkpoint"]).st_mtime_ns for name, t in before.items()}
     refused = minirnn(*args, cwd=tmp_path, check=False)
     assert refused.returncode == 1 and "--resume continues it" in refused.stderr
-    other = minirnn(*args[:4], "hidden=2,3", "--resume", "--", *DATA, cwd=tmp_path, check=False)
+    other = minirnn(*args[:4], "hidden=2,3", "--resume", "--", *LONG, cwd=tmp_path, check=False)
     assert other.returncode == 1 and "holds another search" in other.stderr
-    run = minirnn(*args[:-len(DATA) - 1], "--resume", "--json", "--", *DATA, cwd=tmp_path)
+    run = minirnn(*args[:-len(LONG) - 1], "--resume", "--json", "--", *LONG, cwd=tmp_path)
     after = {t["name"]: t for t in json.loads(run.stdout)["trials"]}
     assert len(after) == 6 and all(t["status"] == "done" for t in after.values())
     for name, record in before.items():  # the recorded trials were not run again
@@ -104,7 +107,7 @@ def test_a_sweep_interrupted_before_any_trial_finished_resumes(tmp_path):
     """Ctrl-C once the cluster runs but before a trial is done: the advice to --resume
     works (the plan is recorded before the first trial starts)."""
     args = ["sweep", "--model", "elman", "--grid", "hidden=2,3", "--workers", "1", "--",
-            *DATA]
+            *LONG]
     process = subprocess.Popen([sys.executable, "-m", "minirnn.cli", *args], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
@@ -117,30 +120,70 @@ def test_a_sweep_interrupted_before_any_trial_finished_resumes(tmp_path):
     assert process.returncode == 1 and "Traceback" not in err
     assert json.loads(results.read_text())["trials"] == []  # none finished
     assert "0 trial(s) recorded" in err and "--resume runs the rest" in err
-    run = minirnn(*args[:-len(DATA) - 1], "--resume", "--json", "--", *DATA, cwd=tmp_path)
+    run = minirnn(*args[:-len(LONG) - 1], "--resume", "--json", "--", *LONG, cwd=tmp_path)
     assert [t["status"] for t in json.loads(run.stdout)["trials"]] == ["done", "done"]
 
 
+def _counting_servers(monkeypatch) -> list:
+    """Every trial server this process starts from now on, in the order started."""
+    from minirnn import trial_server
+
+    started, start = [], trial_server.TrialServer.__init__
+
+    def counted(self, warmups=()):
+        start(self, warmups)
+        started.append(self)
+
+    monkeypatch.setattr(trial_server.TrialServer, "__init__", counted)
+    return started
+
+
 @pytest.mark.slow
-def test_a_worker_killed_mid_trial_does_not_lose_its_trial(tmp_path):
+def test_a_local_sweep_runs_its_trials_in_the_servers_it_started_first(tmp_path, monkeypatch):
+    """The local cluster's workers are threads of the sweep's own process: the trial servers
+    started before the cluster is up (``start_servers``, one per worker) are the ones its
+    trials run in, and they end with the sweep."""
     from distributed import Client
 
-    trials = sweeps.grid_trials(["elman"], {"hidden": [3, 4, 5, 6]}, seeds=1)
-    plan = sweeps.Sweep(trials, tmp_path, ["--data", "sine", "--length", "300", "--epochs",
-                                           "4"])
+    monkeypatch.chdir(tmp_path)
+    started = _counting_servers(monkeypatch)
+    plan = sweeps.Sweep(sweeps.grid_trials(["elman"], {"hidden": [3, 4, 5]}, seeds=1),
+                        tmp_path, DATA)
+    plan.start_servers(2)
+    assert len(started) == 2
     with sweeps.local_cluster(2) as cluster, Client(cluster) as client:
-        pids = list(client.run(os.getpid).values())
-        killed = []
+        plan.run(client)
+    assert sorted(plan.results) == sorted(t.name for t in plan.trials)
+    assert all(r["status"] == "done" for r in plan.results.values())
+    assert len(started) == 2  # no other server was needed
+    assert all(server.process.poll() is not None for server in started)
 
-        def kill_one(record):  # once the first trial is in, the other worker is mid-trial
-            if not killed:
-                os.kill(pids[0], signal.SIGKILL)
-                killed.append(pids[0])
 
+@pytest.mark.slow
+def test_a_trial_server_killed_mid_sweep_does_not_lose_its_trial(tmp_path, monkeypatch):
+    """SIGKILL to a trial server once the first trial is in (the other one is mid-trial, or
+    about to take the next): the task that meets the dead server fails and is run again on a
+    new server; every trial is done."""
+    from distributed import Client
+
+    monkeypatch.chdir(tmp_path)
+    started = _counting_servers(monkeypatch)
+    plan = sweeps.Sweep(sweeps.grid_trials(["elman"], {"hidden": [3, 4, 5, 6]}, seeds=1),
+                        tmp_path, ["--data", "sine", "--length", "300", "--epochs", "4"])
+    plan.start_servers(2)
+    killed = []
+
+    def kill_one(record):
+        if not killed:
+            started[0].process.kill()
+            killed.append(started[0].process.pid)
+
+    with sweeps.local_cluster(2) as cluster, Client(cluster) as client:
         plan.run(client, on_update=kill_one)
     assert killed
-    assert sorted(plan.results) == sorted(t.name for t in trials)
+    assert sorted(plan.results) == sorted(t.name for t in plan.trials)
     assert all(r["status"] == "done" for r in plan.results.values())
+    assert len(started) == 3  # the rerun's new server
 
 
 @pytest.mark.slow
@@ -225,8 +268,8 @@ def test_a_configuration_runs_once_and_names_stay_apart():
 
 
 def listening(process) -> set:
-    """The addresses a process and its children (the cluster's scheduler, workers, nannies)
-    listen on, as (ip, port)."""
+    """The addresses a process and its children (a sweep's cluster, its trial servers and
+    their trials) listen on, as (ip, port)."""
     import psutil
 
     found = set()
@@ -260,6 +303,25 @@ def test_a_sweep_listens_on_the_loopback_address_alone(tmp_path, dashboard):
     assert len({port for _, port in seen}) >= 3  # the scheduler and two workers, at least
     assert {ip for ip, _ in seen} == {"127.0.0.1"}, seen
     assert ("dashboard: http://127.0.0.1:" in err) == bool(dashboard)
+
+
+@pytest.mark.slow
+def test_two_sweeps_at_once_each_say_only_their_own_lines(tmp_path):
+    """Two sweeps started together in one folder (each its own --dir): both finish, and each
+    says only that it wrote its results (the second scheduler's web server finds Dask's
+    usual port held by the first, and takes another without a warning)."""
+    def start(folder):
+        return subprocess.Popen([sys.executable, "-m", "minirnn.cli", "sweep", "--model",
+                                 "elman", "--grid", "hidden=3,4", "--workers", "1", "--dir",
+                                 folder, "--json", "--", *DATA], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    runs = {folder: start(folder) for folder in ("first", "second")}
+    for folder, run in runs.items():
+        out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err
+        assert [t["status"] for t in json.loads(out)["trials"]] == ["done", "done"]
+        assert err.strip().splitlines() == [f"wrote {folder}/results.json (2 trials)"], err
 
 
 @pytest.mark.slow
