@@ -120,11 +120,15 @@ class TrialServer:
         return answer["code"], answer["stdout"], answer["stderr"]
 
     def close(self):
-        """End the server (it ends when its input closes); kill it if it does not."""
+        """End the server (it ends when its input closes); kill it if it does not, or if it
+        is still warming up (a sweep that ends before its first trial: nothing of the
+        server's is lost, and its warm-up would be waited for)."""
         try:
             self.process.stdin.close()
         except OSError:
             pass
+        if self._ready is None:
+            self.process.kill()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
