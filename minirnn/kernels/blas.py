@@ -52,16 +52,24 @@ from .process import keep_freed_memory
 FASTMATH = {"contract", "nsz"}
 
 
-def cpu_jit(parallel: bool = False):
+def cpu_jit(parallel: bool = False, inline: bool = False):
     """How every CPU kernel and building block is compiled: cached on disk, ``FASTMATH``, and
     NumPy's error model, under which x / 0 gives inf or NaN (IEEE) instead of raising
     ZeroDivisionError. The check that Python's model needs is a branch in every loop that
     divides, and it stopped the float32 tanh loop from vectorising (about 9x slower).
 
     A parallel kernel over blocks of rows (a ``blocks`` argument) becomes a ``RowBlockKernel``:
-    compiled for threads only when a call has several blocks."""
+    compiled for threads only when a call has several blocks.
+
+    ``inline=True`` compiles a function into each kernel that calls it (Numba's
+    ``inline="always"``) rather than as a function of its own. Numba compiles a called
+    function on its own, then links its code into the caller's and optimises and compiles the
+    whole again, at every level of calls: the Elman kernels' code, five levels deep, went
+    through LLVM five times, most of a first run's wait. A kernel's own parts, called from one
+    place, are inlined; what many kernels call (``gemm``, ``linalg_cpu``) stays a function:
+    inlined, it made each kernel's one function larger, and no faster to compile."""
     if not parallel:
-        return _njit(False)
+        return _njit(False, inline)
 
     def compile_kernel(py_func):
         if "blocks" in inspect.signature(py_func).parameters:
@@ -71,8 +79,9 @@ def cpu_jit(parallel: bool = False):
     return compile_kernel
 
 
-def _njit(parallel: bool):
-    return numba.njit(parallel=parallel, cache=True, fastmath=FASTMATH, error_model="numpy")
+def _njit(parallel: bool, inline: bool = False):
+    return numba.njit(parallel=parallel, cache=True, fastmath=FASTMATH, error_model="numpy",
+                      inline="always" if inline else "never")
 
 
 class RowBlockKernel:

@@ -24,7 +24,9 @@ shares of ∂L/∂W_out and ∂L/∂b_out, one product or pass each) before its 
 passes an output of width 0. One body per direction (``_forward_rows``, ``_block_backward``)
 runs in a loop over the blocks, compiled twice (``blas.RowBlockKernel``): in parallel, and
 serially for a batch that is one block, where Numba's parallel launch (about 7 us) would cost
-more than a tiny network's forward.
+more than a tiny network's forward. The bodies and their parts (``_output_backward_rows``,
+``_backward_rows``) are compiled into the kernel (``cpu_jit(inline=True)``): one function that
+LLVM optimises once, where a call per part had it optimise the parts again at every level.
 ``fastmath`` allows only contraction into FMA and sign-of-zero freedom: no NaN/inf assumptions,
 so a diverging network shows its NaN.
 """
@@ -39,7 +41,7 @@ from ..linalg_cpu import activate_rows, copy_into, delta_rows, sum_outer_previou
 IDENTITY = CODES["identity"]
 
 
-@cpu_jit()
+@cpu_jit(inline=True)
 def _forward_rows(b0, b1, x, Win_t, b_in, Wt, h0, lengths, code, address, hs, Wout_t, b_out,
                   out_code, y):
     """Fill hs[b0:b1] (n, T, H): h_t = f(a_t + W h_{t-1}) with a_t = W_in x_t + b_in, Win_t =
@@ -87,7 +89,7 @@ def _elman_forward(blocks, x, Win_t, b_in, Wt, h0, lengths, code, address, hs, W
                       b_out, out_code, y)
 
 
-@cpu_jit()
+@cpu_jit(inline=True)
 def _output_backward_rows(block, b0, b1, address, dy, y, W_out, out_code, hs, dv, dhs,
                           dWout_blocks, dbout_blocks):
     """The output layer's backward over the block's (b, t) rows, one product each: dv = dy
@@ -115,7 +117,7 @@ def _output_backward_rows(block, b0, b1, address, dy, y, W_out, out_code, hs, dv
     gemm(address, dv_rows, hs[b0:b1].reshape(n * T, H), dWout_blocks[block], True, 0.0)
 
 
-@cpu_jit()
+@cpu_jit(inline=True)
 def _backward_rows(block, b0, b1, dhs, hs, W, h0, lengths, code, address, x, W_in, dz, dh0,
                    dW_blocks, dWin_blocks, db_blocks, dx):
     """Fill dz[b0:b1], dh0[b0:b1], the block's shares of ∂L/∂W_hh, ∂L/∂W_in and ∂L/∂b_in, and
@@ -162,7 +164,7 @@ def _backward_rows(block, b0, b1, dhs, hs, W, h0, lengths, code, address, x, W_i
         gemm(address, dz_rows, W_in, dx[b0:b1].reshape(n * T, I), False, 0.0)
 
 
-@cpu_jit()
+@cpu_jit(inline=True)
 def _block_backward(block, blocks, dhs, hs, W, h0, lengths, code, address, x, W_in, dz, dh0,
                     dW_blocks, dWin_blocks, db_blocks, dx, dy, y, W_out, out_code, dv,
                     dWout_blocks, dbout_blocks):
