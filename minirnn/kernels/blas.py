@@ -357,6 +357,12 @@ def _cblas_gemm(typingctx, address, trans_a, m, n, k, alpha, A, lda, B, ldb, bet
 SMALL_PRODUCT = 256
 
 
+#: ``transpose_a`` of ``gemm`` as NumPy booleans, which Numba types as ``bool``. A literal True
+#: or False is a type of its own to it, and every kernel that wrote one compiled gemm once more
+#: for it (two of the four compilations of gemm that a first Elman run waited for)
+TRANSPOSED, NOT_TRANSPOSED = np.bool_(True), np.bool_(False)
+
+
 @cpu_jit()
 def gemm(address, A, B, C, transpose_a, beta):
     """C = beta C + op(A) B, with op(A) = A^T if transpose_a else A. A, B, C are 2-D with
@@ -447,7 +453,7 @@ def _rows_matmul(address, A, B, bias, C, blocks):
     C's rows and adding the bias to them while they are in its cache."""
     for block in numba.prange(blocks):
         lo, hi = block_bounds(block, blocks, C.shape[0])
-        gemm(address, A[lo:hi], B, C[lo:hi], False, 0.0)
+        gemm(address, A[lo:hi], B, C[lo:hi], NOT_TRANSPOSED, 0.0)
         if bias.size > 0:
             for r in range(lo, hi):
                 row = C[r]
@@ -461,7 +467,7 @@ def _transposed_matmul(address, A, B, partial, blocks):
     weight gradient Σ_rows a b^T: the caller adds the blocks' shares)."""
     for block in numba.prange(blocks):
         lo, hi = block_bounds(block, blocks, A.shape[0])
-        gemm(address, A[lo:hi], B[lo:hi], partial[block], True, 0.0)
+        gemm(address, A[lo:hi], B[lo:hi], partial[block], TRANSPOSED, 0.0)
 
 
 def block_sum(partial):
@@ -492,7 +498,7 @@ def _outer(A, B, bias):
     BLAS), 10-20x slower: 0.5-1 ms for the (3200, 1) x (1, 64) of an output layer of one
     unit's backward, more than the rest of a sliding window's training step (BENCHMARKS.md)."""
     out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
-    gemm(gemm_address(A.dtype), _rows(A), _rows(B), out, False, 0.0)
+    gemm(gemm_address(A.dtype), _rows(A), _rows(B), out, NOT_TRANSPOSED, 0.0)
     if bias is not None:
         out += bias
     return out
