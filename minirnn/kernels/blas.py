@@ -52,16 +52,24 @@ from .process import keep_freed_memory
 FASTMATH = {"contract", "nsz"}
 
 
-def cpu_jit(parallel: bool = False):
+def cpu_jit(parallel: bool = False, inline: bool = False):
     """How every CPU kernel and building block is compiled: cached on disk, ``FASTMATH``, and
     NumPy's error model, under which x / 0 gives inf or NaN (IEEE) instead of raising
     ZeroDivisionError. The check that Python's model needs is a branch in every loop that
     divides, and it stopped the float32 tanh loop from vectorising (about 9x slower).
 
     A parallel kernel over blocks of rows (a ``blocks`` argument) becomes a ``RowBlockKernel``:
-    compiled for threads only when a call has several blocks."""
+    compiled for threads only when a call has several blocks.
+
+    ``inline=True`` compiles a function into each kernel that calls it (Numba's
+    ``inline="always"``) rather than as a function of its own. Numba compiles a called
+    function on its own, then links its code into the caller's and optimises and compiles the
+    whole again, at every level of calls: the Elman kernels' code, five levels deep, went
+    through LLVM five times, most of a first run's wait. A kernel's own parts, called from one
+    place, are inlined; what many kernels call (``gemm``, ``linalg_cpu``) stays a function:
+    inlined, it made each kernel's one function larger, and no faster to compile."""
     if not parallel:
-        return _njit(False)
+        return _njit(False, inline)
 
     def compile_kernel(py_func):
         if "blocks" in inspect.signature(py_func).parameters:
@@ -71,8 +79,9 @@ def cpu_jit(parallel: bool = False):
     return compile_kernel
 
 
-def _njit(parallel: bool):
-    return numba.njit(parallel=parallel, cache=True, fastmath=FASTMATH, error_model="numpy")
+def _njit(parallel: bool, inline: bool = False):
+    return numba.njit(parallel=parallel, cache=True, fastmath=FASTMATH, error_model="numpy",
+                      inline="always" if inline else "never")
 
 
 class RowBlockKernel:
@@ -348,6 +357,12 @@ def _cblas_gemm(typingctx, address, trans_a, m, n, k, alpha, A, lda, B, ldb, bet
 SMALL_PRODUCT = 256
 
 
+#: ``transpose_a`` of ``gemm`` as NumPy booleans, which Numba types as ``bool``. A literal True
+#: or False is a type of its own to it, and every kernel that wrote one compiled gemm once more
+#: for it (two of the four compilations of gemm that a first Elman run waited for)
+TRANSPOSED, NOT_TRANSPOSED = np.bool_(True), np.bool_(False)
+
+
 @cpu_jit()
 def gemm(address, A, B, C, transpose_a, beta):
     """C = beta C + op(A) B, with op(A) = A^T if transpose_a else A. A, B, C are 2-D with
@@ -438,7 +453,7 @@ def _rows_matmul(address, A, B, bias, C, blocks):
     C's rows and adding the bias to them while they are in its cache."""
     for block in numba.prange(blocks):
         lo, hi = block_bounds(block, blocks, C.shape[0])
-        gemm(address, A[lo:hi], B, C[lo:hi], False, 0.0)
+        gemm(address, A[lo:hi], B, C[lo:hi], NOT_TRANSPOSED, 0.0)
         if bias.size > 0:
             for r in range(lo, hi):
                 row = C[r]
@@ -452,7 +467,7 @@ def _transposed_matmul(address, A, B, partial, blocks):
     weight gradient Σ_rows a b^T: the caller adds the blocks' shares)."""
     for block in numba.prange(blocks):
         lo, hi = block_bounds(block, blocks, A.shape[0])
-        gemm(address, A[lo:hi], B[lo:hi], partial[block], True, 0.0)
+        gemm(address, A[lo:hi], B[lo:hi], partial[block], TRANSPOSED, 0.0)
 
 
 def block_sum(partial):
@@ -483,7 +498,7 @@ def _outer(A, B, bias):
     BLAS), 10-20x slower: 0.5-1 ms for the (3200, 1) x (1, 64) of an output layer of one
     unit's backward, more than the rest of a sliding window's training step (BENCHMARKS.md)."""
     out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
-    gemm(gemm_address(A.dtype), _rows(A), _rows(B), out, False, 0.0)
+    gemm(gemm_address(A.dtype), _rows(A), _rows(B), out, NOT_TRANSPOSED, 0.0)
     if bias is not None:
         out += bias
     return out

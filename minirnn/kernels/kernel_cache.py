@@ -73,6 +73,8 @@ def uncached_kernels(modules=CPU_MODULES) -> list:
                 value = value.serial  # what a run on small data compiles (most first runs)
             if not isinstance(value, Dispatcher) or value.__module__ != name:
                 continue
+            if value.targetoptions.get("inline") == "always":
+                continue  # compiled into its callers, never cached on its own
             try:
                 index = Path(value._cache._cache_file._index_path)  # Numba's own layout
             except AttributeError:

@@ -5,7 +5,7 @@ row copies, and the products with matrices of a known structure (dense products 
 """
 import numpy as np
 
-from .blas import cpu_jit, gemm
+from .blas import NOT_TRANSPOSED, TRANSPOSED, cpu_jit, gemm
 from .activations import activate, derivative
 
 
@@ -113,7 +113,7 @@ def sum_outer_previous_rows(address, d, d_rows, h_rows, s0, b0, G, saved, dW):
         copy_into(d[b0 + r, 0], saved[r])
         for i in range(C):
             d[b0 + r, 0, i] = 0
-    gemm(address, d_rows[1:, :G], h_rows[:-1], dW, True, 0.0)
+    gemm(address, d_rows[1:, :G], h_rows[:-1], dW, TRANSPOSED, 0.0)
     for r in range(n):
         b = b0 + r
         copy_into(saved[r], d[b, 0])
@@ -205,7 +205,7 @@ def rows_structured_acc(address, out, state, lo, Wt, code, diagonal, shift):
     """out[r] += W state[r, lo:lo + W's columns] for every row r of a block: one BLAS product
     when W is dense (given transposed), the O(n) loops of its structure otherwise."""
     if code == DENSE:
-        gemm(address, state[:, lo:lo + Wt.shape[0]], Wt, out, False, 1.0)
+        gemm(address, state[:, lo:lo + Wt.shape[0]], Wt, out, NOT_TRANSPOSED, 1.0)
     elif code == DIAGONAL:
         k = diagonal.size
         for r in range(out.shape[0]):
@@ -221,7 +221,7 @@ def rows_structured_acc_transposed(address, carry, lo, v, W, code, diagonal, shi
     """carry[r, lo:lo + W's columns] += W^T v[r] for every row r of a block, W given as it is
     (dense) or by its structure."""
     if code == DENSE:
-        gemm(address, v, W, carry[:, lo:lo + W.shape[1]], False, 1.0)
+        gemm(address, v, W, carry[:, lo:lo + W.shape[1]], NOT_TRANSPOSED, 1.0)
     elif code == DIAGONAL:
         k = diagonal.size
         for r in range(v.shape[0]):

@@ -24,22 +24,24 @@ shares of ∂L/∂W_out and ∂L/∂b_out, one product or pass each) before its 
 passes an output of width 0. One body per direction (``_forward_rows``, ``_block_backward``)
 runs in a loop over the blocks, compiled twice (``blas.RowBlockKernel``): in parallel, and
 serially for a batch that is one block, where Numba's parallel launch (about 7 us) would cost
-more than a tiny network's forward.
+more than a tiny network's forward. The bodies and their parts (``_output_backward_rows``,
+``_backward_rows``) are compiled into the kernel (``cpu_jit(inline=True)``): one function that
+LLVM optimises once, where a call per part had it optimise the parts again at every level.
 ``fastmath`` allows only contraction into FMA and sign-of-zero freedom: no NaN/inf assumptions,
 so a diverging network shows its NaN.
 """
 import numba
 import numpy as np
 
-from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
-                    row_blocks)
+from ..blas import (NOT_TRANSPOSED, TRANSPOSED, block_bounds, block_sum, cpu_jit, gemm,
+                    gemm_address, kernel_threads, row_blocks)
 from ..activations import CODES, activate, derivative
 from ..linalg_cpu import activate_rows, copy_into, delta_rows, sum_outer_previous_rows
 
 IDENTITY = CODES["identity"]
 
 
-@cpu_jit()
+@cpu_jit(inline=True)
 def _forward_rows(b0, b1, x, Win_t, b_in, Wt, h0, lengths, code, address, hs, Wout_t, b_out,
                   out_code, y):
     """Fill hs[b0:b1] (n, T, H): h_t = f(a_t + W h_{t-1}) with a_t = W_in x_t + b_in, Win_t =
@@ -52,7 +54,7 @@ def _forward_rows(b0, b1, x, Win_t, b_in, Wt, h0, lengths, code, address, hs, Wo
     n = b1 - b0
     zero = np.int64(0)  # not a literal 0 (linalg_cpu: a type of its own)
     rows = hs[b0:b1].reshape(n * T, H)
-    gemm(address, x[b0:b1].reshape(n * T, I), Win_t, rows, False, 0.0)
+    gemm(address, x[b0:b1].reshape(n * T, I), Win_t, rows, NOT_TRANSPOSED, 0.0)
     for r in range(n * T):
         for j in range(H):
             rows[r, j] += b_in[j]
@@ -61,7 +63,7 @@ def _forward_rows(b0, b1, x, Win_t, b_in, Wt, h0, lengths, code, address, hs, Wo
     for t in range(T):
         for r in range(n):
             copy_into(hs[b0 + r, t], z[r])
-        gemm(address, h, Wt, z, False, 1.0)  # z += h_{t-1} W_hh^T, every row of the block
+        gemm(address, h, Wt, z, NOT_TRANSPOSED, 1.0)  # z += h_{t-1} W_hh^T, every row of the block
         activate_rows(code, z, hs, b0, t, zero, H, zero)  # h_t = f(z_t), into the output
         for r in range(n):
             if t < lengths[b0 + r]:
@@ -71,7 +73,7 @@ def _forward_rows(b0, b1, x, Win_t, b_in, Wt, h0, lengths, code, address, hs, Wo
     # the output layer, one product over the block's rows while hs is in the cache
     O = y.shape[2]
     y_rows = y[b0:b1].reshape(n * T, O)
-    gemm(address, rows, Wout_t, y_rows, False, 0.0)
+    gemm(address, rows, Wout_t, y_rows, NOT_TRANSPOSED, 0.0)
     for r in range(n * T):
         for j in range(O):
             y_rows[r, j] = activate(out_code, y_rows[r, j] + b_out[j])
@@ -87,7 +89,7 @@ def _elman_forward(blocks, x, Win_t, b_in, Wt, h0, lengths, code, address, hs, W
                       b_out, out_code, y)
 
 
-@cpu_jit()
+@cpu_jit(inline=True)
 def _output_backward_rows(block, b0, b1, address, dy, y, W_out, out_code, hs, dv, dhs,
                           dWout_blocks, dbout_blocks):
     """The output layer's backward over the block's (b, t) rows, one product each: dv = dy
@@ -111,11 +113,11 @@ def _output_backward_rows(block, b0, b1, address, dy, y, W_out, out_code, hs, dv
     for r in range(n * T):
         for j in range(O):
             db[j] += dv_rows[r, j]
-    gemm(address, dv_rows, W_out, dhs[b0:b1].reshape(n * T, H), False, 0.0)
-    gemm(address, dv_rows, hs[b0:b1].reshape(n * T, H), dWout_blocks[block], True, 0.0)
+    gemm(address, dv_rows, W_out, dhs[b0:b1].reshape(n * T, H), NOT_TRANSPOSED, 0.0)
+    gemm(address, dv_rows, hs[b0:b1].reshape(n * T, H), dWout_blocks[block], TRANSPOSED, 0.0)
 
 
-@cpu_jit()
+@cpu_jit(inline=True)
 def _backward_rows(block, b0, b1, dhs, hs, W, h0, lengths, code, address, x, W_in, dz, dh0,
                    dW_blocks, dWin_blocks, db_blocks, dx):
     """Fill dz[b0:b1], dh0[b0:b1], the block's shares of ∂L/∂W_hh, ∂L/∂W_in and ∂L/∂b_in, and
@@ -138,7 +140,7 @@ def _backward_rows(block, b0, b1, dhs, hs, W, h0, lengths, code, address, x, W_i
                 for i in range(H):
                     carry[r, i] += dhs[b, t, i]
             copy_into(d[r], dz[b, t])  # after reading g_t: dz may be dhs itself
-        gemm(address, d, W, back, False, 0.0)  # W_hh^T dz_t, every row
+        gemm(address, d, W, back, NOT_TRANSPOSED, 0.0)  # W_hh^T dz_t, every row
         for r in range(n):
             if t < lengths[b0 + r]:
                 copy_into(back[r], carry[r])
@@ -151,7 +153,7 @@ def _backward_rows(block, b0, b1, dhs, hs, W, h0, lengths, code, address, x, W_i
     sum_outer_previous_rows(address, dz, dz_rows, hs[b0:b1].reshape(n * T, H), h0, b0, H,
                             back, dW_blocks[block])  # Σ dz_t h_{t-1}^T
     x_rows = x[b0:b1].reshape(n * T, I)
-    gemm(address, dz_rows, x_rows, dWin_blocks[block], True, 0.0)  # Σ dz_t x_t^T
+    gemm(address, dz_rows, x_rows, dWin_blocks[block], TRANSPOSED, 0.0)  # Σ dz_t x_t^T
     db = db_blocks[block]
     for j in range(H):
         db[j] = 0
@@ -159,10 +161,10 @@ def _backward_rows(block, b0, b1, dhs, hs, W, h0, lengths, code, address, x, W_i
         for j in range(H):
             db[j] += dz_rows[r, j]
     if dx.shape[0] > 0:
-        gemm(address, dz_rows, W_in, dx[b0:b1].reshape(n * T, I), False, 0.0)
+        gemm(address, dz_rows, W_in, dx[b0:b1].reshape(n * T, I), NOT_TRANSPOSED, 0.0)
 
 
-@cpu_jit()
+@cpu_jit(inline=True)
 def _block_backward(block, blocks, dhs, hs, W, h0, lengths, code, address, x, W_in, dz, dh0,
                     dW_blocks, dWin_blocks, db_blocks, dx, dy, y, W_out, out_code, dv,
                     dWout_blocks, dbout_blocks):

@@ -30,8 +30,8 @@ import numba
 import numpy as np
 
 from ..activations import cast_like
-from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
-                    row_blocks)
+from ..blas import (NOT_TRANSPOSED, TRANSPOSED, block_bounds, block_sum, cpu_jit, gemm,
+                    gemm_address, kernel_threads, row_blocks)
 from ..linalg_cpu import add_into, copy_into, sum_outer_previous_rows
 from ..vector_math import gate_sigmoid, tanh_fast
 
@@ -96,8 +96,8 @@ def _gru_forward(x, Win_t, bias, Wt, h0, lengths, blocks, address, hs, saved):
         n = b1 - b0
         rows = saved[b0:b1].reshape(n * T, 4 * H)
         x_rows = x[b0:b1].reshape(n * T, I)
-        gemm(address, x_rows, Win_t[:, :2 * H], rows[:, :2 * H], False, 0.0)  # W_x[rz] x_t
-        gemm(address, x_rows, Win_t[:, 2 * H:], rows[:, 3 * H:], False, 0.0)  # W_xn x_t
+        gemm(address, x_rows, Win_t[:, :2 * H], rows[:, :2 * H], NOT_TRANSPOSED, 0.0)  # W_x[rz] x_t
+        gemm(address, x_rows, Win_t[:, 2 * H:], rows[:, 3 * H:], NOT_TRANSPOSED, 0.0)  # W_xn x_t
         h = np.empty((n, H), dtype=hs.dtype)
         for r in range(n):
             copy_into(h0[b0 + r], h[r])
@@ -109,7 +109,7 @@ def _gru_forward(x, Win_t, bias, Wt, h0, lengths, blocks, address, hs, saved):
                     ur[j] = ar[j] + bias[j]
                 for j in range(2 * H, G):
                     ur[j] = bias[j]
-            gemm(address, h, Wt, u, False, 1.0)  # u_t += h_{t-1} W_hh^T, every gate
+            gemm(address, h, Wt, u, NOT_TRANSPOSED, 1.0)  # u_t += h_{t-1} W_hh^T, every gate
             _cells(u, bias, h, saved, hs, b0, t, lengths)
 
 
@@ -174,7 +174,7 @@ def _gru_backward(dhs, hs, saved, h0, W, lengths, blocks, address, x, W_in, D, d
         back = np.empty((n, H), dtype=hs.dtype)
         for t in range(T - 1, -1, -1):
             _cells_backward(dhs, hs, saved, h0, lengths, b0, t, carry, D)
-            gemm(address, D[b0:b1, t, :G], W, back, False, 0.0)  # W_hh^T du_t, every row
+            gemm(address, D[b0:b1, t, :G], W, back, NOT_TRANSPOSED, 0.0)  # W_hh^T du_t, every row
             for r in range(n):
                 if t < lengths[b0 + r]:
                     cr, br = carry[r], back[r]
@@ -188,8 +188,8 @@ def _gru_backward(dhs, hs, saved, h0, W, lengths, blocks, address, x, W_in, D, d
         # da_t = [dr | dz | dq]: columns 0:2H and 3H:4H of D, for the rows [r | z] and [n]
         x_rows = x[b0:b1].reshape(n * T, I)
         dWin = dWin_blocks[block]
-        gemm(address, D_rows[:, :2 * H], x_rows, dWin[:2 * H], True, 0.0)
-        gemm(address, D_rows[:, 3 * H:], x_rows, dWin[2 * H:], True, 0.0)
+        gemm(address, D_rows[:, :2 * H], x_rows, dWin[:2 * H], TRANSPOSED, 0.0)
+        gemm(address, D_rows[:, 3 * H:], x_rows, dWin[2 * H:], TRANSPOSED, 0.0)
         # Σ D over the rows into sums[:4H] = [Σ du | Σ dq], then spread out as
         # [Σ du | Σ da] = [Σ dr | Σ dz | Σ dq r | Σ dr | Σ dz | Σ dq]: ∂L/∂b_hh, ∂L/∂b_xh
         sums = db_blocks[block]
@@ -203,8 +203,8 @@ def _gru_backward(dhs, hs, saved, h0, W, lengths, blocks, address, x, W_in, D, d
             sums[3 * H + j] = sums[j]
         if dx.shape[0] > 0:
             dx_rows = dx[b0:b1].reshape(n * T, I)
-            gemm(address, D_rows[:, :2 * H], W_in[:2 * H], dx_rows, False, 0.0)
-            gemm(address, D_rows[:, 3 * H:], W_in[2 * H:], dx_rows, False, 1.0)
+            gemm(address, D_rows[:, :2 * H], W_in[:2 * H], dx_rows, NOT_TRANSPOSED, 0.0)
+            gemm(address, D_rows[:, 3 * H:], W_in[2 * H:], dx_rows, NOT_TRANSPOSED, 1.0)
 
 
 def gru_forward(x, W_xh, b_xh, W_hh, b_hh, h0, lengths):

@@ -11,7 +11,8 @@ activates straight into the output, never in place.
 import numba
 import numpy as np
 
-from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
+from ..blas import (NOT_TRANSPOSED, block_bounds, cpu_jit, gemm, gemm_address, kernel_threads,
+                    row_blocks)
 from ..activations import CODES
 from ..linalg_cpu import activate_rows, copy_into, delta_rows, output_and_carry, output_delta
 
@@ -44,20 +45,23 @@ def _layered_forward(a, b, Ut, Vt, Yt, W_hyT, b_y, S0, y0, offsets, lengths, f, 
                 for k in range(A):
                     z[i, k] += a[b0 + i, t, k]
             if output_feedback:
-                gemm(address, state[:, N:], Yt, z, False, 1.0)  # the output feedback Y y_{t-1}
+                # the output feedback Y y_{t-1}
+                gemm(address, state[:, N:], Yt, z, NOT_TRANSPOSED, 1.0)
             for layer in range(offsets.size - 1):
                 lo, hi = offsets[layer], offsets[layer + 1]
                 c0, c1 = v_cols[layer, 0], v_cols[layer, 1]
                 if c1 > c0:  # previous step: V S_{t-1}
-                    gemm(address, state[:, c0:c1], Vt[c0:c1, lo:hi], z[:, lo:hi], False, 1.0)
+                    gemm(address, state[:, c0:c1], Vt[c0:c1, lo:hi], z[:, lo:hi], NOT_TRANSPOSED,
+                         1.0)
                 c0, c1 = u_cols[layer, 0], u_cols[layer, 1]
                 if c1 > c0:  # same step: U S_t over the layers below, already computed
-                    gemm(address, new[:, c0:c1], Ut[c0:c1, lo:hi], z[:, lo:hi], False, 1.0)
+                    gemm(address, new[:, c0:c1], Ut[c0:c1, lo:hi], z[:, lo:hi], NOT_TRANSPOSED,
+                         1.0)
                 activate_rows(f, z, states, b0, t, lo, hi, zero)
             for i in range(n):
                 copy_into(b_y, o[i])
             c0, c1 = y_cols[0], y_cols[1]
-            gemm(address, new[:, c0:c1], W_hyT[c0:c1], o, False, 1.0)
+            gemm(address, new[:, c0:c1], W_hyT[c0:c1], o, NOT_TRANSPOSED, 1.0)
             output_and_carry(g, o, states, N, lengths, b0, t, state)
 
 
@@ -87,14 +91,14 @@ def _layered_backward(grads, states, U, V, Y, W_hy, offsets, lengths, f, g, bloc
                     for k in range(N):
                         c[i, k] += grads[b, t, k]
             c0, c1 = y_cols[0], y_cols[1]
-            gemm(address, d[:, N:], W_hy[:, c0:c1], c[:, c0:c1], False, 1.0)  # + W_hy^T do
+            gemm(address, d[:, N:], W_hy[:, c0:c1], c[:, c0:c1], NOT_TRANSPOSED, 1.0)  # + W_hy^T do
             for layer in range(offsets.size - 2, -1, -1):
                 lo, hi = offsets[layer], offsets[layer + 1]
                 # dz = (gS + carry + W_hy^T do + U^T dz_above) f'
                 delta_rows(f, grads, zero, direct, none, c, states, lo, hi, lengths, b0, t, d)
                 c0, c1 = u_cols[layer, 0], u_cols[layer, 1]
                 if c1 > c0:  # the layers below read this one's dz through U
-                    gemm(address, d[:, lo:hi], U[lo:hi, c0:c1], c[:, c0:c1], False, 1.0)
+                    gemm(address, d[:, lo:hi], U[lo:hi, c0:c1], c[:, c0:c1], NOT_TRANSPOSED, 1.0)
             for i in range(n):
                 copy_into(d[i, :N], dz[b0 + i, t])
                 if t < lengths[b0 + i]:  # the carries to step t-1 start afresh from dz_t
@@ -103,9 +107,9 @@ def _layered_backward(grads, states, U, V, Y, W_hy, offsets, lengths, f, g, bloc
                 lo, hi = offsets[layer], offsets[layer + 1]
                 c0, c1 = v_cols[layer, 0], v_cols[layer, 1]
                 if c1 > c0:
-                    gemm(address, d[:, lo:hi], V[lo:hi, c0:c1], c[:, c0:c1], False, 1.0)
+                    gemm(address, d[:, lo:hi], V[lo:hi, c0:c1], c[:, c0:c1], NOT_TRANSPOSED, 1.0)
             if output_feedback:
-                gemm(address, d[:, :N], Y, c[:, N:], False, 1.0)
+                gemm(address, d[:, :N], Y, c[:, N:], NOT_TRANSPOSED, 1.0)
 
 
 def layered_forward(a, b, U, V, Y, W_hy, b_y, S0, y0, offsets, reads, lengths, f, g):

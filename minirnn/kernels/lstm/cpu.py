@@ -27,8 +27,8 @@ import numba
 import numpy as np
 
 from ..activations import cast_like
-from ..blas import (block_bounds, block_sum, cpu_jit, gemm, gemm_address, kernel_threads,
-                    row_blocks)
+from ..blas import (NOT_TRANSPOSED, TRANSPOSED, block_bounds, block_sum, cpu_jit, gemm,
+                    gemm_address, kernel_threads, row_blocks)
 from ..linalg_cpu import add_into, copy_into, sum_outer_previous_rows
 from ..vector_math import gate_sigmoid, tanh_fast
 
@@ -91,7 +91,7 @@ def _lstm_forward(x, Win_t, bias, Wt, s0, lengths, blocks, address, states, gate
         b0, b1 = block_bounds(block, blocks, B)
         n = b1 - b0
         rows = gates[b0:b1].reshape(n * T, G)
-        gemm(address, x[b0:b1].reshape(n * T, I), Win_t, rows, False, 0.0)  # W_xh x_t
+        gemm(address, x[b0:b1].reshape(n * T, I), Win_t, rows, NOT_TRANSPOSED, 0.0)  # W_xh x_t
         state = np.empty((n, 2 * H), dtype=states.dtype)  # [h_{t-1} | c_{t-1}] of the block
         for r in range(n):
             copy_into(s0[b0 + r], state[r])
@@ -101,7 +101,8 @@ def _lstm_forward(x, Win_t, bias, Wt, s0, lengths, blocks, address, states, gate
                 pr, ar = p[r], gates[b0 + r, t]
                 for j in range(G):
                     pr[j] = ar[j] + bias[j]
-            gemm(address, state[:, :H], Wt, p, False, 1.0)  # p += h_{t-1} W_hh^T, every gate
+            # p += h_{t-1} W_hh^T, every gate
+            gemm(address, state[:, :H], Wt, p, NOT_TRANSPOSED, 1.0)
             _cells(p, state, gates, states, b0, t, lengths)
 
 
@@ -174,7 +175,7 @@ def _lstm_backward(dstates, states, gates, s0, W, lengths, blocks, address, x, W
         back = np.empty((n, H), dtype=states.dtype)
         for t in range(T - 1, -1, -1):
             _cells_backward(dstates, states, gates, s0, lengths, b0, t, carry_h, carry_c, dp)
-            gemm(address, dp[b0:b1, t], W, back, False, 0.0)  # W_hh^T dp_t, every row
+            gemm(address, dp[b0:b1, t], W, back, NOT_TRANSPOSED, 0.0)  # W_hh^T dp_t, every row
             for r in range(n):
                 if t < lengths[b0 + r]:
                     copy_into(back[r], carry_h[r])
@@ -187,14 +188,14 @@ def _lstm_backward(dstates, states, gates, s0, W, lengths, blocks, address, x, W
         sum_outer_previous_rows(address, dp, dp_rows, h_rows, s0, b0, G,
                                 np.empty((n, G), dtype=states.dtype), dW_blocks[block])
         x_rows = x[b0:b1].reshape(n * T, I)
-        gemm(address, dp_rows, x_rows, dWin_blocks[block], True, 0.0)  # Σ dp_t x_t^T
+        gemm(address, dp_rows, x_rows, dWin_blocks[block], TRANSPOSED, 0.0)  # Σ dp_t x_t^T
         db = db_blocks[block]
         for j in range(G):
             db[j] = 0
         for r in range(n * T):
             add_into(dp_rows[r], db)
         if dx.shape[0] > 0:
-            gemm(address, dp_rows, W_in, dx[b0:b1].reshape(n * T, I), False, 0.0)
+            gemm(address, dp_rows, W_in, dx[b0:b1].reshape(n * T, I), NOT_TRANSPOSED, 0.0)
 
 
 def lstm_forward(x, W_xh, b_xh, W_hh, b_hh, s0, lengths):

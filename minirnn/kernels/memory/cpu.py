@@ -20,7 +20,8 @@ activates from pre-activation buffers straight into the output, never in place
 import numba
 import numpy as np
 
-from ..blas import block_bounds, cpu_jit, gemm, gemm_address, kernel_threads, row_blocks
+from ..blas import (NOT_TRANSPOSED, block_bounds, cpu_jit, gemm, gemm_address, kernel_threads,
+                    row_blocks)
 from ..activations import CODES
 from ..linalg_cpu import (DENSE, activate_rows, copy_into, delta_rows, output_and_carry,
                          output_delta, rows_structured_acc, rows_structured_acc_transposed,
@@ -54,7 +55,7 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, W_qT, b_m, W_mhT, W_hyT, b_y, m0, h0
             for i in range(n):
                 copy_into(b_m, q[i])
             if W_qT.shape[1] > 0:  # all dense: one product over the three states
-                gemm(address, state, W_qT, q, False, 1.0)
+                gemm(address, state, W_qT, q, NOT_TRANSPOSED, 1.0)
             else:
                 rows_structured_acc(address, q, state, M + H, W_ymT, s_ym, d_ym, k_ym)
                 rows_structured_acc(address, q, state, M, W_hmT, s_hm, d_hm, k_hm)
@@ -62,11 +63,11 @@ def _memory_forward(a, W_ymT, W_hmT, W_mmT, W_qT, b_m, W_mhT, W_hyT, b_y, m0, h0
             activate_rows(r, q, states, b0, t, zero, M, zero)  # m_t
             for i in range(n):
                 copy_into(a[b0 + i, t], z[i])
-            gemm(address, new[:, :M], W_mhT, z, False, 1.0)
+            gemm(address, new[:, :M], W_mhT, z, NOT_TRANSPOSED, 1.0)
             activate_rows(f, z, states, b0, t, zero, H, M)  # h_t
             for i in range(n):
                 copy_into(b_y, o[i])
-            gemm(address, new[:, M:M + H], W_hyT, o, False, 1.0)
+            gemm(address, new[:, M:M + H], W_hyT, o, NOT_TRANSPOSED, 1.0)
             output_and_carry(g, o, states, M + H, lengths, b0, t, state)
 
 
@@ -102,12 +103,12 @@ def _memory_backward(grads, states, W_ym, W_hm, W_mm, W_q, W_mh, W_hy, lengths, 
                 if direct and t >= lengths[b]:  # padding: the direct gradients pass back
                     for k in range(M + H):
                         c[i, k] += grads[b, t, k]
-            gemm(address, d[:, M + H:], W_hy, c[:, M:M + H], False, 1.0)  # ch + W_hy^T do
+            gemm(address, d[:, M + H:], W_hy, c[:, M:M + H], NOT_TRANSPOSED, 1.0)  # ch + W_hy^T do
             # dz_t = (gh + W_hm^T dq_{t+1} + W_hy^T do_t) f'
             delta_rows(f, grads, zero, direct, none, c, states, M, M + H, lengths, b0, t, d)
             for i in range(n):
                 copy_into(d[i, M:M + H], dz[b0 + i, t])
-            gemm(address, d[:, M:M + H], W_mh, c[:, :M], False, 1.0)  # cm + W_mh^T dz
+            gemm(address, d[:, M:M + H], W_mh, c[:, :M], NOT_TRANSPOSED, 1.0)  # cm + W_mh^T dz
             # dq_t = (gm + W_mm^T dq_{t+1} + W_mh^T dz_t) r'
             delta_rows(r, grads, zero, direct, none, c, states, zero, M, lengths, b0, t, d_q)
             for i in range(n):
@@ -117,7 +118,7 @@ def _memory_backward(grads, states, W_ym, W_hm, W_mm, W_q, W_mh, W_hy, lengths, 
                 if keep_dq:
                     copy_into(d_q[i], dq[b, t])
             if W_q.shape[0] > 0:  # all dense: one product sends dq_t to the three states
-                gemm(address, d_q, W_q, c, False, 1.0)
+                gemm(address, d_q, W_q, c, NOT_TRANSPOSED, 1.0)
             else:
                 rows_structured_acc_transposed(address, c, M + H, d_q, W_ym, s_ym, d_ym, k_ym)
                 rows_structured_acc_transposed(address, c, M, d_q, W_hm, s_hm, d_hm, k_hm)

@@ -11,7 +11,8 @@ import numpy as np
 
 from .. import blas
 from ..activations import CODES, activate, derivative
-from ..blas import block_bounds, cpu_jit, gemm, kernel_threads, row_blocks
+from ..blas import (NOT_TRANSPOSED, TRANSPOSED, block_bounds, cpu_jit, gemm, kernel_threads,
+                    row_blocks)
 from ..delay import cpu as delay_cpu
 from . import reference
 
@@ -73,7 +74,7 @@ def _forward(address, code, e, WT, bias, h, z, steps, blocks):
         for r0 in range(lo * steps, hi * steps, CHUNK):
             r1 = min(r0 + CHUNK, hi * steps)
             zc = z[block, :r1 - r0]
-            gemm(address, e[r0:r1], WT, zc, False, 0.0)
+            gemm(address, e[r0:r1], WT, zc, NOT_TRANSPOSED, 0.0)
             _activate_chunk(code, zc, bias, h[r0:r1])
 
 
@@ -90,9 +91,9 @@ def _backward(address, code, dh, h, e, W, dz, dWT, db, de, need_e, steps, blocks
             r1 = min(r0 + CHUNK, hi * steps)
             dzc = dz[block, :r1 - r0]
             _delta_chunk(code, dh[r0:r1], h[r0:r1], dzc, db[block])
-            gemm(address, e[r0:r1], dzc, dWT[block], True, 1.0)
+            gemm(address, e[r0:r1], dzc, dWT[block], TRANSPOSED, 1.0)
             if need_e:
-                gemm(address, dzc, W, de[r0:r1], False, 0.0)
+                gemm(address, dzc, W, de[r0:r1], NOT_TRANSPOSED, 0.0)
 
 
 def _rows(a):
