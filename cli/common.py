@@ -246,6 +246,18 @@ def interrupts_deferred():
 
 
 @contextmanager
+def interrupts_held():
+    """A clean-up that must run to its end (a sweep ending its trial servers and cluster): a
+    Ctrl-C or SIGTERM inside it is remembered, not raised. After an interrupt the command
+    has said its one line already; otherwise the end of the command raises it."""
+    _deferred.append(True)
+    try:
+        yield
+    finally:
+        _deferred.pop()
+
+
+@contextmanager
 def interrupts_caught():
     """Ctrl-C (SIGINT) and a polite kill (SIGTERM) end a command as an interrupt: one line, the
     checkpoint lock released. Each signal is also remembered, because the exception it raises

@@ -10,8 +10,8 @@ from rich.markup import escape
 
 from minirnn.catalog import MODELS
 
-from .common import (check_checkpoint_out, check_writable, console, fail, json_option,
-                     new_table, progress_bar, wrote)
+from .common import (check_checkpoint_out, check_writable, console, fail, interrupts_held,
+                     json_option, new_table, progress_bar, wrote)
 
 #: the train options a sweep may search or share (not the ones it sets on each trial itself)
 OWN = ("out", "resume", "seed", "as_json", "plot", "overwrite", "model")
@@ -124,10 +124,11 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
     try:
         _checked_sweep(plan, out, overwrite, resume, (scheduler, starting, dashboard, retries),
                        as_json)
-    finally:
-        if starting is not None:
-            starting.close()
-        plan.stop_servers()
+    finally:  # the trial servers first: a worker thread waits for its server's answer
+        with interrupts_held():  # (a second Ctrl-C meanwhile changes nothing)
+            plan.stop_servers()
+            if starting is not None:
+                starting.close()
 
 
 def _checked_sweep(plan, out, overwrite, resume, cluster, as_json):

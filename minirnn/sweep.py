@@ -315,35 +315,41 @@ class Sweep:
 
     @staticmethod
     def stop_servers():
-        """End this process's idle trial servers (a sweep that stops before ``run``)."""
-        from .trial_server import close_idle
+        """End this process's trial servers, and any trial they are running (a sweep that
+        stops, done or interrupted)."""
+        from .trial_server import close_all
 
-        close_idle()
+        close_all()
 
     def run(self, client, on_update=None, retries: int = 1):
         """Run the pending trials on the Dask ``client``, recording each as it finishes;
         ``on_update(record)`` after each. A task whose worker dies is run again by Dask;
         ``retries`` more attempts go to a task that raised (a trial whose server died). The
-        trial servers of this process's workers end with it."""
-        try:
-            self._run(client, on_update, retries)
-        finally:
-            self.stop_servers()
-        return self
-
-    def _run(self, client, on_update, retries):
-        from distributed import as_completed
-
+        trial servers of this process's workers end with it; an interrupt (Ctrl-C) cancels
+        the tasks first, so that none is started or run again meanwhile, and the trials
+        running in them end at once."""
         Path(self.directory, "trials").mkdir(parents=True, exist_ok=True)
-        by_key, futures, warmups = {}, [], self.warmups()
+        by_key, warmups = {}, self.warmups()
         for trial in self.pending():
             args = trial.command(self.shared, Path(self.directory))
             future = client.submit(run_trial, args, trial.name, warmups,
                                    key=f"trial-{trial.name}", pure=False, retries=retries)
-            by_key[future.key] = trial
-            futures.append(future)
-        for future in as_completed(futures):
-            trial = by_key[future.key]
+            by_key[future.key] = (trial, future)
+        try:
+            self._collect(by_key, on_update)
+        except BaseException:
+            client.cancel([future for _, future in by_key.values()])
+            raise
+        finally:
+            self.stop_servers()
+        return self
+
+    def _collect(self, by_key: dict, on_update):
+        """Record each task's trial as it finishes."""
+        from distributed import as_completed
+
+        for future in as_completed([future for _, future in by_key.values()]):
+            trial = by_key[future.key][0]
             try:
                 record = future.result()
             except Exception as error:  # noqa: BLE001 - the trial failed, not the sweep
@@ -499,10 +505,13 @@ class StartingCluster:
             warnings.filterwarnings("ignore", message=r"Port \d+ is already in use",
                                     category=UserWarning)
 
+            # silence_logs: the sweep reports each trial that fails in one line; Dask's
+            # worker would add a traceback for each (a server that died, whose task is run
+            # again, or one ended by an interrupt)
             self._future.set_result(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=False, protocol="tcp://",
                 host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0" if dashboard else None,
-                silence_logs=logging.ERROR))
+                silence_logs=logging.CRITICAL))
         except BaseException as error:  # noqa: BLE001 - raised by result(), where it is used
             self._future.set_exception(error)
 

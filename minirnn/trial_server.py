@@ -80,7 +80,9 @@ class TrialServer:
             [sys.executable, "-m", "minirnn.trial_server"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             env=dict(os.environ, **SERVER_ENV))
-        self._ready = None
+        self._ready, self._busy = None, False
+        with _lock:
+            _live.add(self)
         self._send({"warmups": [list(w) for w in warmups]})
 
     @property
@@ -104,25 +106,34 @@ class TrialServer:
     def _receive(self) -> dict:
         try:
             line = self.process.stdout.readline()
-        except OSError:
+        except (OSError, ValueError):  # the pipe closed meanwhile
             line = ""
         if not line:
-            self.close()
+            self._end(reader=True)
             raise TrialServerDied(f"the trial server ended (exit {self.process.poll()}) "
                                   f"before it answered")
         return json.loads(line)
 
     def run(self, args: list) -> tuple:
         """(exit code, standard output, standard error) of ``minirnn *args`` in a fork."""
-        self._wait_ready()  # the warm-up's answer comes first
-        self._send({"args": list(args)})
-        answer = self._receive()
+        self._busy = True
+        try:
+            self._wait_ready()  # the warm-up's answer comes first
+            self._send({"args": list(args)})
+            answer = self._receive()
+        finally:
+            self._busy = False
         return answer["code"], answer["stdout"], answer["stderr"]
 
     def close(self):
-        """End the server (it ends when its input closes); kill it if it does not, or if it
-        is still warming up (a sweep that ends before its first trial: nothing of the
-        server's is lost, and its warm-up would be waited for)."""
+        """End the server: it ends when its input closes, and a command it is running ends
+        with it (the command's process gets SIGTERM), the thread waiting for its answer
+        getting ``TrialServerDied``. Killed if it does not end, or if it is still warming up
+        (a sweep that ends before its first trial: nothing of the server's is lost, and its
+        warm-up would be waited for)."""
+        self._end(reader=not self._busy)
+
+    def _end(self, reader: bool):
         try:
             self.process.stdin.close()
         except OSError:
@@ -134,10 +145,14 @@ class TrialServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self.process.stdout.close()
+        if reader:  # (a thread waiting for an answer closes it once it has read the end)
+            self.process.stdout.close()
+        with _lock:
+            _live.discard(self)
 
 
 _idle: dict = {}  # (warm-ups, folder, environment) -> idle servers of this process
+_live: set = set()  # every server of this process not yet ended, idle or running a command
 _lock = threading.Lock()
 
 
@@ -167,10 +182,11 @@ def prestart(warmups=(), count: int = 1):
         _idle_servers(_key(warmups)).extend(started)
 
 
-def close_idle():
-    """End this process's idle servers (a sweep that has run its trials)."""
+def close_all():
+    """End every server of this process, idle or running a command (whose process ends
+    with it): a sweep that has run its trials, or one interrupted."""
     with _lock:
-        servers = [server for idle in _idle.values() for server in idle]
+        servers = list(_live)
         _idle.clear()
     for server in servers:
         server.close()

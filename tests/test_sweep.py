@@ -124,6 +124,48 @@ def test_a_sweep_interrupted_before_any_trial_finished_resumes(tmp_path):
     assert [t["status"] for t in json.loads(run.stdout)["trials"]] == ["done", "done"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupt_ends_the_running_trials_with_the_sweep(tmp_path, signum):
+    """Ctrl-C (to the process group, as a terminal sends it) or SIGTERM (to the sweep's process
+    alone) while two trials run: the sweep says its one line, and its trial servers and the
+    trials they were running end with it, instead of running on to their end unrecorded."""
+    import psutil
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "minirnn.cli", "sweep", "--model", "elman", "--grid",
+         "hidden=3,4", "--workers", "2", "--", "--data", "sine", "--length", "2000", "--epochs",
+         "100000", "--patience", "100000"], cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline, running = time.time() + 300, []
+    while len(running) < 2 and time.time() < deadline:  # a trial is a child of a server
+        running = [trial for server in psutil.Process(process.pid).children()
+                   for trial in server.children()]
+        time.sleep(0.1)
+    assert len(running) == 2
+    servers = psutil.Process(process.pid).children()
+    if signum == signal.SIGINT:
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1 and "Traceback" not in err, err
+    assert err.strip().splitlines() == ["Error: interrupted: 0 trial(s) recorded in "
+                                        "sweep/results.json; the same command with --resume "
+                                        "runs the rest"]
+
+    def gone(one):
+        try:
+            return one.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.time() + 30
+    while not all(gone(p) for p in servers + running) and time.time() < deadline:
+        time.sleep(0.1)
+    assert all(gone(p) for p in servers + running)
+
+
 def _counting_servers(monkeypatch) -> list:
     """Every trial server this process starts from now on, in the order started."""
     from minirnn import trial_server
