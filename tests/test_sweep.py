@@ -124,6 +124,23 @@ def test_a_sweep_interrupted_before_any_trial_finished_resumes(tmp_path):
     assert [t["status"] for t in json.loads(run.stdout)["trials"]] == ["done", "done"]
 
 
+def all_gone(processes, within: float = 30) -> bool:
+    """Whether every one of ``processes`` (psutil) has ended within ``within`` seconds
+    (ended: gone, or a zombie its parent has not reaped yet)."""
+    import psutil
+
+    def gone(process):
+        try:
+            return process.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.time() + within
+    while not all(gone(p) for p in processes) and time.time() < deadline:
+        time.sleep(0.1)
+    return all(gone(p) for p in processes)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupt_ends_the_running_trials_with_the_sweep(tmp_path, signum):
@@ -153,17 +170,7 @@ def test_an_interrupt_ends_the_running_trials_with_the_sweep(tmp_path, signum):
     assert err.strip().splitlines() == ["Error: interrupted: 0 trial(s) recorded in "
                                         "sweep/results.json; the same command with --resume "
                                         "runs the rest"]
-
-    def gone(one):
-        try:
-            return one.status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
-
-    deadline = time.time() + 30
-    while not all(gone(p) for p in servers + running) and time.time() < deadline:
-        time.sleep(0.1)
-    assert all(gone(p) for p in servers + running)
+    assert all_gone(servers + running)
 
 
 def _counting_servers(monkeypatch) -> list:
@@ -480,17 +487,7 @@ def test_a_trial_does_not_outlive_the_worker_that_asked_for_it(tmp_path):
     assert trials
     worker.kill()
     worker.wait()
-
-    def gone(process):
-        try:
-            return process.status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
-
-    deadline = time.time() + 30
-    while not (gone(server) and gone(trials[0])) and time.time() < deadline:
-        time.sleep(0.1)
-    assert gone(server) and gone(trials[0])
+    assert all_gone([server, trials[0]])
 
 
 @pytest.mark.slow
