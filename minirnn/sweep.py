@@ -499,11 +499,13 @@ class StartingCluster:
 
             from distributed import LocalCluster
 
-            # the scheduler's web server (health checks; the dashboard when asked for) takes
-            # another free port on its own when 8787 is held (another sweep running, a
-            # notebook's cluster): nothing for the user to act on
-            warnings.filterwarnings("ignore", message=r"Port \d+ is already in use",
-                                    category=UserWarning)
+            # nothing for the user to act on: the scheduler's web server (health checks; the
+            # dashboard when asked for) takes another free port on its own when 8787 is held
+            # (another sweep running, a notebook's cluster), and a busy machine slows the
+            # creation of the workers' scratch folders, which trials do not use
+            for message in (r"Port \d+ is already in use",
+                            "Creating scratch directories is taking a surprisingly long time"):
+                warnings.filterwarnings("ignore", message=message, category=UserWarning)
 
             # silence_logs: the sweep reports each trial that fails in one line; Dask's
             # worker would add a traceback for each (a server that died, whose task is run
