@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -116,6 +117,9 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
     if dashboard and scheduler:
         fail("--dashboard is the local cluster's; a --scheduler has its own")
     plan = sweeps.Sweep(trials, Path(directory), shared)
+    # the command says what happens in its own lines (a failed trial in one); Dask's logs,
+    # which the local cluster silences only while it runs, added tracebacks as it closed
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     starting = None
     if not scheduler:  # its trial servers warm up and the local cluster starts while the
         workers = workers or sweeps.default_workers()  # trials' options and data are checked
