@@ -135,7 +135,7 @@ def announce_compiling(model: str, config: dict, backend: str):
 
     if needs_compiling(model, config, backend):
         click.echo("compiling the cpu kernels not cached yet (after installing or editing "
-                   "minirnn; about half a minute, once)", err=True)
+                   "minirnn; up to half a minute, once)", err=True)
 
 
 class FiniteFloat(click.ParamType):
