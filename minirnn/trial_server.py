@@ -4,7 +4,8 @@ imported the command and loaded its kernels, so a sweep's trial does not pay the
 A fresh ``python -m minirnn.cli train`` pays about a second or more before its first epoch:
 the interpreter, NumPy's and Numba's imports, and loading each cached kernel. A *trial server*
 pays that once. It is a process of its own (``python -m minirnn.trial_server``, one per Dask
-worker that runs trials), which first runs each *warm-up* command in itself (a sweep passes
+worker that runs trials: started by that worker's process, which for a local sweep is the
+sweep's own, before its cluster is up: ``prestart``), which first runs each *warm-up* command in itself (a sweep passes
 one short ``train`` per model: one epoch, no checkpoint), then for each request forks: the
 child runs the command exactly as ``python -m minirnn.cli`` would (``runpy``, the same
 ``sys.argv``), its standard output and error captured, and exits; the server reports the exit
@@ -26,9 +27,11 @@ code and the output. Why a fork:
   pool at all, so the layer costs nothing; it matters only where a pool does start (the
   deterministic mode's fixed blocks), and there a fork stays safe.
 
-Nothing runs on behind a dead worker: the server ends when its standard input closes (the
-worker that started it died, however), even mid-trial, and a child gets SIGTERM when the
-server goes (``PR_SET_PDEATHSIG``), as a trial's process did when its worker died.
+Nothing runs on behind a dead worker or an interrupted sweep: the server ends when its
+standard input closes (``close``, ``close_all``, or the process that started it died,
+however), even mid-trial, and a child gets SIGTERM when the server goes
+(``PR_SET_PDEATHSIG``), as a trial's process did when its worker died. A server and its
+trials ignore Ctrl-C: the process that started them handles it and ends them.
 
 Where there is no fork with ``PR_SET_PDEATHSIG`` (not Linux), ``run_program`` falls back to
 a fresh ``python -m minirnn.cli`` per command.
