@@ -103,8 +103,8 @@ class TrialServer:
         try:
             self.process.stdin.write(json.dumps(message) + "\n")
             self.process.stdin.flush()
-        except OSError:  # the pipe to a server that is gone: ``_receive`` says so
-            pass
+        except (OSError, ValueError):  # a server gone, or closed (``close_all``) since it was
+            pass  # taken for this command: ``_receive`` says so
 
     def _receive(self) -> dict:
         try:
