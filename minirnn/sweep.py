@@ -195,7 +195,7 @@ def run_trial(args: list, name: str, warmups=()) -> dict:
     from .trial_server import run_program
 
     start = time.perf_counter()
-    code, stdout, stderr = run_program(args, warmups)
+    code, stdout, stderr = run_program(args, warmups, abandoned=_task_cancelled)
     record = {"name": name, "seconds": time.perf_counter() - start}
     try:
         report = json.loads(stdout)
@@ -218,6 +218,19 @@ def run_trial(args: list, name: str, warmups=()) -> dict:
             # what the scores measure: a closed-loop NARX is scored by its simulation from the
             # first row, every other model by its one-step (seq2seq: horizon) forecasts
             "scored_as": "simulation" if closed_narx else "forecasts"}
+
+
+def _task_cancelled() -> bool:
+    """Whether the Dask task running this was cancelled (the sweep that asked for it was
+    interrupted): its trial should not run on to its end, on a worker of a user's cluster
+    as on the local one. False outside a Dask task."""
+    try:
+        from distributed.worker import get_worker, thread_state
+
+        task = get_worker().state.tasks.get(thread_state.key)
+    except (ImportError, AttributeError, ValueError):  # not in a task; another Dask
+        return False
+    return task is None or task.state in ("cancelled", "released", "forgotten")
 
 
 # --- the sweep ------------------------------------------------------------------------------------

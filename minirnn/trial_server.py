@@ -5,11 +5,11 @@ A fresh ``python -m minirnn.cli train`` pays about a second or more before its f
 the interpreter, NumPy's and Numba's imports, and loading each cached kernel. A *trial server*
 pays that once. It is a process of its own (``python -m minirnn.trial_server``, one per Dask
 worker that runs trials: started by that worker's process, which for a local sweep is the
-sweep's own, before its cluster is up: ``prestart``), which first runs each *warm-up* command in itself (a sweep passes
-one short ``train`` per model: one epoch, no checkpoint), then for each request forks: the
-child runs the command exactly as ``python -m minirnn.cli`` would (``runpy``, the same
-``sys.argv``), its standard output and error captured, and exits; the server reports the exit
-code and the output. Why a fork:
+sweep's own, before its cluster is up: ``prestart``), which first runs each *warm-up*
+command in itself (a sweep passes one short ``train`` per model: one epoch, no checkpoint),
+then for each request forks: the child runs the command exactly as ``python -m minirnn.cli``
+would (``runpy``, the same ``sys.argv``), its standard output and error captured, and exits;
+the server reports the exit code and the output. Why a fork:
 
 - the child starts from the warm parent's memory (imports done, kernels loaded, copy on
   write) at the cost of a fork, about 10 ms;
@@ -106,7 +106,14 @@ class TrialServer:
         except (OSError, ValueError):  # a server gone, or closed (``close_all``) since it was
             pass  # taken for this command: ``_receive`` says so
 
-    def _receive(self) -> dict:
+    def _receive(self, abandoned=None) -> dict:
+        """The server's next answer; ``abandoned()``, when given, is asked every
+        ``POLL_SECONDS`` meanwhile, and True ends the server (and the command it runs)."""
+        while abandoned is not None and not _readable(self.process.stdout, POLL_SECONDS):
+            if abandoned():
+                self._end(reader=True)
+                raise TrialServerDied("the command was abandoned (its task was cancelled): "
+                                      "the trial server ended it")
         try:
             line = self.process.stdout.readline()
         except (OSError, ValueError):  # the pipe closed meanwhile
@@ -117,13 +124,14 @@ class TrialServer:
                                   f"before it answered")
         return json.loads(line)
 
-    def run(self, args: list) -> tuple:
-        """(exit code, standard output, standard error) of ``minirnn *args`` in a fork."""
+    def run(self, args: list, abandoned=None) -> tuple:
+        """(exit code, standard output, standard error) of ``minirnn *args`` in a fork;
+        ``abandoned``: see ``_receive``."""
         self._busy = True
         try:
             self._wait_ready()  # the warm-up's answer comes first
             self._send({"args": list(args)})
-            answer = self._receive()
+            answer = self._receive(abandoned)
         finally:
             self._busy = False
         return answer["code"], answer["stdout"], answer["stderr"]
@@ -152,6 +160,17 @@ class TrialServer:
             self.process.stdout.close()
         with _lock:
             _live.discard(self)
+
+
+#: how often a running command's ``abandoned()`` is asked
+POLL_SECONDS = 0.5
+
+
+def _readable(stream, seconds: float) -> bool:
+    """Whether ``stream`` has something to read (or its end) within ``seconds``."""
+    import select
+
+    return bool(select.select([stream], [], [], seconds)[0])
 
 
 _idle: dict = {}  # (warm-ups, folder, environment) -> idle servers of this process
@@ -195,11 +214,12 @@ def close_all():
         server.close()
 
 
-def run_program(args: list, warmups=()) -> tuple:
+def run_program(args: list, warmups=(), abandoned=None) -> tuple:
     """(exit code, standard output, standard error) of ``minirnn *args``: in a warm server of
     this process warmed with ``warmups`` (started on first use or by ``prestart``, kept for
     the next command of the same warm-ups, folder and environment), or a fresh process where
-    there is no fork."""
+    there is no fork. ``abandoned()``, asked while the command runs, ends it (and its
+    server) when True: a sweep that was interrupted."""
     if not FORKS:
         env = dict(os.environ, NUMBA_NUM_THREADS="1", PYTHONSAFEPATH="1")
         run = subprocess.run([sys.executable, *PROGRAM, *args], capture_output=True, text=True,
@@ -211,7 +231,7 @@ def run_program(args: list, warmups=()) -> tuple:
         server = idle.pop() if idle else None
     if server is None:
         server = TrialServer(warmups)
-    result = server.run(args)  # a server that died is closed, and the error raised
+    result = server.run(args, abandoned)  # a server that died is ended, the error raised
     with _lock:
         _idle.setdefault(key, []).append(server)
     return result

@@ -188,6 +188,30 @@ def _counting_servers(monkeypatch) -> list:
 
 
 @pytest.mark.slow
+def test_a_cancelled_task_ends_its_running_trial(tmp_path, monkeypatch):
+    """A Dask worker cannot stop a task that runs, so a trial's task asks, while its trial
+    runs, whether it was cancelled (the sweep that asked for it was interrupted: on a user's
+    cluster, nothing else would end it) and then ends its server, and so the trial."""
+    import psutil
+    from distributed import Client
+
+    monkeypatch.chdir(tmp_path)
+    started = _counting_servers(monkeypatch)
+    long = ["train", "elman", "--data", "sine", "--epochs", "100000", "--patience", "100000",
+            "--json"]
+    with sweeps.local_cluster(1) as cluster, Client(cluster) as client:
+        task = client.submit(sweeps.run_trial, long, "long", [], pure=False)
+        deadline, trials = time.time() + 300, []
+        while not trials and time.time() < deadline:
+            trials = psutil.Process(started[0].process.pid).children() if started else []
+            time.sleep(0.1)
+        assert trials
+        server = psutil.Process(started[0].process.pid)
+        task.cancel()
+        assert all_gone([server, trials[0]])
+
+
+@pytest.mark.slow
 def test_a_local_sweep_runs_its_trials_in_the_servers_it_started_first(tmp_path, monkeypatch):
     """The local cluster's workers are threads of the sweep's own process: the trial servers
     started before the cluster is up (``start_servers``, one per worker) are the ones its
