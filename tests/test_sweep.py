@@ -232,24 +232,39 @@ def test_a_local_sweep_runs_its_trials_in_the_servers_it_started_first(tmp_path,
     assert all(server.process.poll() is not None for server in started)
 
 
+def _runs_a_trial(server) -> bool:
+    """Whether a trial server has a trial running (a live child) right now."""
+    import psutil
+
+    try:
+        return server.process.poll() is None and any(
+            trial.status() != psutil.STATUS_ZOMBIE
+            for trial in psutil.Process(server.process.pid).children())
+    except psutil.NoSuchProcess:  # it ended while we looked
+        return False
+
+
 @pytest.mark.slow
 def test_a_trial_server_killed_mid_sweep_does_not_lose_its_trial(tmp_path, monkeypatch):
-    """SIGKILL to a trial server once the first trial is in (the other one is mid-trial, or
-    about to take the next): the task that meets the dead server fails and is run again on a
-    new server; every trial is done."""
+    """SIGKILL to a trial server while it runs a trial (once the first trial is in): the task
+    that was waiting for it fails and is run again on a new server; every trial is done."""
     from distributed import Client
 
     monkeypatch.chdir(tmp_path)
     started = _counting_servers(monkeypatch)
     plan = sweeps.Sweep(sweeps.grid_trials(["elman"], {"hidden": [3, 4, 5, 6]}, seeds=1),
-                        tmp_path, ["--data", "sine", "--length", "300", "--epochs", "4"])
+                        tmp_path, ["--data", "sine", "--length", "300", "--epochs", "20"])
     plan.start_servers(2)
     killed = []
 
     def kill_one(record):
-        if not killed:
-            started[0].process.kill()
-            killed.append(started[0].process.pid)
+        deadline = time.time() + 60
+        while not killed and time.time() < deadline:  # a server whose trial runs
+            busy = [server for server in started if _runs_a_trial(server)]
+            if busy:
+                busy[0].process.kill()
+                killed.append(busy[0].process.pid)
+            time.sleep(0.005)
 
     with sweeps.local_cluster(2) as cluster, Client(cluster) as client:
         plan.run(client, on_update=kill_one)
