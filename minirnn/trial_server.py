@@ -184,13 +184,12 @@ def _key(warmups) -> tuple:
     return json.dumps([list(w) for w in warmups]), os.getcwd(), json.dumps(dict(os.environ))
 
 
-def _idle_servers(key) -> list:
-    """This process's idle servers of ``key`` (call with ``_lock`` held); those of any other
-    key are closed: another sweep's, not needed again."""
-    for other in [k for k in _idle if k != key]:
-        for server in _idle.pop(other):
-            server.close()
-    return _idle.setdefault(key, [])
+def _idle_servers(key) -> tuple:
+    """(this process's idle servers of ``key``, those of any other key taken out: another
+    sweep's, not needed again, for the caller to end once it has let go of ``_lock``, which
+    ending takes). Call with ``_lock`` held."""
+    stale = [server for other in [k for k in _idle if k != key] for server in _idle.pop(other)]
+    return _idle.setdefault(key, []), stale
 
 
 def prestart(warmups=(), count: int = 1):
@@ -201,7 +200,10 @@ def prestart(warmups=(), count: int = 1):
         return
     started = [TrialServer(warmups) for _ in range(count)]
     with _lock:
-        _idle_servers(_key(warmups)).extend(started)
+        idle, stale = _idle_servers(_key(warmups))
+        idle.extend(started)
+    for server in stale:
+        server.close()
 
 
 def close_all():
@@ -227,8 +229,10 @@ def run_program(args: list, warmups=(), abandoned=None) -> tuple:
         return run.returncode, run.stdout, run.stderr
     key = _key(warmups)
     with _lock:
-        idle = _idle_servers(key)
+        idle, stale = _idle_servers(key)
         server = idle.pop() if idle else None
+    for other in stale:
+        other.close()
     if server is None:
         server = TrialServer(warmups)
     result = server.run(args, abandoned)  # a server that died is ended, the error raised

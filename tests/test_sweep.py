@@ -501,6 +501,32 @@ def test_a_killed_trial_dies_alone_and_the_server_goes_on(tmp_path, monkeypatch)
         server.close()
 
 
+def test_a_second_sweep_s_commands_end_the_first_one_s_idle_servers(tmp_path, monkeypatch):
+    """A process that runs the commands of two sweeps in turn (a worker of a user's cluster
+    keeps its servers between sweeps): the first sweep's idle server is ended when a command
+    with other warm-ups comes, and the command runs in a new server."""
+    import threading
+
+    from minirnn import trial_server
+
+    monkeypatch.chdir(tmp_path)
+    started, done = _counting_servers(monkeypatch), []
+
+    def two_sweeps():
+        for warmups in ([], [["models"]]):
+            done.append(trial_server.run_program(["models", "--json"], warmups)[0])
+
+    runs = threading.Thread(target=two_sweeps, daemon=True)
+    runs.start()
+    runs.join(300)
+    try:
+        assert done == [0, 0], "the second sweep's command did not finish"
+        assert len(started) == 2
+        assert started[0].process.poll() is not None and started[1].process.poll() is None
+    finally:
+        trial_server.close_all()
+
+
 WORKER = """
 import sys
 from minirnn.trial_server import TrialServer
