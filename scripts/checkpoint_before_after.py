@@ -14,11 +14,9 @@ cache. Each number printed is the median over the rounds of each round's median.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
+
+from source_trees import run_in_tree
 
 CODE = """
 import json
@@ -30,11 +28,7 @@ print(json.dumps({{"writes": cost.save_costs(repeat=10),
 
 
 def once(tree: str, epochs: int, options: dict) -> dict:
-    env = {**os.environ, "PYTHONPATH": tree}
-    code = CODE.format(options=options, epochs=epochs)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, cwd=tree).stdout
-    return json.loads(out)
+    return run_in_tree(tree, CODE.format(options=options, epochs=epochs))
 
 
 def main():

@@ -16,11 +16,10 @@ median over the rounds of each round's median (ms) and of PyTorch's time over mi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
+
+from source_trees import run_in_tree
 
 CODE = """
 import json, statistics, time
@@ -45,11 +44,8 @@ print(json.dumps(out))
 
 
 def once(tree: str, sizes, families, repeat: int, threads: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": tree, "NUMBA_NUM_THREADS": str(threads)}
-    code = CODE.format(sizes=sizes, families=families, repeat=repeat)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, cwd=tree).stdout
-    return json.loads(out)
+    return run_in_tree(tree, CODE.format(sizes=sizes, families=families, repeat=repeat),
+                       NUMBA_NUM_THREADS=str(threads))
 
 
 def main():
