@@ -494,8 +494,8 @@ def local_cluster(workers: int | None = None, dashboard: bool = False):
 
 class StartingCluster:
     """``local_cluster`` starting in a thread, so that the caller checks the trials and starts
-    the trial servers meanwhile (Dask's import takes a third of a second or more);
-    ``result()`` waits for it, ``close()`` closes it once it is up."""
+    the trial servers meanwhile (Dask's import: 0.3-0.45 s on the 2-core machine of
+    BENCHMARKS.md); ``result()`` waits for it, ``close()`` closes it once it is up."""
 
     def __init__(self, workers: int | None = None, dashboard: bool = False):
         from concurrent.futures import Future
