@@ -15,14 +15,17 @@ def run():
     signal.signal(signal.SIGTERM, interrupt)  # a polite kill during the imports: one line too
     atexit.register(_report_held_signals)  # the last of the exit handlers to run
     try:
+        from .common import command_ended, own_process
         from .main import main
     except KeyboardInterrupt:
         sys.stderr.write("Error: interrupted\n")
         sys.exit(1)
+    own_process()  # Python's collector is the command's to tune (``common``)
     try:
         main()
     finally:
         _hold_signals()
+        command_ended()
 
 
 _held = []  # the signals received after the command ended

@@ -316,3 +316,49 @@ def check_plot_path(plot):
         import matplotlib  # noqa: F401
     except ImportError:
         fail("--plot needs matplotlib: pip install 'minirnn[plot]'")
+
+
+# --- Python's garbage collector in the command's own process --------------------------------------
+# A command's process makes hundreds of thousands of objects that live as long as it does: NumPy's
+# and Numba's modules, Numba's typing registries, the kernels loaded from its cache. Python's
+# collector, made for programs that make and drop objects, searches them all for reference cycles
+# at each full collection: while they are made (twice in a one-epoch ``train``: 0.06 s on the
+# 2-core machine of BENCHMARKS.md), later, and once more at the interpreter's exit, only to free
+# memory that the system takes back anyway (0.2-0.3 s there). So in the command's own process
+# (``run``; not a test's or a notebook's that calls the commands) they are made with the collector
+# paused, then left out of every collection (``gc.freeze``, what Python's documentation advises
+# for long-lived objects), and so is everything once the command has ended.
+_owns_process = []  # non-empty once ``run`` has started the command in this process
+
+
+def own_process():
+    """Called by ``run``: this process is the command's, its collector ours to tune."""
+    _owns_process.append(True)
+
+
+@contextmanager
+def long_lived_objects():
+    """Inside, no garbage collection; after it, what was made inside (and before) is left out
+    of every later collection. Nothing changes outside the command's own process."""
+    if not _owns_process:
+        yield
+        return
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def command_ended():
+    """Called by ``run`` once the command has ended: leave every object to the system, so that
+    the interpreter's exit does not search them for cycles (every file the commands write is
+    closed by then, and the exit handlers still run)."""
+    import gc
+
+    gc.freeze()

@@ -19,7 +19,8 @@ from minirnn.catalog import MODELS
 
 from .bench_command import bench
 from .common import (backend_option, backends_option, check_interrupted, console, err_console,
-                     fail, interrupts_caught, json_option, new_table, progress_bar)
+                     fail, interrupts_caught, json_option, long_lived_objects, new_table,
+                     progress_bar)
 from .predict_command import predict
 from .sweep_command import sweep
 from .train_command import train
@@ -90,11 +91,12 @@ def computing(command: click.Command) -> click.Command:
 
     @functools.wraps(body)
     def prepared(*args, **kwargs):
-        from minirnn.kernels.blas import prepare_cpu
-        from minirnn.kernels.process import numba_without_scipy_blas
+        with long_lived_objects():  # NumPy's and Numba's imports, Numba's CPU target
+            from minirnn.kernels.blas import prepare_cpu
+            from minirnn.kernels.process import numba_without_scipy_blas
 
-        prepare_cpu(click.get_current_context().find_root().params["blas_threads"])
-        numba_without_scipy_blas()
+            prepare_cpu(click.get_current_context().find_root().params["blas_threads"])
+            numba_without_scipy_blas()
         return body(*args, **kwargs)
 
     command.callback = prepared

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .startup import user_environment
+
 MODELS = ("elman", "jordan")
 GRID = {"hidden": [8, 16], "lr": [0.01, 0.003]}
 SEEDS = 2
@@ -51,7 +53,8 @@ def _sweep_command(search: tuple, workers: int, folder: Path) -> list:
 def _seconds(command: list, folder: str) -> float:
     start = time.perf_counter()
     run = subprocess.run(command, cwd=folder, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True, check=False)
+                         stderr=subprocess.PIPE, text=True, check=False,
+                         env=user_environment())
     if run.returncode != 0:
         raise RuntimeError(f"{' '.join(command[3:6])}… failed: "
                            f"{(run.stderr.strip().splitlines() or ['no output'])[-1]}")

@@ -12,7 +12,9 @@ would (``runpy``, the same ``sys.argv``), its standard output and error captured
 the server reports the exit code and the output. Why a fork:
 
 - the child starts from the warm parent's memory (imports done, kernels loaded, copy on
-  write) at the cost of a fork, about 10 ms;
+  write) at the cost of a fork, about 10 ms; the warm-ups, as every command, end with every
+  object of the process frozen (``gc.freeze``: ``cli/common.py``), so a child's garbage
+  collections neither search the parent's objects nor write to (and so copy) their pages;
 - nothing of one trial can reach the next: each is a fresh copy of the same parent, which
   never runs a trial; a crash kills only its child (reported as its exit code, as a process's);
 - what the warm-up could leave in the parent (the global random generators, the environment,

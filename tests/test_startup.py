@@ -4,6 +4,8 @@ imports a run pays before its first step), only Click, Rich and ``minirnn.catalo
 import subprocess
 import sys
 
+import pytest
+
 LIGHT = [["--help"], ["models"], ["models", "--json"], ["train", "--help"],
          ["predict", "--help"], ["sweep", "--help"], ["bench", "--help"],
          ["gradcheck", "--help"], ["train", "elman", "--hidden", "x"],
@@ -31,3 +33,47 @@ def test_help_listing_and_usage_errors_import_nothing_heavy():
     assert len(lines) == len(LIGHT), run.stderr
     assert all(line.endswith("-> -") for line in lines), "\n".join(lines)
 
+
+
+# Python's collector in a command's process (``cli/common.py``): the objects that live as long as
+# the process (NumPy's, Numba's) are made with it paused and then left out of its collections,
+# and so is everything once the command has ended, where the interpreter's exit would search
+# them all for cycles; while the command computes, the collector runs as usual.
+COLLECTOR = """
+import atexit, gc, sys
+from minirnn.cli import run
+
+def report():  # an exit handler: after the command has ended
+    print("frozen", gc.get_freeze_count(), "enabled", gc.isenabled(), file=sys.stderr)
+
+atexit.register(report)
+sys.argv = ["minirnn", *{args!r}]
+run()
+"""
+
+
+@pytest.mark.parametrize("args", [["models"], ["gradcheck", "elman", "--backend", "cpu"]])
+def test_a_command_leaves_its_objects_out_of_the_collection_at_exit(args, tmp_path):
+    run = subprocess.run([sys.executable, "-c", COLLECTOR.format(args=args)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    words = run.stderr.split()
+    frozen, enabled = int(words[words.index("frozen") + 1]), words[words.index("enabled") + 1]
+    assert enabled == "True"  # the collector was on again for the command's work
+    # every object of the process is frozen: with NumPy and Numba loaded, hundreds of thousands
+    assert frozen > (100_000 if args[0] == "gradcheck" else 1_000)
+
+
+def test_a_command_called_by_another_program_leaves_its_collector_alone():
+    """A test's or a notebook's process that calls a command (Click's runner here) keeps its
+    collector as it was: only ``run``, the command's own process, changes it."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from minirnn.cli.main import main
+
+    frozen = gc.get_freeze_count()
+    result = CliRunner().invoke(main, ["gradcheck", "elman", "--backend", "cpu", "--json"])
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
