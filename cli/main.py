@@ -18,7 +18,8 @@ from rich.markup import escape
 from minirnn.catalog import MODELS
 
 from .bench_command import bench
-from .common import (backend_option, backends_option, check_interrupted, console, err_console,
+from .common import (backend_option, backends_option, check_interrupted,
+                     collector_paused_while_compiling, console, err_console,
                      fail, interrupts_caught, json_option, long_lived_objects, new_table,
                      progress_bar)
 from .predict_command import predict
@@ -97,6 +98,7 @@ def computing(command: click.Command) -> click.Command:
 
             prepare_cpu(click.get_current_context().find_root().params["blas_threads"])
             numba_without_scipy_blas()
+        collector_paused_while_compiling()
         return body(*args, **kwargs)
 
     command.callback = prepared

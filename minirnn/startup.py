@@ -19,11 +19,12 @@ CASES = [
     ("import numpy", ("-c", "import numpy")),
     ("import numpy, numba", ("-c", "import numpy, numba")),
     # what any run of a Numba kernel waits for, however little it loads: the imports and
-    # Numba's CPU target (its registries), as the command starts it (without SciPy's BLAS)
-    ("numba's cpu target ready", ("-c", "import sys, numpy, numba; "
+    # Numba's CPU target (its registries), as the command starts it (without SciPy's BLAS;
+    # the garbage collector paused, then every object frozen: ``cli/common.py``)
+    ("numba's cpu target ready", ("-c", "import gc, sys; gc.disable(); import numpy, numba; "
                                   "sys.modules['scipy.linalg.cython_blas'] = None; "
                                   "from numba.core.registry import cpu_target; "
-                                  "cpu_target.target_context.refresh()")),
+                                  "cpu_target.target_context.refresh(); gc.freeze()")),
     ("minirnn --help", ("-m", "minirnn.cli", "--help")),
     ("minirnn models", ("-m", "minirnn.cli", "models")),
     ("minirnn train --hidden x", ("-m", "minirnn.cli", "train", "elman", "--hidden", "x")),

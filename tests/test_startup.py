@@ -77,3 +77,34 @@ def test_a_command_called_by_another_program_leaves_its_collector_alone():
     result = CliRunner().invoke(main, ["gradcheck", "elman", "--backend", "cpu", "--json"])
     assert result.exit_code == 0, result.output
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_the_collector_is_paused_while_numba_compiles(monkeypatch):
+    """In the command's own process, Numba's compiler (millions of short-lived objects on a
+    first run) works without the collector, which is on again once it has finished."""
+    import gc
+
+    import numba
+    from numba.core import event
+
+    from minirnn.cli import common
+
+    monkeypatch.setattr(common, "_owns_process", [True])
+    seen = []
+
+    class Spy(event.Listener):  # told after the pause: what the compiler runs with
+        def on_start(self, ev):
+            seen.append(gc.isenabled())
+
+        def on_end(self, ev):
+            pass
+
+    pause, spy = common.collector_paused_while_compiling(), Spy()
+    event.register("numba:compile", spy)
+    try:
+        add_one = numba.njit(lambda x: x + 1)  # a new function: compiled, not loaded
+        assert add_one(1) == 2
+    finally:
+        event.unregister("numba:compile", spy)
+        event.unregister("numba:compile", pause)
+    assert seen == [False] and gc.isenabled()
