@@ -33,6 +33,23 @@ def test_parameters_are_found_in_submodules_with_dotted_names():
     assert "layers1.W2" in names and "head.b2" in names and len(names) == 12
 
 
+def test_parameters_are_found_again_when_the_modules_change():
+    """``parameters()`` is kept between calls (a training step asks for it twice), and found
+    again when a parameter, a sub-module or a list of them is assigned anywhere below."""
+    stack = Stack()
+    first = stack.parameters()
+    assert len(first) == 12 and all(a is b for a, b in zip(first, stack.parameters(), strict=True))
+    stack.head.b2 = Parameter(np.ones(1))  # replaced in a sub-module
+    assert stack.parameters()[-1] is stack.head.b2
+    assert all(p is not stack.head.b2 for p in first)
+    stack.layers = stack.layers[:1]  # a list of sub-modules assigned again
+    assert len(stack.parameters()) == 8
+    stack.head.extra = Parameter(np.zeros(2))  # a new one
+    assert stack.parameters()[-1] is stack.head.extra
+    stack.parameters().clear()  # the caller's copy, not the kept list
+    assert len(stack.parameters()) == 9
+
+
 def test_state_dict_round_trip():
     a, b = MLP(seed=0), MLP(seed=1)
     b.load_state_dict(a.state_dict())

@@ -24,8 +24,33 @@ class Parameter(Tensor):
                          else np.array(data, copy=True), requires_grad=requires_grad)
 
 
+#: bumped whenever any module gains, loses or replaces a parameter, a sub-module or a list of
+#: them: every module's list of parameters (``Module.parameters``) is then found again
+_structure = [0]
+_STRUCTURE_TYPES = (Tensor, list, tuple)  # and Module, added below
+
+
+class _ParameterList:
+    """A module's parameters as found at one ``_structure`` count (not a list or a tuple: the
+    attribute that holds it is not taken for a list of sub-modules)."""
+
+    __slots__ = ("structure", "parameters")
+
+    def __init__(self, structure, parameters):
+        self.structure, self.parameters = structure, parameters
+
+
 class Module:
     """Base class: parameters, sub-modules, state dictionaries and a ``__call__`` → ``forward``."""
+
+    def __setattr__(self, name, value):
+        """Assign, and when a parameter, a sub-module or a list of them comes or goes, have the
+        parameters found again (``parameters``). A list of sub-modules changed in place after
+        the first ``parameters()`` is not seen: assign the list again."""
+        if isinstance(value, _STRUCTURE_TYPES) or \
+                isinstance(self.__dict__.get(name), _STRUCTURE_TYPES):
+            _structure[0] += 1
+        object.__setattr__(self, name, value)
 
     def forward(self, *args, **kwargs):
         """What the module computes; ``module(x)`` calls it. Each module defines its own."""
@@ -60,8 +85,14 @@ class Module:
                     yield prefix + name, value
 
     def parameters(self):
-        """Every parameter, this module's and its children's, in ``named_parameters`` order."""
-        return [p for _, p in self.named_parameters()]
+        """Every parameter, this module's and its children's, in ``named_parameters`` order.
+        Found once and kept until the modules change (a training step asks twice: clipping and
+        ``zero_grad``; walking the modules cost a small network's step several microseconds)."""
+        found = self.__dict__.get("_parameter_list")
+        if found is None or found.structure != _structure[0]:
+            found = _ParameterList(_structure[0], [p for _, p in self.named_parameters()])
+            object.__setattr__(self, "_parameter_list", found)
+        return list(found.parameters)
 
     def zero_grad(self):
         """Clear every parameter's gradient (the next backward() writes it afresh)."""
@@ -138,3 +169,6 @@ class Module:
                                 f"expected {p.dtype}")
         for name, p in own.items():
             p.data[...] = array_module(p.data).asarray(state[name])
+
+
+_STRUCTURE_TYPES += (Module,)
