@@ -329,11 +329,12 @@ def check_plot_path(plot):
 # paused, then left out of every collection (``gc.freeze``, what Python's documentation advises
 # for long-lived objects), and so is everything once the command has ended.
 _owns_process = []  # non-empty once ``run`` has started the command in this process
+_compile_listener = []  # the one listener of ``collector_paused_while_compiling``
 
 
 def own_process():
     """Called by ``run``: this process is the command's, its collector ours to tune."""
-    _owns_process.append(True)
+    _owns_process[:] = [True]
 
 
 @contextmanager
@@ -361,10 +362,12 @@ def collector_paused_while_compiling():
     short-lived objects, for which the collector ran hundreds of times, 0.5-1 s of that run's
     8-9 s on the 2-core machine of BENCHMARKS.md, for 60 MB less memory at its peak. What it
     leaves is collected as usual once it has finished. Loading a kernel from the cache is not
-    a compilation: a warm run is unchanged. Returns the listener given to Numba (None outside
-    the command's own process)."""
+    a compilation: a warm run is unchanged. Returns the listener given to Numba, once per
+    process (None outside the command's own process)."""
     if not _owns_process:
         return None
+    if _compile_listener:  # a trial server's warm-ups and trials run several commands
+        return _compile_listener[0]
     import gc
 
     from numba.core import event
@@ -383,9 +386,9 @@ def collector_paused_while_compiling():
             if self.depth == 0 and self.enabled:
                 gc.enable()
 
-    listener = PauseCollector()
-    event.register("numba:compile", listener)
-    return listener
+    _compile_listener.append(PauseCollector())
+    event.register("numba:compile", _compile_listener[0])
+    return _compile_listener[0]
 
 
 def command_ended():

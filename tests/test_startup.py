@@ -90,6 +90,7 @@ def test_the_collector_is_paused_while_numba_compiles(monkeypatch):
     from minirnn.cli import common
 
     monkeypatch.setattr(common, "_owns_process", [True])
+    monkeypatch.setattr(common, "_compile_listener", [])
     seen = []
 
     class Spy(event.Listener):  # told after the pause: what the compiler runs with
@@ -100,6 +101,7 @@ def test_the_collector_is_paused_while_numba_compiles(monkeypatch):
             pass
 
     pause, spy = common.collector_paused_while_compiling(), Spy()
+    assert common.collector_paused_while_compiling() is pause  # once per process
     event.register("numba:compile", spy)
     try:
         add_one = numba.njit(lambda x: x + 1)  # a new function: compiled, not loaded
