@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import no_grad
+from .autograd import Tensor, no_grad
+from .autograd.arrays import array_module
 
 
 def free_run(model, task, steps: int, origin: int | None = None,
@@ -100,8 +101,7 @@ def multi_step_errors(model, task, k: int = 5, split: str = "test",
     origins = forecast_origins(rows, k, max_origins)
     k_step = None
     if len(origins):
-        kth = np.stack([task.forecast_levels(free_run(model, task, k, origin=o), origin=o)[-1]
-                        for o in origins])
+        kth = kth_of_free_runs(model, task, k, origins)
         target = truth[origins + k - 1]
         k_step = {"model": _rmse(kth, target), "naive": _rmse(truth[origins - 1], target)}
         if period:
@@ -116,6 +116,47 @@ def multi_step_errors(model, task, k: int = 5, split: str = "test",
         free["seasonal_naive"] = _rmse(seasonal_naive_ahead(truth, rows.start, steps, period),
                                        truth[rows])
     return {"k": k, "origins": len(origins), "k_step": k_step, "free_run": free}
+
+
+def kth_of_free_runs(model, task, k: int, origins: np.ndarray) -> np.ndarray:
+    """(N, O): the k-th value, in the data's units, of the k-step free run from each of the N
+    ascending ``origins``, each as ``free_run(model, task, k, origin=o)`` makes it.
+
+    For a model fed its own outputs, the runs are made together: the state at each origin
+    from one pass over the rows, continued from one origin to the next (``return_state``,
+    as a long series is read in chunks), then the k steps of all the origins at once, one
+    batch row each. Fifty runs from origins some thousand rows in took fifty passes over
+    those rows and 250 one-row steps: most of the scoring a short training run waits for, and
+    5-10x what this takes. The numbers are the runs' own up to rounding (a batch's products
+    add their terms in another order; tests/test_train_cli.py compares them). NARX forecasts
+    through its own ``forecast`` and is run origin by origin."""
+    origins = np.asarray(origins)
+    if len(origins) and (origins[0] < 1 or origins[-1] + k > len(task.y)
+                         or np.any(np.diff(origins) < 0)):
+        raise ValueError(f"forecast origins must ascend within [1, {len(task.y) - k}] for "
+                         f"{k}-step runs inside the series")
+    if not task.autoregressive:
+        return np.stack([task.forecast_levels(free_run(model, task, k, origin=o), origin=o)[-1]
+                         for o in origins])
+    dtype = model.dtype
+    states, state, start = [], None, 0
+    with no_grad():
+        for origin in origins:  # the state after rows [0, origin), chunk by chunk
+            if origin > start:
+                _, state = model(task.x[None, start:origin].astype(dtype), h=state,
+                                 return_state=True)
+            states.append(state.data)
+            start = origin
+        state = Tensor(array_module(states[0]).concatenate(states))  # (N, S)
+        previous, path = task.y[origins - 1], []
+        for j in range(k):  # inside the series: the known inputs of each run's j-th row
+            x = np.concatenate([task.u[origins + j], previous], axis=1)[:, None].astype(dtype)
+            y, state = model(x, h=state, return_state=True)
+            previous = y.data[:, 0]
+            path.append(previous)
+    path = np.stack(path, axis=1).astype(np.float64)  # (N, k, O)
+    return np.stack([task.forecast_levels(run, origin=o)[-1]
+                     for run, o in zip(path, origins, strict=True)])
 
 
 def forecast_origins(rows: slice, k: int, max_origins: int = 50) -> np.ndarray:

@@ -769,6 +769,32 @@ def test_one_step_ahead_of_every_origin_is_the_one_step_prediction(model_name, o
     assert five["origins"] == 7 and five["k_step"]["model"] > 0
 
 
+@pytest.mark.parametrize("model_name,options", [
+    ("statespace", {}), ("jordan", {}), ("memory", {}), ("sliding", {}), ("multilayer", {}),
+    ("lstm", {}), ("narx", {"mode": "closed"})])
+@pytest.mark.parametrize("dtype,rel", [("float64", 1e-12), ("float32", 1e-4)])
+def test_the_free_runs_from_every_origin_run_together_as_each_alone(model_name, options, dtype,
+                                                                     rel):
+    """``kth_of_free_runs`` makes the k-step runs of the further-ahead scores at once (the
+    states at the origins from one pass, the k steps as one batch): each equals the free run
+    from its origin alone, up to the rounding of a batch's products."""
+    from minirnn.app.tasks import build_task
+    from minirnn.forecast import forecast_origins, free_run, kth_of_free_runs
+    from minirnn.models.registry import build_model, model_config
+
+    task = build_task(load_series("narendra", steps=200), model_name)
+    model = build_model(model_name, model_config(model_name, task.model_input_size, 1, 5,
+                                                 dtype=dtype, **options))
+    origins = forecast_origins(task.splits()["test"], 4, max_origins=9)
+    alone = np.stack([task.forecast_levels(free_run(model, task, 4, origin=o), origin=o)[-1]
+                      for o in origins])
+    together = kth_of_free_runs(model, task, 4, origins)
+    assert together.shape == alone.shape == (len(origins), 1)
+    np.testing.assert_allclose(together, alone, rtol=rel, atol=rel * np.abs(alone).max())
+    with pytest.raises(ValueError, match="must ascend"):
+        kth_of_free_runs(model, task, 4, origins[::-1])
+
+
 def test_the_report_names_what_closed_loop_narx_scores_and_adds_errors_further_ahead():
     result = invoke("train", "narx", "--data", "narendra", "--mode", "closed", *FAST)
     said = " ".join(result.output.split())  # a title wider than its table wraps
