@@ -360,8 +360,9 @@ def collector_paused_while_compiling():
     """From now on in the command's own process, no garbage collection while Numba compiles a
     kernel (the first run after installing or editing minirnn): its compiler makes millions of
     short-lived objects, for which the collector ran hundreds of times, 0.5-1 s of that run's
-    8-9 s on the 2-core machine of BENCHMARKS.md, for 60 MB less memory at its peak. What it
-    leaves is collected as usual once it has finished. Loading a kernel from the cache is not
+    8-9 s on the 2-core machine of BENCHMARKS.md. The price is 30-60 MB more memory at the
+    run's peak (its garbage waits for the end of each compilation); what it leaves is
+    collected as usual once it has finished. Loading a kernel from the cache is not
     a compilation: a warm run is unchanged. Returns the listener given to Numba, once per
     process (None outside the command's own process)."""
     if not _owns_process:

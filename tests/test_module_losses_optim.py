@@ -48,6 +48,8 @@ def test_parameters_are_found_again_when_the_modules_change():
     assert stack.parameters()[-1] is stack.head.extra
     stack.parameters().clear()  # the caller's copy, not the kept list
     assert len(stack.parameters()) == 9
+    del stack.head.extra  # one deleted
+    assert len(stack.parameters()) == 8 and stack.parameters()[-1] is stack.head.b2
 
 
 def test_state_dict_round_trip():

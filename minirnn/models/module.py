@@ -52,6 +52,13 @@ class Module:
             _structure[0] += 1
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name):
+        """Delete, and have the parameters found again when a parameter, a sub-module or a
+        list of them goes."""
+        if isinstance(self.__dict__.get(name), _STRUCTURE_TYPES):
+            _structure[0] += 1
+        object.__delattr__(self, name)
+
     def forward(self, *args, **kwargs):
         """What the module computes; ``module(x)`` calls it. Each module defines its own."""
         raise NotImplementedError
