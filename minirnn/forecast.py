@@ -127,9 +127,9 @@ def kth_of_free_runs(model, task, k: int, origins: np.ndarray) -> np.ndarray:
     as a long series is read in chunks), then the k steps of all the origins at once, one
     batch row each. Fifty runs from origins some thousand rows in took fifty passes over
     those rows and 250 one-row steps: most of the scoring a short training run waits for, and
-    5-10x what this takes. The numbers are the runs' own up to rounding (a batch's products
-    add their terms in another order; tests/test_train_cli.py compares them). NARX forecasts
-    through its own ``forecast`` and is run origin by origin."""
+    3-12x what this takes (BENCHMARKS.md). The numbers are the runs' own up to rounding (a
+    batch's products add their terms in another order; tests/test_train_cli.py compares
+    them). NARX forecasts through its own ``forecast`` and is run origin by origin."""
     origins = np.asarray(origins)
     if len(origins) and (origins[0] < 1 or origins[-1] + k > len(task.y)
                          or np.any(np.diff(origins) < 0)):

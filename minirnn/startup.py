@@ -72,8 +72,8 @@ def cold_start(repeat: int = 3) -> dict:
 def startup_table(repeat: int = 5) -> list:
     """[{"case", "median_s", "min_s"}] over ``repeat`` runs of each case, the cases taken in
     turns (each round runs every case once) so that a machine's busy moment falls on all of
-    them alike. A first untimed round warms the kernel cache, the file cache and Python's bytecode
-    cache."""
+    them alike. A first untimed round warms the kernel cache, the file cache and Python's
+    bytecode cache."""
     with tempfile.TemporaryDirectory() as folder:
         for _, args in CASES:
             _seconds(args, folder)
