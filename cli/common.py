@@ -73,7 +73,11 @@ def wrote(path, what: str):
 
 def fail_with(error: Exception):
     """A library error as a one-line message; with MINIRNN_DEBUG=1 set, the full traceback
-    instead (for finding a bug rather than a bad input)."""
+    instead (for finding a bug rather than a bad input). After a Ctrl-C or SIGTERM the error is
+    taken for what the interrupt left behind and the command ends as interrupted: a Ctrl-C
+    inside Numba's compiler is swallowed there, which then fails with an error of its own ("no
+    compiled object yet for <Library 'gemm'>")."""
+    check_interrupted()
     if os.environ.get("MINIRNN_DEBUG"):
         raise error
     fail(str(error))
@@ -292,6 +296,11 @@ def _quiet_about_interrupts(hook):
             return
         hook(info)
     return unraisable
+
+
+def interrupted_meanwhile() -> bool:
+    """Whether a Ctrl-C or SIGTERM arrived while the command ran."""
+    return bool(_signalled)
 
 
 def check_interrupted():

@@ -20,8 +20,8 @@ from minirnn.catalog import MODELS
 from .bench_command import bench
 from .common import (backend_option, backends_option, check_interrupted,
                      collector_paused_while_compiling, console, err_console,
-                     fail, interrupts_caught, json_option, long_lived_objects, new_table,
-                     progress_bar)
+                     fail, interrupted_meanwhile, interrupts_caught, json_option,
+                     long_lived_objects, new_table, progress_bar)
 from .predict_command import predict
 from .sweep_command import sweep
 from .train_command import train
@@ -59,6 +59,8 @@ class GuardedGroup(click.Group):
                 where = f": {error.filename}" if error.filename else ""
                 fail(f"{error.strerror or error}{where}")
             except Exception as error:  # noqa: BLE001 - the last line of defence, see above
+                if interrupted_meanwhile():  # what a swallowed interrupt left (``fail_with``)
+                    fail("interrupted")
                 if os.environ.get("MINIRNN_DEBUG"):
                     raise
                 fail(f"{type(error).__name__}: {error} (an unexpected error; run again with "

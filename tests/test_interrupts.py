@@ -30,3 +30,28 @@ def test_a_signal_after_the_command_ended_is_one_line(tmp_path):
                          cwd=tmp_path, timeout=120)
     assert "statespace" in run.stdout  # the table, whole
     assert run.returncode == 1 and run.stderr.splitlines() == ["Error: interrupted"], run.stderr
+
+
+def test_an_error_that_an_interrupt_left_behind_ends_as_the_interrupt(monkeypatch, tmp_path):
+    """A Ctrl-C inside Numba's compiler (a first run) is swallowed there, and the compiler then
+    fails with an error of its own ("no compiled object yet for <Library 'gemm'>"): the
+    command says it was interrupted, not that error."""
+    from click.testing import CliRunner
+
+    import minirnn.app.training
+    from minirnn.cli import common
+    from minirnn.cli.main import main
+
+    def interrupted_compile(*args, **kwargs):
+        common._signalled.append(2)  # the handler saw SIGINT; its exception went missing
+        raise RuntimeError("no compiled object yet for <Library 'gemm' at 0x7f00>")
+
+    monkeypatch.setattr(minirnn.app.training, "fit_run", interrupted_compile)
+    monkeypatch.chdir(tmp_path)
+    for extra in ([], ["--json"]):
+        result = CliRunner().invoke(main, ["train", "elman", "--data", "sine", "--epochs", "1",
+                                           *extra])
+        assert result.exit_code == 1
+        assert result.stderr.strip().splitlines()[-1] == "Error: interrupted", result.stderr
+        if extra:
+            assert result.stdout.strip() == '{"error": "interrupted"}'
