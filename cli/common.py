@@ -335,8 +335,8 @@ def check_plot_path(plot):
 # 2-core machine of BENCHMARKS.md), later, and once more at the interpreter's exit, only to free
 # memory that the system takes back anyway (0.2-0.3 s there). So in the command's own process
 # (``run``; not a test's or a notebook's that calls the commands) they are made with the collector
-# paused, then left out of every collection (``gc.freeze``, what Python's documentation advises
-# for long-lived objects), and so is everything once the command has ended.
+# paused, then left out of every collection (``gc.freeze``: Python's permanent generation, which
+# its documentation also advises before a fork), and so is everything once the command has ended.
 _owns_process = []  # non-empty once ``run`` has started the command in this process
 _compile_listener = []  # the one listener of ``collector_paused_while_compiling``
 
