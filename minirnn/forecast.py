@@ -32,13 +32,22 @@ def free_run(model, task, steps: int, origin: int | None = None,
                                   task.y[None, :origin].astype(dtype),
                                   future_u[None].astype(dtype)).data[0].astype(np.float64)
         _, state = model(task.x[None, :origin].astype(dtype), return_state=True)
-        previous, outputs = task.y[origin - 1], []
-        for u in future_u:
-            x = np.concatenate([u, previous])[None, None].astype(dtype)
-            y, state = model(x, h=state, return_state=True)
-            previous = y.data[0, 0]
-            outputs.append(previous)
-    return np.asarray(outputs, dtype=np.float64)
+        return _fed_back(model, state, task.y[None, origin - 1], future_u[None])[0]
+
+
+def _fed_back(model, state, previous: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """(N, S, O): S steps of N free runs, from their states (N, ·) and last known outputs
+    ``previous`` (N, O), each step's input the known inputs u (``inputs`` (N, S, U)) beside
+    the run's previous output. Call under ``no_grad``."""
+    outputs = []
+    for j in range(inputs.shape[1]):
+        x = np.concatenate([inputs[:, j], previous], axis=1)[:, None].astype(model.dtype)
+        y, state = model(x, h=state, return_state=True)
+        previous = y.data[:, 0]
+        outputs.append(previous)
+    if not outputs:
+        return np.zeros((len(previous), 0, previous.shape[1]))
+    return np.stack(outputs, axis=1).astype(np.float64)
 
 
 def inputs_after_end(task, count: int, future_inputs=None) -> np.ndarray:
@@ -148,13 +157,9 @@ def kth_of_free_runs(model, task, k: int, origins: np.ndarray) -> np.ndarray:
             states.append(state.data)
             start = origin
         state = Tensor(array_module(states[0]).concatenate(states))  # (N, S)
-        previous, path = task.y[origins - 1], []
-        for j in range(k):  # inside the series: the known inputs of each run's j-th row
-            x = np.concatenate([task.u[origins + j], previous], axis=1)[:, None].astype(dtype)
-            y, state = model(x, h=state, return_state=True)
-            previous = y.data[:, 0]
-            path.append(previous)
-    path = np.stack(path, axis=1).astype(np.float64)  # (N, k, O)
+        # inside the series: the known inputs of each run's rows
+        path = _fed_back(model, state, task.y[origins - 1],
+                         task.u[origins[:, None] + np.arange(k)])  # (N, k, O)
     return np.stack([task.forecast_levels(run, origin=o)[-1]
                      for run, o in zip(path, origins, strict=True)])
 
