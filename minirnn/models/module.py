@@ -27,7 +27,6 @@ class Parameter(Tensor):
 #: bumped whenever any module gains, loses or replaces a parameter, a sub-module or a list of
 #: them: every module's list of parameters (``Module.parameters``) is then found again
 _structure = [0]
-_STRUCTURE_TYPES = (Tensor, list, tuple)  # and Module, added below
 
 
 class _ParameterList:
@@ -47,15 +46,14 @@ class Module:
         """Assign, and when a parameter, a sub-module or a list of them comes or goes, have the
         parameters found again (``parameters``). A list of sub-modules changed in place after
         the first ``parameters()`` is not seen: assign the list again."""
-        if isinstance(value, _STRUCTURE_TYPES) or \
-                isinstance(self.__dict__.get(name), _STRUCTURE_TYPES):
+        if _structural(value) or _structural(self.__dict__.get(name)):
             _structure[0] += 1
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
         """Delete, and have the parameters found again when a parameter, a sub-module or a
         list of them goes."""
-        if isinstance(self.__dict__.get(name), _STRUCTURE_TYPES):
+        if _structural(self.__dict__.get(name)):
             _structure[0] += 1
         object.__delattr__(self, name)
 
@@ -93,8 +91,9 @@ class Module:
 
     def parameters(self):
         """Every parameter, this module's and its children's, in ``named_parameters`` order.
-        Found once and kept until the modules change (a training step asks twice: clipping and
-        ``zero_grad``; walking the modules cost a small network's step several microseconds)."""
+        Found once and kept until the modules change (a training step asks for them to clip
+        the gradients, the benchmark's step once more in ``zero_grad``; walking the modules
+        cost a small network's step several microseconds)."""
         found = self.__dict__.get("_parameter_list")
         if found is None or found.structure != _structure[0]:
             found = _ParameterList(_structure[0], [p for _, p in self.named_parameters()])
@@ -178,4 +177,6 @@ class Module:
             p.data[...] = array_module(p.data).asarray(state[name])
 
 
-_STRUCTURE_TYPES += (Module,)
+def _structural(value) -> bool:
+    """Whether an attribute's value can hold parameters: a tensor, a module, or a list of them."""
+    return isinstance(value, (Tensor, Module, list, tuple))
