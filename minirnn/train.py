@@ -17,6 +17,7 @@ host memory when ``fit`` returns.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -190,7 +191,8 @@ def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -
         stepped = model.open_loop() if opened else model
         if 0 < epoch == config.open_loop_epochs and hasattr(model, "open_loop"):
             optimizer.objective_changed()
-        losses_seen, norms = _epoch_updates(optimizer, task, stepped, config, epoch, on_chunk)
+        losses_seen, norms = _epoch_updates(optimizer, task, stepped, config, epoch, on_chunk,
+                                            first=epoch == result.epoch)
         if not np.isfinite(losses_seen[-1]):
             return _diverged(model, result, f"the loss became {losses_seen[-1]} at epoch "
                                             f"{epoch + 1}")
@@ -251,18 +253,24 @@ def _continued(start: TrainResult, model, optimizer) -> TrainResult:
     return result
 
 
-def _epoch_updates(optimizer, task, model, config, epoch, on_chunk) -> tuple:
+def _epoch_updates(optimizer, task, model, config, epoch, on_chunk, first=False) -> tuple:
     """An epoch's updates of ``model`` (the run's, or its open-loop twin): (the losses, the
-    gradients' norms), one each per update; they end at a loss that is not finite."""
+    gradients' norms), one each per update; they end at a loss that is not finite. The
+    ``first`` epoch of a run first has the kernels of its first step compiled
+    (``_kernels_compiled``)."""
     step = _stepper(task, config)
     if optimizer.full_batch:
         chunks = task.training_chunks(config.batch, WHOLE, model.dtype, epoch)
+        if first:
+            _kernels_compiled(task, model, step, *chunks[0])
         value, norm = _full_batch_step(optimizer, task, model, chunks, step)
         if on_chunk is not None and np.isfinite(value):
             on_chunk(epoch, 0, 1, value, norm, sum(x.shape[0] * x.shape[1] for x, _ in chunks))
         return [value], [norm]
     state, losses, norms = None, [], []
     chunks = task.training_chunks(config.batch, config.bptt, model.dtype, epoch)
+    if first:
+        _kernels_compiled(task, model, step, *chunks[0])
     for chunk, (x, y) in enumerate(chunks):
         optimizer.zero_grad()
         out, state = step(model, x, y, state)
@@ -280,6 +288,20 @@ def _epoch_updates(optimizer, task, model, config, epoch, on_chunk) -> tuple:
         if on_chunk is not None:
             on_chunk(epoch, chunk, len(chunks), value, norm, x.shape[0] * x.shape[1])
     return losses, norms
+
+
+def _kernels_compiled(task, model, step, x, y):
+    """On the cpu engine, the kernels of a training step on (x, y) made ready before the first
+    one, those not in Numba's cache yet compiled two at a time (``compile_ahead``: a first
+    ``minirnn train elman --data sine --epochs 1`` 7.6 → 5.0 s on the 2-core machine of
+    BENCHMARKS.md). The step it records runs on a copy of the model, whose gradients are
+    thrown away."""
+    if getattr(model, "backend", None) != "cpu":
+        return
+    from .compile_ahead import compile_ahead
+
+    twin = copy.deepcopy(model)
+    compile_ahead(lambda: task.loss(step(twin, x, y, None)[0], y), lambda loss: loss.backward())
 
 
 def _full_batch_step(optimizer, task, model, chunks, step) -> tuple:

@@ -34,7 +34,7 @@ FLOORS = [
                      "minirnn.checks", "minirnn.bench", "minirnn.comparisons", "minirnn.sweep",
                      "minirnn.torch_models", "minirnn.inside", "minirnn.app", "minirnn.startup",
                      "minirnn.forecast_bench", "minirnn.write_cost", "minirnn.trial_server",
-                     "minirnn.sweep_bench"]),
+                     "minirnn.sweep_bench", "minirnn.compile_ahead"]),
     ("cli", ["minirnn.cli"]),
 ]
 
