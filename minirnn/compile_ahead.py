@@ -5,8 +5,8 @@ kernels one after another as its first step reaches them: a first ``minirnn trai
 waited about 3 s for the forward kernel and then about 4.5 s for the backward one, on one
 core (BENCHMARKS.md).
 
-``compile_ahead(forward, backward)`` is given that first step in two parts and shortens the
-wait:
+``compile_ahead(steps)`` is given that first step in two parts, forward and backward (and a
+NARX whose loop closes later the closed loop's step too), and shortens the wait:
 
 1. It runs the step once with the kernel calls recorded and not run (``calls_recorded``): the
    kernels' outputs stay as the Python around them allocated them, but every kernel the step
@@ -96,18 +96,20 @@ def calls_recorded(run: bool = False):
                 del CPUDispatcher.__call__  # the C type's own call again
 
 
-def record_step(forward, backward) -> KernelCalls:
-    """The kernel calls of ``backward(forward())`` (``calls_recorded``), with NumPy's
-    warnings silenced: up to where the Python between them failed on a made-up output, if
-    it did."""
+def record_steps(steps: list) -> KernelCalls:
+    """The kernel calls of each step (forward, backward) in ``steps``, ``backward(forward())``
+    (``calls_recorded``; phases "forward" and "backward"), with NumPy's warnings silenced: of
+    each, up to where the Python between them failed on a made-up output, if it did."""
     with calls_recorded() as seen, np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            out = forward()
-            seen.phase = "backward"
-            backward(out)
-        except Exception:  # noqa: BLE001 - a made-up output read: what was seen stays
-            pass
+        for forward, backward in steps:
+            try:
+                seen.phase = "forward"
+                out = forward()
+                seen.phase = "backward"
+                backward(out)
+            except Exception:  # noqa: BLE001 - a made-up output read: what was seen stays
+                pass
     return seen
 
 
@@ -126,11 +128,12 @@ def needs_compiling(dispatcher, types: tuple) -> bool:
         return False
 
 
-def compile_ahead(forward, backward) -> dict:
-    """Have the kernels of the step ``backward(forward())`` compiled, those that Numba's cache
-    lacks two at a time: the backward's in a forked process while this one compiles the
-    forward's (the module says how). {"here": n, "forked": n}: how many each compiled."""
-    seen = record_step(forward, backward)
+def compile_ahead(steps: list) -> dict:
+    """Have the kernels of ``steps`` [(forward, backward)], each step ``backward(forward())``,
+    compiled, those that Numba's cache lacks two at a time: the backwards' in a forked
+    process while this one compiles the forwards' (the module says how). {"here": n,
+    "forked": n}: how many each compiled."""
+    seen = record_steps(steps)
     here = [(d, t) for d, t in seen.of("forward") if needs_compiling(d, t)]
     forked = [(d, t) for d, t in seen.of("backward") if needs_compiling(d, t)]
     if not can_fork():

@@ -182,6 +182,8 @@ def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -
     result = TrainResult() if start is None else _continued(start, model, optimizer)
     sign = 1.0 if task.lower_is_better else -1.0  # compare scores as "lower is better"
     best = np.inf if result.best_score is None else sign * result.best_score
+    if not resident and result.epoch < config.epochs:
+        _kernels_compiled(task, model, config, result.epoch, optimizer.full_batch)
     for epoch in range(result.epoch, config.epochs):
         if result.waited >= config.patience:
             break
@@ -191,8 +193,7 @@ def _fit(model, task, config, on_chunk, on_epoch, on_improve, start, resident) -
         stepped = model.open_loop() if opened else model
         if 0 < epoch == config.open_loop_epochs and hasattr(model, "open_loop"):
             optimizer.objective_changed()
-        losses_seen, norms = _epoch_updates(optimizer, task, stepped, config, epoch, on_chunk,
-                                            first=epoch == result.epoch)
+        losses_seen, norms = _epoch_updates(optimizer, task, stepped, config, epoch, on_chunk)
         if not np.isfinite(losses_seen[-1]):
             return _diverged(model, result, f"the loss became {losses_seen[-1]} at epoch "
                                             f"{epoch + 1}")
@@ -253,24 +254,18 @@ def _continued(start: TrainResult, model, optimizer) -> TrainResult:
     return result
 
 
-def _epoch_updates(optimizer, task, model, config, epoch, on_chunk, first=False) -> tuple:
+def _epoch_updates(optimizer, task, model, config, epoch, on_chunk) -> tuple:
     """An epoch's updates of ``model`` (the run's, or its open-loop twin): (the losses, the
-    gradients' norms), one each per update; they end at a loss that is not finite. The
-    ``first`` epoch of a run first has the kernels of its first step compiled
-    (``_kernels_compiled``)."""
+    gradients' norms), one each per update; they end at a loss that is not finite."""
     step = _stepper(task, config)
     if optimizer.full_batch:
         chunks = task.training_chunks(config.batch, WHOLE, model.dtype, epoch)
-        if first:
-            _kernels_compiled(task, model, step, *chunks[0])
         value, norm = _full_batch_step(optimizer, task, model, chunks, step)
         if on_chunk is not None and np.isfinite(value):
             on_chunk(epoch, 0, 1, value, norm, sum(x.shape[0] * x.shape[1] for x, _ in chunks))
         return [value], [norm]
     state, losses, norms = None, [], []
     chunks = task.training_chunks(config.batch, config.bptt, model.dtype, epoch)
-    if first:
-        _kernels_compiled(task, model, step, *chunks[0])
     for chunk, (x, y) in enumerate(chunks):
         optimizer.zero_grad()
         out, state = step(model, x, y, state)
@@ -290,18 +285,29 @@ def _epoch_updates(optimizer, task, model, config, epoch, on_chunk, first=False)
     return losses, norms
 
 
-def _kernels_compiled(task, model, step, x, y):
-    """On the cpu engine, the kernels of a training step on (x, y) made ready before the first
-    one, those not in Numba's cache yet compiled two at a time (``compile_ahead``: a first
+def _kernels_compiled(task, model, config, epoch, full_batch):
+    """On the cpu engine, the kernels of the run's training steps made ready before its first
+    step (from ``epoch`` on: the open-loop twin's, and the model's if its loop closes later),
+    those not in Numba's cache yet compiled two at a time (``compile_ahead``: a first
     ``minirnn train elman --data sine --epochs 1`` 7.6 → 5.0 s on the 2-core machine of
-    BENCHMARKS.md). The step it records runs on a copy of the model, whose gradients are
-    thrown away."""
+    BENCHMARKS.md). The steps it records run on copies of the models, on the first chunk."""
     if getattr(model, "backend", None) != "cpu":
         return
     from .compile_ahead import compile_ahead
 
-    twin = copy.deepcopy(model)
-    compile_ahead(lambda: task.loss(step(twin, x, y, None)[0], y), lambda loss: loss.backward())
+    stepped = [model]
+    if hasattr(model, "open_loop") and epoch < config.open_loop_epochs:
+        stepped = [model.open_loop()] + ([model] if config.open_loop_epochs < config.epochs
+                                         else [])
+    x, y = task.training_chunks(config.batch, WHOLE if full_batch else config.bptt,
+                                model.dtype, epoch)[0]
+    step = _stepper(task, config)
+
+    def forward(twin):
+        return lambda: task.loss(step(twin, x, y, None)[0], y)
+
+    compile_ahead([(forward(copy.deepcopy(m)), lambda loss: loss.backward())
+                   for m in stepped])
 
 
 def _full_batch_step(optimizer, task, model, chunks, step) -> tuple:

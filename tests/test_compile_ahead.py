@@ -7,7 +7,6 @@ training is the same with or without it.
 import copy
 import os
 import subprocess
-import importlib
 import sys
 import textwrap
 import threading
@@ -19,15 +18,15 @@ from numba.core.registry import CPUDispatcher
 from minirnn import train
 from minirnn.app.training import TrainOptions, new_run
 from minirnn.catalog import MODELS
-from minirnn.compile_ahead import calls_recorded, compile_ahead, needs_compiling, record_step
+from minirnn.compile_ahead import calls_recorded, record_steps
 from minirnn.kernels.elman.cpu import elman_forward
 from minirnn.train import fit
 
 
-def small_run(name, seed=0):
-    options = TrainOptions(model=name, data="sine", length=160, hidden=5, backend="cpu",
-                           dtype="float64", epochs=2, batch=3, bptt=12, seed=seed)
-    return new_run(options)
+def small_run(name, seed=0, **options):
+    settings = dict(data="sine", length=160, hidden=5, backend="cpu", dtype="float64",
+                    epochs=2, batch=3, bptt=12, seed=seed)
+    return new_run(TrainOptions(model=name, **{**settings, **options}))
 
 
 def step_of(run, x, y):
@@ -42,7 +41,7 @@ def test_a_recorded_step_names_the_kernels_the_real_step_calls(name):
     x, y = run.task.training_chunks(3, 12, run.net.dtype, 0)[0]
     forward, backward = step_of(run, x, y)
     twin = copy.deepcopy(run.net)
-    dry = record_step(lambda: forward(twin), backward)
+    dry = record_steps([(lambda: forward(twin), backward)])
     with calls_recorded(run=True) as real:  # the same calls, run for real
         loss = forward(run.net)
         real.phase = "backward"
@@ -79,7 +78,7 @@ def test_other_threads_run_their_kernels_while_one_records():
     assert seen.calls == [] and np.array_equal(got[0], expected)
 
 
-KERNELS = '''
+KERNELS = """
 import numba
 
 @numba.njit(cache=True)
@@ -91,47 +90,54 @@ def double_into(x, out):
 def add_into(x, out):
     for i in range(x.size):
         out[i] += x[i]
-'''
+"""
 
 
-@pytest.fixture
-def kernels_module(tmp_path, monkeypatch):
-    """Two cacheable kernels in a module of their own, cached beside it (an empty cache)."""
-    name = f"compile_ahead_kernels_{tmp_path.name.replace('-', '_')}"
-    (tmp_path / f"{name}.py").write_text(textwrap.dedent(KERNELS))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    module = importlib.import_module(name)
-    yield module
-    sys.modules.pop(name, None)
+def in_fresh_process(tmp_path, body: str) -> str:
+    """Run ``body`` in a new Python process beside a module ``kernels`` of two cacheable
+    kernels (an empty cache): a process that forks, as a first run's does, before any of
+    Numba's threads have run (this one's may have: ``can_fork``). Its standard output."""
+    (tmp_path / "kernels.py").write_text(KERNELS)
+    program = "import numpy as np\nimport kernels as k\nfrom minirnn.compile_ahead import *\n"
+    run = subprocess.run([sys.executable, "-c", program + textwrap.dedent(body)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert run.returncode == 0, run.stderr
+    return run.stdout
 
 
-def test_the_backwards_kernels_are_compiled_in_another_process(kernels_module):
-    k = kernels_module
-    x, out = np.arange(3.0), np.zeros(3)
-    types = (k.double_into.typeof_pyval(x), k.double_into.typeof_pyval(out))
-    assert needs_compiling(k.double_into, types) and needs_compiling(k.add_into, types)
+def test_the_backwards_kernels_are_compiled_in_another_process(tmp_path):
+    out = in_fresh_process(tmp_path, """
+        x, out = np.arange(3.0), np.zeros(3)
+        types = (k.double_into.typeof_pyval(x), k.double_into.typeof_pyval(out))
+        print(can_fork(), needs_compiling(k.double_into, types),
+              needs_compiling(k.add_into, types))
+        print(compile_ahead([(lambda: k.double_into(x, out), lambda _: k.add_into(x, out))]))
+        print(not np.any(out))  # recorded, not run
+        print(k.double_into.stats.cache_misses[types],  # compiled here
+              k.add_into.stats.cache_hits[types])  # loaded: the other process compiled it
+        print(needs_compiling(k.double_into, types), needs_compiling(k.add_into, types))
+        k.double_into(x, out)
+        k.add_into(x, out)
+        print(out.tolist())
+        # all compiled now: nothing more to do, nothing forked
+        print(compile_ahead([(lambda: k.double_into(x, out), lambda _: None)]))
+    """)
+    assert out.splitlines() == ["True True True", "{'here': 1, 'forked': 1}", "True", "1 1",
+                                "False False", "[0.0, 3.0, 6.0]", "{'here': 0, 'forked': 0}"]
 
-    done = compile_ahead(lambda: k.double_into(x, out), lambda _: k.add_into(x, out))
-    assert done == {"here": 1, "forked": 1}
-    assert not np.any(out)  # recorded, not run
-    assert k.double_into.stats.cache_misses[types] == 1  # compiled here
-    assert k.add_into.stats.cache_hits[types] == 1  # loaded: the other process compiled it
-    assert not needs_compiling(k.double_into, types) and not needs_compiling(k.add_into, types)
-    k.double_into(x, out)
-    k.add_into(x, out)
-    np.testing.assert_array_equal(out, 3 * x)
-    # all compiled now: nothing more to do, nothing forked
-    assert compile_ahead(lambda: k.double_into(x, out), lambda _: None) == {"here": 0,
-                                                                           "forked": 0}
 
-
-def test_a_kernel_that_fails_to_compile_is_left_to_its_call(kernels_module):
-    k = kernels_module
-    pair, out = (1, 2), np.zeros(2)  # a tuple has no .size: no code for it
-    done = compile_ahead(lambda: None, lambda _: k.add_into(pair, out))
-    assert done == {"here": 0, "forked": 1}  # tried there, and here again, quietly
-    with pytest.raises(Exception, match="size"):
-        k.add_into(pair, out)  # its own call says what is wrong, as it always did
+def test_a_kernel_that_fails_to_compile_is_left_to_its_call(tmp_path):
+    out = in_fresh_process(tmp_path, """
+        pair, out = (1, 2), np.zeros(2)  # a tuple has no .size: no code for it
+        print(compile_ahead([(lambda: None, lambda _: k.add_into(pair, out))]))
+        try:
+            k.add_into(pair, out)
+        except Exception as error:  # its own call says what is wrong, as it always did
+            print(type(error).__name__, "size" in str(error))
+    """)
+    # tried there, and here again, quietly
+    assert out.splitlines() == ["{'here': 0, 'forked': 1}", "TypingError True"]
 
 
 @pytest.mark.parametrize("name", ["elman", "narx", "lstm"])
@@ -149,10 +155,9 @@ def test_training_is_the_same_with_and_without_compiling_ahead(name, monkeypatch
 
 def test_compiling_ahead_leaves_the_model_as_it_was():
     run = small_run("gru")
-    x, y = run.task.training_chunks(3, 12, run.net.dtype, 0)[0]
     before = {k: (p.data.copy(), None if p.grad is None else p.grad.copy())
               for k, p in run.net.named_parameters()}
-    train._kernels_compiled(run.task, run.net, run.task.step, x, y)
+    train._kernels_compiled(run.task, run.net, run.experiment.train, 0, False)
     for key, p in run.net.named_parameters():
         np.testing.assert_array_equal(p.data, before[key][0])
         assert (p.grad is None) == (before[key][1] is None)
@@ -181,3 +186,16 @@ def test_no_fork_once_gnu_openmp_runs_threads_here():
     if run.returncode != 0 and "omp" in run.stderr:
         pytest.skip("Numba has no GNU OpenMP layer here")
     assert run.stdout.split() == ["True", "omp", "False"], run.stderr
+
+
+@pytest.mark.parametrize("epochs,steps", [(2, 2), (1, 1)])
+def test_a_narx_whose_loop_closes_later_has_both_steps_compiled(epochs, steps, monkeypatch):
+    """Closed-loop NARX trains its first epochs in open loop: both steps' kernels are compiled
+    before the first, the closed loop's only if some epoch runs it."""
+    run = small_run("narx", mode="closed", epochs=epochs, open_epochs=1)
+    given = []
+    monkeypatch.setattr("minirnn.compile_ahead.compile_ahead", given.extend)
+    train._kernels_compiled(run.task, run.net, run.experiment.train, 0, False)
+    assert len(given) == steps
+    kernels = [{d.py_func.__name__ for _, d, _ in record_steps([step]).calls} for step in given]
+    assert all(kernels) and (steps == 1 or kernels[0] != kernels[1])
