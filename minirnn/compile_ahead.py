@@ -14,8 +14,9 @@ NARX whose loop closes later the closed loop's step too), and shortens the wait:
    The Python between the kernels runs on those made-up outputs, so it runs with NumPy's
    warnings silenced, on a copy of the model the caller makes, and may stop early on them.
 2. The kernels that Numba's disk cache lacks for those types are compiled: the backward's in
-   a forked process, the forward's in this one at the same time. Both write Numba's cache,
-   and this process loads the backward's from there once the other has ended.
+   a forked process, the forward's in this one at the same time, which then takes any
+   backward kernel the other has not started yet. Both write Numba's cache, and this process
+   loads the other's kernels from there once it has ended.
 
 Nothing depends on it for being right: a kernel it did not see, or that the other process did
 not compile (it failed, was killed, or there is no ``fork``), is compiled at its first call as
@@ -131,25 +132,50 @@ def needs_compiling(dispatcher, types: tuple) -> bool:
 def compile_ahead(steps: list) -> dict:
     """Have the kernels of ``steps`` [(forward, backward)], each step ``backward(forward())``,
     compiled, those that Numba's cache lacks two at a time: the backwards' in a forked
-    process while this one compiles the forwards' (the module says how). {"here": n,
-    "forked": n}: how many each compiled."""
+    process while this one compiles the forwards' and then takes any backward kernel the
+    other has not started (the module says how). {"here": n, "forked": n}: how many kernels
+    each process took to compile."""
     seen = record_steps(steps)
     here = [(d, t) for d, t in seen.of("forward") if needs_compiling(d, t)]
-    forked = [(d, t) for d, t in seen.of("backward") if needs_compiling(d, t)]
-    if not can_fork():
-        here, forked = here + forked, []
-    child = _compiling_child(forked) if forked else None
+    # the last called first: most often the largest (a network's BPTT after its products)
+    shared = [(d, t) for d, t in seen.of("backward") if needs_compiling(d, t)][::-1][:255]
+    if not shared or not can_fork():
+        _compile(here + shared)
+        return {"here": len(here) + len(shared), "forked": 0}
+    claims = _claims(len(shared))
+    child = _compiling_child(shared, claims)
     try:
         _compile(here)
-        if child is not None:
-            os.waitpid(child, 0)
-            child = None
+        taken = _compile_claimed(shared, claims)  # those the other process has not started
+        os.waitpid(child, 0)
+        child = None
     finally:
+        os.close(claims)
         if child is not None:  # an interrupt: the other process ends with this one's work
             os.kill(child, signal.SIGKILL)
             os.waitpid(child, 0)
-    _compile(forked)  # from the cache now (compiled here if the other process failed)
-    return {"here": len(here), "forked": len(forked)}
+    _compile(shared)  # the other process's, from the cache now (here if it failed)
+    return {"here": len(here) + taken, "forked": len(shared) - taken}
+
+
+def _claims(count: int) -> int:
+    """The reading end of a pipe that holds the numbers 0 … count - 1 (count < 256), a byte
+    each, and no writer: two processes that share it each read a number to claim that piece
+    of work (a read of one byte is atomic), and read nothing once all are claimed."""
+    read, write = os.pipe()
+    os.write(write, bytes(range(count)))
+    os.close(write)
+    return read
+
+
+def _compile_claimed(calls: list, claims: int) -> int:
+    """Compile the ``calls`` whose numbers this process claims from ``claims``, until none is
+    left; how many it compiled."""
+    taken = 0
+    while claim := os.read(claims, 1):
+        _compile([calls[claim[0]]])
+        taken += 1
+    return taken
 
 
 def _compile(calls: list):
@@ -174,10 +200,11 @@ def can_fork() -> bool:
     return parallel._threading_layer in (None, "workqueue", "tbb")
 
 
-def _compiling_child(calls: list) -> int:
-    """The id of a forked process that compiles ``calls`` [(dispatcher, types)] into Numba's
-    disk cache and exits, never returning into the caller's code. Numba's compiler lock is
-    held across the fork, so that no other thread of this process holds it in the child."""
+def _compiling_child(calls: list, claims: int) -> int:
+    """The id of a forked process that compiles the ``calls`` [(dispatcher, types)] it claims
+    from ``claims`` (``_claims``) into Numba's disk cache and exits, never returning into the
+    caller's code. Numba's compiler lock is held across the fork, so that no other thread of
+    this process holds it in the child."""
     parent = os.getpid()
     sys.stdout.flush()  # what is buffered would be written twice otherwise
     sys.stderr.flush()
@@ -189,7 +216,7 @@ def _compiling_child(calls: list) -> int:
     code = 1
     try:
         _die_with(parent)
-        _compile(calls)
+        _compile_claimed(calls, claims)
         code = 0
     except BaseException:  # noqa: BLE001 - the parent compiles what is missing itself
         pass
