@@ -289,12 +289,27 @@ def interrupts_caught():
 
 def _quiet_about_interrupts(hook):
     """Python prints "Exception ignored … Traceback" when an exception is raised where it
-    cannot propagate (a ctypes callback of Numba's compiler); an interrupt there is already
-    remembered (``_signalled``) and acted on later, so it is not printed."""
+    cannot propagate (a ctypes callback of Numba's compiler, a garbage-collection callback of
+    Dask's) and goes on; an interrupt there is not printed but sent again a moment later, by
+    a timer's thread, so that it is raised where the command's code has got to by then (sent
+    at once, it was raised inside this hook again, and lost). Swallowed by Dask's collection
+    callback, a sweep's Ctrl-C was noticed only once every trial had run."""
+    import _thread
+    import signal
+    import threading
+
     def unraisable(info):
-        if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
+        if info.exc_type is None or not issubclass(info.exc_type, KeyboardInterrupt):
+            hook(info)
             return
-        hook(info)
+        _deferred.append(True)  # a signal meanwhile is only remembered: it is sent below
+        try:
+            signum = _signalled[-1] if _signalled else signal.SIGINT
+            timer = threading.Timer(0.01, _thread.interrupt_main, (signum,))
+            timer.daemon = True
+            timer.start()
+        finally:
+            _deferred.pop()
     return unraisable
 
 

@@ -55,3 +55,35 @@ def test_an_error_that_an_interrupt_left_behind_ends_as_the_interrupt(monkeypatc
         assert result.stderr.strip().splitlines()[-1] == "Error: interrupted", result.stderr
         if extra:
             assert result.stdout.strip() == '{"error": "interrupted"}'
+
+
+def test_an_interrupt_a_callback_swallowed_is_raised_again():
+    """A Ctrl-C whose exception is raised inside a callback that Python cannot let it out of
+    (here a garbage-collection callback, as Dask installs one) is sent again, and raised
+    where the command's code goes on: a sweep noticed it only after every trial had run."""
+    import gc
+    import signal
+    import time
+
+    import pytest
+
+    from minirnn.cli.common import interrupts_caught
+
+    fired = []
+
+    def callback(phase, info):
+        if phase == "start" and not fired:
+            fired.append(phase)
+            signal.raise_signal(signal.SIGINT)  # the handler runs inside this callback
+            sum(range(100))  # bytecode, where Python runs the handler: the exception is here
+
+    with interrupts_caught():
+        gc.callbacks.append(callback)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                gc.collect()
+                for _ in range(500):  # the command goes on, and is interrupted on its way
+                    time.sleep(0.01)
+        finally:
+            gc.callbacks.remove(callback)
+    assert fired
