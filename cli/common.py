@@ -353,7 +353,7 @@ def check_plot_path(plot):
 # paused, then left out of every collection (``gc.freeze``: Python's permanent generation, which
 # its documentation also advises before a fork), and so is everything once the command has ended.
 _owns_process = []  # non-empty once ``run`` has started the command in this process
-_compile_listener = []  # the one listener of ``collector_paused_while_compiling``
+_compile_listener = []  # the one listener of ``compiling_undisturbed``
 
 
 def own_process():
@@ -380,15 +380,22 @@ def long_lived_objects():
             gc.enable()
 
 
-def collector_paused_while_compiling():
-    """From now on in the command's own process, no garbage collection while Numba compiles a
-    kernel (the first run after installing or editing minirnn): its compiler makes millions of
-    short-lived objects, for which the collector ran hundreds of times, 0.5-1 s of that run's
-    8-9 s on the 2-core machine of BENCHMARKS.md. The price is 30-60 MB more memory at the
-    run's peak (its garbage waits for the end of each compilation); what it leaves is
-    collected as usual once it has finished. Loading a kernel from the cache is not
-    a compilation: a warm run is unchanged. Returns the listener given to Numba, once per
-    process (None outside the command's own process)."""
+def compiling_undisturbed():
+    """From now on in the command's own process, neither a garbage collection nor an
+    interrupt inside a kernel's compilation by Numba (the first run after installing or
+    editing minirnn). Returns the listener given to Numba, once per process (None outside the
+    command's own process).
+
+    - The collector: Numba's compiler makes millions of short-lived objects, for which the
+      collector ran hundreds of times, 0.5-1 s of that run's 8-9 s on the 2-core machine of
+      BENCHMARKS.md. The price is 30-60 MB more memory at the run's peak (its garbage waits
+      for the end of each compilation); what it leaves is collected as usual once it has
+      finished. Loading a kernel from the cache is not a compilation: a warm run is unchanged.
+    - Ctrl-C and SIGTERM: an interrupt raised inside the compiler lands in LLVM's callbacks,
+      which swallow it (Numba then fails with an error of its own, "no compiled object yet"),
+      or between two of llvmlite's steps, where it left a module to be freed twice (a
+      segfault, 3 of 200 SIGTERMs in one test). So one that arrives meanwhile is remembered
+      and raised once the kernel being compiled is done (a second or two)."""
     if not _owns_process:
         return None
     if _compile_listener:  # a trial server's warm-ups and trials run several commands
@@ -397,21 +404,27 @@ def collector_paused_while_compiling():
 
     from numba.core import event
 
-    class PauseCollector(event.Listener):
+    class Undisturbed(event.Listener):
         depth = 0  # a kernel's compilation compiles the functions it calls inside it
 
         def on_start(self, ev):
             if self.depth == 0:
                 self.enabled = gc.isenabled()
                 gc.disable()
+                self.signals = len(_signalled)
+                _deferred.append(True)
             self.depth += 1
 
         def on_end(self, ev):
             self.depth -= 1
-            if self.depth == 0 and self.enabled:
-                gc.enable()
+            if self.depth == 0:
+                if self.enabled:
+                    gc.enable()
+                _deferred.pop()
+                if len(_signalled) > self.signals and not _deferred:
+                    raise KeyboardInterrupt  # what arrived while it compiled
 
-    _compile_listener.append(PauseCollector())
+    _compile_listener.append(Undisturbed())
     event.register("numba:compile", _compile_listener[0])
     return _compile_listener[0]
 

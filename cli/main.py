@@ -19,7 +19,7 @@ from minirnn.catalog import MODELS
 
 from .bench_command import bench
 from .common import (backend_option, backends_option, check_interrupted,
-                     collector_paused_while_compiling, console, err_console,
+                     compiling_undisturbed, console, err_console,
                      fail, interrupted_meanwhile, interrupts_caught, json_option,
                      long_lived_objects, new_table, progress_bar)
 from .predict_command import predict
@@ -100,7 +100,7 @@ def computing(command: click.Command) -> click.Command:
 
             prepare_cpu(click.get_current_context().find_root().params["blas_threads"])
             numba_without_scipy_blas()
-        collector_paused_while_compiling()
+        compiling_undisturbed()
         return body(*args, **kwargs)
 
     command.callback = prepared

@@ -36,6 +36,7 @@ import numpy as np
 from numba import _dispatcher
 from numba.core.caching import NullCache
 from numba.core.compiler_lock import global_compiler_lock
+from numba.core.errors import NumbaError
 from numba.core.registry import CPUDispatcher
 
 
@@ -179,13 +180,14 @@ def _compile_claimed(calls: list, claims: int) -> int:
 
 
 def _compile(calls: list):
-    """``dispatcher.compile(types)`` for each of ``calls``; one that fails is left to its call
-    (which reports the error, as it always has: the types of a made-up step may be ones the
-    real step never calls with)."""
+    """``dispatcher.compile(types)`` for each of ``calls``; one that Numba cannot compile is
+    left to its call (which reports the error, as it always has: the types of a made-up step
+    may be ones the real step never calls with). Any other error is raised: an interrupt
+    that Numba's compiler swallowed leaves one of its own ("no compiled object yet")."""
     for dispatcher, types in calls:
         try:
             dispatcher.compile(types)
-        except Exception:  # noqa: BLE001 - see above
+        except NumbaError:
             pass
 
 

@@ -100,8 +100,8 @@ def test_the_collector_is_paused_while_numba_compiles(monkeypatch):
         def on_end(self, ev):
             pass
 
-    pause, spy = common.collector_paused_while_compiling(), Spy()
-    assert common.collector_paused_while_compiling() is pause  # once per process
+    pause, spy = common.compiling_undisturbed(), Spy()
+    assert common.compiling_undisturbed() is pause  # once per process
     event.register("numba:compile", spy)
     try:
         add_one = numba.njit(lambda x: x + 1)  # a new function: compiled, not loaded
@@ -110,3 +110,43 @@ def test_the_collector_is_paused_while_numba_compiles(monkeypatch):
         event.unregister("numba:compile", spy)
         event.unregister("numba:compile", pause)
     assert seen == [False] and gc.isenabled()
+
+
+def test_an_interrupt_while_a_kernel_compiles_is_raised_once_it_is_compiled(monkeypatch):
+    """Ctrl-C inside Numba's compiler lands in LLVM's callbacks (swallowed) or between
+    llvmlite's steps (a segfault once in a while): in the command's process it waits for the
+    end of the kernel's compilation, and is raised there."""
+    import signal
+
+    import numba
+    import pytest
+    from numba.core import event
+
+    from minirnn.cli import common
+
+    monkeypatch.setattr(common, "_owns_process", [True])
+    monkeypatch.setattr(common, "_compile_listener", [])
+    monkeypatch.setattr(common, "_signalled", [])
+    stages = []
+
+    class CtrlC(event.Listener):  # a Ctrl-C as the compilation starts
+        def on_start(self, ev):
+            signal.raise_signal(signal.SIGINT)
+            stages.append("signalled, not raised")
+
+        def on_end(self, ev):
+            pass
+
+    undisturbed, ctrl_c = common.compiling_undisturbed(), CtrlC()
+    event.register("numba:compile", ctrl_c)
+    try:
+        with common.interrupts_caught():
+            add_two = numba.njit(lambda x: x + 2)
+            with pytest.raises(KeyboardInterrupt):
+                add_two(1)
+            assert add_two(1) == 3  # nothing was left half done
+    finally:
+        event.unregister("numba:compile", ctrl_c)
+        event.unregister("numba:compile", undisturbed)
+    assert stages[0] == "signalled, not raised"  # raised only once the kernel was compiled
+    assert not common._deferred
