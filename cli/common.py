@@ -226,6 +226,7 @@ def check_not_inputs(outputs: dict, inputs: dict):
 # --- interrupts ---------------------------------------------------------------------------------
 _signalled = []  # the signals received while a command ran
 _deferred = []  # non-empty inside ``interrupts_deferred``
+_resends = []  # the timers that will send a swallowed interrupt again (``_quiet_about_interrupts``)
 
 
 def _on_signal(signum, frame):
@@ -283,6 +284,9 @@ def interrupts_caught():
         yield
     finally:
         sys.unraisablehook = hook
+        for timer in _resends:
+            timer.cancel()
+        _resends.clear()
         for s, handler in previous.items():
             signal.signal(s, handler)
 
@@ -302,11 +306,16 @@ def _quiet_about_interrupts(hook):
         if info.exc_type is None or not issubclass(info.exc_type, KeyboardInterrupt):
             hook(info)
             return
+        def send_again(signum):
+            if _resends:  # not once the command's handlers are gone (``interrupts_caught``)
+                _thread.interrupt_main(signum)
+
         _deferred.append(True)  # a signal meanwhile is only remembered: it is sent below
         try:
             signum = _signalled[-1] if _signalled else signal.SIGINT
-            timer = threading.Timer(0.01, _thread.interrupt_main, (signum,))
+            timer = threading.Timer(0.01, send_again, (signum,))
             timer.daemon = True
+            _resends.append(timer)
             timer.start()
         finally:
             _deferred.pop()
