@@ -192,10 +192,14 @@ def _compile(calls: list):
 
 
 def can_fork() -> bool:
-    """Whether compiling in a forked process is safe here: a system with ``fork``, and Numba's
+    """Whether compiling in a forked process helps and is safe here: a system with ``fork``;
+    a process given more than one core (Numba's thread count: a sweep's trial servers have
+    one each, and forked there, their compilers only shared the cores); and Numba's
     threading layer not yet started in this process, or not GNU OpenMP's (which ends a
     forked child that starts threads, and compiling a parallel kernel starts them)."""
-    if not hasattr(os, "fork"):
+    import numba
+
+    if not hasattr(os, "fork") or numba.config.NUMBA_NUM_THREADS < 2:
         return False
     from numba.np.ufunc import parallel
 

@@ -101,7 +101,8 @@ def in_fresh_process(tmp_path, body: str) -> str:
     program = "import numpy as np\nimport kernels as k\nfrom minirnn.compile_ahead import *\n"
     run = subprocess.run([sys.executable, "-c", program + textwrap.dedent(body)],
                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path),
+                                  NUMBA_NUM_THREADS="2"))
     assert run.returncode == 0, run.stderr
     return run.stdout
 
@@ -187,10 +188,20 @@ def test_no_fork_once_gnu_openmp_runs_threads_here():
         print(before, numba.threading_layer(), can_fork())
     """)
     run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                         env=dict(os.environ, NUMBA_THREADING_LAYER="omp"))
+                         env=dict(os.environ, NUMBA_THREADING_LAYER="omp",
+                                  NUMBA_NUM_THREADS="2"))
     if run.returncode != 0 and "omp" in run.stderr:
         pytest.skip("Numba has no GNU OpenMP layer here")
     assert run.stdout.split() == ["True", "omp", "False"], run.stderr
+
+
+def test_no_fork_in_a_process_given_one_core():
+    """A sweep's trial server has one core (NUMBA_NUM_THREADS=1): a second compiler there
+    would only share it."""
+    run = subprocess.run([sys.executable, "-c", "from minirnn.compile_ahead import can_fork; "
+                          "print(can_fork())"], capture_output=True, text=True,
+                         env=dict(os.environ, NUMBA_NUM_THREADS="1"))
+    assert run.stdout.split() == ["False"], run.stderr
 
 
 @pytest.mark.parametrize("epochs,steps", [(2, 2), (1, 1)])
