@@ -107,9 +107,6 @@ def computing(command: click.Command) -> click.Command:
     return command
 
 
-
-
-
 @main.command()
 @json_option
 def models(as_json):
