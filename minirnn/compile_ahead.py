@@ -19,9 +19,10 @@ NARX whose loop closes later the closed loop's step too), and shortens the wait:
    loads the other's kernels from there once it has ended.
 
 Nothing depends on it for being right: a kernel it did not see, or that the other process did
-not compile (it failed, was killed, or there is no ``fork``), is compiled at its first call as
-before, and a kernel's code is the same wherever it was compiled. When the cache has every
-kernel nothing is forked; then the recording costs one step's Python without its kernels.
+not compile (it failed or was killed), is compiled at its first call as before, and a kernel's
+code is the same wherever it was compiled. Nothing is forked when the cache has every kernel
+(then the recording costs one step's Python without its kernels), nor where a fork would not
+help or not be safe (``can_fork``): everything is then compiled here.
 """
 from __future__ import annotations
 
