@@ -11,17 +11,19 @@ import os
 import signal
 import sys
 import textwrap
+import warnings
 
 import click
 from rich.markup import escape
 
 from minirnn.catalog import MODELS
+from minirnn.errors import NO_CACHE, NoKernelCache
 
 from .bench_command import bench
 from .common import (backend_option, backends_option, check_interrupted,
                      compiling_undisturbed, console, err_console,
                      fail, interrupted_meanwhile, interrupts_caught, json_option,
-                     long_lived_objects, new_table, progress_bar)
+                     long_lived_objects, new_table, note, progress_bar)
 from .predict_command import predict
 from .sweep_command import sweep
 from .train_command import train
@@ -94,12 +96,17 @@ def computing(command: click.Command) -> click.Command:
 
     @functools.wraps(body)
     def prepared(*args, **kwargs):
-        with long_lived_objects():  # NumPy's and Numba's imports, Numba's CPU target
-            from minirnn.kernels.blas import prepare_cpu
+        # NumPy's and Numba's imports, Numba's CPU target; a kernel cache that Numba has
+        # nowhere to keep is said in a note, not as Python's warning with its source line
+        with long_lived_objects(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoKernelCache)
+            from minirnn.kernels.blas import UNCACHED, prepare_cpu
             from minirnn.kernels.process import numba_without_scipy_blas
 
             prepare_cpu(click.get_current_context().find_root().params["blas_threads"])
             numba_without_scipy_blas()
+        if UNCACHED:
+            note(NO_CACHE)
         compiling_undisturbed()
         return body(*args, **kwargs)
 

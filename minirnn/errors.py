@@ -1,5 +1,6 @@
 """The errors minirnn reports to its user as one line: a problem with their data, or with a
-checkpoint. (Plain Python, importable without NumPy: the command line catches them.)"""
+checkpoint; and the warning that compiled kernels cannot be kept. (Plain Python, importable
+without NumPy: the command line catches them.)"""
 from __future__ import annotations
 
 
@@ -17,3 +18,13 @@ class DataError(ValueError):
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used, reported as one line."""
+
+
+class NoKernelCache(UserWarning):
+    """Numba has no folder it may write to keep compiled kernels in: they work, but every
+    process compiles them again (``NO_CACHE``; ``kernels.blas.UNCACHED`` lists them)."""
+
+
+NO_CACHE = ("Numba has no folder it may write to keep minirnn's compiled kernels in (not the "
+            "package's, nor the user's cache folder), so every run compiles them again, seconds "
+            "each; set NUMBA_CACHE_DIR to a writable folder to keep them")

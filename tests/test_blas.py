@@ -3,6 +3,9 @@
 ``gemm(address, A, B, C, transpose_a, beta)`` computes C = beta C + op(A) B with NumPy's own
 BLAS when ``address`` is its ``?gemm`` and with a plain loop when it is 0; both must equal
 NumPy, on the strided row blocks the kernels pass (one time step of a (B, T, H) array)."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -171,6 +174,28 @@ def test_cached_kernels_are_cleared_when_a_source_changes(tmp_path):
     assert not clear_stale_kernels(tmp_path) and cached.exists()
     (tmp_path / "activations.py").write_text("y = 2\n")
     assert clear_stale_kernels(tmp_path) and not cached.exists()
+
+
+def test_kernels_compile_uncached_where_numba_has_nowhere_to_keep_them():
+    """A read-only install and a read-only home folder leave Numba no folder for its cache
+    (``numba.njit(cache=True)`` then raises when a function is defined); the kernels are
+    compiled without the disk cache instead, and a ``NoKernelCache`` warning says so once."""
+    code = "\n".join([
+        "import warnings, numpy as np",
+        "from numba.core import caching",
+        "impl = getattr(caching, 'CacheImpl', None) or caching._CacheImpl  # (before 0.61)",
+        "impl._locator_classes = []  # as if every cache folder were read-only",
+        "with warnings.catch_warnings(record=True) as caught:",
+        "    warnings.simplefilter('always')",
+        "    from minirnn.kernels import blas, linalg_cpu",
+        "x, out = np.arange(3.0), np.zeros(3)",
+        "linalg_cpu.copy_into(x, out)",
+        "print(out.tolist(), 'gemm' in blas.UNCACHED, 'copy_into' in blas.UNCACHED,",
+        "      sum(type(w.message).__name__ == 'NoKernelCache' for w in caught))"])
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["[0.0,", "1.0,", "2.0]", "True", "True", "1"]
 
 
 @pytest.mark.parametrize("model", ["elman", "memory", "multilayer", "narx"])

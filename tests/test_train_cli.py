@@ -617,6 +617,17 @@ def test_compiling_is_announced_on_one_line_in_every_output_mode(monkeypatch):
     assert "compiling" not in result.stderr
 
 
+def test_kernels_without_a_disk_cache_are_a_note_with_the_fix(monkeypatch):
+    """Where Numba has no folder to keep compiled kernels in, a run says so in one note that
+    names the fix (NUMBA_CACHE_DIR), not as Python's warning with its source line, and trains."""
+    monkeypatch.setattr("minirnn.kernels.blas.UNCACHED", ["gemm"])
+    result = CliRunner().invoke(main, ["train", "elman", "--data", "sine", *FAST, "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("note: Numba has no folder") == 1
+    assert "NUMBA_CACHE_DIR" in result.stderr and "Warning" not in result.stderr
+    assert json.loads(result.stdout)["epochs_done"] == 2
+
+
 def test_the_cache_index_tells_which_kernels_are_compiled(tmp_path, monkeypatch):
     from minirnn.kernels.kernel_cache import CPU_MODULES, uncached_kernels
 

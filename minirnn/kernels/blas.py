@@ -36,6 +36,7 @@ import functools
 import inspect
 import os
 import types as types_module
+import warnings
 from contextlib import contextmanager
 
 import numba
@@ -45,6 +46,7 @@ from numba import types
 from numba.extending import intrinsic
 
 from ..autograd.arrays import on_device
+from ..errors import NO_CACHE, NoKernelCache
 from .process import keep_freed_memory
 
 # Compiler freedom the cpu kernels allow: contraction into FMA and sign-of-zero freedom only,
@@ -79,9 +81,29 @@ def cpu_jit(parallel: bool = False, inline: bool = False):
     return compile_kernel
 
 
+#: the kernels compiled without Numba's disk cache, which had nowhere to keep them
+#: (``errors.NO_CACHE``): each run compiles these again
+UNCACHED = []
+
+
 def _njit(parallel: bool, inline: bool = False):
-    return numba.njit(parallel=parallel, cache=True, fastmath=FASTMATH, error_model="numpy",
-                      inline="always" if inline else "never")
+    options = dict(parallel=parallel, fastmath=FASTMATH, error_model="numpy",
+                   inline="always" if inline else "never")
+
+    def compile_later(py_func):
+        try:
+            return numba.njit(cache=True, **options)(py_func)
+        except RuntimeError as error:  # raised here, when the function is defined
+            # Numba found none of its cache folders writable: the package's (a read-only
+            # install), the user's (a read-only or missing home), NUMBA_CACHE_DIR (unset)
+            if "no locator available" not in str(error):
+                raise
+        if not UNCACHED:  # said once: it holds for every kernel
+            warnings.warn(NO_CACHE, NoKernelCache, stacklevel=2)
+        UNCACHED.append(py_func.__qualname__)
+        return numba.njit(cache=False, **options)(py_func)
+
+    return compile_later
 
 
 class RowBlockKernel:
