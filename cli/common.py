@@ -5,6 +5,7 @@ catalogue of names, never NumPy, Numba or the models, so that ``--help``, ``mini
 and a usage error answer at once. The commands import the library inside their bodies."""
 from __future__ import annotations
 
+import _thread
 import json
 import math
 import os
@@ -227,6 +228,7 @@ def check_not_inputs(outputs: dict, inputs: dict):
 _signalled = []  # the signals received while a command ran
 _deferred = []  # non-empty inside ``interrupts_deferred``
 _resends = []  # the timers that will send a swallowed interrupt again (``_quiet_about_interrupts``)
+_resending = _thread.allocate_lock()  # held to send again, and to stop the timers
 
 
 def _on_signal(signum, frame):
@@ -284,11 +286,30 @@ def interrupts_caught():
         yield
     finally:
         sys.unraisablehook = hook
-        for timer in _resends:
-            timer.cancel()
-        _resends.clear()
+        _stop_resending()
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _stop_resending():
+    """No interrupt is sent again from now on, and one already sent is only remembered. A
+    timer's thread that had just checked that it may send, and sent once the command's
+    handlers were gone, raised a KeyboardInterrupt that ended the process as killed by SIGINT
+    after its one line (about one interrupted sweep in 25 under load)."""
+    _deferred.append(True)
+    try:
+        with _resending:
+            for timer in _resends:
+                timer.cancel()
+            _resends.clear()
+        _signals_handled()
+    finally:
+        _deferred.pop()
+
+
+def _signals_handled():
+    """Nothing, called: CPython runs the handlers of the signals that have arrived (or been
+    sent by ``_thread.interrupt_main``) on entering a Python function."""
 
 
 def _quiet_about_interrupts(hook):
@@ -298,7 +319,6 @@ def _quiet_about_interrupts(hook):
     a timer's thread, so that it is raised where the command's code has got to by then (sent
     at once, it was raised inside this hook again, and lost). Swallowed by Dask's collection
     callback, a sweep's Ctrl-C was noticed only once every trial had run."""
-    import _thread
     import signal
     import threading
 
@@ -307,8 +327,9 @@ def _quiet_about_interrupts(hook):
             hook(info)
             return
         def send_again(signum):
-            if _resends:  # not once the command's handlers are gone (``interrupts_caught``)
-                _thread.interrupt_main(signum)
+            with _resending:  # not once the command's handlers are going (``_stop_resending``)
+                if _resends:
+                    _thread.interrupt_main(signum)
 
         _deferred.append(True)  # a signal meanwhile is only remembered: it is sent below
         try:

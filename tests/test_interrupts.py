@@ -87,3 +87,43 @@ def test_an_interrupt_a_callback_swallowed_is_raised_again():
         finally:
             gc.callbacks.remove(callback)
     assert fired
+
+
+def test_an_interrupt_sent_again_as_the_command_ends_is_not_raised_after_it(monkeypatch):
+    """The worst moment for a resend: its timer's thread starts sending just as the command
+    ends and stops the timers. It sends nothing then, or what it sent is only remembered:
+    no KeyboardInterrupt comes out after the command's end (one did, raised once Python's own
+    handler was back, and killed an interrupted sweep by SIGINT after its one line)."""
+    import threading
+    import time
+
+    import pytest
+
+    from minirnn.cli import common
+
+    senders = []
+
+    class RacingTimer(threading.Timer):
+        def cancel(self):  # the thread wakes up as the command stops it, and sends
+            sender = threading.Thread(target=self.function, args=self.args)
+            sender.start()
+            sender.join(timeout=0.2)  # done at once, or waiting until the timers are stopped
+            senders.append(sender)
+
+    monkeypatch.setattr(threading, "Timer", RacingTimer)
+    try:
+        with common.interrupts_caught():
+            swallowed = type("Info", (), {"exc_type": KeyboardInterrupt})()
+            sys.unraisablehook(swallowed)  # as when Dask's collection callback swallowed one
+            common._signalled.append(2)  # and the command saw the signal itself meanwhile
+            try:
+                common.check_interrupted()
+            except KeyboardInterrupt:
+                pass  # the command ends as interrupted ...
+        for sender in senders:
+            sender.join()
+        for _ in range(20):  # ... and nothing is raised after (each call runs the handlers)
+            time.sleep(0.001)
+    except KeyboardInterrupt:
+        pytest.fail("an interrupt sent again was raised after the command's end")
+    assert len(senders) == 1
