@@ -127,3 +127,27 @@ def test_an_interrupt_sent_again_as_the_command_ends_is_not_raised_after_it(monk
     except KeyboardInterrupt:
         pytest.fail("an interrupt sent again was raised after the command's end")
     assert len(senders) == 1
+
+
+CAUGHT_IN_EXEC = """
+import sys
+import minirnn.cli.main  # its imports run code from strings too (which clears the record)
+try:  # a Ctrl-C inside code run from a string (the methods dataclasses write, in an import)
+    exec("raise KeyboardInterrupt")
+except KeyboardInterrupt:  # caught, as the command catches an interrupt and says so
+    pass
+sys.argv = ["minirnn", "models", "--json"]
+from minirnn.cli import run
+run()
+"""
+
+
+def test_an_interrupt_caught_on_the_way_does_not_kill_python_m_at_its_exit(tmp_path):
+    """Under ``python -m``, CPython ends a process killed by SIGINT once a KeyboardInterrupt
+    has left code run from a string, even one caught since; the command clears that record
+    as it ends, so its exit code is its own."""
+    (tmp_path / "caught_in_exec.py").write_text(CAUGHT_IN_EXEC)
+    run = subprocess.run([sys.executable, "-m", "caught_in_exec"], capture_output=True,
+                         text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, (run.returncode, run.stderr)
+    assert '"elman"' in run.stdout
