@@ -129,13 +129,14 @@ from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
                    "two cores (or MINIRNN_DETERMINISTIC=1; --resume keeps the checkpoint's).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write (.npz): the best weights so far and the state to "
-                   "continue from, written when validation improves, every "
-                   "--checkpoint-every seconds, at the end and on Ctrl-C (default with "
+                   "continue from, written when validation improves (at most a twentieth of the "
+                   "run's time spent writing: a fast model's improvements every few epochs), "
+                   "every --checkpoint-every seconds, at the end and on Ctrl-C (default with "
                    "--resume: the resumed file).")
 @click.option("--checkpoint-every", type=FiniteFloat(min=0), default=30.0, show_default=True,
               help="Seconds between two writes of --out while validation does not improve "
-                   "(0: after every epoch). A killed run resumes from the last write, "
-                   "redoing the epochs since, to the same result.")
+                   "(0: after every epoch, whatever it costs). A killed run resumes from the "
+                   "last write, redoing the epochs since, to the same result.")
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
               help="Continue the run in this checkpoint at its next epoch.")
 @click.option("--overwrite", is_flag=True,
@@ -163,10 +164,11 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
     The table compares the model with a naive forecast (the last value; for text the most
     frequent next word): a model is only useful where it beats it.
 
-    With --out, the checkpoint is written when validation improves, every --checkpoint-every
-    seconds, at the end and on Ctrl-C; --resume continues it at its next epoch (weights,
-    optimiser state, best score, history) exactly as the uninterrupted run would have gone
-    on. The best weights in --out are only ever replaced by better ones.
+    With --out, the checkpoint is written when validation improves (keeping the writes to a
+    twentieth of the run's time), every --checkpoint-every seconds, at the end and on Ctrl-C;
+    --resume continues it at its next epoch (weights, optimiser state, best score, history)
+    exactly as the uninterrupted run would have gone on. The best weights in --out are only
+    ever replaced by better ones.
 
     \b
     Examples:

@@ -1,5 +1,6 @@
-"""When a run writes its checkpoint (``minirnn.app.saving``): on improvement, on a time
-interval, at the end and on an interrupt; and that fewer writes keep every resume exact."""
+"""When a run writes its checkpoint (``minirnn.app.saving``): on improvement (within a share
+of the run's time), on a time interval, at the end and on an interrupt; and that fewer writes
+keep every resume exact."""
 import json
 import os
 import signal
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from minirnn.app.saving import CheckpointWriter, WritePolicy
+from minirnn.app.saving import SHARE, CheckpointWriter, WritePolicy
 from minirnn.app.training import TrainOptions, fit_run, prepare
 from minirnn.cli.main import main
 from minirnn.experiment import Experiment
@@ -46,28 +47,70 @@ def test_the_policy_writes_on_improvement_and_on_its_interval_alone():
         WritePolicy(every=-1)
 
 
-def test_the_writer_keeps_a_snapshot_and_writes_it_when_due_or_flushed(tmp_path):
-    """Between writes the snapshot lives in the experiment, a copy the next epoch leaves
-    alone; ``flush`` writes it once."""
-    run = prepare(TrainOptions(**{**OPTIONS, "epochs": 1}))
-    result = fit_run(run)
-    saved, never = [], WritePolicy(60, FakeClock())
-    never.due = lambda improved: False
-    writer = CheckpointWriter(run.experiment, tmp_path / "m.npz", never, on_saved=saved.append)
-    writer.on_epoch(1, result.history[-1], result)
-    assert saved == [] and not (tmp_path / "m.npz").exists()
-    result.history.append({"epoch": 2})  # the live result goes on; the snapshot does not
-    assert len(run.experiment.run.history) == 1
+def test_writes_on_improvement_take_at_most_their_share_of_the_run():
+    """After a write that took 10 ms, an improvement is written once 90 ms have passed (a
+    tenth of the time spent writing); a slower epoch finds it due at once. Share 1: every
+    improvement; the interval and ``every`` 0 are not held back."""
+    clock = FakeClock()
+    policy = WritePolicy(every=30, clock=clock, share=0.1)
+    assert policy.due(improved=True)  # nothing written yet: nothing to wait for
+    policy.wrote(seconds=0.010)
+    clock.now += 0.089
+    assert not policy.due(improved=True)
+    clock.now += 0.001
+    assert policy.due(improved=True) and not policy.due(improved=False)
+    always = WritePolicy(every=30, clock=clock, share=1.0)
+    always.wrote(seconds=0.010)
+    assert always.due(improved=True)
+    every_epoch = WritePolicy(every=0, clock=clock)
+    every_epoch.wrote(seconds=1.0)
+    assert every_epoch.due(improved=False)
+    for share in (0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"in \(0, 1\]"):
+            WritePolicy(share=share)
+
+
+def test_a_small_model_skips_improvements_to_keep_its_writes_to_their_share(tmp_path):
+    """Epochs of 10 ms and writes of 5 ms (by the clock): each write on improvement begins
+    (1 - SHARE) / SHARE (19) times the last write's length after it or later, so some
+    improvements go unwritten; the file still ends with the last epoch and the run's best
+    weights."""
+    from minirnn.train import fit
+
+    clock, writes = FakeClock(), []
+
+    class SlowSave(Experiment):
+        def save(self, path):
+            writes.append((self.run.epoch, clock.now, clock.now + 0.005))
+            clock.now += 0.005
+            super().save(path)
+
+    run = prepare(TrainOptions(**OPTIONS))
+    run.experiment.__class__ = SlowSave
+    writer = CheckpointWriter(run.experiment, tmp_path / "m.npz", WritePolicy(3600, clock))
+
+    def on_epoch(epoch, record, result):
+        clock.now += 0.010
+        writer.on_epoch(epoch, record, result)
+
+    result = fit(run.net, run.task, run.experiment.train, on_epoch=on_epoch)
     writer.flush()
-    writer.flush()
-    assert saved == [1] and writer.writes == 1
-    assert Experiment.load(tmp_path / "m.npz").run.epoch == 1
+    history = result.history
+    improved = [r["epoch"] for i, r in enumerate(history)
+                if r["val_rmse"] < min([h["val_rmse"] for h in history[:i]], default=np.inf)]
+    written = [epoch for epoch, _, _ in writes]
+    assert written[0] == 1 and written[-1] == 12 and len(written) - 1 < len(improved)
+    pairs = zip(writes[:-2], writes[1:-1], strict=True)  # (the last write: the end's)
+    for (_, began, ended), (_, next_began, _) in pairs:
+        assert next_began - ended >= (1 - SHARE) / SHARE * (ended - began) - 1e-12
+    exp = Experiment.load(tmp_path / "m.npz")
+    assert exp.run.epoch == 12 and exp.run.best_epoch == result.best_epoch
 
 
 def _writes(tmp_path, every: float, name: str):
     run = prepare(TrainOptions(**OPTIONS))
     saved = []
-    result = fit_run(run, tmp_path / name, on_saved=saved.append, every=every)
+    result = fit_run(run, tmp_path / name, on_saved=saved.append, every=every, share=1.0)
     return result, saved
 
 
@@ -104,7 +147,7 @@ def test_an_interrupt_writes_the_last_completed_epoch_and_the_resume_is_exact(tm
 
     saved = []
     with pytest.raises(KeyboardInterrupt):
-        fit_run(run, path, on_chunk=interrupt, on_saved=saved.append, every=3600)
+        fit_run(run, path, on_chunk=interrupt, on_saved=saved.append, every=3600, share=1.0)
     assert saved == [1, 2, 3, 4, 5, 6, 7, 9]  # the improvements, then the interrupt's
     kept = Experiment.load(path)
     assert kept.run.epoch == 9 and [h["epoch"] for h in kept.run.history] == list(range(1, 10))

@@ -38,7 +38,7 @@ from minirnn.train import (TrainConfig, TrainResult, check_optimizer_fits, defau
 
 from .datafiles import stored_data
 from .engines import choose_engine, engine_facts, tell
-from .saving import DEFAULT_EVERY, CheckpointWriter, WritePolicy
+from .saving import DEFAULT_EVERY, SHARE, CheckpointWriter, WritePolicy
 from .tasks import build_task, load_data, stored_task, task_scalers, training_rows
 
 Notes = Callable[[str], None] | None
@@ -420,16 +420,17 @@ def range_hint(task, share: float = 0.1) -> str | None:
 
 
 def fit_run(run: Run, out=None, on_chunk=None, on_saved=None, writing=nullcontext,
-            every: float = DEFAULT_EVERY) -> TrainResult:
+            every: float = DEFAULT_EVERY, share: float = SHARE) -> TrainResult:
     """Train ``run`` (a resumed one from its next epoch), writing checkpoint ``out`` when
-    validation improves, when ``every`` seconds have passed since the last write (0: after
-    every epoch), at the end, and when interrupted (``saving``: the file then holds the last
+    validation improves (the writes kept to ``share`` of the run's time; 1: every
+    improvement), when ``every`` seconds have passed since the last write (0: after every
+    epoch), at the end, and when interrupted (``saving``: the file then holds the last
     completed epoch); each write inside the context ``writing()`` makes (the command's: a
     signal waits for the write), then ``on_saved(epoch)``. ``on_chunk`` as
     ``minirnn.train.fit``'s. Overflow on the way to a divergence is no warning: the result
     says the run diverged."""
     exp, first_epoch = run.experiment, run.resumed_at
-    writer = CheckpointWriter(exp, out, WritePolicy(every), writing, on_saved)
+    writer = CheckpointWriter(exp, out, WritePolicy(every, share=share), writing, on_saved)
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             result = fit(run.net, run.task, exp.train, on_chunk=on_chunk,
