@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 
 import click
 from rich.markup import escape
@@ -125,13 +126,17 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
                    "0.003; 2 seeds) as one minirnn sweep on 2 workers, as 16 minirnn train "
                    "commands one after another, and on a plain pool of 2 processes, in turns "
                    "(--repeat rounds); and one trial's fixed cost, warm and fresh.")
+@click.option("--alone", is_flag=True,
+              help="The default benchmark without PyTorch and JAX: their threads, spinning "
+                   "after each of their calls, take cores from the next engine's call (a "
+                   "sixth of the cpu engine's speed at B,T,H = 256,100,1024 on 2 cores).")
 @click.option("--deterministic", "deterministic_too", is_flag=True,
               help="With --training: also the cpu engine in deterministic mode (results that do "
                    "not depend on the thread count), timed in turns, and what it costs.")
 @json_option
 def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequence,
           under_load, others, loss, cell, training_steps, startup, forecast, data_sets,
-          checkpoint_writes, sweeps, deterministic_too, as_json):
+          checkpoint_writes, sweeps, alone, deterministic_too, as_json):
     """Time forward + backward of a StateSpaceRNN (or --cell lstm|gru) on each engine, against
     the tape engine (and PyTorch's CPU nn.RNN / nn.LSTM / nn.GRU and JAX when installed)."""
     modes = {"--full-narx": full_narx, "--families": families, "--scaling": scaling,
@@ -144,6 +149,8 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
         fail("--data is an option of --forecast (the data sets compared)")
     if cell != "statespace" and chosen:
         fail(f"--cell is for the default benchmark, not {chosen[0]}")
+    if alone and chosen:
+        fail(f"--alone is for the default benchmark, not {chosen[0]}")
     mode = chosen[0] if chosen else None
     if mode == "--forecast":
         rows, show = _forecast(data_sets)
@@ -164,7 +171,7 @@ def bench(backend, sizes, dtype, repeat, full_narx, families, scaling, long_sequ
     elif mode == "--full-narx":
         rows, show = _full_narx(backend, dtype, repeat)
     else:
-        rows, show = _engines(backend, sizes, dtype, repeat, loss, cell)
+        rows, show = _engines(backend, sizes, dtype, repeat, loss, cell, alone)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
@@ -382,30 +389,29 @@ def _full_narx(backend, dtype, repeat):
     return rows, show
 
 
-def _engines(backend, sizes, dtype, repeat, loss, cell="statespace"):
+def _engines(backend, sizes, dtype, repeat, loss, cell="statespace", alone=False):
     """The default benchmark: forward + backward of a StateSpaceRNN (or ``cell``) on each engine,
-    against
-    the tape engine, PyTorch and JAX (when installed), and NumPy's matmul as a yardstick."""
-    from minirnn.bench import DEFAULT_SIZES, matmul_gflops, run_benchmarks
+    against the tape engine, PyTorch and JAX (when installed, unless ``alone``), and NumPy's
+    matmul as a yardstick, timed in turns with them at each size."""
+    from minirnn.bench import DEFAULT_SIZES, run_benchmarks
     from minirnn.comparisons import jax_available, torch_available
 
     cases = [_parse_size(s) for s in sizes] or DEFAULT_SIZES
     backends = backends_option(backend)
-    with_torch, with_jax = torch_available(), jax_available()
+    with_torch, with_jax = (False, False) if alone else (torch_available(), jax_available())
     with progress_bar() as progress:
         task = progress.add_task("bench", total=len(cases))  # one advance per size
-        reference = matmul_gflops(dtype=dtype)
         rows = run_benchmarks(backends, cases, dtype, repeat, loss=loss,
                               progress=lambda: progress.advance(task), torch=with_torch,
                               jax=with_jax, cell=cell)
-    document = {"matmul_gflops": reference, "loss": loss, "cell": cell,
-                "rows": [vars(r) for r in rows]}
-    return document, lambda: _show_engines(rows, reference, dtype, repeat, loss, with_torch,
-                                           with_jax, cell)
+    document = {"matmul_gflops": statistics.median(r.matmul_gflops for r in rows),
+                "loss": loss, "cell": cell, "alone": alone, "rows": [vars(r) for r in rows]}
+    return document, lambda: _show_engines(rows, dtype, repeat, loss, with_torch, with_jax,
+                                           cell, alone)
 
 
-def _show_engines(rows, reference, dtype, repeat, loss, with_torch, with_jax,
-                  cell="statespace"):
+def _show_engines(rows, dtype, repeat, loss, with_torch, with_jax, cell="statespace",
+                  alone=False):
     """The default benchmark's table, what its GFLOP/s count, and who was not compared."""
     what = "MSE" if loss == "mse" else "Σ y ⊙ R"
     name = {"statespace": "StateSpaceRNN", "lstm": "LSTM", "gru": "GRU"}[cell]
@@ -416,7 +422,7 @@ def _show_engines(rows, reference, dtype, repeat, loss, with_torch, with_jax,
              "x tape": lambda r: ratio(r.speedup_vs_tape),
              "x pytorch": lambda r: ratio(r.speedup_vs_torch),
              "x jax": lambda r: ratio(r.speedup_vs_jax), "GFLOP/s": lambda r: f"{r.gflops:.1f}",
-             "% matmul": lambda r: f"{100 * r.gflops / reference:.0f}"}
+             "% matmul": lambda r: f"{100 * r.gflops / r.matmul_gflops:.0f}"}
     shown = [c for c in cells if any(cells[c](r) for r in rows)]  # no empty columns
     table.caption = "x tape, x pytorch, x jax: their time over the row's engine's (above 1: " \
         "the row's engine is faster)"
@@ -426,22 +432,25 @@ def _show_engines(rows, reference, dtype, repeat, loss, with_torch, with_jax,
     for r in rows:
         table.add_row(*(cells[c](r) for c in shown))
     console.print(table)
+    yardsticks = [r.matmul_gflops for r in rows]
+    yardstick = f"One 2048 x 2048 {dtype} product (NumPy's BLAS on each of Numba's threads), " \
+        f"timed in turns with the engines at each size (% matmul: of it): " \
+        f"{min(yardsticks):.1f}-{max(yardsticks):.1f} GFLOP/s."
     if cell == "statespace":
         console.print(f"GFLOP/s count 18·B·T·H² per forward + backward (three H x H products: "
-                      f"input, recurrence, output; the recurrence alone is 6·B·T·H²). One "
-                      f"2048 x 2048 {dtype} numpy.matmul in this run: {reference:.1f} GFLOP/s.")
+                      f"input, recurrence, output; the recurrence alone is 6·B·T·H²). "
+                      f"{yardstick}")
     else:
         gates = 4 if cell == "lstm" else 3
         console.print(f"GFLOP/s count 6·B·T·H²·{2 * gates + 1} per forward + backward (the "
                       f"input and recurrent products of {gates} gates and the output; the "
-                      f"gates' elementwise work is not counted). One 2048 x 2048 {dtype} "
-                      f"numpy.matmul in this run: {reference:.1f} GFLOP/s.")
+                      f"gates' elementwise work is not counted). {yardstick}")
     if with_torch and os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
         console.print("PyTorch's threads wait asleep here too (OMP_WAIT_POLICY=PASSIVE, which "
                       "minirnn sets unless told otherwise), which slows its many small ops "
                       "on 2 or more threads; OMP_WAIT_POLICY=ACTIVE minirnn bench compares "
                       "both with spinning threads, as on a quiet machine.")
     for name, found in (("PyTorch", with_torch), ("JAX", with_jax)):
-        if not found:
+        if not found and not alone:
             console.print(escape(f"{name} not installed (pip install 'minirnn[bench]'): no "
                                  f"comparison with it"))

@@ -13,8 +13,10 @@ Arithmetic. The case does three H x H products per (b, t): the input projection 
 recurrence W_hh h_{t-1} and the output layer W_hy h_t, each 2·H² FLOPs forward and 4·H²
 backward (the gradient of its input and of its weight), so ``model_flops`` = 18·B·T·H²; the
 recurrence alone is a third of it, 6·B·T·H². GFLOP/s are reported against what one large
-float32 ``numpy.matmul`` reaches on all of Numba's threads in the same run
-(``matmul_gflops``).
+float32 product reaches on all of Numba's threads, timed in turns with the engines at each
+size (``matmul_step``): measured once before them, the yardstick alone moved by a tenth from
+one run to the next (186-208 GFLOP/s on the 2-core machine of BENCHMARKS.md), and with it the
+share of it an engine reached.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from .losses import mse
 from .models import GRU, LSTM, NARX, StateSpaceRNN
 
 DEFAULT_SIZES = [(32, 100, 64), (64, 100, 128), (8, 1000, 32)]
+YARDSTICK = "numpy.matmul"  # its name among the runs timed in turns
 
 #: the recurrent cell the default benchmark times: the state-space RNN (against ``nn.RNN``),
 #: or a gated cell with a zero initial state (against ``nn.LSTM`` / ``nn.GRU``)
@@ -48,6 +51,7 @@ class BenchRow:
     speedup_vs_torch: float | None = None
     gflops: float | None = None
     speedup_vs_jax: float | None = None
+    matmul_gflops: float | None = None  # the yardstick, timed in turns with this size's engines
 
 
 def model_flops(batch: int, steps: int, hidden: int, gates: int = 1) -> float:
@@ -57,19 +61,26 @@ def model_flops(batch: int, steps: int, hidden: int, gates: int = 1) -> float:
     return 6.0 * batch * steps * hidden * hidden * (2 * gates + 1)
 
 
-def matmul_gflops(n: int = 2048, dtype: str = "float32", repeat: int = 5) -> float:
-    """GFLOP/s of one n x n ``numpy.matmul`` with BLAS on all of Numba's threads: the
-    machine's reference for the same run."""
-    import numba
+#: the yardstick's size: one n x n matmul
+MATMUL_N = 2048
 
-    from .kernels.blas import blas_threads
+
+def matmul_step(n: int = MATMUL_N, dtype: str = "float32"):
+    """A callable doing one n x n matrix product (2·n³ FLOPs) as the cpu engine does its large
+    ones (``blas.matmul``: NumPy's BLAS, one thread on each of Numba's threads): the
+    machine's yardstick. (NumPy's own product, BLAS's threads on the same cores, ran at half
+    its speed right after a kernel whose threads were still spinning.)"""
+    from .kernels.blas import matmul
 
     rng = np.random.default_rng(0)
     A = rng.standard_normal((n, n)).astype(dtype)
     B = rng.standard_normal((n, n)).astype(dtype)
-    with blas_threads(numba.get_num_threads()):
-        seconds = _median_seconds(lambda: A @ B, repeat)
-    return 2.0 * n ** 3 / seconds / 1e9
+    return lambda: matmul(A, B)
+
+
+def matmul_gflops(n: int = MATMUL_N, dtype: str = "float32", repeat: int = 5) -> float:
+    """GFLOP/s of ``matmul_step`` alone (median of ``repeat``)."""
+    return 2.0 * n ** 3 / _median_seconds(matmul_step(n, dtype), repeat) / 1e9
 
 
 def _median_seconds(run, repeat):
@@ -155,7 +166,8 @@ def time_model(backend: str, batch: int, steps: int, hidden: int, dtype: str = "
 def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat: int = 5,
                    progress=None, torch: bool = False, loss: str = "weighted",
                    jax: bool = False, cell: str = "statespace") -> list[BenchRow]:
-    """One row per (size, engine), the engines of one size timed in turns; ratios against the
+    """One row per (size, engine), the engines of one size timed in turns with each other and
+    with the yardstick (``matmul_step``: each row's ``matmul_gflops``); ratios against the
     tape engine, PyTorch and JAX where they ran.
     ``torch=True`` adds PyTorch's CPU ``nn.RNN`` as one more row per size, and, when the cuda
     engine runs and PyTorch sees a GPU, its cuDNN ``nn.RNN`` ("pytorch-cuda"), the reference
@@ -176,9 +188,12 @@ def run_benchmarks(backends, sizes=DEFAULT_SIZES, dtype: str = "float32", repeat
             name = "pytorch" if device == "cpu" else "pytorch-cuda"
             runs[name] = torch_step(batch, steps, hidden, dtype, device=device, loss=loss,
                                     cell=cell)
+        runs[YARDSTICK] = matmul_step(dtype=dtype)
         seconds = _interleaved_medians(runs, repeat)
+        yardstick = 2.0 * MATMUL_N ** 3 / seconds.pop(YARDSTICK) / 1e9
         case = [BenchRow(name, batch, steps, hidden, dtype, 1e3 * s,
-                         gflops=model_flops(batch, steps, hidden, GATES[cell]) / s / 1e9)
+                         gflops=model_flops(batch, steps, hidden, GATES[cell]) / s / 1e9,
+                         matmul_gflops=yardstick)
                 for name, s in seconds.items()]
         if progress is not None:
             progress()

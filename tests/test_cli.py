@@ -108,10 +108,23 @@ def test_bench_times_each_engine_against_the_tape():
     rows = report["rows"]
     assert {r["backend"] for r in rows} >= {"tape", "numpy", "cpu"}
     assert all(r["median_ms"] > 0 and r["speedup_vs_tape"] > 0 for r in rows)
-    # FLOP/s of the case (18·B·T·H²) and of the machine's reference matmul, same run
+    # FLOP/s of the case (18·B·T·H²) and of the machine's reference matmul, timed in turns
     assert all(r["gflops"] == pytest.approx(18 * 2 * 3 * 4 ** 2 / r["median_ms"] / 1e6)
                for r in rows)
-    assert report["matmul_gflops"] > 0
+    assert all(r["matmul_gflops"] > 0 for r in rows) and report["matmul_gflops"] > 0
+
+
+@pytest.mark.slow
+def test_bench_alone_leaves_pytorch_and_jax_out():
+    """--alone: no other library's threads on the cores (its idle threads spin after its
+    calls); for the default benchmark only."""
+    result = invoke("bench", "--size", "2,3,4", "--backend", "cpu", "--repeat", "1", "--alone",
+                    "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [r["backend"] for r in report["rows"]] == ["cpu"] and report["alone"] is True
+    wrong = invoke("bench", "--families", "--alone")
+    assert wrong.exit_code == 1 and "--alone is for the default benchmark" in wrong.output
 
 
 @pytest.mark.slow
