@@ -391,8 +391,8 @@ def _full_narx(backend, dtype, repeat):
 
 def _engines(backend, sizes, dtype, repeat, loss, cell="statespace", alone=False):
     """The default benchmark: forward + backward of a StateSpaceRNN (or ``cell``) on each engine,
-    against the tape engine, PyTorch and JAX (when installed, unless ``alone``), and NumPy's
-    matmul as a yardstick, timed in turns with them at each size."""
+    against the tape engine, PyTorch and JAX (when installed, unless ``alone``), and a large
+    product as the yardstick (``bench.matmul_step``), timed in turns with them at each size."""
     from minirnn.bench import DEFAULT_SIZES, run_benchmarks
     from minirnn.comparisons import jax_available, torch_available
 

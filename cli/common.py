@@ -292,10 +292,10 @@ def interrupts_caught():
 
 
 def _stop_resending():
-    """No interrupt is sent again from now on, and one already sent is only remembered. A
-    timer's thread that had just checked that it may send, and sent once the command's
-    handlers were gone, raised a KeyboardInterrupt that ended the process as killed by SIGINT
-    after its one line (about one interrupted sweep in 25 under load)."""
+    """No interrupt is sent again from now on, and one already sent is only remembered: a
+    timer's thread that had checked that it may send, then was held up (a loaded machine) and
+    sent once the command's handlers were gone, would raise a KeyboardInterrupt under Python's
+    own handler after the command had ended."""
     _deferred.append(True)
     try:
         with _resending:
