@@ -18,8 +18,8 @@ from minirnn.catalog import (BACKENDS, BUILTIN_DATA, CELLS, CONNECTIVITIES, DTYP
 
 from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
                      check_checkpoint_out, check_interrupted, check_not_inputs, check_plot_path,
-                     data_options, fail, fail_with, interrupts_deferred, json_option, note,
-                     progress_bar, wrote)
+                     data_options, fail, fail_with, interrupts_deferred, interrupts_held,
+                     json_option, note, progress_bar, wrote)
 
 @click.command()
 @click.argument("model", type=click.Choice(list(MODEL_OPTIONS)), required=False)
@@ -263,9 +263,9 @@ def _train(run, out, plot, as_json, every):
             result = fit_run(run, out, on_chunk, on_saved=saved.append,
                              writing=interrupts_deferred, every=every)
         except KeyboardInterrupt:
-            result = None
-    if result is None:
-        _interrupted(out, saved or first_epoch)
+            with interrupts_held():  # a second Ctrl-C meanwhile would cut the line short
+                progress.stop()
+                _interrupted(out, saved or first_epoch)
     if result.best_state is None:  # diverged before any epoch was scored: nothing worth keeping
         fail(result.stopped)
     summary = finish_run(run, result, out, writing=interrupts_deferred)

@@ -30,7 +30,6 @@ class FakeClock:
 def test_the_policy_writes_on_improvement_and_on_its_interval_alone():
     clock = FakeClock()
     policy = WritePolicy(every=30, clock=clock)
-    assert policy.due(improved=True)
     assert not policy.due(improved=False)
     clock.now += 29.9
     assert not policy.due(improved=False)
@@ -49,16 +48,21 @@ def test_the_policy_writes_on_improvement_and_on_its_interval_alone():
 
 def test_writes_on_improvement_take_at_most_their_share_of_the_run():
     """After a write that took 10 ms, an improvement is written once 90 ms have passed (a
-    tenth of the time spent writing); a slower epoch finds it due at once. Share 1: every
+    tenth of the time spent writing): at its own epoch's end if that is later, else at the
+    first epoch's end after, improved or not, so that it never waits longer. Share 1: every
     improvement; the interval and ``every`` 0 are not held back."""
     clock = FakeClock()
     policy = WritePolicy(every=30, clock=clock, share=0.1)
     assert policy.due(improved=True)  # nothing written yet: nothing to wait for
     policy.wrote(seconds=0.010)
     clock.now += 0.089
-    assert not policy.due(improved=True)
+    assert not policy.due(improved=True)  # too soon after the last write
     clock.now += 0.001
-    assert policy.due(improved=True) and not policy.due(improved=False)
+    assert policy.due(improved=False)  # that improvement, still unwritten, is due now
+    policy.wrote(seconds=0.010)
+    clock.now += 1.0
+    assert not policy.due(improved=False)  # nothing new since the write
+    assert policy.due(improved=True)  # long enough after it: at once
     always = WritePolicy(every=30, clock=clock, share=1.0)
     always.wrote(seconds=0.010)
     assert always.due(improved=True)
@@ -192,6 +196,36 @@ def test_sigterm_mid_run_leaves_the_last_completed_epoch_and_resumes_exactly(tmp
     a, b = json.loads(whole.stdout), json.loads(resumed.stdout)
     assert b["resumed_from_epoch"] == 9
     assert a["history"] == b["history"] and a["metrics"] == b["metrics"]
+
+
+def test_a_second_signal_while_the_first_is_reported_keeps_the_resume_advice(tmp_path,
+                                                                          monkeypatch):
+    """Two quick Ctrl-Cs (or SIGTERMs): the second lands while the command reads back what
+    the file holds; the line still says it, instead of a bare "interrupted"."""
+    from minirnn.app import training
+
+    args = ["elman", "--data", "sine", "--length", "300", "--hidden", "6", "--bptt", "20",
+            "--epochs", "12", "--patience", "12", "--lr", "0.03"]
+    fit, load = training.fit, Experiment.load
+
+    def fit_signalled(*a, on_chunk=None, **kw):
+        def chunk(epoch, index, *rest):
+            if epoch == 4 and index == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+            on_chunk(epoch, index, *rest)
+        return fit(*a, on_chunk=chunk, **kw)
+
+    def load_signalled(cls, path):
+        os.kill(os.getpid(), signal.SIGTERM)  # the second signal
+        return load(path)
+
+    path = tmp_path / "t.npz"
+    monkeypatch.setattr(training, "fit", fit_signalled)
+    monkeypatch.setattr(Experiment, "load", classmethod(load_signalled))
+    result = CliRunner().invoke(main, ["train", *args, "--out", str(path)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: interrupted; {path} holds epoch 4: continue with --resume {path}")
 
 
 def test_the_write_benchmark_finds_a_document_that_does_not_grow_with_the_epochs():

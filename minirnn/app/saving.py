@@ -7,9 +7,10 @@ writes:
 
 - when validation improves (the file's best weights are then the run's best, and they are only
   ever replaced by better ones), keeping the writes to at most ``SHARE`` of the run's time: an
-  improvement is written once the time since the last write is (1 - SHARE) / SHARE times what
-  that write took. A model whose epoch outlasts that has every improvement written; a small
-  one that improves at every epoch has one written every few epochs, and the last at the end;
+  improvement is written at the end of the first epoch, its own or a later one, by which the
+  time since the last write is (1 - SHARE) / SHARE times what that write took (19 times). A
+  model whose epochs outlast that has every improvement written at once; a small one that
+  improves at every epoch has one written every few epochs, and never waits longer than that;
 - when ``every`` seconds have passed since the last write (0: after every epoch, whatever the
   cost);
 - when the run ends, and when it is interrupted (a signal, as ``KeyboardInterrupt``).
@@ -34,11 +35,11 @@ SHARE = 0.05  # with the first write and the last, under a tenth of a short run'
 
 
 class WritePolicy:
-    """Whether an epoch's end is a time to write: when validation improved and the time since
-    the last write is (1 - share) / share times what that write took (``wrote``), or when
-    ``every`` seconds (by ``clock``) have passed since the last write, or since the policy was
-    made for a run that has not written yet; ``every`` 0: at every epoch. ``share`` 1: every
-    improvement, whatever the writes cost."""
+    """Whether an epoch's end is a time to write: when validation has improved since the last
+    write and the time since that write is (1 - share) / share times what it took (``wrote``),
+    or when ``every`` seconds (by ``clock``) have passed since the last write, or since the
+    policy was made for a run that has not written yet; ``every`` 0: at every epoch. ``share``
+    1: every improvement, whatever the writes cost."""
 
     def __init__(self, every: float = DEFAULT_EVERY, clock: Callable[[], float] = time.monotonic,
                  share: float = SHARE):
@@ -51,15 +52,19 @@ class WritePolicy:
         self.every, self.clock, self.share = float(every), clock, float(share)
         self.last = clock()
         self.spacing = 0.0  # after the last write, how long an improvement waits
+        self.improved = False  # since the last write (its best weights not in the file yet)
 
     def due(self, improved: bool) -> bool:
+        self.improved = self.improved or improved
         since = self.clock() - self.last
-        return self.every == 0 or since >= self.every or (improved and since >= self.spacing)
+        return self.every == 0 or since >= self.every or \
+            (self.improved and since >= self.spacing)
 
     def wrote(self, seconds: float = 0.0):
         """A write that took ``seconds`` has just ended: the interval counts from now."""
         self.last = self.clock()
         self.spacing = seconds * (1 - self.share) / self.share
+        self.improved = False
 
 
 class CheckpointWriter:
