@@ -127,9 +127,10 @@ def _print_rows(title: str, rows: list, digits: int, caption: str | None = None)
                    "commands one after another, and on a plain pool of 2 processes, in turns "
                    "(--repeat rounds); and one trial's fixed cost, warm and fresh.")
 @click.option("--alone", is_flag=True,
-              help="The default benchmark without PyTorch and JAX: their threads, spinning "
-                   "after each of their calls, take cores from the next engine's call (a "
-                   "sixth of the cpu engine's speed at B,T,H = 256,100,1024 on 2 cores).")
+              help="The default benchmark without PyTorch and JAX: under "
+                   "OMP_WAIT_POLICY=ACTIVE their threads spin after each of their calls and "
+                   "take cores from the next engine's call (a sixth of the cpu engine's speed "
+                   "at B,T,H = 256,100,1024 on 2 cores).")
 @click.option("--deterministic", "deterministic_too", is_flag=True,
               help="With --training: also the cpu engine in deterministic mode (results that do "
                    "not depend on the thread count), timed in turns, and what it costs.")
@@ -424,18 +425,20 @@ def _show_engines(rows, dtype, repeat, loss, with_torch, with_jax, cell="statesp
              "x jax": lambda r: ratio(r.speedup_vs_jax), "GFLOP/s": lambda r: f"{r.gflops:.1f}",
              "% matmul": lambda r: f"{100 * r.gflops / r.matmul_gflops:.0f}"}
     shown = [c for c in cells if any(cells[c](r) for r in rows)]  # no empty columns
-    table.caption = "x tape, x pytorch, x jax: their time over the row's engine's (above 1: " \
-        "the row's engine is faster)"
+    ratios = [c for c in shown if c.startswith("x ")]
+    if ratios:
+        table.caption = f"{', '.join(ratios)}: their time over the row's engine's (above 1: " \
+            f"the row's engine is faster)"
     for column in shown:
         table.add_column(column, justify="left" if column == "engine" else "right",
                          no_wrap=column in ("B,T,H", "engine", "ms"))
     for r in rows:
         table.add_row(*(cells[c](r) for c in shown))
     console.print(table)
-    yardsticks = [r.matmul_gflops for r in rows]
+    low, high = (f(r.matmul_gflops for r in rows) for f in (min, max))
     yardstick = f"One 2048 x 2048 {dtype} product (NumPy's BLAS on each of Numba's threads), " \
-        f"timed in turns with the engines at each size (% matmul: of it): " \
-        f"{min(yardsticks):.1f}-{max(yardsticks):.1f} GFLOP/s."
+        f"timed in turns with the engines at each size (% matmul: of it): {low:.1f}" \
+        f"{'' if f'{low:.1f}' == f'{high:.1f}' else f'-{high:.1f}'} GFLOP/s."
     if cell == "statespace":
         console.print(f"GFLOP/s count 18·B·T·H² per forward + backward (three H x H products: "
                       f"input, recurrence, output; the recurrence alone is 6·B·T·H²). "
