@@ -129,7 +129,7 @@ from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
                    "two cores (or MINIRNN_DETERMINISTIC=1; --resume keeps the checkpoint's).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write (.npz): the best weights so far and the state to "
-                   "continue from, written when validation improves (at most a twentieth of the "
+                   "continue from, written when validation improves (at most a fortieth of the "
                    "run's time spent writing: a fast model's improvements every few epochs), "
                    "every --checkpoint-every seconds, at the end and on Ctrl-C (default with "
                    "--resume: the resumed file).")
@@ -165,7 +165,7 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
     frequent next word): a model is only useful where it beats it.
 
     With --out, the checkpoint is written when validation improves (keeping the writes to a
-    twentieth of the run's time), every --checkpoint-every seconds, at the end and on Ctrl-C;
+    fortieth of the run's time), every --checkpoint-every seconds, at the end and on Ctrl-C;
     --resume continues it at its next epoch (weights, optimiser state, best score, history)
     exactly as the uninterrupted run would have gone on. The best weights in --out are only
     ever replaced by better ones.

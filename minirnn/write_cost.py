@@ -9,6 +9,7 @@ after every epoch, and with the write policy (``app.saving``), the three in turn
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -62,22 +63,35 @@ def save_costs(histories=(10, 100, 1000), repeat: int = 30) -> list:
 
 
 def epoch_costs(epochs: int = 20, repeat: int = 3) -> list:
-    """[{"writes", "median_ms", "min_ms", "files_written"}]: an epoch of the run (the whole
-    run's time over ``epochs``), with no file, a write after every epoch, and the write
-    policy's default (30 s: the writes are those on improvement and the last), in turns."""
+    """[{"writes", "median_ms", "min_ms", "files_written", "writing_share"}]: an epoch of the
+    run (the whole run's time over ``epochs``), with no file, a write after every epoch, and
+    the write policy's default (30 s: the writes are those on improvement and the last), in
+    turns; and the share of the run's time spent inside its writes (median). The files of
+    one case are written back (``os.sync``) before the next case's timer starts."""
     from minirnn.app.training import fit_run
 
     cases = {"no file": None, "every epoch": 0.0, "policy (30 s)": 30.0}
-    times, written = {c: [] for c in cases}, {}
+    times, written, shares = {c: [] for c in cases}, {}, {c: [] for c in cases}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(repeat):
             for case, every in cases.items():
-                run, saved = _run(epochs), []
+                run, saved, writing = _run(epochs), [], []
+                save = run.experiment.save
+
+                def timed_save(path, save=save, writing=writing):
+                    began = time.perf_counter()
+                    save(path)
+                    writing.append(time.perf_counter() - began)
+
+                run.experiment.save = timed_save  # (the writer calls the experiment's)
                 out = None if every is None else Path(folder) / "m.npz"
+                os.sync()
                 start = time.perf_counter()
                 fit_run(run, out, on_saved=saved.append,
                         every=every if every is not None else 30.0)
-                times[case].append((time.perf_counter() - start) / epochs)
+                seconds = time.perf_counter() - start
+                times[case].append(seconds / epochs)
+                shares[case].append(sum(writing) / seconds)
                 written[case] = len(saved)
-    return [{"writes": case, **_ms(times[case]), "files_written": written[case]}
-            for case in cases]
+    return [{"writes": case, **_ms(times[case]), "files_written": written[case],
+             "writing_share": statistics.median(shares[case])} for case in cases]

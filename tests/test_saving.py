@@ -76,7 +76,7 @@ def test_writes_on_improvement_take_at_most_their_share_of_the_run():
 
 def test_a_small_model_skips_improvements_to_keep_its_writes_to_their_share(tmp_path):
     """Epochs of 10 ms and writes of 5 ms (by the clock): each write on improvement begins
-    (1 - SHARE) / SHARE (19) times the last write's length after it or later, so some
+    (1 - SHARE) / SHARE (39) times the last write's length after it or later, so some
     improvements go unwritten; the file still ends with the last epoch and the run's best
     weights."""
     from minirnn.train import fit
@@ -237,3 +237,15 @@ def test_the_write_benchmark_finds_a_document_that_does_not_grow_with_the_epochs
     short, long = save_costs(histories=(10, 200), repeat=1)
     assert short["document_bytes"] == long["document_bytes"]
     assert long["file_bytes"] - short["file_bytes"] == 190 * 4 * 8
+
+
+def test_the_epoch_benchmark_counts_the_writes_and_their_share_of_the_run():
+    """``minirnn bench --checkpoint``'s second measure: per case, the files written and the
+    share of the run's time spent inside them (none without a file)."""
+    from minirnn.write_cost import epoch_costs
+
+    rows = {r["writes"]: r for r in epoch_costs(epochs=3, repeat=1)}
+    assert rows["no file"]["files_written"] == 0 and rows["no file"]["writing_share"] == 0
+    assert rows["every epoch"]["files_written"] == 3
+    assert 0 < rows["every epoch"]["writing_share"] < 1
+    assert 1 <= rows["policy (30 s)"]["files_written"] <= 3
