@@ -276,8 +276,10 @@ def _run(plan, pending, scheduler, starting, dashboard, retries, as_json):
 
             plan.run(client, on_update=update, retries=retries)
     except KeyboardInterrupt:
+        left = len(plan.pending())
         fail(f"interrupted: {len(plan.results)} trial(s) recorded in {plan.results_path}; the "
-             f"same command with --resume runs the rest")
+             f"same command with --resume " + (f"runs the other {left}" if left else
+                                               "shows the table"))
     finally:
         client.close()
     wrote(plan.results_path, f"{len(plan.results)} trials")

@@ -119,7 +119,7 @@ def test_a_sweep_interrupted_before_any_trial_finished_resumes(tmp_path):
     _, err = process.communicate(timeout=120)
     assert process.returncode == 1 and "Traceback" not in err
     assert json.loads(results.read_text())["trials"] == []  # none finished
-    assert "0 trial(s) recorded" in err and "--resume runs the rest" in err
+    assert "0 trial(s) recorded" in err and "--resume runs the other 2" in err
     run = minirnn(*args[:-len(LONG) - 1], "--resume", "--json", "--", *LONG, cwd=tmp_path)
     assert [t["status"] for t in json.loads(run.stdout)["trials"]] == ["done", "done"]
 
@@ -169,7 +169,7 @@ def test_an_interrupt_ends_the_running_trials_with_the_sweep(tmp_path, signum):
     assert process.returncode == 1 and "Traceback" not in err, err
     assert err.strip().splitlines() == ["Error: interrupted: 0 trial(s) recorded in "
                                         "sweep/results.json; the same command with --resume "
-                                        "runs the rest"]
+                                        "runs the other 2"]
     assert all_gone(servers + running)
 
 
