@@ -18,8 +18,8 @@ from rich.markup import escape
 
 from minirnn.catalog import DTYPES
 
-from .common import (USER_ERRORS, backend_option, backends_option, console, fail, fail_with,
-                     json_option, new_table, progress_bar)
+from .common import (USER_ERRORS, announce_compiling, backend_option, backends_option, console,
+                     fail, fail_with, json_option, new_table, progress_bar)
 
 
 def _parse_size(text: str):
@@ -399,6 +399,8 @@ def _engines(backend, sizes, dtype, repeat, loss, cell="statespace", alone=False
 
     cases = [_parse_size(s) for s in sizes] or DEFAULT_SIZES
     backends = backends_option(backend)
+    if "cpu" in backends:  # seconds of silence otherwise, the table coming at the end
+        announce_compiling(cell, {}, "cpu")
     with_torch, with_jax = (False, False) if alone else (torch_available(), jax_available())
     with progress_bar() as progress:
         task = progress.add_task("bench", total=len(cases))  # one advance per size

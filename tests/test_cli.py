@@ -148,6 +148,18 @@ def test_bench_can_time_the_loss_a_training_step_differentiates():
         np.testing.assert_allclose(p.grad, q.grad, rtol=1e-10, err_msg=name)
 
 
+def test_bench_says_when_it_compiles_first(monkeypatch):
+    """With the kernels not cached yet, the default benchmark says so on stderr before its
+    seconds of compiling (its table comes at the end), and its --json output stays one
+    document."""
+    monkeypatch.setattr("minirnn.kernels.kernel_cache.uncached_kernels", lambda *_: ["a kernel"])
+    result = invoke("bench", "--size", "2,3,4", "--backend", "cpu", "--repeat", "1", "--alone",
+                    "--json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("compiling the cpu kernels") == 1
+    assert json.loads(result.stdout)["rows"][0]["backend"] == "cpu"
+
+
 def test_bench_times_the_contestants_in_turns():
     """One warm-up call each, then `repeat` turns; in each turn every contestant makes untimed
     calls (up to four while they take under a millisecond) and a timed one, so a noisy spell,
