@@ -164,6 +164,22 @@ def test_an_interrupt_writes_the_last_completed_epoch_and_the_resume_is_exact(tm
         np.testing.assert_array_equal(result.last_state[key], value)
 
 
+#: the command-line run of the signal tests: OPTIONS as ``minirnn train`` arguments
+ARGS = ["elman", "--data", "sine", "--length", "300", "--hidden", "6", "--bptt", "20",
+        "--epochs", "12", "--patience", "12", "--lr", "0.03"]
+
+
+def sigterm_in_epoch(fit, epoch: int):
+    """``training.fit`` that sends this process SIGTERM in the second chunk of ``epoch``."""
+    def fit_signalled(*a, on_chunk=None, **kw):
+        def chunk(at, index, *rest):
+            if at == epoch and index == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+            on_chunk(at, index, *rest)
+        return fit(*a, on_chunk=chunk, **kw)
+    return fit_signalled
+
+
 def test_sigterm_mid_run_leaves_the_last_completed_epoch_and_resumes_exactly(tmp_path,
                                                                              monkeypatch):
     """SIGTERM in the 10th epoch of a run that writes every hour at most: the file holds
@@ -171,21 +187,12 @@ def test_sigterm_mid_run_leaves_the_last_completed_epoch_and_resumes_exactly(tmp
     one line, and the resumed run ends as the uninterrupted one."""
     from minirnn.app import training
 
-    args = ["elman", "--data", "sine", "--length", "300", "--hidden", "6", "--bptt", "20",
-            "--epochs", "12", "--patience", "12", "--lr", "0.03", "--checkpoint-every", "3600"]
+    args = [*ARGS, "--checkpoint-every", "3600"]
     whole = CliRunner().invoke(main, ["train", *args, "--json"])
     assert whole.exit_code == 0, whole.output
     fit = training.fit
-
-    def fit_signalled(*a, on_chunk=None, **kw):
-        def chunk(epoch, index, *rest):
-            if epoch == 9 and index == 1:
-                os.kill(os.getpid(), signal.SIGTERM)
-            on_chunk(epoch, index, *rest)
-        return fit(*a, on_chunk=chunk, **kw)
-
     path = tmp_path / "t.npz"
-    monkeypatch.setattr(training, "fit", fit_signalled)
+    monkeypatch.setattr(training, "fit", sigterm_in_epoch(fit, 9))
     result = CliRunner().invoke(main, ["train", *args, "--out", str(path)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
@@ -204,25 +211,16 @@ def test_a_second_signal_while_the_first_is_reported_keeps_the_resume_advice(tmp
     the file holds; the line still says it, instead of a bare "interrupted"."""
     from minirnn.app import training
 
-    args = ["elman", "--data", "sine", "--length", "300", "--hidden", "6", "--bptt", "20",
-            "--epochs", "12", "--patience", "12", "--lr", "0.03"]
-    fit, load = training.fit, Experiment.load
-
-    def fit_signalled(*a, on_chunk=None, **kw):
-        def chunk(epoch, index, *rest):
-            if epoch == 4 and index == 1:
-                os.kill(os.getpid(), signal.SIGTERM)
-            on_chunk(epoch, index, *rest)
-        return fit(*a, on_chunk=chunk, **kw)
+    load = Experiment.load
 
     def load_signalled(cls, path):
         os.kill(os.getpid(), signal.SIGTERM)  # the second signal
         return load(path)
 
     path = tmp_path / "t.npz"
-    monkeypatch.setattr(training, "fit", fit_signalled)
+    monkeypatch.setattr(training, "fit", sigterm_in_epoch(training.fit, 4))
     monkeypatch.setattr(Experiment, "load", classmethod(load_signalled))
-    result = CliRunner().invoke(main, ["train", *args, "--out", str(path)])
+    result = CliRunner().invoke(main, ["train", *ARGS, "--out", str(path)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
         f"Error: interrupted; {path} holds epoch 4: continue with --resume {path}")
