@@ -131,8 +131,8 @@ from .common import (PLOT_FORMATS, USER_ERRORS, FiniteFloat, announce_compiling,
               help="Checkpoint to write (.npz): the best weights so far and the state to "
                    "continue from, written when validation improves (at most a fortieth of the "
                    "run's time spent writing: a fast model's improvements every few epochs), "
-                   "every --checkpoint-every seconds, at the end and on Ctrl-C (default with "
-                   "--resume: the resumed file).")
+                   "every --checkpoint-every seconds, at the end and on Ctrl-C or SIGTERM "
+                   "(default with --resume: the resumed file).")
 @click.option("--checkpoint-every", type=FiniteFloat(min=0), default=30.0, show_default=True,
               help="Seconds between two writes of --out while validation does not improve "
                    "(0: after every epoch, whatever it costs). A killed run resumes from the "
@@ -165,10 +165,10 @@ def train(ctx, model, data, target, inputs, series_id, length, missing, context,
     frequent next word): a model is only useful where it beats it.
 
     With --out, the checkpoint is written when validation improves (keeping the writes to a
-    fortieth of the run's time), every --checkpoint-every seconds, at the end and on Ctrl-C;
-    --resume continues it at its next epoch (weights, optimiser state, best score, history)
-    exactly as the uninterrupted run would have gone on. The best weights in --out are only
-    ever replaced by better ones.
+    fortieth of the run's time), every --checkpoint-every seconds, at the end and on Ctrl-C
+    or SIGTERM; --resume continues it at its next epoch (weights, optimiser state, best
+    score, history) exactly as the uninterrupted run would have gone on. The best weights in
+    --out are only ever replaced by better ones.
 
     \b
     Examples:
