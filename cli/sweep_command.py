@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -117,9 +118,6 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
     if dashboard and scheduler:
         fail("--dashboard is the local cluster's; a --scheduler has its own")
     plan = sweeps.Sweep(trials, Path(directory), shared)
-    # the command says what happens in its own lines (a failed trial in one); Dask's logs,
-    # which the local cluster silences only while it runs, added tracebacks as it closed
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     starting = None
     if not scheduler:  # its trial servers warm up and the local cluster starts while the
         workers = workers or sweeps.default_workers()  # trials' options and data are checked
@@ -130,6 +128,7 @@ def sweep(models, grids, random_count, ranges, search_seed, seeds, directory, ou
                        as_json)
     finally:  # the trial servers first: a worker thread waits for its server's answer
         with interrupts_held():  # (a second Ctrl-C meanwhile changes nothing)
+            dask_quiet()
             plan.stop_servers()
             if starting is not None:
                 starting.close()
@@ -237,12 +236,23 @@ def _check_data(params, seen):
         fail(f"the trials' data: {error}")
 
 
+def dask_quiet():
+    """The command says what happens in its own lines (a failed trial in one); Dask's logs,
+    which the local cluster silences only while it runs, added tracebacks as it closed
+    ("Batched Comm Closed … CommClosedError"). Set once Dask is imported: its import sets
+    its logger's level itself (INFO), over one set before."""
+    if "distributed" in sys.modules:
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
 def _run(plan, pending, scheduler, starting, dashboard, retries, as_json):
     """Run the pending trials on the --scheduler or the local cluster ``starting`` (closed
     by the caller)."""
     from distributed import Client
 
     from minirnn import sweep as sweeps
+
+    dask_quiet()
 
     counts = {"done": 0, "failed": 0}
     if scheduler:

@@ -124,6 +124,27 @@ def test_a_sweep_interrupted_before_any_trial_finished_resumes(tmp_path):
     assert [t["status"] for t in json.loads(run.stdout)["trials"]] == ["done", "done"]
 
 
+def test_the_sweep_quiets_dask_after_importing_it():
+    """Dask's import sets its logger to INFO, over a level set before it; the command sets
+    its own once Dask is imported, so that the cluster's closing logs (a traceback for each
+    closed connection) do not follow the sweep's one line."""
+    import logging
+
+    import distributed  # noqa: F401
+
+    from minirnn.cli.sweep_command import dask_quiet
+
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    try:
+        logger.setLevel(logging.INFO)  # as Dask's import leaves it
+        dask_quiet()
+        assert logger.getEffectiveLevel() == logging.CRITICAL
+        assert logging.getLogger("distributed.batched").getEffectiveLevel() == logging.CRITICAL
+    finally:
+        logger.setLevel(level)
+
+
 def all_gone(processes, within: float = 30) -> bool:
     """Whether every one of ``processes`` (psutil) has ended within ``within`` seconds
     (ended: gone, or a zombie its parent has not reaped yet)."""
