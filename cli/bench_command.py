@@ -259,7 +259,7 @@ def _checkpoint(repeat):
     from minirnn.write_cost import epoch_costs, save_costs
 
     writes = save_costs(repeat=max(repeat, 5) * 6)
-    epochs = epoch_costs(epochs=100, repeat=repeat)
+    epochs = epoch_costs(repeat=repeat)
 
     def show():
         _print_rows(f"a checkpoint write by the history's epochs, {max(repeat, 5) * 6} in turns",

@@ -62,7 +62,7 @@ def save_costs(histories=(10, 100, 1000), repeat: int = 30) -> list:
     return rows
 
 
-def epoch_costs(epochs: int = 20, repeat: int = 3) -> list:
+def epoch_costs(epochs: int = 100, repeat: int = 3) -> list:
     """[{"writes", "median_ms", "min_ms", "files_written", "writing_share"}]: an epoch of the
     run (the whole run's time over ``epochs``), with no file, a write after every epoch, and
     the write policy's default (30 s: the writes are those on improvement and the last), in
