@@ -101,10 +101,10 @@ def computing(command: click.Command) -> click.Command:
         with long_lived_objects(), warnings.catch_warnings():
             warnings.simplefilter("ignore", NoKernelCache)
             from minirnn.kernels.blas import UNCACHED, prepare_cpu
-            from minirnn.kernels.process import numba_without_scipy_blas
+            from minirnn.kernels.process import scipy_blas_unprobed_when_compiling
 
             prepare_cpu(click.get_current_context().find_root().params["blas_threads"])
-            numba_without_scipy_blas()
+            scipy_blas_unprobed_when_compiling()
         if UNCACHED:
             note(NO_CACHE)
         compiling_undisturbed()

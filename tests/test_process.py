@@ -1,5 +1,6 @@
 """minirnn.kernels.process: keeping freed memory for reuse (glibc only; elsewhere it says it did
-not), and Numba's CPU target without its probe of SciPy's BLAS."""
+not), and Numba's CPU target without its probe of SciPy's BLAS, as the command's first compilation
+starts."""
 import platform
 import subprocess
 import sys
@@ -37,3 +38,22 @@ print(mr.models.Elman(input_size=1, hidden_size=2, output_size=1)(np.ones((1, 3,
                          timeout=600)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["True False False False", "(1, 3, 1)"]
+
+
+def test_the_first_compilation_loads_numbas_array_functions_without_scipys_blas():
+    """The command leaves the probe out at its first compilation, the moment Numba loads its
+    array functions (a kernel from the cache loads without them): after a compilation they
+    are loaded, SciPy's linear algebra is not, and the listener is registered once."""
+    code = """
+import sys, numba, numpy as np
+from minirnn.kernels import process
+process.scipy_blas_unprobed_when_compiling()
+process.scipy_blas_unprobed_when_compiling()
+print("numba.np.arraymath" in sys.modules, len(process._before_compiling))
+print(numba.njit(lambda a: a.sum())(np.arange(3.0)), "numba.np.arraymath" in sys.modules,
+      "scipy.linalg" in sys.modules)
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["False 1", "3.0 True False"]

@@ -47,6 +47,7 @@ from numba.extending import intrinsic
 
 from ..autograd.arrays import on_device
 from ..errors import NO_CACHE, NoKernelCache
+from .kernel_cache import load_without_registries
 from .process import keep_freed_memory
 
 # Compiler freedom the cpu kernels allow: contraction into FMA and sign-of-zero freedom only,
@@ -92,7 +93,7 @@ def _njit(parallel: bool, inline: bool = False):
 
     def compile_later(py_func):
         try:
-            return numba.njit(cache=True, **options)(py_func)
+            return load_without_registries(numba.njit(cache=True, **options)(py_func))
         except RuntimeError as error:  # raised here, when the function is defined
             # Numba found none of its cache folders writable: the package's (a read-only
             # install), the user's (a read-only or missing home), NUMBA_CACHE_DIR (unset)

@@ -7,6 +7,13 @@ the cache. So when ``minirnn.kernels`` is first imported it hashes the sources o
 (``SOURCES``: every file that defines a kernel or a function kernels call) and, when the hash
 differs from the one stored beside the cache, deletes its cached kernels, which are compiled again
 on first use. (A cache put elsewhere with ``NUMBA_CACHE_DIR`` is left alone.)
+
+A kernel is loaded from that cache without Numba's typing and lowering registries
+(``load_without_registries``): before its first load from the cache Numba fills them for its
+whole CPU target, importing its array, linear-algebra, random-number, dictionary and date
+modules among others (85 ms of a warm one-epoch run on the 2-core machine of BENCHMARKS.md,
+a sixth of it), though a cached kernel is machine code that needs none of them. They are
+filled as before by the first compilation, which needs them.
 """
 from __future__ import annotations
 
@@ -48,6 +55,44 @@ def clear_stale_kernels(package: Path = PACKAGE) -> bool:
     return True
 
 
+def load_without_registries(dispatcher):
+    """``dispatcher`` (a Numba CPU dispatcher with ``cache=True``), its disk cache made to load
+    a kernel with only Numba's runtime (NRT: the allocation a kernel may call) started, not its
+    registries filled: what Numba's ``FunctionCache.load_overload`` does, less its
+    ``target_context.refresh()``. Loading rebuilds the kernel from its object code; only a
+    compilation types and lowers Python code, and Numba's compiler fills the registries itself
+    first (``CompilerBase``). A Numba without the private parts this uses keeps its own cache."""
+    cache = _cache_loading_without_registries()
+    if cache is not None and type(dispatcher._cache) is cache.__base__:
+        dispatcher._cache = cache(dispatcher.py_func)
+    return dispatcher
+
+
+_loading_class = []
+
+
+def _cache_loading_without_registries():
+    """The subclass of Numba's ``FunctionCache`` that ``load_without_registries`` uses, made
+    once; None where Numba lacks what it overrides."""
+    if not _loading_class:
+        from numba.core.caching import FunctionCache
+        from numba.core.runtime import rtsys
+
+        if not all(hasattr(FunctionCache, name) for name in
+                   ("_load_overload", "_guard_against_spurious_io_errors")):
+            _loading_class.append(None)
+            return None
+
+        class CacheLoadingWithoutRegistries(FunctionCache):
+            def load_overload(self, sig, target_context):
+                rtsys.initialize(target_context)  # what Numba's refresh starts first
+                with self._guard_against_spurious_io_errors():
+                    return self._load_overload(sig, target_context)
+
+        _loading_class.append(CacheLoadingWithoutRegistries)
+    return _loading_class[0]
+
+
 #: the modules whose compiled kernels the cpu engine runs
 CPU_MODULES = ("minirnn.kernels.blas", "minirnn.kernels.linalg_cpu", "minirnn.kernels.activations",
                "minirnn.kernels.elman.cpu", "minirnn.kernels.lstm.cpu", "minirnn.kernels.gru.cpu",
@@ -63,14 +108,13 @@ def uncached_kernels(modules=CPU_MODULES) -> list:
 
     from numba.core.dispatcher import Dispatcher
 
-    from .blas import RowBlockKernel
-
     missing = []
     for name in modules:
         module = importlib.import_module(name)
         for attribute, value in vars(module).items():
-            if isinstance(value, RowBlockKernel):
-                value = value.serial  # what a run on small data compiles (most first runs)
+            # a ``blas.RowBlockKernel``: its serial compilation, what a run on small data
+            # compiles (most first runs); not imported here: blas imports this module
+            value = getattr(value, "serial", value)
             if not isinstance(value, Dispatcher) or value.__module__ != name:
                 continue
             if value.targetoptions.get("inline") == "always":

@@ -21,7 +21,8 @@ program did (each setting made a mid-sized training step markedly faster: BENCHM
 its own count, and ``blas.set_blas_threads`` changes the count later, for good.
 
 3. For the ``minirnn`` command alone: Numba's CPU target without its probe of SciPy's BLAS
-   (``numba_without_scipy_blas``), a quarter of a second of every run where SciPy is installed.
+   (``numba_without_scipy_blas``), a quarter of a second of every run that compiles a kernel
+   where SciPy is installed (``scipy_blas_unprobed_when_compiling``).
 """
 from __future__ import annotations
 
@@ -51,16 +52,17 @@ _SCIPY_BLAS = "scipy.linalg.cython_blas"
 
 def numba_without_scipy_blas() -> bool:
     """Import Numba's array functions (``numba.np.arraymath``, which its CPU target loads before
-    the first kernel) without their probe of SciPy's BLAS; True if it did.
+    it compiles) without their probe of SciPy's BLAS; True if it did.
 
     The probe imports ``scipy.linalg`` whenever SciPy is installed (0.2-0.3 s on the 2-core
-    machine of BENCHMARKS.md, a tenth of a warm one-epoch run) to learn whether ``np.correlate``
+    machine of BENCHMARKS.md) to learn whether ``np.correlate``
     and ``np.convolve`` in compiled code can call BLAS; minirnn's kernels use neither (they call
     NumPy's OpenBLAS themselves: ``blas.gemm``). While the module is imported, the name of
     SciPy's BLAS module maps to None, so the probe's import fails at once; the name is freed
     right after, and SciPy imports as usual later. In compiled code of this process those two
-    functions then use Numba's own loop. The ``minirnn`` command calls this; a program that
-    imports minirnn is left as it is."""
+    functions then use Numba's own loop. The ``minirnn`` command has this called as its first
+    compilation starts (``scipy_blas_unprobed_when_compiling``); a program that imports
+    minirnn is left as it is."""
     if "numba.np.arraymath" in sys.modules or _SCIPY_BLAS in sys.modules:
         return False
     sys.modules[_SCIPY_BLAS] = None
@@ -69,3 +71,26 @@ def numba_without_scipy_blas() -> bool:
     finally:
         del sys.modules[_SCIPY_BLAS]
     return True
+
+
+_before_compiling = []  # the one listener of ``scipy_blas_unprobed_when_compiling``
+
+
+def scipy_blas_unprobed_when_compiling():
+    """Have ``numba_without_scipy_blas`` run as the first compilation by Numba in this process
+    starts: that is when Numba loads its array functions, now that a kernel from the cache
+    loads without them (``kernel_cache.load_without_registries``), so a warm run imports
+    neither them nor SciPy. Registers one listener per process."""
+    if _before_compiling:
+        return
+    from numba.core import event
+
+    class BeforeCompiling(event.Listener):
+        def on_start(self, ev):
+            numba_without_scipy_blas()  # at once when done: it looks in sys.modules first
+
+        def on_end(self, ev):
+            pass
+
+    _before_compiling.append(BeforeCompiling())
+    event.register("numba:compile", _before_compiling[0])
