@@ -17,6 +17,12 @@ NARX whose loop closes later the closed loop's step too), and shortens the wait:
    a forked process, the forward's in this one at the same time, which then takes any
    backward kernel the other has not started yet. Both write Numba's cache, and this process
    loads the other's kernels from there once it has ended.
+3. Numba compiles the functions a kernel calls as it types the kernel, each once per process,
+   so both processes compiled ``blas.gemm`` for the contiguous rows that both kernels multiply
+   (a quarter of a second each, on the critical path of the other process). So this process
+   first compiles ``gemm`` for its usual argument types (``blas.gemm_signatures``), which
+   takes it less time than the other spends in its kernel's front end before it reaches
+   ``gemm``: that one then loads them from the cache.
 
 Nothing depends on it for being right: a kernel it did not see, or that the other process did
 not compile (it failed or was killed), is compiled at its first call as before, and a kernel's
@@ -35,6 +41,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from numba import _dispatcher
+from numba.core import types as numba_types
 from numba.core.caching import NullCache
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.errors import NumbaError
@@ -136,17 +143,20 @@ def compile_ahead(steps: list) -> dict:
     compiled, those that Numba's cache lacks two at a time: the backwards' in a forked
     process while this one compiles the forwards' and then takes any backward kernel the
     other has not started (the module says how). {"here": n, "forked": n}: how many kernels
-    each process took to compile."""
+    each process took to compile, and "first": the building blocks compiled here before them
+    (``building_blocks``)."""
     seen = record_steps(steps)
     here = [(d, t) for d, t in seen.of("forward") if needs_compiling(d, t)]
     # the last called first: most often the largest (a network's BPTT after its products)
     shared = [(d, t) for d, t in seen.of("backward") if needs_compiling(d, t)][::-1][:255]
     if not shared or not can_fork():
         _compile(here + shared)
-        return {"here": len(here) + len(shared), "forked": 0}
+        return {"here": len(here) + len(shared), "forked": 0, "first": 0}
     claims = _claims(len(shared))
     child = _compiling_child(shared, claims)
+    first = [(d, t) for d, t in building_blocks(seen) if needs_compiling(d, t)]
     try:
+        _compile(first)
         _compile(here)
         taken = _compile_claimed(shared, claims)  # those the other process has not started
         os.waitpid(child, 0)
@@ -157,7 +167,18 @@ def compile_ahead(steps: list) -> dict:
             os.kill(child, signal.SIGKILL)
             os.waitpid(child, 0)
     _compile(shared)  # the other process's, from the cache now (here if it failed)
-    return {"here": len(here) + taken, "forked": len(shared) - taken}
+    return {"here": len(here) + taken, "forked": len(shared) - taken, "first": len(first)}
+
+
+def building_blocks(seen: KernelCalls) -> list:
+    """[(dispatcher, types)]: ``blas.gemm`` with its usual argument types
+    (``gemm_signatures``) for each float type of the arrays the recorded kernels were given."""
+    from minirnn.kernels.blas import gemm, gemm_signatures
+
+    dtypes = sorted({str(t.dtype) for _, _, call in seen.calls for t in call
+                     if isinstance(t, numba_types.Array)
+                     and isinstance(t.dtype, numba_types.Float)})
+    return [(gemm, signature) for dtype in dtypes for signature in gemm_signatures(dtype)]
 
 
 def _claims(count: int) -> int:

@@ -20,17 +20,26 @@ import sys
 import tempfile
 import time
 
-COMMAND = ["-m", "minirnn.cli", "train", "elman", "--data", "sine", "--epochs", "1"]
+ARGUMENTS = ["train", "elman", "--data", "sine", "--epochs", "1"]
+
+#: ``python -m minirnn.cli`` with the tree's own command line: its ``cli/`` folder installs as
+#: ``minirnn.cli`` (pyproject.toml), which an editable install of another tree would otherwise
+#: answer for
+COMMAND = ("import os, runpy, sys, minirnn; "
+           "minirnn.__path__.append(os.path.dirname(os.path.dirname(minirnn.__file__))); "
+           "sys.argv = ['minirnn', *sys.argv[1:]]; "
+           "runpy.run_module('minirnn.cli', run_name='__main__', alter_sys=True)")
 
 
 def _run(tree: str, folder: str, cache: str | None = None) -> tuple:
-    """(wall seconds, CPU seconds) of one run of ``COMMAND`` on ``tree``."""
+    """(wall seconds, CPU seconds) of one run of ``ARGUMENTS`` on ``tree``."""
     env = dict(os.environ, PYTHONPATH=os.path.abspath(tree))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user's shell has it (``startup.py``)
     if cache is not None:
         env["NUMBA_CACHE_DIR"] = cache
     before, start = os.times(), time.perf_counter()
-    subprocess.run([sys.executable, *COMMAND], cwd=folder, env=env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=True)
+    subprocess.run([sys.executable, "-c", COMMAND, *ARGUMENTS], cwd=folder, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     after = os.times()
     cpu = (after.children_user + after.children_system
            - before.children_user - before.children_system)

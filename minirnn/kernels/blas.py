@@ -416,6 +416,16 @@ def gemm(address, A, B, C, transpose_a, beta):
                 C[i, j] += a * B[kk, j]
 
 
+def gemm_signatures(dtype) -> list:
+    """The argument types of ``gemm`` that nearly every kernel's compilation needs for arrays of
+    ``dtype``: every family's recurrence multiplies C-contiguous rows (A, B, C all 'C'), and
+    most backwards sum outer products over a slice of rows (A of any layout: 'A'), each a
+    compilation of ``gemm`` of its own (``compile_ahead`` has them compiled first)."""
+    rows = types.Array(numba.from_dtype(np.dtype(dtype)), 2, "C")
+    return [(types.int64, a, rows, rows, types.boolean, types.float64)
+            for a in (rows, rows.copy(layout="A"))]
+
+
 # --- large products on Numba's threads ----------------------------------------------------------
 #: multiply-adds (or copied elements) below which a kernel or a product runs on the calling
 #: thread alone (a product: NumPy's own, on one-threaded BLAS).
