@@ -508,8 +508,9 @@ def test_two_runs_cannot_write_one_checkpoint(tmp_path):
     import time
 
     path = tmp_path / "m.npz"
-    first = subprocess.Popen(_cli("train", "elman", "--data", "sine", "--epochs", "200",
-                                  "--patience", "200", "--out", path),
+    # long enough to outlast the second run's start-up on a busy machine (killed below)
+    first = subprocess.Popen(_cli("train", "elman", "--data", "sine", "--epochs", "20000",
+                                  "--patience", "20000", "--out", path),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         lock = tmp_path / ".m.npz.lock"
