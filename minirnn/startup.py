@@ -22,7 +22,7 @@ CASES = [
     # Numba's CPU target and its runtime (NRT), as the command starts them (the garbage
     # collector paused, then every object frozen: ``cli/common.py``; the target's registries
     # are left unfilled: ``kernels/kernel_cache.py``)
-    ("numba's runtime ready", ("-c", "import gc; gc.disable(); import numpy, numba; "
+    ("numba's runtime ready, collector paused", ("-c", "import gc; gc.disable(); import numpy, numba; "
                                "from numba.core.registry import cpu_target; "
                                "from numba.core.runtime import rtsys; "
                                "rtsys.initialize(cpu_target.target_context); gc.freeze()")),

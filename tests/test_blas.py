@@ -3,6 +3,7 @@
 ``gemm(address, A, B, C, transpose_a, beta)`` computes C = beta C + op(A) B with NumPy's own
 BLAS when ``address`` is its ``?gemm`` and with a plain loop when it is 0; both must equal
 NumPy, on the strided row blocks the kernels pass (one time step of a (B, T, H) array)."""
+import os
 import subprocess
 import sys
 
@@ -200,6 +201,33 @@ def test_a_cached_kernel_loads_without_numbas_registries_and_compiling_still_wor
         assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines() == ["False", "True", "CacheLoadingWithoutRegistries",
                                        "6.0 True"]
+
+
+@pytest.mark.parametrize("damaged", ["nbc", "nbi"])
+def test_a_damaged_cache_entry_is_compiled_again_and_written_over(tmp_path, damaged):
+    """A kernel's cache file cut short (its data, or its function's index) failed every later
+    run with Numba's unpickling error; now that run compiles the kernel again, with the same
+    numbers, and the next one loads it from the cache."""
+    code = "\n".join([
+        "import numpy as np",
+        "from minirnn.kernels import linalg_cpu",
+        "x, out = np.arange(3.0), np.zeros(3)",
+        "linalg_cpu.copy_into(x, out)",
+        "print(out.tolist(), sum(linalg_cpu.copy_into.stats.cache_hits.values()))"])
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+
+    def run():
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert run() == ["[0.0,", "1.0,", "2.0]", "0"]  # compiled into the empty cache
+    files = [p for p in tmp_path.rglob(f"*copy_into*.{damaged}")]
+    assert len(files) == 1
+    files[0].write_bytes(files[0].read_bytes()[:40])
+    assert run() == ["[0.0,", "1.0,", "2.0]", "0"]  # compiled again, not an error
+    assert run() == ["[0.0,", "1.0,", "2.0]", "1"]  # and loaded from the cache after
 
 
 def test_kernels_compile_uncached_where_numba_has_nowhere_to_keep_them():

@@ -13,11 +13,13 @@ A kernel is loaded from that cache without Numba's typing and lowering registrie
 whole CPU target, importing its array, linear-algebra, random-number, dictionary and date
 modules among others (85 ms of a warm one-epoch run on the 2-core machine of BENCHMARKS.md,
 a sixth of it), though a cached kernel is machine code that needs none of them. They are
-filled as before by the first compilation, which needs them.
+filled as before by the first compilation, which needs them. An entry that cannot be read (a
+damaged file) is compiled again and written over, instead of failing every run.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent  # minirnn/kernels: all the compiled code
@@ -61,7 +63,9 @@ def load_without_registries(dispatcher):
     registries filled: what Numba's ``FunctionCache.load_overload`` does, less its
     ``target_context.refresh()``. Loading rebuilds the kernel from its object code; only a
     compilation types and lowers Python code, and Numba's compiler fills the registries itself
-    first (``CompilerBase``). A Numba without the private parts this uses keeps its own cache."""
+    first (``CompilerBase``). An entry that fails to load is compiled again (and its index
+    deleted if that is what is damaged: ``_forget_damaged_index``). A Numba without the
+    private parts this uses keeps its own cache."""
     cache = _cache_loading_without_registries()
     if cache is not None and type(dispatcher._cache) is cache.__base__:
         dispatcher._cache = cache(dispatcher.py_func)
@@ -86,11 +90,30 @@ def _cache_loading_without_registries():
         class CacheLoadingWithoutRegistries(FunctionCache):
             def load_overload(self, sig, target_context):
                 rtsys.initialize(target_context)  # what Numba's refresh starts first
-                with self._guard_against_spurious_io_errors():
-                    return self._load_overload(sig, target_context)
+                try:
+                    with self._guard_against_spurious_io_errors():
+                        return self._load_overload(sig, target_context)
+                except Exception:  # noqa: BLE001 - a damaged entry: compiled again below
+                    _forget_damaged_index(self)
+                    return None
 
         _loading_class.append(CacheLoadingWithoutRegistries)
     return _loading_class[0]
+
+
+def _forget_damaged_index(cache):
+    """After an entry of ``cache`` failed to load (a file cut short by a full disk or a killed
+    copy; Numba writes its own through a temporary file): delete the function's index if it
+    is what cannot be read, so that the compilation that follows writes a new one. A damaged
+    data file needs nothing: the compilation writes over it. Numba's own cache raised the
+    unpickling error in every later run until someone deleted the files."""
+    try:
+        cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - unreadable: start it again
+        try:
+            os.unlink(cache._cache_file._index_path)
+        except OSError:
+            pass
 
 
 #: the modules whose compiled kernels the cpu engine runs
