@@ -22,10 +22,10 @@ CASES = [
     # Numba's CPU target and its runtime (NRT), as the command starts them (the garbage
     # collector paused, then every object frozen: ``cli/common.py``; the target's registries
     # are left unfilled: ``kernels/kernel_cache.py``)
-    ("numba's runtime ready, collector paused", ("-c", "import gc; gc.disable(); import numpy, numba; "
-                               "from numba.core.registry import cpu_target; "
-                               "from numba.core.runtime import rtsys; "
-                               "rtsys.initialize(cpu_target.target_context); gc.freeze()")),
+    ("numba's runtime ready, collector paused",
+     ("-c", "import gc; gc.disable(); import numpy, numba; "
+            "from numba.core.registry import cpu_target; from numba.core.runtime import rtsys; "
+            "rtsys.initialize(cpu_target.target_context); gc.freeze()")),
     ("minirnn --help", ("-m", "minirnn.cli", "--help")),
     ("minirnn models", ("-m", "minirnn.cli", "models")),
     ("minirnn train --hidden x", ("-m", "minirnn.cli", "train", "elman", "--hidden", "x")),
