@@ -55,9 +55,9 @@ def numba_without_scipy_blas() -> bool:
     it compiles) without their probe of SciPy's BLAS; True if it did.
 
     The probe imports ``scipy.linalg`` whenever SciPy is installed (0.2-0.3 s on the 2-core
-    machine of BENCHMARKS.md) to learn whether ``np.correlate``
-    and ``np.convolve`` in compiled code can call BLAS; minirnn's kernels use neither (they call
-    NumPy's OpenBLAS themselves: ``blas.gemm``). While the module is imported, the name of
+    machine of BENCHMARKS.md) to learn whether ``np.correlate`` and ``np.convolve`` in
+    compiled code can call BLAS; minirnn's kernels use neither (they call NumPy's OpenBLAS
+    themselves: ``blas.gemm``). While the module is imported, the name of
     SciPy's BLAS module maps to None, so the probe's import fails at once; the name is freed
     right after, and SciPy imports as usual later. In compiled code of this process those two
     functions then use Numba's own loop. The ``minirnn`` command has this called as its first
@@ -87,7 +87,7 @@ def scipy_blas_unprobed_when_compiling():
 
     class BeforeCompiling(event.Listener):
         def on_start(self, ev):
-            numba_without_scipy_blas()  # at once when done: it looks in sys.modules first
+            numba_without_scipy_blas()  # after the first time it returns at once
 
         def on_end(self, ev):
             pass
