@@ -17,12 +17,12 @@ NARX whose loop closes later the closed loop's step too), and shortens the wait:
    a forked process, the forward's in this one at the same time, which then takes any
    backward kernel the other has not started yet. Both write Numba's cache, and this process
    loads the other's kernels from there once it has ended.
-3. Numba compiles the functions a kernel calls as it types the kernel, each once per process,
-   so both processes compiled ``blas.gemm`` for the contiguous rows that both kernels multiply
-   (a quarter of a second each, on the critical path of the other process). So this process
-   first compiles ``gemm`` for its usual argument types (``blas.gemm_signatures``), which
-   takes it less time than the other spends in its kernel's front end before it reaches
-   ``gemm``: that one then loads them from the cache.
+3. Numba compiles the functions a kernel calls as it types the kernel, each once per process:
+   both processes compiled ``blas.gemm`` for the contiguous rows that both kernels multiply,
+   and the forked one, the longer path, compiled the summed outer products of BPTT deep inside
+   its kernel. So this process first compiles these building blocks for their usual argument
+   types (``building_blocks``) and has them in the cache before the other process reaches
+   them in its kernel, which then loads them from there.
 
 Nothing depends on it for being right: a kernel it did not see, or that the other process did
 not compile (it failed or was killed), is compiled at its first call as before, and a kernel's
@@ -171,14 +171,21 @@ def compile_ahead(steps: list) -> dict:
 
 
 def building_blocks(seen: KernelCalls) -> list:
-    """[(dispatcher, types)]: ``blas.gemm`` with its usual argument types
-    (``gemm_signatures``) for each float type of the arrays the recorded kernels were given."""
+    """[(dispatcher, types)] for each float type of the arrays the recorded kernels were given:
+    ``blas.gemm`` with its usual argument types (``gemm_signatures``), and the summed outer
+    products (``linalg_cpu.sum_outer_signatures``) where a recorded kernel's module calls them."""
     from minirnn.kernels.blas import gemm, gemm_signatures
+    from minirnn.kernels.linalg_cpu import sum_outer_previous_rows, sum_outer_signatures
 
     dtypes = sorted({str(t.dtype) for _, _, call in seen.calls for t in call
                      if isinstance(t, numba_types.Array)
                      and isinstance(t.dtype, numba_types.Float)})
-    return [(gemm, signature) for dtype in dtypes for signature in gemm_signatures(dtype)]
+    blocks = [(gemm, gemm_signatures)]
+    if any(d.py_func.__globals__.get(sum_outer_previous_rows.__name__) is sum_outer_previous_rows
+           for _, d, _ in seen.calls):
+        blocks.append((sum_outer_previous_rows, sum_outer_signatures))
+    return [(block, signature) for block, signatures in blocks for dtype in dtypes
+            for signature in signatures(dtype)]
 
 
 def _claims(count: int) -> int:

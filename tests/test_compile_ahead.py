@@ -8,6 +8,7 @@ import copy
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 
@@ -19,7 +20,7 @@ from numba.core.registry import CPUDispatcher
 from minirnn import train
 from minirnn.app.training import TrainOptions, new_run
 from minirnn.catalog import MODELS
-from minirnn.compile_ahead import calls_recorded, record_steps
+from minirnn.compile_ahead import building_blocks, calls_recorded, record_steps
 from minirnn.kernels.elman.cpu import elman_forward
 from minirnn.train import fit
 
@@ -50,6 +51,46 @@ def test_a_recorded_step_names_the_kernels_the_real_step_calls(name):
     assert dry.calls == real.calls
     assert dry.of("forward") and dry.of("backward")  # every model has kernels both ways
     assert np.isfinite(loss.item())
+
+
+@pytest.mark.slow
+def test_the_building_blocks_compiled_first_are_those_the_kernels_call():
+    """Before its kernels, the command's process compiles ``gemm`` for its usual types, and the
+    summed outer products where a kernel's module calls them (Elman's does, Jordan's does
+    not). Those types must be the ones Numba compiles them for inside the kernels, or the
+    other process compiles them again: checked on an Elman step compiled from an empty cache
+    in a fresh process (a kernel loaded from the cache does not load what it calls)."""
+    def blocks_of(name):
+        run = small_run(name)
+        x, y = run.task.training_chunks(3, 12, run.net.dtype, 0)[0]
+        forward, backward = step_of(run, x, y)
+        twin = copy.deepcopy(run.net)
+        return {(d.py_func.__name__, t) for d, t in
+                building_blocks(record_steps([(lambda: forward(twin), backward)]))}
+
+    elman, jordan = blocks_of("elman"), blocks_of("jordan")
+    assert {name for name, _ in elman} == {"gemm", "sum_outer_previous_rows"}
+    assert {name for name, _ in jordan} == {"gemm"}
+    code = textwrap.dedent("""
+        import copy
+        import numpy as np
+        from test_compile_ahead import small_run, step_of
+        from minirnn.compile_ahead import building_blocks, record_steps
+        run = small_run("elman")
+        x, y = run.task.training_chunks(3, 12, run.net.dtype, 0)[0]
+        forward, backward = step_of(run, x, y)
+        blocks = building_blocks(record_steps([(lambda: forward(copy.deepcopy(run.net)),
+                                                backward)]))
+        backward(forward(run.net))  # compiled here, from an empty cache
+        print(len(blocks), all(d.overloads.get(t) is not None for d, t in blocks))
+    """)
+    with tempfile.TemporaryDirectory() as cache:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=600, cwd=os.path.dirname(__file__),
+                              env=dict(os.environ, NUMBA_CACHE_DIR=cache,
+                                       PYTHONPATH=os.pathsep.join(sys.path)))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3", "True"]
 
 
 def test_recording_runs_no_kernel_and_leaves_numba_as_it_was():

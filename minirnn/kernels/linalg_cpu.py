@@ -3,7 +3,9 @@ a block of rows (each with the activation chosen outside its loops, so the loops
 row copies, and the products with matrices of a known structure (dense products go to
 ``minirnn.kernels.blas.gemm``).
 """
+import numba
 import numpy as np
+from numba import types
 
 from .blas import NOT_TRANSPOSED, TRANSPOSED, cpu_jit, gemm
 from .activations import activate, derivative
@@ -121,6 +123,15 @@ def sum_outer_previous_rows(address, d, d_rows, h_rows, s0, b0, G, saved, dW):
             g = saved[r, i]
             for j in range(H):
                 dW[i, j] += g * s0[b, j]
+
+
+def sum_outer_signatures(dtype) -> list:
+    """The argument types of ``sum_outer_previous_rows`` in the Elman and GRU backward kernels
+    (every array C-contiguous), for arrays of ``dtype`` (``compile_ahead`` has it compiled
+    first: the forked process otherwise compiles it deep inside the backward kernel)."""
+    rows = types.Array(numba.from_dtype(np.dtype(dtype)), 2, "C")
+    return [(types.int64, rows.copy(ndim=3), rows, rows, rows, types.int64, types.int64, rows,
+             rows)]
 
 
 @cpu_jit()
