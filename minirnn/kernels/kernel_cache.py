@@ -18,6 +18,7 @@ damaged file) is compiled again and written over, instead of failing every run.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -72,33 +73,28 @@ def load_without_registries(dispatcher):
     return dispatcher
 
 
-_loading_class = []
-
-
+@functools.cache
 def _cache_loading_without_registries():
     """The subclass of Numba's ``FunctionCache`` that ``load_without_registries`` uses, made
     once; None where Numba lacks what it overrides."""
-    if not _loading_class:
-        from numba.core.caching import FunctionCache
-        from numba.core.runtime import rtsys
+    from numba.core.caching import FunctionCache
+    from numba.core.runtime import rtsys
 
-        if not all(hasattr(FunctionCache, name) for name in
-                   ("_load_overload", "_guard_against_spurious_io_errors")):
-            _loading_class.append(None)
-            return None
+    if not all(hasattr(FunctionCache, name) for name in
+               ("_load_overload", "_guard_against_spurious_io_errors")):
+        return None
 
-        class CacheLoadingWithoutRegistries(FunctionCache):
-            def load_overload(self, sig, target_context):
-                rtsys.initialize(target_context)  # what Numba's refresh starts first
-                try:
-                    with self._guard_against_spurious_io_errors():
-                        return self._load_overload(sig, target_context)
-                except Exception:  # noqa: BLE001 - a damaged entry: compiled again below
-                    _forget_damaged_index(self)
-                    return None
+    class CacheLoadingWithoutRegistries(FunctionCache):
+        def load_overload(self, sig, target_context):
+            rtsys.initialize(target_context)  # what Numba's refresh starts first
+            try:
+                with self._guard_against_spurious_io_errors():
+                    return self._load_overload(sig, target_context)
+            except Exception:  # noqa: BLE001 - a damaged entry: compiled again below
+                _forget_damaged_index(self)
+                return None
 
-        _loading_class.append(CacheLoadingWithoutRegistries)
-    return _loading_class[0]
+    return CacheLoadingWithoutRegistries
 
 
 def _forget_damaged_index(cache):
